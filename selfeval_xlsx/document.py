@@ -1,0 +1,72 @@
+"""The typed document read from a workbook: JSON-like data plus the cell each value came from."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from .findings import Finding
+from .layout import cell_of
+
+
+@dataclass(frozen=True)
+class CellRef:
+    """A position in the workbook: sheet name and A1 reference."""
+
+    sheet: str
+    cell: str
+
+
+@dataclass
+class Document:
+    """What the reader made of a workbook.
+
+    ``data`` is JSON-like (str, int, Decimal, lists, dicts; dates as ISO strings) and is what the JSON
+    Schema validates. ``cells`` maps the JSON pointer of every value the layout defines (blank ones
+    included) to the cell it was read from. ``findings`` holds what the reader itself noticed
+    (normalised values, formulas, merged cells…).
+    """
+
+    file: str
+    data: dict[str, Any] = field(default_factory=dict)
+    cells: dict[str, CellRef] = field(default_factory=dict)
+    findings: list[Finding] = field(default_factory=list)
+    sha256: str = ""
+
+    def cell(self, pointer: str) -> CellRef | None:
+        """The cell of a pointer, or of its nearest ancestor that has one."""
+        p = pointer
+        while p:
+            ref = self.cells.get(p)
+            if ref:
+                return ref
+            p = p.rsplit("/", 1)[0]
+        fixed = cell_of(pointer)
+        return CellRef(*fixed) if fixed else None
+
+    def get(self, pointer: str, default: Any = None) -> Any:
+        """The value at a JSON pointer (``/budget/total/executed``), or ``default``."""
+        node: Any = self.data
+        for part in pointer.strip("/").split("/"):
+            if isinstance(node, dict):
+                if part not in node:
+                    return default
+                node = node[part]
+            elif isinstance(node, list):
+                try:
+                    node = node[int(part)]
+                except (ValueError, IndexError):
+                    return default
+            else:
+                return default
+        return node
+
+    def where(self, pointer: str) -> dict[str, str | None]:
+        """``{"sheet": …, "cell": …, "field": pointer}`` for building a Finding."""
+        ref = self.cell(pointer)
+        return {
+            "sheet": ref.sheet if ref else None,
+            "cell": ref.cell if ref else None,
+            "field": pointer,
+            "file": self.file,
+        }

@@ -1,0 +1,188 @@
+"""Findings: problems and remarks about a submitted file, as values (never exceptions).
+
+Modelled on frictionless-py's errors: each finding has a stable ``code`` (a slug that other systems may
+depend on), a severity, a position (file, sheet, cell) and a Chinese message written for a township clerk
+that says what to change.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import asdict, dataclass, field
+from decimal import Decimal
+from typing import Any, Literal
+
+Severity = Literal["error", "warning", "info"]
+
+#: Every finding code, its default severity and a short Chinese title (used in roll-ups and docs).
+CODES: dict[str, tuple[Severity, str]] = {
+    # --- the file as a whole -------------------------------------------------------------------
+    "not-a-workbook": ("error", "不是Excel工作簿"),
+    "unsupported-format": ("error", "文件格式不受支持"),
+    "encrypted-workbook": ("error", "工作簿设有打开密码"),
+    "corrupt-workbook": ("error", "工作簿已损坏"),
+    "too-large": ("error", "文件超出处理上限"),
+    "unknown-template": ("error", "不是标准模板"),
+    "template-version": ("error", "模板版本不符"),
+    "missing-sheet": ("error", "缺少工作表"),
+    "macro-ignored": ("warning", "宏已忽略"),
+    # --- cells ---------------------------------------------------------------------------------
+    "missing-value": ("error", "必填项为空"),
+    "type-error": ("error", "数据类型错误"),
+    "out-of-range": ("error", "数值超出范围"),
+    "invalid-choice": ("error", "不在可选范围内"),
+    "invalid-format": ("error", "格式不正确"),
+    "too-long": ("error", "内容过长"),
+    "formula-not-allowed": ("error", "填报单元格含公式"),
+    "formula-recomputed": ("warning", "公式已重新计算"),
+    "cell-error": ("error", "单元格错误值"),
+    "merged-input": ("warning", "填报单元格被合并"),
+    "value-normalised": ("warning", "数值已自动规范"),
+    "extra-data": ("warning", "模板外的内容未读取"),
+    "too-many-rows": ("error", "行数超出上限"),
+    # --- cross-field rules -----------------------------------------------------------------------
+    "invalid-code": ("error", "行政区划代码无效"),
+    "code-mismatch": ("warning", "代码与名称不一致"),
+    "sum-mismatch": ("error", "分项与合计不符"),
+    "weights-total": ("error", "指标分值合计不符"),
+    "duplicate-seq": ("error", "序号重复"),
+    "category-mismatch": ("error", "指标层级不匹配"),
+    "nature-mismatch": ("error", "指标性质与填写内容不符"),
+    "panel-missing-score": ("error", "评价小组打分缺失"),
+    "panel-unknown-member": ("error", "打分人不在成员名单"),
+    "panel-unknown-indicator": ("error", "打分对应的指标不存在"),
+    "year-mismatch": ("warning", "评价年度不符"),
+    # --- audit (scoring) -----------------------------------------------------------------------
+    "self-score-differs": ("warning", "自评总分与核定不符"),
+    "self-grade-differs": ("warning", "自评等级与核定不符"),
+    "indicator-self-score-differs": ("warning", "指标自评得分与核定不符"),
+    "execution-over-100": ("warning", "预算执行率超过100%"),
+    "budget-lowered": ("warning", "全年预算数调减至与执行数持平"),
+    "missing-deviation-reason": ("warning", "扣分未说明偏差原因"),
+    "vague-indicator": ("warning", "指标未量化"),
+    "vague-target": ("warning", "指标值表述模糊"),
+    "qualitative-heavy": ("warning", "定性指标分值占比过高"),
+    "actual-copied-target": ("warning", "实际完成值照抄指标值"),
+    "category-empty": ("warning", "指标类别缺失"),
+    "band-mismatch": ("warning", "得分与完成等级不符"),
+    "panel-outlier": ("warning", "评分明显偏离"),
+    "panel-too-small": ("warning", "评价小组人数不足"),
+    "no-problems-stated": ("warning", "未如实填写存在的问题"),
+    "deduction-without-shortfall": ("warning", "目标已完成仍扣分"),
+    # --- merge ---------------------------------------------------------------------------------
+    "superseded": ("info", "已被更新的报送替代"),
+    "duplicate-file": ("info", "重复文件"),
+    "skipped": ("info", "已跳过"),
+    "unsafe-name": ("warning", "文件名已规范"),
+}
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One problem or remark, at a position in a file.
+
+    ``cell`` is an A1 reference (or a range like ``J4:J9``); ``field`` is the JSON pointer of the value
+    in the document, when the finding concerns a value.
+    """
+
+    code: str
+    message: str
+    severity: Severity = "error"
+    file: str | None = None
+    sheet: str | None = None
+    cell: str | None = None
+    field: str | None = None
+    value: Any = None
+
+    @property
+    def title(self) -> str:
+        """Short Chinese title of this finding's code."""
+        return CODES.get(self.code, ("error", self.code))[1]
+
+    @property
+    def where(self) -> str:
+        """Human position: ``预算执行!B5`` or just the sheet, or ''."""
+        if self.sheet and self.cell:
+            return f"{self.sheet}!{self.cell}"
+        return self.sheet or ""
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict (values are stringified where JSON has no type for them)."""
+        out = asdict(self)
+        out["value"] = _jsonable(self.value)
+        out["title"] = self.title
+        return out
+
+
+def make(code: str, message: str, **where: Any) -> Finding:
+    """Create a finding with the code's default severity (overridable with ``severity=``)."""
+    severity = where.pop("severity", None) or CODES[code][0]
+    return Finding(code=code, message=message, severity=severity, **where)
+
+
+def _jsonable(value: Any) -> Any:
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    if isinstance(value, float):
+        return value if value == value and value not in (float("inf"), float("-inf")) else str(value)
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    return str(value)
+
+
+@dataclass
+class Report:
+    """Findings about one file, plus what was learnt from it."""
+
+    file: str
+    findings: list[Finding] = field(default_factory=list)
+
+    @property
+    def errors(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity == "error"]
+
+    @property
+    def warnings(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity == "warning"]
+
+    @property
+    def valid(self) -> bool:
+        """True when no finding is an error."""
+        return not self.errors
+
+    def extend(self, findings: Iterable[Finding]) -> None:
+        self.findings.extend(findings)
+
+    def __iter__(self) -> Iterator[Finding]:
+        return iter(self.findings)
+
+    def flatten(self, keys: Iterable[str] = ("code", "sheet", "cell")) -> list[list[Any]]:
+        """Findings as lists of the given attributes, handy in tests."""
+        keys = list(keys)
+        return [[getattr(f, k) for k in keys] for f in self.findings]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "file": self.file,
+            "valid": self.valid,
+            "errors": len(self.errors),
+            "warnings": len(self.warnings),
+            "findings": [f.to_dict() for f in self.findings],
+        }
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), ensure_ascii=False, indent=2)
+
+
+def sort_key(f: Finding) -> tuple[int, str, int, str, str]:
+    """Stable order: errors first, then by sheet, row, column."""
+    from .cells import cell_sort_key  # local: avoid import cycle
+
+    rank = {"error": 0, "warning": 1, "info": 2}[f.severity]
+    row, col = cell_sort_key(f.cell)
+    return (rank, f.sheet or "", row, col, f.code)

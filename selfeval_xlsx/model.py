@@ -1,0 +1,171 @@
+"""Typed view of a validated document, for scoring and reporting.
+
+Built only from documents that passed validation, so required values are present and typed. Every
+object keeps the JSON ``pointer`` of where it came from, so findings can name the cell.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from .document import Document
+
+
+@dataclass(frozen=True)
+class Indicator:
+    """One row of 绩效指标."""
+
+    index: int  # position in document's indicators list
+    seq: int
+    level1: str
+    level2: str
+    level3: str
+    nature: str  # ≥ ≤ = 定性
+    target: Decimal | str  # Decimal for quantitative indicators whose value is a number
+    unit: str
+    actual: Decimal | str
+    completion: str | None  # 达成 / 部分达成 / 未达成 (定性)
+    weight: Decimal
+    self_score: Decimal | None
+    reason: str
+
+    @property
+    def pointer(self) -> str:
+        return f"/indicators/{self.index}"
+
+    @property
+    def quantitative(self) -> bool:
+        return self.nature != "定性"
+
+
+@dataclass(frozen=True)
+class Member:
+    """One member of the evaluation panel (评价工作组)."""
+
+    index: int
+    seq: int
+    name: str
+    org: str
+    post: str
+    title: str
+
+    @property
+    def pointer(self) -> str:
+        return f"/members/{self.index}"
+
+
+@dataclass(frozen=True)
+class PanelScore:
+    """One member's score for one indicator."""
+
+    index: int
+    indicator: int  # indicator seq
+    member: int  # member seq
+    score: Decimal
+
+    @property
+    def pointer(self) -> str:
+        return f"/panel_scores/{self.index}"
+
+
+@dataclass(frozen=True)
+class Budget:
+    """One funding-source row of the budget table (万元)."""
+
+    initial: Decimal | None
+    adjusted: Decimal | None
+    executed: Decimal | None
+
+
+@dataclass(frozen=True)
+class Submission:
+    """A township's self-evaluation, typed."""
+
+    unit_name: str
+    division_code: str
+    county: str
+    year: int
+    preparer: str
+    phone: str
+    filled_on: str
+    budget: dict[str, Budget]  # current / carryover / other / total
+    annual_goal: str
+    achieved: str
+    self_total: Decimal | None
+    self_grade: str
+    problems: str
+    measures: str
+    overview: str
+    process: str
+    indicators: tuple[Indicator, ...]
+    members: tuple[Member, ...]
+    scores: tuple[PanelScore, ...]
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def county_code(self) -> str:
+        return self.division_code[:6]
+
+    def scores_for(self, indicator_seq: int) -> list[PanelScore]:
+        """Panel scores given to one indicator, in member order."""
+        return sorted((s for s in self.scores if s.indicator == indicator_seq), key=lambda s: s.member)
+
+    @classmethod
+    def from_document(cls, doc: Document) -> Submission:
+        """Build from a document that passed validation."""
+        d = doc.data
+        ident, goals = d.get("identity", {}), d.get("goals", {})
+        selfa, review, narr = d.get("self_assessment", {}), d.get("review", {}), d.get("narrative", {})
+        budget = {
+            k: Budget(row.get("initial"), row.get("adjusted"), row.get("executed"))
+            for k, row in d.get("budget", {}).items()
+        }
+        indicators = tuple(
+            Indicator(
+                index=i,
+                seq=int(r["seq"]),
+                level1=r["level1"],
+                level2=r["level2"],
+                level3=r["level3"],
+                nature=r["nature"],
+                target=r["target"],
+                unit=r.get("unit", ""),
+                actual=r["actual"],
+                completion=r.get("completion"),
+                weight=r["weight"],
+                self_score=r.get("self_score"),
+                reason=r.get("reason", ""),
+            )
+            for i, r in enumerate(d.get("indicators", []))
+        )
+        members = tuple(
+            Member(i, int(r["seq"]), r["name"], r.get("org", ""), r.get("post", ""), r.get("title", ""))
+            for i, r in enumerate(d.get("members", []))
+        )
+        scores = tuple(
+            PanelScore(i, int(r["row"]), int(r["column"]), r["value"])
+            for i, r in enumerate(d.get("panel_scores", []))
+        )
+        return cls(
+            unit_name=ident["unit_name"],
+            division_code=ident["division_code"],
+            county=ident["county"],
+            year=int(ident["year"]),
+            preparer=ident.get("preparer", ""),
+            phone=ident.get("phone", ""),
+            filled_on=ident.get("filled_on", ""),
+            budget=budget,
+            annual_goal=goals.get("annual_goal", ""),
+            achieved=goals.get("achieved", ""),
+            self_total=selfa.get("total"),
+            self_grade=selfa.get("grade", ""),
+            problems=review.get("problems", ""),
+            measures=review.get("measures", ""),
+            overview=narr.get("overview", ""),
+            process=narr.get("process", ""),
+            indicators=indicators,
+            members=members,
+            scores=scores,
+        )
