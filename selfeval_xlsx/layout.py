@@ -540,3 +540,22 @@ def cell_of(pointer: str) -> tuple[str, str] | None:
                 return sheet.name, a1(*grid_cell(p, parts[1], b.columns[0].key))
             return sheet.name, a1(p.row, 1)
     return None
+
+
+# --- the hidden _meta sheet -----------------------------------------------------------------------
+
+#: Rows of ``_meta`` from row 1: the key in column A, the value in column B, and the workbook-level
+#: defined name that points at the value cell.
+META_KEYS: tuple[tuple[str, str], ...] = (
+    ("template_id", "SelfEvalTemplateId"),
+    ("template_version", "SelfEvalTemplateVersion"),
+    ("year", "SelfEvalYear"),
+    ("generator", "SelfEvalGenerator"),
+)
+#: First column of the dropdown lists on ``_meta`` (one list per column, title in row 1).
+META_LISTS_COL = 4
+
+
+def meta_cell(key: str) -> tuple[int, int]:
+    """(row, col) of a ``_meta`` value (``meta_cell('template_version') == (2, 2)``)."""
+    return [k for k, _ in META_KEYS].index(key) + 1, 2

@@ -1,0 +1,132 @@
+"""Regenerate samples/: the blank-template-based sample inbox a bureau would receive.
+
+Usage: python scripts/make_samples.py [OUTDIR]   (default: samples/)
+
+Every workbook is the tool's own template filled with openpyxl (as a person would), then, for the
+broken ones, edited the way people break them. See samples/README.md for the list.
+"""
+
+from __future__ import annotations
+
+import io
+import shutil
+import sys
+import zipfile
+from email.message import EmailMessage
+from email.utils import format_datetime
+from datetime import datetime, timezone
+from pathlib import Path
+
+from selfeval_xlsx import sampledata as S
+from selfeval_xlsx.fill import filled_bytes
+from selfeval_xlsx.layout import BUDGET_SHEET, META_SHEET_NAME, PANEL_SHEET
+
+
+def gbk_zip(members: dict[str, bytes]) -> bytes:
+    """A zip as made by Chinese Windows' built-in compressor: GBK names, no UTF-8 flag."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in members.items():
+            info = zipfile.ZipInfo(name.encode("gbk").decode("cp437"), date_time=(2024, 1, 18, 9, 30, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            zf.writestr(info, data)
+    return buf.getvalue()
+
+
+def email_with(attachment: bytes, filename: str, sender: str, when: datetime) -> bytes:
+    msg = EmailMessage()
+    msg["From"] = sender
+    msg["To"] = "jxg@zhaoxian-czj.example"
+    msg["Subject"] = "报送2023年度整体支出绩效自评表"
+    msg["Date"] = format_datetime(when)
+    msg.set_content("您好，附件是我单位2023年度整体支出绩效自评表，请查收。")
+    msg.add_attachment(
+        attachment,
+        maintype="application",
+        subtype="vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        filename=filename,  # non-ASCII → RFC 2231 filename*=utf-8''…
+    )
+    return bytes(msg)
+
+
+def main(out: Path) -> None:
+    inbox = out / "inbox"
+    if inbox.exists():
+        shutil.rmtree(inbox)
+    inbox.mkdir(parents=True)
+    towns = [S.township(i) for i in range(len(S.TOWNS))]
+    seed = S.seed()
+
+    def put(name: str, data: bytes) -> None:
+        (inbox / name).write_bytes(data)
+
+    seed_bytes = filled_bytes(seed, S.YEAR)
+    put("宋营镇2023自评表(修改).xlsx", seed_bytes)
+    put("~$宋营镇2023自评表(修改).xlsx", b"\x05yinhua".ljust(165, b"\x00"))  # Excel's lock file
+    put("宋营镇2023自评表(修改) - 副本.xlsx", seed_bytes)  # byte-identical copy
+    put("城关街道2023年度自评表.xlsx", filled_bytes(towns[0], S.YEAR))
+    # 石桥镇 sent twice: the later 填报日期 wins
+    early = S.variant(towns[1], **{"identity.filled_on": "2024-01-08", "self_assessment.total": "99"})
+    put("石桥镇自评表.xlsx", filled_bytes(early, S.YEAR))
+    put("石桥镇自评表（更正）.xlsx", filled_bytes(towns[1], S.YEAR))
+    put("新建 Microsoft Excel 工作表.xlsx", filled_bytes(towns[2], S.YEAR))  # 柏林镇, >100%
+    (inbox / "邮件").mkdir()
+    (inbox / "邮件" / "梨园镇报送自评表.eml").write_bytes(
+        email_with(
+            filled_bytes(towns[3], S.YEAR),
+            "梨园镇2023年整体支出绩效自评表.xlsx",
+            "梨园镇财政所 <lyz@example.cn>",
+            datetime(2024, 1, 16, 10, 5, tzinfo=timezone.utc),
+        )
+    )
+    put("洨河镇.xlsx", filled_bytes(towns[4], S.YEAR))
+    put("安济镇自评材料.zip", gbk_zip({"安济镇/安济镇2023自评表.xlsx": filled_bytes(towns[5], S.YEAR)}))
+    put("永通乡2023.xlsx", filled_bytes(towns[6], S.YEAR))
+    put("清水乡2023.xlsx", filled_bytes(towns[7], S.YEAR))
+    put("槐树乡2023.xlsx", filled_bytes(towns[8], S.YEAR))
+    put("关于报送绩效自评材料的通知.pdf", b"%PDF-1.4\n% not a workbook\n%%EOF\n")
+
+    # --- broken submissions, edited the way people break them --------------------------------------
+    bad = S.township(0, seed_value=101)
+
+    def text_amount(wb) -> None:  # type: ignore[no-untyped-def]
+        from selfeval_xlsx.layout import BUDGET, grid_cell
+
+        r, c = grid_cell(BUDGET_SHEET.find("budget"), "total", "executed")
+        wb[BUDGET_SHEET.name].cell(r, c).value = "约8700万"
+
+    put(
+        "错误样例-金额填文字.xlsx",
+        filled_bytes(S.variant(bad, **{"identity.unit_name": "北沙乡人民政府", "identity.division_code": "130133204000"}), S.YEAR, text_amount),
+    )
+
+    def drop_panel(wb) -> None:  # type: ignore[no-untyped-def]
+        del wb[PANEL_SHEET.name]
+
+    put(
+        "错误样例-缺少评价小组表.xlsx",
+        filled_bytes(S.variant(bad, **{"identity.unit_name": "南沙乡人民政府", "identity.division_code": "130133205000"}), S.YEAR, drop_panel),
+    )
+    weights = S.variant(bad, **{"identity.unit_name": "东河乡人民政府", "identity.division_code": "130133206000"})
+    weights["indicators"][0]["weight"] = 10  # total 85
+    put("错误样例-分值合计不符.xlsx", filled_bytes(weights, S.YEAR))
+    put(
+        "错误样例-区划代码错误.xlsx",
+        filled_bytes(S.variant(bad, **{"identity.unit_name": "西河乡人民政府", "identity.division_code": "130199207000"}), S.YEAR),
+    )
+
+    def old_template(wb) -> None:  # type: ignore[no-untyped-def]
+        ws = wb[META_SHEET_NAME]
+        for row in ws.iter_rows(min_col=1, max_col=2):
+            if row[0].value == "template_version":
+                row[1].value = "0.9"
+
+    put(
+        "错误样例-旧版模板.xlsx",
+        filled_bytes(S.variant(bad, **{"identity.unit_name": "北河乡人民政府", "identity.division_code": "130133208000"}), S.YEAR, old_template),
+    )
+    print(f"wrote {sum(1 for p in inbox.rglob('*') if p.is_file())} files under {inbox}")
+
+
+if __name__ == "__main__":
+    main(Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).resolve().parents[1] / "samples")

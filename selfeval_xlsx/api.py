@@ -1,0 +1,38 @@
+"""The library's public functions: everything the CLI does, callable from a bureau's own script."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from .document import Document
+from .findings import Report
+from .limits import DEFAULT_LIMITS, Limits
+from .reader import read_workbook
+from .validate import validate_document
+from .validate import validate_workbook as _validate_workbook
+
+
+def load_rules(name_or_path: str | Path | None = None) -> Any:
+    """A rules profile by shipped name (``default``, ``mof-2020``) or from a JSON file."""
+    from .rules import load_rules as _load
+
+    return _load(name_or_path)
+
+
+def write_template(target: str | Path | BinaryIO, *, year: int | None = None, rules: Any = None) -> None:
+    """Write the blank standard workbook (grades in its dropdown come from the rules profile)."""
+    from .template import write_template as _write
+
+    rules = rules or load_rules()
+    _write(target, year=year, grades=tuple(rules.grades))
+
+
+def validate_workbook(
+    source: str | Path | bytes, *, name: str | None = None, rules: Any = None, limits: Limits = DEFAULT_LIMITS
+) -> tuple[Document, Report]:
+    """Read and validate one workbook: its document and the report of findings."""
+    return _validate_workbook(source, name=name, rules=rules or load_rules(), limits=limits)
+
+
+__all__ = ["load_rules", "read_workbook", "validate_document", "validate_workbook", "write_template"]

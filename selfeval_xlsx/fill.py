@@ -1,0 +1,99 @@
+"""Fill the standard template with data, the way a person would (openpyxl edits of the real template).
+
+Used to build the samples, the benchmark's inputs and the tests' workbooks. Positions come from the
+layout, like everything else. ``data`` has the document's shape (see :mod:`selfeval_xlsx.schema`);
+values may be given as str/int/float/Decimal or as anything a person might type (``'8,724.90万元'``).
+"""
+
+from __future__ import annotations
+
+import io
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from openpyxl import Workbook, load_workbook
+
+from . import layout as L
+
+
+def template_workbook(year: int | None = None) -> Workbook:
+    """A fresh openpyxl Workbook of the blank template."""
+    from .template import write_template
+
+    buf = io.BytesIO()
+    write_template(buf, year=year)
+    buf.seek(0)
+    return load_workbook(buf)
+
+
+def _cell_value(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return float(value) if value != value.to_integral_value() else int(value)
+    if isinstance(value, str) and len(value) == 10 and value[4] == "-" and value[7] == "-":
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            return value
+    return value
+
+
+def fill(wb: Workbook, data: dict[str, Any]) -> Workbook:
+    """Write ``data`` into the template's input cells (in place) and return the workbook."""
+    for sheet in L.WORKBOOK.data_sheets:
+        ws = wb[sheet.name]
+        for p in sheet.placements:
+            b = p.block
+            if isinstance(b, L.Form):
+                for f in b.fields:
+                    value = data.get(b.key, {}).get(f.key)
+                    if value is not None:
+                        r, c = L.form_cell(p, f.key)
+                        ws.cell(r, c).value = _cell_value(value)
+            elif isinstance(b, L.Grid):
+                for row_key, _ in b.rows:
+                    for f in b.columns:
+                        value = data.get(b.key, {}).get(row_key, {}).get(f.key)
+                        if value is not None:
+                            r, c = L.grid_cell(p, row_key, f.key)
+                            ws.cell(r, c).value = _cell_value(value)
+            elif isinstance(b, L.Table):
+                for i, record in enumerate(data.get(b.key, [])):
+                    index = record.get("_row", i)  # `_row` puts a record lower, leaving blank rows
+                    for f in b.inputs:
+                        value = record.get(f.key)
+                        if value is not None:
+                            ws.cell(L.table_row(p, index), L.table_col(p, f.key)).value = _cell_value(value)
+            elif isinstance(b, L.Matrix):
+                for entry in data.get(b.key, []):
+                    r, c = L.matrix_cell(p, int(entry["row"]) - 1, int(entry["column"]) - 1)
+                    ws.cell(r, c).value = _cell_value(entry["value"])
+    return wb
+
+
+def panel_matrix(scores: dict[int, list[Any]]) -> list[dict[str, Any]]:
+    """``{indicator_seq: [score of member 1, member 2, …]}`` → matrix entries."""
+    return [
+        {"row": seq, "column": m + 1, "value": v}
+        for seq, values in sorted(scores.items())
+        for m, v in enumerate(values)
+        if v is not None
+    ]
+
+
+def filled_bytes(data: dict[str, Any], year: int | None = None, edit: Any = None) -> bytes:
+    """Template filled with ``data``, optionally edited further by ``edit(wb)``, as .xlsx bytes."""
+    wb = fill(template_workbook(year), data)
+    if edit:
+        edit(wb)
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+def save_filled(path: str | Path, data: dict[str, Any], year: int | None = None, edit: Any = None) -> Path:
+    """Write a filled workbook to ``path``."""
+    target = Path(path)
+    target.write_bytes(filled_bytes(data, year, edit))
+    return target

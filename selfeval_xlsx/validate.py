@@ -1,0 +1,376 @@
+"""Validation: the JSON Schema plus the cross-field rules a schema cannot express.
+
+Every schema error is mapped back to the cell its value came from and turned into a Chinese message
+for the township clerk.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import date
+from decimal import Decimal
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from jsonschema import ValidationError
+
+from . import layout as L
+from .cells import a1
+from .document import Document
+from .findings import Finding, Report, make, sort_key
+from .limits import DEFAULT_LIMITS, Limits
+from .reader import read_workbook, short
+from .schema import validator
+
+TOLERANCE = Decimal("0.01")  # 万元: amounts are kept to 2 decimals
+TOWNSHIP_RANGES = {"街道": (1, 99), "镇": (100, 199), "乡": (200, 399)}
+
+
+@cache
+def county_codes() -> dict[str, str]:
+    """County-level GB/T 2260 codes → names (shipped data file)."""
+    text = resources.files("selfeval_xlsx").joinpath("data", "counties.tsv").read_text(encoding="utf-8")
+    out = {}
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            code, _, name = line.partition("\t")
+            out[code] = name
+    return out
+
+
+def validate_workbook(
+    source: str | Path | bytes,
+    *,
+    name: str | None = None,
+    rules: Any = None,
+    limits: Limits = DEFAULT_LIMITS,
+) -> tuple[Document, Report]:
+    """Read and validate one workbook. Never raises for problems in the file."""
+    doc = read_workbook(source, name=name, limits=limits)
+    return doc, validate_document(doc, rules)
+
+
+def validate_document(doc: Document, rules: Any = None) -> Report:
+    """Findings of the reader, the schema and the cross-field rules, in a stable order."""
+    report = Report(file=doc.file)
+    report.extend(doc.findings)
+    flagged = set(doc.data.pop("_flagged", []))
+    if not doc.data:  # the reader stopped at a whole-file problem
+        return report
+    schema_findings = [f for e in validator().iter_errors(doc.data) for f in _from_schema(doc, e)]
+    seen: set[tuple[str | None, str]] = set()
+    for f in schema_findings:
+        key = (f.field, f.code)
+        if f.field in flagged or key in seen:
+            continue
+        seen.add(key)
+        report.findings.append(f)
+    broken = {f.field for f in report.findings if f.severity == "error" and f.field}
+    report.extend(cross_field(doc, rules, broken))
+    report.findings.sort(key=sort_key)
+    return report
+
+
+# --- schema errors → findings ----------------------------------------------------------------------
+
+
+def _label(doc: Document, pointer: str) -> str:
+    f = L.field_at(pointer)
+    label = f.label if f else pointer
+    parts = pointer.strip("/").split("/")
+    if parts[0] == "indicators" and len(parts) >= 2 and parts[1].isdigit():
+        seq = doc.get(f"/indicators/{parts[1]}/seq")
+        return f"第{seq}项指标的“{label}”"
+    if parts[0] == "members" and len(parts) >= 2 and parts[1].isdigit():
+        return f"评价小组第{doc.get(f'/members/{parts[1]}/seq')}位成员的“{label}”"
+    if parts[0] == "budget" and len(parts) >= 2:
+        row = dict(L.BUDGET.rows).get(parts[1], parts[1])
+        return f"“{row}”行的“{label}”"
+    if parts[0] == "panel_scores":
+        return "评价小组打分"
+    return f"“{label}”"
+
+
+def _from_schema(doc: Document, e: ValidationError) -> list[Finding]:
+    pointer = "/" + "/".join(str(p) for p in e.absolute_path)
+    kw = e.validator
+    in_then = "then" in e.schema_path
+    if kw == "required":
+        missing = [k for k in e.validator_value if isinstance(e.instance, dict) and k not in e.instance]
+        out = []
+        for key in missing:
+            ptr = f"{pointer.rstrip('/')}/{key}"
+            label = _label(doc, ptr)
+            msg = f"{label}未填写，请补充。"
+            if in_then and key == "completion":
+                msg = f"{label}未填写：定性指标须选择完成等级（达成/部分达成/未达成）。"
+            elif key in ("indicators", "members"):
+                msg = "未填写任何指标。" if key == "indicators" else "未填写评价工作组成员。"
+            out.append(make("missing-value", msg, **doc.where(ptr)))
+        return out
+    label = _label(doc, pointer)
+    value = short(e.instance)
+    where = {**doc.where(pointer), "value": value}
+    if kw == "type":
+        if in_then:
+            return [
+                make(
+                    "nature-mismatch",
+                    f"{label}应为数字（指标性质为定量“≥/≤/=”），现为“{value}”。请只填数字并把单位写在“计量单位”列；"
+                    "如确实无法量化，请将指标性质改为“定性”。",
+                    **where,
+                )
+            ]
+        expected = e.validator_value
+        want = {"number": "数字", "integer": "整数", "string": "文字"}
+        names = "或".join(want.get(t, t) for t in (expected if isinstance(expected, list) else [expected]))
+        return [make("type-error", f"{label}应填写{names}，现为“{value}”，请修改。", **where)]
+    if kw in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
+        f = L.field_at(pointer)
+        lo = f.minimum if f and f.minimum is not None else None
+        hi = f.maximum if f and f.maximum is not None else None
+        span = f"{lo}～{hi}" if lo is not None and hi is not None else f"≥{lo}" if lo is not None else f"≤{hi}"
+        return [make("out-of-range", f"{label}为{value}，超出允许范围（{span}），请核对。", **where)]
+    if kw == "enum":
+        choices = "、".join(str(c) for c in e.validator_value)
+        return [make("invalid-choice", f"{label}为“{value}”，应从下拉列表选择：{choices}。", **where)]
+    if kw in ("pattern", "format"):
+        hint = {
+            "division_code": "应为12位数字的统计用区划代码，如130133101000",
+            "phone": "应为电话号码，如13800000000或0311-12345678",
+            "filled_on": "应为日期，如2024-01-15",
+        }.get(pointer.rsplit("/", 1)[-1], "格式不正确")
+        return [make("invalid-format", f"{label}为“{value}”，{hint}。", **where)]
+    if kw == "maxLength":
+        return [
+            make("too-long", f"{label}超过{e.validator_value}字（现{len(e.instance)}字），请精简。", **where)
+        ]
+    if kw == "minLength":
+        return [make("missing-value", f"{label}未填写，请补充。", **where)]
+    if kw == "minItems":
+        msg = "未填写任何绩效指标。" if pointer == "/indicators" else "未填写评价工作组成员。"
+        return [make("missing-value", msg, **where)]
+    if kw == "maxItems":
+        return [make("too-many-rows", f"{label}超过{e.validator_value}行。", **where)]
+    return [make("type-error", f"{label}不符合要求：{e.message[:100]}", **where)]
+
+
+# --- cross-field rules -----------------------------------------------------------------------------
+
+
+def cross_field(doc: Document, rules: Any, broken: set[str]) -> list[Finding]:
+    """Rules across fields: code, sums, weights total, categories, panel matrix, dates."""
+    out: list[Finding] = []
+    out += _code(doc, broken)
+    out += _sums(doc, broken)
+    out += _indicators(doc, rules, broken)
+    out += _panel(doc, broken)
+    out += _dates(doc, broken)
+    return out
+
+
+def _code(doc: Document, broken: set[str]) -> list[Finding]:
+    ptr = "/identity/division_code"
+    code = doc.get(ptr)
+    if ptr in broken or not isinstance(code, str) or len(code) != 12 or not code.isdigit():
+        return []
+    where = {**doc.where(ptr), "value": code}
+    counties = county_codes()
+    town = int(code[6:9])
+    if code[:6] not in counties:
+        return [
+            make(
+                "invalid-code",
+                f"行政区划代码{code}的前6位{code[:6]}不是有效的县级区划代码，请核对（可向县统计局查询）。",
+                **where,
+            )
+        ]
+    if not 1 <= town <= 599 or code[9:] != "000":
+        return [
+            make(
+                "invalid-code",
+                f"行政区划代码{code}的乡级部分（第7-12位{code[6:]}）无效：第7-9位应在001-599之间，后3位应为000。",
+                **where,
+            )
+        ]
+    out = []
+    name = doc.get("/identity/unit_name") or ""
+    for word, (lo, hi) in TOWNSHIP_RANGES.items():
+        if word in name and not lo <= town <= hi:
+            out.append(
+                make(
+                    "code-mismatch",
+                    f"单位名称含“{word}”，但区划代码第7-9位{code[6:9]}不在{lo:03d}-{hi:03d}（{word}）范围内，请核对。",
+                    **where,
+                )
+            )
+            break
+    county = doc.get("/identity/county")
+    official = counties[code[:6]]
+    if isinstance(county, str) and county and official not in county and county not in official:
+        out.append(
+            make(
+                "code-mismatch",
+                f"所属县“{county}”与区划代码前6位对应的“{official}”不一致，请核对。",
+                **{**doc.where("/identity/county"), "value": county},
+            )
+        )
+    return out
+
+
+def _sums(doc: Document, broken: set[str]) -> list[Finding]:
+    out = []
+    parts = [k for k, _ in L.BUDGET.rows if k != L.BUDGET.total_row]
+    for col in L.BUDGET.columns:
+        ptrs = [f"/budget/{k}/{col.key}" for k in parts]
+        total_ptr = f"/budget/{L.BUDGET.total_row}/{col.key}"
+        if broken & {*ptrs, total_ptr}:
+            continue
+        values = [doc.get(p) for p in ptrs]
+        if all(v is None for v in values):
+            continue
+        total = doc.get(total_ptr)
+        if not all(isinstance(v, Decimal) for v in values if v is not None) or not isinstance(total, Decimal):
+            continue
+        s = sum((v for v in values if v is not None), Decimal(0))
+        if abs(s - total) > TOLERANCE:
+            out.append(
+                make(
+                    "sum-mismatch",
+                    f"“{col.label}”合计为{total:.2f}万元，但各资金来源之和为{s:.2f}万元，请核对后修改。",
+                    **{**doc.where(total_ptr), "value": total},
+                )
+            )
+    return out
+
+
+def _indicators(doc: Document, rules: Any, broken: set[str]) -> list[Finding]:
+    out: list[Finding] = []
+    rows = doc.get("/indicators") or []
+    seqs = Counter(r.get("seq") for r in rows)
+    for i, r in enumerate(rows):
+        if seqs[r.get("seq")] > 1:
+            out.append(
+                make(
+                    "duplicate-seq",
+                    f"指标序号{r.get('seq')}重复，请修改为不重复的序号（评价小组打分按序号对应指标）。",
+                    **{**doc.where(f"/indicators/{i}/seq"), "value": r.get("seq")},
+                )
+            )
+        l1, l2 = r.get("level1"), r.get("level2")
+        ptr = f"/indicators/{i}/level2"
+        if l1 in L.LEVELS and l2 and ptr not in broken and l2 not in L.LEVELS[l1]:
+            out.append(
+                make(
+                    "category-mismatch",
+                    f"第{r.get('seq')}项指标的二级指标“{l2}”不属于一级指标“{l1}”，应为：{'、'.join(L.LEVELS[l1])}。",
+                    **{**doc.where(ptr), "value": l2},
+                )
+            )
+    weights = [r.get("weight") for r in rows]
+    if rows and all(isinstance(w, Decimal) for w in weights) and not any(
+        f"/indicators/{i}/weight" in broken for i in range(len(rows))
+    ):
+        expected = Decimal(str(getattr(rules, "indicator_total", 90))) if rules is not None else Decimal(90)
+        total = sum(weights, Decimal(0))
+        if total != expected:
+            first = doc.cell("/indicators/0/weight")
+            last = doc.cell(f"/indicators/{len(rows) - 1}/weight")
+            cell = f"{first.cell}:{last.cell}" if first and last and first.cell != last.cell else first and first.cell
+            out.append(
+                make(
+                    "weights-total",
+                    f"指标分值合计为{total.normalize():f}分，应为{expected.normalize():f}分"
+                    f"（预算执行10分另计，合计100分），请调整各指标分值。",
+                    file=doc.file,
+                    sheet=first.sheet if first else L.INDICATOR_SHEET.name,
+                    cell=cell,
+                    field="/indicators",
+                    value=str(total),
+                )
+            )
+    return out
+
+
+def _panel(doc: Document, broken: set[str]) -> list[Finding]:
+    out: list[Finding] = []
+    indicators = {r.get("seq"): (i, r) for i, r in enumerate(doc.get("/indicators") or [])}
+    members = {r.get("seq"): r for r in doc.get("/members") or []}
+    scored: set[tuple[Any, Any]] = set()
+    p = L.PANEL_SHEET.find(L.PANEL_SCORES.key)
+    for k, entry in enumerate(doc.get("/panel_scores") or []):
+        ptr = f"/panel_scores/{k}/value"
+        row, col, value = entry.get("row"), entry.get("column"), entry.get("value")
+        scored.add((row, col))
+        where = {**doc.where(ptr), "value": short(value)}
+        if row not in indicators:
+            out.append(
+                make(
+                    "panel-unknown-indicator",
+                    f"第{row}行的打分对应的指标（序号{row}）在“绩效指标”表中不存在，请删除该打分或补充指标。",
+                    **where,
+                )
+            )
+            continue
+        if col not in members:
+            out.append(
+                make(
+                    "panel-unknown-member",
+                    f"“成员{col}”列有打分，但成员名单中没有第{col}位成员，请补充成员信息或删除该列打分。",
+                    **where,
+                )
+            )
+            continue
+        weight = indicators[row][1].get("weight")
+        if ptr not in broken and isinstance(value, Decimal) and isinstance(weight, Decimal) and value > weight:
+            out.append(
+                make(
+                    "out-of-range",
+                    f"{members[col].get('name', f'成员{col}')}对第{row}项指标的打分{value}超过该指标分值{weight}，请修改。",
+                    **where,
+                )
+            )
+    for seq, (_i, _r) in indicators.items():
+        if not isinstance(seq, int) or seq > L.PANEL_SCORES.rows:
+            continue
+        for mseq, member in members.items():
+            if not isinstance(mseq, int) or mseq > L.PANEL_SCORES.columns or (seq, mseq) in scored:
+                continue
+            rr, cc = L.matrix_cell(p, seq - 1, mseq - 1)
+            out.append(
+                make(
+                    "panel-missing-score",
+                    f"{member.get('name', f'成员{mseq}')}未对第{seq}项指标打分，请在该单元格填写分数。",
+                    file=doc.file,
+                    sheet=L.PANEL_SHEET.name,
+                    cell=a1(rr, cc),
+                    field="/panel_scores",
+                )
+            )
+    return out
+
+
+def _dates(doc: Document, broken: set[str]) -> list[Finding]:
+    ptr = "/identity/filled_on"
+    value, year = doc.get(ptr), doc.get("/identity/year")
+    if ptr in broken or not isinstance(value, str):
+        return []
+    try:
+        day = date.fromisoformat(value)
+    except ValueError:
+        return []
+    where = {**doc.where(ptr), "value": value}
+    if not 2000 <= day.year <= 2100:
+        return [make("out-of-range", f"填报日期{value}不合理，请填写实际填报日期。", **where)]
+    if isinstance(year, int) and not year <= day.year <= year + 2:
+        return [
+            make(
+                "out-of-range",
+                f"填报日期{value}与评价年度{year}不符（应在{year}年至{year + 2}年之间），请核对。",
+                severity="warning",
+                **where,
+            )
+        ]
+    return []
