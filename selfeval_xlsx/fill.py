@@ -8,6 +8,7 @@ values may be given as str/int/float/Decimal or as anything a person might type 
 from __future__ import annotations
 
 import io
+import re
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -16,6 +17,8 @@ from typing import Any
 from openpyxl import Workbook, load_workbook
 
 from . import layout as L
+
+_DECIMAL = re.compile(r"^-?\d+(\.\d+)?$")
 
 
 def template_workbook(year: int | None = None) -> Workbook:
@@ -28,7 +31,11 @@ def template_workbook(year: int | None = None) -> Workbook:
     return load_workbook(buf)
 
 
-def _cell_value(value: Any) -> Any:
+def _cell_value(value: Any, f: L.Field | None = None) -> Any:
+    """What Excel would store for a typed value: numbers as numbers, dates as dates, text as text."""
+    numeric = f is None or f.type in (*L.NUMERIC_TYPES, L.T.NUMTEXT)
+    if numeric and isinstance(value, str) and _DECIMAL.match(value):
+        value = Decimal(value)
     if isinstance(value, Decimal):
         return float(value) if value != value.to_integral_value() else int(value)
     if isinstance(value, str) and len(value) == 10 and value[4] == "-" and value[7] == "-":
@@ -50,25 +57,25 @@ def fill(wb: Workbook, data: dict[str, Any]) -> Workbook:
                     value = data.get(b.key, {}).get(f.key)
                     if value is not None:
                         r, c = L.form_cell(p, f.key)
-                        ws.cell(r, c).value = _cell_value(value)
+                        ws.cell(r, c).value = _cell_value(value, f)
             elif isinstance(b, L.Grid):
                 for row_key, _ in b.rows:
                     for f in b.columns:
                         value = data.get(b.key, {}).get(row_key, {}).get(f.key)
                         if value is not None:
                             r, c = L.grid_cell(p, row_key, f.key)
-                            ws.cell(r, c).value = _cell_value(value)
+                            ws.cell(r, c).value = _cell_value(value, f)
             elif isinstance(b, L.Table):
                 for i, record in enumerate(data.get(b.key, [])):
                     index = record.get("_row", i)  # `_row` puts a record lower, leaving blank rows
                     for f in b.inputs:
                         value = record.get(f.key)
                         if value is not None:
-                            ws.cell(L.table_row(p, index), L.table_col(p, f.key)).value = _cell_value(value)
+                            ws.cell(L.table_row(p, index), L.table_col(p, f.key)).value = _cell_value(value, f)
             elif isinstance(b, L.Matrix):
                 for entry in data.get(b.key, []):
                     r, c = L.matrix_cell(p, int(entry["row"]) - 1, int(entry["column"]) - 1)
-                    ws.cell(r, c).value = _cell_value(entry["value"])
+                    ws.cell(r, c).value = _cell_value(entry["value"], b.value)
     return wb
 
 

@@ -161,10 +161,10 @@ class Report:
     def __iter__(self) -> Iterator[Finding]:
         return iter(self.findings)
 
-    def flatten(self, keys: Iterable[str] = ("code", "sheet", "cell")) -> list[list[Any]]:
-        """Findings as lists of the given attributes, handy in tests."""
+    def flatten(self, keys: Iterable[str] = ("code", "sheet", "cell")) -> list[tuple[Any, ...]]:
+        """Findings as tuples of the given attributes, handy in tests."""
         keys = list(keys)
-        return [[getattr(f, k) for k in keys] for f in self.findings]
+        return [tuple(getattr(f, k) for k in keys) for f in self.findings]
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -58,7 +58,11 @@ def read_workbook(
             if path.stat().st_size > limits.max_file_bytes:
                 doc = Document(file=label)
                 doc.findings.append(
-                    make("too-large", f"文件超过{limits.max_file_bytes // 1_000_000}MB上限，请检查后重新发送。", file=label)
+                    make(
+                        "too-large",
+                        f"文件超过{limits.max_file_bytes // 1_000_000}MB上限，请检查后重新发送。",
+                        file=label,
+                    )
                 )
                 return doc
             data = path.read_bytes()
@@ -115,7 +119,9 @@ class _Reader:
             )
             return
         if meta is not None and meta.get("template_id") not in (None, TEMPLATE_ID):
-            self._whole_file("unknown-template", "这不是本系统的标准自评表模板，请使用财政局下发的模板重新填写。")
+            self._whole_file(
+                "unknown-template", "这不是本系统的标准自评表模板，请使用财政局下发的模板重新填写。"
+            )
             return
         if meta is not None and str(meta.get("template_version")) != TEMPLATE_VERSION:
             self._whole_file(
@@ -225,7 +231,9 @@ class _Reader:
             self.doc.cells[base] = CellRef(sheet.name, a1(row, 1))
             # numbers-or-text columns last: how they parse depends on 指标性质 and 计量单位
             for f in sorted(table.inputs, key=lambda f: f.type == L.T.NUMTEXT):
-                self._value(sheet, ws, f"{base}/{f.key}", f, row, L.table_col(p, f.key), record, f.key, record)
+                self._value(
+                    sheet, ws, f"{base}/{f.key}", f, row, L.table_col(p, f.key), record, f.key, record
+                )
             if not hidden_warned and _row_hidden(ws, row):
                 hidden_warned = True
                 self.doc.findings.append(
@@ -291,7 +299,11 @@ class _Reader:
                 make("cell-error", f"“{f.label}”单元格为错误值{raw}，请改为正确的内容。", value=raw, **where)
             )
             return
-        if cell.data_type == "f" or not isinstance(raw, str | int | float | Decimal | bool) and hasattr(raw, "text"):
+        if (
+            cell.data_type == "f"
+            or not isinstance(raw, str | int | float | Decimal | bool)
+            and hasattr(raw, "text")
+        ):
             text = getattr(raw, "text", raw)
             value = self._formula(ws, sheet, f, str(text), pointer, where)
             if value is None:
@@ -299,7 +311,9 @@ class _Reader:
             raw = value
         value, note = self._parse(f, raw, record)
         if note:
-            self.doc.findings.append(make("value-normalised", f"“{f.label}”：{note}。", value=short(raw), **where))
+            self.doc.findings.append(
+                make("value-normalised", f"“{f.label}”：{note}。", value=short(raw), **where)
+            )
         if value is not None:
             target[key] = value
 
@@ -326,7 +340,9 @@ class _Reader:
                 return Decimal(0)
             if cell.data_type == "f":
                 return evaluate(str(cell.value), lookup)
-            number = to_decimal(cell.value) if not isinstance(cell.value, str) else parse_number(cell.value)[0]
+            number = (
+                to_decimal(cell.value) if not isinstance(cell.value, str) else parse_number(cell.value)[0]
+            )
             if not isinstance(number, Decimal):
                 raise FormulaError(f"引用的单元格{a1(row, col)}不是数字")
             return number

@@ -242,8 +242,12 @@ def _parse(text: str, file: str) -> Rules:
         err = errors[0]
         message = err.message
         if err.validator == "anyOf":  # the number-or-decimal-string definitions
-            shown = err.instance if isinstance(err.instance, Decimal | str) else json.dumps(err.instance, default=str)
-            message = f"“{shown}”不是有效的数值（应为非负数，可写作 85 或 \"85.5\"；比例应在 0 到 1 之间）"
+            shown = (
+                err.instance
+                if isinstance(err.instance, Decimal | str)
+                else json.dumps(err.instance, default=str)
+            )
+            message = f'“{shown}”不是有效的数值（应为非负数，可写作 85 或 "85.5"；比例应在 0 到 1 之间）'
         raise _fail(file, err.json_path, message)
     return _build(data, file)
 
@@ -262,9 +266,7 @@ def _build(d: dict[str, Any], file: str) -> Rules:
     cats = {k: _dec(v) for k, v in w["categories"].items()}
     total = _dec(w["indicators"])
     if sum(cats.values()) != total:
-        raise _fail(
-            file, "$.weights.categories", f"各类分值合计 {sum(cats.values())} 不等于指标总分 {total}"
-        )
+        raise _fail(file, "$.weights.categories", f"各类分值合计 {sum(cats.values())} 不等于指标总分 {total}")
 
     grades = tuple(Grade(g["name"], _dec(g["min"])) for g in d["grades"])
     for i in range(1, len(grades)):

@@ -62,11 +62,59 @@ def seed() -> dict[str, Any]:
         "narrative": {"overview": SEED_OVERVIEW, "process": SEED_PROCESS},
         "indicators": [
             _ind(1, "产出指标", "数量指标", "预算项目个数", "≥", 38, "个", 38, None, 15, 15),
-            _ind(2, "产出指标", "质量指标", "工作完成质量", "定性", "高质量完成", "", "高质量完成2023年的工作", "达成", 15, 15),
-            _ind(3, "产出指标", "时效指标", "资金拨付及时性", "定性", "及时拨付", "", "财政资金到位后及时拨付", "达成", 10, 10),
+            _ind(
+                2,
+                "产出指标",
+                "质量指标",
+                "工作完成质量",
+                "定性",
+                "高质量完成",
+                "",
+                "高质量完成2023年的工作",
+                "达成",
+                15,
+                15,
+            ),
+            _ind(
+                3,
+                "产出指标",
+                "时效指标",
+                "资金拨付及时性",
+                "定性",
+                "及时拨付",
+                "",
+                "财政资金到位后及时拨付",
+                "达成",
+                10,
+                10,
+            ),
             _ind(4, "产出指标", "成本指标", "成本控制", "≤", "8593.66", "万元", "8724.90", None, 10, 10),
-            _ind(5, "效益指标", "社会效益指标", "社会稳定", "定性", "保持社会稳定", "", "社会保持稳定", "达成", 30, 30),
-            _ind(6, "满意度指标", "服务对象满意度指标", "群众满意度", "定性", "群众满意度较高", "", "群众满意度较高", "达成", 10, 10),
+            _ind(
+                5,
+                "效益指标",
+                "社会效益指标",
+                "社会稳定",
+                "定性",
+                "保持社会稳定",
+                "",
+                "社会保持稳定",
+                "达成",
+                30,
+                30,
+            ),
+            _ind(
+                6,
+                "满意度指标",
+                "服务对象满意度指标",
+                "群众满意度",
+                "定性",
+                "群众满意度较高",
+                "",
+                "群众满意度较高",
+                "达成",
+                10,
+                10,
+            ),
         ],
         "members": [
             {"seq": 1, "name": "卢迪", "org": "宋营镇人民政府", "post": "党委副书记、镇长"},
@@ -131,19 +179,66 @@ def township(index: int, *, seed_value: int | None = None) -> dict[str, Any]:
     done = max(1, int(projects * min(Decimal(1), q + Decimal("0.05"))))
     spec = [
         ("产出指标", "数量指标", "预算项目个数", "≥", projects, "个", done, 15),
-        ("产出指标", "质量指标", "项目验收合格率", "≥", 100, "%", _q2(100 * min(q + Decimal("0.03"), Decimal(1))), 15),
-        ("产出指标", "时效指标", "资金拨付时限", "≤", 30, "天", rng.randint(20, 30) if q > Decimal("0.8") else 45, 10),
+        (
+            "产出指标",
+            "质量指标",
+            "项目验收合格率",
+            "≥",
+            100,
+            "%",
+            _q2(100 * min(q + Decimal("0.03"), Decimal(1))),
+            15,
+        ),
+        (
+            "产出指标",
+            "时效指标",
+            "资金拨付时限",
+            "≤",
+            30,
+            "天",
+            rng.randint(20, 30) if q > Decimal("0.8") else 45,
+            10,
+        ),
         ("产出指标", "成本指标", "项目成本控制", "≤", str(initial), "万元", str(executed), 10),
-        ("效益指标", "社会效益指标", "基层治理水平", "定性", "矛盾纠纷化解率不低于95%", "", "矛盾纠纷化解率96%", None, 15),
-        ("效益指标", "可持续影响指标", "公共服务保障能力", "定性", "公共服务事项按期办结率达98%", "", "按期办结率97%", None, 15),
-        ("满意度指标", "服务对象满意度指标", "群众满意度", "≥", 90, "%", _q2(100 * min(q + Decimal("0.08"), Decimal(1))), 10),
+        (
+            "效益指标",
+            "社会效益指标",
+            "基层治理水平",
+            "定性",
+            "矛盾纠纷化解率不低于95%",
+            "",
+            "矛盾纠纷化解率96%",
+            15,
+        ),
+        (
+            "效益指标",
+            "可持续影响指标",
+            "公共服务保障能力",
+            "定性",
+            "公共服务事项按期办结率达98%",
+            "",
+            "按期办结率97%",
+            15,
+        ),
+        (
+            "满意度指标",
+            "服务对象满意度指标",
+            "群众满意度",
+            "≥",
+            90,
+            "%",
+            _q2(100 * min(q + Decimal("0.08"), Decimal(1))),
+            10,
+        ),
     ]
     members = []
     for m in range(n_members):
         members.append(
             {
                 "seq": m + 1,
-                "name": rng.choice(SURNAMES) + rng.choice(GIVEN) + (rng.choice(GIVEN) if rng.random() < 0.6 else ""),
+                "name": rng.choice(SURNAMES)
+                + rng.choice(GIVEN)
+                + (rng.choice(GIVEN) if rng.random() < 0.6 else ""),
                 "org": name,
                 "post": POSTS[m % len(POSTS)],
             }
@@ -154,11 +249,16 @@ def township(index: int, *, seed_value: int | None = None) -> dict[str, Any]:
         if nature == "定性":
             level = "达成" if q >= Decimal("0.8") else "部分达成" if q >= Decimal("0.6") else "未达成"
             base = w * q
-            member_scores = [_q2(min(w, max(Decimal(0), base + Decimal(rng.randint(-8, 8)) / 10))) for _ in members]
+            member_scores = [
+                _q2(min(w, max(Decimal(0), base + Decimal(rng.randint(-8, 8)) / 10))) for _ in members
+            ]
             if n_members > 5:
                 member_scores[0] = w  # one generous member: dropped by the trimmed mean
-            lo, hi = {"达成": (Decimal("0.8"), Decimal(1)), "部分达成": (Decimal("0.6"), Decimal("0.79")),
-                      "未达成": (Decimal(0), Decimal("0.59"))}[level]
+            lo, hi = {
+                "达成": (Decimal("0.8"), Decimal(1)),
+                "部分达成": (Decimal("0.6"), Decimal("0.79")),
+                "未达成": (Decimal(0), Decimal("0.59")),
+            }[level]
             member_scores = [min(max(s, _q2(w * lo)), _q2(w * hi)) for s in member_scores]
             self_score = _q2(sum(member_scores) / len(member_scores))
         else:
@@ -169,10 +269,16 @@ def township(index: int, *, seed_value: int | None = None) -> dict[str, Any]:
         reason = None if full or not reasons else "部分工作进度滞后，下一步将加强调度，按月通报进度。"
         if nature != "定性":
             reason = None if not reasons else "部分项目实施进度滞后，已督促加快进度。"
-        indicators.append(_ind(seq, l1, l2, l3, nature, target, unit, actual, level, weight, self_score, reason))
+        indicators.append(
+            _ind(seq, l1, l2, l3, nature, target, unit, actual, level, weight, self_score, reason)
+        )
         scores[seq] = member_scores
-    self_total = min(Decimal(100), _q2(Decimal(10) * min(Decimal(rate), Decimal(1)) + 90 * q + Decimal(rng.randint(0, 4))))
-    grade = "优秀" if self_total >= 85 else "良好" if self_total >= 75 else "一般" if self_total >= 60 else "较差"
+    self_total = min(
+        Decimal(100), _q2(Decimal(10) * min(Decimal(rate), Decimal(1)) + 90 * q + Decimal(rng.randint(0, 4)))
+    )
+    grade = (
+        "优秀" if self_total >= 85 else "良好" if self_total >= 75 else "一般" if self_total >= 60 else "较差"
+    )
     return {
         "identity": {
             "unit_name": name,
@@ -184,8 +290,16 @@ def township(index: int, *, seed_value: int | None = None) -> dict[str, Any]:
             "filled_on": f"2024-01-{10 + index:02d}",
         },
         "budget": {
-            "current": {"initial": str(_q2(initial * Decimal("0.8"))), "adjusted": str(current), "executed": str(_q2(executed * Decimal("0.8")))},
-            "carryover": {"initial": str(_q2(initial * Decimal("0.15"))), "adjusted": str(carry), "executed": str(_q2(executed * Decimal("0.15")))},
+            "current": {
+                "initial": str(_q2(initial * Decimal("0.8"))),
+                "adjusted": str(current),
+                "executed": str(_q2(executed * Decimal("0.8"))),
+            },
+            "carryover": {
+                "initial": str(_q2(initial * Decimal("0.15"))),
+                "adjusted": str(carry),
+                "executed": str(_q2(executed * Decimal("0.15"))),
+            },
             "other": {
                 "initial": str(initial - _q2(initial * Decimal("0.8")) - _q2(initial * Decimal("0.15"))),
                 "adjusted": str(adjusted - current - carry),

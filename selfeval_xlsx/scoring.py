@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_EVEN, Context, Decimal, localcontext
 from typing import Any
 
-from .decimals import HUNDRED, ONE, ZERO
+from .decimals import HUNDRED, ONE, ZERO, q2
 from .layout import LEVELS
 from .model import Indicator, Submission
 from .rules import Rules
@@ -130,7 +130,7 @@ def score_submission(sub: Submission, rules: Rules) -> ScoreResult:
             value=value,
             shown=shown,
             weight=weight,
-            explanation=f"{' + '.join(parts)} = {rules.fmt(value)} / {_w(weight)}（按未取整的分项相加后四舍五入）",
+            explanation=f"{' + '.join(parts)} = {rules.fmt(value)} / {_w(weight)}（分项不取整相加后取整）",
             inputs={"budget": budget.value, **{cat: f.value for cat, f in subtotals.items()}},
         )
         return ScoreResult(
@@ -167,10 +167,10 @@ def score_budget(sub: Submission, rules: Rules) -> tuple[Decimal | None, Figure]
         }
         pointer = "/budget/total/score"
         if adjusted is None or adjusted <= 0:
-            text = f"全年预算数（调整后）为空或为0，无法计算执行率，预算执行得0分 → {rules.fmt(ZERO)} / {_w(w)}"
+            text = f"全年预算数（调整后）为空或为0，无法计算执行率，得0分 → {rules.fmt(ZERO)} / {_w(w)}"
             return None, _figure(ZERO, w, text, rules, inputs | {"rate": None}, pointer)
         if executed is None:
-            text = f"全年执行数未填写，无法计算执行率，预算执行得0分 → {rules.fmt(ZERO)} / {_w(w)}"
+            text = f"全年执行数未填写，无法计算执行率，得0分 → {rules.fmt(ZERO)} / {_w(w)}"
             return None, _figure(ZERO, w, text, rules, inputs | {"rate": None}, pointer)
         rate = executed / adjusted
         share = min(max(rate, ZERO), ONE)
@@ -198,12 +198,13 @@ def score_indicator(ind: Indicator, scores: Sequence[Decimal], rules: Rules) -> 
             fig = _figure(value, ind.weight, text, rules, inputs, f"{ind.pointer}/score")
             return IndicatorScore(ind, fig, ind.nature, None, None, False)
         method = "定性" if ind.nature == "定性" else FALLBACK
-        prefix = ""
-        if method == FALLBACK:
+        if method == "定性":
+            prefix = ""
+        elif ind.nature in QUANT_METHODS:
             what = "年度指标值" if not isinstance(target, Decimal) else "实际完成值"
-            prefix = f"{what}不是数字，无法按“{ind.nature}”公式计算，改按评价小组打分计：" if ind.nature in QUANT_METHODS else (
-                f"指标性质“{ind.nature}”无法识别，改按评价小组打分计："
-            )
+            prefix = f"{what}不是数字，无法按“{ind.nature}”公式计算，改按评价小组打分计："
+        else:
+            prefix = f"指标性质“{ind.nature}”无法识别，改按评价小组打分计："
         return _qualitative(ind, scores, rules, method, prefix)
 
 
@@ -216,7 +217,7 @@ def _quantitative(nature: str, target: Decimal, actual: Decimal, rules: Rules) -
     if nature == "≥":
         if actual >= target:
             if target > 0:
-                return ONE, f"实际完成值 {a} / 年度指标值 {t} = {_pct(actual / target, rules)}，达到目标得满分"
+                return ONE, f"实际完成值 {a} / 年度指标值 {t} = {_pct(actual / target, rules)}，得满分"
             return ONE, f"实际完成值 {a} ≥ 年度指标值 {t}，得满分"
         if target <= 0:
             return ZERO, f"实际完成值 {a} 未达到年度指标值 {t}（指标值不为正数，无法按比例计），得0分"
@@ -314,7 +315,10 @@ def _subtotal(cat: str, scores: Sequence[IndicatorScore], rules: Rules) -> Figur
         text = f"{cat}{len(mine)}项合计 {rules.fmt(value)} / {_w(weight)}"
     else:
         text = f"没有{cat} → {rules.fmt(ZERO)} / 0"
-    inputs = {"indicators": [s.indicator.seq for s in mine], "profile_weight": rules.category_weights.get(cat)}
+    inputs = {
+        "indicators": [s.indicator.seq for s in mine],
+        "profile_weight": rules.category_weights.get(cat),
+    }
     return _figure(value, weight, text, rules, inputs, None)
 
 
@@ -338,4 +342,4 @@ def _w(weight: Decimal) -> str:
     """A weight: '10' when whole, else with two decimals."""
     if weight == weight.to_integral_value():
         return f"{weight.to_integral_value():f}"
-    return f"{weight:f}"
+    return f"{q2(weight):f}"

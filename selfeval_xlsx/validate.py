@@ -29,15 +29,21 @@ TOWNSHIP_RANGES = {"街道": (1, 99), "镇": (100, 199), "乡": (200, 399)}
 
 
 @cache
-def county_codes() -> dict[str, str]:
-    """County-level GB/T 2260 codes → names (shipped data file)."""
-    text = resources.files("selfeval_xlsx").joinpath("data", "counties.tsv").read_text(encoding="utf-8")
+def divisions() -> dict[str, str]:
+    """GB/T 2260 codes of provinces, cities and counties → names (shipped data file)."""
+    text = resources.files("selfeval_xlsx").joinpath("data", "divisions.tsv").read_text(encoding="utf-8")
     out = {}
     for line in text.splitlines():
         if line and not line.startswith("#"):
             code, _, name = line.partition("\t")
             out[code] = name
     return out
+
+
+@cache
+def county_codes() -> dict[str, str]:
+    """County-level codes (the last two of six digits are not 00) → names."""
+    return {k: v for k, v in divisions().items() if k[4:] != "00"}
 
 
 def validate_workbook(
@@ -131,7 +137,9 @@ def _from_schema(doc: Document, e: ValidationError) -> list[Finding]:
         f = L.field_at(pointer)
         lo = f.minimum if f and f.minimum is not None else None
         hi = f.maximum if f and f.maximum is not None else None
-        span = f"{lo}～{hi}" if lo is not None and hi is not None else f"≥{lo}" if lo is not None else f"≤{hi}"
+        span = (
+            f"{lo}～{hi}" if lo is not None and hi is not None else f"≥{lo}" if lo is not None else f"≤{hi}"
+        )
         return [make("out-of-range", f"{label}为{value}，超出允许范围（{span}），请核对。", **where)]
     if kw == "enum":
         choices = "、".join(str(c) for c in e.validator_value)
@@ -270,15 +278,21 @@ def _indicators(doc: Document, rules: Any, broken: set[str]) -> list[Finding]:
                 )
             )
     weights = [r.get("weight") for r in rows]
-    if rows and all(isinstance(w, Decimal) for w in weights) and not any(
-        f"/indicators/{i}/weight" in broken for i in range(len(rows))
+    if (
+        rows
+        and all(isinstance(w, Decimal) for w in weights)
+        and not any(f"/indicators/{i}/weight" in broken for i in range(len(rows)))
     ):
         expected = Decimal(str(getattr(rules, "indicator_total", 90))) if rules is not None else Decimal(90)
         total = sum(weights, Decimal(0))
         if total != expected:
             first = doc.cell("/indicators/0/weight")
             last = doc.cell(f"/indicators/{len(rows) - 1}/weight")
-            cell = f"{first.cell}:{last.cell}" if first and last and first.cell != last.cell else first and first.cell
+            cell = (
+                f"{first.cell}:{last.cell}"
+                if first and last and first.cell != last.cell
+                else first and first.cell
+            )
             out.append(
                 make(
                     "weights-total",
@@ -324,7 +338,12 @@ def _panel(doc: Document, broken: set[str]) -> list[Finding]:
             )
             continue
         weight = indicators[row][1].get("weight")
-        if ptr not in broken and isinstance(value, Decimal) and isinstance(weight, Decimal) and value > weight:
+        if (
+            ptr not in broken
+            and isinstance(value, Decimal)
+            and isinstance(weight, Decimal)
+            and value > weight
+        ):
             out.append(
                 make(
                     "out-of-range",

@@ -1,0 +1,602 @@
+"""``merge``: from a folder of emailed files to the county roll-up(s).
+
+Every file is accounted for (seen = accepted + superseded + rejected + skipped). Workbooks are read,
+validated and scored in worker processes; each file's fate depends only on its own bytes (and, for
+resubmissions, on which copy is newest). Outputs are written atomically: completed and returned
+workbooks are built in a hidden staging folder that replaces the old folders only at the end, and every
+single file is written to a temporary name and renamed.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from loguru import logger
+
+from . import rollup as R
+from .findings import Finding, make
+from .intake import Intake, Item, collect, safe_name
+from .limits import DEFAULT_LIMITS, Limits
+from .pipeline import Scored, score_workbook
+from .rules import Rules, load_rules
+from .validate import divisions
+from .version import __version__
+
+STAGING_PREFIX = ".staging-"
+
+
+@dataclass
+class Processed:
+    """What a worker sends back about one candidate file (small: no workbook cells)."""
+
+    name: str
+    origin: str
+    sha256: str
+    mtime: float
+    email_date: datetime | None
+    valid: bool
+    findings: list[Finding]
+    code: str = ""
+    year: int | None = None
+    unit_name: str = ""
+    county: str = ""
+    filled_on: str = ""
+    row: R.TownshipRow | None = None
+    indicators: list[R.IndicatorRow] = field(default_factory=list)
+    panel: list[R.PanelRow] = field(default_factory=list)
+    staged: str = ""  # file name of the completed/returned workbook in the staging folder
+    rollup: R.Rollup | None = None  # when the file is itself a roll-up workbook
+
+    @property
+    def newest_key(self) -> tuple[str, float, float, str]:
+        """Order of resubmissions: 填报日期, then the email's date, then the file's time."""
+        email = self.email_date.timestamp() if self.email_date else 0.0
+        return (self.filled_on, email, self.mtime, self.name)
+
+
+@dataclass
+class MergeResult:
+    """The outcome of a merge: counts, roll-ups and where the outputs are."""
+
+    outdir: Path
+    counts: dict[str, int]
+    rollups: list[R.Rollup]
+    outputs: list[Path]
+    accepted: list[Processed]
+    rejected: list[R.FileRow]
+    superseded: list[R.FileRow]
+    skipped: list[R.FileRow]
+
+    @property
+    def ok(self) -> bool:
+        """True when no workbook was rejected."""
+        return not self.rejected
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "outdir": str(self.outdir),
+            "counts": self.counts,
+            "outputs": [str(p) for p in self.outputs],
+            "rollups": [r.to_dict() for r in self.rollups],
+        }
+
+
+# --- worker side -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Task:
+    item: Item
+    rules: Rules
+    staging: str
+    completed: bool
+    limits: Limits
+
+
+def _process(task: _Task) -> Processed:
+    """Read → validate → score one item; write its completed or returned workbook into staging."""
+    item = task.item
+    try:
+        return _process_unsafe(task)
+    except Exception as exc:  # a bug must not take the batch down: the file is rejected, not lost
+        logger.exception("unexpected failure on {}", item.name)
+        return Processed(
+            name=item.name,
+            origin=item.origin,
+            sha256=item.sha256,
+            mtime=item.mtime,
+            email_date=item.email_date,
+            valid=False,
+            findings=[
+                *item.findings,
+                make(
+                    "corrupt-workbook",
+                    f"处理该文件时发生内部错误（{type(exc).__name__}），请将文件转交技术人员。",
+                    file=item.name,
+                ),
+            ],
+        )
+
+
+def _process_unsafe(task: _Task) -> Processed:
+    from .rollup_xlsx import is_rollup_workbook, read_rollup_workbook
+
+    item = task.item
+    base = dict(
+        name=item.name, origin=item.origin, sha256=item.sha256, mtime=item.mtime, email_date=item.email_date
+    )
+    if is_rollup_workbook(item.data):
+        sub = read_rollup_workbook(item.data)
+        if sub is not None:
+            return Processed(
+                **base,
+                valid=True,
+                findings=list(item.findings),
+                rollup=sub,
+                code=sub.county_code,
+                year=sub.year,
+                county=sub.county,
+                unit_name=sub.county,
+            )
+    scored = score_workbook(item.data, name=item.name, rules=task.rules, limits=task.limits)
+    findings = [*item.findings, *scored.report.findings]
+    ident = scored.doc.data.get("identity", {}) if isinstance(scored.doc.data, dict) else {}
+    out = Processed(
+        **base,
+        valid=scored.valid,
+        findings=findings,
+        code=str(ident.get("division_code") or ""),
+        year=ident.get("year") if isinstance(ident.get("year"), int) else None,
+        unit_name=str(ident.get("unit_name") or ""),
+        county=str(ident.get("county") or ""),
+        filled_on=str(ident.get("filled_on") or ""),
+    )
+    if scored.valid and scored.submission and scored.result:
+        out.row, out.indicators, out.panel = _rows(scored, item)
+    if task.completed or not scored.valid:
+        out.staged = _stage(scored, task, item)
+    return out
+
+
+def _stage(scored: Scored, task: _Task, item: Item) -> str:
+    from .completed import write_completed, write_returned
+
+    if not scored.doc.data:  # unreadable: nothing to annotate
+        return ""
+    staged = f"{item.sha256[:16]}.xlsx"
+    path = Path(task.staging) / staged
+    if scored.valid:
+        write_completed(path, scored)
+    else:
+        write_returned(path, scored.doc, scored.report)
+    return staged
+
+
+def _rows(scored: Scored, item: Item) -> tuple[R.TownshipRow, list[R.IndicatorRow], list[R.PanelRow]]:
+    sub, res = scored.submission, scored.result
+    assert sub is not None and res is not None
+    total = sub.budget.get("total")
+    sub_scores = {k: v.shown for k, v in res.subtotals.items()}
+    row = R.TownshipRow(
+        code=sub.division_code,
+        name=sub.unit_name,
+        county=sub.county,
+        year=sub.year,
+        initial=total.initial if total else None,
+        adjusted=total.adjusted if total else None,
+        executed=total.executed if total else None,
+        rate=res.execution_rate_shown,
+        budget_score=res.budget.shown,
+        output_score=sub_scores.get("产出指标", Decimal(0)),
+        benefit_score=sub_scores.get("效益指标", Decimal(0)),
+        satisfaction_score=sub_scores.get("满意度指标", Decimal(0)),
+        total=res.total.shown,
+        grade=res.grade,
+        self_total=sub.self_total,
+        self_grade=sub.self_grade,
+        errors=len(scored.report.errors),
+        warnings=len(scored.report.warnings),
+        file=item.name,
+        sha256=item.sha256,
+        filled_on=sub.filled_on,
+    )
+    indicators = [
+        R.IndicatorRow(
+            code=sub.division_code,
+            name=sub.unit_name,
+            seq=s.indicator.seq,
+            level1=s.indicator.level1,
+            level2=s.indicator.level2,
+            level3=s.indicator.level3,
+            nature=s.indicator.nature,
+            target=_text(s.indicator.target),
+            unit=s.indicator.unit,
+            actual=_text(s.indicator.actual),
+            completion=s.indicator.completion or "",
+            weight=s.indicator.weight,
+            self_score=s.indicator.self_score,
+            score=s.figure.shown,
+            method=s.method,
+            reason=s.indicator.reason,
+        )
+        for s in res.indicators
+    ]
+    names = {m.seq: m for m in sub.members}
+    level3 = {i.seq: i.level3 for i in sub.indicators}
+    panel = [
+        R.PanelRow(
+            code=sub.division_code,
+            name=sub.unit_name,
+            indicator=p.indicator,
+            level3=level3.get(p.indicator, ""),
+            member=p.member,
+            member_name=names[p.member].name if p.member in names else "",
+            post=names[p.member].post if p.member in names else "",
+            score=p.score,
+        )
+        for p in sub.scores
+    ]
+    return row, indicators, panel
+
+
+def _text(value: Any) -> str:
+    return f"{value:f}" if isinstance(value, Decimal) else str(value)
+
+
+# --- main side -------------------------------------------------------------------------------------
+
+
+def merge(
+    inbox: str | Path,
+    outdir: str | Path = "out",
+    *,
+    rules: Rules | None = None,
+    jobs: int | None = None,
+    year: int | None = None,
+    completed: bool = True,
+    limits: Limits = DEFAULT_LIMITS,
+    progress: Callable[[int, int], None] | None = None,
+) -> MergeResult:
+    """Merge every file under ``inbox`` into roll-ups in ``outdir``. Never modifies the inbox."""
+    inbox, outdir = Path(inbox), Path(outdir)
+    rules = rules or load_rules()
+    outdir.mkdir(parents=True, exist_ok=True)
+    _clean_stale_staging(outdir)
+    staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=outdir))
+    sink = logger.add(outdir / "merge.log", level="INFO", encoding="utf-8", enqueue=False)
+    try:
+        return _merge(inbox, outdir, staging, rules, jobs, year, completed, limits, progress)
+    finally:
+        logger.remove(sink)
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _merge(
+    inbox: Path,
+    outdir: Path,
+    staging: Path,
+    rules: Rules,
+    jobs: int | None,
+    year: int | None,
+    completed: bool,
+    limits: Limits,
+    progress: Callable[[int, int], None] | None,
+) -> MergeResult:
+    started = time.perf_counter()
+    logger.info("merge {} → {} (rules {}, jobs {})", inbox, outdir, rules.name, jobs or os.cpu_count())
+    intake: Intake = collect(inbox, limits)
+    logger.info(
+        "intake: {} items, {} rejected, {} skipped",
+        len(intake.items),
+        len(intake.rejected),
+        len(intake.skipped),
+    )
+    tasks = [_Task(item, rules, str(staging), completed, limits) for item in intake.items]
+    processed = list(_run(tasks, jobs, progress))
+
+    rejected: list[R.FileRow] = [
+        R.FileRow(r.name, "rejected", _reason(r.name, list(r.findings)), sha256=r.sha256)
+        for r in intake.rejected
+    ]
+    reject_findings: list[tuple[str, list[Finding], str, str]] = [
+        (r.name, list(r.findings), "", "") for r in intake.rejected
+    ]
+    skipped = [R.FileRow(s.name, "skipped", s.reason) for s in intake.skipped]
+    valid: list[Processed] = []
+    invalid: list[Processed] = []
+    for p in processed:
+        if p.valid and year is not None and p.year is not None and p.year != year:
+            p.valid = False
+            p.findings.append(
+                make(
+                    "year-mismatch",
+                    f"评价年度为{p.year}，本次汇总的是{year}年度，请核对后按{year}年度重新填报。",
+                    severity="error",
+                    file=p.name,
+                )
+            )
+        (valid if p.valid else invalid).append(p)
+
+    # resubmissions: newest per (code, year) wins
+    winners: dict[tuple[str, int | None], Processed] = {}
+    for p in sorted(valid, key=lambda p: p.newest_key):
+        winners[(p.code, p.year)] = p  # later (newer) ones overwrite
+    superseded = [
+        R.FileRow(
+            p.name,
+            "superseded",
+            f"{p.unit_name}的此份报送已被更新的报送《{winners[(p.code, p.year)].name}》替代。",
+            code=p.code,
+            name=p.unit_name,
+            sha256=p.sha256,
+            replaced_by=winners[(p.code, p.year)].name,
+        )
+        for p in valid
+        if winners[(p.code, p.year)] is not p
+    ]
+    accepted = sorted(winners.values(), key=lambda p: (p.code, p.name))
+    for p in invalid:
+        newer = winners.get((p.code, p.year))
+        if p.code and newer is not None and newer.newest_key > p.newest_key:
+            superseded.append(
+                R.FileRow(
+                    p.name,
+                    "superseded",
+                    f"{p.unit_name}的此份报送有错误，但已有更新的报送《{newer.name}》通过审核，无需退回。",
+                    code=p.code,
+                    name=p.unit_name,
+                    sha256=p.sha256,
+                    replaced_by=newer.name,
+                )
+            )
+            continue
+        rejected.append(
+            R.FileRow(p.name, "rejected", _reason(p.name, p.findings), p.code, p.unit_name, p.sha256)
+        )
+        reject_findings.append((p.name, p.findings, p.code, p.unit_name))
+
+    counts = {
+        "seen": len(intake.items) + len(intake.rejected) + len(intake.skipped),
+        "accepted": len(accepted),
+        "superseded": len(superseded),
+        "rejected": len(rejected),
+        "skipped": len(skipped),
+    }
+    outputs = _publish_workbooks(outdir, staging, accepted, invalid, rejected)
+    rollups = _rollups(accepted, rejected, superseded, skipped, reject_findings, counts, rules)
+    outputs += _write_rollups(outdir, rollups)
+    logger.info("counts {} in {:.2f}s", counts, time.perf_counter() - started)
+    return MergeResult(outdir, counts, rollups, outputs, accepted, rejected, superseded, skipped)
+
+
+def _run(
+    tasks: list[_Task], jobs: int | None, progress: Callable[[int, int], None] | None
+) -> Iterator[Processed]:
+    jobs = jobs or os.cpu_count() or 1
+    total = len(tasks)
+    if jobs <= 1 or total <= 1:
+        results: Iterable[Processed] = map(_process, tasks)
+        for i, r in enumerate(results, 1):
+            if progress:
+                progress(i, total)
+            yield r
+        return
+    chunk = max(1, min(64, total // (jobs * 4) or 1))
+    with ProcessPoolExecutor(max_workers=jobs) as pool:
+        for i, r in enumerate(pool.map(_process, tasks, chunksize=chunk), 1):
+            if progress:
+                progress(i, total)
+            yield r
+
+
+def _reason(name: str, findings: list[Finding]) -> str:
+    """The findings of a rejected file in words a clerk can paste into a reply email."""
+    errors = [f for f in findings if f.severity == "error"] or findings
+    lines = []
+    for i, f in enumerate(errors[:20], 1):
+        where = (
+            f"（{f.sheet}工作表{f.cell}单元格）"
+            if f.sheet and f.cell
+            else f"（{f.sheet}工作表）"
+            if f.sheet
+            else ""
+        )
+        lines.append(f"{i}. {f.message}{where}")
+    more = f"\n另有{len(errors) - 20}处问题，详见退回文件中的批注。" if len(errors) > 20 else ""
+    return f"您单位报送的《{name}》未通过审核，请修改以下问题后重新报送：\n" + "\n".join(lines) + more
+
+
+def _publish_workbooks(
+    outdir: Path,
+    staging: Path,
+    accepted: list[Processed],
+    invalid: list[Processed],
+    rejected: list[R.FileRow],
+) -> list[Path]:
+    """Move staged completed/returned workbooks into fresh folders, then swap them in."""
+    new_completed, new_returned = staging / "completed", staging / "returned"
+    new_completed.mkdir()
+    new_returned.mkdir()
+    rejected_names = {r.file for r in rejected}
+    used: set[str] = set()
+
+    def unique(folder: Path, stem: str) -> Path:
+        name, n = f"{stem}.xlsx", 2
+        while name in used:
+            name, n = f"{stem}({n}).xlsx", n + 1
+        used.add(name)
+        return folder / name
+
+    for p in accepted:
+        if p.staged:
+            stem = safe_name(f"{p.code}_{p.unit_name}_{p.year}_已评分")
+            os.replace(staging / p.staged, unique(new_completed, stem))
+    for p in invalid:
+        if p.staged and p.name in rejected_names:
+            stem = safe_name(f"退回_{Path(p.name.split(' › ')[-1]).stem}")
+            os.replace(staging / p.staged, unique(new_returned, stem))
+    out = []
+    for new, final in ((new_completed, outdir / "completed"), (new_returned, outdir / "returned")):
+        old = None
+        if final.exists():
+            old = staging / f"old-{final.name}"
+            os.replace(final, old)
+        os.replace(new, final)
+        out.extend(sorted(final.iterdir()))
+    return out
+
+
+def _rollups(
+    accepted: list[Processed],
+    rejected: list[R.FileRow],
+    superseded: list[R.FileRow],
+    skipped: list[R.FileRow],
+    reject_findings: list[tuple[str, list[Finding], str, str]],
+    counts: dict[str, int],
+    rules: Rules,
+) -> list[R.Rollup]:
+    """One roll-up per area and year: the county, or one level up when roll-ups are merged."""
+    level = _level(accepted)
+    groups: dict[tuple[str, int | None], list[Processed]] = {}
+    for p in accepted:
+        groups.setdefault((_area(p.code, level), p.year), []).append(p)
+    if not groups:
+        years = {p.year for p in accepted} or {None}
+        groups = {("000000", y): [] for y in years}
+    now = datetime.now(UTC).astimezone().isoformat(timespec="seconds")
+    names = divisions()
+    out = []
+    for (area, year), members in sorted(groups.items(), key=lambda kv: (kv[0][0], kv[0][1] or 0)):
+        county = names.get(area) or next((p.county for p in members if p.county), "") or "未知地区"
+        roll = R.Rollup(
+            county_code=area,
+            county=county,
+            year=year,
+            rules=rules.name,
+            tool_version=__version__,
+            generated=now,
+            grades=rules.grades,
+        )
+        codes = set()
+        for p in members:
+            if p.rollup is not None:
+                _absorb(roll, p)
+                codes.update(r.code for r in p.rollup.townships)
+                continue
+            assert p.row is not None
+            roll.townships.append(p.row)
+            roll.indicators.extend(p.indicators)
+            roll.panel.extend(p.panel)
+            roll.findings.extend(_finding_rows(p.name, p.findings, p.code, p.unit_name))
+            codes.add(p.code)
+        single = len(groups) == 1
+        for name, findings, code, unit in reject_findings:
+            if single or not code or _area(code, level) == area:
+                roll.findings.extend(_finding_rows(name, findings, code, unit))
+        roll.files = [
+            f
+            for f in (*rejected, *superseded, *skipped)
+            if single or not f.code or _area(f.code, level) == area
+        ]
+        roll.counts = dict(counts)
+        roll.rank()
+        out.append(roll)
+    return out
+
+
+def _absorb(roll: R.Rollup, p: Processed) -> None:
+    sub = p.rollup
+    assert sub is not None
+    for row in sub.townships:
+        row.source_rollup = p.name
+    roll.townships.extend(sub.townships)
+    roll.indicators.extend(sub.indicators)
+    roll.panel.extend(sub.panel)
+    roll.findings.extend(sub.findings)
+
+
+def _level(accepted: list[Processed]) -> int:
+    """Digits of the code that name the roll-up area: 6 (county), 4 (city), 2 (province), 0."""
+    level = 6
+    for p in accepted:
+        if p.rollup is not None:
+            code = p.rollup.county_code
+            sub_level = 6 if code[4:6] != "00" else 4 if code[2:4] != "00" else 2 if code[:2] != "00" else 0
+            level = min(level, max(0, sub_level - 2))
+    return level
+
+
+def _area(code: str, level: int) -> str:
+    return (code[:level] + "0" * 6)[:6] if code else "000000"
+
+
+def _finding_rows(file: str, findings: list[Finding], code: str, name: str) -> list[R.FindingRow]:
+    return [
+        R.FindingRow(
+            file=file,
+            code=code,
+            name=name,
+            severity=f.severity,
+            finding=f.code,
+            title=f.title,
+            sheet=f.sheet or "",
+            cell=f.cell or "",
+            message=f.message,
+            value="" if f.value is None else str(f.value),
+        )
+        for f in findings
+    ]
+
+
+def _write_rollups(outdir: Path, rollups: list[R.Rollup]) -> list[Path]:
+    import json
+
+    from .rollup_xlsx import write_rollup_workbook
+
+    out = []
+    wanted = set()
+    for roll in rollups:
+        target = outdir / safe_name(f"汇总_{roll.county}_{roll.year or '未知年度'}.xlsx")
+        wanted.add(target.name)
+        atomic_write(target, lambda fh, roll=roll: write_rollup_workbook(fh, roll))
+        out.append(target)
+    for stale in outdir.glob("汇总_*.xlsx"):  # from an earlier run over other files
+        if stale.name not in wanted:
+            stale.unlink()
+    data = {"tool_version": __version__, "rollups": [r.to_dict() for r in rollups]}
+    target = outdir / "rollup.json"
+    atomic_write(target, lambda fh: fh.write(json.dumps(data, ensure_ascii=False, indent=2).encode("utf-8")))
+    out.append(target)
+    return out
+
+
+def atomic_write(target: Path, write: Callable[[Any], None]) -> None:
+    """Write via a temporary file in the same folder, then rename over ``target``."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            write(fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _clean_stale_staging(outdir: Path) -> None:
+    """Remove what an interrupted run left behind (staging folders and temporary files)."""
+    for p in outdir.glob(f"{STAGING_PREFIX}*"):
+        shutil.rmtree(p, ignore_errors=True)
+    for p in outdir.glob(".*.tmp"):
+        p.unlink(missing_ok=True)

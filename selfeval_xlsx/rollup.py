@@ -1,0 +1,179 @@
+"""The county roll-up as data: one row per township plus every indicator, panel score and finding.
+
+Built from small per-file summaries (never from whole workbooks), so it stays small however many files
+are merged. Rendered to ``汇总_<county>_<year>.xlsx`` by :mod:`selfeval_xlsx.rollup_xlsx` and to
+``rollup.json`` by :meth:`Rollup.to_dict`.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from .decimals import HUNDRED, ZERO, q2
+
+
+@dataclass
+class TownshipRow:
+    """One accepted township (a row of 汇总)."""
+
+    code: str
+    name: str
+    county: str
+    year: int
+    initial: Decimal | None
+    adjusted: Decimal | None
+    executed: Decimal | None
+    rate: Decimal | None  # percent, shown (88.28)
+    budget_score: Decimal
+    output_score: Decimal  # 产出指标 subtotal
+    benefit_score: Decimal  # 效益指标
+    satisfaction_score: Decimal  # 满意度指标
+    total: Decimal
+    grade: str
+    self_total: Decimal | None
+    self_grade: str
+    errors: int
+    warnings: int
+    file: str
+    sha256: str
+    filled_on: str = ""
+    rank: int = 0
+    source_rollup: str = ""  # when the row came from a roll-up workbook merged as a unit
+
+    @property
+    def difference(self) -> Decimal | None:
+        """Self-reported minus computed total."""
+        return None if self.self_total is None else self.self_total - self.total
+
+
+@dataclass
+class IndicatorRow:
+    code: str
+    name: str
+    seq: int
+    level1: str
+    level2: str
+    level3: str
+    nature: str
+    target: str
+    unit: str
+    actual: str
+    completion: str
+    weight: Decimal
+    self_score: Decimal | None
+    score: Decimal
+    method: str
+    reason: str
+
+
+@dataclass
+class PanelRow:
+    code: str
+    name: str
+    indicator: int
+    level3: str
+    member: int
+    member_name: str
+    post: str
+    score: Decimal
+
+
+@dataclass
+class FindingRow:
+    file: str
+    code: str  # township code ('' when unknown)
+    name: str  # township name
+    severity: str
+    finding: str  # finding code
+    title: str
+    sheet: str
+    cell: str
+    message: str
+    value: str = ""
+
+
+@dataclass
+class FileRow:
+    """A file that was rejected, superseded or skipped, and why (in words a clerk can paste)."""
+
+    file: str
+    status: str  # rejected / superseded / skipped / duplicate
+    reason: str
+    code: str = ""
+    name: str = ""
+    sha256: str = ""
+    replaced_by: str = ""
+
+
+@dataclass
+class Rollup:
+    """Everything one roll-up workbook shows."""
+
+    county_code: str
+    county: str
+    year: int | None
+    rules: str
+    tool_version: str
+    generated: str  # ISO timestamp
+    townships: list[TownshipRow] = field(default_factory=list)
+    indicators: list[IndicatorRow] = field(default_factory=list)
+    panel: list[PanelRow] = field(default_factory=list)
+    findings: list[FindingRow] = field(default_factory=list)
+    files: list[FileRow] = field(default_factory=list)  # rejected / superseded / skipped
+    counts: dict[str, int] = field(default_factory=dict)  # seen / accepted / superseded / rejected / skipped
+    grades: tuple[str, ...] = ()  # the profile's grade names, best first
+
+    def rank(self) -> None:
+        """Sort townships by total (desc), then code, and number them; ties share a rank."""
+        self.townships.sort(key=lambda r: (-r.total, r.code))
+        prev, rank = None, 0
+        for i, row in enumerate(self.townships, start=1):
+            if row.total != prev:
+                rank, prev = i, row.total
+            row.rank = rank
+
+    @property
+    def rejected(self) -> list[FileRow]:
+        return [f for f in self.files if f.status == "rejected"]
+
+    def totals(self) -> dict[str, Any]:
+        """County figures: budget sums, budget-weighted execution rate, mean score, grade distribution."""
+        rows = self.townships
+        initial = sum((r.initial or ZERO for r in rows), ZERO)
+        adjusted = sum((r.adjusted or ZERO for r in rows), ZERO)
+        executed = sum((r.executed or ZERO for r in rows), ZERO)
+        rate = q2(executed / adjusted * HUNDRED) if adjusted else None
+        mean = q2(sum((r.total for r in rows), ZERO) / len(rows)) if rows else None
+        dist = Counter(r.grade for r in rows)
+        return {
+            "townships": len(rows),
+            "initial": q2(initial),
+            "adjusted": q2(adjusted),
+            "executed": q2(executed),
+            "rate": rate,
+            "mean_total": mean,
+            "max_total": max((r.total for r in rows), default=None),
+            "min_total": min((r.total for r in rows), default=None),
+            "grades": {g: dist.get(g, 0) for g in (self.grades or tuple(sorted(dist)))},
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict (Decimals as strings, exact)."""
+        out = _plain(asdict(self))
+        out["totals"] = _plain(self.totals())
+        for row, src in zip(out["townships"], self.townships, strict=True):
+            row["difference"] = _plain(src.difference)
+        return out
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return f"{value:f}"
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value

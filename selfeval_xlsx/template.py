@@ -1,0 +1,880 @@
+"""The standard workbook, written with xlsxwriter from the declarative layout (:mod:`.layout`).
+
+Every position comes from the layout. Sheets are first drawn on a small in-memory canvas (value, style,
+merges, validations per cell), then a township's values, the tool's outputs and the reviewer's marks are
+laid over it, and only then is everything written out; so a marked cell keeps its number format and a
+value written into a merged cell keeps the merge.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import xlsxwriter
+from xlsxwriter.format import Format
+from xlsxwriter.utility import quote_sheetname, xl_rowcol_to_cell
+from xlsxwriter.workbook import Workbook
+from xlsxwriter.worksheet import Worksheet
+
+from . import layout as L
+from .cells import a1, parse_a1
+from .document import Document
+from .version import TEMPLATE_ID, TEMPLATE_VERSION, __version__
+
+TEMPLATE_FILENAME = f"乡镇整体支出绩效自评表_v{TEMPLATE_VERSION}.xlsx"
+DEFAULT_GRADES: tuple[str, ...] = ("优秀", "良好", "一般", "较差")
+FONT_NAME = "宋体"
+FONT_SIZE = 11
+
+Style = dict[str, Any]
+
+# --- styles (xlsxwriter format properties) --------------------------------------------------------
+
+GREY = "#E7E6E6"
+LIGHT = "#F2F2F2"
+TOOL_FILL = "#DDEBF7"  # filled by the county's tool
+MARK_FILL = "#F8CBAD"  # a reviewer's mark
+BORDER = "#A6A6A6"
+
+BASE: Style = {"font_name": FONT_NAME, "font_size": FONT_SIZE, "valign": "vcenter"}
+TITLE: Style = {"bold": True, "font_size": 16, "align": "center"}
+SECTION: Style = {"bold": True, "font_size": 12}
+NOTE: Style = {"text_wrap": True, "font_color": "#595959"}
+_BOX: Style = {"border": 1, "border_color": BORDER}
+LABEL: Style = {**_BOX, "bold": True, "bg_color": GREY, "text_wrap": True}
+HEADER: Style = {**LABEL, "align": "center"}
+SEQ: Style = {**_BOX, "bg_color": LIGHT, "align": "center"}
+INPUT: Style = {**_BOX, "bg_color": "#FFFFFF", "locked": False}
+TOOL: Style = {**_BOX, "bg_color": TOOL_FILL}
+UNUSED: Style = {**_BOX, "bg_color": LIGHT}
+MARK: Style = {"bg_color": MARK_FILL}
+
+NUM_FORMATS: dict[L.T, str] = {
+    L.T.MONEY: "#,##0.00",
+    L.T.SCORE: "0.00",
+    L.T.INT: "0",
+    L.T.YEAR: "0",
+    L.T.DATE: "yyyy-mm-dd",
+    L.T.TEXT: "@",
+    L.T.LONGTEXT: "@",
+    L.T.CODE: "@",
+    L.T.PHONE: "@",
+    L.T.CHOICE: "@",
+}
+PERCENT = "0.00%"
+DATE_FORMAT = NUM_FORMATS[L.T.DATE]
+
+_LONG_ROW = 60  # points: a paragraph answer
+_HEADER_ROW = 32
+_ROW = 19  # a one-line input row (table rows keep the default height so they grow with wrapped text)
+_LINE = 15
+
+
+class Formats:
+    """The cell formats of one xlsxwriter Workbook, made once per distinct style and shared by all sheets."""
+
+    def __init__(self, wb: Workbook) -> None:
+        self.wb = wb
+        self._cache: dict[tuple[tuple[str, Any], ...], Format] = {}
+
+    def get(self, *styles: Style, **props: Any) -> Format:
+        """The format of the merged styles (later ones win) on top of the base font."""
+        merged = {**BASE}
+        for s in (*styles, props):
+            merged.update(s)
+        key = tuple(sorted(merged.items()))
+        if key not in self._cache:
+            self._cache[key] = self.wb.add_format(merged)
+        return self._cache[key]
+
+    # named formats for callers that add their own sheets
+    @property
+    def title(self) -> Format:
+        return self.get(TITLE)
+
+    @property
+    def section(self) -> Format:
+        return self.get(SECTION)
+
+    @property
+    def note(self) -> Format:
+        return self.get(NOTE)
+
+    @property
+    def header(self) -> Format:
+        return self.get(HEADER)
+
+    @property
+    def label(self) -> Format:
+        return self.get(LABEL)
+
+    @property
+    def text(self) -> Format:
+        return self.get(_BOX, text_wrap=True)
+
+    @property
+    def money(self) -> Format:
+        return self.get(_BOX, num_format=NUM_FORMATS[L.T.MONEY])
+
+    @property
+    def score(self) -> Format:
+        return self.get(_BOX, num_format=NUM_FORMATS[L.T.SCORE])
+
+    @property
+    def percent(self) -> Format:
+        return self.get(_BOX, num_format=PERCENT)
+
+    @property
+    def date(self) -> Format:
+        return self.get(_BOX, num_format=DATE_FORMAT)
+
+    @property
+    def tool(self) -> Format:
+        return self.get(TOOL)
+
+    @property
+    def mark(self) -> Format:
+        return self.get(_BOX, MARK)
+
+
+@dataclass
+class StandardSheets:
+    """What :func:`write_standard` wrote: worksheets by layout sheet key, the ``_meta`` sheet, formats."""
+
+    worksheets: dict[str, Worksheet]
+    meta: Worksheet
+    formats: Formats
+
+    def __getitem__(self, key: str) -> Worksheet:
+        return self.worksheets[key]
+
+
+# --- field → style and validation ----------------------------------------------------------------
+
+
+def number_format(f: L.Field) -> str | None:
+    """The number format of a field's cells (``None``: General)."""
+    if f.unit == "%":
+        return PERCENT
+    return NUM_FORMATS.get(f.type)
+
+
+def field_style(f: L.Field | None) -> Style:
+    """Style of a field's value cell: white and unlocked for input, blue and locked for tool output."""
+    if f is None:
+        return dict(INPUT)
+    style: Style = dict(TOOL if f.output else INPUT)
+    nf = number_format(f)
+    if nf:
+        style["num_format"] = nf
+    if f.type in (L.T.LONGTEXT, L.T.TEXT, L.T.NUMTEXT):
+        style["text_wrap"] = True
+    if f.type is L.T.LONGTEXT:
+        style["valign"] = "top"
+    if f.type in (L.T.CHOICE, L.T.DATE, L.T.YEAR, L.T.INT):
+        style["align"] = "center"
+    return style
+
+
+def header_text(f: L.Field) -> str:
+    """Column header of a field: label, unit in full-width brackets, ``*`` when required."""
+    unit = f"（{f.unit}）" if f.unit else ""
+    return f"{f.label}{unit}{'*' if f.required else ''}"
+
+
+def _num(d: Decimal) -> int | float:
+    return int(d) if d == d.to_integral_value() else float(d)
+
+
+_DIGITS = re.compile(r"^\^\[0-9\]\{(\d+)\}\$$")
+
+
+def validation(f: L.Field, first_cell: str, source: str | None = None) -> dict[str, Any] | None:
+    """xlsxwriter data-validation options for a field's input cells (``first_cell``: top-left A1)."""
+    opts: dict[str, Any]
+    if f.type is L.T.CHOICE and source:
+        opts = {"validate": "list", "source": source, "error_message": "请从下拉列表中选择。"}
+    elif f.type in L.NUMERIC_TYPES:
+        whole = f.type in (L.T.YEAR, L.T.INT)
+        kind = "整数" if whole else "数字"
+        lo, hi = f.minimum, f.maximum
+        opts = {"validate": "integer" if whole else "decimal"}
+        if lo is not None and hi is not None:
+            opts |= {"criteria": "between", "minimum": _num(lo), "maximum": _num(hi)}
+            msg = f"请输入{lo}至{hi}之间的{kind}"
+        elif lo is not None:
+            opts |= {"criteria": ">=", "value": _num(lo)}
+            msg = f"请输入不小于{lo}的{kind}"
+        elif hi is not None:
+            opts |= {"criteria": "<=", "value": _num(hi)}
+            msg = f"请输入不大于{hi}的{kind}"
+        else:
+            opts |= {"criteria": "between", "minimum": -1e15, "maximum": 1e15}
+            msg = f"请输入{kind}"
+        if f.type is L.T.MONEY:
+            msg += "（单位：万元，保留两位小数，不要带文字）"
+        opts["error_message"] = msg + "。"
+    elif f.type is L.T.DATE:
+        opts = {
+            "validate": "date",
+            "criteria": "between",
+            "minimum": datetime(2000, 1, 1),
+            "maximum": datetime(2100, 12, 31),
+            "error_message": "请输入日期，如2024-01-15。",
+        }
+    elif f.pattern and (m := _DIGITS.match(f.pattern)):
+        n = int(m.group(1))
+        opts = {
+            "validate": "custom",
+            "value": f"=AND(LEN({first_cell})={n},ISNUMBER(--{first_cell}))",
+            "error_message": f"请输入{n}位数字。",
+        }
+    elif f.max_length:
+        opts = {
+            "validate": "length",
+            "criteria": "<=",
+            "value": f.max_length,
+            "error_message": f"内容不能超过{f.max_length}个字。",
+        }
+    elif f.help:
+        opts = {"validate": "any"}
+    else:
+        return None
+    if "error_message" in opts:
+        opts["error_title"] = f"“{f.label}”填写有误"[:32]
+        opts["error_message"] = (opts["error_message"] + (f"\n{f.help}" if f.help else ""))[:255]
+    if f.help:
+        opts["input_title"] = f.label[:32]
+        opts["input_message"] = f.help[:255]
+    return opts
+
+
+# --- the canvas ----------------------------------------------------------------------------------
+
+
+@dataclass
+class _Cell:
+    value: Any = None
+    style: Style = field(default_factory=dict)
+    formula: str | None = None
+    source: tuple[str, int, int] | None = None  # the cell a formula shows: its cached value
+    comment: str | None = None
+
+
+@dataclass
+class _Canvas:
+    """One sheet before it is written: 1-based cells, merges, validations, row heights."""
+
+    name: str
+    cells: dict[tuple[int, int], _Cell] = field(default_factory=dict)
+    merges: dict[tuple[int, int], tuple[int, int]] = field(default_factory=dict)
+    validations: list[tuple[int, int, int, int, dict[str, Any]]] = field(default_factory=list)
+    conditionals: list[tuple[int, int, int, int, str]] = field(default_factory=list)  # formula → red
+    heights: dict[int, float] = field(default_factory=dict)
+    widths: dict[int, float] = field(default_factory=dict)
+
+    def put(self, row: int, col: int, value: Any = None, style: Style | None = None, **kw: Any) -> _Cell:
+        cell = _Cell(value, dict(style or {}), **kw)
+        self.cells[row, col] = cell
+        return cell
+
+    def merge(self, row: int, col: int, last_col: int, value: Any, style: Style) -> None:
+        """A one-row merged range (a single cell when it spans one column)."""
+        self.put(row, col, value, style)
+        if last_col > col:
+            self.merges[row, col] = (row, last_col)
+
+    def anchor(self, row: int, col: int) -> tuple[int, int]:
+        """The top-left cell of the merged range holding (row, col), or the cell itself."""
+        for (r, c), (lr, lc) in self.merges.items():
+            if r <= row <= lr and c <= col <= lc:
+                return r, c
+        return row, col
+
+    def validate(self, row: int, col: int, last_row: int, opts: dict[str, Any] | None) -> None:
+        if opts:
+            self.validations.append((row, col, last_row, col, opts))
+
+
+# --- layout → canvas -----------------------------------------------------------------------------
+
+
+def _lines(text: str, width: float) -> int:
+    """Rough number of lines a text wraps to in a column span of ``width`` characters."""
+    per_line = max(width - 2, 4)
+    n = 0
+    for part in text.split("\n"):
+        w = sum(2 if ord(ch) > 0x2E7F else 1 for ch in part)
+        n += max(1, math.ceil(w / per_line))
+    return n
+
+
+def _locate(key: str) -> tuple[L.Sheet, L.Placement]:
+    for sheet in L.WORKBOOK.data_sheets:
+        try:
+            return sheet, sheet.find(key)
+        except KeyError:
+            continue
+    raise KeyError(key)
+
+
+def _title(sheet: L.Sheet, year: int | None) -> str:
+    return sheet.title.format(year=year if year is not None else "____")
+
+
+def _choices(block: L.Block, f: L.Field, grades: Sequence[str]) -> tuple[str, ...]:
+    if block is L.SELF and f.key == "grade":
+        return tuple(grades)
+    return f.choices
+
+
+def _absolute(sheet: str, row: int, col: int, last_row: int | None = None) -> str:
+    """``'_meta'!$D$2`` or ``'_meta'!$D$2:$D$4`` (1-based row and column)."""
+    ref = f"{quote_sheetname(sheet)}!{xl_rowcol_to_cell(row - 1, col - 1, True, True)}"
+    if last_row is not None:
+        ref += f":{xl_rowcol_to_cell(last_row - 1, col - 1, True, True)}"
+    return ref
+
+
+class _Builder:
+    """Draws the standard sheets on canvases."""
+
+    def __init__(self, wb: Workbook, year: int | None, grades: Sequence[str]) -> None:
+        self.wb = wb
+        self.year = year
+        self.grades = tuple(grades)
+        self.canvases: dict[str, _Canvas] = {}
+        self.sources: dict[tuple[str, str], str] = {}  # (block key, field key) → list source
+
+    # _meta: identity and the dropdown lists
+    def meta(self) -> _Canvas:
+        cv = _Canvas(L.META_SHEET_NAME)
+        values = {
+            "template_id": TEMPLATE_ID,
+            "template_version": TEMPLATE_VERSION,
+            "year": self.year,
+            "generator": __version__,
+        }
+        for key, name in L.META_KEYS:
+            row, col = L.meta_cell(key)
+            cv.put(row, col - 1, key)
+            cv.put(row, col, values[key])
+            self.wb.define_name(name, "=" + _absolute(cv.name, row, col))
+        col = L.META_LISTS_COL
+        for _sheet, p, f in L.iter_fields():
+            if f.type is not L.T.CHOICE or f.output:
+                continue
+            if f.depends_on:
+                for parent, items in L.LEVELS.items():
+                    self._meta_list(cv, col, parent, items)
+                    self.wb.define_name(parent, "=" + _absolute(cv.name, 2, col, 1 + len(items)))
+                    col += 1
+                self.sources[p.block.key, f.key] = self._dependent_source(p, f)
+            else:
+                items = _choices(p.block, f, self.grades)
+                self._meta_list(cv, col, f.label, items)
+                self.sources[p.block.key, f.key] = "=" + _absolute(cv.name, 2, col, 1 + len(items))
+                col += 1
+        cv.widths = {c: 14 for c in range(1, col)}
+        cv.widths[2] = 44
+        return cv
+
+    @staticmethod
+    def _meta_list(cv: _Canvas, col: int, title: str, items: Sequence[str]) -> None:
+        cv.put(1, col, title)
+        for i, item in enumerate(items):
+            cv.put(2 + i, col, item)
+
+    @staticmethod
+    def _dependent_source(p: L.Placement, f: L.Field) -> str:
+        assert f.depends_on
+        if isinstance(p.block, L.Table):
+            row, col = L.table_row(p, 0), L.table_col(p, f.depends_on)
+        elif isinstance(p.block, L.Form):
+            row, col = L.form_cell(p, f.depends_on)
+        else:
+            raise NotImplementedError(f"dependent list in {type(p.block).__name__}")
+        return f"=INDIRECT({xl_rowcol_to_cell(row - 1, col - 1, False, True)})"
+
+    # data sheets
+    def sheet(self, sheet: L.Sheet) -> _Canvas:
+        cv = _Canvas(sheet.name)
+        self.canvases[sheet.name] = cv
+        last = sheet.last_col
+        cv.merge(1, 1, last, _title(sheet, self.year), TITLE)
+        cv.heights[1] = 30
+        for i, w in enumerate(sheet.widths, start=1):
+            cv.widths[i] = w
+        total_width = sum(cv.widths.get(c, 8.43) for c in range(1, last + 1))
+        for p in sheet.placements:
+            b = p.block
+            if isinstance(b, L.Section):
+                cv.put(p.row, 1, b.title, SECTION)
+                cv.heights[p.row] = 20
+            elif isinstance(b, L.Note):
+                cv.merge(p.row, 1, last, b.text, NOTE)
+                cv.heights[p.row] = _LINE * _lines(b.text, total_width) + 4
+            elif isinstance(b, L.Form):
+                self._form(cv, sheet, p, b)
+            elif isinstance(b, L.Grid):
+                self._grid(cv, p, b)
+            elif isinstance(b, L.Table):
+                self._table(cv, p, b)
+            elif isinstance(b, L.Matrix):
+                self._matrix(cv, p, b)
+        return cv
+
+    def _form(self, cv: _Canvas, sheet: L.Sheet, p: L.Placement, b: L.Form) -> None:
+        for f in b.fields:
+            row, col = L.form_cell(p, f.key)
+            cv.put(row, col - 1, f.label, LABEL)
+            value = self.year if f.type is L.T.YEAR and not f.output else None
+            cv.merge(row, col, sheet.last_col, value, {**field_style(f), "align": "left"})
+            cv.heights[row] = _LONG_ROW if f.type is L.T.LONGTEXT else _ROW
+            if not f.output:
+                cv.validate(row, col, row, self._validation(b, f, a1(row, col)))
+
+    def _grid(self, cv: _Canvas, p: L.Placement, b: L.Grid) -> None:
+        first_key = b.rows[0][0]
+        cv.put(p.row, 1, b.row_header, HEADER)
+        cv.heights[p.row] = _HEADER_ROW
+        for f in (*b.columns, *b.outputs):
+            _, col = L.grid_cell(p, first_key, f.key)
+            cv.put(p.row, col, header_text(f), HEADER)
+        for key, label in b.rows:
+            bold = {"bold": True} if key == b.total_row else {}
+            row, _ = L.grid_cell(p, key, b.columns[0].key)
+            cv.heights[row] = _ROW
+            cv.put(row, 1, label, {**LABEL, **bold})
+            for f in b.columns:
+                cv.put(row, L.grid_cell(p, key, f.key)[1], None, {**field_style(f), **bold})
+            for f in b.outputs:
+                style = {**field_style(f), **bold} if key == b.total_row else UNUSED
+                cv.put(row, L.grid_cell(p, key, f.key)[1], None, style)
+        last_row = L.grid_cell(p, b.rows[-1][0], b.columns[0].key)[0]
+        for f in b.columns:
+            row, col = L.grid_cell(p, first_key, f.key)
+            cv.validate(row, col, last_row, self._validation(b, f, a1(row, col)))
+
+    def _table(self, cv: _Canvas, p: L.Placement, b: L.Table) -> None:
+        cv.heights[p.row] = _HEADER_ROW
+        first, last = L.table_row(p, 0), L.table_row(p, b.rows - 1)
+        for f in b.columns:
+            col = L.table_col(p, f.key)
+            cv.put(p.row, col, header_text(f), HEADER)
+            cv.widths.setdefault(col, f.width)
+            for i in range(b.rows):
+                row = L.table_row(p, i)
+                if f.key == "seq":
+                    cv.put(row, col, i + 1, SEQ)
+                else:
+                    cv.put(row, col, None, field_style(f))
+            if f in b.inputs:
+                cv.validate(first, col, last, self._validation(b, f, a1(first, col)))
+
+    def _matrix(self, cv: _Canvas, p: L.Placement, b: L.Matrix) -> None:
+        ref_sheet, ref_p = _locate(b.row_table)
+        assert isinstance(ref_p.block, L.Table)
+        ref_field = next(c for c in ref_p.block.columns if c.label == b.row_ref_header)
+        ref_col = L.table_col(ref_p, ref_field.key)
+        weight_col = L.table_col(ref_p, "weight")
+        cv.put(p.row, 1, b.row_header, HEADER)
+        cv.put(p.row, 2, b.row_ref_header, HEADER)
+        cv.heights[p.row] = _HEADER_ROW
+        for j in range(b.columns):
+            cv.put(p.row, L.matrix_cell(p, 0, j)[1], b.column_label.format(n=j + 1), HEADER)
+        for i in range(b.rows):
+            row = L.matrix_cell(p, i, 0)[0]
+            cv.heights[row] = _ROW
+            src_row = L.table_row(ref_p, i)
+            ref = f"{quote_sheetname(ref_sheet.name)}!{a1(src_row, ref_col)}"
+            cv.put(row, 1, i + 1, SEQ)
+            cv.put(row, 2, None, {**SEQ, "align": "left"}, formula=f'=IF({ref}="","",{ref})')
+            cv.cells[row, 2].source = (ref_sheet.name, src_row, ref_col)
+            for j in range(b.columns):
+                cv.put(row, L.matrix_cell(p, i, j)[1], None, field_style(b.value))
+        (r0, c0), (r1, c1) = L.matrix_cell(p, 0, 0), L.matrix_cell(p, b.rows - 1, b.columns - 1)
+        opts = self._validation(b, b.value, a1(r0, c0))
+        if opts:
+            cv.validations.append((r0, c0, r1, c1, opts))
+        # a score above the indicator's weight turns red while typing
+        weight = quote_sheetname(ref_sheet.name) + "!"
+        weight += xl_rowcol_to_cell(L.table_row(ref_p, 0) - 1, weight_col - 1, False, True)
+        first = a1(r0, c0)
+        cv.conditionals.append(
+            (r0, c0, r1, c1, f"=AND(ISNUMBER({first}),ISNUMBER({weight}),{first}>{weight})")
+        )
+
+    def _validation(self, b: L.Block, f: L.Field, first_cell: str) -> dict[str, Any] | None:
+        return validation(f, first_cell, self.sources.get((getattr(b, "key", ""), f.key)))
+
+
+# --- 填表说明 ---------------------------------------------------------------------------------------
+
+_GUIDE_COLUMNS: tuple[tuple[str, float], ...] = (("工作表", 12), ("项目", 24), ("是否必填", 10), ("说明", 64))
+
+
+def _guide_text(grades: Sequence[str]) -> list[tuple[str, str]]:
+    """(kind, text) rows of the instructions: kind is 'section' or 'para'."""
+    b, i, pnl = L.BUDGET_SHEET.name, L.INDICATOR_SHEET.name, L.PANEL_SHEET.name
+    levels = "；".join(f"{k}：{'、'.join(v)}" for k, v in L.LEVELS.items())
+    return [
+        ("section", "一、总体要求"),
+        ("para", "1. 本表由乡镇（街道）财政所填写上一年度情况，经单位评价工作组打分后，报送县财政局绩效股。"),
+        (
+            "para",
+            "2. 请直接在本模板中填写（WPS或Excel均可），保存为.xlsx格式，不要另存为.xls或其他格式。"
+            "不要修改工作表名称，不要插入、删除、移动或隐藏行列，不要合并或拆分单元格。",
+        ),
+        (
+            "para",
+            "3. 只有白色单元格可以填写；灰色单元格是项目名称，浅蓝色单元格由县财政局的审核工具计算填写，"
+            "无需填写。标“*”的项目必须填写。选中单元格时会显示填写提示。",
+        ),
+        ("para", "4. 金额单位为万元，保留两位小数（四舍五入），只填数字，不要带“万元”等文字。"),
+        ("section", f"二、「{b}」"),
+        (
+            "para",
+            "填写单位名称、12位行政区划代码、所属县（市、区）、评价年度、填报人、联系电话和填报日期。"
+            "按资金来源填写年初预算数、全年预算数（调整后）和全年执行数；“合计”行必须填写，"
+            "并等于各资金来源之和。分值、执行率和得分由工具计算（预算执行10分）。",
+        ),
+        (
+            "para",
+            f"填写年度总体目标和实际完成情况、自评总分和自评等级（{'、'.join(grades)}），"
+            "如实填写存在的问题和改进措施。“补充说明”为选填，用于生成自评报告。",
+        ),
+        ("section", f"三、「{i}」"),
+        (
+            "para",
+            f"每行填写一个三级指标，从第1行起连续填写，多余的行留空。先选一级指标，再选二级指标（{levels}）。",
+        ),
+        (
+            "para",
+            "指标性质：“≥”越大越好，“≤”越小越好，“=”等于目标值，“定性”为文字描述的指标。"
+            "定量指标的年度指标值和实际完成值只填数字，单位填在“计量单位”列；定性指标还要选择完成等级。",
+        ),
+        (
+            "para",
+            "全部指标的分值合计90分（预算执行10分另计），每个一级指标至少填写一个指标。"
+            "未得满分的指标必须填写偏差原因分析及改进措施。核定得分由工具计算。",
+        ),
+        ("section", f"四、「{pnl}」"),
+        (
+            "para",
+            "填写评价工作组成员（一般3至7人）的姓名、工作单位、职务和职称。在“成员评分”中，"
+            "每一行对应「绩效指标」中相同序号的指标，每一列对应成员名单中相同序号的成员（成员1即序号1），"
+            "每位成员对每项指标打分，分数不得超过该指标的分值（超过时单元格变红）。",
+        ),
+        ("section", "五、报送"),
+        (
+            "para",
+            "填写完成并核对无误后，将本文件按“单位名称+年度+自评表”命名（如“宋营镇2023年度自评表.xlsx”），"
+            "按县财政局通知的邮箱或方式报送县财政局绩效股。审核发现的问题会以橙色底色和批注标在退回的表中，"
+            "请按批注修改后重新报送。",
+        ),
+        (
+            "para",
+            f"模板版本：v{TEMPLATE_VERSION}（selfeval-xlsx {__version__}）。请使用县财政局下发的最新模板。",
+        ),
+        ("section", "六、填报项目一览"),
+    ]
+
+
+def _guide_rows() -> list[tuple[str, str, str, str]]:
+    """(sheet, item, required, help) of every field, straight from the layout."""
+    rows: list[tuple[str, str, str, str]] = []
+    for sheet, p, f in L.iter_fields():
+        b = p.block
+        if isinstance(b, L.Table) and f.key == "seq":
+            continue
+        item = header_text(f).rstrip("*")
+        if isinstance(b, L.Matrix):
+            item = f"成员评分（{f.label}）"
+        if f.output:
+            need, text = "工具计算", "由县财政局审核工具计算，无需填写。"
+        else:
+            required = f.required or (isinstance(b, L.Grid) and bool(b.required_rows))
+            need = "必填" if required else "选填"
+            text = f.help
+            if isinstance(b, L.Grid) and b.required_rows:
+                rows_ = "、".join(lbl for k, lbl in b.rows if k in b.required_rows)
+                text += f"“{rows_}”行必填。"
+        rows.append((sheet.name, item, need, text))
+    return rows
+
+
+def _instructions(sheet: L.Sheet, year: int | None, grades: Sequence[str]) -> _Canvas:
+    cv = _Canvas(sheet.name)
+    last = len(_GUIDE_COLUMNS)
+    cv.widths = {c: w for c, (_, w) in enumerate(_GUIDE_COLUMNS, start=1)}
+    width = sum(w for _, w in _GUIDE_COLUMNS)
+    cv.merge(1, 1, last, _title(sheet, year), TITLE)
+    cv.heights[1] = 30
+    row = 3
+    for kind, text in _guide_text(grades):
+        if kind == "section":
+            if row > 3:
+                row += 1
+            cv.put(row, 1, text, SECTION)
+            cv.heights[row] = 20
+        else:
+            cv.merge(row, 1, last, text, {"text_wrap": True, "valign": "top"})
+            cv.heights[row] = _LINE * _lines(text, width) + 3
+        row += 1
+    for col, (title, _) in enumerate(_GUIDE_COLUMNS, start=1):
+        cv.put(row, col, title, HEADER)
+    for values in _guide_rows():
+        row += 1
+        for col, v in enumerate(values, start=1):
+            cv.put(row, col, v, {**_BOX, "text_wrap": True, **({"align": "center"} if col == 3 else {})})
+        cv.heights[row] = (
+            _LINE * max(_lines(v, w) for v, (_, w) in zip(values, _GUIDE_COLUMNS, strict=True)) + 3
+        )
+    return cv
+
+
+# --- values, outputs and marks ---------------------------------------------------------------------
+
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def _typed(value: Any, f: L.Field | None) -> Any:
+    """The value as it should be written: ISO dates of date fields become dates; the rest unchanged."""
+    if isinstance(value, str) and _ISO_DATE.match(value) and (f is None or f.type is L.T.DATE):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            return value
+    return value
+
+
+def _set(cv: _Canvas, ref: str, value: Any, f: L.Field | None) -> None:
+    row, col = cv.anchor(*parse_a1(ref.split(":")[0]))
+    cell = cv.cells.get((row, col)) or cv.put(row, col, None, field_style(f))
+    value = _typed(value, f)
+    cell.value, cell.formula, cell.source = value, None, None
+    nf = cell.style.get("num_format")
+    if isinstance(value, date):
+        cell.style["num_format"] = DATE_FORMAT
+    elif isinstance(value, int | float | Decimal) and not isinstance(value, bool) and nf == "@":
+        cell.style.pop("num_format")
+
+
+def _output_ref(pointer: str, doc: Document | None) -> tuple[str, str] | None:
+    """Where a tool output goes: the document's own cell, else a row sibling's, else the layout's."""
+    if doc is not None and pointer in doc.cells:
+        ref = doc.cells[pointer]
+        return ref.sheet, ref.cell
+    parts = pointer.strip("/").split("/")
+    try:
+        sheet, p = _locate(parts[0])
+    except KeyError:
+        return None
+    if isinstance(p.block, L.Table) and len(parts) == 3 and parts[1].isdigit():
+        col = L.table_col(p, parts[2])
+        prefix = f"/{parts[0]}/{parts[1]}/"
+        for ptr, ref in (doc.cells if doc else {}).items():
+            if ptr.startswith(prefix):
+                return ref.sheet, a1(parse_a1(ref.cell.split(":")[0])[0], col)
+        return sheet.name, a1(L.table_row(p, int(parts[1])), col)
+    return L.cell_of(pointer)
+
+
+def _overlay(
+    canvases: dict[str, _Canvas],
+    doc: Document | None,
+    outputs: Mapping[str, object] | None,
+    marks: Mapping[tuple[str, str], Sequence[str]] | None,
+) -> None:
+    if doc is not None:
+        for pointer, ref in doc.cells.items():
+            value = doc.get(pointer)
+            if isinstance(value, dict):
+                value = value.get("value")
+            if value is None or value == "" or isinstance(value, dict | list) or ref.sheet not in canvases:
+                continue
+            _set(canvases[ref.sheet], ref.cell, value, L.field_at(pointer))
+    for pointer, value in (outputs or {}).items():
+        where = _output_ref(pointer, doc)
+        if value is None or where is None or where[0] not in canvases:
+            continue
+        _set(canvases[where[0]], where[1], value, L.field_at(pointer))
+    for (sheet, ref), messages in (marks or {}).items():
+        if sheet not in canvases or not messages:
+            continue
+        cv = canvases[sheet]
+        row, col = cv.anchor(*parse_a1(ref.split(":")[0]))
+        cell = cv.cells.get((row, col)) or cv.put(row, col, None, _BOX)
+        cell.style.update(MARK)
+        earlier = cell.comment.split("\n") if cell.comment else []
+        cell.comment = "\n".join(dict.fromkeys([*earlier, *(str(m) for m in messages)]))
+
+
+def _fit_rows(cv: _Canvas) -> None:
+    """Make rows tall enough for the wrapped text they hold (Excel does not grow rows on opening)."""
+    for (row, col), cell in cv.cells.items():
+        if not (isinstance(cell.value, str) and cell.style.get("text_wrap")):
+            continue
+        last_col = cv.merges.get((row, col), (row, col))[1]
+        width = sum(cv.widths.get(c, 8.43) for c in range(col, last_col + 1))
+        needed = _LINE * _lines(cell.value, width) + 4
+        if needed > cv.heights.get(row, _LINE + 2):
+            cv.heights[row] = min(needed, 409)
+
+
+# --- canvas → worksheet ----------------------------------------------------------------------------
+
+
+def _write_value(ws: Worksheet, row: int, col: int, value: Any, fmt: Format) -> None:
+    if value is None or value == "":
+        ws.write_blank(row, col, None, fmt)
+    elif isinstance(value, bool):
+        ws.write_boolean(row, col, value, fmt)
+    elif isinstance(value, int | float | Decimal) and math.isfinite(value):
+        ws.write_number(row, col, float(value), fmt)
+    elif isinstance(value, datetime | date):
+        dt = value if isinstance(value, datetime) else datetime(value.year, value.month, value.day)
+        ws.write_datetime(row, col, dt, fmt)
+    else:
+        ws.write_string(row, col, str(value), fmt)
+
+
+def _flush(cv: _Canvas, ws: Worksheet, formats: Formats, canvases: dict[str, _Canvas]) -> None:
+    for col, w in sorted(cv.widths.items()):
+        ws.set_column(col - 1, col - 1, w)
+    for row, h in sorted(cv.heights.items()):
+        ws.set_row(row - 1, h)
+    for (row, col), (last_row, last_col) in cv.merges.items():
+        ws.merge_range(
+            row - 1, col - 1, last_row - 1, last_col - 1, "", formats.get(cv.cells[row, col].style)
+        )
+    for (row, col), cell in cv.cells.items():
+        fmt = formats.get(cell.style)
+        if cell.formula:
+            cached: Any = ""
+            if cell.source:
+                src = canvases.get(cell.source[0])
+                hit = src.cells.get(cell.source[1:]) if src else None
+                cached = hit.value if hit and hit.value is not None else ""
+            if isinstance(cached, Decimal | date):
+                cached = str(cached)
+            ws.write_formula(row - 1, col - 1, cell.formula, fmt, cached)
+        else:
+            _write_value(ws, row - 1, col - 1, cell.value, fmt)
+        if cell.comment:
+            lines = _lines(cell.comment, 40)
+            ws.write_comment(
+                row - 1,
+                col - 1,
+                cell.comment,
+                {"author": "县财政局", "x_scale": 2.2, "y_scale": 0.6 + 0.4 * lines},
+            )
+    for r0, c0, r1, c1, opts in cv.validations:
+        ws.data_validation(r0 - 1, c0 - 1, r1 - 1, c1 - 1, opts)
+    red = formats.get({"bg_color": "#FFC7CE", "font_color": "#9C0006"})
+    for r0, c0, r1, c1, formula in cv.conditionals:
+        ws.conditional_format(
+            r0 - 1, c0 - 1, r1 - 1, c1 - 1, {"type": "formula", "criteria": formula, "format": red}
+        )
+
+
+def _page_setup(ws: Worksheet, sheet: L.Sheet | None) -> None:
+    ws.set_paper(9)
+    if sheet is not None and sheet.landscape:
+        ws.set_landscape()
+    else:
+        ws.set_portrait()
+    ws.fit_to_pages(1, 0)
+    ws.set_margins(left=0.5, right=0.5, top=0.6, bottom=0.7)
+    ws.center_horizontally()
+    ws.set_footer("&C第 &P 页，共 &N 页")
+
+
+def _protect(ws: Worksheet) -> None:
+    ws.protect(
+        "",
+        {
+            "format_columns": True,
+            "format_rows": True,
+            "select_locked_cells": True,
+            "select_unlocked_cells": True,
+        },
+    )
+
+
+# --- public API -------------------------------------------------------------------------------------
+
+
+def write_standard(
+    wb: Workbook,
+    *,
+    year: int | None,
+    grades: Sequence[str],
+    doc: Document | None = None,
+    outputs: Mapping[str, object] | None = None,
+    marks: Mapping[tuple[str, str], Sequence[str]] | None = None,
+    protect: bool = True,
+) -> StandardSheets:
+    """Write the standard sheets (and the hidden ``_meta``) into an open xlsxwriter Workbook.
+
+    ``doc``: the township's values are written at the cells they were read from; ``outputs``: tool
+    figures by JSON pointer; ``marks``: ``(sheet name, A1)`` → messages, shown as a fill and a comment.
+    User text is always written as a string, never as a formula.
+    """
+    formats = Formats(wb)
+    builder = _Builder(wb, year, grades)
+    meta = builder.meta()
+    canvases: dict[str, _Canvas] = {}
+    for sheet in L.WORKBOOK.sheets:
+        canvases[sheet.name] = builder.sheet(sheet) if sheet.blocks else _instructions(sheet, year, grades)
+    _overlay(canvases, doc, outputs, marks)
+    for cv in canvases.values():
+        _fit_rows(cv)
+
+    worksheets: dict[str, Worksheet] = {}
+    for sheet in L.WORKBOOK.sheets:
+        ws = wb.add_worksheet(sheet.name)
+        worksheets[sheet.key] = ws
+        _flush(canvases[sheet.name], ws, formats, canvases)
+        _page_setup(ws, sheet)
+        if sheet.freeze_header_of:
+            ws.freeze_panes(sheet.find(sheet.freeze_header_of).row, 0)
+            header = sheet.find(sheet.freeze_header_of).row - 1
+            ws.repeat_rows(header, header)
+        elif sheet.blocks:
+            ws.freeze_panes(1, 0)
+        else:
+            ws.hide_gridlines(2)
+        if protect:
+            _protect(ws)
+    meta_ws = wb.add_worksheet(L.META_SHEET_NAME)
+    _flush(meta, meta_ws, formats, canvases)
+    meta_ws.hide()
+    if protect:
+        _protect(meta_ws)
+    worksheets[L.WORKBOOK.sheets[0].key].activate()
+    return StandardSheets(worksheets, meta_ws, formats)
+
+
+def write_template(
+    target: str | Path | BinaryIO,
+    year: int | None = None,
+    grades: Sequence[str] = DEFAULT_GRADES,
+) -> None:
+    """Blank standard workbook."""
+    wb = xlsxwriter.Workbook(
+        str(target) if isinstance(target, str | Path) else target,
+        {"default_format_properties": {"font_name": FONT_NAME, "font_size": FONT_SIZE}},
+    )
+    title = _title(L.BUDGET_SHEET, year).split(" · ")[0]
+    wb.set_properties({"title": title, "subject": TEMPLATE_ID, "comments": f"template v{TEMPLATE_VERSION}"})
+    write_standard(wb, year=year, grades=grades)
+    wb.close()
