@@ -221,10 +221,11 @@ class _Audit:
             return
         diff = abs(own - fig.shown)
         if diff > self.rules.audit.indicator_self_score_tolerance:
+            check = "完成等级和评价小组成员打分" if s.qualitative else "年度指标值和实际完成值"
             self.add(
                 "indicator-self-score-differs",
                 f"{name}自评得分{self.f(own)}分，按本表数据核定为{self.f(fig.value)}分，相差{self.f(diff)}分"
-                f"（核定依据：{fig.explanation}）。请核对实际完成值、完成等级和成员打分，并修改“自评得分”。",
+                f"（核定依据：{fig.explanation}）。请核对{check}，并将“自评得分”改为{self.f(fig.value)}分。",
                 f"{ind.pointer}/self_score",
                 own,
             )

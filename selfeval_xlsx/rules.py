@@ -210,7 +210,9 @@ def load_rules(name_or_path: str | Path | None = None) -> Rules:
 
 
 def _looks_like_path(value: str) -> bool:
-    return value.endswith(".json") or "/" in value or "\\" in value
+    if value.endswith(".json") or "/" in value or "\\" in value:
+        return True
+    return value not in list_rules() and Path(value).is_file()
 
 
 @cache
@@ -225,7 +227,7 @@ def _load_builtin(name: str) -> Rules:
 
 
 def _reject_constant(token: str) -> Any:
-    raise ValueError(f"{token} is not a number")
+    raise ValueError(f"{token} 不是数值")
 
 
 def _parse(text: str, file: str) -> Rules:

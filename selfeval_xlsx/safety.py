@@ -8,6 +8,7 @@ data instead of findings).
 
 from __future__ import annotations
 
+import codecs
 import io
 import re
 import struct
@@ -252,7 +253,7 @@ def _is_text(head: bytes) -> bool:
         return False
     for codec in ("utf-8", "gb18030"):
         try:
-            head[: len(head) - 4 if len(head) == _SNIFF_HEAD else len(head)].decode(codec)
+            codecs.getincrementaldecoder(codec)().decode(head, final=False)
             return True
         except UnicodeDecodeError:
             continue
@@ -527,6 +528,8 @@ def _not_readable(kind: str, data: bytes, name: str) -> Finding:
         return make("unsupported-format", _UNSUPPORTED[kind], file=name)
     if kind == "empty":
         return make("not-a-workbook", "文件为空（0字节），可能保存或下载未完成。请重新保存后发送。", file=name)
+    if kind == "text":
+        return make("not-a-workbook", "该文件是文本文件（如CSV），不是Excel工作簿。" + _RESAVE, file=name)
     if kind in ("unknown", "ole"):
         return make("corrupt-workbook", _CORRUPT, file=name)
     if kind == "zip":
@@ -558,7 +561,8 @@ def _check_package(data: bytes, name: str, limits: Limits) -> list[Finding]:
         if info.is_dir():
             continue
         lower = info.filename.lower()
-        xml = not lower.endswith(_NOT_XML_SUFFIXES)
+        xml = not lower.endswith(_NOT_XML_SUFFIXES) and "/media/" not in lower and "/embeddings/" not in lower
+        strict = lower.endswith((".xml", ".rels", ".vml"))
         cap = min(left, limits.max_sheet_xml_bytes) if xml else left
         sheet = lower.startswith("xl/worksheets/") and lower.endswith(".xml")
         keep = info.filename in ("xl/workbook.xml", "xl/_rels/workbook.xml.rels")
@@ -567,7 +571,8 @@ def _check_package(data: bytes, name: str, limits: Limits) -> list[Finding]:
             produced += len(chunk)
             if xml:
                 if first:
-                    _check_encoding(chunk)
+                    if strict:
+                        _check_encoding(chunk)
                     if sheet:
                         m = _DIMENSION.search(chunk, 0, 65536)
                         if m:
@@ -726,6 +731,12 @@ def safe_name(name: str, max_chars: int = DEFAULT_LIMITS.max_name_chars) -> str:
     text = _DRIVE.sub("", clean_text(name))
     parts = [p for p in _SEPARATORS.split(text) if p.strip(" .")]
     return _safe_component("_".join(parts), max_chars)
+
+
+def display_name(path: str, max_chars: int = DEFAULT_LIMITS.max_name_chars) -> str:
+    """A path made safe to show (not to use): each ``/`` level without control or format characters and
+    at most ``max_chars`` long (shortened keeping the extension); otherwise unchanged."""
+    return "/".join(_shorten(clean_text(p), max_chars) for p in path.split("/"))
 
 
 def safe_member_path(name: str, max_chars: int = DEFAULT_LIMITS.max_name_chars) -> str:

@@ -230,10 +230,12 @@ def validation(f: L.Field, first_cell: str, source: str | None = None) -> dict[s
             "error_message": "请输入日期，如2024-01-15。",
         }
     elif f.pattern and (m := _DIGITS.match(f.pattern)):
-        n = int(m.group(1))
+        n, c = int(m.group(1)), first_cell
+        # n characters, a number once prefixed with "1" (so no sign), with no decimal point or exponent
+        digits = f'ISNUMBER(-("1"&{c})),ISERROR(FIND(".",{c})),ISERROR(SEARCH("e",{c}))'
         opts = {
             "validate": "custom",
-            "value": f"=AND(LEN({first_cell})={n},ISNUMBER(--{first_cell}))",
+            "value": f"=AND(LEN({c})={n},{digits})",
             "error_message": f"请输入{n}位数字。",
         }
     elif f.max_length:
@@ -350,7 +352,6 @@ class _Builder:
         self.wb = wb
         self.year = year
         self.grades = tuple(grades)
-        self.canvases: dict[str, _Canvas] = {}
         self.sources: dict[tuple[str, str], str] = {}  # (block key, field key) → list source
 
     # _meta: identity and the dropdown lists
@@ -377,8 +378,7 @@ class _Builder:
                     self.wb.define_name(parent, "=" + _absolute(cv.name, 2, col, 1 + len(items)))
                     col += 1
                 self.sources[p.block.key, f.key] = self._dependent_source(p, f)
-            else:
-                items = _choices(p.block, f, self.grades)
+            elif items := _choices(p.block, f, self.grades):
                 self._meta_list(cv, col, f.label, items)
                 self.sources[p.block.key, f.key] = "=" + _absolute(cv.name, 2, col, 1 + len(items))
                 col += 1
@@ -406,7 +406,6 @@ class _Builder:
     # data sheets
     def sheet(self, sheet: L.Sheet) -> _Canvas:
         cv = _Canvas(sheet.name)
-        self.canvases[sheet.name] = cv
         last = sheet.last_col
         cv.merge(1, 1, last, _title(sheet, self.year), TITLE)
         cv.heights[1] = 30
@@ -656,8 +655,21 @@ def _typed(value: Any, f: L.Field | None) -> Any:
     return value
 
 
+def _position(cv: _Canvas, ref: str) -> tuple[int, int] | None:
+    """The cell to write for an A1 reference or range: its first cell, or the merge holding it."""
+    try:
+        row, col = parse_a1(ref.split(":")[0].strip())
+    except ValueError:
+        return None
+    if not (1 <= row <= 1_048_576 and 1 <= col <= 16_384):
+        return None
+    return cv.anchor(row, col)
+
+
 def _set(cv: _Canvas, ref: str, value: Any, f: L.Field | None) -> None:
-    row, col = cv.anchor(*parse_a1(ref.split(":")[0]))
+    if (at := _position(cv, ref)) is None:
+        return
+    row, col = at
     cell = cv.cells.get((row, col)) or cv.put(row, col, None, field_style(f))
     value = _typed(value, f)
     cell.value, cell.formula, cell.source = value, None, None
@@ -679,13 +691,18 @@ def _output_ref(pointer: str, doc: Document | None) -> tuple[str, str] | None:
     except KeyError:
         return None
     if isinstance(p.block, L.Table) and len(parts) == 3 and parts[1].isdigit():
+        if parts[2] not in {c.key for c in p.block.columns}:
+            return None
         col = L.table_col(p, parts[2])
         prefix = f"/{parts[0]}/{parts[1]}/"
         for ptr, ref in (doc.cells if doc else {}).items():
             if ptr.startswith(prefix):
-                return ref.sheet, a1(parse_a1(ref.cell.split(":")[0])[0], col)
+                return ref.sheet, a1(int(re.sub(r"\D", "", ref.cell.split(":")[0]) or 0), col)
         return sheet.name, a1(L.table_row(p, int(parts[1])), col)
-    return L.cell_of(pointer)
+    try:
+        return L.cell_of(pointer)
+    except (KeyError, ValueError):  # a row or column the layout does not have
+        return None
 
 
 def _overlay(
@@ -711,7 +728,9 @@ def _overlay(
         if sheet not in canvases or not messages:
             continue
         cv = canvases[sheet]
-        row, col = cv.anchor(*parse_a1(ref.split(":")[0]))
+        if (at := _position(cv, ref)) is None:
+            continue
+        row, col = at
         cell = cv.cells.get((row, col)) or cv.put(row, col, None, _BOX)
         cell.style.update(MARK)
         earlier = cell.comment.split("\n") if cell.comment else []

@@ -63,7 +63,20 @@ def test_both_profiles_hold_the_domain_numbers(name: str) -> None:
     assert r.audit.qualitative_max_share == D("0.5")
     assert r.audit.outlier_share == D("0.3")
     assert r.audit.min_panel_members == 3
-    for word in ("较高", "明显", "及时", "显著", "良好", "有效", "进一步", "稳步", "大幅", "较好", "高质量", "保持"):
+    for word in (
+        "较高",
+        "明显",
+        "及时",
+        "显著",
+        "良好",
+        "有效",
+        "进一步",
+        "稳步",
+        "大幅",
+        "较好",
+        "高质量",
+        "保持",
+    ):
         assert word in r.audit.vague_words
     assert "无" in r.audit.none_words
     # every number is a Decimal (never a float)
@@ -174,7 +187,9 @@ def test_load_from_path_with_numbers_as_strings(tmp_path: Path) -> None:
 
 def test_json_floats_load_as_exact_decimals(tmp_path: Path) -> None:
     data = profile_data()
-    path = write(tmp_path, json.dumps(data).replace('"self_score_tolerance": 0.5', '"self_score_tolerance": 0.1'))
+    path = write(
+        tmp_path, json.dumps(data).replace('"self_score_tolerance": 0.5', '"self_score_tolerance": 0.1')
+    )
     r = load_rules(path)
     assert r.audit.self_score_tolerance == D("0.1")  # not 0.1000000000000000055511151231257827
     assert str(r.audit.self_score_tolerance) == "0.1"
@@ -254,8 +269,11 @@ def test_not_json(tmp_path: Path) -> None:
 
 
 def test_nan_is_not_a_number(tmp_path: Path) -> None:
-    path = write(tmp_path, json.dumps(profile_data()).replace('"self_score_tolerance": 0.5', '"self_score_tolerance": NaN'))
-    with pytest.raises(RulesError, match="NaN"):
+    path = write(
+        tmp_path,
+        json.dumps(profile_data()).replace('"self_score_tolerance": 0.5', '"self_score_tolerance": NaN'),
+    )
+    with pytest.raises(RulesError, match="NaN 不是数值"):
         load_rules(path)
 
 
@@ -274,3 +292,12 @@ def test_wrong_top_level_type(tmp_path: Path) -> None:
     with pytest.raises(RulesError) as info:
         load_rules(write(tmp_path, "[1, 2]"))
     assert info.value.json_path == "$"
+
+
+def test_existing_file_without_extension_is_a_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    data = profile_data("mof-2020")
+    data["name"] = "county-y"
+    write(tmp_path, data, "county-y")
+    monkeypatch.chdir(tmp_path)
+    assert load_rules("county-y").name == "county-y"
+    assert load_rules("default").name == "default"  # a shipped name still wins

@@ -21,6 +21,7 @@ from selfeval_xlsx.scoring import (
 )
 
 D = Decimal
+HUNDRED = D(100)
 RULES = load_rules()
 
 
@@ -29,8 +30,8 @@ RULES = load_rules()
 
 def ind(
     nature: str = "≥",
-    target: Decimal | str = D(100),
-    actual: Decimal | str = D(100),
+    target: Decimal | str = HUNDRED,
+    actual: Decimal | str = HUNDRED,
     weight: Decimal | int | str = 10,
     **kw: Any,
 ) -> dict[str, Any]:
@@ -182,7 +183,10 @@ def test_lower_is_better(actual: str, score: str) -> None:
 
 def test_lower_is_better_explanation() -> None:
     s = one(ind("≤", D(10), D(15), 10, unit="天"))
-    assert s.figure.explanation == "实际完成值 15 超过年度指标值 10 的 50.00%（超过 100.00% 得0分），得分比例 50.00% → 5.00 / 10"
+    assert (
+        s.figure.explanation
+        == "实际完成值 15 超过年度指标值 10 的 50.00%（超过 100.00% 得0分），得分比例 50.00% → 5.00 / 10"
+    )
 
 
 def test_lower_is_better_zero_point_is_a_setting() -> None:
@@ -352,7 +356,9 @@ def test_seed_like_submission_total_and_subtotals() -> None:
     assert res.total.shown == D("71.83")
     assert res.total.weight == D(75)
     assert res.grade == "一般"
-    assert res.total.explanation.startswith("预算执行 8.83 + 产出指标 34.00 + 效益指标 29.00 + 满意度指标 0.00 = 71.83")
+    assert res.total.explanation.startswith(
+        "预算执行 8.83 + 产出指标 34.00 + 效益指标 29.00 + 满意度指标 0.00 = 71.83"
+    )
 
 
 @pytest.mark.parametrize(
@@ -435,7 +441,9 @@ row = st.builds(
 )
 def test_scores_stay_within_their_weights_and_add_up(rows: list, budget: tuple, profile: str) -> None:
     rules = load_rules(profile)
-    sub = make_sub([r for r, _ in rows], panel={i + 1: s for i, (_, s) in enumerate(rows) if s}, budget=budget)
+    sub = make_sub(
+        [r for r, _ in rows], panel={i + 1: s for i, (_, s) in enumerate(rows) if s}, budget=budget
+    )
     res = score_submission(sub, rules)
     for s in res.indicators:
         assert 0 <= s.figure.value <= s.indicator.weight

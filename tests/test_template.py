@@ -487,6 +487,42 @@ def test_matrix_formula_caches_the_indicator_name(filled_bytes: bytes) -> None:
     assert cached.cell(row - 1, 2).value in (None, "")
 
 
+def test_unknown_positions_are_skipped_not_fatal() -> None:
+    buf = io.BytesIO()
+    wb = xlsxwriter.Workbook(buf)
+    write_standard(
+        wb,
+        year=2023,
+        grades=GRADES,
+        outputs={"/budget/nosuchrow/score": 1, "/indicators/0/nosuchcol": 2, "/nosuch/x": 3},
+        marks={("预算执行", "not a cell"): ["x"], ("预算执行", "A0"): ["y"], ("预算执行", "Z99"): ["z"]},
+    )
+    wb.close()
+    ws = openpyxl.load_workbook(io.BytesIO(buf.getvalue()))[L.BUDGET_SHEET.name]
+    assert ws["Z99"].comment.text == "z"  # a real cell outside the layout can still be marked
+    assert sum(c.comment is not None for row in ws.iter_rows() for c in row) == 1
+
+
+def test_reader_reads_the_template_and_a_rewritten_document_unchanged() -> None:
+    from selfeval_xlsx import sampledata
+    from selfeval_xlsx.fill import filled_bytes
+    from selfeval_xlsx.reader import read_workbook
+
+    blank = io.BytesIO()
+    write_template(blank, 2023)
+    assert read_workbook(blank.getvalue(), name="blank.xlsx").findings == []
+    doc = read_workbook(filled_bytes(sampledata.seed(), year=2023), name="seed.xlsx")
+    assert doc.findings == []
+    buf = io.BytesIO()
+    wb = xlsxwriter.Workbook(buf)
+    write_standard(wb, year=2023, grades=GRADES, doc=doc)
+    wb.close()
+    again = read_workbook(buf.getvalue(), name="again.xlsx")
+    assert again.findings == []
+    assert again.data == doc.data
+    assert again.cells == doc.cells
+
+
 def test_unprotected_when_asked() -> None:
     buf = io.BytesIO()
     wb = xlsxwriter.Workbook(buf)

@@ -1,0 +1,594 @@
+"""Collect candidate workbooks from an inbox folder, deciding every file's fate by its bytes.
+
+:func:`collect` walks the folder (never following links), opens ``.zip`` archives and saved ``.eml``
+e-mails in memory, and sorts everything it finds into three lists:
+
+- :class:`Item`: a workbook that :func:`~selfeval_xlsx.safety.check_workbook` found safe to open;
+- :class:`Rejected`: something that looks like a submission but cannot be read (old ``.xls``, WPS
+  ``.et``, ``.xlsb``, password-protected, corrupt, a zip bomb, a PDF renamed ``.xlsx``…), with findings
+  telling the township what to do;
+- :class:`Skipped`: everything else, with a Chinese reason (lock files, hidden files, unrelated
+  documents, links, byte-identical copies).
+
+Nothing is modified, nothing is written anywhere, and no exception about one file stops the batch.
+
+Counting (``Intake.seen``): every outcome is one entry in exactly one list, so
+``seen == len(items) + len(skipped) + len(rejected)``. An archive or e-mail that could be opened is not
+counted itself, only what it holds; one that could not be opened (corrupt, nested too deep, empty, no
+attachment) is counted as its own Rejected/Skipped entry; one whose members were cut off at
+``max_extracted`` adds a Rejected entry saying so. A hidden or too-deep sub-folder counts as one Skipped
+entry (its files are not looked at).
+
+Old ``.xls`` workbooks are Rejected (``unsupported-format``, "save as .xlsx") rather than read with
+python-calamine: the reader and every cell-level check work on openpyxl's model (formulas, merged cells,
+data validation, the exact cells of the template); a values-only BIFF reader would give those checks
+different answers for the same table, and re-saving takes a township clerk a few seconds.
+"""
+
+from __future__ import annotations
+
+import email
+import email.header
+import email.message
+import email.policy
+import hashlib
+import mimetypes
+import os
+import re
+import stat
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path, PurePosixPath
+
+from .findings import Finding, make
+from .limits import DEFAULT_LIMITS, MB, Limits
+from .safety import (
+    CONTAINER_KINDS,
+    KIND_LABELS,
+    READABLE_KINDS,
+    UNREADABLE_WORKBOOK_KINDS,
+    WORKBOOK_SUFFIXES,
+    UnsafeInput,
+    check_workbook,
+    clean_text,
+    display_name,
+    kind_of,
+    open_zip,
+    read_member,
+    safe_member_path,
+    safe_name,
+    sniff,
+    zip_member_name,
+)
+
+__all__ = ["Intake", "Item", "Rejected", "Skipped", "collect", "safe_name"]
+
+SEP = " › "  # between a container's name and a member's name in display names
+
+_SYSTEM_FILES = {"thumbs.db": "Thumbs.db", "ehthumbs.db": "ehthumbs.db", "desktop.ini": "desktop.ini"}
+_SYSTEM_DIRS = {"__macosx", "$recycle.bin", "system volume information"}
+_DOC_SUFFIXES = frozenset({".doc", ".docx", ".ppt", ".pptx", ".pdf", ".wps", ".dps"})
+_ARCHIVE_KINDS = frozenset({"rar", "7z", "gzip"})
+_BOUNDARY = re.compile(rb"boundary\s*=", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Item:
+    """One candidate workbook, safe to hand to the reader."""
+
+    name: str  # display name: '宋营镇2023.xlsx', 'mail.eml › 附件.xlsx', 'a.zip › dir/b.xlsx'
+    origin: str  # inbox-relative path of the file on disk that held it
+    data: bytes
+    kind: str  # 'xlsx' | 'xlsm'
+    sha256: str
+    mtime: float  # of the file on disk
+    email_date: datetime | None  # Date header of the e-mail it came from
+    findings: tuple[Finding, ...] = ()  # warnings: unsafe-name, macro-ignored, extra-data
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """A file that is not a submission (or a copy of one already kept), with the reason in Chinese."""
+
+    name: str
+    origin: str
+    reason: str
+    duplicate_of: str | None = None  # display name of the kept copy, for byte-identical duplicates
+
+
+@dataclass(frozen=True)
+class Rejected:
+    """A file that looks like a submission but cannot be read; the findings say what to do."""
+
+    name: str
+    origin: str
+    kind: str
+    sha256: str  # '' when the bytes were not read (too large, or could not be extracted)
+    findings: tuple[Finding, ...]
+
+
+@dataclass
+class Intake:
+    """Every file's fate, each list sorted by (origin, name)."""
+
+    items: list[Item] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+    rejected: list[Rejected] = field(default_factory=list)
+    seen: int = 0  # == len(items) + len(skipped) + len(rejected); see the module docstring
+
+
+@dataclass(frozen=True)
+class _Blob:
+    """A file's bytes with where they came from, before classification."""
+
+    name: str
+    origin: str
+    data: bytes
+    mtime: float
+    email_date: datetime | None
+    depth: int  # how many containers enclose it
+    findings: tuple[Finding, ...] = ()
+
+    @property
+    def suffix(self) -> str:
+        return PurePosixPath(self.name.rsplit(SEP, 1)[-1]).suffix.lower()
+
+
+def collect(inbox: Path, limits: Limits = DEFAULT_LIMITS) -> Intake:
+    """Walk ``inbox`` recursively and return every file's fate, without modifying anything.
+
+    Raises only for a bad ``inbox`` argument (missing, not a folder); every problem with a file becomes a
+    Skipped or Rejected entry.
+    """
+    root = Path(inbox).resolve(strict=True)
+    if not root.is_dir():
+        raise NotADirectoryError(f"not a folder: {inbox}")
+    collector = _Collector(root, limits)
+    collector.walk(root, "", 0)
+    return collector.result()
+
+
+class _Collector:
+    def __init__(self, root: Path, limits: Limits) -> None:
+        self.root = root
+        self.limits = limits
+        self.items: list[Item] = []
+        self.skipped: list[Skipped] = []
+        self.rejected: list[Rejected] = []
+        self.walked = 0
+        self.held = 0  # bytes of accepted items kept in memory
+
+    # --- the folder -----------------------------------------------------------------------------
+
+    def walk(self, folder: Path, rel: str, depth: int) -> None:
+        try:
+            with os.scandir(folder) as it:
+                entries = list(it)
+        except OSError as exc:
+            self._skip(rel or ".", rel or ".", f"无法读取的文件夹（{exc.strerror or exc}）")
+            return
+        entries.sort(key=_entry_sort_key)
+        for entry in entries:
+            rel_path = f"{rel}/{_fs_text(entry.name)}" if rel else _fs_text(entry.name)
+            if self.walked >= self.limits.max_inbox_files:
+                self._skip(
+                    rel_path, rel_path, f"收件箱文件过多（超过{self.limits.max_inbox_files}个），其余未读取"
+                )
+                return
+            self.walked += 1
+            try:
+                self._entry(entry, rel_path, depth)
+            except Exception as exc:  # never let one entry stop the batch
+                self._skip(display_name(rel_path, self.limits.max_name_chars), rel_path, f"无法读取（{type(exc).__name__}）")
+
+    def _entry(self, entry: os.DirEntry[str], rel_path: str, depth: int) -> None:
+        name = display_name(rel_path, self.limits.max_name_chars)
+        if entry.is_symlink():
+            target = os.path.realpath(entry.path)
+            inside = os.path.commonpath([str(self.root), target]) == str(self.root)
+            reason = "链接（未跟随；所指文件若在收件箱内会单独处理）" if inside else "指向收件箱外的链接（未跟随）"
+            self._skip(name, rel_path, reason)
+        elif entry.is_dir(follow_symlinks=False):
+            low = entry.name.lower()
+            if entry.name.startswith(".") or low in _SYSTEM_DIRS or _win_hidden(entry):
+                self._skip(name + "/", rel_path, "隐藏文件夹或系统文件夹（其中的文件未读取）")
+            elif depth + 1 > self.limits.max_inbox_depth:
+                self._skip(name + "/", rel_path, "文件夹层级过深（其中的文件未读取）")
+            else:
+                self.walk(Path(entry.path), rel_path, depth + 1)
+        elif entry.is_file(follow_symlinks=False):
+            self._disk_file(entry, name, rel_path)
+        else:
+            self._skip(name, rel_path, "不是普通文件（设备、管道等）")
+
+    def _disk_file(self, entry: os.DirEntry[str], name: str, rel_path: str) -> None:
+        base = entry.name
+        reason = _ignored_name(base) or ("隐藏文件" if _win_hidden(entry) else None)
+        if reason:
+            self._skip(name, rel_path, reason)
+            return
+        findings = _name_findings(rel_path, name)
+        try:
+            data, mtime = _read_file(entry.path, self.limits.max_file_bytes)
+        except _TooLarge as big:
+            self._too_large_on_disk(entry.path, name, rel_path, big.size)
+            return
+        except OSError as exc:
+            self._skip(name, rel_path, f"无法读取的文件（{exc.strerror or type(exc).__name__}）")
+            return
+        self._consider(_Blob(name, rel_path, data, mtime, None, 0, findings))
+
+    def _too_large_on_disk(self, path: str, name: str, rel_path: str, size: int) -> None:
+        try:
+            head, _ = _read_file(path, 8192, head_only=True)
+        except OSError:
+            head = b""
+        kind = sniff(head)
+        suffix = PurePosixPath(name).suffix.lower()
+        if suffix in WORKBOOK_SUFFIXES or suffix == ".zip" or kind in ("zip", "ole", "eml", "xls", *_ARCHIVE_KINDS):
+            message = (
+                f"文件大小为{size / MB:.1f} MB，超过处理上限{self.limits.max_file_bytes / MB:.0f} MB，未读取。"
+                "请删除无关的工作表和图片后重新保存发送。"
+            )
+            self._reject(name, rel_path, kind, "", [make("too-large", message, file=name)])
+        else:
+            label = KIND_LABELS.get(kind, kind)
+            self._skip(name, rel_path, f"不是工作簿（{label}），且超过大小上限，未读取")
+
+    # --- classification ---------------------------------------------------------------------------
+
+    def _consider(self, blob: _Blob) -> None:
+        try:
+            self._classify(blob)
+        except Exception:  # a hostile file must never stop the batch
+            sha = hashlib.sha256(blob.data).hexdigest()
+            message = "文件结构异常，无法读取。请在Excel或WPS中打开后重新保存，再重新发送。"
+            self._reject(blob.name, blob.origin, "unknown", sha, [make("corrupt-workbook", message, file=blob.name)])
+
+    def _classify(self, blob: _Blob) -> None:
+        kind = kind_of(blob.data, blob.name)
+        if kind in CONTAINER_KINDS and not (kind == "zip" and blob.suffix in WORKBOOK_SUFFIXES):
+            self._container(blob, kind)
+        elif kind == "ole-encrypted" and blob.suffix in _DOC_SUFFIXES:
+            self._skip(blob.name, blob.origin, f"不是工作簿（{KIND_LABELS[kind]}）")
+        elif (
+            kind in READABLE_KINDS
+            or kind in UNREADABLE_WORKBOOK_KINDS
+            or kind in _ARCHIVE_KINDS
+            or blob.suffix in WORKBOOK_SUFFIXES
+        ):
+            self._workbook(blob, kind)
+        elif kind == "empty":
+            self._skip(blob.name, blob.origin, "空文件（0字节）")
+        else:
+            self._skip(blob.name, blob.origin, f"不是工作簿（{KIND_LABELS.get(kind, kind)}）")
+
+    def _workbook(self, blob: _Blob, kind: str) -> None:
+        sha = hashlib.sha256(blob.data).hexdigest()
+        found = check_workbook(blob.data, blob.name, self.limits)
+        findings = [*blob.findings, *found]
+        if kind not in READABLE_KINDS or any(f.severity == "error" for f in found):
+            self._reject(blob.name, blob.origin, kind, sha, findings)
+            return
+        if self.held + len(blob.data) > self.limits.max_intake_bytes:
+            message = (
+                f"本批文件总量超过处理上限（{self.limits.max_intake_bytes / MB:.0f} MB），该文件未读取。"
+                "请把收件箱分成几批处理。"
+            )
+            self._reject(blob.name, blob.origin, kind, sha, [make("too-large", message, file=blob.name)])
+            return
+        self.held += len(blob.data)
+        item = Item(blob.name, blob.origin, blob.data, kind, sha, blob.mtime, blob.email_date, tuple(findings))
+        self.items.append(item)
+
+    # --- archives and e-mails -----------------------------------------------------------------------
+
+    def _container(self, blob: _Blob, kind: str) -> None:
+        if blob.depth >= self.limits.max_depth:
+            what = "压缩包" if kind == "zip" else "邮件"
+            message = (
+                f"{what}嵌套层数过多（超过{self.limits.max_depth}层），未打开。"
+                "请直接发送.xlsx文件，不要把压缩包或邮件再套进压缩包。"
+            )
+            sha = hashlib.sha256(blob.data).hexdigest()
+            self._reject(blob.name, blob.origin, kind, sha, [make("too-large", message, file=blob.name)])
+        elif kind == "zip":
+            self._zip(blob)
+        else:
+            self._email(blob)
+
+    def _zip(self, blob: _Blob) -> None:
+        try:
+            zf = open_zip(blob.data, self.limits)
+        except UnsafeInput as exc:
+            sha = hashlib.sha256(blob.data).hexdigest()
+            self._reject(blob.name, blob.origin, "zip", sha, [_archive_finding(exc, blob.name)])
+            return
+        members = sorted((i for i in zf.infolist() if not i.is_dir()), key=lambda i: zip_member_name(i))
+        if not members:
+            self._skip(blob.name, blob.origin, "空压缩包")
+            return
+        left = self.limits.max_total_uncompressed
+        for count, info in enumerate(members):
+            if count >= self.limits.max_extracted:
+                self._cut_off(blob, "压缩包", len(members) - count)
+                break
+            raw = zip_member_name(info)
+            name, findings = self._member_name(blob, raw)
+            ignored = _ignored_path(raw)
+            if ignored:
+                self._skip(name, blob.origin, ignored)
+                continue
+            try:
+                data = read_member(blob.data, info, cap=min(self.limits.max_file_bytes, left), limits=self.limits)
+            except UnsafeInput as exc:
+                self._reject(name, blob.origin, "unknown", "", [_archive_finding(exc, name)])
+                continue
+            left -= len(data)
+            member = _Blob(name, blob.origin, data, blob.mtime, blob.email_date, blob.depth + 1, findings)
+            self._consider(member)
+
+    def _email(self, blob: _Blob) -> None:
+        multiparts = 0
+        for _ in _BOUNDARY.finditer(blob.data):
+            multiparts += 1
+            if multiparts > self.limits.max_mime_multiparts:
+                message = "邮件结构过于复杂（嵌套层数过多），未读取。请把附件另存后直接放入收件箱。"
+                sha = hashlib.sha256(blob.data).hexdigest()
+                self._reject(blob.name, blob.origin, "eml", sha, [make("too-large", message, file=blob.name)])
+                return
+        msg = email.message_from_bytes(blob.data, policy=email.policy.default)
+        date = _email_date(msg)
+        attachments: list[tuple[str, email.message.Message]] = []
+        for part in msg.walk():
+            if part.is_multipart():
+                continue
+            filename = _attachment_filename(part)
+            ctype = part.get_content_type()
+            if not filename:
+                if part.get_content_disposition() != "attachment" and ctype.startswith(
+                    ("text/", "image/", "message/", "multipart/")
+                ):
+                    continue  # the body of the mail (or an inline picture), not a file
+                ext = mimetypes.guess_extension(ctype) or ""
+                filename = f"附件{len(attachments) + 1}{ext}"
+            attachments.append((filename, part))
+        if not attachments:
+            self._skip(blob.name, blob.origin, "邮件中没有附件")
+            return
+        for count, (filename, part) in enumerate(attachments):
+            if count >= self.limits.max_extracted:
+                self._cut_off(blob, "邮件", len(attachments) - count)
+                break
+            name, findings = self._member_name(blob, filename)
+            ignored = _ignored_path(filename)
+            if ignored:
+                self._skip(name, blob.origin, ignored)
+                continue
+            payload = part.get_payload(decode=True)
+            data = payload if isinstance(payload, bytes) else b""
+            if len(data) > self.limits.max_file_bytes:
+                message = f"附件超过处理上限{self.limits.max_file_bytes / MB:.0f} MB，未读取。请删除无关内容后重新发送。"
+                self._reject(name, blob.origin, "unknown", "", [make("too-large", message, file=name)])
+                continue
+            self._consider(_Blob(name, blob.origin, data, blob.mtime, date, blob.depth + 1, findings))
+
+    def _member_name(self, blob: _Blob, raw: str) -> tuple[str, tuple[Finding, ...]]:
+        """Display name of a member, and an unsafe-name finding if its raw name had to be changed."""
+        path = safe_member_path(raw, self.limits.max_name_chars)
+        name = f"{blob.name}{SEP}{path}"
+        if path == raw.replace("\\", "/"):
+            return name, blob.findings
+        shown = _escape(raw)
+        message = (
+            f"文件名“{shown}”含有路径、盘符、控制字符、系统保留名称或过长，已按“{path}”处理，内容照常读取。"
+            "建议以后使用简单的文件名，如“宋营镇2023年自评表.xlsx”。"
+        )
+        return name, (*blob.findings, make("unsafe-name", message, file=name, value=shown))
+
+    def _cut_off(self, blob: _Blob, what: str, rest: int) -> None:
+        message = (
+            f"{what}中的文件超过{self.limits.max_extracted}个，其余{rest}个未读取。"
+            "请只发送自评表，或分成几个压缩包发送。"
+        )
+        sha = hashlib.sha256(blob.data).hexdigest()
+        self._reject(blob.name, blob.origin, "zip" if what == "压缩包" else "eml", sha, [make("too-large", message, file=blob.name)])
+
+    # --- results --------------------------------------------------------------------------------------
+
+    def _skip(self, name: str, origin: str, reason: str) -> None:
+        self.skipped.append(Skipped(name, origin, reason))
+
+    def _reject(self, name: str, origin: str, kind: str, sha: str, findings: list[Finding]) -> None:
+        self.rejected.append(Rejected(name, origin, kind, sha, tuple(findings)))
+
+    def result(self) -> Intake:
+        """Sorted lists, with byte-identical copies after the first (in that order) moved to Skipped."""
+
+        def key(e: Item | Skipped | Rejected) -> tuple[str, str]:
+            return (e.origin, e.name)
+
+        kept: dict[str, str] = {}
+        items: list[Item] = []
+        rejected: list[Rejected] = []
+        skipped = list(self.skipped)
+        for entry in sorted([*self.items, *self.rejected], key=key):
+            if entry.sha256 and entry.sha256 in kept:
+                first = kept[entry.sha256]
+                skipped.append(Skipped(entry.name, entry.origin, f"重复文件（与 {first} 内容相同）", first))
+                continue
+            if entry.sha256:
+                kept[entry.sha256] = entry.name
+            (items if isinstance(entry, Item) else rejected).append(entry)
+        skipped.sort(key=key)
+        return Intake(items, skipped, rejected, len(items) + len(skipped) + len(rejected))
+
+
+# ------------------------------------------------------------------------------------------------
+# helpers
+# ------------------------------------------------------------------------------------------------
+
+
+class _TooLarge(Exception):
+    def __init__(self, size: int) -> None:
+        super().__init__(size)
+        self.size = size
+
+
+def _read_file(path: str, limit: int, head_only: bool = False) -> tuple[bytes, float]:
+    """Read a regular file without following a link or blocking on a pipe; at most ``limit`` bytes."""
+    flags = os.O_RDONLY | getattr(os, "O_BINARY", 0) | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+    fd = os.open(path, flags)
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise OSError(0, "不是普通文件")
+        if st.st_size > limit and not head_only:
+            raise _TooLarge(st.st_size)
+        chunks, total = [], 0
+        while total <= limit:
+            chunk = os.read(fd, min(1 * MB, limit + 1 - total))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            total += len(chunk)
+        if total > limit and not head_only:
+            raise _TooLarge(total)  # the file grew while we read it
+        return b"".join(chunks)[:limit], st.st_mtime
+    finally:
+        os.close(fd)
+
+
+def _entry_sort_key(entry: os.DirEntry[str]) -> str:
+    """Sort a folder's entries so the walk visits files in the order of their relative paths."""
+    try:
+        is_dir = entry.is_dir(follow_symlinks=False)
+    except OSError:
+        is_dir = False
+    return _fs_text(entry.name) + ("/" if is_dir else "")
+
+
+def _fs_text(name: str) -> str:
+    """A file-system name as text: undecodable bytes (GBK names on a UTF-8 system) read as GB18030."""
+    if not any(0xDC80 <= ord(c) <= 0xDCFF for c in name):
+        return name
+    raw = os.fsencode(name)
+    try:
+        return raw.decode("gb18030")
+    except UnicodeDecodeError:
+        return raw.decode("utf-8", "replace")
+
+
+def _name_findings(raw: str, shown: str) -> tuple[Finding, ...]:
+    if raw == shown:
+        return ()
+    message = f"文件名“{_escape(raw)}”含有控制字符或过长，已显示为“{shown}”，内容照常读取。建议使用简单的文件名。"
+    return (make("unsafe-name", message, file=shown, value=_escape(raw)),)
+
+
+def _escape(text: str, limit: int = 200) -> str:
+    """``text`` with invisible characters spelled out (``\\x00``, ``\\u202e``), cut to ``limit``."""
+    out = "".join(ch if ch == clean_text(ch) else ascii(ch)[1:-1] for ch in text)
+    return out if len(out) <= limit else out[: limit - 1] + "…"
+
+
+def _ignored_name(base: str) -> str | None:
+    """Why a file name alone says "not a submission" (lock, hidden, system files), else None."""
+    low = base.lower()
+    if base.startswith("~$"):
+        return "Office临时锁定文件（~$开头）"
+    if low in _SYSTEM_FILES:
+        return f"系统文件（{_SYSTEM_FILES[low]}）"
+    if base.startswith("."):
+        return "隐藏文件"
+    return None
+
+
+def _ignored_path(raw: str) -> str | None:
+    """Like :func:`_ignored_name` for a path inside an archive; also skips ``__MACOSX/`` folders."""
+    parts = [p for p in raw.replace("\\", "/").split("/") if p]
+    if any(p.lower() in _SYSTEM_DIRS or (p.startswith(".") and p.strip(".")) for p in parts[:-1]):
+        return "隐藏文件夹或系统文件夹中的文件"
+    return _ignored_name(parts[-1]) if parts else None
+
+
+def _win_hidden(entry: os.DirEntry[str]) -> bool:
+    try:
+        attrs = getattr(entry.stat(follow_symlinks=False), "st_file_attributes", 0)
+    except OSError:
+        return False
+    return bool(attrs & 0x2)  # FILE_ATTRIBUTE_HIDDEN
+
+
+def _archive_finding(exc: UnsafeInput, name: str) -> Finding:
+    if exc.code == "corrupt-workbook":
+        message = "压缩包或其中的文件已损坏、不完整，无法解压。请重新压缩后发送，或直接发送.xlsx文件。"
+        return make("corrupt-workbook", message, file=name)
+    return exc.finding(name)
+
+
+def _email_date(msg: email.message.Message) -> datetime | None:
+    try:
+        header = msg["Date"]
+        value = getattr(header, "datetime", None)
+        return value if isinstance(value, datetime) else None
+    except Exception:
+        return None
+
+
+def _attachment_filename(part: email.message.Message) -> str | None:
+    """An attachment's file name, decoded however the sender's mail program encoded it.
+
+    Handles RFC 2231 (``filename*=UTF-8''…``), encoded words (``=?GBK?B?…?=``), GB2312 labels on GBK text,
+    and raw 8-bit GBK or UTF-8 bytes in the header (some Chinese mail programs send them).
+    """
+    try:
+        name = part.get_filename()
+    except Exception:
+        name = None
+    if name and not _garbled(name):
+        return name
+    legacy = email.message.Message()
+    for key, value in part.raw_items() if hasattr(part, "raw_items") else part.items():
+        if key.lower() in ("content-disposition", "content-type"):
+            legacy[key] = str(value)
+    try:
+        raw = legacy.get_filename()
+    except Exception:
+        raw = None
+    if not raw:
+        return _repair(name) if name else None
+    pieces = []
+    try:
+        decoded = email.header.decode_header(raw)
+    except Exception:
+        decoded = [(raw, None)]
+    for value, charset in decoded:
+        if isinstance(value, str):
+            pieces.append(_repair(value))
+            continue
+        codec = (charset or "utf-8").lower()
+        if codec in ("gb2312", "gbk", "gb_2312-80", "x-gbk", "cp936", "euc-cn", "x-euc-cn"):
+            codec = "gb18030"
+        try:
+            pieces.append(value.decode(codec))
+        except (LookupError, UnicodeDecodeError):
+            pieces.append(_repair(value.decode("utf-8", "surrogateescape")))
+    return "".join(pieces)
+
+
+def _garbled(text: str) -> bool:
+    return "\ufffd" in text or any(0xD800 <= ord(c) <= 0xDFFF for c in text)
+
+
+def _repair(text: str) -> str:
+    """Text whose undecodable bytes were kept as surrogates, decoded as UTF-8 or else GB18030."""
+    if not any(0xDC80 <= ord(c) <= 0xDCFF for c in text):
+        return text
+    raw = text.encode("utf-8", "surrogateescape")
+    for codec in ("utf-8", "gb18030"):
+        try:
+            return raw.decode(codec)
+        except UnicodeDecodeError:
+            continue
+    return raw.decode("utf-8", "replace")
