@@ -179,14 +179,17 @@ class _Collector:
             try:
                 self._entry(entry, rel_path, depth)
             except Exception as exc:  # never let one entry stop the batch
-                self._skip(display_name(rel_path, self.limits.max_name_chars), rel_path, f"无法读取（{type(exc).__name__}）")
+                name = display_name(rel_path, self.limits.max_name_chars)
+                self._skip(name, rel_path, f"无法读取（{type(exc).__name__}）")
 
     def _entry(self, entry: os.DirEntry[str], rel_path: str, depth: int) -> None:
         name = display_name(rel_path, self.limits.max_name_chars)
         if entry.is_symlink():
             target = os.path.realpath(entry.path)
             inside = os.path.commonpath([str(self.root), target]) == str(self.root)
-            reason = "链接（未跟随；所指文件若在收件箱内会单独处理）" if inside else "指向收件箱外的链接（未跟随）"
+            reason = "指向收件箱外的链接（未跟随）"
+            if inside:
+                reason = "链接（未跟随；所指文件若在收件箱内会单独处理）"
             self._skip(name, rel_path, reason)
         elif entry.is_dir(follow_symlinks=False):
             low = entry.name.lower()
@@ -225,9 +228,11 @@ class _Collector:
             head = b""
         kind = sniff(head)
         suffix = PurePosixPath(name).suffix.lower()
-        if suffix in WORKBOOK_SUFFIXES or suffix == ".zip" or kind in ("zip", "ole", "eml", "xls", *_ARCHIVE_KINDS):
+        wanted = {"zip", "ole", "eml", "xls", *_ARCHIVE_KINDS}
+        if suffix in WORKBOOK_SUFFIXES or suffix == ".zip" or kind in wanted:
             message = (
-                f"文件大小为{size / MB:.1f} MB，超过处理上限{self.limits.max_file_bytes / MB:.0f} MB，未读取。"
+                f"文件大小为{size / MB:.1f} MB，"
+                f"超过处理上限{self.limits.max_file_bytes / MB:.0f} MB，未读取。"
                 "请删除无关的工作表和图片后重新保存发送。"
             )
             self._reject(name, rel_path, kind, "", [make("too-large", message, file=name)])
@@ -243,7 +248,8 @@ class _Collector:
         except Exception:  # a hostile file must never stop the batch
             sha = hashlib.sha256(blob.data).hexdigest()
             message = "文件结构异常，无法读取。请在Excel或WPS中打开后重新保存，再重新发送。"
-            self._reject(blob.name, blob.origin, "unknown", sha, [make("corrupt-workbook", message, file=blob.name)])
+            finding = make("corrupt-workbook", message, file=blob.name)
+            self._reject(blob.name, blob.origin, "unknown", sha, [finding])
 
     def _classify(self, blob: _Blob) -> None:
         kind = kind_of(blob.data, blob.name)
@@ -278,8 +284,9 @@ class _Collector:
             self._reject(blob.name, blob.origin, kind, sha, [make("too-large", message, file=blob.name)])
             return
         self.held += len(blob.data)
-        item = Item(blob.name, blob.origin, blob.data, kind, sha, blob.mtime, blob.email_date, tuple(findings))
-        self.items.append(item)
+        self.items.append(
+            Item(blob.name, blob.origin, blob.data, kind, sha, blob.mtime, blob.email_date, tuple(findings))
+        )
 
     # --- archives and e-mails -----------------------------------------------------------------------
 
@@ -320,7 +327,8 @@ class _Collector:
                 self._skip(name, blob.origin, ignored)
                 continue
             try:
-                data = read_member(blob.data, info, cap=min(self.limits.max_file_bytes, left), limits=self.limits)
+                cap = min(self.limits.max_file_bytes, left)
+                data = read_member(blob.data, info, cap=cap, limits=self.limits)
             except UnsafeInput as exc:
                 self._reject(name, blob.origin, "unknown", "", [_archive_finding(exc, name)])
                 continue
@@ -329,9 +337,7 @@ class _Collector:
             self._consider(member)
 
     def _email(self, blob: _Blob) -> None:
-        multiparts = 0
-        for _ in _BOUNDARY.finditer(blob.data):
-            multiparts += 1
+        for multiparts, _ in enumerate(_BOUNDARY.finditer(blob.data), 1):
             if multiparts > self.limits.max_mime_multiparts:
                 message = "邮件结构过于复杂（嵌套层数过多），未读取。请把附件另存后直接放入收件箱。"
                 sha = hashlib.sha256(blob.data).hexdigest()
@@ -368,7 +374,10 @@ class _Collector:
             payload = part.get_payload(decode=True)
             data = payload if isinstance(payload, bytes) else b""
             if len(data) > self.limits.max_file_bytes:
-                message = f"附件超过处理上限{self.limits.max_file_bytes / MB:.0f} MB，未读取。请删除无关内容后重新发送。"
+                message = (
+                    f"附件超过处理上限{self.limits.max_file_bytes / MB:.0f} MB，未读取。"
+                    "请删除无关内容后重新发送。"
+                )
                 self._reject(name, blob.origin, "unknown", "", [make("too-large", message, file=name)])
                 continue
             self._consider(_Blob(name, blob.origin, data, blob.mtime, date, blob.depth + 1, findings))
@@ -392,7 +401,8 @@ class _Collector:
             "请只发送自评表，或分成几个压缩包发送。"
         )
         sha = hashlib.sha256(blob.data).hexdigest()
-        self._reject(blob.name, blob.origin, "zip" if what == "压缩包" else "eml", sha, [make("too-large", message, file=blob.name)])
+        kind = "zip" if what == "压缩包" else "eml"
+        self._reject(blob.name, blob.origin, kind, sha, [make("too-large", message, file=blob.name)])
 
     # --- results --------------------------------------------------------------------------------------
 
@@ -437,7 +447,8 @@ class _TooLarge(Exception):
 
 def _read_file(path: str, limit: int, head_only: bool = False) -> tuple[bytes, float]:
     """Read a regular file without following a link or blocking on a pipe; at most ``limit`` bytes."""
-    flags = os.O_RDONLY | getattr(os, "O_BINARY", 0) | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+    flags = os.O_RDONLY | getattr(os, "O_BINARY", 0) | getattr(os, "O_NOFOLLOW", 0)
+    flags |= getattr(os, "O_NONBLOCK", 0)  # a FIFO must not block the walk
     fd = os.open(path, flags)
     try:
         st = os.fstat(fd)
@@ -482,7 +493,9 @@ def _fs_text(name: str) -> str:
 def _name_findings(raw: str, shown: str) -> tuple[Finding, ...]:
     if raw == shown:
         return ()
-    message = f"文件名“{_escape(raw)}”含有控制字符或过长，已显示为“{shown}”，内容照常读取。建议使用简单的文件名。"
+    message = (
+        f"文件名“{_escape(raw)}”含有控制字符或过长，已显示为“{shown}”，内容照常读取。建议使用简单的文件名。"
+    )
     return (make("unsafe-name", message, file=shown, value=_escape(raw)),)
 
 

@@ -201,7 +201,8 @@ def _sniff_ole(data: bytes) -> str:
 
 
 _HEADER_LINE = re.compile(rb"^([A-Za-z][A-Za-z0-9-]{0,60}):[ \t]?", re.M)
-_MAIL_HEADERS = {b"from", b"to", b"cc", b"received", b"return-path", b"message-id", b"delivered-to", b"subject"}
+_MAIL_HEADERS = {b"from", b"to", b"cc", b"received", b"return-path", b"message-id", b"delivered-to"}
+_MAIL_HEADERS |= {b"subject"}
 _MIME_HEADERS = {b"mime-version", b"content-type", b"date", b"x-mailer", b"reply-to"}
 
 
@@ -368,7 +369,8 @@ def _central_directory_size(data: bytes) -> tuple[int, int]:
     if eocd < 0 or eocd + 22 > len(data):
         raise zipfile.BadZipFile("no end of central directory")
     count, cd_size = struct.unpack_from("<HI", data, eocd + 10)
-    if (count == 0xFFFF or cd_size == 0xFFFFFFFF) and eocd >= 20 and data[eocd - 20 : eocd - 16] == b"PK\x06\x07":
+    zip64 = eocd >= 20 and data[eocd - 20 : eocd - 16] == b"PK\x06\x07"
+    if (count == 0xFFFF or cd_size == 0xFFFFFFFF) and zip64:
         (offset,) = struct.unpack_from("<Q", data, eocd - 12)
         if offset + 56 <= len(data) and data[offset : offset + 4] == b"PK\x06\x06":
             count, cd_size = struct.unpack_from("<QQ", data, offset + 32)
@@ -399,7 +401,8 @@ def _inflate(data: bytes, info: zipfile.ZipInfo, cap: int, limits: Limits) -> It
         raise UnsafeInput("encrypted-workbook", _ZIP_ENCRYPTED)
     if info.file_size > cap:
         raise UnsafeInput("too-large", _too_large_inflated(limits))
-    if info.file_size > limits.ratio_floor_bytes and info.file_size > limits.max_ratio * max(1, info.compress_size):
+    declared_ratio = info.file_size / max(1, info.compress_size)
+    if info.file_size > limits.ratio_floor_bytes and declared_ratio > limits.max_ratio:
         raise UnsafeInput("too-large", _bomb(limits))
     start, end = _member_span(data, info)
     view = memoryview(data)
@@ -459,15 +462,22 @@ def read_member(data: bytes, info: zipfile.ZipInfo, cap: int, limits: Limits = D
 # ------------------------------------------------------------------------------------------------
 
 _CORRUPT = "文件已损坏或不完整，无法读取。请在Excel或WPS中打开后重新保存，再重新发送。"
-_ENCRYPTED = "文件设有打开密码，无法读取。请取消密码（文件→信息→保护工作簿→用密码进行加密，清空密码）后重新发送。"
+_ENCRYPTED = (
+    "文件设有打开密码，无法读取。请取消密码（文件→信息→保护工作簿→用密码进行加密，清空密码）后重新发送。"
+)
 _ZIP_ENCRYPTED = "压缩包设有密码，无法解压。请去掉密码后重新压缩发送，或直接发送.xlsx文件。"
-_ZIP_METHOD = "压缩包使用了不常见的压缩方式，无法解压。请用系统自带的“发送到→压缩(zipped)文件夹”重新压缩，或直接发送.xlsx文件。"
+_ZIP_METHOD = (
+    "压缩包使用了不常见的压缩方式，无法解压。"
+    "请用系统自带的“发送到→压缩(zipped)文件夹”重新压缩，或直接发送.xlsx文件。"
+)
 _DTD = (
     "文件内部含有不允许的XML声明（DOCTYPE/ENTITY），可能是被篡改或恶意构造的文件，已拒绝读取。"
     "请在Excel或WPS中把内容复制到新的工作簿，另存为.xlsx后重新发送。"
 )
 _ODD_ENCODING = "文件内部的XML使用了异常的字符编码，已拒绝读取。请在Excel或WPS中另存为新的.xlsx后重新发送。"
-_MACRO = "文件含有宏（VBA），宏不会运行，也不会保留在汇总结果中。如表中数据依赖宏计算，请先运行宏并另存为.xlsx。"
+_MACRO = (
+    "文件含有宏（VBA），宏不会运行，也不会保留在汇总结果中。如表中数据依赖宏计算，请先运行宏并另存为.xlsx。"
+)
 _RESAVE = "请在Excel或WPS中打开，点“文件→另存为”，文件类型选“Excel工作簿（*.xlsx）”，保存后重新发送。"
 _UNSUPPORTED = {
     "xls": ".xls为旧格式，无法读取。" + _RESAVE,
@@ -486,7 +496,10 @@ _XML_ENCODINGS = frozenset(
     {"utf-8", "utf8", "utf-16", "utf-16le", "utf-16be", "us-ascii", "ascii", "iso-8859-1", "latin-1"}
     | {"latin1", "gbk", "gb2312", "gb18030", "windows-1252", "cp1252", "big5"}
 )
-_DTD_MARK = re.compile(rb"<!(?:DOCTYPE|ENTITY)|<\x00!\x00(?:D\x00O\x00C\x00T\x00Y\x00P\x00E|E\x00N\x00T\x00I\x00T\x00Y)")
+# '<!DOCTYPE' / '<!ENTITY' in ASCII-compatible encodings and in UTF-16 (the LE pattern also matches BE)
+_DTD_MARK = re.compile(
+    rb"<!(?:DOCTYPE|ENTITY)|<\x00!\x00(?:D\x00O\x00C\x00T\x00Y\x00P\x00E|E\x00N\x00T\x00I\x00T\x00Y)"
+)
 _XML_DECL_ENCODING = re.compile(r"^\s*<\?xml[^>]*?encoding\s*=\s*[\"']([^\"']{0,40})[\"']")
 _DIMENSION = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?dimension\b[^>]*?\bref\s*=\s*[\"']([^\"']{1,40})[\"']")
 _CELL = re.compile(r"^\$?([A-Za-z]{1,3})\$?(\d{1,7})$")
@@ -527,7 +540,9 @@ def _not_readable(kind: str, data: bytes, name: str) -> Finding:
     if kind in _UNSUPPORTED:
         return make("unsupported-format", _UNSUPPORTED[kind], file=name)
     if kind == "empty":
-        return make("not-a-workbook", "文件为空（0字节），可能保存或下载未完成。请重新保存后发送。", file=name)
+        return make(
+            "not-a-workbook", "文件为空（0字节），可能保存或下载未完成。请重新保存后发送。", file=name
+        )
     if kind == "text":
         return make("not-a-workbook", "该文件是文本文件（如CSV），不是Excel工作簿。" + _RESAVE, file=name)
     if kind in ("unknown", "ole"):
@@ -536,9 +551,8 @@ def _not_readable(kind: str, data: bytes, name: str) -> Finding:
         names, _ = _zip_names(data)
         if any(n.lower() in ("[content_types].xml", "_rels/.rels") for n in names):
             return make("corrupt-workbook", _CORRUPT, file=name)
-        return make(
-            "not-a-workbook", "该文件实际是ZIP压缩包，不是Excel工作簿。请解压后发送其中的.xlsx文件。", file=name
-        )
+        message = "该文件实际是ZIP压缩包，不是Excel工作簿。请解压后发送其中的.xlsx文件。"
+        return make("not-a-workbook", message, file=name)
     return make(
         "not-a-workbook",
         f"该文件实际是{label}，不是Excel工作簿。请确认是否发错了文件，重新发送自评表（.xlsx）。",
@@ -695,7 +709,10 @@ def _bomb(limits: Limits) -> str:
 
 
 def _too_many_members(count: int, limits: Limits) -> str:
-    return f"文件内部包含的部件过多（{count}个，上限{limits.max_members}个），已拒绝读取。请删除无关内容后重新保存发送。"
+    return (
+        f"文件内部包含的部件过多（{count}个，上限{limits.max_members}个），已拒绝读取。"
+        "请删除无关内容后重新保存发送。"
+    )
 
 
 # ------------------------------------------------------------------------------------------------
@@ -768,7 +785,7 @@ def _shorten(text: str, max_chars: int) -> str:
     if len(text) <= max_chars and len(text.encode("utf-8")) <= _MAX_NAME_BYTES:
         return text
     dot = text.rfind(".")
-    ext = text[dot:] if 0 < dot and len(text) - dot <= 10 else ""
+    ext = text[dot:] if dot > 0 and len(text) - dot <= 10 else ""
     stem = text[: len(text) - len(ext)]
     room = max(1, max_chars - len(ext) - 1)
     stem = stem[:room]
