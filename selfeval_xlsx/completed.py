@@ -53,7 +53,7 @@ def write_completed(target: str | Path | BinaryIO, scored: Scored) -> None:
         raise ValueError("only a valid, scored submission has a completed workbook")
     outputs: dict[str, object] = {
         "/budget/total/weight": res.rules.budget_weight,
-        "/budget/total/rate": res.execution_rate,
+        "/budget/total/rate": None if res.execution_rate_shown is None else res.execution_rate_shown / HUNDRED,
         "/budget/total/score": res.budget.shown,
     }
     for s in res.indicators:

@@ -46,6 +46,13 @@ def _cell_value(value: Any, f: L.Field | None = None) -> Any:
     return value
 
 
+def _put(cell: Any, value: Any) -> None:
+    """Set a cell; text that looks like a formula stays text (as Excel stores '=… typed with a quote)."""
+    cell.value = value
+    if isinstance(value, str) and value.startswith("="):
+        cell.data_type = "s"
+
+
 def fill(wb: Workbook, data: dict[str, Any]) -> Workbook:
     """Write ``data`` into the template's input cells (in place) and return the workbook."""
     for sheet in L.WORKBOOK.data_sheets:
@@ -57,21 +64,21 @@ def fill(wb: Workbook, data: dict[str, Any]) -> Workbook:
                     value = data.get(b.key, {}).get(f.key)
                     if value is not None:
                         r, c = L.form_cell(p, f.key)
-                        ws.cell(r, c).value = _cell_value(value, f)
+                        _put(ws.cell(r, c), _cell_value(value, f))
             elif isinstance(b, L.Grid):
                 for row_key, _ in b.rows:
                     for f in b.columns:
                         value = data.get(b.key, {}).get(row_key, {}).get(f.key)
                         if value is not None:
                             r, c = L.grid_cell(p, row_key, f.key)
-                            ws.cell(r, c).value = _cell_value(value, f)
+                            _put(ws.cell(r, c), _cell_value(value, f))
             elif isinstance(b, L.Table):
                 for i, record in enumerate(data.get(b.key, [])):
                     index = record.get("_row", i)  # `_row` puts a record lower, leaving blank rows
                     for f in b.inputs:
                         value = record.get(f.key)
                         if value is not None:
-                            ws.cell(L.table_row(p, index), L.table_col(p, f.key)).value = _cell_value(value, f)
+                            _put(ws.cell(L.table_row(p, index), L.table_col(p, f.key)), _cell_value(value, f))
             elif isinstance(b, L.Matrix):
                 for entry in data.get(b.key, []):
                     r, c = L.matrix_cell(p, int(entry["row"]) - 1, int(entry["column"]) - 1)

@@ -95,10 +95,19 @@ def sniff(data: bytes) -> str:
     (old Office) by their stream names. A WPS ``.et`` file is an OLE file with a ``Workbook`` stream, like
     an ``.xls``: bytes alone cannot tell them apart, so this returns ``'xls'`` (see :func:`kind_of`).
     """
-    if not data:
-        return "empty"
+    return _sniff(data)[0]
+
+
+def _sniff(data: bytes) -> tuple[str, zipfile.ZipFile | None]:
+    """:func:`sniff`, also returning the zip directory it parsed (so checks need not parse it again)."""
     if data.startswith(ZIP_MAGICS):
         return _sniff_zip(data)
+    return _sniff_other(data), None
+
+
+def _sniff_other(data: bytes) -> str:
+    if not data:
+        return "empty"
     if data.startswith(OLE_MAGIC):
         return _sniff_ole(data)
     head = data[:_SNIFF_HEAD]
@@ -119,23 +128,27 @@ def sniff(data: bytes) -> str:
 
 def kind_of(data: bytes, name: str) -> str:
     """:func:`sniff`, refined by the name only where bytes cannot tell (``.et`` versus ``.xls``)."""
-    kind = sniff(data)
+    return _kind(data, name)[0]
+
+
+def _kind(data: bytes, name: str) -> tuple[str, zipfile.ZipFile | None]:
+    kind, zf = _sniff(data)
     if kind == "xls" and PurePosixPath(name.replace("\\", "/")).suffix.lower() in (".et", ".ett"):
-        return "et"
-    return kind
+        return "et", zf
+    return kind, zf
 
 
-def _sniff_zip(data: bytes) -> str:
+def _sniff_zip(data: bytes) -> tuple[str, zipfile.ZipFile | None]:
     names, zf = _zip_names(data)
     lower = {n.lower() for n in names}
     if "xl/workbook.bin" in lower:
-        return "xlsb"
+        return "xlsb", zf
     content_types = b""
     if zf is not None:
         if "mimetype" in names:
             mimetype = _read_small(data, zf, "mimetype", 256)
             if b"opendocument.spreadsheet" in mimetype:
-                return "ods"
+                return "ods", zf
         if "[Content_Types].xml" in names:
             content_types = _read_small(data, zf, "[Content_Types].xml", 1 * MB).lower()
     workbook = (
@@ -147,13 +160,13 @@ def _sniff_zip(data: bytes) -> str:
     )
     if workbook:
         if "xl/vbaproject.bin" in lower or b"macroenabled" in content_types:
-            return "xlsm"
-        return "xlsx"
+            return "xlsm", zf
+        return "xlsx", zf
     if any(n.startswith("word/") for n in lower):
-        return "docx"
+        return "docx", zf
     if any(n.startswith("ppt/") for n in lower):
-        return "pptx"
-    return "zip"
+        return "pptx", zf
+    return "zip", zf
 
 
 def _zip_names(data: bytes) -> tuple[list[str], zipfile.ZipFile | None]:
@@ -341,6 +354,10 @@ def open_zip(data: bytes, limits: Limits = DEFAULT_LIMITS) -> zipfile.ZipFile:
         raise
     except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError, EOFError, struct.error) as exc:
         raise UnsafeInput("corrupt-workbook", _CORRUPT) from exc
+    return _validate_zip(zf, data, limits)
+
+
+def _validate_zip(zf: zipfile.ZipFile, data: bytes, limits: Limits) -> zipfile.ZipFile:
     infos = zf.infolist()
     if len(infos) > limits.max_members:
         raise UnsafeInput("too-large", _too_many_members(len(infos), limits))
@@ -519,11 +536,13 @@ def check_workbook(data: bytes, name: str, limits: Limits = DEFAULT_LIMITS) -> l
     """
     if len(data) > limits.max_file_bytes:
         return [make("too-large", _too_large_file(len(data), limits), file=name)]
-    kind = kind_of(data, name)
+    kind, zf = _kind(data, name)
     if kind not in READABLE_KINDS:
         return [_not_readable(kind, data, name)]
+    if zf is None:  # recognised from local headers only: the central directory is missing
+        return [make("corrupt-workbook", _CORRUPT, file=name)]
     try:
-        warnings = _check_package(data, name, limits)
+        warnings = _check_package(zf, data, name, limits)
     except UnsafeInput as exc:
         return [exc.finding(name)]
     except Exception:  # anything unforeseen in a hostile file is a refusal, never a crash
@@ -560,8 +579,11 @@ def _not_readable(kind: str, data: bytes, name: str) -> Finding:
     )
 
 
-def _check_package(data: bytes, name: str, limits: Limits) -> list[Finding]:
-    zf = open_zip(data, limits)
+def _check_package(zf: zipfile.ZipFile, data: bytes, name: str, limits: Limits) -> list[Finding]:
+    count, cd_size = _central_directory_size(data)
+    if count > limits.max_members or cd_size > max(64 * 1024, limits.max_members * 1024):
+        raise UnsafeInput("too-large", _too_many_members(count, limits))
+    _validate_zip(zf, data, limits)
     infos = zf.infolist()
     if "[Content_Types].xml" not in zf.NameToInfo:
         raise UnsafeInput("corrupt-workbook", _CORRUPT)
@@ -587,13 +609,13 @@ def _check_package(data: bytes, name: str, limits: Limits) -> list[Finding]:
                 if first:
                     if strict:
                         _check_encoding(chunk)
-                    if sheet:
-                        m = _DIMENSION.search(chunk, 0, 65536)
-                        if m:
-                            dims[info.filename] = m.group(1).decode("ascii", "replace")
+                    at = chunk.find(b"dimension", 0, 65536) if sheet else -1
+                    m = _DIMENSION.match(chunk, max(0, chunk.rfind(b"<", 0, at))) if at > 0 else None
+                    if m:
+                        dims[info.filename] = m.group(1).decode("ascii", "replace")
                     first = False
                 window = tail + chunk if tail else chunk
-                if (b"<!" in window or b"<\x00!" in window) and _DTD_MARK.search(window):
+                if b"!" in window and _DTD_MARK.search(window):  # '!' is rare in XML: a fast pre-filter
                     raise UnsafeInput("corrupt-workbook", _DTD)
                 tail = window[-24:]
             if keep and produced <= 1 * MB:

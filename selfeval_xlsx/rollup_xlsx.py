@@ -1,0 +1,752 @@
+"""The county roll-up workbook (``汇总_<county>_<year>.xlsx``): written by xlsxwriter, read by openpyxl.
+
+Visible sheets are for people (汇总, 指标明细, 评价小组, 问题清单, 退回文件, 统计, 运行信息); numbers
+there are floats for display only. The hidden ``_rollup`` sheet holds the exact
+:class:`~selfeval_xlsx.rollup.Rollup` (JSON, Decimals as strings) so a roll-up can itself be merged into
+a city or provincial roll-up.
+
+Every text that came from a township (names, indicator text, file names, messages) is written with
+``write_string`` (and the workbook refuses to turn strings into formulas or links), so a name such as
+``=HYPERLINK(...)`` stays text.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import re
+import warnings
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import MISSING, dataclass, fields
+from decimal import Decimal
+from pathlib import Path
+from types import UnionType
+from typing import Any, BinaryIO, get_args, get_type_hints
+
+import xlsxwriter
+from xlsxwriter.format import Format
+from xlsxwriter.workbook import Workbook
+from xlsxwriter.worksheet import Worksheet
+
+from . import rollup as R
+from .decimals import ZERO, q2
+from .template import FONT_NAME, FONT_SIZE
+
+ROLLUP_ID = "selfeval-xlsx/rollup"
+ROLLUP_VERSION = "1.0"
+DATA_SHEET = "_rollup"
+
+SUMMARY, INDICATORS, PANEL, FINDINGS, FILES, STATS, RUN = (
+    "汇总",
+    "指标明细",
+    "评价小组",
+    "问题清单",
+    "退回文件",
+    "统计",
+    "运行信息",
+)
+SHEETS = (SUMMARY, INDICATORS, PANEL, FINDINGS, FILES, STATS, RUN, DATA_SHEET)
+
+SEVERITY_LABELS = {"error": "错误", "warning": "警告", "info": "提示"}
+STATUS_LABELS = {"rejected": "退回", "superseded": "已被替代", "duplicate": "重复文件", "skipped": "已跳过"}
+COUNT_LABELS = {
+    "seen": "收到文件数",
+    "accepted": "通过审核",
+    "superseded": "被更新报送替代",
+    "rejected": "退回",
+    "skipped": "跳过",
+}
+#: A difference (self-reported − computed total) larger than this is highlighted.
+DIFF_THRESHOLD = Decimal("0.5")
+
+_CHUNK = 32_000  # characters of JSON per cell of _rollup (Excel's limit is 32,767)
+_MAX_CELL = 32_767
+_RISKY_START = ("=", "+", "-", "@", "{", "\t", "\r", "\n")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_SHEET_IN_BOOK = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?sheet\b[^>]*?\bname\s*=\s*[\"']_rollup[\"']")
+
+# --- styles -----------------------------------------------------------------------------------------
+
+_BOX = {"border": 1, "border_color": "#A6A6A6", "valign": "vcenter"}
+_STYLES: dict[str, dict[str, Any]] = {
+    "title": {"bold": True, "font_size": 16, "align": "center", "valign": "vcenter"},
+    "header": {**_BOX, "bold": True, "bg_color": "#E7E6E6", "align": "center", "text_wrap": True},
+    "text": {**_BOX},
+    "wrap": {**_BOX, "text_wrap": True},
+    "center": {**_BOX, "align": "center"},
+    "int": {**_BOX, "num_format": "0", "align": "center"},
+    "money": {**_BOX, "num_format": "#,##0.00"},
+    "score": {**_BOX, "num_format": "0.00"},
+    "rate": {**_BOX, "num_format": '0.00"%"'},
+    "diff": {**_BOX, "num_format": "+0.00;-0.00;0.00"},
+    "share": {**_BOX, "num_format": "0.0%"},
+    "note": {"text_wrap": True, "font_color": "#595959", "valign": "top"},
+    "section": {"bold": True, "font_size": 12},
+}
+_TOTAL = {"bold": True, "bg_color": "#FFF2CC", "top": 2}
+_BAD = {"bg_color": "#FFC7CE", "font_color": "#9C0006"}
+_LOW = {"bg_color": "#FFEB9C", "font_color": "#9C5700"}
+
+
+@dataclass(frozen=True)
+class _Col:
+    """One column of a visible table: header, style kind, how to get the value, width bounds."""
+
+    header: str
+    kind: str
+    get: Callable[[Any], Any]
+    width: tuple[int, int] = (6, 30)
+
+
+# --- public API -------------------------------------------------------------------------------------
+
+
+def write_rollup_workbook(target: str | Path | BinaryIO, rollup: R.Rollup) -> None:
+    """Write the roll-up workbook to a path or a binary file object (ranks the townships first)."""
+    rollup.rank()
+    wb = xlsxwriter.Workbook(
+        str(target) if isinstance(target, str | Path) else target,
+        {
+            "strings_to_formulas": False,
+            "strings_to_urls": False,
+            "strings_to_numbers": False,
+            "default_format_properties": {"font_name": FONT_NAME, "font_size": FONT_SIZE},
+        },
+    )
+    wb.set_properties(
+        {
+            "title": _title(rollup, "乡镇整体支出绩效自评汇总表"),
+            "subject": ROLLUP_ID,
+            "comments": f"roll-up v{ROLLUP_VERSION}, selfeval-xlsx {rollup.tool_version}",
+        }
+    )
+    _Writer(wb, rollup).write()
+    wb.close()
+
+
+def is_rollup_workbook(data: bytes) -> bool:
+    """Cheap check: a zip whose workbook lists a ``_rollup`` sheet (:func:`read_rollup_workbook` decides)."""
+    from .safety import open_zip, read_member
+
+    if not data.startswith(b"PK"):
+        return False
+    try:
+        zf = open_zip(data)
+        info = zf.getinfo("xl/workbook.xml")
+        return bool(_SHEET_IN_BOOK.search(read_member(data, info, cap=1024 * 1024)))
+    except Exception:  # anything odd: not ours
+        return False
+
+
+def read_rollup_workbook(data: bytes) -> R.Rollup | None:
+    """The :class:`~selfeval_xlsx.rollup.Rollup` stored in a roll-up workbook; ``None`` for other bytes."""
+    try:
+        if not is_rollup_workbook(data):
+            return None
+        from .safety import check_workbook
+
+        if any(f.severity == "error" for f in check_workbook(data, "roll-up")):
+            return None
+        cells = _data_cells(data)
+        return None if cells is None else _decode(cells)
+    except Exception:  # a foreign or tampered workbook is "not a roll-up", never a crash
+        return None
+
+
+# --- the writer -------------------------------------------------------------------------------------
+
+
+class _Writer:
+    def __init__(self, wb: Workbook, rollup: R.Rollup) -> None:
+        self.wb, self.r = wb, rollup
+        self.totals = rollup.totals()
+        self._formats: dict[tuple[str, bool, bool], Format] = {}
+        self.summary_rows: tuple[int, int] = (2, 1)  # first, last data row of 汇总 (0-based)
+
+    def write(self) -> None:
+        summary = self._summary()
+        self._indicators()
+        self._panel()
+        self._findings()
+        self._files()
+        self._stats()
+        self._run()
+        self._data()
+        summary.activate()
+
+    # --- cells --------------------------------------------------------------------------------------
+
+    def fmt(self, kind: str, total: bool = False, quote: bool = False) -> Format:
+        key = (kind, total, quote)
+        if key not in self._formats:
+            props = {
+                **_STYLES[kind],
+                **(_TOTAL if total else {}),
+                **({"quote_prefix": True} if quote else {}),
+            }
+            self._formats[key] = self.wb.add_format(props)
+        return self._formats[key]
+
+    def put(self, ws: Worksheet, row: int, col: int, value: Any, kind: str, total: bool = False) -> None:
+        """Write one cell: text always as a string, Decimals and ints as numbers, None as a blank."""
+        if value is None or value == "":
+            ws.write_blank(row, col, None, self.fmt(kind, total))
+        elif isinstance(value, str):
+            text = _display(value)
+            ws.write_string(row, col, text, self.fmt(kind, total, text.startswith(_RISKY_START)))
+        elif isinstance(value, Decimal | int | float) and not isinstance(value, bool):
+            ws.write_number(row, col, float(value), self.fmt(kind, total))
+        else:
+            ws.write_string(row, col, _display(str(value)), self.fmt(kind, total))
+
+    def title(self, ws: Worksheet, text: str, ncols: int) -> None:
+        ws.set_row(0, 30)
+        if ncols > 1:
+            ws.merge_range(0, 0, 0, ncols - 1, "", self.fmt("title"))
+        ws.write_string(0, 0, _display(text), self.fmt("title"))
+
+    def grid(
+        self, ws: Worksheet, title: str, cols: Sequence[_Col], rows: Sequence[Any], table: str | None = None
+    ) -> int:
+        """Title (row 0), header (row 1), one row per record from row 2; returns the last data row."""
+        self.title(ws, title, len(cols))
+        last = 1 + len(rows)
+        for i, row in enumerate(rows, start=2):
+            for c, col in enumerate(cols):
+                self.put(ws, i, c, col.get(row), col.kind)
+        if table:
+            last = max(last, 2)  # a table needs one data row, even an empty one
+            ws.add_table(
+                1,
+                0,
+                last,
+                len(cols) - 1,
+                {
+                    "name": table,
+                    "style": "Table Style Light 1",
+                    "columns": [{"header": c.header, "header_format": self.fmt("header")} for c in cols],
+                },
+            )
+        else:
+            for c, col in enumerate(cols):
+                ws.write_string(1, c, col.header, self.fmt("header"))
+            ws.autofilter(1, 0, max(last, 1), len(cols) - 1)
+        ws.set_row(1, 33)
+        _widths(ws, cols, rows)
+        _page(ws, header_rows=(0, 1), freeze=(2, 0))
+        return last
+
+    # --- sheets -------------------------------------------------------------------------------------
+
+    def _summary(self) -> Worksheet:
+        ws = self.wb.add_worksheet(SUMMARY)
+        rows = self.r.townships
+        cols = _summary_cols()
+        last = self.grid(ws, _title(self.r, "乡镇整体支出绩效自评汇总表"), cols, rows)
+        self.summary_rows = (2, 1 + len(rows))
+        by = {c.header: i for i, c in enumerate(cols)}
+        total_row = 2 + len(rows)
+        for c, col in enumerate(cols):
+            self.put(ws, total_row, c, self._total_value(col.header), col.kind, total=True)
+        ws.set_row(total_row, 33)
+        note = (
+            "注：金额单位为万元；合计行的金额为合计，执行率为按全年预算数加权的执行率，得分为各乡镇平均；"
+            f"差异=自评总分−核定总分，超过{DIFF_THRESHOLD}分标红、低于−{DIFF_THRESHOLD}分标黄；"
+            "核定等级或自评等级为“"
+            + "、".join(_poor(self.r.grades) or ("（无）",))
+            + "”的标红。精确数值见隐藏工作表_rollup及rollup.json。"
+        )
+        ws.merge_range(total_row + 1, 0, total_row + 1, len(cols) - 2, "", self.fmt("note"))
+        ws.write_string(total_row + 1, 0, note, self.fmt("note"))
+        ws.set_row(total_row + 1, 36)
+        if rows:
+            first = 2
+            diff = by["差异(自评−核定)"]
+            bad, low = self.wb.add_format(_BAD), self.wb.add_format(_LOW)
+            limit = float(DIFF_THRESHOLD)
+            ws.conditional_format(
+                first, diff, last, diff, {"type": "cell", "criteria": ">", "value": limit, "format": bad}
+            )
+            ws.conditional_format(
+                first, diff, last, diff, {"type": "cell", "criteria": "<", "value": -limit, "format": low}
+            )
+            for grade in _poor(self.r.grades):
+                for col in (by["核定等级"], by["自评等级"]):
+                    quoted = '"' + grade.replace('"', '""') + '"'
+                    ws.conditional_format(
+                        first,
+                        col,
+                        last,
+                        col,
+                        {"type": "cell", "criteria": "==", "value": quoted, "format": bad},
+                    )
+        ws.print_area(0, 0, total_row + 1, by["来源文件"])  # the SHA-256 column stays off paper
+        return ws
+
+    def _total_value(self, header: str) -> Any:
+        t, rows = self.totals, self.r.townships
+        mean = {
+            "预算执行得分": "budget_score",
+            "产出指标得分": "output_score",
+            "效益指标得分": "benefit_score",
+            "满意度指标得分": "satisfaction_score",
+        }
+        values: dict[str, Any] = {
+            "排名": "合计",
+            "单位名称": f"全部{t['townships']}个乡镇（合计/平均）",
+            "年初预算数": t["initial"],
+            "全年预算数": t["adjusted"],
+            "全年执行数": t["executed"],
+            "执行率(%)": t["rate"],
+            "核定总分": t["mean_total"],
+            "错误数": sum(r.errors for r in rows),
+            "警告数": sum(r.warnings for r in rows),
+        }
+        if header in mean and rows:
+            return q2(sum((getattr(r, mean[header]) for r in rows), ZERO) / len(rows))
+        return values.get(header)
+
+    def _indicators(self) -> None:
+        ws = self.wb.add_worksheet(INDICATORS)
+        cols = [
+            _Col("行政区划代码", "text", lambda i: i.code, (14, 14)),
+            _Col("单位名称", "text", lambda i: i.name, (10, 24)),
+            _Col("指标序号", "int", lambda i: i.seq, (6, 6)),
+            _Col("一级指标", "text", lambda i: i.level1, (8, 12)),
+            _Col("二级指标", "text", lambda i: i.level2, (8, 16)),
+            _Col("三级指标", "wrap", lambda i: i.level3, (10, 30)),
+            _Col("指标性质", "center", lambda i: i.nature, (6, 8)),
+            _Col("年度指标值", "wrap", lambda i: i.target, (8, 20)),
+            _Col("计量单位", "center", lambda i: i.unit, (6, 8)),
+            _Col("实际完成值", "wrap", lambda i: i.actual, (8, 20)),
+            _Col("完成程度", "center", lambda i: i.completion, (6, 10)),
+            _Col("分值", "score", lambda i: i.weight, (8, 8)),
+            _Col("自评得分", "score", lambda i: i.self_score, (8, 8)),
+            _Col("核定得分", "score", lambda i: i.score, (8, 8)),
+            _Col("计分方法", "wrap", lambda i: i.method, (8, 24)),
+            _Col("偏差原因分析及改进措施", "wrap", lambda i: i.reason, (12, 40)),
+        ]
+        self.grid(ws, _title(self.r, "乡镇整体支出绩效指标明细"), cols, self.r.indicators, table="指标明细表")
+
+    def _panel(self) -> None:
+        ws = self.wb.add_worksheet(PANEL)
+        cols = [
+            _Col("行政区划代码", "text", lambda p: p.code, (14, 14)),
+            _Col("单位名称", "text", lambda p: p.name, (10, 24)),
+            _Col("指标序号", "int", lambda p: p.indicator, (6, 6)),
+            _Col("三级指标", "wrap", lambda p: p.level3, (10, 30)),
+            _Col("成员序号", "int", lambda p: p.member, (6, 6)),
+            _Col("成员姓名", "text", lambda p: p.member_name, (8, 12)),
+            _Col("职务", "wrap", lambda p: p.post, (10, 24)),
+            _Col("评分", "score", lambda p: p.score, (8, 8)),
+        ]
+        self.grid(ws, _title(self.r, "乡镇整体支出绩效评价小组评分"), cols, self.r.panel, table="评价小组表")
+
+    def _findings(self) -> None:
+        ws = self.wb.add_worksheet(FINDINGS)
+        cols = [
+            _Col("文件", "wrap", lambda f: f.file, (12, 30)),
+            _Col("代码", "text", lambda f: f.code, (14, 14)),
+            _Col("单位", "text", lambda f: f.name, (10, 20)),
+            _Col("级别", "center", lambda f: SEVERITY_LABELS.get(f.severity, f.severity), (6, 6)),
+            _Col("问题代码", "text", lambda f: f.finding, (10, 22)),
+            _Col("问题", "wrap", lambda f: f.title, (10, 20)),
+            _Col("工作表", "text", lambda f: f.sheet, (8, 14)),
+            _Col("单元格", "center", lambda f: f.cell, (6, 8)),
+            _Col("说明", "wrap", lambda f: f.message, (20, 60)),
+            _Col("原值", "wrap", lambda f: f.value, (8, 24)),
+        ]
+        last = self.grid(
+            ws, _title(self.r, "乡镇整体支出绩效自评问题清单"), cols, self.r.findings, table="问题清单表"
+        )
+        if self.r.findings:
+            for label, style in (("错误", _BAD), ("警告", _LOW)):
+                ws.conditional_format(
+                    2,
+                    3,
+                    last,
+                    3,
+                    {
+                        "type": "cell",
+                        "criteria": "==",
+                        "value": f'"{label}"',
+                        "format": self.wb.add_format(style),
+                    },
+                )
+
+    def _files(self) -> None:
+        ws = self.wb.add_worksheet(FILES)
+        order = {s: i for i, s in enumerate(STATUS_LABELS)}
+        files = list(enumerate(sorted(self.r.files, key=lambda f: order.get(f.status, len(order))), 1))
+        cols = [
+            _Col("序号", "int", lambda p: p[0], (5, 5)),
+            _Col("状态", "center", lambda p: STATUS_LABELS.get(p[1].status, p[1].status), (8, 8)),
+            _Col("文件", "wrap", lambda p: p[1].file, (14, 30)),
+            _Col("行政区划代码", "text", lambda p: p[1].code, (14, 14)),
+            _Col("单位名称", "text", lambda p: p[1].name, (10, 20)),
+            _Col("回复意见", "wrap", lambda p: _reply(p[1]), (40, 80)),
+            _Col("替代文件", "wrap", lambda p: p[1].replaced_by, (10, 30)),
+            _Col("SHA-256", "text", lambda p: p[1].sha256, (16, 16)),
+        ]
+        last = self.grid(ws, _title(self.r, "退回及未采用文件清单"), cols, files, table="退回文件表")
+        if files:
+            ws.conditional_format(
+                2,
+                1,
+                last,
+                1,
+                {"type": "cell", "criteria": "==", "value": '"退回"', "format": self.wb.add_format(_BAD)},
+            )
+        ws.print_area(0, 0, last, 6)
+
+    def _stats(self) -> None:
+        ws = self.wb.add_worksheet(STATS)
+        t, rows = self.totals, self.r.townships
+        self.title(ws, _title(self.r, "乡镇整体支出绩效自评统计"), 3)
+        ws.write_string(1, 0, "项目", self.fmt("header"))
+        ws.write_string(1, 1, "数值", self.fmt("header"))
+        ws.write_string(1, 2, "说明", self.fmt("header"))
+        top = [r.name for r in rows if t["max_total"] is not None and r.total == t["max_total"]]
+        low = [r.name for r in rows if t["min_total"] is not None and r.total == t["min_total"]]
+        items: list[tuple[str, Any, str, str]] = [
+            ("乡镇数", t["townships"], "int", "通过审核、纳入汇总的乡镇"),
+            ("年初预算合计（万元）", t["initial"], "money", ""),
+            ("全年预算合计（万元）", t["adjusted"], "money", "即调整预算数"),
+            ("全年执行合计（万元）", t["executed"], "money", ""),
+            ("预算加权执行率(%)", t["rate"], "rate", "全年执行合计÷全年预算合计"),
+            ("平均得分", t["mean_total"], "score", "核定总分的算术平均"),
+            ("最高分", t["max_total"], "score", "、".join(top)),
+            ("最低分", t["min_total"], "score", "、".join(low)),
+        ]
+        for i, (label, value, kind, note) in enumerate(items, start=2):
+            self.put(ws, i, 0, label, "text")
+            self.put(ws, i, 1, value, kind)
+            self.put(ws, i, 2, note, "wrap")
+        g0 = 2 + len(items) + 1
+        ws.write_string(g0, 0, "核定等级分布", self.fmt("section"))
+        for c, head in enumerate(("等级", "乡镇数", "占比")):
+            ws.write_string(g0 + 1, c, head, self.fmt("header"))
+        grades = list(t["grades"].items())
+        for i, (grade, count) in enumerate(grades, start=g0 + 2):
+            self.put(ws, i, 0, grade, "center")
+            self.put(ws, i, 1, count, "int")
+            self.put(ws, i, 2, count / len(rows) if rows else None, "share")
+        bottom = g0 + 1 + len(grades)
+        ws.set_column(0, 0, 24)
+        ws.set_column(1, 1, 16)
+        ws.set_column(2, 2, 28)
+        ws.set_column(3, 3, 2)
+        ws.set_column(4, 13, 9)
+
+        chart_rows = 0
+        first, last = self.summary_rows
+        if rows:
+            by = {c.header: i for i, c in enumerate(_summary_cols())}
+            height = max(300, 80 + 24 * len(rows))
+            bar = self.wb.add_chart({"type": "bar"})
+            bar.add_series(
+                {
+                    "name": "核定总分",
+                    "categories": [SUMMARY, first, by["单位名称"], last, by["单位名称"]],
+                    "values": [SUMMARY, first, by["核定总分"], last, by["核定总分"]],
+                    "fill": {"color": "#4472C4"},
+                    "data_labels": {"value": True, "num_format": "0.00", "font": _font(9)},
+                    "gap": 60,
+                }
+            )
+            bar.set_title({"name": "各乡镇核定总分", "name_font": _font(12, bold=True)})
+            bar.set_x_axis(
+                {"min": 0, "num_format": "0", "num_font": _font(9), "major_gridlines": {"visible": True}}
+            )
+            bar.set_y_axis({"reverse": True, "num_font": _font(9)})  # rank 1 at the top
+            bar.set_legend({"none": True})
+            bar.set_size({"width": 640, "height": height})
+            ws.insert_chart(1, 4, bar, {"x_offset": 4, "y_offset": 4})
+            chart_rows = 1 + height // 20 + 2
+        if grades and rows:
+            col = self.wb.add_chart({"type": "column"})
+            col.add_series(
+                {
+                    "name": "乡镇数",
+                    "categories": [STATS, g0 + 2, 0, bottom, 0],
+                    "values": [STATS, g0 + 2, 1, bottom, 1],
+                    "fill": {"color": "#70AD47"},
+                    "data_labels": {"value": True, "font": _font(10)},
+                    "gap": 80,
+                }
+            )
+            col.set_title({"name": "核定等级分布（乡镇数）", "name_font": _font(12, bold=True)})
+            col.set_x_axis({"num_font": _font(10)})
+            col.set_y_axis({"min": 0, "major_unit": 1, "num_format": "0", "num_font": _font(9)})
+            col.set_legend({"none": True})
+            col.set_size({"width": 400, "height": 260})
+            ws.insert_chart(bottom + 2, 0, col, {"x_offset": 4, "y_offset": 4})
+            bottom += 2 + 260 // 20 + 1
+        _page(ws, header_rows=None, freeze=None)
+        ws.print_area(0, 0, max(bottom, chart_rows), 13 if rows else 2)
+
+    def _run(self) -> None:
+        ws = self.wb.add_worksheet(RUN)
+        r, counts = self.r, self.r.counts
+        self.title(ws, "运行信息", 2)
+        ws.write_string(1, 0, "项目", self.fmt("header"))
+        ws.write_string(1, 1, "内容", self.fmt("header"))
+        seen, parts = (
+            counts.get("seen", 0),
+            [counts.get(k, 0) for k in ("accepted", "superseded", "rejected", "skipped")],
+        )
+        ok = seen == sum(parts)
+        sources = sorted({t.source_rollup for t in r.townships if t.source_rollup})
+        severities = [sum(1 for f in r.findings if f.severity == s) for s in SEVERITY_LABELS]
+        items: list[tuple[str, Any, str]] = [
+            ("工具版本", f"selfeval-xlsx {r.tool_version}", "text"),
+            ("汇总表格式", f"{ROLLUP_ID} v{ROLLUP_VERSION}", "text"),
+            ("评分规则", r.rules, "text"),
+            ("生成时间", r.generated, "text"),
+            ("地区", r.county, "text"),
+            ("地区代码", r.county_code, "text"),
+            ("年度", r.year, "int"),
+            *((COUNT_LABELS[k], counts.get(k, 0), "int") for k in COUNT_LABELS),
+            (
+                "核对",
+                f"收到文件数 = 通过审核 + 被替代 + 退回 + 跳过：{seen} = {' + '.join(map(str, parts))}"
+                + ("（相符）" if ok else "（不相符，请检查运行日志）"),
+                "wrap",
+            ),
+            ("纳入汇总的乡镇数", len(r.townships), "int"),
+            ("问题数（错误/警告/提示）", "/".join(map(str, severities)), "text"),
+            ("并入的汇总表", "、".join(sources) or "无", "wrap"),
+            ("说明", "本表数值仅供阅读；精确数值（未经浮点转换）见隐藏工作表_rollup及rollup.json。", "wrap"),
+        ]
+        for i, (label, value, kind) in enumerate(items, start=2):
+            self.put(ws, i, 0, label, "text")
+            self.put(ws, i, 1, "未知" if value is None else value, kind)
+        ws.set_column(0, 0, 26)
+        ws.set_column(1, 1, 80)
+        _page(ws, header_rows=None, freeze=None, landscape=False)
+
+    def _data(self) -> None:
+        ws = self.wb.add_worksheet(DATA_SHEET)
+        payload = _payload(self.r)
+        chunks = [payload[i : i + _CHUNK] for i in range(0, len(payload), _CHUNK)] or [""]
+        head = [
+            ("rollup_id", ROLLUP_ID),
+            ("rollup_version", ROLLUP_VERSION),
+            ("encoding", "json"),
+            ("chunks", str(len(chunks))),
+            ("sha256", hashlib.sha256(payload.encode("ascii")).hexdigest()),
+        ]
+        for i, (key, value) in enumerate(head):
+            ws.write_string(i, 0, key)
+            ws.write_string(i, 1, value)
+        for i, chunk in enumerate(chunks, start=len(head)):
+            ws.write_string(i, 0, "data")
+            ws.write_string(i, 1, chunk)
+        ws.hide()
+
+
+def _summary_cols() -> list[_Col]:
+    return [
+        _Col("排名", "int", lambda t: t.rank, (5, 5)),
+        _Col("行政区划代码", "text", lambda t: t.code, (14, 14)),
+        _Col("单位名称", "text", lambda t: t.name, (10, 22)),
+        _Col("年初预算数", "money", lambda t: t.initial, (11, 12)),
+        _Col("全年预算数", "money", lambda t: t.adjusted, (11, 12)),
+        _Col("全年执行数", "money", lambda t: t.executed, (11, 12)),
+        _Col("执行率(%)", "rate", lambda t: t.rate, (9, 9)),
+        _Col("预算执行得分", "score", lambda t: t.budget_score, (8, 8)),
+        _Col("产出指标得分", "score", lambda t: t.output_score, (8, 8)),
+        _Col("效益指标得分", "score", lambda t: t.benefit_score, (8, 8)),
+        _Col("满意度指标得分", "score", lambda t: t.satisfaction_score, (8, 8)),
+        _Col("核定总分", "score", lambda t: t.total, (8, 8)),
+        _Col("核定等级", "center", lambda t: t.grade, (6, 8)),
+        _Col("自评总分", "score", lambda t: t.self_total, (8, 8)),
+        _Col("自评等级", "center", lambda t: t.self_grade, (6, 8)),
+        _Col("差异(自评−核定)", "diff", lambda t: t.difference, (9, 9)),
+        _Col("错误数", "int", lambda t: t.errors, (6, 6)),
+        _Col("警告数", "int", lambda t: t.warnings, (6, 6)),
+        _Col("填报日期", "center", lambda t: t.filled_on, (10, 11)),
+        _Col("来源文件", "wrap", _source, (12, 26)),
+        _Col("SHA-256", "text", lambda t: t.sha256, (16, 16)),
+    ]
+
+
+def _source(t: R.TownshipRow) -> str:
+    return f"{t.file}（经汇总表{t.source_rollup}）" if t.source_rollup else t.file
+
+
+def _reply(f: R.FileRow) -> str:
+    """What to paste into the reply e-mail: the reason, led by the file name unless it already names it."""
+    return f.reason if f.file and f"《{f.file}》" in f.reason else f"《{f.file}》：{f.reason}"
+
+
+def _title(r: R.Rollup, what: str) -> str:
+    year = f"{r.year}年度" if r.year is not None else "（年度未知）"
+    return f"{r.county}{year}{what}"
+
+
+def _poor(grades: Sequence[str]) -> tuple[str, ...]:
+    """Grades below 一般 (seed profile) / 中 (MoF profile); else the lowest grade."""
+    for i, g in enumerate(grades):
+        if g in ("一般", "中"):
+            return tuple(grades[i + 1 :])
+    return tuple(grades[-1:]) if len(grades) > 1 else ()
+
+
+def _font(size: int, bold: bool = False) -> dict[str, Any]:
+    return {"name": FONT_NAME, "size": size, "bold": bold}
+
+
+def _display(text: str) -> str:
+    """Text as a cell can hold it: no lone surrogates, at most 32,767 UTF-16 units (Excel's limit)."""
+    text = _SURROGATE.sub("\ufffd", text)
+    if len(text) > _MAX_CELL // 2 and len(text.encode("utf-16-le")) // 2 > _MAX_CELL:
+        cut = text[: _MAX_CELL - 16]
+        while len(cut.encode("utf-16-le")) // 2 > _MAX_CELL - 16:
+            cut = cut[:-1000]
+        return cut + "…（已截断）"
+    return text
+
+
+def _text_width(value: Any, kind: str) -> int:
+    if value is None:
+        return 0
+    if isinstance(value, str):
+        line = max(value.split("\n"), key=len) if value else ""
+        return sum(2 if ord(ch) > 0x2E7F else 1 for ch in line[:200])
+    return len(f"{float(value):,.2f}") if kind in ("money", "score", "rate", "diff") else len(str(value))
+
+
+def _widths(ws: Worksheet, cols: Sequence[_Col], rows: Iterable[Any]) -> None:
+    widest = [_text_width(c.header, "text") // 2 + 2 for c in cols]
+    for row in list(rows)[:2000]:
+        for i, c in enumerate(cols):
+            widest[i] = max(widest[i], _text_width(c.get(row), c.kind) + 2)
+    for i, c in enumerate(cols):
+        lo, hi = c.width
+        ws.set_column(i, i, min(max(widest[i], lo), hi))
+
+
+def _page(
+    ws: Worksheet, header_rows: tuple[int, int] | None, freeze: tuple[int, int] | None, landscape: bool = True
+) -> None:
+    ws.set_paper(9)  # A4
+    if landscape:
+        ws.set_landscape()
+    else:
+        ws.set_portrait()
+    ws.fit_to_pages(1, 0)
+    ws.set_margins(left=0.4, right=0.4, top=0.6, bottom=0.7)
+    ws.center_horizontally()
+    ws.set_footer("&C第 &P 页，共 &N 页")
+    if header_rows:
+        ws.repeat_rows(*header_rows)
+    if freeze:
+        ws.freeze_panes(*freeze)
+
+
+# --- the hidden data sheet ----------------------------------------------------------------------------
+
+_KINDS: dict[str, type] = {
+    "townships": R.TownshipRow,
+    "indicators": R.IndicatorRow,
+    "panel": R.PanelRow,
+    "findings": R.FindingRow,
+    "files": R.FileRow,
+}
+
+
+def _payload(r: R.Rollup) -> str:
+    """The roll-up as pure-ASCII JSON; '_' escaped too, as openpyxl mangles text like '_x005F_x0041_'."""
+    data = {"rollup_id": ROLLUP_ID, "rollup_version": ROLLUP_VERSION, "rollup": r.to_dict()}
+    return json.dumps(data, ensure_ascii=True, separators=(",", ":")).replace("_", "\\u005f")
+
+
+def _data_cells(data: bytes) -> list[tuple[Any, Any]] | None:
+    from openpyxl import load_workbook
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True, keep_links=False)
+    try:
+        if DATA_SHEET not in wb.sheetnames:
+            return None
+        ws = wb[DATA_SHEET]
+        return [(row[0], row[1]) for row in ws.iter_rows(max_col=2, values_only=True) if len(row) >= 2]
+    finally:
+        wb.close()
+
+
+def _decode(cells: list[tuple[Any, Any]]) -> R.Rollup | None:
+    head = {k: v for k, v in cells[:5] if isinstance(k, str)}
+    if head.get("rollup_id") != ROLLUP_ID or str(head.get("rollup_version", "")).split(".")[0] != "1":
+        return None
+    chunks = [v for k, v in cells[5:] if k == "data"]
+    if head.get("encoding") != "json" or str(len(chunks)) != str(head.get("chunks")):
+        return None
+    if not all(isinstance(c, str) for c in chunks):
+        return None
+    payload = "".join(chunks)
+    if hashlib.sha256(payload.encode("ascii")).hexdigest() != head.get("sha256"):
+        return None
+    data = json.loads(payload)
+    if (
+        not isinstance(data, dict)
+        or data.get("rollup_id") != ROLLUP_ID
+        or not isinstance(data.get("rollup"), dict)
+    ):
+        return None
+    src = data["rollup"]
+    lists = {}
+    for key, cls in _KINDS.items():
+        items = src.get(key, [])
+        if not isinstance(items, list):
+            return None
+        lists[key] = [_record(cls, item) for item in items]
+    counts = src.get("counts", {})
+    grades = src.get("grades", [])
+    if not (isinstance(counts, dict) and all(isinstance(k, str) and _is_int(v) for k, v in counts.items())):
+        return None
+    if not (isinstance(grades, list) and all(isinstance(g, str) for g in grades)):
+        return None
+    scalars = _record(R.Rollup, {k: v for k, v in src.items() if k not in (*_KINDS, "counts", "grades")})
+    for key, value in lists.items():
+        setattr(scalars, key, value)
+    scalars.counts, scalars.grades = dict(counts), tuple(grades)
+    return scalars
+
+
+def _record(cls: type, item: Any) -> Any:
+    """A dataclass from a JSON object, each field checked against its type; ValueError if one does not fit."""
+    if not isinstance(item, dict):
+        raise ValueError(f"{cls.__name__}: not an object")
+    hints = get_type_hints(cls)
+    values: dict[str, Any] = {}
+    for f in fields(cls):
+        if f.name not in item:
+            if f.default is MISSING and f.default_factory is MISSING:
+                raise ValueError(f"{cls.__name__}.{f.name} missing")
+            continue
+        values[f.name] = _value(hints[f.name], item[f.name], f"{cls.__name__}.{f.name}")
+    return cls(**values)
+
+
+def _value(hint: Any, value: Any, where: str) -> Any:
+    options = get_args(hint) if isinstance(hint, UnionType) else (hint,)
+    if value is None and type(None) in options:
+        return None
+    if Decimal in options and isinstance(value, str):
+        d = Decimal(value)
+        if not d.is_finite() or d.adjusted() > 30 or d.as_tuple().exponent < -40:
+            raise ValueError(f"{where}: {value!r} out of range")
+        return d
+    if int in options and _is_int(value):
+        return value
+    if str in options and isinstance(value, str):
+        return value
+    raise ValueError(f"{where}: {value!r} does not fit {hint}")
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
