@@ -37,6 +37,10 @@ def _load_rules(name: str | None):  # type: ignore[no-untyped-def]
 @click.version_option(__version__, prog_name="selfeval-xlsx")
 def cli() -> None:
     """Collect, check, score and roll up townships' 整体支出绩效自评 workbooks."""
+    from loguru import logger
+
+    logger.remove()  # the library logs INFO to merge.log; the terminal only shows warnings
+    logger.add(sys.stderr, level="WARNING")
 
 
 @cli.command()

@@ -173,7 +173,8 @@ def _findings_block(ws: Any, fm: Formats, row: int, title: str, findings: Sequen
     cols = (0, 1, 2, 4, 5)
     for c, h in zip(cols, heads, strict=True):
         ws.write_string(row, c, h, fm.header)
-    ws.merge_range(row, 5, row, last, "说明", fm.header)
+    if last > 5:
+        ws.merge_range(row, 5, row, last, "说明", fm.header)
     row += 1
     if not findings:
         ws.write_string(row, 0, "未发现问题。", fm.note)
@@ -186,7 +187,8 @@ def _findings_block(ws: Any, fm: Formats, row: int, title: str, findings: Sequen
             ws.write_url(row, 4, f"internal:'{f.sheet}'!{f.cell}", fm.text, string=f"{f.sheet}!{f.cell}")
         else:
             ws.write_string(row, 4, f.sheet or "整个文件", fm.text)
-        ws.merge_range(row, 5, row, last, "", fm.text)
+        if last > 5:
+            ws.merge_range(row, 5, row, last, "", fm.text)
         ws.write_string(row, 5, f.message, fm.text)
         ws.set_row(row, 15 * max(1, min(6, len(f.message) // 60 + 1)))
         row += 1

@@ -36,6 +36,7 @@ import mimetypes
 import os
 import re
 import stat
+import urllib.parse
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path, PurePosixPath
@@ -561,33 +562,48 @@ def _attachment_filename(part: email.message.Message) -> str | None:
         name = None
     if name and not _garbled(name):
         return name
-    legacy = email.message.Message()
-    for key, value in part.raw_items() if hasattr(part, "raw_items") else part.items():
-        if key.lower() in ("content-disposition", "content-type"):
-            legacy[key] = str(value)
-    try:
-        raw = legacy.get_filename()
-    except Exception:
-        raw = None
-    if not raw:
-        return _repair(name) if name else None
-    pieces = []
-    try:
-        decoded = email.header.decode_header(raw)
-    except Exception:
-        decoded = [(raw, None)]
-    for value, charset in decoded:
-        if isinstance(value, str):
-            pieces.append(_repair(value))
-            continue
-        codec = (charset or "utf-8").lower()
-        if codec in ("gb2312", "gbk", "gb_2312-80", "x-gbk", "cp936", "euc-cn", "x-euc-cn"):
-            codec = "gb18030"
+    raw_items = part.raw_items() if hasattr(part, "raw_items") else part.items()
+    headers = {k.lower(): _repair(str(v)) for k, v in raw_items}
+    for header, param in (("content-disposition", "filename"), ("content-type", "name")):
+        found = _raw_param(headers.get(header, ""), param)
+        if found and not _garbled(found):
+            return found
+    return name
+
+
+_PARAM = re.compile(r"""(?ix) (?:^|;) \s* ({name}) (\*?) \s*=\s* ("(?:[^"\\]|\\.)*"|[^;\s]+)""")
+_GBK_LABELS = frozenset({"gb2312", "gbk", "gb_2312-80", "x-gbk", "cp936", "euc-cn", "x-euc-cn", "csgb2312"})
+
+
+def _raw_param(value: str, param: str) -> str | None:
+    """A parameter read from a raw header value, for names the stdlib could not decode."""
+    m = re.compile(_PARAM.pattern.format(name=re.escape(param)), _PARAM.flags).search(value)
+    if not m:
+        return None
+    text = m.group(3)
+    if text.startswith('"'):
+        text = re.sub(r"\\(.)", r"\1", text[1:-1])
+    if m.group(2):  # RFC 2231: charset'language'percent-encoded
+        charset, _, rest = text.partition("'")
+        encoded = rest.partition("'")[2]
+        return _decode_bytes(urllib.parse.unquote_to_bytes(encoded), charset)
+    if "=?" in text:
         try:
-            pieces.append(value.decode(codec))
-        except (LookupError, UnicodeDecodeError):
-            pieces.append(_repair(value.decode("utf-8", "surrogateescape")))
-    return "".join(pieces)
+            words = email.header.decode_header(text)
+        except Exception:
+            return text
+        return "".join(w if isinstance(w, str) else _decode_bytes(w, cs) for w, cs in words)
+    return text
+
+
+def _decode_bytes(data: bytes, charset: str | None) -> str:
+    codec = (charset or "utf-8").lower()
+    if codec in _GBK_LABELS:
+        codec = "gb18030"  # GB2312 labels often carry GBK characters; GB18030 is a superset of both
+    try:
+        return data.decode(codec)
+    except (LookupError, UnicodeDecodeError):
+        return _repair(data.decode("utf-8", "surrogateescape"))
 
 
 def _garbled(text: str) -> bool:

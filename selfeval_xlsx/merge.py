@@ -97,7 +97,7 @@ class MergeResult:
 @dataclass(frozen=True)
 class _Task:
     item: Item
-    rules: Rules
+    rules: str  # the profile's source file: workers load (and cache) it themselves
     staging: str
     completed: bool
     limits: Limits
@@ -148,7 +148,7 @@ def _process_unsafe(task: _Task) -> Processed:
                 county=sub.county,
                 unit_name=sub.county,
             )
-    scored = score_workbook(item.data, name=item.name, rules=task.rules, limits=task.limits)
+    scored = score_workbook(item.data, name=item.name, rules=_rules(task.rules), limits=task.limits)
     findings = [*item.findings, *scored.report.findings]
     ident = scored.doc.data.get("identity", {}) if isinstance(scored.doc.data, dict) else {}
     out = Processed(
@@ -166,6 +166,16 @@ def _process_unsafe(task: _Task) -> Processed:
     if task.completed or not scored.valid:
         out.staged = _stage(scored, task, item)
     return out
+
+
+_RULES: dict[str, Rules] = {}
+
+
+def _rules(source: str) -> Rules:
+    """The rules profile, loaded once per worker process."""
+    if source not in _RULES:
+        _RULES[source] = load_rules(Path(source))
+    return _RULES[source]
 
 
 def _stage(scored: Scored, task: _Task, item: Item) -> str:
@@ -301,7 +311,8 @@ def _merge(
         len(intake.rejected),
         len(intake.skipped),
     )
-    tasks = [_Task(item, rules, str(staging), completed, limits) for item in intake.items]
+    _RULES[rules.source] = rules
+    tasks = [_Task(item, rules.source, str(staging), completed, limits) for item in intake.items]
     processed = list(_run(tasks, jobs, progress))
 
     rejected: list[R.FileRow] = [
@@ -588,10 +599,17 @@ def atomic_write(target: Path, write: Callable[[Any], None]) -> None:
             write(fh)
             fh.flush()
             os.fsync(fh.fileno())
+        os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def _clean_stale_staging(outdir: Path) -> None:

@@ -62,6 +62,7 @@ DIFF_THRESHOLD = Decimal("0.5")
 
 _CHUNK = 32_000  # characters of JSON per cell of _rollup (Excel's limit is 32,767)
 _MAX_CELL = 32_767
+LINE_HEIGHT = 16  # points per line of wrapped 11-pt text (CJK fallback fonts are taller than 宋体)
 _RISKY_START = ("=", "+", "-", "@", "{", "\t", "\r", "\n")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _SHEET_IN_BOOK = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?sheet\b[^>]*?\bname\s*=\s*[\"']_rollup[\"']")
@@ -76,6 +77,8 @@ _STYLES: dict[str, dict[str, Any]] = {
     "wrap": {**_BOX, "text_wrap": True},
     "center": {**_BOX, "align": "center"},
     "int": {**_BOX, "num_format": "0", "align": "center"},
+    "count": {**_BOX, "num_format": "0"},
+    "left": {**_BOX, "num_format": "0", "align": "left"},
     "money": {**_BOX, "num_format": "#,##0.00"},
     "score": {**_BOX, "num_format": "0.00"},
     "rate": {**_BOX, "num_format": '0.00"%"'},
@@ -211,10 +214,17 @@ class _Writer:
     ) -> int:
         """Title (row 0), header (row 1), one row per record from row 2; returns the last data row."""
         self.title(ws, title, len(cols))
+        widths = _widths(ws, cols, rows)
         last = 1 + len(rows)
         for i, row in enumerate(rows, start=2):
+            lines = 1
             for c, col in enumerate(cols):
-                self.put(ws, i, c, col.get(row), col.kind)
+                value = col.get(row)
+                self.put(ws, i, c, value, col.kind)
+                if col.kind == "wrap" and isinstance(value, str):
+                    lines = max(lines, _lines(value, widths[c]))
+            if lines > 1:  # LibreOffice and WPS do not grow a row for wrapped text on their own
+                ws.set_row(i, min(409, LINE_HEIGHT * lines + 3))
         if table:
             last = max(last, 2)  # a table needs one data row, even an empty one
             ws.add_table(
@@ -233,7 +243,6 @@ class _Writer:
                 ws.write_string(1, c, col.header, self.fmt("header"))
             ws.autofilter(1, 0, max(last, 1), len(cols) - 1)
         ws.set_row(1, 33)
-        _widths(ws, cols, rows)
         _page(ws, header_rows=(0, 1), freeze=(2, 0))
         return last
 
@@ -311,7 +320,7 @@ class _Writer:
         ws = self.wb.add_worksheet(INDICATORS)
         cols = [
             _Col("行政区划代码", "text", lambda i: i.code, (14, 14)),
-            _Col("单位名称", "text", lambda i: i.name, (10, 24)),
+            _Col("单位名称", "wrap", lambda i: i.name, (10, 24)),
             _Col("指标序号", "int", lambda i: i.seq, (6, 6)),
             _Col("一级指标", "text", lambda i: i.level1, (8, 12)),
             _Col("二级指标", "text", lambda i: i.level2, (8, 16)),
@@ -333,7 +342,7 @@ class _Writer:
         ws = self.wb.add_worksheet(PANEL)
         cols = [
             _Col("行政区划代码", "text", lambda p: p.code, (14, 14)),
-            _Col("单位名称", "text", lambda p: p.name, (10, 24)),
+            _Col("单位名称", "wrap", lambda p: p.name, (10, 24)),
             _Col("指标序号", "int", lambda p: p.indicator, (6, 6)),
             _Col("三级指标", "wrap", lambda p: p.level3, (10, 30)),
             _Col("成员序号", "int", lambda p: p.member, (6, 6)),
@@ -348,7 +357,7 @@ class _Writer:
         cols = [
             _Col("文件", "wrap", lambda f: f.file, (12, 30)),
             _Col("代码", "text", lambda f: f.code, (14, 14)),
-            _Col("单位", "text", lambda f: f.name, (10, 20)),
+            _Col("单位", "wrap", lambda f: f.name, (10, 20)),
             _Col("级别", "center", lambda f: SEVERITY_LABELS.get(f.severity, f.severity), (6, 6)),
             _Col("问题代码", "text", lambda f: f.finding, (10, 22)),
             _Col("问题", "wrap", lambda f: f.title, (10, 20)),
@@ -384,7 +393,7 @@ class _Writer:
             _Col("状态", "center", lambda p: STATUS_LABELS.get(p[1].status, p[1].status), (8, 8)),
             _Col("文件", "wrap", lambda p: p[1].file, (14, 30)),
             _Col("行政区划代码", "text", lambda p: p[1].code, (14, 14)),
-            _Col("单位名称", "text", lambda p: p[1].name, (10, 20)),
+            _Col("单位名称", "wrap", lambda p: p[1].name, (10, 20)),
             _Col("回复意见", "wrap", lambda p: _reply(p[1]), (40, 80)),
             _Col("替代文件", "wrap", lambda p: p[1].replaced_by, (10, 30)),
             _Col("SHA-256", "text", lambda p: p[1].sha256, (16, 16)),
@@ -410,7 +419,7 @@ class _Writer:
         top = [r.name for r in rows if t["max_total"] is not None and r.total == t["max_total"]]
         low = [r.name for r in rows if t["min_total"] is not None and r.total == t["min_total"]]
         items: list[tuple[str, Any, str, str]] = [
-            ("乡镇数", t["townships"], "int", "通过审核、纳入汇总的乡镇"),
+            ("乡镇数", t["townships"], "count", "通过审核、纳入汇总的乡镇"),
             ("年初预算合计（万元）", t["initial"], "money", ""),
             ("全年预算合计（万元）", t["adjusted"], "money", "即调整预算数"),
             ("全年执行合计（万元）", t["executed"], "money", ""),
@@ -430,7 +439,7 @@ class _Writer:
         grades = list(t["grades"].items())
         for i, (grade, count) in enumerate(grades, start=g0 + 2):
             self.put(ws, i, 0, grade, "center")
-            self.put(ws, i, 1, count, "int")
+            self.put(ws, i, 1, count, "count")
             self.put(ws, i, 2, count / len(rows) if rows else None, "share")
         bottom = g0 + 1 + len(grades)
         ws.set_column(0, 0, 24)
@@ -443,7 +452,7 @@ class _Writer:
         first, last = self.summary_rows
         if rows:
             by = {c.header: i for i, c in enumerate(_summary_cols())}
-            height = max(300, 80 + 24 * len(rows))
+            height = max(300, 90 + 18 * len(rows))
             bar = self.wb.add_chart({"type": "bar"})
             bar.add_series(
                 {
@@ -456,9 +465,10 @@ class _Writer:
                 }
             )
             bar.set_title({"name": "各乡镇核定总分", "name_font": _font(12, bold=True)})
-            bar.set_x_axis(
-                {"min": 0, "num_format": "0", "num_font": _font(9), "major_gridlines": {"visible": True}}
-            )
+            axis = {"min": 0, "num_format": "0", "num_font": _font(9), "major_gridlines": {"visible": True}}
+            if t["max_total"] <= 100:  # totals are out of 100 (budget 10 + indicators 90)
+                axis["max"] = 100
+            bar.set_x_axis(axis)
             bar.set_y_axis({"reverse": True, "num_font": _font(9)})  # rank 1 at the top
             bar.set_legend({"none": True})
             bar.set_size({"width": 640, "height": height})
@@ -478,18 +488,20 @@ class _Writer:
             )
             col.set_title({"name": "核定等级分布（乡镇数）", "name_font": _font(12, bold=True)})
             col.set_x_axis({"num_font": _font(10)})
-            col.set_y_axis({"min": 0, "major_unit": 1, "num_format": "0", "num_font": _font(9)})
+            step = max(1, -(-max(t["grades"].values()) // 8))  # whole townships, at most ~8 gridlines
+            col.set_y_axis({"min": 0, "major_unit": step, "num_format": "0", "num_font": _font(9)})
             col.set_legend({"none": True})
             col.set_size({"width": 400, "height": 260})
             ws.insert_chart(bottom + 2, 0, col, {"x_offset": 4, "y_offset": 4})
             bottom += 2 + 260 // 20 + 1
         _page(ws, header_rows=None, freeze=None)
+        ws.fit_to_pages(1, 1)  # the tables and both charts on one page
         ws.print_area(0, 0, max(bottom, chart_rows), 13 if rows else 2)
 
     def _run(self) -> None:
         ws = self.wb.add_worksheet(RUN)
         r, counts = self.r, self.r.counts
-        self.title(ws, "运行信息", 2)
+        self.title(ws, _title(r, "乡镇整体支出绩效自评汇总运行信息"), 2)
         ws.write_string(1, 0, "项目", self.fmt("header"))
         ws.write_string(1, 1, "内容", self.fmt("header"))
         seen, parts = (
@@ -521,7 +533,7 @@ class _Writer:
         ]
         for i, (label, value, kind) in enumerate(items, start=2):
             self.put(ws, i, 0, label, "text")
-            self.put(ws, i, 1, "未知" if value is None else value, kind)
+            self.put(ws, i, 1, "未知" if value is None else value, "left" if kind == "int" else kind)
         ws.set_column(0, 0, 26)
         ws.set_column(1, 1, 80)
         _page(ws, header_rows=None, freeze=None, landscape=False)
@@ -550,7 +562,7 @@ def _summary_cols() -> list[_Col]:
     return [
         _Col("排名", "int", lambda t: t.rank, (5, 5)),
         _Col("行政区划代码", "text", lambda t: t.code, (14, 14)),
-        _Col("单位名称", "text", lambda t: t.name, (10, 22)),
+        _Col("单位名称", "wrap", lambda t: t.name, (10, 22)),
         _Col("年初预算数", "money", lambda t: t.initial, (11, 12)),
         _Col("全年预算数", "money", lambda t: t.adjusted, (11, 12)),
         _Col("全年执行数", "money", lambda t: t.executed, (11, 12)),
@@ -614,18 +626,28 @@ def _text_width(value: Any, kind: str) -> int:
         return 0
     if isinstance(value, str):
         line = max(value.split("\n"), key=len) if value else ""
-        return sum(2 if ord(ch) > 0x2E7F else 1 for ch in line[:200])
+        return sum(2 if ord(ch) > 0x2E7F else 1 for ch in line[:2000])
     return len(f"{float(value):,.2f}") if kind in ("money", "score", "rate", "diff") else len(str(value))
 
 
-def _widths(ws: Worksheet, cols: Sequence[_Col], rows: Iterable[Any]) -> None:
+def _widths(ws: Worksheet, cols: Sequence[_Col], rows: Iterable[Any]) -> list[int]:
+    """Set each column's width from its content (within the column's bounds); return the widths."""
     widest = [_text_width(c.header, "text") // 2 + 2 for c in cols]
     for row in list(rows)[:2000]:
         for i, c in enumerate(cols):
             widest[i] = max(widest[i], _text_width(c.get(row), c.kind) + 2)
+    out = []
     for i, c in enumerate(cols):
         lo, hi = c.width
-        ws.set_column(i, i, min(max(widest[i], lo), hi))
+        out.append(min(max(widest[i], lo), hi))
+        ws.set_column(i, i, out[-1])
+    return out
+
+
+def _lines(text: str, width: int) -> int:
+    """Lines a wrapped text takes in a column ``width`` characters wide."""
+    room = max(width - 1, 1)
+    return sum(max(1, -(-_text_width(line, "text") // room)) for line in text[:5000].split("\n"))
 
 
 def _page(

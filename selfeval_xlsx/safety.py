@@ -151,11 +151,10 @@ def _sniff_zip(data: bytes) -> tuple[str, zipfile.ZipFile | None]:
                 return "ods", zf
         if "[Content_Types].xml" in names:
             content_types = _read_small(data, zf, "[Content_Types].xml", 1 * MB).lower()
+    main = _main_part(content_types)
     workbook = (
         "xl/workbook.xml" in lower
-        or b"spreadsheetml.sheet.main" in content_types
-        or b"spreadsheetml.template.main" in content_types
-        or b"ms-excel.sheet.macroenabled.main" in content_types
+        or (main is not None and main.lower() in lower)
         or (zf is None and any(n.startswith("xl/") for n in lower))
     )
     if workbook:
@@ -167,6 +166,23 @@ def _sniff_zip(data: bytes) -> tuple[str, zipfile.ZipFile | None]:
     if any(n.startswith("ppt/") for n in lower):
         return "pptx", zf
     return "zip", zf
+
+
+_OVERRIDE = re.compile(rb"<(?:\w+:)?override\b[^>]*>")
+_PART_NAME = re.compile(rb'\bpartname\s*=\s*["\']/?([^"\']+)["\']')
+_MAIN_TYPE = re.compile(rb'\bcontenttype\s*=\s*["\'][^"\']*(?:sheet|template)\.main\+xml["\']')
+
+
+def _main_part(content_types: bytes) -> str | None:
+    """The workbook part named in (lower-cased) ``[Content_Types].xml``, if any."""
+    if b".main+xml" not in content_types:
+        return None
+    for tag in _OVERRIDE.finditer(content_types):
+        if _MAIN_TYPE.search(tag.group(0)):
+            m = _PART_NAME.search(tag.group(0))
+            if m:
+                return m.group(1).decode("utf-8", "replace")
+    return None
 
 
 def _zip_names(data: bytes) -> tuple[list[str], zipfile.ZipFile | None]:
@@ -416,11 +432,11 @@ def _inflate(data: bytes, info: zipfile.ZipInfo, cap: int, limits: Limits) -> It
     """
     if info.flag_bits & 0x1:
         raise UnsafeInput("encrypted-workbook", _ZIP_ENCRYPTED)
-    if info.file_size > cap:
-        raise UnsafeInput("too-large", _too_large_inflated(limits))
     declared_ratio = info.file_size / max(1, info.compress_size)
     if info.file_size > limits.ratio_floor_bytes and declared_ratio > limits.max_ratio:
         raise UnsafeInput("too-large", _bomb(limits))
+    if info.file_size > cap:
+        raise UnsafeInput("too-large", _too_large_inflated(limits))
     start, end = _member_span(data, info)
     view = memoryview(data)
     crc = 0
@@ -539,9 +555,10 @@ def check_workbook(data: bytes, name: str, limits: Limits = DEFAULT_LIMITS) -> l
     kind, zf = _kind(data, name)
     if kind not in READABLE_KINDS:
         return [_not_readable(kind, data, name)]
-    if zf is None:  # recognised from local headers only: the central directory is missing
-        return [make("corrupt-workbook", _CORRUPT, file=name)]
     try:
+        if zf is None:  # recognised from local headers only: say why the directory could not be used
+            open_zip(data, limits)
+            return [make("corrupt-workbook", _CORRUPT, file=name)]
         warnings = _check_package(zf, data, name, limits)
     except UnsafeInput as exc:
         return [exc.finding(name)]
