@@ -71,6 +71,7 @@ _SYSTEM_DIRS = {"__macosx", "$recycle.bin", "system volume information"}
 _DOC_SUFFIXES = frozenset({".doc", ".docx", ".ppt", ".pptx", ".pdf", ".wps", ".dps"})
 _ARCHIVE_KINDS = frozenset({"rar", "7z", "gzip"})
 _BOUNDARY = re.compile(rb"boundary\s*=", re.IGNORECASE)
+_CONTENT_HEADER = re.compile(rb"(?im)^content-([a-z-]{1,40})[ \t]*:[^\r\n]*(?:\r?\n[ \t][^\r\n]*)*")
 
 
 @dataclass(frozen=True)
@@ -338,12 +339,11 @@ class _Collector:
             self._consider(member)
 
     def _email(self, blob: _Blob) -> None:
-        for multiparts, _ in enumerate(_BOUNDARY.finditer(blob.data), 1):
-            if multiparts > self.limits.max_mime_multiparts:
-                message = "邮件结构过于复杂（嵌套层数过多），未读取。请把附件另存后直接放入收件箱。"
-                sha = hashlib.sha256(blob.data).hexdigest()
-                self._reject(blob.name, blob.origin, "eml", sha, [make("too-large", message, file=blob.name)])
-                return
+        if _mime_too_complex(blob.data, self.limits):
+            message = "邮件结构过于复杂（附件或嵌套过多、文件名过长），未读取。请把附件另存后直接放入收件箱。"
+            sha = hashlib.sha256(blob.data).hexdigest()
+            self._reject(blob.name, blob.origin, "eml", sha, [make("too-large", message, file=blob.name)])
+            return
         msg = email.message_from_bytes(blob.data, policy=email.policy.default)
         date = _email_date(msg)
         attachments: list[tuple[str, email.message.Message]] = []
@@ -539,6 +539,22 @@ def _archive_finding(exc: UnsafeInput, name: str) -> Finding:
         message = "压缩包或其中的文件已损坏、不完整，无法解压。请重新压缩后发送，或直接发送.xlsx文件。"
         return make("corrupt-workbook", message, file=name)
     return exc.finding(name)
+
+
+def _mime_too_complex(data: bytes, limits: Limits) -> bool:
+    """Whether an e-mail would make the stdlib parser slow: too many multiparts or parts, or a
+    ``Content-*`` header (with its continuation lines) longer than ``max_mime_header_chars``."""
+    for count, _ in enumerate(_BOUNDARY.finditer(data), 1):
+        if count > limits.max_mime_multiparts:
+            return True
+    parts = 0
+    for m in _CONTENT_HEADER.finditer(data):
+        if len(m.group(0)) > limits.max_mime_header_chars:
+            return True
+        parts += m.group(1).lower() == b"type"
+        if parts > limits.max_mime_parts:
+            return True
+    return False
 
 
 def _email_date(msg: email.message.Message) -> datetime | None:

@@ -38,8 +38,12 @@ class Limits:
     max_depth: int = 2
     #: Most files taken from one archive or e-mail.
     max_extracted: int = 500
-    #: Most multipart sections in one e-mail (the stdlib parser slows down with deep nesting).
+    #: Most multipart sections in one e-mail (the stdlib parser slows down with deep nesting) …
     max_mime_multiparts: int = 64
+    #: … most parts (``Content-Type`` headers) in one e-mail, and the longest ``Content-*`` header in
+    #: characters (the stdlib header parser is quadratic: a 300 KB header takes half a minute).
+    max_mime_parts: int = 1000
+    max_mime_header_chars: int = 2048
     #: Longest file name kept (characters); longer names are shortened, keeping the extension.
     max_name_chars: int = 120
     #: Most files looked at in one inbox folder (including sub-folders).

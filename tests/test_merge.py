@@ -1,0 +1,195 @@
+"""merge: the main job, on the bundled samples and on inboxes built for each rule."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import subprocess
+import uuid
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from conftest import needs_soffice
+from openpyxl import load_workbook
+from workbooks import seed_bytes, write
+
+from selfeval_xlsx import api
+from selfeval_xlsx import sampledata as S
+from selfeval_xlsx.cli import cli
+from selfeval_xlsx.fill import filled_bytes
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLES = ROOT / "samples" / "inbox"
+INJECTIONS = ['=HYPERLINK("http://x","y")', "+cmd|' /C calc'!A0", "@SUM(1)", "{=1+1}"]
+
+
+def hashes(folder: Path) -> dict[str, str]:
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
+
+
+def rollup_content(path: Path) -> dict[str, list]:
+    """Every sheet's values except the run time."""
+    wb = load_workbook(path, read_only=True)
+    out = {}
+    for ws in wb.worksheets:
+        if ws.title.startswith("_"):  # machine-readable copy, holds the run time
+            continue
+        rows = []
+        for row in ws.iter_rows(values_only=True):
+            rows.append(tuple(v for v in row if not (isinstance(v, str) and v[:2] == "20" and "T" in v[:11])))
+        out[ws.title] = rows
+    return out
+
+
+@pytest.fixture(scope="module")
+def sample_merge(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, object]:
+    out = tmp_path_factory.mktemp("merge") / "out"
+    before = hashes(SAMPLES)
+    result = api.merge(SAMPLES, out, jobs=2)
+    assert hashes(SAMPLES) == before  # inputs never modified
+    return out, result
+
+
+def test_samples_every_file_is_accounted_for(sample_merge) -> None:
+    out, result = sample_merge
+    c = result.counts
+    on_disk = sum(1 for p in SAMPLES.rglob("*") if p.is_file())
+    assert c["seen"] == c["accepted"] + c["superseded"] + c["rejected"] + c["skipped"]
+    assert c["seen"] >= on_disk - 2  # the .zip and .eml count as the workbooks inside them
+    assert c["accepted"] == 10 and c["rejected"] == 5 and c["superseded"] == 1
+    info = load_workbook(out / "汇总_赵县_2023.xlsx", read_only=True)["运行信息"]
+    text = " ".join(str(v) for row in info.iter_rows(values_only=True) for v in row if v is not None)
+    for key in ("seen", "accepted", "superseded", "rejected", "skipped"):
+        assert str(c[key]) in text
+
+
+def test_samples_outputs(sample_merge) -> None:
+    out, result = sample_merge
+    assert (out / "汇总_赵县_2023.xlsx").exists()
+    completed = sorted(p.name for p in (out / "completed").iterdir())
+    assert len(completed) == 10 and any("宋营镇" in n for n in completed)
+    returned = sorted(p.name for p in (out / "returned").iterdir())
+    assert any("金额填文字" in n for n in returned)
+    data = json.loads((out / "rollup.json").read_text(encoding="utf-8"))
+    [roll] = data["rollups"]
+    seed = next(t for t in roll["townships"] if t["name"] == "宋营镇人民政府")
+    assert seed["total"] == "98.68" and seed["rate"] == "88.28" and seed["budget_score"] == "8.83"
+    assert seed["difference"] == "1.32"
+    assert (out / "merge.log").read_text(encoding="utf-8").strip()
+    assert not list(out.glob(".staging-*")) and not list(out.glob(".*.tmp"))
+    superseded = [f for f in roll["files"] if f["status"] == "superseded"]
+    assert superseded[0]["file"] == "石桥镇自评表.xlsx"
+    assert superseded[0]["replaced_by"] == "石桥镇自评表（更正）.xlsx"
+
+
+def test_rejections_explain_themselves_with_cells(sample_merge) -> None:
+    _out, result = sample_merge
+    reasons = {r.file: r.reason for r in result.rejected}
+    assert "D17" in reasons["错误样例-金额填文字.xlsx"]
+    assert "评价小组" in reasons["错误样例-缺少评价小组表.xlsx"]
+    assert "0.9" in reasons["错误样例-旧版模板.xlsx"]
+
+
+def test_cli_merge_prints_counts_and_exit_code(tmp_path: Path) -> None:
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    write(inbox, "宋营镇.xlsx", seed_bytes())
+    res = CliRunner().invoke(cli, ["merge", str(inbox), "-o", str(tmp_path / "out"), "--jobs", "1"])
+    assert res.exit_code == 0, res.output
+    assert "通过 1" in res.output
+    write(inbox, "坏.xlsx", b"not a workbook at all")
+    res = CliRunner().invoke(cli, ["merge", str(inbox), "-o", str(tmp_path / "out"), "--json"])
+    assert res.exit_code == 1
+    data = json.loads(res.output)
+    assert data["counts"]["accepted"] == 1 and data["counts"]["rejected"] == 1
+    assert CliRunner().invoke(cli, ["merge", str(tmp_path / "none")]).exit_code == 2
+    assert CliRunner().invoke(cli, ["merge", str(inbox), "-o", str(inbox / "out")]).exit_code == 2
+
+
+def test_same_result_whatever_jobs_and_on_a_second_run(tmp_path: Path) -> None:
+    a = api.merge(SAMPLES, tmp_path / "a", jobs=1)
+    b = api.merge(SAMPLES, tmp_path / "b", jobs=2)
+    assert a.counts == b.counts
+    assert rollup_content(tmp_path / "a" / "汇总_赵县_2023.xlsx") == rollup_content(tmp_path / "b" / "汇总_赵县_2023.xlsx")
+    api.merge(SAMPLES, tmp_path / "a", jobs=2)
+    assert rollup_content(tmp_path / "a" / "汇总_赵县_2023.xlsx") == rollup_content(tmp_path / "b" / "汇总_赵县_2023.xlsx")
+
+
+def test_resubmission_newest_wins_by_fill_date_then_email_date(tmp_path: Path) -> None:
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    old = S.variant(S.seed(), **{"identity.filled_on": "2024-01-05"})
+    new = S.variant(S.seed(), **{"identity.filled_on": "2024-01-25", "self_assessment.total": 98})
+    write(inbox, "z-old.xlsx", filled_bytes(old, 2023))
+    write(inbox, "a-new.xlsx", filled_bytes(new, 2023))
+    result = api.merge(inbox, tmp_path / "out", jobs=1)
+    assert result.counts["accepted"] == 1 and result.counts["superseded"] == 1
+    assert result.accepted[0].name == "a-new.xlsx"
+    assert result.superseded[0].file == "z-old.xlsx"
+
+
+def test_a_good_file_is_unchanged_by_broken_neighbours(tmp_path: Path) -> None:
+    alone, mixed = tmp_path / "alone", tmp_path / "mixed"
+    alone.mkdir()
+    mixed.mkdir()
+    write(alone, "宋营镇.xlsx", seed_bytes())
+    shutil.copy(alone / "宋营镇.xlsx", mixed / "宋营镇.xlsx")
+    write(mixed, "空.xlsx", b"")
+    write(mixed, "乱码.xlsx", bytes(range(256)) * 10)
+    write(mixed, "~$宋营镇.xlsx", b"lock")
+    a = api.merge(alone, tmp_path / "oa", jobs=1).rollups[0].townships
+    b = api.merge(mixed, tmp_path / "ob", jobs=2).rollups[0].townships
+    assert a == b
+
+
+def test_user_text_never_becomes_a_formula(tmp_path: Path) -> None:
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    data = S.seed()
+    data["identity"]["unit_name"] = INJECTIONS[0]
+    data["indicators"][0]["level3"] = INJECTIONS[1]
+    data["indicators"][1]["level3"] = INJECTIONS[2]
+    data["members"][0]["name"] = INJECTIONS[3]
+    write(inbox, "x.xlsx", filled_bytes(data, 2023))
+    out = tmp_path / "out"
+    result = api.merge(inbox, out, jobs=1)
+    assert result.counts["accepted"] == 1, [r.reason for r in result.rejected]
+    files = [*out.glob("汇总_*.xlsx"), *(out / "completed").iterdir()]
+    seen = set()
+    for path in files:
+        wb = load_workbook(path)
+        for ws in wb.worksheets:
+            for row in ws.iter_rows():
+                for c in row:
+                    if c.value in INJECTIONS:
+                        assert c.data_type == "s", (path.name, ws.title, c.coordinate)
+                        seen.add(c.value)
+    assert seen == set(INJECTIONS)
+
+
+@needs_soffice
+def test_rollup_opens_in_libreoffice_with_charts(sample_merge, tmp_path: Path) -> None:
+    out, _ = sample_merge
+    src = out / "汇总_赵县_2023.xlsx"
+    import zipfile
+
+    with zipfile.ZipFile(src) as zf:
+        assert len([n for n in zf.namelist() if n.startswith("xl/charts/chart")]) >= 2
+    profile = f"file:///tmp/lo-{uuid.uuid4().hex}"
+    subprocess.run(
+        ["soffice", "--headless", f"-env:UserInstallation={profile}", "--convert-to", "pdf", "--outdir",
+         str(tmp_path), str(src)],
+        check=True,
+        capture_output=True,
+        timeout=180,
+    )
+    text = subprocess.run(
+        ["pdftotext", str(tmp_path / "汇总_赵县_2023.pdf"), "-"], check=True, capture_output=True, text=True
+    ).stdout
+    assert "宋营镇人民政府" in text and "98.68" in text
