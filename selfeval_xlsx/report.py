@@ -548,7 +548,7 @@ class _Writer:
         for run in p.runs:
             _font(run, H1_FONT, SIZE_3)
         header = ("序号", "姓名", "工作单位", "职务", "职称", "签字")
-        widths = (Cm(1.2), Cm(2.0), Cm(4.0), Cm(4.4), Cm(1.8), Cm(2.2))  # 15.6 cm: the text width
+        widths = (Cm(1.5), Cm(1.9), Cm(4.0), Cm(4.5), Cm(1.7), Cm(2.0))  # 15.6 cm: the text width
         table = self.doc.add_table(rows=1 + len(sub.members), cols=len(header))
         table.style = "Table Grid"
         table.alignment = WD_TABLE_ALIGNMENT.CENTER
@@ -558,8 +558,7 @@ class _Writer:
         for r_i, (row, values) in enumerate(zip(table.rows, rows, strict=True)):
             row.height = Cm(1.2)
             row.height_rule = WD_ROW_HEIGHT_RULE.AT_LEAST
-            if r_i == 0:
-                _header_row(row)
+            _row_props(row, header=r_i == 0)
             for cell, value, width in zip(row.cells, values, widths, strict=True):
                 cell.width = width
                 cell.vertical_alignment = WD_CELL_VERTICAL_ALIGNMENT.CENTER
@@ -841,12 +840,14 @@ def _column_widths(table: Any, widths: Sequence[Any]) -> None:
     tblpr.append(layout)
 
 
-def _header_row(row: Any) -> None:
-    """Repeat the table's first row on every page."""
+def _row_props(row: Any, header: bool) -> None:
+    """Rows never split across pages; the header row repeats on every page."""
     trpr = row._tr.get_or_add_trPr()
-    el = OxmlElement("w:tblHeader")
-    el.set(qn("w:val"), "true")
-    trpr.append(el)
+    for tag, wanted in (("w:cantSplit", True), ("w:tblHeader", header)):
+        if wanted:
+            el = OxmlElement(tag)
+            el.set(qn("w:val"), "true")
+            trpr.append(el)
 
 
 __all__ = ["MARK", "ReportError", "load_defaults", "short_name", "split_items", "we_word", "write_report"]

@@ -20,6 +20,7 @@ import warnings
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import MISSING, dataclass, fields
 from decimal import Decimal
+from functools import cache
 from pathlib import Path
 from types import UnionType
 from typing import Any, BinaryIO, get_args, get_type_hints
@@ -743,19 +744,30 @@ def _record(cls: type, item: Any) -> Any:
     """A dataclass from a JSON object, each field checked against its type; ValueError if one does not fit."""
     if not isinstance(item, dict):
         raise ValueError(f"{cls.__name__}: not an object")
-    hints = get_type_hints(cls)
     values: dict[str, Any] = {}
-    for f in fields(cls):
-        if f.name not in item:
-            if f.default is MISSING and f.default_factory is MISSING:
-                raise ValueError(f"{cls.__name__}.{f.name} missing")
-            continue
-        values[f.name] = _value(hints[f.name], item[f.name], f"{cls.__name__}.{f.name}")
+    for name, options, required in _schema(cls):
+        if name in item:
+            values[name] = _value(options, item[name], f"{cls.__name__}.{name}")
+        elif required:
+            raise ValueError(f"{cls.__name__}.{name} missing")
     return cls(**values)
 
 
-def _value(hint: Any, value: Any, where: str) -> Any:
-    options = get_args(hint) if isinstance(hint, UnionType) else (hint,)
+@cache
+def _schema(cls: type) -> tuple[tuple[str, tuple[Any, ...], bool], ...]:
+    """(field name, accepted types, required) of each field of a dataclass."""
+    hints = get_type_hints(cls)
+    return tuple(
+        (
+            f.name,
+            get_args(hints[f.name]) if isinstance(hints[f.name], UnionType) else (hints[f.name],),
+            f.default is MISSING and f.default_factory is MISSING,
+        )
+        for f in fields(cls)
+    )
+
+
+def _value(options: tuple[Any, ...], value: Any, where: str) -> Any:
     if value is None and type(None) in options:
         return None
     if Decimal in options and isinstance(value, str):
@@ -767,7 +779,7 @@ def _value(hint: Any, value: Any, where: str) -> Any:
         return value
     if str in options and isinstance(value, str):
         return value
-    raise ValueError(f"{where}: {value!r} does not fit {hint}")
+    raise ValueError(f"{where}: {value!r} does not fit {options}")
 
 
 def _is_int(value: Any) -> bool:

@@ -312,6 +312,7 @@ class RawMember:
     size: int | None = None  # declared uncompressed size (both headers)
     csize: int | None = None  # declared compressed size (both headers)
     local_size: int | None = None  # declared uncompressed size in the local header only
+    extra: bytes = b""  # extra fields (both headers)
 
 
 def _deflate(data: bytes) -> bytes:
@@ -320,7 +321,7 @@ def _deflate(data: bytes) -> bytes:
 
 
 def raw_zip(members: list[RawMember]) -> bytes:
-    """A zip written byte by byte, so tests can set raw name bytes, flags and (false) sizes."""
+    """A zip written byte by byte, so tests can set raw name bytes, flags, extra fields and (false) sizes."""
     out = bytearray()
     central = bytearray()
     for m in members:
@@ -329,43 +330,26 @@ def raw_zip(members: list[RawMember]) -> bytes:
         size = len(m.data) if m.size is None else m.size
         csize = len(body) if m.csize is None else m.csize
         local_size = size if m.local_size is None else m.local_size
+        common = (m.flags, m.method, 0, 0x5821, crc, csize)  # flags, method, time, date, crc, csize
         offset = len(out)
-        out += struct.pack(
-            "<IHHHHHIIIHH",
-            0x04034B50,
-            20,
-            m.flags,
-            m.method,
-            0,
-            0x5821,
-            crc,
-            csize,
-            local_size,
-            len(m.name),
-            0,
-        )
-        out += m.name + body
+        out += struct.pack("<IHHHHHIIIHH", 0x04034B50, 20, *common, local_size, len(m.name), len(m.extra))
+        out += m.name + m.extra + body
         central += struct.pack(
             "<IHHHHHHIIIHHHHHII",
             0x02014B50,
             20,
             20,
-            m.flags,
-            m.method,
-            0,
-            0x5821,
-            crc,
-            csize,
+            *common,
             size,
             len(m.name),
-            0,
+            len(m.extra),
             0,
             0,
             0,
             0,
             offset,
         )
-        central += m.name
+        central += m.name + m.extra
     cd_offset = len(out)
     out += central
     out += struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, len(members), len(members), len(central), cd_offset, 0)
@@ -543,6 +527,12 @@ def gbk_names_zip(path: Path, members: Mapping[str, bytes]) -> Path:
     """A zip as made on Chinese Windows: names in GBK, UTF-8 flag (bit 11) unset."""
     path.write_bytes(raw_zip([RawMember(name.encode("gbk"), body) for name, body in members.items()]))
     return path
+
+
+def unicode_path_extra(name: str, raw_name: bytes) -> bytes:
+    """The Info-ZIP Unicode Path extra field (0x7075) that WinRAR and 7-Zip add beside a legacy name."""
+    body = b"\x01" + struct.pack("<I", zlib.crc32(raw_name)) + name.encode("utf-8")
+    return struct.pack("<HH", 0x7075, len(body)) + body
 
 
 def utf8_names_zip(path: Path, members: Mapping[str, bytes], flag: bool = True) -> Path:

@@ -193,3 +193,26 @@ def test_rollup_opens_in_libreoffice_with_charts(sample_merge, tmp_path: Path) -
         ["pdftotext", str(tmp_path / "汇总_赵县_2023.pdf"), "-"], check=True, capture_output=True, text=True
     ).stdout
     assert "宋营镇人民政府" in text and "98.68" in text
+
+
+def test_rollups_of_rollups_make_a_city_rollup(sample_merge, tmp_path: Path) -> None:
+    out, first = sample_merge
+    other = tmp_path / "other"
+    other.mkdir()
+    for i in range(3):
+        d = S.township(i, seed_value=50 + i)
+        d["identity"].update(division_code=f"130132{100 + i}000", county="元氏县", unit_name=f"元氏{i}镇人民政府")
+        write(other, f"y{i}.xlsx", filled_bytes(d, 2023))
+    second = api.merge(other, tmp_path / "o2", jobs=1)
+    city_inbox = tmp_path / "city"
+    city_inbox.mkdir()
+    shutil.copy(out / "汇总_赵县_2023.xlsx", city_inbox)
+    shutil.copy(tmp_path / "o2" / "汇总_元氏县_2023.xlsx", city_inbox)
+    city = api.merge(city_inbox, tmp_path / "o3", jobs=1)
+    assert city.counts == {"seen": 2, "accepted": 2, "superseded": 0, "rejected": 0, "skipped": 0}
+    [roll] = city.rollups
+    assert (roll.county_code, roll.county) == ("130100", "石家庄市")
+    assert len(roll.townships) == len(first.rollups[0].townships) + len(second.rollups[0].townships)
+    seed = next(t for t in roll.townships if t.name == "宋营镇人民政府")
+    assert str(seed.total) == "98.68" and seed.source_rollup == "汇总_赵县_2023.xlsx"
+    assert (tmp_path / "o3" / "汇总_石家庄市_2023.xlsx").exists()

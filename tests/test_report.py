@@ -14,9 +14,9 @@ from typing import Any
 import docx
 import pytest
 from conftest import needs_soffice
-from docx.enum.text import WD_COLOR_INDEX
+from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_COLOR_INDEX
 from docx.oxml.ns import qn
-from docx.shared import Cm, Pt
+from docx.shared import Pt
 
 from selfeval_xlsx import sampledata as S
 from selfeval_xlsx.fill import filled_bytes
@@ -116,7 +116,7 @@ def test_seed_budget_sentence_as_in_the_seed_report(seed_doc: Any) -> None:
 def test_seed_title_and_structure(seed_doc: Any) -> None:
     lines = texts(seed_doc)
     assert lines[0] == "宋营镇人民政府\n2023年度整体支出绩效自评报告"
-    assert seed_doc.paragraphs[0].alignment == 1  # centered
+    assert seed_doc.paragraphs[0].style.paragraph_format.alignment == WD_ALIGN_PARAGRAPH.CENTER
     found = [t for t in lines if t in HEADINGS]
     assert found == HEADINGS
     styles = {p.text: p.style.name for p in seed_doc.paragraphs if p.text in HEADINGS}
@@ -305,13 +305,11 @@ def test_east_asian_font_on_every_run(seed_doc: Any) -> None:
 
 def test_page_and_paragraph_layout(seed_doc: Any) -> None:
     s = seed_doc.sections[0]
-    assert (s.page_width, s.page_height) == (Cm(21), Cm(29.7))
-    assert (s.top_margin, s.bottom_margin, s.left_margin, s.right_margin) == (
-        Cm(3.7),
-        Cm(3.5),
-        Cm(2.8),
-        Cm(2.6),
-    )
+    cm = [
+        x.cm
+        for x in (s.page_width, s.page_height, s.top_margin, s.bottom_margin, s.left_margin, s.right_margin)
+    ]
+    assert cm == pytest.approx([21, 29.7, 3.7, 3.5, 2.8, 2.6], abs=0.01)  # A4, official-document margins
     pf = seed_doc.styles["Normal"].paragraph_format
     assert pf.line_spacing == Pt(28)
     assert pf.first_line_indent == Pt(32)
@@ -363,7 +361,7 @@ def test_execution_over_100_is_a_problem_not_a_delay(tmp_path: Path) -> None:
     document = report_of(scored_of(S.township(2)), tmp_path / "r.docx")  # 柏林镇: 106% execution
     problems = section(document, "（一）存在的主要问题", "（二）改进措施")
     assert any("超过全年预算数（调整后）" in p and "106.00%" in p for p in problems)
-    assert not any("支付进度滞后。" == p.split(".", 1)[1] for p in problems)
+    assert not any(p.split(".", 1)[1] == "支付进度滞后。" for p in problems)
 
 
 def test_amounts_half_up(tmp_path: Path) -> None:

@@ -1,0 +1,401 @@
+"""Sniffing, the workbook safety check and safe names, on files made by ``hostile.py``."""
+
+from __future__ import annotations
+
+import io
+import struct
+import time
+import tracemalloc
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+
+import hostile as H
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from openpyxl import load_workbook
+from workbooks import seed_bytes
+
+from selfeval_xlsx.findings import CODES, Finding
+from selfeval_xlsx.limits import DEFAULT_LIMITS, MB, Limits
+from selfeval_xlsx.safety import (
+    UnsafeInput,
+    check_workbook,
+    display_name,
+    kind_of,
+    ole_stream_names,
+    open_zip,
+    read_member,
+    safe_member_path,
+    safe_name,
+    sniff,
+    zip_member_name,
+)
+
+Gen = Callable[[Path], Path]
+
+
+def _bytes(tmp_path: Path, gen: Gen, name: str) -> bytes:
+    return gen(tmp_path / name).read_bytes()
+
+
+def _eml(path: Path) -> Path:
+    return H.eml_rfc2231(path, {"宋营镇.xlsx": H.xlsx_bytes()})
+
+
+def _mht(path: Path) -> Path:
+    path.write_bytes(
+        b"MIME-Version: 1.0\r\nX-Document-Type: Workbook\r\nContent-Type: multipart/related\r\n\r\n"
+    )
+    return path
+
+
+def _html(path: Path) -> Path:
+    path.write_bytes(
+        b"\xef\xbb\xbf<html xmlns:x='urn:schemas-microsoft-com:office:excel'><body></body></html>"
+    )
+    return path
+
+
+def _rar(path: Path) -> Path:
+    path.write_bytes(b"Rar!\x1a\x07\x01\x00" + b"\x00" * 64)
+    return path
+
+
+SNIFF_CASES = [
+    (H.xlsx, "a.xlsx", "xlsx"),
+    (H.xlsm, "a.xlsm", "xlsm"),
+    (H.empty, "a.xlsx", "empty"),
+    (H.random_bytes, "a.xlsx", "unknown"),
+    (H.pdf, "a.xlsx", "pdf"),
+    (H.docx, "a.xlsx", "docx"),
+    (H.truncated_zip, "a.xlsx", "xlsx"),  # named from local headers; the check finds it corrupt
+    (H.zip_without_workbook, "a.xlsx", "zip"),
+    (H.encrypted_ole, "a.xlsx", "ole-encrypted"),
+    (H.old_xls, "a.xls", "xls"),
+    (H.wps_et, "a.et", "xls"),  # bytes alone cannot tell .et from .xls
+    (H.xlsb, "a.xlsb", "xlsb"),
+    (H.ods, "a.ods", "ods"),
+    (H.png, "a.png", "image"),
+    (H.text, "a.csv", "text"),
+    (_eml, "a.eml", "eml"),
+    (_mht, "a.xls", "mht"),
+    (_html, "a.xls", "html"),
+    (_rar, "a.rar", "rar"),
+    (H.overlapping_zip, "a.zip", "zip"),
+]
+
+
+@pytest.mark.parametrize(("gen", "name", "kind"), SNIFF_CASES, ids=[c[1] + ":" + c[2] for c in SNIFF_CASES])
+def test_sniff_decides_by_bytes(tmp_path: Path, gen: Gen, name: str, kind: str) -> None:
+    assert sniff(_bytes(tmp_path, gen, name)) == kind
+
+
+def test_kind_of_uses_the_name_only_for_et(tmp_path: Path) -> None:
+    data = _bytes(tmp_path, H.wps_et, "a.et")
+    assert kind_of(data, "宋营镇.et") == "et"
+    assert kind_of(data, "宋营镇.xls") == "xls"
+    assert kind_of(_bytes(tmp_path, H.pdf, "b.et"), "b.et") == "pdf"
+
+
+REFUSED = [
+    (H.empty, "empty.xlsx", "not-a-workbook", "文件为空"),
+    (H.random_bytes, "random.xlsx", "corrupt-workbook", "损坏"),
+    (H.pdf, "renamed.xlsx", "not-a-workbook", "该文件实际是PDF文档"),
+    (H.docx, "word.xlsx", "not-a-workbook", "Word文档"),
+    (H.png, "picture.xlsx", "not-a-workbook", "图片"),
+    (H.text, "export.xls", "not-a-workbook", "文本文件"),
+    (H.truncated_zip, "truncated.xlsx", "corrupt-workbook", "损坏或不完整"),
+    (H.zip_without_workbook, "noparts.xlsx", "corrupt-workbook", "损坏或不完整"),
+    (H.encrypted_ole, "password.xlsx", "encrypted-workbook", "取消密码"),
+    (H.old_xls, "old.xls", "unsupported-format", "另存为"),
+    (H.wps_et, "wps.et", "unsupported-format", "WPS"),
+    (H.xlsb, "binary.xlsb", "unsupported-format", ".xlsb"),
+    (H.ods, "open.ods", "unsupported-format", ".ods"),
+    (_html, "web.xls", "unsupported-format", "网页"),
+    (H.zip_bomb, "bomb.xlsx", "too-large", "压缩炸弹"),
+    (H.lying_sizes_xlsx, "lying.xlsx", "corrupt-workbook", "损坏"),
+    (H.huge_declared_xlsx, "huge.xlsx", "too-large", "超过处理上限"),
+    (H.zip_encrypted_member, "zipcrypto.xlsx", "encrypted-workbook", "密码"),
+    (H.many_members_xlsx, "many.xlsx", "too-large", "部件过多"),
+    (H.overlapping_zip, "overlap.xlsx", "corrupt-workbook", "损坏"),
+    (H.billion_laughs_xlsx, "laughs.xlsx", "corrupt-workbook", "DOCTYPE"),
+    (H.quadratic_blowup_xlsx, "quadratic.xlsx", "corrupt-workbook", "DOCTYPE"),
+    (H.external_entity_xlsx, "xxe.xlsx", "corrupt-workbook", "DOCTYPE"),
+    (H.utf16_doctype_xlsx, "utf16.xlsx", "corrupt-workbook", "DOCTYPE"),
+    (H.ebcdic_xlsx, "ebcdic.xlsx", "corrupt-workbook", "字符编码"),
+]
+
+
+@pytest.mark.parametrize(("gen", "name", "code", "hint"), REFUSED, ids=[c[1] for c in REFUSED])
+def test_check_workbook_refuses(tmp_path: Path, gen: Gen, name: str, code: str, hint: str) -> None:
+    findings = check_workbook(_bytes(tmp_path, gen, name), name)
+    assert [(f.code, f.severity) for f in findings] == [(code, "error")]
+    f = findings[0]
+    assert (f.file, f.sheet, f.cell) == (name, None, None)
+    assert hint in f.message
+
+
+def test_valid_workbooks_are_safe(tmp_path: Path) -> None:
+    for data in (H.xlsx_bytes(), seed_bytes(), H.xlsx_bytes(rows=1500)):
+        assert check_workbook(data, "宋营镇2023.xlsx") == []
+        load_workbook(io.BytesIO(data)).close()  # and openpyxl agrees
+
+
+def test_lying_local_header_alone_is_harmless(tmp_path: Path) -> None:
+    """zipfile (and so openpyxl) trusts the central directory; a local header that lies changes nothing."""
+    sheet = H.parts(H.xlsx_bytes())["xl/worksheets/sheet1.xml"]
+    member = H.RawMember(b"xl/worksheets/sheet1.xml", sheet, local_size=10)
+    data = H._xlsx_with({"xl/worksheets/sheet1.xml": member})
+    assert check_workbook(data, "a.xlsx") == []
+
+
+def test_macro_workbook_is_readable_with_a_warning(tmp_path: Path) -> None:
+    findings = check_workbook(_bytes(tmp_path, H.xlsm, "a.xlsm"), "a.xlsm")
+    assert [(f.code, f.severity) for f in findings] == [("macro-ignored", "warning")]
+
+
+def test_absurd_dimension_is_a_warning_naming_the_sheet(tmp_path: Path) -> None:
+    findings = check_workbook(_bytes(tmp_path, H.huge_dimension_xlsx, "a.xlsx"), "a.xlsx")
+    assert [(f.code, f.severity, f.sheet, f.value) for f in findings] == [
+        ("extra-data", "warning", "预算执行", "A1:XFD1048576")
+    ]
+    assert "2000行" in findings[0].message
+
+
+@pytest.mark.parametrize("ref", [b"A1:J60", b"A1", b"B2:BL2000"])
+def test_dimension_within_limits_is_silent(tmp_path: Path, ref: bytes) -> None:
+    data = H.huge_dimension_xlsx(tmp_path / "a.xlsx", ref).read_bytes()
+    assert check_workbook(data, "a.xlsx") == []
+
+
+def test_dimension_limit_is_a_setting(tmp_path: Path) -> None:
+    data = H.huge_dimension_xlsx(tmp_path / "a.xlsx", b"A1:J60").read_bytes()
+    assert [f.code for f in check_workbook(data, "a.xlsx", Limits(max_rows=50))] == ["extra-data"]
+
+
+@pytest.mark.parametrize("lie", [False, True], ids=["honest-headers", "lying-headers"])
+def test_a_1_gb_bomb_is_refused_early_in_little_memory(tmp_path: Path, lie: bool) -> None:
+    data = H.zip_bomb(tmp_path / "bomb.xlsx", inflated=1024 * MB, lie=lie).read_bytes()
+    tracemalloc.start()
+    started = time.perf_counter()
+    findings = check_workbook(data, "bomb.xlsx")
+    elapsed = time.perf_counter() - started
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert [f.severity for f in findings] == ["error"]
+    assert findings[0].code == ("corrupt-workbook" if lie else "too-large")
+    assert peak < 8 * MB  # it stopped long before inflating 1 GB
+    # measured, not asserted: ~1 ms and < 1 MB peak on a developer machine
+    print(
+        f"1 GB bomb ({len(data) // 1024} KB, lie={lie}): refused in {elapsed * 1000:.1f} ms, peak {peak / MB:.2f} MB"
+    )
+
+
+def test_bomb_with_moderate_declared_size_is_caught_by_the_running_ratio(tmp_path: Path) -> None:
+    """Declared 40 MB (under every cap, ratio 40 by the headers) but really ~1000×: stopped at ~1 MB."""
+    body, crc = H._zeros_deflate(40 * MB)
+    member = H.RawMember(b"xl/worksheets/sheet1.xml", compressed=body, crc=crc, size=40 * MB, csize=MB)
+    data = H._xlsx_with({"xl/worksheets/sheet1.xml": member})
+    assert [f.code for f in check_workbook(data, "a.xlsx")] in (["too-large"], ["corrupt-workbook"])
+
+
+def test_ratio_applies_only_above_the_floor() -> None:
+    """900 KB of zeros compresses ~1000× but is below the 1 MB floor: a normal (if odd) workbook."""
+    data = H.rebuild_xlsx(H.xlsx_bytes(), {"xl/media/blank.bin": b"\x00" * 900_000})
+    assert check_workbook(data, "a.xlsx") == []
+    assert [f.code for f in check_workbook(data, "a.xlsx", Limits(ratio_floor_bytes=100_000))] == [
+        "too-large"
+    ]
+
+
+@pytest.mark.parametrize(
+    "limits",
+    [
+        Limits(max_file_bytes=1000),
+        Limits(max_members=5),
+        Limits(max_sheet_xml_bytes=1000),
+        Limits(max_total_uncompressed=5000),
+    ],
+    ids=["file", "members", "sheet-xml", "total"],
+)
+def test_every_bound_is_a_setting(limits: Limits) -> None:
+    findings = check_workbook(H.xlsx_bytes(), "a.xlsx", limits)
+    assert [(f.code, f.severity) for f in findings] == [("too-large", "error")]
+
+
+def test_normal_workbook_is_checked_fast() -> None:
+    """Measured, not asserted (speed never is): the figure is printed for the record."""
+    for label, data in (("xlsxwriter", H.xlsx_bytes()), ("seed template", seed_bytes())):
+        check_workbook(data, "a.xlsx")
+        n = 200
+        started = time.perf_counter()
+        for _ in range(n):
+            check_workbook(data, "a.xlsx")
+        per = (time.perf_counter() - started) / n
+        print(f"check_workbook {label} ({len(data) // 1024} KB): {per * 1e6:.0f} µs")
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    cut=st.integers(min_value=0, max_value=7000),
+    flips=st.lists(st.tuples(st.integers(0, 7000), st.integers(1, 255)), max_size=8),
+)
+def test_check_workbook_never_raises_on_damaged_files(cut: int, flips: list[tuple[int, int]]) -> None:
+    data = bytearray(_VALID[:cut] if cut else _VALID)
+    for pos, xor in flips:
+        if pos < len(data):
+            data[pos] ^= xor
+    findings = check_workbook(bytes(data), "a.xlsx")
+    assert all(isinstance(f, Finding) and f.code in CODES for f in findings)
+    if not any(f.severity == "error" for f in findings):
+        load_workbook(io.BytesIO(bytes(data))).close()  # "no error" must mean openpyxl can open it
+
+
+_VALID = H.xlsx_bytes()
+
+
+# --- OLE2 --------------------------------------------------------------------------------------
+
+
+def test_ole_stream_names_reads_the_directory() -> None:
+    names = ole_stream_names(H.encrypted_ole_bytes())
+    assert names == ["Root Entry", "EncryptionInfo", "EncryptedPackage"]
+
+
+def test_ole_parser_refuses_loops_and_truncation() -> None:
+    data = bytearray(H.xls_bytes())
+    (first_dir,) = struct.unpack_from("<I", data, 48)
+    struct.pack_into("<I", data, 512 + first_dir * 4, first_dir)  # the directory chain points to itself
+    with pytest.raises(ValueError):
+        ole_stream_names(bytes(data))
+    with pytest.raises(ValueError):
+        ole_stream_names(H.xls_bytes()[:700])
+    assert sniff(bytes(data)) == "ole"  # an unreadable OLE file is still recognised as one
+
+
+# --- zip helpers -------------------------------------------------------------------------------
+
+
+def test_read_member_counts_real_bytes() -> None:
+    data = H.raw_zip([H.RawMember(b"a.txt", b"x" * 10_000, size=100)])
+    zf = open_zip(data)
+    with pytest.raises(UnsafeInput) as err:
+        read_member(data, zf.infolist()[0], cap=DEFAULT_LIMITS.max_file_bytes)
+    assert err.value.code == "corrupt-workbook"
+    honest = H.raw_zip([H.RawMember(b"a.txt", b"x" * 10_000)])
+    zf = open_zip(honest)
+    assert read_member(honest, zf.infolist()[0], cap=20_000) == b"x" * 10_000
+    with pytest.raises(UnsafeInput):
+        read_member(honest, zf.infolist()[0], cap=5_000)
+
+
+def test_open_zip_bounds_the_directory_before_parsing_it() -> None:
+    members = [H.RawMember(f"f{i}.txt".encode(), b"") for i in range(50)]
+    with pytest.raises(UnsafeInput) as err:
+        open_zip(H.raw_zip(members), Limits(max_members=10))
+    assert err.value.code == "too-large"
+
+
+@pytest.mark.parametrize(
+    ("raw", "flags", "expected"),
+    [
+        ("城关镇2023自评表.xlsx".encode("gbk"), 0, "城关镇2023自评表.xlsx"),  # Chinese Windows
+        ("𠀀镇.xlsx".encode("gb18030"), 0, "𠀀镇.xlsx"),
+        ("王庄乡.xlsx".encode(), 0x800, "王庄乡.xlsx"),  # flagged UTF-8
+        ("王庄乡.xlsx".encode(), 0, "王庄乡.xlsx"),  # UTF-8 without the flag (some tools)
+        (b"plain.xlsx", 0, "plain.xlsx"),
+    ],
+)
+def test_zip_member_name_decodes_like_the_maker_meant(raw: bytes, flags: int, expected: str) -> None:
+    zf = zipfile.ZipFile(io.BytesIO(H.raw_zip([H.RawMember(raw, b"x", flags=flags)])))
+    assert zip_member_name(zf.infolist()[0]) == expected
+
+
+def test_zip_member_name_prefers_the_unicode_path_field() -> None:
+    raw = "城关镇.xlsx".encode("gbk")
+    extra = H.unicode_path_extra("城关镇（修改）.xlsx", raw)
+    zf = zipfile.ZipFile(io.BytesIO(H.raw_zip([H.RawMember(raw, b"x", extra=extra)])))
+    assert zip_member_name(zf.infolist()[0]) == "城关镇（修改）.xlsx"
+
+
+# --- names -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("raw", "safe"),
+    [
+        ("宋营镇2023自评表(修改).xlsx", "宋营镇2023自评表(修改).xlsx"),
+        ("新建 Microsoft Excel 工作表.xlsx", "新建 Microsoft Excel 工作表.xlsx"),
+        ("../evil.xlsx", "evil.xlsx"),
+        ("..\\..\\evil.xlsx", "evil.xlsx"),
+        ("/abs.xlsx", "abs.xlsx"),
+        ("C:\\x.xlsx", "x.xlsx"),
+        ("\\\\?\\C:\\x.xlsx", "x.xlsx"),
+        ("a/b.xlsx", "a_b.xlsx"),
+        ("CON.xlsx", "_CON.xlsx"),
+        ("nul", "_nul"),
+        ("com1.txt", "_com1.txt"),
+        ("LPT9 .xlsx", "_LPT9 .xlsx"),
+        ("a\x00b\n.xlsx", "ab.xlsx"),
+        ('a<b>:"|?*.xlsx', "a_b______.xlsx"),
+        ("report\u202excod.exe", "reportxcod.exe"),
+        (".hidden.xlsx", "hidden.xlsx"),
+        ("name. . ", "name"),
+        ("..", "未命名"),
+        ("", "未命名"),
+        ("///", "未命名"),
+    ],
+)
+def test_safe_name(raw: str, safe: str) -> None:
+    assert safe_name(raw) == safe
+
+
+def test_safe_name_bounds_length_keeping_the_extension() -> None:
+    name = safe_name("长" * 300 + ".xlsx")
+    assert len(name) <= DEFAULT_LIMITS.max_name_chars
+    assert len(name.encode("utf-8")) <= 240
+    assert name.endswith("….xlsx") and name.startswith("长长")
+    assert len(safe_name("a" * 300 + ".xlsx", max_chars=20)) == 20
+
+
+_FORBIDDEN = set('<>:"/\\|?*') | {chr(i) for i in range(32)}
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.text(max_size=300))
+def test_safe_name_is_always_a_plain_file_name_inside_the_folder(tmp_path: Path, raw: str) -> None:
+    name = safe_name(raw)
+    assert name and name not in (".", "..") and not name.startswith(".")
+    assert not (_FORBIDDEN & set(name))
+    assert name.split(".")[0].rstrip(" ").upper() not in {"CON", "PRN", "AUX", "NUL", "COM1", "LPT1"}
+    assert len(name) <= DEFAULT_LIMITS.max_name_chars and len(name.encode("utf-8")) <= 240
+    target = tmp_path / name
+    assert target.parent == tmp_path
+    target.write_bytes(b"")  # the file system accepts it, inside the folder
+    assert target.exists()
+    target.unlink()
+
+
+@pytest.mark.parametrize(
+    ("raw", "path"),
+    [
+        ("dir/b.xlsx", "dir/b.xlsx"),
+        ("dir\\b.xlsx", "dir/b.xlsx"),
+        ("../evil.xlsx", "evil.xlsx"),
+        ("dir/../../up.xlsx", "dir/up.xlsx"),
+        ("/abs.xlsx", "abs.xlsx"),
+        ("C:\\x.xlsx", "x.xlsx"),
+        ("CON/aux.xlsx", "_CON/_aux.xlsx"),
+        ("tab\there.xlsx", "tabhere.xlsx"),
+    ],
+)
+def test_safe_member_path(raw: str, path: str) -> None:
+    assert safe_member_path(raw) == path
+
+
+def test_display_name_keeps_paths_and_drops_invisible_characters() -> None:
+    assert display_name("sub/宋营镇\u200b2023.xlsx") == "sub/宋营镇2023.xlsx"
+    assert display_name("a:b.xlsx") == "a:b.xlsx"  # display only: not made into a file name
+    assert len(display_name("x" * 500 + ".xlsx")) <= DEFAULT_LIMITS.max_name_chars
