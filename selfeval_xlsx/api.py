@@ -51,6 +51,13 @@ def write_completed(target: str | Path | BinaryIO, scored: Any) -> None:
     _write(target, scored)
 
 
+def write_report(target: str | Path | BinaryIO, scored: Any, defaults: Any = None) -> None:
+    """Draft the township's 自评报告 (.docx) of a valid, scored submission."""
+    from .report import write_report as _write
+
+    _write(target, scored, defaults)
+
+
 def merge(inbox: str | Path, outdir: str | Path = "out", **options: Any) -> Any:
     """Merge every file under ``inbox`` into roll-ups in ``outdir`` (see :func:`selfeval_xlsx.merge.merge`)."""
     from .merge import merge as _merge
@@ -66,5 +73,6 @@ __all__ = [
     "validate_document",
     "validate_workbook",
     "write_completed",
+    "write_report",
     "write_template",
 ]

@@ -123,6 +123,48 @@ def score(file: Path, output: Path | None, rules_name: str | None, as_json: bool
 
 
 @cli.command()
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Word report to write (default: <FILE>_自评报告.docx beside the input).",
+)
+@_rules_option
+@click.option(
+    "--defaults",
+    "defaults_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="Default paragraphs JSON (see templates/report_defaults.json).",
+)
+def report(file: Path, output: Path | None, rules_name: str | None, defaults_path: Path | None) -> None:
+    """Draft the township's 自评报告 (.docx) from one workbook, with the computed figures."""
+    rules = _load_rules(rules_name)
+    defaults = _load_defaults(defaults_path)
+    scored = api.score_workbook(file, rules=rules)
+    if not scored.valid:
+        _print_report(scored.report)
+        click.echo("存在错误，未生成自评报告；请按上述问题修改后重新生成。")
+        sys.exit(1)
+    target = output or file.with_name(f"{file.stem}_自评报告.docx")
+    if target.resolve() == file.resolve():
+        raise click.UsageError("输出文件不能与输入文件相同。")
+    api.write_report(target, scored, defaults)
+    click.echo(f"已生成自评报告：{target}（黄色底纹“【请修改】”处为默认文字，请据实修改）")
+
+
+def _load_defaults(path: Path | None):  # type: ignore[no-untyped-def]
+    from .report import ReportError, load_defaults
+
+    try:
+        return load_defaults(path)
+    except ReportError as exc:
+        raise click.UsageError(str(exc)) from exc
+
+
+@cli.command()
 @click.argument("inbox", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option(
     "-o",
@@ -141,6 +183,13 @@ def score(file: Path, output: Path | None, rules_name: str | None, as_json: bool
     "--year", type=click.IntRange(2000, 2100), default=None, help="Only accept this evaluation year."
 )
 @click.option("--no-completed", is_flag=True, help="Do not write a completed workbook per township.")
+@click.option("--reports", is_flag=True, help="Also draft each accepted township's 自评报告 into OUTDIR/reports/.")
+@click.option(
+    "--report-defaults",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="Default paragraphs JSON for --reports.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 def merge(
     inbox: Path,
@@ -149,10 +198,13 @@ def merge(
     jobs: int | None,
     year: int | None,
     no_completed: bool,
+    reports: bool,
+    report_defaults: Path | None,
     as_json: bool,
 ) -> None:
     """Check, score and roll up every file under INBOX (recursively) into OUTDIR."""
     rules = _load_rules(rules_name)
+    defaults = _load_defaults(report_defaults) if reports else None
     if outdir.resolve() == inbox.resolve() or inbox.resolve() in outdir.resolve().parents:
         raise click.UsageError("输出目录不能位于收件目录之内。")
     bar = None
@@ -165,7 +217,9 @@ def merge(
             bar.update(1)
 
     result = api.merge(
-        inbox, outdir, rules=rules, jobs=jobs, year=year, completed=not no_completed, progress=progress
+        inbox, outdir, rules=rules, jobs=jobs, year=year, completed=not no_completed,
+        reports=reports,
+        report_defaults=defaults, progress=progress
     )
     if bar is not None:
         bar.render_finish()
@@ -181,7 +235,11 @@ def merge(
             click.echo(f"  退回：{row.file}")
         for roll in result.rollups:
             click.echo(f"汇总表：{outdir / _rollup_name(roll)}")
-        click.echo(f"输出目录：{outdir}（completed/ 评分结果，returned/ 退回文件，rollup.json，merge.log）")
+        click.echo(
+            f"输出目录：{outdir}（completed/ 评分结果，returned/ 退回文件，"
+            + ("reports/ 自评报告，" if reports else "")
+            + "rollup.json，merge.log）"
+        )
     sys.exit(0 if result.ok else 1)
 
 

@@ -13,7 +13,7 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -55,6 +55,7 @@ class Processed:
     indicators: list[R.IndicatorRow] = field(default_factory=list)
     panel: list[R.PanelRow] = field(default_factory=list)
     staged: str = ""  # file name of the completed/returned workbook in the staging folder
+    report_staged: str = ""  # file name of the drafted 自评报告 in the staging folder
     rollup: R.Rollup | None = None  # when the file is itself a roll-up workbook
 
     @property
@@ -101,6 +102,8 @@ class _Task:
     staging: str
     completed: bool
     limits: Limits
+    reports: bool = False
+    report_defaults: Mapping[str, Any] | None = None
 
 
 def _process(task: _Task) -> Processed:
@@ -165,7 +168,21 @@ def _process_unsafe(task: _Task) -> Processed:
         out.row, out.indicators, out.panel = _rows(scored, item)
     if task.completed or not scored.valid:
         out.staged = _stage(scored, task, item)
+    if task.reports and scored.valid and scored.result is not None:
+        out.report_staged = _stage_report(scored, task, item)
     return out
+
+
+def _stage_report(scored: Scored, task: _Task, item: Item) -> str:
+    from .report import write_report
+
+    staged = f"{item.sha256[:16]}.docx"
+    try:
+        write_report(Path(task.staging) / staged, scored, task.report_defaults)
+    except Exception:  # a report bug must not reject a valid workbook
+        logger.exception("report failed for {}", item.name)
+        return ""
+    return staged
 
 
 _RULES: dict[str, Rules] = {}
@@ -274,6 +291,8 @@ def merge(
     jobs: int | None = None,
     year: int | None = None,
     completed: bool = True,
+    reports: bool = False,
+    report_defaults: Mapping[str, Any] | None = None,
     limits: Limits = DEFAULT_LIMITS,
     progress: Callable[[int, int], None] | None = None,
 ) -> MergeResult:
@@ -285,23 +304,26 @@ def merge(
     staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=outdir))
     sink = logger.add(outdir / "merge.log", level="INFO", encoding="utf-8", enqueue=False)
     try:
-        return _merge(inbox, outdir, staging, rules, jobs, year, completed, limits, progress)
+        options = _Options(jobs, year, completed, reports, report_defaults, limits, progress)
+        return _merge(inbox, outdir, staging, rules, options)
     finally:
         logger.remove(sink)
         shutil.rmtree(staging, ignore_errors=True)
 
 
-def _merge(
-    inbox: Path,
-    outdir: Path,
-    staging: Path,
-    rules: Rules,
-    jobs: int | None,
-    year: int | None,
-    completed: bool,
-    limits: Limits,
-    progress: Callable[[int, int], None] | None,
-) -> MergeResult:
+@dataclass(frozen=True)
+class _Options:
+    jobs: int | None
+    year: int | None
+    completed: bool
+    reports: bool
+    report_defaults: Mapping[str, Any] | None
+    limits: Limits
+    progress: Callable[[int, int], None] | None
+
+
+def _merge(inbox: Path, outdir: Path, staging: Path, rules: Rules, o: _Options) -> MergeResult:
+    jobs, year, limits = o.jobs, o.year, o.limits
     started = time.perf_counter()
     logger.info("merge {} → {} (rules {}, jobs {})", inbox, outdir, rules.name, jobs or os.cpu_count())
     intake: Intake = collect(inbox, limits)
@@ -312,8 +334,11 @@ def _merge(
         len(intake.skipped),
     )
     _RULES[rules.source] = rules
-    tasks = [_Task(item, rules.source, str(staging), completed, limits) for item in intake.items]
-    processed = list(_run(tasks, jobs, progress))
+    tasks = [
+        _Task(item, rules.source, str(staging), o.completed, limits, o.reports, o.report_defaults)
+        for item in intake.items
+    ]
+    processed = list(_run(tasks, jobs, o.progress))
 
     rejected: list[R.FileRow] = [
         R.FileRow(r.name, "rejected", _reason(r.name, list(r.findings)), sha256=r.sha256)
@@ -383,7 +408,7 @@ def _merge(
         "rejected": len(rejected),
         "skipped": len(skipped),
     }
-    outputs = _publish_workbooks(outdir, staging, accepted, invalid, rejected)
+    outputs = _publish_workbooks(outdir, staging, accepted, invalid, rejected, o.reports)
     rollups = _rollups(accepted, rejected, superseded, skipped, reject_findings, counts, rules)
     outputs += _write_rollups(outdir, rollups)
     logger.info("counts {} in {:.2f}s", counts, time.perf_counter() - started)
@@ -433,18 +458,19 @@ def _publish_workbooks(
     accepted: list[Processed],
     invalid: list[Processed],
     rejected: list[R.FileRow],
+    reports: bool = False,
 ) -> list[Path]:
-    """Move staged completed/returned workbooks into fresh folders, then swap them in."""
-    new_completed, new_returned = staging / "completed", staging / "returned"
-    new_completed.mkdir()
-    new_returned.mkdir()
+    """Move staged completed/returned workbooks (and reports) into fresh folders, then swap them in."""
+    new_completed, new_returned, new_reports = staging / "completed", staging / "returned", staging / "reports"
+    for folder in (new_completed, new_returned, new_reports):
+        folder.mkdir()
     rejected_names = {r.file for r in rejected}
     used: set[str] = set()
 
-    def unique(folder: Path, stem: str) -> Path:
-        name, n = f"{stem}.xlsx", 2
+    def unique(folder: Path, stem: str, suffix: str = ".xlsx") -> Path:
+        name, n = f"{stem}{suffix}", 2
         while name in used:
-            name, n = f"{stem}({n}).xlsx", n + 1
+            name, n = f"{stem}({n}){suffix}", n + 1
         used.add(name)
         return folder / name
 
@@ -452,12 +478,18 @@ def _publish_workbooks(
         if p.staged:
             stem = safe_name(f"{p.code}_{p.unit_name}_{p.year}_已评分")
             os.replace(staging / p.staged, unique(new_completed, stem))
+        if p.report_staged:
+            stem = safe_name(f"{p.code}_{p.unit_name}_{p.year}_自评报告")
+            os.replace(staging / p.report_staged, unique(new_reports, stem, ".docx"))
     for p in invalid:
         if p.staged and p.name in rejected_names:
             stem = safe_name(f"退回_{Path(p.name.split(' › ')[-1]).stem}")
             os.replace(staging / p.staged, unique(new_returned, stem))
     out = []
-    for new, final in ((new_completed, outdir / "completed"), (new_returned, outdir / "returned")):
+    swaps = [(new_completed, outdir / "completed"), (new_returned, outdir / "returned")]
+    if reports:  # an earlier run's reports stay unless reports are drafted again
+        swaps.append((new_reports, outdir / "reports"))
+    for new, final in swaps:
         old = None
         if final.exists():
             old = staging / f"old-{final.name}"

@@ -72,6 +72,7 @@ _NUMBERING = re.compile(
 _INDICATOR = re.compile(r"^/indicators/(\d+)(?:/|$)")
 _PANEL = re.compile(r"^/panel_scores/(\d+)(?:/|$)")
 _END = "。！？!?…"
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")  # not allowed in XML
 _EXECUTION_WORDS = ("支付进度", "执行进度", "支出进度", "执行率", "预算执行")
 
 
@@ -226,10 +227,6 @@ def _num(value: Decimal) -> str:
     return f"{value.normalize():f}"
 
 
-def _weight(value: Decimal) -> str:
-    return _num(value)
-
-
 def _money(value: Decimal | None) -> str:
     return f"{fmt2(value)}万元"
 
@@ -282,8 +279,9 @@ class _Writer:
         p = self.doc.add_paragraph(style=style)
         for part in parts:
             piece = part if isinstance(part, _Part) else _Part(part)
-            if piece.text:
-                run = p.add_run(piece.text)
+            text = _CONTROL.sub("", piece.text)
+            if text:
+                run = p.add_run(text)
                 _font(run, BODY_FONT, SIZE_3)
                 if piece.marked:
                     run.font.highlight_color = HIGHLIGHT
@@ -397,10 +395,7 @@ class _Writer:
         text = f"围绕上述目标，{self.we}共设置绩效指标{len(inds)}项"
         if counts:
             text += f"，其中{'、'.join(counts)}"
-        return (
-            f"{text}，指标分值合计{_weight(weight)}分；"
-            f"另设预算执行情况{_weight(self.rules.budget_weight)}分。"
-        )
+        return f"{text}，指标分值合计{_num(weight)}分；另设预算执行情况{_num(self.rules.budget_weight)}分。"
 
     def work(self) -> None:
         sub = self.sub
@@ -460,7 +455,7 @@ class _Writer:
         text = f"{ind.level3}：年度指标值{target}，实际完成值{actual}"
         if ind.completion:
             text += f"，完成等级为{ind.completion}"
-        text += f"；分值{_weight(ind.weight)}分，核定得分{self.f(fig.value)}分"
+        text += f"；分值{_num(ind.weight)}分，核定得分{self.f(fig.value)}分"
         if s.qualitative and s.panel_composite is not None:
             text += "（评价工作组综合得分）"
         if fig.full:
@@ -484,17 +479,17 @@ class _Writer:
         self.para(f"部门整体支出绩效评价分为{len(r.grade_bands)}个等级：{r.grade_text()}。")
         self.heading("（二）评价得分", 2)
         self.para(
-            f"评价得分由预算执行得分和绩效指标得分组成，满分{_weight(res.total.weight)}分，"
+            f"评价得分由预算执行得分和绩效指标得分组成，满分{_num(res.total.weight)}分，"
             "各分项得分不取整相加后四舍五入保留两位小数。"
         )
         self.para(
-            f"1.预算执行得分{self.f(res.budget.value)}分（分值{_weight(res.budget.weight)}分）："
+            f"1.预算执行得分{self.f(res.budget.value)}分（分值{_num(res.budget.weight)}分）："
             f"{res.budget.explanation}。"
         )
         n = 2
         for cat, fig in res.subtotals.items():
             if fig.weight > 0:
-                self.para(f"{n}.{cat}得分{self.f(fig.value)}分（分值{_weight(fig.weight)}分）。")
+                self.para(f"{n}.{cat}得分{self.f(fig.value)}分（分值{_num(fig.weight)}分）。")
             else:
                 self.para(f"{n}.未设置{cat}，得0分。")
             n += 1

@@ -194,7 +194,7 @@ class _Writer:
 
     def put(self, ws: Worksheet, row: int, col: int, value: Any, kind: str, total: bool = False) -> None:
         """Write one cell: text always as a string, Decimals and ints as numbers, None as a blank."""
-        if value is None or value == "":
+        if value is None or value == "" or (isinstance(value, Decimal) and not value.is_finite()):
             ws.write_blank(row, col, None, self.fmt(kind, total))
         elif isinstance(value, str):
             text = _display(value)
@@ -211,7 +211,13 @@ class _Writer:
         ws.write_string(0, 0, _display(text), self.fmt("title"))
 
     def grid(
-        self, ws: Worksheet, title: str, cols: Sequence[_Col], rows: Sequence[Any], table: str | None = None
+        self,
+        ws: Worksheet,
+        title: str,
+        cols: Sequence[_Col],
+        rows: Sequence[Any],
+        table: str | None = None,
+        landscape: bool = True,
     ) -> int:
         """Title (row 0), header (row 1), one row per record from row 2; returns the last data row."""
         self.title(ws, title, len(cols))
@@ -244,7 +250,7 @@ class _Writer:
                 ws.write_string(1, c, col.header, self.fmt("header"))
             ws.autofilter(1, 0, max(last, 1), len(cols) - 1)
         ws.set_row(1, 33)
-        _page(ws, header_rows=(0, 1), freeze=(2, 0))
+        _page(ws, header_rows=(0, 1), freeze=(2, 0), landscape=landscape)
         return last
 
     # --- sheets -------------------------------------------------------------------------------------
@@ -351,7 +357,8 @@ class _Writer:
             _Col("职务", "wrap", lambda p: p.post, (10, 24)),
             _Col("评分", "score", lambda p: p.score, (8, 8)),
         ]
-        self.grid(ws, _title(self.r, "乡镇整体支出绩效评价小组评分"), cols, self.r.panel, table="评价小组表")
+        title = _title(self.r, "乡镇整体支出绩效评价小组评分")
+        self.grid(ws, title, cols, self.r.panel, table="评价小组表", landscape=False)  # a narrow table
 
     def _findings(self) -> None:
         ws = self.wb.add_worksheet(FINDINGS)

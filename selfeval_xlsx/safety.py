@@ -95,7 +95,14 @@ def sniff(data: bytes) -> str:
     (old Office) by their stream names. A WPS ``.et`` file is an OLE file with a ``Workbook`` stream, like
     an ``.xls``: bytes alone cannot tell them apart, so this returns ``'xls'`` (see :func:`kind_of`).
     """
-    return _sniff(data)[0]
+    return _sniff_safely(data)[0]
+
+
+def _sniff_safely(data: bytes) -> tuple[str, zipfile.ZipFile | None]:
+    try:
+        return _sniff(data)
+    except Exception:  # sniffing must never fail, whatever the bytes
+        return "unknown", None
 
 
 def _sniff(data: bytes) -> tuple[str, zipfile.ZipFile | None]:
@@ -132,7 +139,7 @@ def kind_of(data: bytes, name: str) -> str:
 
 
 def _kind(data: bytes, name: str) -> tuple[str, zipfile.ZipFile | None]:
-    kind, zf = _sniff(data)
+    kind, zf = _sniff_safely(data)
     if kind == "xls" and PurePosixPath(name.replace("\\", "/")).suffix.lower() in (".et", ".ett"):
         return "et", zf
     return kind, zf
@@ -190,7 +197,7 @@ def _zip_names(data: bytes) -> tuple[list[str], zipfile.ZipFile | None]:
     try:
         zf = _open_zip_unchecked(data, DEFAULT_LIMITS)
         return [i.filename for i in zf.infolist()], zf
-    except (UnsafeInput, zipfile.BadZipFile, ValueError, OSError, EOFError, struct.error):
+    except Exception:  # zipfile raises many kinds on hostile input (even NotImplementedError)
         pass
     names: list[str] = []
     pos = data.find(b"PK\x03\x04")
@@ -301,6 +308,13 @@ def ole_stream_names(data: bytes, max_entries: int = 4096) -> list[str]:
     Reads only the header, the FAT sectors that chain the directory, and the directory itself: enough to
     tell an encrypted OOXML package from an ``.xls`` or a ``.doc``, without a dependency.
     """
+    try:
+        return _ole_stream_names(data, max_entries)
+    except (struct.error, IndexError, OverflowError) as exc:
+        raise ValueError("malformed OLE2 file") from exc
+
+
+def _ole_stream_names(data: bytes, max_entries: int) -> list[str]:
     if len(data) < 512 or not data.startswith(OLE_MAGIC):
         raise ValueError("not an OLE2 file")
     shift = struct.unpack_from("<H", data, 30)[0]
@@ -368,7 +382,7 @@ def open_zip(data: bytes, limits: Limits = DEFAULT_LIMITS) -> zipfile.ZipFile:
         zf = _open_zip_unchecked(data, limits)
     except UnsafeInput:
         raise
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError, EOFError, struct.error) as exc:
+    except Exception as exc:  # zipfile raises many kinds on hostile input (even NotImplementedError)
         raise UnsafeInput("corrupt-workbook", _CORRUPT) from exc
     return _validate_zip(zf, data, limits)
 
@@ -416,6 +430,9 @@ def _member_span(data: bytes, info: zipfile.ZipInfo) -> tuple[int, int]:
     if off + 30 > len(data) or data[off : off + 4] != b"PK\x03\x04":
         raise UnsafeInput("corrupt-workbook", _CORRUPT)
     name_len, extra_len = struct.unpack_from("<HH", data, off + 26)
+    encoding = "utf-8" if info.flag_bits & 0x800 else "cp437"
+    if data[off + 30 : off + 30 + name_len] != info.orig_filename.encode(encoding, "replace"):
+        raise UnsafeInput("corrupt-workbook", _CORRUPT)  # zipfile would refuse it too
     start = off + 30 + name_len + extra_len
     end = start + info.compress_size
     if end > len(data):
@@ -552,10 +569,10 @@ def check_workbook(data: bytes, name: str, limits: Limits = DEFAULT_LIMITS) -> l
     """
     if len(data) > limits.max_file_bytes:
         return [make("too-large", _too_large_file(len(data), limits), file=name)]
-    kind, zf = _kind(data, name)
-    if kind not in READABLE_KINDS:
-        return [_not_readable(kind, data, name)]
     try:
+        kind, zf = _kind(data, name)
+        if kind not in READABLE_KINDS:
+            return [_not_readable(kind, data, name)]
         if zf is None:  # recognised from local headers only: say why the directory could not be used
             open_zip(data, limits)
             return [make("corrupt-workbook", _CORRUPT, file=name)]
@@ -604,6 +621,11 @@ def _check_package(zf: zipfile.ZipFile, data: bytes, name: str, limits: Limits) 
     infos = zf.infolist()
     if "[Content_Types].xml" not in zf.NameToInfo:
         raise UnsafeInput("corrupt-workbook", _CORRUPT)
+    for info in infos:  # declared sizes first: refuse a bomb that admits it before inflating anything
+        if info.file_size > limits.ratio_floor_bytes and info.file_size > limits.max_ratio * max(
+            1, info.compress_size
+        ):
+            raise UnsafeInput("too-large", _bomb(limits))
     declared = sum(i.file_size for i in infos)
     if declared > limits.max_total_uncompressed:
         raise UnsafeInput("too-large", _too_large_inflated(limits))

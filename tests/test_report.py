@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import re
@@ -493,3 +494,15 @@ def test_libreoffice_renders_the_report(seed_docx: Path, tmp_path: Path) -> None
     assert "评价总得分98.68分" in text
     pages = subprocess.run(["pdfinfo", str(pdf)], check=True, capture_output=True, timeout=60).stdout
     assert 3 <= int(re.search(rb"Pages:\s+(\d+)", pages)[1]) <= 10
+
+
+def test_control_characters_from_a_cell_do_not_break_the_document(
+    seed_scored: Scored, tmp_path: Path
+) -> None:
+    assert seed_scored.submission is not None
+    sub = dataclasses.replace(seed_scored.submission, achieved="整体达到\x07年初目标\x1f。")
+    scored = Scored(seed_scored.doc, seed_scored.report, sub, seed_scored.result)
+    document = report_of(scored, tmp_path / "r.docx")
+    assert section(document, "（一）总体绩效目标实现情况", "（二）分项绩效目标实现情况及指标分析") == [
+        "整体达到年初目标。"
+    ]

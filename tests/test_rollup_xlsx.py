@@ -7,6 +7,7 @@ import io
 import shutil
 import subprocess
 import uuid
+import warnings
 import zipfile
 from decimal import Decimal as D
 from pathlib import Path
@@ -212,7 +213,11 @@ def xlsx_bytes(roll: R.Rollup) -> bytes:
 @pytest.fixture(scope="module")
 def written() -> tuple[R.Rollup, bytes]:
     roll = sample()
-    return roll, xlsx_bytes(roll)
+    with warnings.catch_warnings():
+        warnings.simplefilter(
+            "error"
+        )  # xlsxwriter reports misuse (bad ranges, tables, long text) as warnings
+        return roll, xlsx_bytes(roll)
 
 
 @pytest.fixture(scope="module")
@@ -320,7 +325,7 @@ def test_summary_formats_print_setup_and_filters(book: openpyxl.Workbook) -> Non
         other = book[name]
         assert other.freeze_panes == "A3", name
         assert other.print_title_rows == "$1:$2", name
-        assert other.page_setup.orientation == "landscape", name
+        assert other.page_setup.orientation == ("portrait" if name == "评价小组" else "landscape"), name
 
 
 def test_conditional_formats_on_difference_and_poor_grades(book: openpyxl.Workbook) -> None:
@@ -521,10 +526,18 @@ def test_round_trip_of_text_openpyxl_would_mangle() -> None:
     roll.findings[0].message = odd[4]
     roll.findings[1].value = odd[5]
     roll.files[0].reason = odd[6]
-    back = read_rollup_workbook(xlsx_bytes(roll))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # xlsxwriter warns (and truncates) past 32,767 characters
+        data = xlsx_bytes(roll)
+    back = read_rollup_workbook(data)
     assert back is not None
     assert back.townships == roll.townships and back.indicators == roll.indicators
     assert back.panel == roll.panel and back.findings == roll.findings and back.files == roll.files
+    shown = openpyxl.load_workbook(io.BytesIO(data))["退回文件"]
+    reply = next(
+        c.value for c in shown["F"] if isinstance(c.value, str) and c.value.startswith("《跳过.txt》")
+    )
+    assert reply.endswith("…（已截断）") and len(reply) <= 32_767  # the sheet shows what a cell can hold
 
 
 _texts = st.text(st.characters(blacklist_categories=("Cs",)), max_size=40)
