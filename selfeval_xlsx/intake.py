@@ -187,8 +187,11 @@ class _Collector:
     def _entry(self, entry: os.DirEntry[str], rel_path: str, depth: int) -> None:
         name = display_name(rel_path, self.limits.max_name_chars)
         if entry.is_symlink():
-            target = os.path.realpath(entry.path)
-            inside = os.path.commonpath([str(self.root), target]) == str(self.root)
+            target = os.path.realpath(entry.path)  # resolves the name only; the link is never opened
+            try:
+                inside = os.path.commonpath([str(self.root), target]) == str(self.root)
+            except ValueError:  # another drive (Windows)
+                inside = False
             reason = "指向收件箱外的链接（未跟随）"
             if inside:
                 reason = "链接（未跟随；所指文件若在收件箱内会单独处理）"

@@ -356,7 +356,7 @@ def raw_zip(members: list[RawMember]) -> bytes:
     return bytes(out)
 
 
-def _xlsx_with(replace: Mapping[str, bytes | RawMember]) -> bytes:
+def xlsx_with(replace: Mapping[str, bytes | RawMember]) -> bytes:
     """A valid workbook rebuilt with :func:`raw_zip`, some members replaced (bytes or raw members)."""
     original = parts(xlsx_bytes())
     members = []
@@ -366,7 +366,7 @@ def _xlsx_with(replace: Mapping[str, bytes | RawMember]) -> bytes:
     return raw_zip(members)
 
 
-def _zeros_deflate(size: int) -> tuple[bytes, int]:
+def zeros_deflate(size: int) -> tuple[bytes, int]:
     """Raw deflate data for ``size`` zero bytes (a multiple of 1 MB), and its CRC-32, made quickly.
 
     With a full flush after each megabyte the compressor's output for every megabyte is the same, so
@@ -386,11 +386,11 @@ def zip_bomb(path: Path, inflated: int = 1024 * MB, lie: bool = False) -> Path:
 
     With ``lie`` the headers declare the sheet as 1 KB inflated, so only counting real bytes catches it.
     """
-    body, crc = _zeros_deflate(inflated)
+    body, crc = zeros_deflate(inflated)
     sheet = RawMember(
         b"xl/worksheets/sheet1.xml", compressed=body, crc=crc, size=1024 if lie else inflated, csize=len(body)
     )
-    path.write_bytes(_xlsx_with({"xl/worksheets/sheet1.xml": sheet}))
+    path.write_bytes(xlsx_with({"xl/worksheets/sheet1.xml": sheet}))
     return path
 
 
@@ -412,7 +412,7 @@ def lying_sizes_xlsx(path: Path, declared: int = 100) -> Path:
     """A workbook whose sheet's headers declare ``declared`` bytes although it inflates to more."""
     sheet = parts(xlsx_bytes())["xl/worksheets/sheet1.xml"]
     path.write_bytes(
-        _xlsx_with({"xl/worksheets/sheet1.xml": RawMember(b"xl/worksheets/sheet1.xml", sheet, size=declared)})
+        xlsx_with({"xl/worksheets/sheet1.xml": RawMember(b"xl/worksheets/sheet1.xml", sheet, size=declared)})
     )
     return path
 
@@ -421,7 +421,7 @@ def huge_declared_xlsx(path: Path) -> Path:
     """A workbook whose sheet declares 3 GB inflated (refused before inflating anything)."""
     sheet = parts(xlsx_bytes())["xl/worksheets/sheet1.xml"]
     member = RawMember(b"xl/worksheets/sheet1.xml", sheet, size=3 * 1024 * MB)
-    path.write_bytes(_xlsx_with({"xl/worksheets/sheet1.xml": member}))
+    path.write_bytes(xlsx_with({"xl/worksheets/sheet1.xml": member}))
     return path
 
 
@@ -429,7 +429,7 @@ def zip_encrypted_member(path: Path) -> Path:
     """A workbook whose sheet has the zip 'encrypted' flag set (zip-level password)."""
     sheet = parts(xlsx_bytes())["xl/worksheets/sheet1.xml"]
     member = RawMember(b"xl/worksheets/sheet1.xml", sheet, flags=0x1)
-    path.write_bytes(_xlsx_with({"xl/worksheets/sheet1.xml": member}))
+    path.write_bytes(xlsx_with({"xl/worksheets/sheet1.xml": member}))
     return path
 
 

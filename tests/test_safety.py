@@ -148,7 +148,7 @@ def test_lying_local_header_alone_is_harmless(tmp_path: Path) -> None:
     """zipfile (and so openpyxl) trusts the central directory; a local header that lies changes nothing."""
     sheet = H.parts(H.xlsx_bytes())["xl/worksheets/sheet1.xml"]
     member = H.RawMember(b"xl/worksheets/sheet1.xml", sheet, local_size=10)
-    data = H._xlsx_with({"xl/worksheets/sheet1.xml": member})
+    data = H.xlsx_with({"xl/worksheets/sheet1.xml": member})
     assert check_workbook(data, "a.xlsx") == []
 
 
@@ -197,9 +197,9 @@ def test_a_1_gb_bomb_is_refused_early_in_little_memory(tmp_path: Path, lie: bool
 
 def test_bomb_with_moderate_declared_size_is_caught_by_the_running_ratio(tmp_path: Path) -> None:
     """Declared 40 MB (under every cap, ratio 40 by the headers) but really ~1000×: stopped at ~1 MB."""
-    body, crc = H._zeros_deflate(40 * MB)
+    body, crc = H.zeros_deflate(40 * MB)
     member = H.RawMember(b"xl/worksheets/sheet1.xml", compressed=body, crc=crc, size=40 * MB, csize=MB)
-    data = H._xlsx_with({"xl/worksheets/sheet1.xml": member})
+    data = H.xlsx_with({"xl/worksheets/sheet1.xml": member})
     assert [f.code for f in check_workbook(data, "a.xlsx")] in (["too-large"], ["corrupt-workbook"])
 
 
