@@ -45,7 +45,9 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 SIZES = (100, 1000, 10_000)
 GENERATOR_VERSION = 1  # bump when the generated inbox changes; part of the cache key
-ESTIMATE_FILES = 41_000  # township workbooks in the country: the target of the estimate
+ESTIMATE_FILES = 41_000
+SAMPLE_S, PSS_EVERY = 0.05, 10  # memory sampling: RSS every 50 ms, PSS every 10th sample
+PAGE_KB = os.sysconf("SC_PAGE_SIZE") // 1024  # township workbooks in the country: the target of the estimate
 
 # Township-level code ranges (digits 7-9) by the word in the unit's name; see validate.TOWNSHIP_RANGES.
 KINDS = (("街道", 1, 99, "街道办事处"), ("镇", 100, 199, "镇人民政府"), ("乡", 200, 399, "乡人民政府"))
@@ -316,6 +318,34 @@ def step_openpyxl(inbox: Path, outdir: Path, limit: int) -> dict[str, Any]:
     return {"files": files, "inner_s": time.perf_counter() - started}
 
 
+def step_profile(inbox: Path, outdir: Path, prof: Path, top: int = 25) -> str:
+    """cProfile of ``merge(jobs=1)`` in this process; the top functions by cumulative and own time."""
+    import cProfile
+    import pstats
+
+    from loguru import logger
+
+    from selfeval_xlsx.api import merge
+
+    logger.remove()  # as the CLI does: the library logs INFO to merge.log only
+    logger.add(sys.stderr, level="WARNING")
+    shutil.rmtree(outdir, ignore_errors=True)
+    profiler = cProfile.Profile()
+    started = time.perf_counter()
+    profiler.enable()
+    result = merge(inbox, outdir, jobs=1)
+    profiler.disable()
+    wall = time.perf_counter() - started
+    profiler.dump_stats(prof)
+    buf = io.StringIO()
+    print(f"merge(jobs=1) of {inbox}: {result.counts} in {wall:.1f} s under cProfile", file=buf)
+    stats = pstats.Stats(profiler, stream=buf)
+    for key in ("cumulative", "tottime"):
+        print(f"\n=== top {top} by {key} ===", file=buf)
+        stats.sort_stats(key).print_stats(top)
+    return buf.getvalue()
+
+
 # --- the wrapper: run one step in a fresh process tree and measure it --------------------------------
 
 
@@ -343,8 +373,17 @@ def _tree(pid: int) -> list[int]:
     return out
 
 
+def _rss_kb(pid: int) -> int:
+    """RSS of one process in kB from /proc/PID/statm (cheap; 0 when gone)."""
+    try:
+        with open(f"/proc/{pid}/statm") as fh:
+            return int(fh.read().split()[1]) * PAGE_KB
+    except (OSError, IndexError, ValueError):
+        return 0
+
+
 def _memory_kb(pid: int) -> tuple[int, int]:
-    """(RSS, PSS) of one process in kB, from /proc/PID/smaps_rollup (0, 0 when gone)."""
+    """(RSS, PSS) of one process in kB, from /proc/PID/smaps_rollup (0, 0 when gone; costly)."""
     rss = pss = 0
     try:
         with open(f"/proc/{pid}/smaps_rollup") as fh:
@@ -358,20 +397,39 @@ def _memory_kb(pid: int) -> tuple[int, int]:
     return rss, pss
 
 
+def _busy_cpu_s() -> tuple[float, float]:
+    """(non-idle, stolen) CPU seconds of the whole machine since boot (/proc/stat).
+
+    Stolen time is the hypervisor running other guests while this one wanted the CPU.
+    """
+    try:
+        with open("/proc/stat") as fh:
+            f = [int(x) for x in fh.readline().split()[1:]] + [0] * 8
+    except OSError:
+        return 0.0, 0.0
+    tick = os.sysconf("SC_CLK_TCK")
+    return (f[0] + f[1] + f[2] + f[5] + f[6]) / tick, f[7] / tick
+
+
 def wrap(cmd: Sequence[str]) -> dict[str, Any]:
     """Run ``cmd``; wall time, the largest single process (getrusage) and sampled process-tree sums."""
     peak = {"rss": 0, "pss": 0, "procs": 0}
     stop = threading.Event()
+    busy, stolen = _busy_cpu_s()
     started = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE)
 
     def sample() -> None:
-        while not stop.wait(0.05):
+        # RSS every 50 ms from statm (cheap); PSS every 500 ms from smaps_rollup, which walks the page
+        # tables (~1 ms per 100 MB) and would otherwise steal a few % of a core from the step
+        tick = 0
+        while not stop.wait(SAMPLE_S):
             pids = _tree(proc.pid)
-            mem = [_memory_kb(p) for p in pids]
-            peak["rss"] = max(peak["rss"], sum(m[0] for m in mem))
-            peak["pss"] = max(peak["pss"], sum(m[1] for m in mem))
+            peak["rss"] = max(peak["rss"], sum(_rss_kb(p) for p in pids))
             peak["procs"] = max(peak["procs"], len(pids))
+            if tick % PSS_EVERY == 0:
+                peak["pss"] = max(peak["pss"], sum(_memory_kb(p)[1] for p in pids))
+            tick += 1
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
@@ -380,6 +438,9 @@ def wrap(cmd: Sequence[str]) -> dict[str, Any]:
     stop.set()
     sampler.join()
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = usage.ru_utime + usage.ru_stime
+    own = resource.getrusage(resource.RUSAGE_SELF)  # this wrapper, mostly the sampler
+    busy_after, stolen_after = _busy_cpu_s()
     return {
         "rc": proc.returncode,
         "wall_s": wall,
@@ -387,7 +448,12 @@ def wrap(cmd: Sequence[str]) -> dict[str, Any]:
         "tree_rss_peak_mb": peak["rss"] / 1024,  # sampled every 50 ms; shared pages counted per process
         "tree_pss_peak_mb": peak["pss"] / 1024,  # sampled; shared pages split between processes
         "processes": peak["procs"],
-        "cpu_s": usage.ru_utime + usage.ru_stime,
+        "cpu_s": cpu,
+        "sampler_cpu_s": own.ru_utime + own.ru_stime,
+        # CPU time the whole machine spent on anything but this step and its wrapper: more than a few %
+        # of wall × cores means something else was running and the figures are noisy
+        "foreign_cpu_s": max(0.0, busy_after - busy - cpu - own.ru_utime - own.ru_stime),
+        "stolen_cpu_s": stolen_after - stolen,
         "stdout": stdout.decode("utf-8", "replace"),
     }
 
@@ -399,7 +465,19 @@ def measure(cmd: Sequence[str]) -> dict[str, Any]:
     )
     if out.returncode != 0 or not out.stdout.strip():
         raise RuntimeError(f"wrapper failed ({out.returncode}): {out.stderr[-3000:]}")
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    cores = os.cpu_count() or 1
+    for key, what in (
+        ("foreign_cpu_s", "of other work ran"),
+        ("stolen_cpu_s", "were stolen by the hypervisor"),
+    ):
+        if result[key] > 0.05 * result["wall_s"] * cores:
+            print(
+                f"  warning: {result[key]:.1f} CPU-s {what} during this step "
+                f"({result['wall_s']:.1f} s wall × {cores} cores): figures are noisy",
+                flush=True,
+            )
+    return result
 
 
 # --- the benchmark -------------------------------------------------------------------------------------
@@ -491,6 +569,8 @@ def _row(label: str, files: int, r: dict[str, Any]) -> dict[str, Any]:
         "tree_pss_peak_mb": round(r["tree_pss_peak_mb"], 1),
         "processes": r["processes"],
         "cpu_s": round(r["cpu_s"], 2),
+        "foreign_cpu_s": round(r["foreign_cpu_s"], 2),
+        "stolen_cpu_s": round(r["stolen_cpu_s"], 2),
     }
 
 
@@ -519,7 +599,7 @@ def _estimate(b: dict[str, Any], jobs: int, manifest: dict[str, Any]) -> dict[st
     from selfeval_xlsx.limits import DEFAULT_LIMITS
 
     notes = []
-    if ESTIMATE_FILES > DEFAULT_LIMITS.max_inbox_files:
+    if DEFAULT_LIMITS.max_inbox_files < ESTIMATE_FILES:
         notes.append(
             f"one inbox holds at most Limits.max_inbox_files = {DEFAULT_LIMITS.max_inbox_files:,} files; "
             f"{ESTIMATE_FILES:,} need the limit raised (library) or several inboxes"
@@ -532,8 +612,9 @@ def _estimate(b: dict[str, Any], jobs: int, manifest: dict[str, Any]) -> dict[st
         )
     else:
         notes.append(
-            f"intake keeps every workbook's bytes in memory: ~{held / 2**20:,.0f} MB for {ESTIMATE_FILES:,} "
-            f"files of this size (Limits.max_intake_bytes = {DEFAULT_LIMITS.max_intake_bytes / 2**20:,.0f} MB)"
+            f"intake keeps every workbook's bytes in memory: ~{held / 2**20:,.0f} MB for "
+            f"{ESTIMATE_FILES:,} files of this size "
+            f"(Limits.max_intake_bytes = {DEFAULT_LIMITS.max_intake_bytes / 2**20:,.0f} MB)"
         )
     return {
         "files": ESTIMATE_FILES,
@@ -619,8 +700,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "wall_s": "whole process incl. interpreter start-up and imports (what a user waits for)",
             "inner_s": "(a),(d): the loop itself; (b),(c): merge's own time from merge.log",
             "max_process_rss_mb": "getrusage(RUSAGE_CHILDREN).ru_maxrss of a fresh wrapper: largest process",
-            "tree_rss_peak_mb": "sum of RSS over the process tree, sampled every 50 ms (counts fork-shared pages once per process)",
-            "tree_pss_peak_mb": "sum of PSS over the process tree, sampled every 50 ms (shared pages split)",
+            "tree_rss_peak_mb": "sum of RSS over the process tree, sampled every 50 ms "
+            "(fork-shared pages counted once per process)",
+            "tree_pss_peak_mb": "sum of PSS over the process tree, sampled every 500 ms (shared pages split)",
             "d": f"(d) runs on the first min(N, {args.baseline_max}) files; compare per file",
         },
     }
@@ -645,6 +727,13 @@ def parse(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     p.add_argument("--bases", type=int, default=54, help="distinct filled base workbooks (default 54)")
     p.add_argument("--regenerate", action="store_true", help="rebuild the cached inbox")
+    p.add_argument(
+        "--profile",
+        action="store_true",
+        help="also profile merge(jobs=1) with cProfile (.prof in the work folder, top functions in\n"
+        "benchmarks/results/profile-<n>.txt)",
+    )
+    p.add_argument("--profile-only", action="store_true", help="only the profile, no measured steps")
     args = p.parse_args(argv)
     if not 1 <= args.per_county <= 399:
         p.error("--per-county must be within 1–399")
@@ -662,14 +751,43 @@ def main(argv: Sequence[str] | None = None) -> None:
     if argv[:1] == ["_floor"]:
         print(json.dumps(step_floor(Path(argv[1]))))
         return
+    if argv[:1] == ["_profile"]:
+        print(step_profile(Path(argv[1]), Path(argv[2]), Path(argv[3])))
+        return
     if argv[:1] == ["_openpyxl"]:
         print(json.dumps(step_openpyxl(Path(argv[1]), Path(argv[2]), int(argv[3]))))
         return
     args = parse(argv)
-    result = run(args)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, ensure_ascii=False, indent=2), encoding="utf-8")
-    print(f"\nresults: {args.out}")
+    if not args.profile_only:
+        result = run(args)
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps(result, ensure_ascii=False, indent=2), encoding="utf-8")
+        print(f"\nresults: {args.out}")
+    if args.profile or args.profile_only:
+        profile(args)
+
+
+def profile(args: argparse.Namespace) -> None:
+    """Profile merge(jobs=1) in a fresh process; write the .prof and the top functions."""
+    workdir: Path = args.workdir.resolve()
+    workdir.mkdir(parents=True, exist_ok=True)
+    inbox, _ = inbox_for(args.n, workdir, args.per_county, args.bases, False)
+    prof = workdir / f"merge-{args.n}-jobs1.prof"
+    print(f"profiling merge(jobs=1) on {args.n} workbooks …", flush=True)
+    cmd = [
+        sys.executable,
+        __file__,
+        "_profile",
+        str(inbox),
+        str(workdir / f"out-{args.n}-profile"),
+        str(prof),
+    ]
+    text = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+    target = args.out.parent / f"profile-{args.n}.txt"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(text, encoding="utf-8")
+    print(text)
+    print(f"profile: {prof} (python -m pstats {prof}); top functions: {target}")
 
 
 if __name__ == "__main__":

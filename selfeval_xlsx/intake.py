@@ -69,7 +69,7 @@ SEP = " › "  # between a container's name and a member's name in display names
 _SYSTEM_FILES = {"thumbs.db": "Thumbs.db", "ehthumbs.db": "ehthumbs.db", "desktop.ini": "desktop.ini"}
 _SYSTEM_DIRS = {"__macosx", "$recycle.bin", "system volume information"}
 _DOC_SUFFIXES = frozenset({".doc", ".docx", ".ppt", ".pptx", ".pdf", ".wps", ".dps"})
-_ARCHIVE_KINDS = frozenset({"rar", "7z", "gzip"})
+_UNOPENED_CONTAINERS = frozenset({"rar", "7z", "gzip", "msg"})  # may hold submissions: Rejected
 _BOUNDARY = re.compile(rb"boundary\s*=", re.IGNORECASE)
 _CONTENT_HEADER = re.compile(rb"(?im)^content-([a-z-]{1,40})[ \t]*:[^\r\n]*(?:\r?\n[ \t][^\r\n]*)*")
 
@@ -233,7 +233,7 @@ class _Collector:
             head = b""
         kind = sniff(head)
         suffix = PurePosixPath(name).suffix.lower()
-        wanted = {"zip", "ole", "eml", "xls", *_ARCHIVE_KINDS}
+        wanted = {"zip", "ole", "eml", "xls", *_UNOPENED_CONTAINERS}
         if suffix in WORKBOOK_SUFFIXES or suffix == ".zip" or kind in wanted:
             message = (
                 f"文件大小为{size / MB:.1f} MB，"
@@ -265,7 +265,7 @@ class _Collector:
         elif (
             kind in READABLE_KINDS
             or kind in UNREADABLE_WORKBOOK_KINDS
-            or kind in _ARCHIVE_KINDS
+            or kind in _UNOPENED_CONTAINERS
             or blob.suffix in WORKBOOK_SUFFIXES
         ):
             self._workbook(blob, kind)

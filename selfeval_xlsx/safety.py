@@ -540,6 +540,7 @@ _UNSUPPORTED = {
     "rar": "RAR压缩包无法解压。请直接发送.xlsx文件，或改用ZIP格式压缩。",
     "7z": "7z压缩包无法解压。请直接发送.xlsx文件，或改用ZIP格式压缩。",
     "gzip": "gzip压缩文件无法解压。请直接发送.xlsx文件，或改用ZIP格式压缩。",
+    "msg": "Outlook邮件（.msg）无法读取。请在Outlook中把附件“另存为”文件后放入收件箱，或把邮件另存为.eml。",
 }
 
 _XML_ENCODINGS = frozenset(

@@ -4,9 +4,10 @@ Each public function writes one file at ``path`` and returns ``path`` (so ``host
 reads well in a test); the ``*_bytes`` helpers return bytes for building archives and e-mails. Everything
 is made here, in memory, from the standard library and xlsxwriter: no fixture files, no network.
 
-Low-level builders: :func:`raw_zip` (a zip writer that can lie: raw name bytes, flags, declared sizes),
-:func:`cfb` (a minimal OLE2 compound-file writer), :func:`rebuild_xlsx` (a valid workbook with some parts
-replaced).
+Low-level builders (return bytes): :func:`raw_zip` (a zip writer that can lie: raw name bytes, flags,
+extra fields, declared sizes), :func:`cfb` (a minimal OLE2 compound-file writer), :func:`rebuild_xlsx` and
+:func:`xlsx_with` (a valid workbook with some parts replaced), :func:`repeat_deflate` (a gigabyte of
+deflate data in a megabyte, made in a fraction of a second).
 """
 
 from __future__ import annotations
@@ -275,6 +276,18 @@ def encrypted_ole(path: Path) -> Path:
     return path
 
 
+def outlook_msg(path: Path) -> Path:
+    """An Outlook message saved as .msg: OLE2 with ``__substg1.0_…`` property streams."""
+    streams = {"__properties_version1.0": b"\x00" * 32, "__substg1.0_0037001F": "自评表".encode("utf-16-le")}
+    path.write_bytes(cfb(streams))
+    return path
+
+
+def rar(path: Path) -> Path:
+    path.write_bytes(b"Rar!\x1a\x07\x01\x00" + b"\x00" * 64)
+    return path
+
+
 def xlsb(path: Path) -> Path:
     """An Excel binary workbook package (xl/workbook.bin)."""
     path.write_bytes(
@@ -366,27 +379,29 @@ def xlsx_with(replace: Mapping[str, bytes | RawMember]) -> bytes:
     return raw_zip(members)
 
 
-def zeros_deflate(size: int) -> tuple[bytes, int]:
-    """Raw deflate data for ``size`` zero bytes (a multiple of 1 MB), and its CRC-32, made quickly.
+def repeat_deflate(size: int, unit: bytes = b"<c/>") -> tuple[bytes, int]:
+    """Raw deflate data for ``size`` bytes (a multiple of 1 MB) of ``unit`` repeated, and its CRC-32.
 
-    With a full flush after each megabyte the compressor's output for every megabyte is the same, so
-    the stream is one compressed megabyte repeated, then an empty final block.
+    Made quickly: with a full flush after each megabyte the compressor's output for every megabyte is
+    the same, so the stream is one compressed megabyte repeated (ratio ≈ 1000), then an empty final block.
+    The default unit looks like XML, so only size and ratio checks can catch it.
     """
+    megabyte = (unit * (MB // len(unit) + 1))[:MB]
     c = zlib.compressobj(9, zlib.DEFLATED, -15)
-    block = c.compress(b"\x00" * MB) + c.flush(zlib.Z_FULL_FLUSH)
-    n = size // MB
-    crc, zero = 0, b"\x00" * MB
-    for _ in range(n):
-        crc = zlib.crc32(zero, crc)
-    return block * n + b"\x03\x00", crc
+    block = c.compress(megabyte) + c.flush(zlib.Z_FULL_FLUSH)
+    crc = 0
+    for _ in range(size // MB):
+        crc = zlib.crc32(megabyte, crc)
+    return block * (size // MB) + b"\x03\x00", crc
 
 
 def zip_bomb(path: Path, inflated: int = 1024 * MB, lie: bool = False) -> Path:
-    """A workbook whose first sheet inflates to ``inflated`` bytes of zeros (ratio ≈ 1000).
+    """A workbook whose first sheet inflates to ``inflated`` bytes of ``<c/><c/>…`` (ratio ≈ 1000).
 
-    With ``lie`` the headers declare the sheet as 1 KB inflated, so only counting real bytes catches it.
+    The headers tell the truth (so the declared ratio refuses it before inflating anything), or with
+    ``lie`` declare the sheet as 1 KB inflated (so only counting real bytes while inflating catches it).
     """
-    body, crc = zeros_deflate(inflated)
+    body, crc = repeat_deflate(inflated)
     sheet = RawMember(
         b"xl/worksheets/sheet1.xml", compressed=body, crc=crc, size=1024 if lie else inflated, csize=len(body)
     )

@@ -311,6 +311,20 @@ def test_macro_and_dimension_warnings_ride_on_the_item(result) -> None:
 # --- settings and failure isolation -------------------------------------------------------------------
 
 
+def test_archives_we_cannot_open_are_rejected_not_skipped(tmp_path: Path) -> None:
+    """They may hold a submission, so the township must hear about them."""
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    H.rar(inbox / "宋营镇.rar")
+    H.outlook_msg(inbox / "来信.msg")
+    got = collect(inbox)
+    assert [(r.name, r.kind, r.findings[0].code) for r in got.rejected] == [
+        ("宋营镇.rar", "rar", "unsupported-format"),
+        ("来信.msg", "msg", "unsupported-format"),
+    ]
+    assert "另存为" in got.rejected[1].findings[0].message
+
+
 def test_max_extracted_cuts_off_an_archive(tmp_path: Path) -> None:
     inbox = tmp_path / "inbox"
     inbox.mkdir()

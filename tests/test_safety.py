@@ -59,11 +59,6 @@ def _html(path: Path) -> Path:
     return path
 
 
-def _rar(path: Path) -> Path:
-    path.write_bytes(b"Rar!\x1a\x07\x01\x00" + b"\x00" * 64)
-    return path
-
-
 SNIFF_CASES = [
     (H.xlsx, "a.xlsx", "xlsx"),
     (H.xlsm, "a.xlsm", "xlsm"),
@@ -83,7 +78,8 @@ SNIFF_CASES = [
     (_eml, "a.eml", "eml"),
     (_mht, "a.xls", "mht"),
     (_html, "a.xls", "html"),
-    (_rar, "a.rar", "rar"),
+    (H.rar, "a.rar", "rar"),
+    (H.outlook_msg, "a.msg", "msg"),
     (H.overlapping_zip, "a.zip", "zip"),
 ]
 
@@ -195,16 +191,22 @@ def test_a_1_gb_bomb_is_refused_early_in_little_memory(tmp_path: Path, lie: bool
     )
 
 
-def test_bomb_with_moderate_declared_size_is_caught_by_the_running_ratio(tmp_path: Path) -> None:
-    """Declared 40 MB (under every cap, ratio 40 by the headers) but really ~1000×: stopped at ~1 MB."""
-    body, crc = H.zeros_deflate(40 * MB)
-    member = H.RawMember(b"xl/worksheets/sheet1.xml", compressed=body, crc=crc, size=40 * MB, csize=MB)
+def test_bomb_hiding_its_ratio_is_caught_while_inflating() -> None:
+    """Declared 40 MB from 240 KB (ratio 170, under every cap) but really ~1000×: stopped at ~1 MB."""
+    body, crc = H.repeat_deflate(40 * MB)
+    padded = body + b"\x00" * 200_000  # bytes after the deflate stream inflate the declared compressed size
+    member = H.RawMember(b"xl/worksheets/sheet1.xml", compressed=padded, crc=crc, size=40 * MB)
     data = H.xlsx_with({"xl/worksheets/sheet1.xml": member})
-    assert [f.code for f in check_workbook(data, "a.xlsx")] in (["too-large"], ["corrupt-workbook"])
+    tracemalloc.start()
+    findings = check_workbook(data, "a.xlsx")
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert [f.code for f in findings] == ["too-large"] and "压缩比异常" in findings[0].message
+    assert peak < 8 * MB
 
 
 def test_ratio_applies_only_above_the_floor() -> None:
-    """900 KB of zeros compresses ~1000× but is below the 1 MB floor: a normal (if odd) workbook."""
+    """900 KB of zeros compresses ~1000× but stays below the 1 MB floor: a normal (if odd) workbook."""
     data = H.rebuild_xlsx(H.xlsx_bytes(), {"xl/media/blank.bin": b"\x00" * 900_000})
     assert check_workbook(data, "a.xlsx") == []
     assert [f.code for f in check_workbook(data, "a.xlsx", Limits(ratio_floor_bytes=100_000))] == [

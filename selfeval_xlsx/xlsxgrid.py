@@ -1,0 +1,1049 @@
+"""A minimal, fast, bounded reader of an .xlsx's cells and of the structure the reader inspects.
+
+:func:`load_grid` parses the package's XML directly with :mod:`xml.parsers.expat` (no object per
+style, row dimension or empty cell): a template-sized workbook takes about a tenth of what
+``openpyxl.load_workbook`` costs. :func:`grid_from_openpyxl` builds the same structure from an openpyxl
+``Workbook`` (the reference in tests, and a fallback).
+
+What a :class:`Grid` holds mirrors what openpyxl gives with ``data_only=False, rich_text=False``:
+
+* cells with a value (``None`` is never stored; ``''`` is), 1-based ``(row, col)``;
+* ``data_type`` ``'n'`` (int when the stored number has no ``.``/``e``/``E``, else float), ``'s'``,
+  ``'b'``, ``'e'`` (the error text, e.g. ``'#DIV/0!'``), ``'f'`` (the formula text with its leading
+  ``=``; the cached result is ignored; array formulas give their text; followers of a shared formula
+  give the master's formula moved to their position, like openpyxl), ``'d'`` (a number styled with a
+  date format: ``datetime.datetime``, or ``datetime.time`` for serials in [0, 1) and
+  ``datetime.timedelta`` for ``[h]:mm:ss`` formats, exactly as openpyxl converts them; and ISO
+  ``t="d"`` cells);
+* values of cells covered by a merged range (other than its top-left cell) are dropped, as openpyxl
+  (and Excel) do; merged ranges are listed once each, in document order;
+* ``max_row`` is the largest row of any ``<c>`` element (styled empty ones included) or of a merged
+  range, 1 for an empty sheet (openpyxl's ``ws.max_row``, except that openpyxl also counts cells it
+  creates for hyperlinks and comments).
+
+Deliberate differences from openpyxl: the locale date formats 27–36 and 50–58 (Chinese/Japanese/Korean
+Excel and WPS: ``yyyy"年"m"月"d"日"`` …) are dates here (openpyxl leaves them numbers); a sheet whose part
+is missing, a sheet without a relationship, and anything malformed raise :class:`GridError` where
+openpyxl sometimes skips silently; a shared formula that cannot be moved gives ``'=#REF!'`` (or
+``#REF!`` for the reference that falls off the sheet) instead of failing the whole workbook; a sheet is
+read only up to the first element the schema places after ``<mergeCells>`` (data validations,
+conditional formats, page setup…), so a misordered file (which Excel would refuse) loses its merges.
+
+Safety: the zip directory is bounded by :func:`selfeval_xlsx.safety.open_zip`; each part is inflated in
+chunks with its declared size checked against ``limits.max_sheet_xml_bytes`` (zipfile never produces
+more than the declared size, and checks the CRC) and the total against
+``limits.max_total_uncompressed``; XML with a DOCTYPE, an entity declaration or an external entity is
+refused by the parser itself. Cells beyond row ``limits.max_rows + ROW_MARGIN`` are counted in
+``max_row`` but not kept; more than :data:`MAX_CELLS` kept cells, :data:`MAX_SHARED_STRINGS` shared
+strings, :data:`MAX_MERGED` merged ranges or :data:`MAX_MERGE_WORK` positions cleared under merges raise
+:class:`GridLimitError`.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import posixpath
+import re
+import zipfile
+from collections.abc import Callable, Collection, Iterator
+from dataclasses import dataclass
+from typing import Any
+from xml.parsers import expat
+
+from .limits import DEFAULT_LIMITS, Limits
+
+#: Most cells kept over all sheets of one workbook (a real one has a few thousand).
+MAX_CELLS = 200_000
+#: Most shared strings accepted (a real workbook has a few hundred).
+MAX_SHARED_STRINGS = 1_000_000
+#: Most merged ranges accepted over all sheets.
+MAX_MERGED = 20_000
+#: Most cell positions looked at while clearing cells covered by merged ranges (bounds hostile merges).
+MAX_MERGE_WORK = 5_000_000
+#: Rows kept beyond ``limits.max_rows`` (the reader looks a little past its limit).
+ROW_MARGIN = 1000
+#: Excel's largest column (XFD) and row.
+MAX_COL = 16_384
+MAX_ROW = 1_048_576
+
+_CHUNK = 1 << 20  # inflated bytes fed to the XML parser at a time
+
+_MAIN_NS = (
+    "http://schemas.openxmlformats.org/spreadsheetml/2006/main",
+    "http://purl.oclc.org/ooxml/spreadsheetml/main",
+)
+_REL_NS = (
+    "http://schemas.openxmlformats.org/officeDocument/2006/relationships",
+    "http://purl.oclc.org/ooxml/officeDocument/relationships",
+)
+_PKG_REL_NS = "http://schemas.openxmlformats.org/package/2006/relationships"
+_OFFICE_DOCUMENT = "/officeDocument"
+
+
+class GridError(ValueError):
+    """The workbook cannot be read as a grid (malformed, unsupported or beyond a bound)."""
+
+
+class GridLimitError(GridError):
+    """The workbook is beyond one of this module's bounds (too many cells, merged ranges, shared
+    strings; a part or the package too large): well-formed perhaps, but not worth handing to openpyxl."""
+
+
+@dataclass(slots=True)
+class Cell:
+    """One non-empty cell: its value and openpyxl-style data type (``n s b e f d``)."""
+
+    value: Any
+    data_type: str
+
+
+@dataclass(slots=True)
+class Range:
+    """A merged range, 1-based and inclusive; ``coord`` as openpyxl writes it (``'B14:D14'``)."""
+
+    min_row: int
+    min_col: int
+    max_row: int
+    max_col: int
+    coord: str
+
+
+class Sheet:
+    """One worksheet's non-empty cells and the structure the reader inspects."""
+
+    __slots__ = ("cells", "hidden_rows", "max_row", "merged", "name", "state")
+
+    def __init__(self, name: str, state: str = "visible") -> None:
+        self.name = name
+        self.state = state
+        self.cells: dict[tuple[int, int], Cell] = {}
+        self.hidden_rows: set[int] = set()
+        self.merged: list[Range] = []
+        self.max_row = 1
+
+    def get(self, row: int, col: int) -> Cell | None:
+        """The cell at 1-based ``(row, col)``, or None if it is empty."""
+        return self.cells.get((row, col))
+
+    def value(self, row: int, col: int) -> Any:
+        """The value at 1-based ``(row, col)``, or None if the cell is empty."""
+        cell = self.cells.get((row, col))
+        return None if cell is None else cell.value
+
+    def __repr__(self) -> str:
+        return f"<Sheet {self.name!r} {len(self.cells)} cells, max_row={self.max_row}, {self.state}>"
+
+
+class Grid:
+    """The sheets of a workbook, by name, in workbook order."""
+
+    __slots__ = ("_sheets", "sheetnames")
+
+    def __init__(self, sheets: list[Sheet]) -> None:
+        self.sheetnames: list[str] = [s.name for s in sheets]
+        self._sheets: dict[str, Sheet] = {s.name: s for s in sheets}
+
+    def __getitem__(self, name: str) -> Sheet:
+        return self._sheets[name]
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._sheets
+
+    def __repr__(self) -> str:
+        return f"<Grid {self.sheetnames}>"
+
+
+# ------------------------------------------------------------------------------------------------
+# cell references
+# ------------------------------------------------------------------------------------------------
+
+_DIGITS = "0123456789"
+_COLS: dict[str, int] = {}  # 'A'..'XFD' → 1..16384, filled on demand
+_REF = re.compile(r"\$?([A-Za-z]{1,3})\$?([0-9]{1,7})")
+
+
+def _col_index(letters: str) -> int:
+    """1-based column of upper-case letters (A=1); 0 if not a column name."""
+    col = _COLS.get(letters)
+    if col is not None:
+        return col
+    if not 1 <= len(letters) <= 3 or not letters.isascii() or not letters.isalpha() or not letters.isupper():
+        return 0
+    col = 0
+    for ch in letters:
+        col = col * 26 + ord(ch) - 64
+    if col > MAX_COL:
+        return 0
+    _COLS[letters] = col
+    return col
+
+
+def _col_letters(col: int) -> str:
+    letters = ""
+    while col:
+        col, rem = divmod(col - 1, 26)
+        letters = chr(65 + rem) + letters
+    return letters
+
+
+def _parse_ref(ref: str) -> tuple[int, int]:
+    """(row, col) of an A1 reference such as ``'B14'`` (``$`` and lower case accepted)."""
+    letters = ref.rstrip(_DIGITS)
+    col = _COLS.get(letters)
+    if col is not None and len(letters) < len(ref) <= len(letters) + 7:
+        row = int(ref[len(letters) :])
+    else:
+        m = _REF.fullmatch(ref)
+        if m is None:
+            raise GridError(f"bad cell reference {ref[:40]!r}")
+        col = _col_index(m.group(1).upper())
+        row = int(m.group(2))
+        if not col:
+            raise GridError(f"bad cell reference {ref[:40]!r}")
+    if not 1 <= row <= MAX_ROW:
+        raise GridError(f"bad cell reference {ref[:40]!r}")
+    return row, col
+
+
+def _parse_range(ref: str) -> Range:
+    first, sep, last = ref.strip().partition(":")
+    r1, c1 = _parse_ref(first)
+    r2, c2 = _parse_ref(last) if sep else (r1, c1)
+    if r2 < r1 or c2 < c1:
+        raise GridError(f"bad range {ref[:40]!r}")
+    coord = f"{_col_letters(c1)}{r1}"
+    if (r1, c1) != (r2, c2):
+        coord += f":{_col_letters(c2)}{r2}"
+    return Range(r1, c1, r2, c2, coord)
+
+
+# ------------------------------------------------------------------------------------------------
+# dates (mirrors openpyxl.styles.numbers and openpyxl.utils.datetime)
+# ------------------------------------------------------------------------------------------------
+
+WINDOWS_EPOCH = _dt.datetime(1899, 12, 30)
+MAC_EPOCH = _dt.datetime(1904, 1, 1)
+
+#: Built-in number formats that are dates or times (openpyxl's, with their codes' time-delta flag).
+_BUILTIN_DATES = {i: False for i in (14, 15, 16, 17, 18, 19, 20, 21, 22, 45, 47)} | {46: True}
+#: Built-in ids that are dates or times only in CJK locales (no code in the file; openpyxl: numbers).
+_CJK_DATES = frozenset((*range(27, 37), *range(50, 59)))
+
+_STRIP_FMT = re.compile(r'".*?"|\[(?!hh?\]|mm?\]|ss?\])[^\]]*\]')
+_DATE_CHAR = re.compile(r"(?<![_\\])[dmhysDMHYS]")
+_TIMEDELTA = re.compile(r"\[hh?\](:mm(:ss(\.0*)?)?)?|\[mm?\](:ss(\.0*)?)?|\[ss?\](\.0*)?", re.I)
+_ISO = re.compile(
+    r"(?P<date>(?P<year>\d{4})-(?P<month>\d{2})-(?P<day>\d{2}))?T?"
+    r"(?P<time>(?P<hour>\d{2}):(?P<minute>\d{2})(:(?P<second>\d{2})(?P<microsecond>\.\d{1,3})?)?)?Z?"
+)
+_ISO_DURATION = re.compile(r"PT((?P<hours>\d+)H)?((?P<minutes>\d+)M)?((?P<seconds>\d+(\.\d{1,3})?)S)?")
+
+
+def is_date_format(code: str | None) -> bool:
+    """Whether a number-format code shows a date or time (openpyxl's rule: the first section, without
+    quoted text and ``[…]`` parts other than ``[h]``/``[m]``/``[s]``, has a d/m/y/h/s not escaped)."""
+    if code is None:
+        return False
+    return _DATE_CHAR.search(_STRIP_FMT.sub("", code.split(";")[0])) is not None
+
+
+def is_timedelta_format(code: str | None) -> bool:
+    """Whether a number-format code shows elapsed time (``[h]:mm:ss`` …), as openpyxl decides."""
+    return code is not None and _TIMEDELTA.search(code.split(";")[0]) is not None
+
+
+def from_excel(value: float, epoch: _dt.datetime = WINDOWS_EPOCH, timedelta: bool = False) -> Any:
+    """An Excel serial as openpyxl converts it: datetime, time (for [0, 1)) or timedelta."""
+    if timedelta:
+        td = _dt.timedelta(days=value)
+        if td.microseconds:
+            td = _dt.timedelta(seconds=td.total_seconds() // 1, microseconds=round(td.microseconds, -3))
+        return td
+    day, fraction = divmod(value, 1)
+    diff = _dt.timedelta(milliseconds=round(fraction * 86400 * 1000))
+    if 0 <= value < 1 and diff.days == 0:
+        minutes, seconds = divmod(diff.seconds, 60)
+        hours, minutes = divmod(minutes, 60)
+        return _dt.time(hours, minutes, seconds, diff.microseconds)
+    if 0 < value < 60 and epoch == WINDOWS_EPOCH:
+        day += 1
+    return epoch + _dt.timedelta(days=day) + diff
+
+
+def from_iso8601(text: str) -> Any:
+    """A ``t="d"`` cell's ISO 8601 text as openpyxl converts it (datetime, date, time or timedelta)."""
+    m = _ISO.match(text)
+    if m and any(m.groups()):
+        parts: dict[str, Any] = m.groupdict(0)
+        for key in ("year", "month", "day", "hour", "minute", "second"):
+            if parts[key]:
+                parts[key] = int(parts[key])
+        if parts["microsecond"]:
+            parts["microsecond"] = int(float(parts["microsecond"]) * 1_000_000)
+        if not parts["date"]:
+            return _dt.time(parts["hour"], parts["minute"], parts["second"], parts["microsecond"])
+        if not parts["time"]:
+            return _dt.date(parts["year"], parts["month"], parts["day"])
+        del parts["time"], parts["date"]
+        return _dt.datetime(**parts)
+    m = _ISO_DURATION.match(text)
+    if m and any(m.groups()):
+        return _dt.timedelta(**{k: float(v) for k, v in m.groupdict(0).items() if v})
+    raise GridError(f"bad date {text[:40]!r}")
+
+
+# ------------------------------------------------------------------------------------------------
+# shared formulas (mirrors openpyxl.formula.Tokenizer + Translator)
+# ------------------------------------------------------------------------------------------------
+
+_SCIENTIFIC = re.compile(r"^[1-9](\.[0-9]+)?[Ee]$")
+_QUOTED = {'"': re.compile(r'"(?:[^"]*"")*[^"]*"(?!")'), "'": re.compile(r"'(?:[^']*'')*[^']*'(?!')")}
+_ERROR_CODES = ("#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A", "#GETTING_DATA")
+_TOKEN_ENDERS = frozenset(",;}) +-*/^&=><%")
+_OPERATORS = frozenset("+-*/^&=><%")
+_ROW_RANGE = re.compile(r"(\$?[1-9][0-9]{0,6}):(\$?[1-9][0-9]{0,6})$")
+_COL_RANGE = re.compile(r"(\$?[A-Za-z]{1,3}):(\$?[A-Za-z]{1,3})$")
+_CELL_REF = re.compile(r"(\$?[A-Za-z]{1,3})(\$?[1-9][0-9]{0,6})$")
+_MAX_TRANSLATED_COL = 18_278  # openpyxl's limit (ZZZ)
+
+
+class _Untranslatable(Exception):
+    pass
+
+
+def _move_row(text: str, drow: int) -> str:
+    if text.startswith("$"):
+        return text
+    row = int(text) + drow
+    if row <= 0:
+        raise _Untranslatable
+    return str(row)
+
+
+def _move_col(text: str, dcol: int) -> str:
+    if text.startswith("$"):
+        return text
+    letters = text.upper()
+    col = 0
+    for ch in letters:
+        col = col * 26 + ord(ch) - 64
+    col += dcol
+    if not 1 <= col <= _MAX_TRANSLATED_COL:
+        raise _Untranslatable
+    return _col_letters(col)
+
+
+def _move_range(text: str, drow: int, dcol: int) -> str:
+    sheet = ""
+    if "!" in text:
+        sheet, text = text.rsplit("!", 1)
+        sheet += "!"
+    m = _ROW_RANGE.match(text)
+    if m:
+        return f"{sheet}{_move_row(m.group(1), drow)}:{_move_row(m.group(2), drow)}"
+    m = _COL_RANGE.match(text)
+    if m:
+        return f"{sheet}{_move_col(m.group(1), dcol)}:{_move_col(m.group(2), dcol)}"
+    if ":" in text:
+        return sheet + ":".join(_move_range(piece, drow, dcol) for piece in text.split(":"))
+    m = _CELL_REF.match(text)
+    if m is None:
+        return text  # a defined name
+    return f"{sheet}{_move_col(m.group(1), dcol)}{_move_row(m.group(2), drow)}"
+
+
+def _move_operand(text: str, drow: int, dcol: int) -> str:
+    if text.startswith(('"', "#")) or text in ("TRUE", "FALSE"):
+        return text
+    try:
+        float(text)
+    except ValueError:
+        pass
+    else:
+        return text
+    try:
+        return _move_range(text, drow, dcol)
+    except _Untranslatable:
+        return "#REF!"
+
+
+def translate_formula(formula: str, drow: int, dcol: int) -> str:
+    """``formula`` (with its ``=``) moved by ``drow`` rows and ``dcol`` columns, as openpyxl's
+    Translator moves a shared formula to a follower cell; ``'=#REF!'`` if it cannot be tokenised."""
+    if not formula.startswith("="):
+        return formula
+    out = ["="]
+    token: list[str] = []
+    stack: list[str] = []
+    i, n = 1, len(formula)
+
+    def flush() -> None:
+        if token:
+            out.append(_move_operand("".join(token), drow, dcol))
+            token.clear()
+
+    try:
+        while i < n:
+            ch = formula[i]
+            if ch in "+-" and token and _SCIENTIFIC.match("".join(token)):
+                token.append(ch)
+                i += 1
+                continue
+            if ch in _TOKEN_ENDERS:
+                flush()
+            if ch in "\"'":
+                if token and token[-1] != ":":
+                    raise _Untranslatable
+                m = _QUOTED[ch].match(formula, i)
+                if m is None:
+                    raise _Untranslatable
+                (out if ch == '"' else token).append(m.group(0))
+                i = m.end()
+            elif ch == "[":
+                depth, j = 0, i
+                while j < n:
+                    depth += {"[": 1, "]": -1}.get(formula[j], 0)
+                    j += 1
+                    if depth == 0:
+                        break
+                if depth:
+                    raise _Untranslatable
+                token.append(formula[i:j])
+                i = j
+            elif ch == "#":
+                if token and token[-1] != "!":
+                    raise _Untranslatable
+                err = next((e for e in _ERROR_CODES if formula.startswith(e, i)), None)
+                if err is None:
+                    raise _Untranslatable
+                out.append(_move_operand("".join(token) + err, drow, dcol))
+                token.clear()
+                i += len(err)
+            elif ch in " \n":
+                out.append(ch)
+                while i < n and formula[i] in " \n":
+                    i += 1
+            elif ch in _OPERATORS:
+                two = formula[i : i + 2]
+                step = 2 if two in (">=", "<=", "<>") else 1
+                out.append(formula[i : i + step])
+                i += step
+            elif ch in "({":
+                if ch == "{" and token:
+                    raise _Untranslatable
+                out.append("".join(token) + ch)
+                token.clear()
+                stack.append(")" if ch == "(" else "}")
+                i += 1
+            elif ch in ")}":
+                if not stack or stack.pop() != ch:
+                    raise _Untranslatable
+                out.append(ch)
+                i += 1
+            elif ch in ";,":
+                out.append(ch)
+                i += 1
+            else:
+                token.append(ch)
+                i += 1
+        flush()
+    except _Untranslatable:
+        return "=#REF!"
+    return "".join(out)
+
+
+# ------------------------------------------------------------------------------------------------
+# the package
+# ------------------------------------------------------------------------------------------------
+
+
+class _Package:
+    """Bounded access to the parts of a zip package."""
+
+    def __init__(self, data: bytes, limits: Limits) -> None:
+        from .safety import UnsafeInput, open_zip
+
+        try:
+            self.zf = open_zip(data, limits)
+        except UnsafeInput as exc:
+            kind = GridLimitError if exc.code == "too-large" else GridError
+            raise kind(exc.message) from exc
+        self.limits = limits
+        self.left = limits.max_total_uncompressed
+        self.infos = {i.filename: i for i in self.zf.infolist()}
+        self._lower: dict[str, str] | None = None
+
+    def find(self, name: str) -> zipfile.ZipInfo | None:
+        """A member by name (exact, then case-insensitive: OPC part names ignore case)."""
+        info = self.infos.get(name)
+        if info is None:
+            if self._lower is None:
+                self._lower = {n.lower(): n for n in self.infos}
+            real = self._lower.get(name.lower())
+            info = self.infos.get(real) if real else None
+        return info
+
+    def chunks(self, name: str) -> Iterator[bytes]:
+        """The inflated bytes of a part, a chunk at a time, within the limits."""
+        info = self.find(name)
+        if info is None:
+            raise GridError(f"part {name!r} is missing")
+        if info.flag_bits & 0x1:
+            raise GridError("encrypted part")
+        if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+            raise GridError("unsupported compression")
+        if info.file_size > self.limits.max_sheet_xml_bytes or info.file_size > self.left:
+            raise GridLimitError(f"part {name!r} is too large")
+        self.left -= info.file_size
+        with self.zf.open(info) as fh:  # never yields more than the declared size; checks the CRC
+            while chunk := fh.read(_CHUNK):
+                yield chunk
+
+
+def _refuse(*_args: Any) -> None:
+    raise GridError("DOCTYPE or entity declaration in XML")
+
+
+def _parse(
+    pkg: _Package,
+    name: str,
+    start: Callable[[str, dict[str, str]], None],
+    end: Callable[[str], None] | None = None,
+    chars: Callable[[str], Any] | None = None,
+) -> None:
+    """Stream a part through expat (namespace-aware: names are ``'<uri> <local>'``); refuses DTDs."""
+    p = expat.ParserCreate(namespace_separator=" ")
+    p.StartDoctypeDeclHandler = _refuse
+    p.EntityDeclHandler = _refuse
+    p.UnparsedEntityDeclHandler = _refuse
+    p.ExternalEntityRefHandler = _refuse
+    p.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
+    p.buffer_text = True
+    p.StartElementHandler = start
+    if end is not None:
+        p.EndElementHandler = end
+    if chars is not None:
+        p.CharacterDataHandler = chars
+    try:
+        for chunk in pkg.chunks(name):
+            p.Parse(chunk, False)
+        p.Parse(b"", True)
+    except _Stop:
+        pass
+    except expat.ExpatError as exc:
+        raise GridError(f"{name}: {exc}") from exc
+
+
+class _Stop(Exception):
+    """Raised by a handler once it has read all it needs."""
+
+
+def _names(*local: str) -> dict[str, str]:
+    """Expat names of main-namespace elements (both namespaces, or none) → local name."""
+    out = {}
+    for tag in local:
+        out[tag] = tag
+        for ns in _MAIN_NS:
+            out[f"{ns} {tag}"] = tag
+    return out
+
+
+def _rel_id(attrs: dict[str, str]) -> str | None:
+    for ns in _REL_NS:
+        rid = attrs.get(f"{ns} id")
+        if rid is not None:
+            return rid
+    return None
+
+
+def _bool(text: str | None) -> bool:
+    """An XML boolean the way openpyxl reads one ('false', 'f', '0' and '' are false)."""
+    return bool(text) and text not in ("false", "f", "0")
+
+
+def _rels(pkg: _Package, part: str) -> dict[str, tuple[str, str]]:
+    """Relationship id → (type, target part name) of ``part``; external targets are left out."""
+    folder, base = posixpath.split(part)
+    rels_name = posixpath.join(folder, "_rels", base + ".rels")
+    out: dict[str, tuple[str, str]] = {}
+    tag = f"{_PKG_REL_NS} Relationship"
+
+    def start(name: str, attrs: dict[str, str]) -> None:
+        if name != tag and name != "Relationship":
+            return
+        if attrs.get("TargetMode") == "External":
+            return
+        rid, target = attrs.get("Id"), attrs.get("Target")
+        if rid is None or target is None:
+            raise GridError("bad relationship")
+        path = target[1:] if target.startswith("/") else posixpath.normpath(posixpath.join(folder, target))
+        out[rid] = (attrs.get("Type", ""), path)
+
+    _parse(pkg, rels_name, start)
+    return out
+
+
+def _workbook_part(pkg: _Package) -> str:
+    if pkg.find("xl/workbook.xml") is not None:
+        return "xl/workbook.xml"
+    if pkg.find("_rels/.rels") is None:
+        raise GridError("no workbook part")
+    for kind, target in _rels(pkg, "").values():
+        if kind.endswith(_OFFICE_DOCUMENT):
+            return target
+    raise GridError("no workbook part")
+
+
+_WB_TAGS = _names("sheet", "workbookPr")
+
+
+def _workbook(pkg: _Package, part: str) -> tuple[list[tuple[str, str, str | None]], bool]:
+    """(name, state, relationship id) of each sheet in order, and whether dates use the 1904 system."""
+    sheets: list[tuple[str, str, str | None]] = []
+    date1904 = [False]
+
+    def start(name: str, attrs: dict[str, str]) -> None:
+        tag = _WB_TAGS.get(name)
+        if tag == "sheet":
+            title = attrs.get("name")
+            if title is None:
+                raise GridError("sheet without a name")
+            sheets.append((title, attrs.get("state", "visible"), _rel_id(attrs)))
+        elif tag == "workbookPr":
+            date1904[0] = _bool(attrs.get("date1904"))
+
+    _parse(pkg, part, start)
+    return sheets, date1904[0]
+
+
+_SST_TAGS = _names("si", "t", "rPh")
+
+
+def _shared_strings(pkg: _Package, part: str) -> list[str]:
+    """The shared strings: the text of each ``<si>`` (plain and rich-text runs, not phonetic runs)."""
+    strings: list[str] = []
+    texts: list[str] = []
+    buf: list[str] = []
+    state = [0, False]  # depth inside rPh, inside si
+
+    def start(name: str, attrs: dict[str, str]) -> None:
+        tag = _SST_TAGS.get(name)
+        if tag == "t":
+            buf.clear()
+        elif tag == "si":
+            texts.clear()
+            state[1] = True
+        elif tag == "rPh":
+            state[0] += 1
+
+    def end(name: str) -> None:
+        tag = _SST_TAGS.get(name)
+        if tag == "t":
+            if state[1] and not state[0]:
+                texts.append("".join(buf))
+            buf.clear()
+        elif tag == "si":
+            if len(strings) >= MAX_SHARED_STRINGS:
+                raise GridLimitError("too many shared strings")
+            strings.append("".join(texts).replace("x005F_", ""))  # as openpyxl does
+            state[1] = False
+        elif tag == "rPh":
+            state[0] -= 1
+
+    _parse(pkg, part, start, end, buf.append)
+    return strings
+
+
+_STYLE_TAGS = _names("numFmt", "cellXfs", "xf")
+
+
+def _date_styles(pkg: _Package, part: str) -> tuple[frozenset[int], frozenset[int]]:
+    """Indices of ``cellXfs`` styles that show dates, and those that show elapsed time."""
+    custom: dict[int, str] = {}
+    xf_formats: list[int] = []
+    in_xfs = [False]
+
+    def start(name: str, attrs: dict[str, str]) -> None:
+        tag = _STYLE_TAGS.get(name)
+        if tag == "xf":
+            if in_xfs[0]:
+                xf_formats.append(int(attrs.get("numFmtId") or 0))
+        elif tag == "numFmt":
+            custom[int(attrs["numFmtId"])] = attrs.get("formatCode", "")
+        elif tag == "cellXfs":
+            in_xfs[0] = True
+
+    def end(name: str) -> None:
+        if _STYLE_TAGS.get(name) == "cellXfs":
+            raise _Stop
+
+    _parse(pkg, part, start, end)
+    dates, deltas = set(), set()
+    for index, fmt_id in enumerate(xf_formats):
+        if fmt_id in custom:
+            code = custom[fmt_id]
+            if is_date_format(code):
+                dates.add(index)
+            if is_timedelta_format(code):
+                deltas.add(index)
+        elif fmt_id in _BUILTIN_DATES:
+            dates.add(index)
+            if _BUILTIN_DATES[fmt_id]:
+                deltas.add(index)
+        elif fmt_id in _CJK_DATES:
+            dates.add(index)
+    return frozenset(dates), frozenset(deltas)
+
+
+# ------------------------------------------------------------------------------------------------
+# worksheets
+# ------------------------------------------------------------------------------------------------
+
+_SHEET_TAGS = _names("c", "v", "f", "is", "t", "rPh", "row", "mergeCell", "sheetData", "mergeCells")
+#: Worksheet children that the schema places after ``mergeCells``: nothing is read past them.
+_AFTER_MERGES = frozenset(
+    _names(
+        *("phoneticPr", "conditionalFormatting", "dataValidations", "hyperlinks", "printOptions"),
+        *("pageMargins", "pageSetup", "headerFooter", "rowBreaks", "colBreaks", "customProperties"),
+        *("cellWatches", "ignoredErrors", "smartTags", "drawing", "legacyDrawing", "legacyDrawingHF"),
+        *("drawingHF", "picture", "oleObjects", "controls", "webPublishItems", "tableParts", "extLst"),
+    )
+)
+_REF_CACHE: dict[str, tuple[int, int]] = {}  # the same template's references recur in every workbook
+_REF_CACHE_MAX = 50_000
+
+
+def _cell_position(ref: str) -> tuple[int, int]:
+    pos = _REF_CACHE.get(ref)
+    if pos is None:
+        pos = _parse_ref(ref)
+        if len(_REF_CACHE) < _REF_CACHE_MAX:
+            _REF_CACHE[ref] = pos
+    return pos
+
+
+class _Context:
+    """What every sheet of one workbook shares, and the running totals bounded over the workbook."""
+
+    __slots__ = (
+        "count",
+        "date_styles",
+        "delta_styles",
+        "epoch",
+        "merged",
+        "row_cap",
+        "shared_strings",
+        "work",
+    )
+
+    def __init__(self, limits: Limits) -> None:
+        self.row_cap = limits.max_rows + ROW_MARGIN
+        self.shared_strings: list[str] = []
+        self.date_styles: frozenset[int] = frozenset()
+        self.delta_styles: frozenset[int] = frozenset()
+        self.epoch = WINDOWS_EPOCH
+        self.count = 0  # cells kept
+        self.merged = 0  # merged ranges
+        self.work = 0  # positions looked at while clearing merged cells
+
+
+def _read_sheet(pkg: _Package, part: str, sheet: Sheet, ctx: _Context) -> None:
+    """Fill ``sheet`` from its part: the handlers mirror openpyxl's ``WorkSheetParser`` (``parse_row``,
+    ``parse_cell``, ``parse_formula``); closures over local state, because this is the hot loop."""
+    cells = sheet.cells
+    hidden = sheet.hidden_rows
+    merges: list[str] = []
+    masters: dict[str, tuple[str, int, int]] = {}  # shared formula id → (formula, row, col)
+    buf: list[str] = []
+    tag_of = _SHEET_TAGS.get
+    position = _REF_CACHE.get
+    row_cap = ctx.row_cap
+    strings = ctx.shared_strings
+    date_styles, delta_styles, epoch = ctx.date_styles, ctx.delta_styles, ctx.epoch
+    # the cell being read
+    c_attrs: dict[str, str] = {}
+    f_attrs: dict[str, str] = {}
+    v: str | None = None
+    f: str | None = None
+    inline: list[str] | None = None
+    in_cell = False
+    rph = 0
+    # openpyxl's row_counter / col_counter (for cells and rows without r="")
+    row_counter = col_counter = 0
+    max_row = 0
+    data_done = False  # </sheetData> seen
+
+    def start(name: str, attrs: dict[str, str]) -> None:
+        nonlocal c_attrs, f_attrs, v, f, inline, in_cell, rph, row_counter, col_counter
+        tag = tag_of(name)
+        if tag is None:
+            if data_done and name in _AFTER_MERGES:
+                raise _Stop  # the rest (validations, formatting, page setup…) is not needed
+            return
+        if tag == "c":
+            c_attrs = attrs
+            v = f = inline = None
+            in_cell = True
+        elif tag == "v":
+            buf.clear()
+        elif tag == "row":
+            buf.clear()
+            r = attrs.get("r")
+            if r is not None:
+                try:
+                    row_counter = int(r)
+                except ValueError:
+                    number = float(r)
+                    if not number.is_integer():
+                        raise GridError(f"bad row number {r[:40]!r}") from None
+                    row_counter = int(number)
+                if not 1 <= row_counter <= MAX_ROW:
+                    raise GridError(f"bad row number {r[:40]!r}")
+            else:
+                row_counter += 1
+            col_counter = 0
+            flag = attrs.get("hidden")
+            if flag is not None and _bool(flag) and row_counter <= row_cap:
+                hidden.add(row_counter)
+        elif tag == "f":
+            buf.clear()
+            f_attrs = attrs
+        elif tag == "is":
+            if in_cell:
+                inline = []
+        elif tag == "t":
+            buf.clear()
+        elif tag == "rPh":
+            rph += 1
+        elif tag == "mergeCells":
+            merges.clear()  # (only one is valid; like openpyxl, the last one counts)
+        elif tag == "mergeCell":
+            ref = attrs.get("ref")
+            if ref is None:
+                raise GridError("merged range without ref")
+            if len(merges) + ctx.merged >= MAX_MERGED:
+                raise GridLimitError("too many merged ranges")
+            merges.append(ref)
+
+    def end(name: str) -> None:
+        nonlocal v, f, in_cell, rph, col_counter, max_row, data_done
+        if not in_cell:
+            tag = tag_of(name)
+            if tag == "sheetData":
+                data_done = True
+            return
+        tag = tag_of(name)
+        if tag == "c":
+            in_cell = False
+            ref = c_attrs.get("r")
+            if ref:
+                row, col = position(ref) or _cell_position(ref)
+                col_counter = col
+            else:
+                col_counter += 1
+                row, col = row_counter, col_counter
+                if row < 1 or col > MAX_COL:
+                    raise GridError("cell outside the sheet")
+            if row > max_row:
+                max_row = row
+            if (v is None and f is None and inline is None) or row > row_cap:
+                return
+            _store(row, col)
+        elif tag == "v":
+            v = "".join(buf)
+        elif tag == "f":
+            f = "".join(buf)
+        elif tag == "t":
+            if inline is not None and not rph:
+                inline.append("".join(buf))
+        elif tag == "rPh":
+            rph -= 1
+
+    def _store(row: int, col: int) -> None:
+        t = c_attrs.get("t", "n")
+        value: Any = None if t == "inlineStr" else (v or None)
+        data_type = t
+        if f is not None:
+            data_type = "f"
+            value = _formula(row, col)
+        elif value is not None:
+            if t == "n":
+                value = float(value) if ("." in value or "e" in value or "E" in value) else int(value)
+                s = c_attrs.get("s")
+                style = int(s) if s else 0
+                if style in date_styles:
+                    data_type = "d"
+                    try:
+                        value = from_excel(value, epoch, style in delta_styles)
+                    except (OverflowError, ValueError):
+                        data_type, value = "e", "#VALUE!"  # as openpyxl does
+            elif t == "s":
+                value = strings[int(value)]
+            elif t == "b":
+                value = bool(int(value))
+            elif t == "str":
+                data_type = "s"
+            elif t == "d":
+                value = from_iso8601(value)
+            elif t != "e":
+                raise GridError(f"unknown cell type {t[:20]!r}")
+        elif t == "inlineStr" and inline is not None:
+            value = "".join(inline)
+            data_type = "s"
+        if value is None:
+            return
+        ctx.count += 1
+        if ctx.count > MAX_CELLS:
+            raise GridLimitError(f"more than {MAX_CELLS} cells")
+        cells[row, col] = Cell(value, data_type)
+
+    def _formula(row: int, col: int) -> str:
+        text = "=" + (f or "")
+        if f_attrs.get("t") == "shared":
+            si = f_attrs.get("si")
+            master = masters.get(si) if si is not None else None
+            if master is not None:
+                formula, master_row, master_col = master
+                return translate_formula(formula, row - master_row, col - master_col)
+            if text != "=" and si is not None:
+                masters[si] = (text, row, col)
+        return text
+
+    _parse(pkg, part, start, end, buf.append)
+    sheet.max_row = max(1, max_row, _apply_merges(sheet, merges, ctx))
+
+
+def _apply_merges(sheet: Sheet, merges: list[str], ctx: _Context) -> int:
+    """Keep the merged ranges, drop the values of the cells they cover (all but the top-left, as
+    openpyxl does), and return the last row they reach (openpyxl counts covered cells in max_row)."""
+    cells = sheet.cells
+    seen: set[str] = set()
+    last = 0
+    for ref in merges:
+        rng = _parse_range(ref)
+        if rng.coord in seen:
+            continue
+        seen.add(rng.coord)
+        sheet.merged.append(rng)
+        anchor = (rng.min_row, rng.min_col)
+        if anchor == (rng.max_row, rng.max_col):
+            continue
+        last = max(last, rng.max_row)
+        top = min(rng.max_row, ctx.row_cap)
+        area = (top - rng.min_row + 1) * (rng.max_col - rng.min_col + 1)
+        if area <= 0 or not cells:
+            continue
+        ctx.work += min(area, len(cells))
+        if ctx.work > MAX_MERGE_WORK:
+            raise GridLimitError("merged ranges too large")
+        if area <= len(cells):
+            for r in range(rng.min_row, top + 1):
+                for c in range(rng.min_col, rng.max_col + 1):
+                    if (r, c) != anchor:
+                        cells.pop((r, c), None)
+        else:
+            for r, c in list(cells):
+                inside = rng.min_row <= r <= rng.max_row and rng.min_col <= c <= rng.max_col
+                if inside and (r, c) != anchor:
+                    del cells[r, c]
+    ctx.merged += len(sheet.merged)
+    return last
+
+
+def load_grid(data: bytes, limits: Limits = DEFAULT_LIMITS, *, sheets: Collection[str] | None = None) -> Grid:
+    """Read an .xlsx's sheets (cells, merged ranges, hidden rows, states) from its bytes.
+
+    ``sheets``, if given, names the sheets whose part is parsed; the others are listed (name and state)
+    but left empty, which saves their parsing time (the reader never looks inside 填表说明).
+    Raises :class:`GridError` (a ``ValueError``) on anything malformed, unsupported or beyond a bound.
+    Run :func:`selfeval_xlsx.safety.check_workbook` first for findings a clerk can act on.
+    """
+    try:
+        return _load(data, limits, sheets)
+    except GridError:
+        raise
+    except Exception as exc:  # a hostile file can break anything: a refusal, never a crash
+        raise GridError(f"{type(exc).__name__}: {exc}") from exc
+
+
+def _load(data: bytes, limits: Limits, wanted: Collection[str] | None) -> Grid:
+    pkg = _Package(data, limits)
+    part = _workbook_part(pkg)
+    sheets, date1904 = _workbook(pkg, part)
+    rels = _rels(pkg, part)
+    ctx = _Context(limits)
+    ctx.epoch = MAC_EPOCH if date1904 else WINDOWS_EPOCH
+    for kind, target in rels.values():
+        if kind.endswith("/sharedStrings"):
+            ctx.shared_strings = _shared_strings(pkg, target)
+        elif kind.endswith("/styles"):
+            ctx.date_styles, ctx.delta_styles = _date_styles(pkg, target)
+    out: list[Sheet] = []
+    names: set[str] = set()
+    for title, state, rid in sheets:
+        if title in names:
+            raise GridError(f"duplicate sheet name {title[:40]!r}")
+        names.add(title)
+        if state not in ("visible", "hidden", "veryHidden"):
+            raise GridError(f"bad sheet state {state[:20]!r}")
+        if rid is None or rid not in rels:
+            raise GridError(f"sheet {title[:40]!r} has no part")
+        kind, target = rels[rid]
+        sheet = Sheet(title, state)
+        if kind.endswith("/chartsheet") or (wanted is not None and title not in wanted):
+            if pkg.find(target) is None:
+                raise GridError(f"part {target!r} is missing")
+        else:
+            _read_sheet(pkg, target, sheet, ctx)
+        out.append(sheet)
+    return Grid(out)
+
+
+# ------------------------------------------------------------------------------------------------
+# openpyxl adapter
+# ------------------------------------------------------------------------------------------------
+
+
+def grid_from_openpyxl(wb: Any) -> Grid:
+    """The same :class:`Grid` built from an openpyxl ``Workbook`` loaded with ``data_only=False``.
+
+    Formulas become their text (``ArrayFormula`` → its text, a data-table formula → ``'='``), rich
+    text its plain text; chart sheets are empty sheets.
+    """
+    sheets: list[Sheet] = []
+    for name in wb.sheetnames:
+        ws = wb[name]
+        sheet = Sheet(name, getattr(ws, "sheet_state", "visible"))
+        sheets.append(sheet)
+        raw_cells = getattr(ws, "_cells", None)
+        if raw_cells is None:  # a chart sheet
+            continue
+        for (row, col), cell in raw_cells.items():
+            value = cell.value
+            if value is None:
+                continue
+            data_type = cell.data_type
+            if data_type == "f" and not isinstance(value, str):
+                value = getattr(value, "text", None) or "="
+            elif not isinstance(value, str | int | float | bool | _dt.date | _dt.time | _dt.timedelta):
+                value = str(value)  # CellRichText
+            sheet.cells[row, col] = Cell(value, data_type)
+        sheet.hidden_rows = {int(r) for r, dim in ws.row_dimensions.items() if dim.hidden}
+        sheet.merged = [
+            Range(r.min_row, r.min_col, r.max_row, r.max_col, r.coord) for r in ws.merged_cells.ranges
+        ]
+        sheet.max_row = ws.max_row
+    return Grid(sheets)
+
+
+__all__ = [
+    "MAX_CELLS",
+    "Cell",
+    "Grid",
+    "GridError",
+    "GridLimitError",
+    "Range",
+    "Sheet",
+    "grid_from_openpyxl",
+    "load_grid",
+]

@@ -1,0 +1,915 @@
+"""The fast grid reader gives what openpyxl gives, on real, edited and hand-made workbooks; it refuses
+malformed input with GridError and stays bounded on hostile input."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import re
+import struct
+import subprocess
+import time
+import warnings
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import xlsxwriter
+from conftest import needs_soffice
+from openpyxl import Workbook, load_workbook
+from openpyxl.cell.rich_text import CellRichText, TextBlock
+from openpyxl.cell.text import InlineFont
+from openpyxl.chart import BarChart, Reference
+from openpyxl.formula.translate import Translator, TranslatorError
+
+from selfeval_xlsx import layout as L
+from selfeval_xlsx import sampledata as S
+from selfeval_xlsx import xlsxgrid as X
+from selfeval_xlsx.fill import filled_bytes
+from selfeval_xlsx.limits import Limits
+from selfeval_xlsx.xlsxgrid import (
+    Cell,
+    Grid,
+    GridError,
+    GridLimitError,
+    grid_from_openpyxl,
+    load_grid,
+    translate_formula,
+)
+
+ROOT = Path(__file__).resolve().parents[1]
+TEMPLATE = ROOT / "templates" / "乡镇整体支出绩效自评表_v1.0.xlsx"
+INBOX = ROOT / "samples" / "inbox"
+BUDGET = L.WORKBOOK.data_sheets[0].name  # 预算执行
+INDICATORS = L.WORKBOOK.data_sheets[1].name  # 绩效指标
+
+# ------------------------------------------------------------------------------------------------
+# comparing with openpyxl
+# ------------------------------------------------------------------------------------------------
+
+
+def reference(data: bytes) -> Grid:
+    """The grid openpyxl sees (``data_only=False``, plain text for rich text)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        wb = load_workbook(io.BytesIO(data), data_only=False)
+    return grid_from_openpyxl(wb)
+
+
+def snapshot(grid: Grid) -> dict[str, Any]:
+    """Everything a grid holds, with value types made explicit (1 == 1.0 == True in Python)."""
+    out: dict[str, Any] = {}
+    for name in grid.sheetnames:
+        sheet = grid[name]
+        out[name] = {
+            "state": sheet.state,
+            "cells": {k: (c.data_type, type(c.value).__name__, c.value) for k, c in sheet.cells.items()},
+            "merged": sorted((r.coord, r.min_row, r.min_col, r.max_row, r.max_col) for r in sheet.merged),
+            "hidden": sorted(sheet.hidden_rows),
+            "max_row": sheet.max_row,
+        }
+    return out
+
+
+def assert_same_as_openpyxl(data: bytes) -> Grid:
+    fast = load_grid(data)
+    assert fast.sheetnames == reference(data).sheetnames
+    assert snapshot(fast) == snapshot(reference(data))
+    return fast
+
+
+def edited(edit: Callable[[Workbook], None]) -> bytes:
+    """The seed township's workbook, edited with openpyxl the way a person would."""
+    return filled_bytes(S.seed(), S.YEAR, edit)
+
+
+# ------------------------------------------------------------------------------------------------
+# hand-made packages (full control of the XML)
+# ------------------------------------------------------------------------------------------------
+
+MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+RELS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+PKG = "http://schemas.openxmlformats.org/package/2006/relationships"
+CT = "application/vnd.openxmlformats-officedocument.spreadsheetml"
+
+
+def styles_xml(formats: list[int], custom: dict[int, str] | None = None) -> str:
+    """A styles part whose cellXfs[i] uses number format ``formats[i]`` (cellXfs[0] is General)."""
+    fmts = "".join(
+        f'<numFmt numFmtId="{i}" formatCode="{code.replace(chr(34), "&quot;")}"/>'
+        for i, code in (custom or {}).items()
+    )
+    xfs = "".join(f'<xf numFmtId="{n}" fontId="0" fillId="0" borderId="0" xfId="0"/>' for n in [0, *formats])
+    return (
+        f'<styleSheet xmlns="{MAIN}"><numFmts count="{len(custom or {})}">{fmts}</numFmts>'
+        '<fonts count="1"><font><sz val="11"/><name val="Calibri"/></font></fonts>'
+        '<fills count="2"><fill><patternFill patternType="none"/></fill>'
+        '<fill><patternFill patternType="gray125"/></fill></fills>'
+        '<borders count="1"><border><left/><right/><top/><bottom/><diagonal/></border></borders>'
+        '<cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></cellStyleXfs>'
+        f'<cellXfs count="{len(formats) + 1}">{xfs}</cellXfs></styleSheet>'
+    )
+
+
+def raw_xlsx(
+    sheets: list[tuple[str, str]],
+    *,
+    states: dict[str, str] | None = None,
+    shared: list[str] | None = None,
+    styles: str | None = None,
+    workbook_pr: str = "",
+    absolute: bool = False,
+    replace: dict[str, bytes] | None = None,
+    drop: tuple[str, ...] = (),
+) -> bytes:
+    """A workbook package built by hand. ``sheets`` is (name, worksheet children XML); parts are
+    numbered in reverse order of the sheets, so nothing may assume sheet N is sheetN.xml."""
+    n = len(sheets)
+    parts: dict[str, str | bytes] = {}
+    overrides = [f'<Override PartName="/xl/workbook.xml" ContentType="{CT}.sheet.main+xml"/>']
+    entries, rels = [], []
+    for i, (name, body) in enumerate(sheets):
+        part = f"worksheets/sheet{n - i}.xml"
+        parts[f"xl/{part}"] = f'<worksheet xmlns="{MAIN}" xmlns:r="{RELS}">{body}</worksheet>'
+        overrides.append(f'<Override PartName="/xl/{part}" ContentType="{CT}.worksheet+xml"/>')
+        state = (states or {}).get(name)
+        state_attr = f' state="{state}"' if state else ""
+        entries.append(f'<sheet name="{name}" sheetId="{i + 1}"{state_attr} r:id="rId{i + 1}"/>')
+        target = f"/xl/{part}" if absolute else part
+        rels.append(f'<Relationship Id="rId{i + 1}" Type="{RELS}/worksheet" Target="{target}"/>')
+    rels.append(f'<Relationship Id="rId{n + 1}" Type="{RELS}/styles" Target="styles.xml"/>')
+    overrides.append(f'<Override PartName="/xl/styles.xml" ContentType="{CT}.styles+xml"/>')
+    parts["xl/styles.xml"] = styles or styles_xml([])
+    if shared is not None:
+        rels.append(f'<Relationship Id="rId{n + 2}" Type="{RELS}/sharedStrings" Target="sharedStrings.xml"/>')
+        overrides.append(f'<Override PartName="/xl/sharedStrings.xml" ContentType="{CT}.sharedStrings+xml"/>')
+        parts["xl/sharedStrings.xml"] = f'<sst xmlns="{MAIN}">{"".join(shared)}</sst>'
+    parts["xl/workbook.xml"] = (
+        f'<workbook xmlns="{MAIN}" xmlns:r="{RELS}">{workbook_pr}'
+        f"<sheets>{''.join(entries)}</sheets></workbook>"
+    )
+    parts["xl/_rels/workbook.xml.rels"] = f'<Relationships xmlns="{PKG}">{"".join(rels)}</Relationships>'
+    parts["_rels/.rels"] = (
+        f'<Relationships xmlns="{PKG}"><Relationship Id="rId1" Type="{RELS}/officeDocument" '
+        'Target="xl/workbook.xml"/></Relationships>'
+    )
+    parts["[Content_Types].xml"] = (
+        '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+        '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+        f'<Default Extension="xml" ContentType="application/xml"/>{"".join(overrides)}</Types>'
+    )
+    parts.update(replace or {})
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, body in parts.items():
+            if name not in drop:
+                xml = body if isinstance(body, bytes) else ('<?xml version="1.0" encoding="UTF-8"?>' + body)
+                zf.writestr(name, xml)
+    return buf.getvalue()
+
+
+def rebuild(data: bytes, change: Callable[[str, bytes], bytes | None]) -> bytes:
+    """``data`` (a zip) with each member passed through ``change`` (None drops it)."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            body = change(info.filename, src.read(info))
+            if body is not None:
+                dst.writestr(info.filename, body)
+    return out.getvalue()
+
+
+def sheet_part(data: bytes, name: str) -> str:
+    """The part name of a sheet, from workbook.xml and its relationships."""
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        wb = zf.read("xl/workbook.xml").decode()
+        rels = zf.read("xl/_rels/workbook.xml.rels").decode()
+    rid = re.search(rf'<sheet [^>]*name="{re.escape(name)}"[^>]*r:id="([^"]+)"', wb).group(1)
+    target = re.search(rf'<Relationship [^>]*Id="{rid}"[^>]*Target="([^"]+)"', rels)
+    if target is None:
+        target = re.search(rf'<Relationship [^>]*Target="([^"]+)"[^>]*Id="{rid}"', rels)
+    path = target.group(1)
+    return path.lstrip("/") if path.startswith("/") else "xl/" + path
+
+
+def patch_sheet(data: bytes, name: str, edit: Callable[[str], str]) -> bytes:
+    part = sheet_part(data, name)
+    return rebuild(data, lambda n, body: edit(body.decode()).encode() if n == part else body)
+
+
+def rows(*cells: str) -> str:
+    return "<sheetData>" + "".join(cells) + "</sheetData>"
+
+
+# ------------------------------------------------------------------------------------------------
+# real workbooks
+# ------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("index", [None, *range(9)], ids=lambda i: "seed" if i is None else f"township{i}")
+def test_generated_workbooks_read_as_openpyxl_reads_them(index: int | None) -> None:
+    data = filled_bytes(S.seed() if index is None else S.township(index), 2023)
+    grid = assert_same_as_openpyxl(data)
+    assert grid.sheetnames == [*(s.name for s in L.WORKBOOK.sheets), L.META_SHEET_NAME]
+    assert grid[L.META_SHEET_NAME].state == "hidden"
+    unit_sheet, unit_ref = L.cell_of("/identity/unit_name")
+    row, col = X._parse_ref(unit_ref)
+    expected = (S.seed() if index is None else S.township(index))["identity"]["unit_name"]
+    assert grid[unit_sheet].get(row, col) == Cell(expected, "s")
+
+
+def test_committed_template_reads_as_openpyxl_reads_it() -> None:
+    grid = assert_same_as_openpyxl(TEMPLATE.read_bytes())
+    assert grid[BUDGET].merged, "the template merges its title rows"
+
+
+INBOX_FILES = sorted(p for p in INBOX.glob("*.xlsx") if p.is_file())
+
+
+@pytest.mark.parametrize("path", INBOX_FILES, ids=lambda p: p.name)
+def test_inbox_workbooks_read_as_openpyxl_reads_them(path: Path) -> None:
+    data = path.read_bytes()
+    try:
+        reference(data)
+    except Exception:  # e.g. the ~$ lock file Excel leaves next to an open workbook
+        with pytest.raises(GridError):
+            load_grid(data)
+        return
+    assert_same_as_openpyxl(data)
+
+
+def test_inbox_has_readable_and_unreadable_samples() -> None:
+    names = [p.name for p in INBOX_FILES]
+    assert len(names) >= 10
+    assert any(n.startswith("~$") for n in names)
+
+
+# ------------------------------------------------------------------------------------------------
+# workbooks edited with openpyxl
+# ------------------------------------------------------------------------------------------------
+
+LONG = ("绩效目标完成情况说明。" * 3000)[:32764] + "end"  # Excel's longest cell text, 32 767 characters
+
+
+def _everything(wb: Workbook) -> None:
+    ws = wb[BUDGET]
+    ws["H14"] = 8724.9
+    ws["H15"] = 9883
+    ws["H16"] = -0.125
+    ws["H17"] = "=SUM(H14:H16)"
+    ws["H18"] = "#DIV/0!"  # openpyxl writes t="e"
+    ws["H19"] = True
+    ws["H20"] = False
+    ws["H21"] = dt.datetime(2024, 1, 20, 9, 30)
+    ws["H22"] = dt.date(2024, 1, 20)
+    ws["H23"] = LONG
+    ws["H24"] = "  前后有空格\n第二行 _x000D_ 😀 "
+    ws["H25"] = 1e-7
+    ws["H26"] = 123456789012345
+    ws["H27"] = '=IF(H14>0,"是","否")'
+    ws["H28"] = ""
+    ws["I14"] = "被合并"
+    ws.merge_cells("H30:J31")
+    ws.row_dimensions[26].hidden = True
+    ws.row_dimensions[27].hidden = True
+    wb[INDICATORS].sheet_state = "hidden"
+    extra = wb.create_sheet("备注")
+    extra.sheet_state = "veryHidden"
+    extra["A1"] = "说明"
+
+
+def test_edited_workbook_reads_as_openpyxl_reads_it() -> None:
+    grid = assert_same_as_openpyxl(edited(_everything))
+    ws = grid[BUDGET]
+    got = {
+        ref: ws.get(*X._parse_ref(ref)) for ref in ("H14", "H15", "H16", "H17", "H18", "H19", "H21", "H22")
+    }
+    assert got == {
+        "H14": Cell(8724.9, "n"),
+        "H15": Cell(9883, "n"),
+        "H16": Cell(-0.125, "n"),
+        "H17": Cell("=SUM(H14:H16)", "f"),
+        "H18": Cell("#DIV/0!", "e"),
+        "H19": Cell(True, "b"),
+        "H21": Cell(dt.datetime(2024, 1, 20, 9, 30), "d"),
+        "H22": Cell(dt.datetime(2024, 1, 20), "d"),
+    }
+    assert type(ws.value(14, 8)) is float and type(ws.value(15, 8)) is int and ws.value(19, 8) is True
+    assert ws.value(20, 8) is False
+    assert ws.value(23, 8) == LONG
+    assert ws.value(24, 8) == "  前后有空格\n第二行 _x000D_ 😀 "
+    assert ws.get(26, 8) == Cell(123456789012345, "n")
+    assert ws.value(27, 8) == '=IF(H14>0,"是","否")'
+    assert {26, 27} <= ws.hidden_rows
+    assert "H30:J31" in [r.coord for r in ws.merged]
+    assert ws.max_row >= 31
+    assert grid[INDICATORS].state == "hidden" and grid["备注"].state == "veryHidden"
+    assert grid.sheetnames[-1] == "备注" and "备注" in grid and "没有" not in grid
+    with pytest.raises(KeyError):
+        grid["没有"]
+
+
+def test_merged_cells_over_inputs_keep_only_the_top_left_value() -> None:
+    unit_sheet, unit_ref = L.cell_of("/identity/unit_name")
+    county_sheet, county_ref = L.cell_of("/identity/county")
+    assert unit_sheet == county_sheet
+    (r1, c1), (r2, c2) = X._parse_ref(unit_ref), X._parse_ref(county_ref)
+    rng = f"{unit_ref}:{county_ref}"
+
+    def merge(wb: Workbook) -> None:
+        wb[unit_sheet].merge_cells(rng)
+
+    grid = assert_same_as_openpyxl(edited(merge))
+    ws = grid[unit_sheet]
+    assert rng in [r.coord for r in ws.merged]
+    assert ws.value(r1, c1) == S.seed()["identity"]["unit_name"]
+    assert ws.get(r2, c2) is None  # covered: gone, as in openpyxl and Excel
+
+    # values left inside a merged range by another program are dropped as openpyxl drops them
+    def add_merge(xml: str) -> str:
+        return re.sub(r"(<mergeCells[^>]*>)", rf'\1<mergeCell ref="{rng}"/>', xml, count=1)
+
+    data = patch_sheet(filled_bytes(S.seed(), S.YEAR), unit_sheet, add_merge)
+    assert (
+        f'<mergeCell ref="{rng}"/>'
+        in zipfile.ZipFile(io.BytesIO(data)).read(sheet_part(data, unit_sheet)).decode()
+    )
+    grid = assert_same_as_openpyxl(data)
+    assert grid[unit_sheet].get(r2, c2) is None and grid[unit_sheet].value(r1, c1)
+
+
+def test_rich_text_reads_as_its_plain_text() -> None:
+    def rich(wb: Workbook) -> None:
+        wb[BUDGET]["H14"] = CellRichText(["宋营", TextBlock(InlineFont(b=True), "镇"), "人民政府"])
+
+    data = edited(rich)
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        assert "<r>" in zf.read(sheet_part(data, BUDGET)).decode()  # really written as rich text runs
+    grid = assert_same_as_openpyxl(data)
+    assert grid[BUDGET].get(14, 8) == Cell("宋营镇人民政府", "s")
+
+
+def test_chart_sheets_are_listed_and_empty() -> None:
+    def chart(wb: Workbook) -> None:
+        bars = BarChart()
+        bars.add_data(Reference(wb[BUDGET], min_col=2, min_row=14, max_row=17))
+        wb.create_chartsheet("图表").add_chart(bars)
+
+    grid = assert_same_as_openpyxl(edited(chart))
+    assert grid.sheetnames[-1] == "图表" and grid["图表"].cells == {}
+
+
+def test_shared_formulas_in_a_workbook_are_formulas() -> None:
+    def formulas(wb: Workbook) -> None:
+        for row in (14, 15, 16):
+            wb[BUDGET][f"H{row}"] = f"=B{row}+C{row}*$B$1"
+
+    def share(xml: str) -> str:
+        xml = xml.replace("<f>B14+C14*$B$1</f>", '<f t="shared" ref="H14:H16" si="0">B14+C14*$B$1</f>')
+        for row in (15, 16):
+            xml = xml.replace(f"<f>B{row}+C{row}*$B$1</f>", '<f t="shared" si="0"/>')
+        return xml
+
+    data = patch_sheet(edited(formulas), BUDGET, share)
+    assert b'si="0"/>' in zipfile.ZipFile(io.BytesIO(data)).read(sheet_part(data, BUDGET))
+    grid = assert_same_as_openpyxl(data)
+    ws = grid[BUDGET]
+    assert [ws.get(r, 8) for r in (14, 15, 16)] == [
+        Cell("=B14+C14*$B$1", "f"),
+        Cell("=B15+C15*$B$1", "f"),
+        Cell("=B16+C16*$B$1", "f"),
+    ]
+
+
+# ------------------------------------------------------------------------------------------------
+# other producers: xlsxwriter, LibreOffice
+# ------------------------------------------------------------------------------------------------
+
+
+def _xlsxwriter_bytes(date_1904: bool = False) -> bytes:
+    buf = io.BytesIO()
+    wb = xlsxwriter.Workbook(buf, {"in_memory": True, "date_1904": date_1904})
+    ws = wb.add_worksheet("预算执行")
+    date = wb.add_format({"num_format": "yyyy-mm-dd"})
+    cn_date = wb.add_format({"num_format": 'yyyy"年"m"月"d"日"'})
+    elapsed = wb.add_format({"num_format": "[h]:mm:ss"})
+    clock = wb.add_format({"num_format": "hh:mm"})
+    money = wb.add_format({"num_format": '#,##0.00"万元";[Red]-#,##0.00'})
+    ws.write_row("A1", ["项目", "金额", "日期"])
+    ws.write("A2", "宋营镇人民政府")
+    ws.write_number("B2", 8724.9, money)
+    ws.write_number("B3", 9883)
+    ws.write_datetime("C2", dt.datetime(2024, 1, 20), date)
+    ws.write_datetime("C3", dt.datetime(2023, 12, 31, 18, 45), cn_date)
+    ws.write_number("C4", 1.5, elapsed)
+    ws.write_number("C5", 0.75, clock)
+    ws.write_formula("B4", "=SUM(B2:B3)", None, 18607.9)
+    ws.write_formula("B5", "=B2/0", None, "#DIV/0!")
+    ws.write_array_formula("D2:D3", "{=B2:B3*2}")
+    ws.write_boolean("E2", True)
+    ws.write_string("E3", "=看起来像公式的文字")
+    ws.write_rich_string("E4", "甲", wb.add_format({"bold": True}), "乙", "丙")
+    ws.merge_range("A7:C7", "合并的标题")
+    ws.set_row(5, None, None, {"hidden": True})
+    wb.add_worksheet("隐藏").hide()
+    wb.close()
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize("date_1904", [False, True], ids=["1900", "1904"])
+def test_xlsxwriter_workbook_reads_as_openpyxl_reads_it(date_1904: bool) -> None:
+    data = _xlsxwriter_bytes(date_1904)
+    assert b"sharedStrings" in data
+    grid = assert_same_as_openpyxl(data)
+    ws = grid["预算执行"]
+    assert ws.get(2, 2) == Cell(8724.9, "n")
+    assert ws.get(2, 3) == Cell(dt.datetime(2024, 1, 20), "d")
+    assert ws.get(3, 3) == Cell(dt.datetime(2023, 12, 31, 18, 45), "d")
+    assert ws.get(4, 3) == Cell(dt.timedelta(days=1, hours=12), "d")
+    assert ws.get(5, 3) == Cell(dt.time(18, 0), "d")
+    assert ws.get(4, 2) == Cell("=SUM(B2:B3)", "f")  # the cached 18607.9 is ignored
+    assert ws.get(5, 2) == Cell("=B2/0", "f")
+    assert ws.get(2, 4) == Cell("=B2:B3*2", "f")  # array formula
+    assert ws.get(3, 5) == Cell("=看起来像公式的文字", "s")
+    assert ws.get(4, 5) == Cell("甲乙丙", "s")
+    assert ws.get(7, 2) is None and ws.value(7, 1) == "合并的标题"
+    assert ws.hidden_rows == {6}
+    assert grid["隐藏"].state == "hidden"
+
+
+@needs_soffice
+@pytest.mark.slow
+def test_libreoffice_saved_workbook_reads_as_openpyxl_reads_it(tmp_path: Path) -> None:
+    source = tmp_path / "in" / "宋营镇.xlsx"
+    source.parent.mkdir()
+    source.write_bytes(edited(_everything))
+    out = tmp_path / "out"
+    subprocess.run(
+        [
+            "soffice",
+            "--headless",
+            f"-env:UserInstallation={(tmp_path / 'profile').as_uri()}",
+            "--convert-to",
+            "xlsx",
+            "--outdir",
+            str(out),
+            str(source),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=180,
+    )
+    data = (out / source.name).read_bytes()
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        assert "xl/sharedStrings.xml" in zf.namelist()  # LibreOffice's flavour, not openpyxl's
+        assert b'hidden="true"' in zf.read(sheet_part(data, BUDGET))
+    grid = assert_same_as_openpyxl(data)
+    ws = grid[BUDGET]
+    assert ws.get(17, 8) == Cell("=SUM(H14:H16)", "f")
+    assert ws.get(14, 8) == Cell(8724.9, "n")
+    assert ws.value(19, 8) in (True, "=TRUE()")  # LibreOffice stores booleans as the formula TRUE()
+    assert {26, 27} <= ws.hidden_rows
+
+
+# ------------------------------------------------------------------------------------------------
+# hand-made XML: the spec's corners
+# ------------------------------------------------------------------------------------------------
+
+
+def test_missing_cell_and_row_references_are_inferred() -> None:
+    body = rows(
+        '<row r="2"><c t="inlineStr"><is><t>a</t></is></c><c><v>1</v></c>'
+        '<c r="E2"><v>2</v></c><c><v>3</v></c></row>',
+        "<row><c><v>4</v></c><c/><c><v>5</v></c></row>",
+        '<row r="7" hidden="1"><c r="B7"><v>6</v></c></row>',
+    )
+    data = raw_xlsx([("表", body)])
+    grid = assert_same_as_openpyxl(data)
+    ws = grid["表"]
+    assert {k: c.value for k, c in ws.cells.items()} == {
+        (2, 1): "a",
+        (2, 2): 1,
+        (2, 5): 2,
+        (2, 6): 3,
+        (3, 1): 4,
+        (3, 3): 5,
+        (7, 2): 6,
+    }
+    assert ws.hidden_rows == {7} and ws.max_row == 7
+
+
+def test_sheet_parts_are_found_through_relationships() -> None:
+    sheets = [
+        ("乙", rows('<row r="1"><c r="A1"><v>2</v></c></row>')),
+        ("甲", rows('<row r="1"><c r="A1"><v>1</v></c></row>')),
+    ]
+    for absolute in (False, True):
+        data = raw_xlsx(sheets, absolute=absolute, states={"甲": "veryHidden"})
+        grid = assert_same_as_openpyxl(data)
+        assert grid.sheetnames == ["乙", "甲"]
+        assert grid["乙"].value(1, 1) == 2 and grid["甲"].value(1, 1) == 1
+        assert grid["甲"].state == "veryHidden" and grid["乙"].state == "visible"
+
+
+def test_shared_strings_join_rich_runs_and_skip_phonetic_runs() -> None:
+    shared = [
+        "<si><t>宋营镇</t></si>",
+        '<si><r><t>宋营</t></r><r><rPr><b/></rPr><t xml:space="preserve"> 镇 </t></r>'
+        '<rPh sb="0" eb="2"><t>ソウエイ</t></rPh></si>',
+        "<si><t/></si>",
+        "<si><t>&lt;a&amp;b&gt; &#x4E2D;</t></si>",
+    ]
+    body = rows(
+        '<row r="1">'
+        + "".join(f'<c r="{col}1" t="s"><v>{i}</v></c>' for i, col in enumerate("ABCD"))
+        + '<c r="E1" t="inlineStr"><is><r><t>内</t></r><r><t>联</t></r>'
+        + '<rPh sb="0" eb="1"><t>x</t></rPh></is></c>'
+        + '<c r="F1" t="str"><v>text result</v></c>'
+        + '<c r="G1" t="str"><f>A1&amp;"!"</f><v>cached</v></c>'
+        + '<c r="H1" t="e"><v>#N/A</v></c>'
+        + '<c r="I1" t="b"><v>0</v></c>'
+        + "</row>"
+    )
+    grid = assert_same_as_openpyxl(raw_xlsx([("表", body)], shared=shared))
+    ws = grid["表"]
+    assert [ws.get(1, c) for c in range(1, 10)] == [
+        Cell("宋营镇", "s"),
+        Cell("宋营 镇 ", "s"),
+        Cell("", "s"),
+        Cell("<a&b> 中", "s"),
+        Cell("内联", "s"),
+        Cell("text result", "s"),
+        Cell('=A1&"!"', "f"),
+        Cell("#N/A", "e"),
+        Cell(False, "b"),
+    ]
+
+
+def test_number_formats_decide_dates_as_openpyxl_does() -> None:
+    custom = {
+        164: "yyyy-mm-dd",
+        165: 'yyyy"年"m"月"d"日"',
+        166: '0.00"d"',  # quoted d: not a date
+        167: "[Red]#,##0.00",
+        168: "[$-804]yyyy/m/d",
+        169: "[hh]:mm",
+        14: "0.00",  # a custom code overrides a built-in id
+    }
+    formats = [14, 22, 46, 164, 165, 166, 167, 168, 169, 2, 47]
+    cells = "".join(
+        f'<c r="{X._col_letters(i + 1)}1" s="{i + 1}"><v>45311.25</v></c>' for i in range(len(formats))
+    )
+    cells += '<c r="A2" s="1"><v>0.5</v></c><c r="B2" s="2"><v>0.5</v></c>'
+    cells += '<c r="C2" t="d"><v>2024-01-20T09:30:00</v></c>'
+    cells += (
+        '<c r="D2" t="d"><v>2024-01-20</v></c><c r="E2" s="4"><v>45311</v></c><c r="F2" s="4"><v>1e10</v></c>'
+    )
+    data = raw_xlsx([("表", rows(f'<row r="1">{cells}</row>'))], styles=styles_xml(formats, custom))
+    grid = assert_same_as_openpyxl(data)
+    ws = grid["表"]
+    noon = dt.datetime(2024, 1, 20, 6, 0)
+    assert [ws.get(1, c) for c in range(1, 12)] == [
+        Cell(45311.25, "n"),  # id 14 redefined as 0.00
+        Cell(noon, "d"),
+        Cell(dt.timedelta(days=45311.25), "d"),
+        Cell(noon, "d"),
+        Cell(noon, "d"),
+        Cell(45311.25, "n"),
+        Cell(45311.25, "n"),
+        Cell(noon, "d"),
+        Cell(dt.timedelta(days=45311.25), "d"),
+        Cell(45311.25, "n"),
+        Cell(noon, "d"),
+    ]
+    assert ws.get(2, 2) == Cell(dt.time(12, 0), "d")
+    assert ws.get(2, 3) == Cell(dt.datetime(2024, 1, 20, 9, 30), "d")
+    assert ws.get(2, 4) == Cell(dt.date(2024, 1, 20), "d")
+    assert ws.get(2, 6) == Cell("#VALUE!", "e")  # beyond year 9999: openpyxl's error value
+
+
+def test_date_1904_workbooks_use_the_1904_epoch() -> None:
+    cells = (
+        '<row r="1"><c r="A1" s="1"><v>0</v></c><c r="B1" s="1"><v>43849</v></c>'
+        '<c r="C1" s="1"><v>30</v></c></row>'
+    )
+    data = raw_xlsx(
+        [("表", rows(cells))],
+        styles=styles_xml([164], {164: "yyyy-mm-dd"}),
+        workbook_pr='<workbookPr date1904="1"/>',
+    )
+    grid = assert_same_as_openpyxl(data)
+    assert grid["表"].value(1, 2) == dt.datetime(2024, 1, 20)  # 45311 in the 1900 system
+    assert grid["表"].value(1, 3) == dt.datetime(1904, 1, 31)
+
+
+@pytest.mark.parametrize("fmt_id", [27, 31, 36, 50, 57, 58])
+def test_cjk_builtin_date_formats_are_dates(fmt_id: int) -> None:
+    """WPS and Chinese Excel store 2024年1月20日 as number format 31 (etc.) without a code: a date here,
+    a plain number in openpyxl (the one deliberate difference in cell values)."""
+    data = raw_xlsx(
+        [("表", rows('<row r="1"><c r="A1" s="1"><v>45311</v></c></row>'))], styles=styles_xml([fmt_id])
+    )
+    assert load_grid(data)["表"].get(1, 1) == Cell(dt.datetime(2024, 1, 20), "d")
+    assert reference(data)["表"].get(1, 1) == Cell(45311, "n")
+
+
+def test_shared_formulas_move_with_their_cells() -> None:
+    body = rows(
+        '<row r="2"><c r="C2"><f t="shared" ref="C2:E4" si="0">A2+SUM($B$1:B2)*Sheet2!A1</f><v>1</v></c>'
+        '<c r="D2"><f t="shared" si="0"/><v>1</v></c></row>',
+        '<row r="3"><c r="C3"><f t="shared" si="0"/><v>1</v></c>'
+        '<c r="F3"><f t="shared" ref="F3:F9" si="1">IF(A3="B3",A:A,2:2)</f></c></row>',
+        '<row r="4"><c r="E4"><f t="shared" si="0"/></c><c r="F4"><f t="shared" si="1"/></c></row>',
+        '<row r="5"><c r="G5"><f t="shared" si="7"/></c>'  # no master: '=' as openpyxl
+        '<c r="H5"><f t="array" ref="H5:H6">A5:A6*2</f><v>0</v></c><c r="I5"><f>  </f></c></row>',
+    )
+    grid = assert_same_as_openpyxl(raw_xlsx([("表", body)]))
+    ws = grid["表"]
+    assert ws.value(2, 4) == "=B2+SUM($B$1:C2)*Sheet2!B1"
+    assert ws.value(3, 3) == "=A3+SUM($B$1:B3)*Sheet2!A2"
+    assert ws.value(4, 5) == "=C4+SUM($B$1:D4)*Sheet2!C3"
+    assert ws.value(4, 6) == '=IF(A4="B3",A:A,3:3)'
+    assert ws.get(5, 7) == Cell("=", "f")
+    assert ws.get(5, 8) == Cell("=A5:A6*2", "f")
+
+
+FORMULAS = [
+    "=A1",
+    "=$A$1+A$1+$A1",
+    "=SUM(A1:B2)+SUM(A:B)+SUM(1:2)",
+    "='My Sheet'!A1+Sheet2!$B2",
+    '=IF(A1="A1",B1,"x""y")',
+    "=LOG10(A1)+ATAN2(B1,C1)",
+    "=1E+5+A1*2.5E-3",
+    "=#REF!+A1",
+    "=Table1[Col]+A1",
+    "={1,2;3,4}",
+    "=SUM(A1,B1 C1)",
+    "=A1  +  B1",
+    "=TRUE+FALSE+名称",
+    "=a1+xfd1",
+    "=A1:named",
+    "=-A1%",
+    "=A1>=B1",
+    "plain text",
+    "=SUM(A1",
+]
+
+
+@pytest.mark.parametrize("formula", FORMULAS)
+@pytest.mark.parametrize("dest", ["D5", "C3", "A1", "XFD1048576", "B2"])
+def test_formula_translation_matches_openpyxl(formula: str, dest: str) -> None:
+    drow, dcol = X._parse_ref(dest)[0] - 3, X._parse_ref(dest)[1] - 3
+    try:
+        expected = Translator(formula, "C3").translate_formula(dest)
+    except TranslatorError:  # openpyxl gives up on the whole workbook; Excel shows #REF!
+        assert "#REF!" in translate_formula(formula, drow, dcol)
+        return
+    except Exception:  # openpyxl cannot tokenise it
+        assert translate_formula(formula, drow, dcol) == "=#REF!"
+        return
+    assert translate_formula(formula, drow, dcol) == expected
+
+
+def test_builtin_date_formats_agree_with_openpyxl() -> None:
+    from openpyxl.styles.numbers import BUILTIN_FORMATS, is_date_format, is_timedelta_format
+
+    for fmt_id, code in BUILTIN_FORMATS.items():
+        assert (fmt_id in X._BUILTIN_DATES) == is_date_format(code), fmt_id
+        assert X._BUILTIN_DATES.get(fmt_id, False) == is_timedelta_format(code), fmt_id
+    for code in (
+        'yyyy"年"m"月"d"日"',
+        "[Red]0.00",
+        '0.0"h"',
+        r"0.0\h",
+        "_m0",
+        "[h]:mm",
+        "[$-F800]dddd",
+        "General",
+    ):
+        assert X.is_date_format(code) == is_date_format(code), code
+        assert X.is_timedelta_format(code) == is_timedelta_format(code), code
+
+
+def test_merged_ranges_reach_max_row_and_clear_covered_cells() -> None:
+    body = (
+        rows(
+            '<row r="1"><c r="A1"><v>1</v></c><c r="B1"><v>2</v></c><c r="C1"><v>3</v></c></row>',
+            '<row r="2"><c r="A2"><v>4</v></c></row>',
+        )
+        + '<mergeCells count="3"><mergeCell ref="A1:B1"/><mergeCell ref="A2:A9"/>'
+        + '<mergeCell ref="$C$1"/></mergeCells>'
+    )
+    grid = assert_same_as_openpyxl(raw_xlsx([("表", body)]))
+    ws = grid["表"]
+    assert {k: c.value for k, c in ws.cells.items()} == {(1, 1): 1, (1, 3): 3, (2, 1): 4}
+    assert ws.max_row == 9
+    assert [r.coord for r in ws.merged] == ["A1:B1", "A2:A9", "C1"]
+
+
+def test_namespace_prefixes_and_strict_order_of_parts_do_not_matter() -> None:
+    """Some producers (the .NET SDK) write ``<x:c>`` with a prefix: names are matched by namespace."""
+    body = (
+        f'<x:sheetData xmlns:x="{MAIN}"><x:row r="1">'
+        '<x:c r="A1" t="inlineStr"><x:is><x:t>前缀</x:t></x:is></x:c><x:c r="B1"><x:v>7</x:v></x:c>'
+        "</x:row></x:sheetData>"
+    )
+    grid = load_grid(raw_xlsx([("表", body)]))
+    assert grid["表"].cells == {(1, 1): Cell("前缀", "s"), (1, 2): Cell(7, "n")}
+
+
+def test_only_the_named_sheets_are_parsed() -> None:
+    data = filled_bytes(S.seed(), 2023)
+    wanted = [s.name for s in L.WORKBOOK.data_sheets]
+    some = load_grid(data, sheets=wanted)
+    full = load_grid(data)
+    assert some.sheetnames == full.sheetnames
+    for name in full.sheetnames:
+        if name in wanted:
+            assert snapshot(some)[name] == snapshot(full)[name]
+        else:
+            assert some[name].cells == {} and some[name].state == full[name].state
+
+
+# ------------------------------------------------------------------------------------------------
+# malformed and hostile input
+# ------------------------------------------------------------------------------------------------
+
+GOOD = rows('<row r="1"><c r="A1"><v>1</v></c></row>')
+
+
+def _truncated() -> bytes:
+    data = filled_bytes(S.seed(), 2023)
+    return data[: len(data) * 2 // 3]
+
+
+def _lying_size() -> bytes:
+    """A sheet part declaring 40 bytes that inflates to far more (a zip bomb that lies about its size)."""
+    part = "xl/worksheets/sheet1.xml"
+    body = rows(*(f'<row r="{r}"><c r="A{r}"><v>{r}</v></c></row>' for r in range(1, 2000)))
+    data = bytearray(raw_xlsx([("表", body)]))
+    info = zipfile.ZipFile(io.BytesIO(bytes(data))).getinfo(part)
+    struct.pack_into("<I", data, info.header_offset + 22, 40)  # local header: uncompressed size
+    entry = data.find(b"PK\x01\x02")
+    while data[entry + 46 : entry + 46 + len(part)] != part.encode():
+        entry = data.find(b"PK\x01\x02", entry + 4)
+    struct.pack_into("<I", data, entry + 24, 40)  # central directory: uncompressed size
+    return bytes(data)
+
+
+MALFORMED: dict[str, Callable[[], bytes]] = {
+    "empty": lambda: b"",
+    "not a zip": lambda: "宋营镇,2023\n".encode(),
+    "truncated zip": _truncated,
+    "part larger than declared": _lying_size,
+    "no workbook.xml": lambda: raw_xlsx([("表", GOOD)], drop=("xl/workbook.xml",)),
+    "sheet part missing": lambda: raw_xlsx([("表", GOOD)], drop=("xl/worksheets/sheet1.xml",)),
+    "no relationships": lambda: raw_xlsx([("表", GOOD)], drop=("xl/_rels/workbook.xml.rels",)),
+    "garbage XML": lambda: raw_xlsx(
+        [("表", GOOD)], replace={"xl/worksheets/sheet1.xml": b"<worksheet><sheetData>"}
+    ),
+    "not XML": lambda: raw_xlsx([("表", GOOD)], replace={"xl/worksheets/sheet1.xml": b"\x00\x01PK garbage"}),
+    "DOCTYPE in a sheet": lambda: raw_xlsx(
+        [("表", GOOD)],
+        replace={
+            "xl/worksheets/sheet1.xml": (
+                f'<?xml version="1.0"?><!DOCTYPE worksheet><worksheet xmlns="{MAIN}">{GOOD}</worksheet>'
+            ).encode()
+        },
+    ),
+    "entity in shared strings": lambda: raw_xlsx(
+        [("表", GOOD)],
+        shared=["<si><t>x</t></si>"],
+        replace={
+            "xl/sharedStrings.xml": (
+                '<?xml version="1.0"?><!DOCTYPE sst [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;">]>'
+                f'<sst xmlns="{MAIN}"><si><t>&lol2;</t></si></sst>'
+            ).encode()
+        },
+    ),
+    "external entity": lambda: raw_xlsx(
+        [("表", GOOD)],
+        replace={
+            "xl/workbook.xml": (
+                '<?xml version="1.0"?><!DOCTYPE w [<!ENTITY e SYSTEM "file:///etc/passwd">]>'
+                f'<workbook xmlns="{MAIN}" xmlns:r="{RELS}">'
+                '<sheets><sheet name="&e;" sheetId="1" r:id="rId1"/>'
+                "</sheets></workbook>"
+            ).encode()
+        },
+    ),
+    "undefined entity": lambda: raw_xlsx(
+        [("表", rows('<row r="1"><c r="A1" t="inlineStr"><is><t>&bogus;</t></is></c></row>'))]
+    ),
+    "shared string out of range": lambda: raw_xlsx(
+        [("表", rows('<row r="1"><c r="A1" t="s"><v>5</v></c></row>'))], shared=["<si><t>x</t></si>"]
+    ),
+    "bad cell reference": lambda: raw_xlsx([("表", rows('<row r="1"><c r="1A"><v>1</v></c></row>'))]),
+    "column beyond XFD": lambda: raw_xlsx([("表", rows('<row r="1"><c r="XFE1"><v>1</v></c></row>'))]),
+    "row zero": lambda: raw_xlsx([("表", rows('<row r="0"><c r="A0"><v>1</v></c></row>'))]),
+    "bad number": lambda: raw_xlsx([("表", rows('<row r="1"><c r="A1"><v>1,5</v></c></row>'))]),
+    "unknown cell type": lambda: raw_xlsx([("表", rows('<row r="1"><c r="A1" t="x"><v>1</v></c></row>'))]),
+    "bad merged range": lambda: raw_xlsx(
+        [("表", GOOD + '<mergeCells><mergeCell ref="B2:A1"/></mergeCells>')]
+    ),
+    "duplicate sheet names": lambda: raw_xlsx([("表", GOOD), ("表", GOOD)]),
+    "bad sheet state": lambda: raw_xlsx([("表", GOOD)], states={"表": "gone"}),
+}
+
+
+@pytest.mark.parametrize("make", MALFORMED.values(), ids=MALFORMED.keys())
+def test_malformed_workbooks_raise_grid_error(make: Callable[[], bytes]) -> None:
+    with pytest.raises(GridError):
+        load_grid(make())
+    assert issubclass(GridError, ValueError)
+
+
+def test_parts_beyond_the_limits_are_refused() -> None:
+    data = filled_bytes(S.seed(), 2023)
+    with pytest.raises(GridLimitError):
+        load_grid(data, Limits(max_sheet_xml_bytes=10_000))
+    with pytest.raises(GridLimitError):
+        load_grid(data, Limits(max_total_uncompressed=50_000))
+    with pytest.raises(GridLimitError):
+        load_grid(data, Limits(max_members=5))
+
+
+def test_far_rows_count_in_max_row_but_are_not_kept() -> None:
+    far = "".join(f'<row r="{r}"><c r="A{r}"><v>{r}</v></c></row>' for r in range(990_000, 1_000_001, 1000))
+    data = raw_xlsx([("表", rows('<row r="1"><c r="A1"><v>1</v></c></row>', far))])
+    ws = load_grid(data)["表"]
+    assert ws.max_row == 1_000_000
+    assert ws.cells == {(1, 1): Cell(1, "n")}
+    limits = Limits(max_rows=999_000)
+    assert len(load_grid(data, limits)["表"].cells) == 1 + 11
+
+
+def test_too_many_cells_raise_instead_of_eating_memory(monkeypatch: pytest.MonkeyPatch) -> None:
+    body = rows(
+        *(
+            f'<row r="{r}">' + "".join(f'<c r="{c}{r}"><v>1</v></c>' for c in "ABCDE") + "</row>"
+            for r in range(1, 41)
+        )
+    )
+    data = raw_xlsx([("表", body)])
+    assert len(load_grid(data)["表"].cells) == 200
+    monkeypatch.setattr(X, "MAX_CELLS", 150)
+    with pytest.raises(GridLimitError):
+        load_grid(data)
+
+
+def test_hostile_merged_ranges_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Sheet-sized merged ranges (openpyxl would create a cell object for each covered position) cost
+    at most the cells kept; the total work and the number of ranges are capped."""
+    cells = rows(
+        *(f'<row r="{r}"><c r="A{r}"><v>{r}</v></c><c r="B{r}"><v>0</v></c></row>' for r in range(1, 2001))
+    )
+    merges = "".join(f'<mergeCell ref="A1:XFD{1_048_576 - i}"/>' for i in range(200))
+    data = raw_xlsx([("表", cells + f"<mergeCells>{merges}</mergeCells>")])
+    ws = load_grid(data)["表"]
+    assert ws.cells == {(1, 1): Cell(1, "n")} and ws.max_row == 1_048_576 and len(ws.merged) == 200
+    monkeypatch.setattr(X, "MAX_MERGE_WORK", 3999)  # the first range alone looks at 4000 cells
+    with pytest.raises(GridLimitError):
+        load_grid(data)
+    many = "".join(f'<mergeCell ref="A{r}:B{r}"/>' for r in range(1, X.MAX_MERGED + 2))
+    with pytest.raises(GridLimitError):
+        load_grid(raw_xlsx([("表", cells + f"<mergeCells>{many}</mergeCells>")]))
+
+
+def test_sheet_accessors() -> None:
+    ws = load_grid(raw_xlsx([("表", GOOD)]))["表"]
+    assert ws.get(1, 1) == Cell(1, "n") and ws.value(1, 1) == 1
+    assert ws.get(2, 2) is None and ws.value(2, 2) is None
+    assert ws.name == "表" and ws.state == "visible" and ws.hidden_rows == set() and ws.merged == []
+
+
+# ------------------------------------------------------------------------------------------------
+# speed (measured and printed, never asserted)
+# ------------------------------------------------------------------------------------------------
+
+
+def test_timing_against_openpyxl(capsys: pytest.CaptureFixture[str]) -> None:
+    books = [filled_bytes(S.seed(), 2023)] + [filled_bytes(S.township(i), 2023) for i in range(9)]
+    repeats = 20
+
+    def mean_ms(read: Callable[[bytes], Any]) -> float:
+        for data in books:
+            read(data)
+        start = time.perf_counter()
+        for _ in range(repeats):
+            for data in books:
+                read(data)
+        return (time.perf_counter() - start) / (repeats * len(books)) * 1000
+
+    grid_ms = mean_ms(load_grid)
+    data_sheets = [s.name for s in L.WORKBOOK.data_sheets] + [L.META_SHEET_NAME]
+    some_ms = mean_ms(lambda d: load_grid(d, sheets=data_sheets))
+    openpyxl_ms = mean_ms(lambda d: load_workbook(io.BytesIO(d), data_only=False))
+    with capsys.disabled():
+        print(
+            f"\n[xlsxgrid] mean per workbook over {len(books)} townships x{repeats}: "
+            f"load_grid {grid_ms:.2f} ms, load_grid(data sheets only) {some_ms:.2f} ms, "
+            f"openpyxl load_workbook {openpyxl_ms:.2f} ms ({openpyxl_ms / grid_ms:.1f}x)"
+        )
