@@ -23,6 +23,7 @@ CODES: dict[str, tuple[Severity, str]] = {
     "encrypted-workbook": ("error", "工作簿设有打开密码"),
     "corrupt-workbook": ("error", "工作簿已损坏"),
     "too-large": ("error", "文件超出处理上限"),
+    "file-changed": ("error", "文件在处理过程中被修改"),
     "unknown-template": ("error", "不是标准模板"),
     "template-version": ("error", "模板版本不符"),
     "missing-sheet": ("error", "缺少工作表"),

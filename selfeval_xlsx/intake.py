@@ -62,7 +62,7 @@ from .safety import (
     zip_member_name,
 )
 
-__all__ = ["Intake", "Item", "Rejected", "Skipped", "collect", "safe_name"]
+__all__ = ["ChangedFile", "Intake", "Item", "Rejected", "Skipped", "collect", "safe_name"]
 
 SEP = " › "  # between a container's name and a member's name in display names
 
@@ -80,12 +80,36 @@ class Item:
 
     name: str  # display name: '宋营镇2023.xlsx', 'mail.eml › 附件.xlsx', 'a.zip › dir/b.xlsx'
     origin: str  # inbox-relative path of the file on disk that held it
-    data: bytes
+    held: bytes  # the bytes, for members of archives and e-mails; b'' when ``path`` is set
     kind: str  # 'xlsx' | 'xlsm'
     sha256: str
     mtime: float  # of the file on disk
     email_date: datetime | None  # Date header of the e-mail it came from
     findings: tuple[Finding, ...] = ()  # warnings: unsafe-name, macro-ignored, extra-data
+    path: str = ""  # absolute path of a workbook that is itself a file in the inbox (read again on use)
+    size: int = 0
+
+    @property
+    def data(self) -> bytes:
+        """The workbook's bytes: kept in memory, or read again from the inbox file.
+
+        Workbooks that are plain inbox files are not held in memory between intake and processing, so
+        an inbox of any size costs the same memory. Raises :class:`ChangedFile` if the file no longer has
+        the bytes intake checked (it changed, or was replaced, while the merge ran).
+        """
+        if not self.path:
+            return self.held
+        try:
+            data, _ = _read_file(self.path, max(self.size, 1))
+        except (OSError, _TooLarge) as exc:
+            raise ChangedFile(self.name) from exc
+        if len(data) != self.size or hashlib.sha256(data).hexdigest() != self.sha256:
+            raise ChangedFile(self.name)
+        return data
+
+
+class ChangedFile(Exception):
+    """An inbox file changed between intake and processing."""
 
 
 @dataclass(frozen=True)
@@ -130,6 +154,7 @@ class _Blob:
     email_date: datetime | None
     depth: int  # how many containers enclose it
     findings: tuple[Finding, ...] = ()
+    path: str = ""  # the file on disk, when the blob is one (not an archive member or attachment)
 
     @property
     def suffix(self) -> str:
@@ -224,7 +249,7 @@ class _Collector:
         except OSError as exc:
             self._skip(name, rel_path, f"无法读取的文件（{exc.strerror or type(exc).__name__}）")
             return
-        self._consider(_Blob(name, rel_path, data, mtime, None, 0, findings))
+        self._consider(_Blob(name, rel_path, data, mtime, None, 0, findings, entry.path))
 
     def _too_large_on_disk(self, path: str, name: str, rel_path: str, size: int) -> None:
         try:
@@ -281,16 +306,29 @@ class _Collector:
         if kind not in READABLE_KINDS or any(f.severity == "error" for f in found):
             self._reject(blob.name, blob.origin, kind, sha, findings)
             return
-        if self.held + len(blob.data) > self.limits.max_intake_bytes:
+        path = os.path.abspath(blob.path) if blob.path else ""
+        if not path and self.held + len(blob.data) > self.limits.max_intake_bytes:
             message = (
                 f"本批文件总量超过处理上限（{self.limits.max_intake_bytes / MB:.0f} MB），该文件未读取。"
                 "请把收件箱分成几批处理。"
             )
             self._reject(blob.name, blob.origin, kind, sha, [make("too-large", message, file=blob.name)])
             return
-        self.held += len(blob.data)
+        if not path:
+            self.held += len(blob.data)
         self.items.append(
-            Item(blob.name, blob.origin, blob.data, kind, sha, blob.mtime, blob.email_date, tuple(findings))
+            Item(
+                blob.name,
+                blob.origin,
+                b"" if path else blob.data,
+                kind,
+                sha,
+                blob.mtime,
+                blob.email_date,
+                tuple(findings),
+                path,
+                len(blob.data),
+            )
         )
 
     # --- archives and e-mails -----------------------------------------------------------------------

@@ -105,10 +105,15 @@ class Table:
     columns: tuple[Field, ...]
     rows: int
 
-    @property
+    @cached_property
     def inputs(self) -> tuple[Field, ...]:
         """Columns the township fills (not the pre-filled 序号, not tool outputs)."""
         return tuple(c for c in self.columns if not c.output and c.key != "seq")
+
+    @cached_property
+    def column_of(self) -> dict[str, int]:
+        """1-based sheet column of each column key."""
+        return {c.key: 1 + i for i, c in enumerate(self.columns)}
 
 
 @dataclass(frozen=True)
@@ -213,7 +218,10 @@ def table_col(p: Placement, key: str) -> int:
     """Sheet column of a Table column."""
     t = p.block
     assert isinstance(t, Table)
-    return 1 + [c.key for c in t.columns].index(key)
+    try:
+        return t.column_of[key]
+    except KeyError:
+        raise ValueError(f"{key!r} is not a column of {t.key!r}") from None
 
 
 def matrix_cell(p: Placement, row_index: int, col_index: int) -> tuple[int, int]:

@@ -46,11 +46,13 @@ class Limits:
     max_mime_header_chars: int = 2048
     #: Longest file name kept (characters); longer names are shortened, keeping the extension.
     max_name_chars: int = 120
-    #: Most files looked at in one inbox folder (including sub-folders).
-    max_inbox_files: int = 10_000
+    #: Most files looked at in one inbox folder (including sub-folders): room for every township-level
+    #: unit of the country (≈41,000) in one run.
+    max_inbox_files: int = 100_000
     #: Deepest sub-folder walked inside the inbox.
     max_inbox_depth: int = 16
-    #: Most workbook bytes one intake holds in memory (the sum over accepted items).
+    #: Most workbook bytes one intake holds in memory: the sum over workbooks taken out of archives and
+    #: e-mails (workbooks that are plain inbox files are read again from disk when processed).
     max_intake_bytes: int = 1024 * MB
 
 

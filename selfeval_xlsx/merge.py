@@ -10,22 +10,24 @@ single file is written to a temporary name and renamed.
 from __future__ import annotations
 
 import os
+import pickle
 import shutil
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from loguru import logger
 
 from . import rollup as R
 from .findings import Finding, make
-from .intake import Intake, Item, collect, safe_name
+from .intake import ChangedFile, Intake, Item, collect, safe_name
 from .limits import DEFAULT_LIMITS, Limits
 from .pipeline import Scored, score_workbook
 from .rules import Rules, load_rules
@@ -52,11 +54,10 @@ class Processed:
     county: str = ""
     filled_on: str = ""
     row: R.TownshipRow | None = None
-    indicators: list[R.IndicatorRow] = field(default_factory=list)
-    panel: list[R.PanelRow] = field(default_factory=list)
     staged: str = ""  # file name of the completed/returned workbook in the staging folder
     report_staged: str = ""  # file name of the drafted 自评报告 in the staging folder
-    rollup: R.Rollup | None = None  # when the file is itself a roll-up workbook
+    rollup: R.Rollup | None = None  # when the file is itself a roll-up workbook (townships and files only)
+    rows_file: str = ""  # spooled (indicators, panel, finding rows) in the staging folder's rows/
 
     @property
     def newest_key(self) -> tuple[str, float, float, str]:
@@ -67,7 +68,12 @@ class Processed:
 
 @dataclass
 class MergeResult:
-    """The outcome of a merge: counts, roll-ups and where the outputs are."""
+    """The outcome of a merge: counts, roll-ups and where the outputs are.
+
+    ``rollups`` hold each roll-up's townships, files, counts and totals. Their indicator, panel and
+    finding rows are released once written, so that memory stays flat however large the inbox: read
+    them from ``rollup.json`` or with :func:`selfeval_xlsx.rollup_xlsx.read_rollup_workbook`.
+    """
 
     outdir: Path
     counts: dict[str, int]
@@ -84,11 +90,18 @@ class MergeResult:
         return not self.rejected
 
     def to_dict(self) -> dict[str, Any]:
+        """Counts, outputs and each roll-up's townships and files (the full rows are in rollup.json)."""
+        rollups = []
+        for r in self.rollups:
+            d = r.to_dict()
+            for key in ("indicators", "panel", "findings"):
+                d.pop(key, None)
+            rollups.append(d)
         return {
             "outdir": str(self.outdir),
             "counts": self.counts,
             "outputs": [str(p) for p in self.outputs],
-            "rollups": [r.to_dict() for r in self.rollups],
+            "rollups": rollups,
         }
 
 
@@ -138,9 +151,18 @@ def _process_unsafe(task: _Task) -> Processed:
     base = dict(
         name=item.name, origin=item.origin, sha256=item.sha256, mtime=item.mtime, email_date=item.email_date
     )
-    if is_rollup_workbook(item.data):
-        sub = read_rollup_workbook(item.data)
+    try:
+        data = item.data
+    except ChangedFile:
+        message = "该文件在汇总过程中被修改、替换或删除，未处理。请确认文件无误后重新运行汇总。"
+        return Processed(
+            **base, valid=False, findings=[*item.findings, make("file-changed", message, file=item.name)]
+        )
+    if is_rollup_workbook(data):
+        sub = read_rollup_workbook(data)
         if sub is not None:
+            rows = (sub.indicators, sub.panel, sub.findings)
+            sub.indicators, sub.panel, sub.findings = [], [], []
             return Processed(
                 **base,
                 valid=True,
@@ -150,8 +172,9 @@ def _process_unsafe(task: _Task) -> Processed:
                 year=sub.year,
                 county=sub.county,
                 unit_name=sub.county,
+                rows_file=_spool(task, item, rows),
             )
-    scored = score_workbook(item.data, name=item.name, rules=_rules(task.rules), limits=task.limits)
+    scored = score_workbook(data, name=item.name, rules=_rules(task.rules), limits=task.limits)
     findings = [*item.findings, *scored.report.findings]
     ident = scored.doc.data.get("identity", {}) if isinstance(scored.doc.data, dict) else {}
     out = Processed(
@@ -165,7 +188,9 @@ def _process_unsafe(task: _Task) -> Processed:
         filled_on=str(ident.get("filled_on") or ""),
     )
     if scored.valid and scored.submission and scored.result:
-        out.row, out.indicators, out.panel = _rows(scored, item)
+        out.row, indicators, panel = _rows(scored, item)
+        finding_rows = _finding_rows(item.name, findings, out.code, out.unit_name)
+        out.rows_file = _spool(task, item, (indicators, panel, finding_rows))
     if task.completed or not scored.valid:
         out.staged = _stage(scored, task, item)
     if task.reports and scored.valid and scored.result is not None:
@@ -183,6 +208,18 @@ def _stage_report(scored: Scored, task: _Task, item: Item) -> str:
         logger.exception("report failed for {}", item.name)
         return ""
     return staged
+
+
+def _spool(task: _Task, item: Item, rows: tuple[list, list, list]) -> str:
+    """Pickle a file's indicator, panel and finding rows into the staging folder; return the name.
+
+    The main process holds only one row per township; each roll-up's rows are read back while its
+    workbook is written, so a merge's memory does not grow with the number of files.
+    """
+    name = f"rows/{item.sha256[:24]}.pkl"
+    with open(Path(task.staging) / name, "wb") as fh:
+        pickle.dump(rows, fh, protocol=pickle.HIGHEST_PROTOCOL)
+    return name
 
 
 _RULES: dict[str, Rules] = {}
@@ -302,6 +339,7 @@ def merge(
     outdir.mkdir(parents=True, exist_ok=True)
     _clean_stale_staging(outdir)
     staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=outdir))
+    (staging / "rows").mkdir()
     sink = logger.add(outdir / "merge.log", level="INFO", encoding="utf-8", enqueue=False)
     try:
         options = _Options(jobs, year, completed, reports, report_defaults, limits, progress)
@@ -339,6 +377,7 @@ def _merge(inbox: Path, outdir: Path, staging: Path, rules: Rules, o: _Options) 
         for item in intake.items
     ]
     processed = list(_run(tasks, jobs, o.progress))
+    logger.info("processed {} items in {:.2f}s", len(processed), time.perf_counter() - started)
 
     rejected: list[R.FileRow] = [
         R.FileRow(r.name, "rejected", _reason(r.name, list(r.findings)), sha256=r.sha256)
@@ -409,8 +448,10 @@ def _merge(inbox: Path, outdir: Path, staging: Path, rules: Rules, o: _Options) 
         "skipped": len(skipped),
     }
     outputs = _publish_workbooks(outdir, staging, accepted, invalid, rejected, o.reports)
-    rollups = _rollups(accepted, rejected, superseded, skipped, reject_findings, counts, rules)
-    outputs += _write_rollups(outdir, rollups)
+    spooled = _rollups(accepted, rejected, superseded, skipped, reject_findings, counts, rules, staging)
+    logger.info("workbooks published, roll-ups built in {:.2f}s", time.perf_counter() - started)
+    outputs += _write_rollups(outdir, spooled)
+    rollups = [roll for roll, _ in spooled]
     logger.info("counts {} in {:.2f}s", counts, time.perf_counter() - started)
     return MergeResult(outdir, counts, rollups, outputs, accepted, rejected, superseded, skipped)
 
@@ -507,8 +548,11 @@ def _rollups(
     reject_findings: list[tuple[str, list[Finding], str, str]],
     counts: dict[str, int],
     rules: Rules,
-) -> list[R.Rollup]:
-    """One roll-up per area and year: the county, or one level up when roll-ups are merged."""
+    staging: Path,
+) -> list[tuple[R.Rollup, _Spool]]:
+    """One roll-up per area and year: the county, or one level up when roll-ups are merged.
+
+    The roll-ups hold their townships; their other rows wait in the returned spools."""
     level = _level(accepted)
     groups: dict[tuple[str, int | None], list[Processed]] = {}
     for p in accepted:
@@ -530,22 +574,18 @@ def _rollups(
             generated=now,
             grades=rules.grades,
         )
-        codes = set()
+        spool = _Spool(staging)
         for p in members:
+            spool.files.append(p.rows_file)
             if p.rollup is not None:
                 _absorb(roll, p)
-                codes.update(r.code for r in p.rollup.townships)
                 continue
             assert p.row is not None
             roll.townships.append(p.row)
-            roll.indicators.extend(p.indicators)
-            roll.panel.extend(p.panel)
-            roll.findings.extend(_finding_rows(p.name, p.findings, p.code, p.unit_name))
-            codes.add(p.code)
         single = len(groups) == 1
         for name, findings, code, unit in reject_findings:
             if single or not code or _area(code, level) == area:
-                roll.findings.extend(_finding_rows(name, findings, code, unit))
+                spool.findings.extend(_finding_rows(name, findings, code, unit))
         roll.files = [
             f
             for f in (*rejected, *superseded, *skipped)
@@ -553,8 +593,35 @@ def _rollups(
         ]
         roll.counts = dict(counts)
         roll.rank()
-        out.append(roll)
+        out.append((roll, spool))
     return out
+
+
+@dataclass
+class _Spool:
+    """Where a roll-up's rows wait until its workbook is written: the members' spool files, in order,
+    then the findings of rejected files (held in memory: there are few of them)."""
+
+    staging: Path
+    files: list[str] = field(default_factory=list)
+    findings: list[R.FindingRow] = field(default_factory=list)
+
+    def fill(self, roll: R.Rollup) -> None:
+        """Load the rows into ``roll``."""
+        for name in self.files:
+            if not name:
+                continue
+            with open(self.staging / name, "rb") as fh:
+                indicators, panel, findings = pickle.load(fh)
+            roll.indicators.extend(indicators)
+            roll.panel.extend(panel)
+            roll.findings.extend(findings)
+        roll.findings.extend(self.findings)
+
+    @staticmethod
+    def release(roll: R.Rollup) -> None:
+        """Drop ``roll``'s rows once written (see :class:`MergeResult`)."""
+        roll.indicators, roll.panel, roll.findings = [], [], []
 
 
 def _absorb(roll: R.Rollup, p: Processed) -> None:
@@ -563,9 +630,6 @@ def _absorb(roll: R.Rollup, p: Processed) -> None:
     for row in sub.townships:
         row.source_rollup = p.name
     roll.townships.extend(sub.townships)
-    roll.indicators.extend(sub.indicators)
-    roll.panel.extend(sub.panel)
-    roll.findings.extend(sub.findings)
 
 
 def _level(accepted: list[Processed]) -> int:
@@ -601,34 +665,47 @@ def _finding_rows(file: str, findings: list[Finding], code: str, name: str) -> l
     ]
 
 
-def _write_rollups(outdir: Path, rollups: list[R.Rollup]) -> list[Path]:
+def _write_rollups(outdir: Path, spooled: list[tuple[R.Rollup, _Spool]]) -> list[Path]:
+    """Write each roll-up's workbook and its part of ``rollup.json``, one roll-up in memory at a time."""
     import json
 
     from .rollup_xlsx import write_rollup_workbook
 
     out = []
     wanted = set()
-    for roll in rollups:
-        target = outdir / safe_name(f"汇总_{roll.county}_{roll.year or '未知年度'}.xlsx")
-        wanted.add(target.name)
-        atomic_write(target, lambda fh, roll=roll: write_rollup_workbook(fh, roll))
-        out.append(target)
+    target_json = outdir / "rollup.json"
+    with atomic_file(target_json) as fh:
+        fh.write(b'{\n  "tool_version": ' + json.dumps(__version__).encode() + b',\n  "rollups": [')
+        for i, (roll, spool) in enumerate(spooled):
+            spool.fill(roll)
+            target = outdir / safe_name(f"汇总_{roll.county}_{roll.year or '未知年度'}.xlsx")
+            wanted.add(target.name)
+            atomic_write(target, lambda w, roll=roll: write_rollup_workbook(w, roll))
+            out.append(target)
+            text = json.dumps(roll.to_dict(), ensure_ascii=False, indent=2).replace("\n", "\n    ")
+            fh.write(((",\n    " if i else "\n    ") + text).encode("utf-8"))
+            spool.release(roll)
+        fh.write(b"\n  ]\n}" if spooled else b"]\n}")
     for stale in outdir.glob("汇总_*.xlsx"):  # from an earlier run over other files
         if stale.name not in wanted:
             stale.unlink()
-    data = {"tool_version": __version__, "rollups": [r.to_dict() for r in rollups]}
-    target = outdir / "rollup.json"
-    atomic_write(target, lambda fh: fh.write(json.dumps(data, ensure_ascii=False, indent=2).encode("utf-8")))
-    out.append(target)
+    out.append(target_json)
     return out
 
 
 def atomic_write(target: Path, write: Callable[[Any], None]) -> None:
     """Write via a temporary file in the same folder, then rename over ``target``."""
+    with atomic_file(target) as fh:
+        write(fh)
+
+
+@contextmanager
+def atomic_file(target: Path) -> Iterator[BinaryIO]:
+    """A binary file that appears at ``target`` (by rename) only if the block completes."""
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:
         with os.fdopen(fd, "wb") as fh:
-            write(fh)
+            yield fh
             fh.flush()
             os.fsync(fh.fileno())
         os.chmod(tmp, 0o666 & ~_umask())

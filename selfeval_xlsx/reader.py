@@ -17,6 +17,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from loguru import logger
+
 from . import layout as L
 from .cells import a1
 from .decimals import to_decimal
@@ -34,6 +36,7 @@ from .values import (
     parse_text,
 )
 from .version import TEMPLATE_ID, TEMPLATE_VERSION
+from .xlsxgrid import Grid, GridError, GridLimitError, Sheet, grid_from_openpyxl, load_grid
 
 MAX_SHOWN = 80  # characters of an offending value kept in a finding
 
@@ -78,11 +81,16 @@ def read_workbook(
     if any(f.severity == "error" for f in problems):
         return doc
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            from openpyxl import load_workbook
-
-            wb = load_workbook(io.BytesIO(data), data_only=False, keep_vba=False, keep_links=False)
+        grid = _load_grid(data, limits)
+    except GridLimitError as exc:
+        doc.findings.append(
+            make(
+                "too-large",
+                f"工作簿内容超出处理上限（{exc}），请删除多余内容后重新发送。",
+                file=label,
+            )
+        )
+        return doc
     except Exception as exc:  # openpyxl raises many kinds on broken files
         doc.findings.append(
             make(
@@ -92,15 +100,40 @@ def read_workbook(
             )
         )
         return doc
-    try:
-        _Reader(wb, doc, limits).read()
-    finally:
-        wb.close()
+    _Reader(grid, doc, limits).read()
     return doc
 
 
+#: The sheets whose cells the reader looks at (the others are only listed by name).
+_READ_SHEETS = frozenset({*(s.name for s in L.WORKBOOK.data_sheets), L.META_SHEET_NAME})
+
+
+def _load_grid(data: bytes, limits: Limits) -> Grid:
+    """The workbook's cells: the fast expat reader, or openpyxl for what it does not accept.
+
+    :func:`load_grid` refuses some unusual but legitimate files (odd part names, misordered XML) that
+    openpyxl reads; those fall back to openpyxl. Its limit errors are final (openpyxl would be slower on
+    the same hostile file, not safer).
+    """
+    try:
+        return load_grid(data, limits, sheets=_READ_SHEETS)
+    except GridLimitError:
+        raise
+    except GridError as exc:
+        logger.debug("fast reader refused the workbook ({}); falling back to openpyxl", exc)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from openpyxl import load_workbook
+
+        wb = load_workbook(io.BytesIO(data), data_only=False, keep_vba=False, keep_links=False)
+    try:
+        return grid_from_openpyxl(wb)
+    finally:
+        wb.close()
+
+
 class _Reader:
-    def __init__(self, wb: Any, doc: Document, limits: Limits) -> None:
+    def __init__(self, wb: Grid, doc: Document, limits: Limits) -> None:
         self.wb, self.doc, self.limits = wb, doc, limits
         self.flagged: set[str] = set()  # pointers that already carry a finding from the reader
 
@@ -167,14 +200,15 @@ class _Reader:
             return None
         ws = self.wb[L.META_SHEET_NAME]
         out: dict[str, Any] = {}
-        for row in ws.iter_rows(min_row=1, max_row=20, max_col=2, values_only=True):
-            if row and isinstance(row[0], str):
-                out[row[0].strip()] = row[1] if len(row) > 1 else None
+        for row in range(1, 21):
+            key = ws.value(row, 1)
+            if isinstance(key, str):
+                out[key.strip()] = ws.value(row, 2)
         return out
 
     # --- sheets ----------------------------------------------------------------------------------
 
-    def _sheet(self, sheet: L.Sheet, ws: Any) -> None:
+    def _sheet(self, sheet: L.Sheet, ws: Sheet) -> None:
         inputs: set[tuple[int, int]] = set()
         for p in sheet.placements:
             b = p.block
@@ -189,14 +223,14 @@ class _Reader:
         self._merged(sheet, ws, inputs)
         self._below(sheet, ws)
 
-    def _form(self, sheet: L.Sheet, ws: Any, p: L.Placement, form: L.Form, inputs: set) -> None:
+    def _form(self, sheet: L.Sheet, ws: Sheet, p: L.Placement, form: L.Form, inputs: set) -> None:
         target = self.doc.data.setdefault(form.key, {})
         for f in form.fields:
             row, col = L.form_cell(p, f.key)
             inputs.add((row, col))
             self._value(sheet, ws, f"/{form.key}/{f.key}", f, row, col, target, f.key)
 
-    def _grid(self, sheet: L.Sheet, ws: Any, p: L.Placement, grid: L.Grid, inputs: set) -> None:
+    def _grid(self, sheet: L.Sheet, ws: Sheet, p: L.Placement, grid: L.Grid, inputs: set) -> None:
         data = self.doc.data.setdefault(grid.key, {})
         for row_key, _label in grid.rows:
             target = data.setdefault(row_key, {})
@@ -208,7 +242,7 @@ class _Reader:
                     inputs.add((row, col))
                     self._value(sheet, ws, pointer, f, row, col, target, f.key)
 
-    def _table(self, sheet: L.Sheet, ws: Any, p: L.Placement, table: L.Table, inputs: set) -> None:
+    def _table(self, sheet: L.Sheet, ws: Sheet, p: L.Placement, table: L.Table, inputs: set) -> None:
         records: list[dict[str, Any]] = self.doc.data.setdefault(table.key, [])
         hidden_warned = False
         last_col = len(table.columns)
@@ -248,7 +282,7 @@ class _Reader:
                 )
             self._extra_columns(sheet, ws, row, last_col)
 
-    def _matrix(self, sheet: L.Sheet, ws: Any, p: L.Placement, m: L.Matrix, inputs: set) -> None:
+    def _matrix(self, sheet: L.Sheet, ws: Sheet, p: L.Placement, m: L.Matrix, inputs: set) -> None:
         entries: list[dict[str, Any]] = self.doc.data.setdefault(m.key, [])
         for r in range(m.rows):
             row = L.table_row(p, r)
@@ -270,14 +304,14 @@ class _Reader:
     # --- cells -----------------------------------------------------------------------------------
 
     @staticmethod
-    def _raw(ws: Any, row: int, col: int) -> Any:
-        cell = ws._cells.get((row, col))  # noqa: SLF001 - avoids creating empty cells
+    def _raw(ws: Sheet, row: int, col: int) -> Any:
+        cell = ws.get(row, col)
         return None if cell is None else cell.value
 
     def _value(
         self,
         sheet: L.Sheet,
-        ws: Any,
+        ws: Sheet,
         pointer: str,
         f: L.Field,
         row: int,
@@ -288,7 +322,7 @@ class _Reader:
     ) -> None:
         ref = a1(row, col)
         self.doc.cells[pointer] = CellRef(sheet.name, ref)
-        cell = ws._cells.get((row, col))  # noqa: SLF001
+        cell = ws.get(row, col)
         if cell is None or _blank(cell.value):
             return
         raw = cell.value
@@ -299,12 +333,8 @@ class _Reader:
                 make("cell-error", f"“{f.label}”单元格为错误值{raw}，请改为正确的内容。", value=raw, **where)
             )
             return
-        if (
-            cell.data_type == "f"
-            or not isinstance(raw, str | int | float | Decimal | bool)
-            and hasattr(raw, "text")
-        ):
-            text = getattr(raw, "text", raw)
+        if cell.data_type == "f":
+            text = raw
             value = self._formula(ws, sheet, f, str(text), pointer, where)
             if value is None:
                 return
@@ -317,7 +347,7 @@ class _Reader:
         if value is not None:
             target[key] = value
 
-    def _formula(self, ws: Any, sheet: L.Sheet, f: L.Field, text: str, pointer: str, where: dict) -> Any:
+    def _formula(self, ws: Sheet, sheet: L.Sheet, f: L.Field, text: str, pointer: str, where: dict) -> Any:
         if f.type not in L.NUMERIC_TYPES:
             self.flagged.add(pointer)
             self.doc.findings.append(
@@ -335,7 +365,7 @@ class _Reader:
             depth[0] += 1
             if depth[0] > 500:
                 raise FormulaError("公式引用过深")
-            cell = ws._cells.get((row, col))  # noqa: SLF001
+            cell = ws.get(row, col)
             if cell is None or cell.value is None:
                 return Decimal(0)
             if cell.data_type == "f":
@@ -415,9 +445,9 @@ class _Reader:
 
     # --- structure checks ------------------------------------------------------------------------
 
-    def _extra_columns(self, sheet: L.Sheet, ws: Any, row: int, last_col: int) -> None:
+    def _extra_columns(self, sheet: L.Sheet, ws: Sheet, row: int, last_col: int) -> None:
         for col in range(last_col + 1, last_col + 1 + self.limits.max_cols):
-            cell = ws._cells.get((row, col))  # noqa: SLF001
+            cell = ws.get(row, col)
             if cell is not None and not _blank(cell.value):
                 self._once(
                     "extra-data",
@@ -427,13 +457,13 @@ class _Reader:
                 )
                 return
 
-    def _below(self, sheet: L.Sheet, ws: Any) -> None:
+    def _below(self, sheet: L.Sheet, ws: Sheet) -> None:
         last = sheet.placements[-1]
         end = last.row + _height_of(last.block)
         stop = min(ws.max_row, end + self.limits.max_rows)
         for row in range(end, stop + 1):
             for col in range(1, sheet.last_col + 1 + 5):
-                cell = ws._cells.get((row, col))  # noqa: SLF001
+                cell = ws.get(row, col)
                 if cell is not None and not _blank(cell.value):
                     self._once(
                         "extra-data",
@@ -444,8 +474,8 @@ class _Reader:
                     )
                     return
 
-    def _merged(self, sheet: L.Sheet, ws: Any, inputs: set[tuple[int, int]]) -> None:
-        for rng in list(ws.merged_cells.ranges)[: self.limits.max_rows]:
+    def _merged(self, sheet: L.Sheet, ws: Sheet, inputs: set[tuple[int, int]]) -> None:
+        for rng in ws.merged[: self.limits.max_rows]:
             covered = [
                 (r, c)
                 for r in range(rng.min_row, min(rng.max_row, rng.min_row + 200) + 1)
@@ -471,13 +501,12 @@ def _blank(value: Any) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
 
-def _row_hidden(ws: Any, row: int) -> bool:
-    dim = ws.row_dimensions.get(row) if hasattr(ws.row_dimensions, "get") else None
-    return bool(dim is not None and dim.hidden)
+def _row_hidden(ws: Sheet, row: int) -> bool:
+    return row in ws.hidden_rows
 
 
 def _height_of(block: L.Block) -> int:
-    return L._height(block)  # noqa: SLF001
+    return L._height(block)
 
 
 Parser = Callable[[Any], tuple[Any, str | None]]

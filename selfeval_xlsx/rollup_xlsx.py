@@ -655,6 +655,8 @@ def _widths(ws: Worksheet, cols: Sequence[_Col], rows: Iterable[Any]) -> list[in
 def _lines(text: str, width: int) -> int:
     """Lines a wrapped text takes in a column ``width`` characters wide."""
     room = max(width - 1, 1)
+    if len(text) * 2 <= room and "\n" not in text:  # fits on one line whatever its characters
+        return 1
     return sum(max(1, -(-_text_width(line, "text") // room)) for line in text[:5000].split("\n"))
 
 

@@ -347,14 +347,34 @@ def test_max_file_bytes_rejects_without_reading(tmp_path: Path) -> None:
 
 
 def test_intake_memory_budget(tmp_path: Path) -> None:
+    """Only workbooks taken out of archives and e-mails are held in memory, and only up to the limit."""
+    import zipfile
+
     inbox = tmp_path / "inbox"
     inbox.mkdir()
     for i in range(3):
-        H.xlsx(inbox / f"{i}.xlsx", title=f"单位{i}")
-    size = (inbox / "0.xlsx").stat().st_size
+        H.xlsx(tmp_path / f"{i}.xlsx", title=f"单位{i}")
+    size = (tmp_path / "0.xlsx").stat().st_size
+    with zipfile.ZipFile(inbox / "打包.zip", "w") as zf:
+        for i in range(3):
+            zf.write(tmp_path / f"{i}.xlsx", f"{i}.xlsx")
+    for i in range(3):  # plain inbox files do not count: they are read again when processed
+        (inbox / f"散{i}.xlsx").write_bytes((tmp_path / f"{i}.xlsx").read_bytes() + b"")
     got = collect(inbox, Limits(max_intake_bytes=2 * size + 10))
-    assert [i.name for i in got.items] == ["0.xlsx", "1.xlsx"]
-    assert [(r.name, r.findings[0].code) for r in got.rejected] == [("2.xlsx", "too-large")]
+    held = [i.name for i in got.items if i.held]
+    assert held == ["打包.zip › 0.xlsx", "打包.zip › 1.xlsx"]
+    assert [(r.name, r.findings[0].code) for r in got.rejected] == [("打包.zip › 2.xlsx", "too-large")]
+
+
+def test_plain_files_are_read_again_and_checked(tmp_path: Path) -> None:
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    H.xlsx(inbox / "a.xlsx", title="单位")
+    [item] = collect(inbox).items
+    assert item.held == b"" and item.path and item.data == (inbox / "a.xlsx").read_bytes()
+    H.xlsx(inbox / "a.xlsx", title="另一个单位")  # replaced after intake
+    with pytest.raises(intake_module.ChangedFile):
+        item.data  # noqa: B018
 
 
 def test_max_depth_is_a_setting(tmp_path: Path) -> None:

@@ -216,3 +216,37 @@ def test_rollups_of_rollups_make_a_city_rollup(sample_merge, tmp_path: Path) -> 
     seed = next(t for t in roll.townships if t.name == "宋营镇人民政府")
     assert str(seed.total) == "98.68" and seed.source_rollup == "汇总_赵县_2023.xlsx"
     assert (tmp_path / "o3" / "汇总_石家庄市_2023.xlsx").exists()
+
+
+def test_city_rollup_carries_every_row_of_its_counties(sample_merge, tmp_path: Path) -> None:
+    """Rows are spooled to disk and read back per roll-up: none may be lost or duplicated on the way."""
+    out, _ = sample_merge
+    city_inbox = tmp_path / "city"
+    city_inbox.mkdir()
+    shutil.copy(out / "汇总_赵县_2023.xlsx", city_inbox)
+    result = api.merge(city_inbox, tmp_path / "o", jobs=1)
+    county = json.loads((out / "rollup.json").read_text(encoding="utf-8"))["rollups"][0]
+    city = json.loads((tmp_path / "o" / "rollup.json").read_text(encoding="utf-8"))["rollups"][0]
+    for key in ("indicators", "panel"):
+        assert len(county[key]) > 0 and city[key] == county[key]
+    assert len(city["findings"]) >= len([f for f in county["findings"] if f["code"]])
+    # the result keeps townships; the rows are released once written (memory stays flat)
+    assert len(result.rollups[0].townships) == len(county["townships"]) and result.rollups[0].panel == []
+
+
+def test_a_file_changed_during_the_merge_is_rejected_not_misread(tmp_path: Path, monkeypatch) -> None:
+    from selfeval_xlsx import merge as merge_module
+
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    write(inbox, "宋营镇.xlsx", seed_bytes())
+    real = merge_module.collect
+
+    def collect_then_edit(*args, **kwargs):
+        got = real(*args, **kwargs)
+        write(inbox, "宋营镇.xlsx", seed_bytes() + b"\0")  # replaced after intake checked it
+        return got
+
+    monkeypatch.setattr(merge_module, "collect", collect_then_edit)
+    result = api.merge(inbox, tmp_path / "out", jobs=1)
+    assert result.counts["rejected"] == 1 and "被修改" in result.rejected[0].reason
