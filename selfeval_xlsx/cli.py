@@ -183,7 +183,9 @@ def _load_defaults(path: Path | None):  # type: ignore[no-untyped-def]
     "--year", type=click.IntRange(2000, 2100), default=None, help="Only accept this evaluation year."
 )
 @click.option("--no-completed", is_flag=True, help="Do not write a completed workbook per township.")
-@click.option("--reports", is_flag=True, help="Also draft each accepted township's 自评报告 into OUTDIR/reports/.")
+@click.option(
+    "--reports", is_flag=True, help="Also draft each accepted township's 自评报告 into OUTDIR/reports/."
+)
 @click.option(
     "--report-defaults",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
@@ -217,9 +219,15 @@ def merge(
             bar.update(1)
 
     result = api.merge(
-        inbox, outdir, rules=rules, jobs=jobs, year=year, completed=not no_completed,
+        inbox,
+        outdir,
+        rules=rules,
+        jobs=jobs,
+        year=year,
+        completed=not no_completed,
         reports=reports,
-        report_defaults=defaults, progress=progress
+        report_defaults=defaults,
+        progress=progress,
     )
     if bar is not None:
         bar.render_finish()

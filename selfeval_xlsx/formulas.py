@@ -39,7 +39,7 @@ def tokenize(formula: str) -> list[tuple[str, str]]:
         if not m or m.end() == pos:
             if text[pos:].strip() == "":
                 break
-            raise FormulaError(f"不支持的公式内容：{text[pos:pos + 20]}")
+            raise FormulaError(f"不支持的公式内容：{text[pos : pos + 20]}")
         kind = m.lastgroup or ""
         out.append((kind, m.group(kind)))
         pos = m.end()
@@ -67,7 +67,9 @@ def evaluate(formula: str, lookup: Lookup) -> Decimal:
         if (abs(r2 - r1) + 1) * (abs(c2 - c1) + 1) > MAX_CELLS:
             raise FormulaError("公式引用的区域过大")
         return [
-            lookup(r, c) for r in range(min(r1, r2), max(r1, r2) + 1) for c in range(min(c1, c2), max(c1, c2) + 1)
+            lookup(r, c)
+            for r in range(min(r1, r2), max(r1, r2) + 1)
+            for c in range(min(c1, c2), max(c1, c2) + 1)
         ]
 
     def atom() -> Decimal:

@@ -259,7 +259,9 @@ IDENTITY = Form(
             pattern=r"^[0-9]{12}$",
         ),
         Field("county", "所属县（市、区）", T.TEXT, True, "如“赵县”。", max_length=40),
-        Field("year", "评价年度", T.YEAR, True, "被评价的预算年度，如2023。", minimum=D(2000), maximum=D(2100)),
+        Field(
+            "year", "评价年度", T.YEAR, True, "被评价的预算年度，如2023。", minimum=D(2000), maximum=D(2100)
+        ),
         Field("preparer", "填报人", T.TEXT, True, "负责填写本表的人员姓名。", max_length=30),
         Field(
             "phone",
@@ -324,9 +326,19 @@ REVIEW = Form(
 NARRATIVE = Form(
     "narrative",
     (
-        Field("overview", "单位职能概况", T.LONGTEXT, help="（选填）用于生成自评报告的“部门概况”。", max_length=4000),
         Field(
-            "process", "自评工作开展情况", T.LONGTEXT, help="（选填）自评的组织、方法和过程。", max_length=4000
+            "overview",
+            "单位职能概况",
+            T.LONGTEXT,
+            help="（选填）用于生成自评报告的“部门概况”。",
+            max_length=4000,
+        ),
+        Field(
+            "process",
+            "自评工作开展情况",
+            T.LONGTEXT,
+            help="（选填）自评的组织、方法和过程。",
+            max_length=4000,
         ),
     ),
 )
@@ -346,8 +358,18 @@ INDICATORS = Table(
             depends_on="level1",
             width=16,
         ),
-        Field("level3", "三级指标", T.TEXT, True, "具体指标名称，如“预算项目个数”。", max_length=200, width=22),
-        Field("nature", "指标性质", T.CHOICE, True, "≥越大越好，≤越小越好，=等于，定性。", choices=NATURES, width=8),
+        Field(
+            "level3", "三级指标", T.TEXT, True, "具体指标名称，如“预算项目个数”。", max_length=200, width=22
+        ),
+        Field(
+            "nature",
+            "指标性质",
+            T.CHOICE,
+            True,
+            "≥越大越好，≤越小越好，=等于，定性。",
+            choices=NATURES,
+            width=8,
+        ),
         Field(
             "target",
             "年度指标值",
@@ -358,7 +380,15 @@ INDICATORS = Table(
             width=14,
         ),
         Field("unit", "计量单位", T.TEXT, help="如“个”“%”“万元”“天”。", max_length=20, width=8),
-        Field("actual", "实际完成值", T.NUMTEXT, True, "定量指标填数字；定性指标填文字。", max_length=500, width=14),
+        Field(
+            "actual",
+            "实际完成值",
+            T.NUMTEXT,
+            True,
+            "定量指标填数字；定性指标填文字。",
+            max_length=500,
+            width=14,
+        ),
         Field("completion", "完成等级", T.CHOICE, help="仅定性指标填写。", choices=COMPLETION, width=10),
         Field(
             "weight",
@@ -370,7 +400,9 @@ INDICATORS = Table(
             maximum=D(90),
             width=8,
         ),
-        Field("self_score", "自评得分", T.SCORE, help="单位自评的得分。", minimum=D(0), maximum=D(90), width=9),
+        Field(
+            "self_score", "自评得分", T.SCORE, help="单位自评的得分。", minimum=D(0), maximum=D(90), width=9
+        ),
         Field(
             "reason",
             "偏差原因分析及改进措施",
@@ -403,7 +435,9 @@ PANEL_SCORES = Matrix(
     INDICATOR_ROWS,
     PANEL_ROWS,
     "成员{n}",
-    Field("score", "打分", T.SCORE, help="该成员对该指标的打分，不超过指标分值。", minimum=D(0), maximum=D(90)),
+    Field(
+        "score", "打分", T.SCORE, help="该成员对该指标的打分，不超过指标分值。", minimum=D(0), maximum=D(90)
+    ),
     row_table="indicators",
     column_table="members",
 )

@@ -450,7 +450,7 @@ def _merge(inbox: Path, outdir: Path, staging: Path, rules: Rules, o: _Options) 
     outputs = _publish_workbooks(outdir, staging, accepted, invalid, rejected, o.reports)
     spooled = _rollups(accepted, rejected, superseded, skipped, reject_findings, counts, rules, staging)
     logger.info("workbooks published, roll-ups built in {:.2f}s", time.perf_counter() - started)
-    outputs += _write_rollups(outdir, spooled)
+    outputs += _write_rollups(outdir, spooled, jobs)
     rollups = [roll for roll, _ in spooled]
     logger.info("counts {} in {:.2f}s", counts, time.perf_counter() - started)
     return MergeResult(outdir, counts, rollups, outputs, accepted, rejected, superseded, skipped)
@@ -502,7 +502,11 @@ def _publish_workbooks(
     reports: bool = False,
 ) -> list[Path]:
     """Move staged completed/returned workbooks (and reports) into fresh folders, then swap them in."""
-    new_completed, new_returned, new_reports = staging / "completed", staging / "returned", staging / "reports"
+    new_completed, new_returned, new_reports = (
+        staging / "completed",
+        staging / "returned",
+        staging / "reports",
+    )
     for folder in (new_completed, new_returned, new_reports):
         folder.mkdir()
     rejected_names = {r.file for r in rejected}
@@ -665,32 +669,62 @@ def _finding_rows(file: str, findings: list[Finding], code: str, name: str) -> l
     ]
 
 
-def _write_rollups(outdir: Path, spooled: list[tuple[R.Rollup, _Spool]]) -> list[Path]:
-    """Write each roll-up's workbook and its part of ``rollup.json``, one roll-up in memory at a time."""
+def _write_rollups(outdir: Path, spooled: list[tuple[R.Rollup, _Spool]], jobs: int | None = 1) -> list[Path]:
+    """Write each roll-up's workbook and its part of ``rollup.json``, one roll-up in memory at a time.
+
+    With several roll-ups (counties) and jobs, the workbooks are written in worker processes."""
     import json
 
-    from .rollup_xlsx import write_rollup_workbook
-
     out = []
-    wanted = set()
     target_json = outdir / "rollup.json"
+    workers = min(jobs or os.cpu_count() or 1, len(spooled))
     with atomic_file(target_json) as fh:
         fh.write(b'{\n  "tool_version": ' + json.dumps(__version__).encode() + b',\n  "rollups": [')
-        for i, (roll, spool) in enumerate(spooled):
-            spool.fill(roll)
-            target = outdir / safe_name(f"汇总_{roll.county}_{roll.year or '未知年度'}.xlsx")
-            wanted.add(target.name)
-            atomic_write(target, lambda w, roll=roll: write_rollup_workbook(w, roll))
+        if workers > 1:
+            with ProcessPoolExecutor(max_workers=workers) as pool:
+                done = list(pool.map(_write_rollup, [outdir] * len(spooled), *zip(*spooled, strict=True)))
+        else:
+            done = [_write_rollup(outdir, roll, spool) for roll, spool in spooled]
+        for i, (target, text) in enumerate(done):
             out.append(target)
-            text = json.dumps(roll.to_dict(), ensure_ascii=False, indent=2).replace("\n", "\n    ")
             fh.write(((",\n    " if i else "\n    ") + text).encode("utf-8"))
-            spool.release(roll)
         fh.write(b"\n  ]\n}" if spooled else b"]\n}")
+    wanted = {t.name for t in out}
     for stale in outdir.glob("汇总_*.xlsx"):  # from an earlier run over other files
         if stale.name not in wanted:
             stale.unlink()
     out.append(target_json)
     return out
+
+
+def _write_rollup(outdir: Path, roll: R.Rollup, spool: _Spool) -> tuple[Path, str]:
+    """Load one roll-up's rows, write its workbook; return the path and its ``rollup.json`` text."""
+    from .rollup_xlsx import write_rollup_workbook
+
+    spool.fill(roll)
+    target = outdir / safe_name(f"汇总_{roll.county}_{roll.year or '未知年度'}.xlsx")
+    atomic_write(target, lambda w: write_rollup_workbook(w, roll))
+    text = _json_text(roll.to_dict(), "    ")
+    spool.release(roll)
+    return target, text
+
+
+def _json_text(data: dict[str, Any], indent: str = "") -> str:
+    """Pretty JSON with one line per row of the row lists (``json.dumps(indent=…)`` is many times
+    slower: it cannot use the C encoder)."""
+    import json
+
+    def dump(value: Any) -> str:
+        return json.dumps(value, ensure_ascii=False)
+
+    parts = []
+    for key, value in data.items():
+        if isinstance(value, list) and value and isinstance(value[0], dict):
+            rows = ",\n".join(f"{indent}    {dump(row)}" for row in value)
+            parts.append(f"{indent}  {dump(key)}: [\n{rows}\n{indent}  ]")
+        else:
+            parts.append(f"{indent}  {dump(key)}: {dump(value)}")
+    return "{\n" + ",\n".join(parts) + f"\n{indent}}}"
 
 
 def atomic_write(target: Path, write: Callable[[Any], None]) -> None:

@@ -20,7 +20,7 @@ import warnings
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import MISSING, dataclass, fields
 from decimal import Decimal
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from types import UnionType
 from typing import Any, BinaryIO, get_args, get_type_hints
@@ -112,6 +112,7 @@ def write_rollup_workbook(target: str | Path | BinaryIO, rollup: R.Rollup) -> No
     wb = xlsxwriter.Workbook(
         str(target) if isinstance(target, str | Path) else target,
         {
+            "in_memory": True,
             "strings_to_formulas": False,
             "strings_to_urls": False,
             "strings_to_numbers": False,
@@ -618,6 +619,7 @@ def _font(size: int, bold: bool = False) -> dict[str, Any]:
     return {"name": FONT_NAME, "size": size, "bold": bold}
 
 
+@lru_cache(maxsize=1 << 16)  # names, indicator and member texts repeat across many rows
 def _display(text: str) -> str:
     """Text as a cell can hold it: no lone surrogates, at most 32,767 UTF-16 units (Excel's limit)."""
     text = _SURROGATE.sub("\ufffd", text)
@@ -633,9 +635,15 @@ def _text_width(value: Any, kind: str) -> int:
     if value is None:
         return 0
     if isinstance(value, str):
-        line = max(value.split("\n"), key=len) if value else ""
-        return sum(2 if ord(ch) > 0x2E7F else 1 for ch in line[:2000])
+        return _str_width(value)
     return len(f"{float(value):,.2f}") if kind in ("money", "score", "rate", "diff") else len(str(value))
+
+
+@lru_cache(maxsize=1 << 16)
+def _str_width(value: str) -> int:
+    """Display width of the longest line (CJK characters count two)."""
+    line = max(value.split("\n"), key=len) if value else ""
+    return sum(2 if ord(ch) > 0x2E7F else 1 for ch in line[:2000])
 
 
 def _widths(ws: Worksheet, cols: Sequence[_Col], rows: Iterable[Any]) -> list[int]:

@@ -125,7 +125,7 @@ def seed() -> dict[str, Any]:
     }
 
 
-def _ind(seq, l1, l2, l3, nature, target, unit, actual, completion, weight, self_score, reason=None):  # noqa: PLR0913
+def _ind(seq, l1, l2, l3, nature, target, unit, actual, completion, weight, self_score, reason=None):
     out = {
         "seq": seq,
         "level1": l1,

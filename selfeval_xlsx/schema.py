@@ -90,7 +90,9 @@ def build_schema() -> dict[str, Any]:
                     item["allOf"] = [
                         {
                             "if": {"properties": {"nature": {"enum": QUANTITATIVE}}, "required": ["nature"]},
-                            "then": {"properties": {"target": {"type": "number"}, "actual": {"type": "number"}}},
+                            "then": {
+                                "properties": {"target": {"type": "number"}, "actual": {"type": "number"}}
+                            },
                         },
                         {
                             "if": {"properties": {"nature": {"const": "定性"}}, "required": ["nature"]},

@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -83,9 +84,18 @@ class Formats:
     def __init__(self, wb: Workbook) -> None:
         self.wb = wb
         self._cache: dict[tuple[tuple[str, Any], ...], Format] = {}
+        self._quick: dict[tuple[tuple[str, Any], ...], Format] = {}
 
     def get(self, *styles: Style, **props: Any) -> Format:
         """The format of the merged styles (later ones win) on top of the base font."""
+        if len(styles) == 1 and not props:  # the common case, looked up without sorting
+            quick = tuple(styles[0].items())
+            if (hit := self._quick.get(quick)) is None:
+                hit = self._quick[quick] = self._get(styles[0])
+            return hit
+        return self._get(*styles, **props)
+
+    def _get(self, *styles: Style, **props: Any) -> Format:
         merged = {**BASE}
         for s in (*styles, props):
             merged.update(s)
@@ -281,6 +291,18 @@ class _Canvas:
     conditionals: list[tuple[int, int, int, int, str]] = field(default_factory=list)  # formula → red
     heights: dict[int, float] = field(default_factory=dict)
     widths: dict[int, float] = field(default_factory=dict)
+
+    def copy(self) -> _Canvas:
+        """A copy whose cells (and their styles), heights and widths can be changed independently."""
+        return _Canvas(
+            self.name,
+            {k: _Cell(c.value, dict(c.style), c.formula, c.source, c.comment) for k, c in self.cells.items()},
+            dict(self.merges),
+            list(self.validations),
+            list(self.conditionals),
+            dict(self.heights),
+            dict(self.widths),
+        )
 
     def put(self, row: int, col: int, value: Any = None, style: Style | None = None, **kw: Any) -> _Cell:
         cell = _Cell(value, dict(style or {}), **kw)
@@ -832,6 +854,30 @@ def _protect(ws: Worksheet) -> None:
 # --- public API -------------------------------------------------------------------------------------
 
 
+class _Names:
+    """Records the defined names a :class:`_Builder` makes, to replay them on each workbook."""
+
+    def __init__(self) -> None:
+        self.names: list[tuple[str, str]] = []
+
+    def define_name(self, name: str, formula: str) -> None:
+        self.names.append((name, formula))
+
+
+@lru_cache(maxsize=8)
+def _blank(
+    year: int | None, grades: tuple[str, ...]
+) -> tuple[_Canvas, dict[str, _Canvas], tuple[tuple[str, str], ...]]:
+    """The blank standard sheets drawn once per process (year, grades); callers work on copies."""
+    recorder = _Names()
+    builder = _Builder(recorder, year, grades)  # type: ignore[arg-type]
+    meta = builder.meta()
+    canvases: dict[str, _Canvas] = {}
+    for sheet in L.WORKBOOK.sheets:
+        canvases[sheet.name] = builder.sheet(sheet) if sheet.blocks else _instructions(sheet, year, grades)
+    return meta, canvases, tuple(recorder.names)
+
+
 def write_standard(
     wb: Workbook,
     *,
@@ -849,11 +895,11 @@ def write_standard(
     User text is always written as a string, never as a formula.
     """
     formats = Formats(wb)
-    builder = _Builder(wb, year, grades)
-    meta = builder.meta()
-    canvases: dict[str, _Canvas] = {}
-    for sheet in L.WORKBOOK.sheets:
-        canvases[sheet.name] = builder.sheet(sheet) if sheet.blocks else _instructions(sheet, year, grades)
+    blank_meta, blank, names = _blank(year, tuple(grades))
+    for name, formula in names:
+        wb.define_name(name, formula)
+    meta = blank_meta.copy()
+    canvases = {name: cv.copy() for name, cv in blank.items()}
     _overlay(canvases, doc, outputs, marks)
     for cv in canvases.values():
         _fit_rows(cv)
@@ -891,7 +937,7 @@ def write_template(
     """Blank standard workbook."""
     wb = xlsxwriter.Workbook(
         str(target) if isinstance(target, str | Path) else target,
-        {"default_format_properties": {"font_name": FONT_NAME, "font_size": FONT_SIZE}},
+        {"in_memory": True, "default_format_properties": {"font_name": FONT_NAME, "font_size": FONT_SIZE}},
     )
     title = _title(L.BUDGET_SHEET, year).split(" · ")[0]
     wb.set_properties({"title": title, "subject": TEMPLATE_ID, "comments": f"template v{TEMPLATE_VERSION}"})

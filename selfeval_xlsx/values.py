@@ -42,7 +42,9 @@ EXCEL_EPOCH = datetime(1899, 12, 30)
 
 def clean_text(raw: str) -> str:
     """Strip outer white space (incl. full-width and no-break spaces); keep inner line breaks."""
-    lines = [_SPACES.sub(" ", line).strip() for line in raw.replace("\r\n", "\n").replace("\r", "\n").split("\n")]
+    lines = [
+        _SPACES.sub(" ", line).strip() for line in raw.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    ]
     return "\n".join(line for line in lines).strip("\n ")
 
 
@@ -70,7 +72,9 @@ def parse_number(raw: Any, suffixes: tuple[str, ...] = ()) -> tuple[Any, str | N
     if not text:
         return None, None
     stripped = text
-    for suffix in sorted({*suffixes, *(unicodedata.normalize("NFKC", s) for s in suffixes)}, key=len, reverse=True):
+    for suffix in sorted(
+        {*suffixes, *(unicodedata.normalize("NFKC", s) for s in suffixes)}, key=len, reverse=True
+    ):
         if suffix and stripped.endswith(suffix) and len(stripped) > len(suffix):
             stripped = stripped[: -len(suffix)]
             break
