@@ -604,18 +604,12 @@ def _estimate(b: dict[str, Any], jobs: int, manifest: dict[str, Any]) -> dict[st
             f"one inbox holds at most Limits.max_inbox_files = {DEFAULT_LIMITS.max_inbox_files:,} files; "
             f"{ESTIMATE_FILES:,} need the limit raised (library) or several inboxes"
         )
-    held = ESTIMATE_FILES * manifest["bytes"] / manifest["n"]
-    if held > DEFAULT_LIMITS.max_intake_bytes:
-        notes.append(
-            f"{ESTIMATE_FILES:,} such files hold {held / 2**20:,.0f} MB > Limits.max_intake_bytes "
-            f"({DEFAULT_LIMITS.max_intake_bytes / 2**20:,.0f} MB)"
-        )
-    else:
-        notes.append(
-            f"intake keeps every workbook's bytes in memory: ~{held / 2**20:,.0f} MB for "
-            f"{ESTIMATE_FILES:,} files of this size "
-            f"(Limits.max_intake_bytes = {DEFAULT_LIMITS.max_intake_bytes / 2**20:,.0f} MB)"
-        )
+    notes.append(
+        "workbooks that are plain inbox files are read again from disk when processed, and each file's "
+        "rows are spooled to disk: memory does not grow with the number of files (compare RSS at "
+        "N = 1,000 and 10,000); Limits.max_intake_bytes bounds only workbooks taken out of archives "
+        f"and e-mails ({DEFAULT_LIMITS.max_intake_bytes / 2**20:,.0f} MB)"
+    )
     return {
         "files": ESTIMATE_FILES,
         "jobs": jobs,

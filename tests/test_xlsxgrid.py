@@ -913,3 +913,22 @@ def test_timing_against_openpyxl(capsys: pytest.CaptureFixture[str]) -> None:
             f"load_grid {grid_ms:.2f} ms, load_grid(data sheets only) {some_ms:.2f} ms, "
             f"openpyxl load_workbook {openpyxl_ms:.2f} ms ({openpyxl_ms / grid_ms:.1f}x)"
         )
+
+
+def test_reader_gives_the_same_document_through_the_openpyxl_fallback(monkeypatch) -> None:
+    """The reader falls back to openpyxl when the fast reader refuses a file: same values, same findings."""
+    from selfeval_xlsx import reader
+    from selfeval_xlsx.xlsxgrid import GridError
+
+    files = sorted(p for p in INBOX.glob("*.xlsx") if not p.name.startswith("~$"))
+    fast = {p.name: reader.read_workbook(p) for p in files}
+
+    def refuse(*_args, **_kwargs):
+        raise GridError("refused for the test")
+
+    monkeypatch.setattr(reader, "load_grid", refuse)
+    for p in files:
+        slow = reader.read_workbook(p)
+        assert slow.data == fast[p.name].data, p.name
+        assert [f.to_dict() for f in slow.findings] == [f.to_dict() for f in fast[p.name].findings], p.name
+    assert any(doc.data.get("indicators") for doc in fast.values())
