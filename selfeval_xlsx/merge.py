@@ -361,7 +361,7 @@ class _Options:
 
 
 def _merge(inbox: Path, outdir: Path, staging: Path, rules: Rules, o: _Options) -> MergeResult:
-    jobs, year, limits = o.jobs, o.year, o.limits
+    jobs, limits = o.jobs, o.limits
     started = time.perf_counter()
     logger.info("merge {} → {} (rules {}, jobs {})", inbox, outdir, rules.name, jobs or os.cpu_count())
     intake: Intake = collect(inbox, limits)
@@ -376,7 +376,30 @@ def _merge(inbox: Path, outdir: Path, staging: Path, rules: Rules, o: _Options) 
         _Task(item, rules.source, str(staging), o.completed, limits, o.reports, o.report_defaults)
         for item in intake.items
     ]
-    processed = list(_run(tasks, jobs, o.progress))
+    workers = jobs or os.cpu_count() or 1
+    # One pool for scoring and for writing the roll-ups: its workers fork now, while the main process is
+    # small, rather than later from a main process that holds every file's results.
+    pool = ProcessPoolExecutor(max_workers=workers) if workers > 1 and len(tasks) > 1 else None
+    try:
+        return _finish(inbox, outdir, staging, rules, o, intake, tasks, pool, started)
+    finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
+
+
+def _finish(
+    inbox: Path,
+    outdir: Path,
+    staging: Path,
+    rules: Rules,
+    o: _Options,
+    intake: Intake,
+    tasks: list[_Task],
+    pool: ProcessPoolExecutor | None,
+    started: float,
+) -> MergeResult:
+    year = o.year
+    processed = list(_run(tasks, pool, o.jobs, o.progress))
     logger.info("processed {} items in {:.2f}s", len(processed), time.perf_counter() - started)
 
     rejected: list[R.FileRow] = [
@@ -450,30 +473,29 @@ def _merge(inbox: Path, outdir: Path, staging: Path, rules: Rules, o: _Options) 
     outputs = _publish_workbooks(outdir, staging, accepted, invalid, rejected, o.reports)
     spooled = _rollups(accepted, rejected, superseded, skipped, reject_findings, counts, rules, staging)
     logger.info("workbooks published, roll-ups built in {:.2f}s", time.perf_counter() - started)
-    outputs += _write_rollups(outdir, spooled, jobs)
+    outputs += _write_rollups(outdir, spooled, pool)
     rollups = [roll for roll, _ in spooled]
     logger.info("counts {} in {:.2f}s", counts, time.perf_counter() - started)
     return MergeResult(outdir, counts, rollups, outputs, accepted, rejected, superseded, skipped)
 
 
 def _run(
-    tasks: list[_Task], jobs: int | None, progress: Callable[[int, int], None] | None
+    tasks: list[_Task],
+    pool: ProcessPoolExecutor | None,
+    jobs: int | None,
+    progress: Callable[[int, int], None] | None,
 ) -> Iterator[Processed]:
-    jobs = jobs or os.cpu_count() or 1
     total = len(tasks)
-    if jobs <= 1 or total <= 1:
+    if pool is None:
         results: Iterable[Processed] = map(_process, tasks)
-        for i, r in enumerate(results, 1):
-            if progress:
-                progress(i, total)
-            yield r
-        return
-    chunk = max(1, min(64, total // (jobs * 4) or 1))
-    with ProcessPoolExecutor(max_workers=jobs) as pool:
-        for i, r in enumerate(pool.map(_process, tasks, chunksize=chunk), 1):
-            if progress:
-                progress(i, total)
-            yield r
+    else:
+        workers = os.cpu_count() or 1 if jobs is None else jobs
+        chunk = max(1, min(64, total // (workers * 4) or 1))
+        results = pool.map(_process, tasks, chunksize=chunk)
+    for i, r in enumerate(results, 1):
+        if progress:
+            progress(i, total)
+        yield r
 
 
 def _reason(name: str, findings: list[Finding]) -> str:
@@ -669,7 +691,9 @@ def _finding_rows(file: str, findings: list[Finding], code: str, name: str) -> l
     ]
 
 
-def _write_rollups(outdir: Path, spooled: list[tuple[R.Rollup, _Spool]], jobs: int | None = 1) -> list[Path]:
+def _write_rollups(
+    outdir: Path, spooled: list[tuple[R.Rollup, _Spool]], pool: ProcessPoolExecutor | None = None
+) -> list[Path]:
     """Write each roll-up's workbook and its part of ``rollup.json``, one roll-up in memory at a time.
 
     With several roll-ups (counties) and jobs, the workbooks are written in worker processes."""
@@ -677,14 +701,13 @@ def _write_rollups(outdir: Path, spooled: list[tuple[R.Rollup, _Spool]], jobs: i
 
     out = []
     target_json = outdir / "rollup.json"
-    workers = min(jobs or os.cpu_count() or 1, len(spooled))
     with atomic_file(target_json) as fh:
         fh.write(b'{\n  "tool_version": ' + json.dumps(__version__).encode() + b',\n  "rollups": [')
-        if workers > 1:
-            with ProcessPoolExecutor(max_workers=workers) as pool:
-                done = list(pool.map(_write_rollup, [outdir] * len(spooled), *zip(*spooled, strict=True)))
+        done: Iterable[tuple[Path, str]]
+        if pool is not None and len(spooled) > 1:
+            done = pool.map(_write_rollup, [outdir] * len(spooled), *zip(*spooled, strict=True))
         else:
-            done = [_write_rollup(outdir, roll, spool) for roll, spool in spooled]
+            done = (_write_rollup(outdir, roll, spool) for roll, spool in spooled)
         for i, (target, text) in enumerate(done):
             out.append(target)
             fh.write(((",\n    " if i else "\n    ") + text).encode("utf-8"))
