@@ -6,6 +6,7 @@ for the township clerk.
 
 from __future__ import annotations
 
+import stat
 from collections import Counter
 from datetime import date
 from decimal import Decimal
@@ -54,8 +55,25 @@ def validate_workbook(
     limits: Limits = DEFAULT_LIMITS,
 ) -> tuple[Document, Report]:
     """Read and validate one workbook. Never raises for problems in the file."""
-    doc = read_workbook(source, name=name, limits=limits)
+    refused = None if isinstance(source, bytes) else _not_a_regular_file(Path(source), name)
+    doc = refused or read_workbook(source, name=name, limits=limits)
     return doc, validate_document(doc, rules)
+
+
+def _not_a_regular_file(path: Path, name: str | None) -> Document | None:
+    """A document holding one finding when ``path`` is a pipe, device, socket or folder (reading a
+    pipe or a device would block, or never end); None for a regular file or one that cannot be stat'ed
+    (the reader reports that)."""
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return None
+    if stat.S_ISREG(mode):
+        return None
+    doc = Document(file=name or path.name)
+    message = "这不是普通文件（可能是文件夹、管道或设备），未读取。请发送自评表（.xlsx）文件本身。"
+    doc.findings.append(make("not-a-workbook", message, file=doc.file))
+    return doc
 
 
 def validate_document(doc: Document, rules: Any = None) -> Report:
@@ -352,10 +370,10 @@ def _panel(doc: Document, broken: set[str]) -> list[Finding]:
                 )
             )
     for seq, (_i, _r) in indicators.items():
-        if not isinstance(seq, int) or seq > L.PANEL_SCORES.rows:
+        if not isinstance(seq, int) or not 1 <= seq <= L.PANEL_SCORES.rows:
             continue
         for mseq, member in members.items():
-            if not isinstance(mseq, int) or mseq > L.PANEL_SCORES.columns or (seq, mseq) in scored:
+            if not isinstance(mseq, int) or not 1 <= mseq <= L.PANEL_SCORES.columns or (seq, mseq) in scored:
                 continue
             rr, cc = L.matrix_cell(p, seq - 1, mseq - 1)
             out.append(

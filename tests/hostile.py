@@ -2,7 +2,12 @@
 
 Each public function writes one file at ``path`` and returns ``path`` (so ``hostile.pdf(tmp / "a.xlsx")``
 reads well in a test); the ``*_bytes`` helpers return bytes for building archives and e-mails. Everything
-is made here, in memory, from the standard library and xlsxwriter: no fixture files, no network.
+is made here, in memory, from the standard library and xlsxwriter, or (hostile content in the real
+template) by filling the standard workbook with ``selfeval_xlsx.fill``: no fixture files, no network.
+
+:func:`catalogue` lists every case of issue 5 as a :class:`Case`: how to build it and what ``validate``,
+``score`` and ``merge`` must make of it (``tests/test_hostile.py`` runs them all;
+``benchmarks/bench_hostile.py`` measures them).
 
 Low-level builders (return bytes): :func:`raw_zip` (a zip writer that can lie: raw name bytes, flags,
 extra fields, declared sizes), :func:`cfb` (a minimal OLE2 compound-file writer), :func:`rebuild_xlsx` and
@@ -12,18 +17,20 @@ deflate data in a megabyte, made in a fraction of a second).
 
 from __future__ import annotations
 
+import inspect
 import io
 import os
 import random
 import struct
 import zipfile
 import zlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from email.message import EmailMessage
 from email.utils import format_datetime
 from pathlib import Path
+from typing import Any
 
 import xlsxwriter
 
@@ -679,4 +686,790 @@ def symlink(path: Path, target: Path) -> Path | None:
         os.symlink(target, path)
     except (OSError, NotImplementedError):
         return None
+    return path
+
+
+# ------------------------------------------------------------------------------------------------
+# hostile content in the real template
+# ------------------------------------------------------------------------------------------------
+# These start from the standard workbook filled by ``selfeval_xlsx.fill`` (openpyxl edits of the real
+# template, as a clerk would make them), for townships of a county the bundled samples do not use
+# (元氏县, 130132), each with its own code, so that they never replace a sample township in a merge.
+
+OUTSIDER_COUNTY = ("130132", "元氏县")
+OUTSIDER_YEAR = 2023
+
+
+def outsider(index: int) -> dict[str, Any]:
+    """A valid township of 元氏县 (``index`` 0–89 gives code ``130132{110 + index}000``)."""
+    from selfeval_xlsx import sampledata as S
+
+    data = S.township(1, seed_value=700 + index)  # a 镇: codes 100–199
+    data["identity"].update(
+        division_code=f"{OUTSIDER_COUNTY[0]}{110 + index:03d}000",
+        county=OUTSIDER_COUNTY[1],
+        unit_name=f"元氏{index}镇人民政府",
+    )
+    return data
+
+
+def template_bytes(
+    index: int = 0, edit: Callable[[Any], None] | None = None, data: dict[str, Any] | None = None
+) -> bytes:
+    """The standard workbook filled for :func:`outsider` ``index`` (or ``data``), then ``edit(wb)``."""
+    from selfeval_xlsx.fill import filled_bytes
+
+    return filled_bytes(data or outsider(index), OUTSIDER_YEAR, edit)
+
+
+def template_xlsx(path: Path, index: int = 0, edit: Callable[[Any], None] | None = None) -> Path:
+    """A valid filled workbook (optionally edited with openpyxl by ``edit(wb)``)."""
+    path.write_bytes(template_bytes(index, edit))
+    return path
+
+
+def cell(pointer: str) -> tuple[str, str]:
+    """(sheet, A1) of a form or grid value, from the layout."""
+    from selfeval_xlsx import layout as L
+
+    found = L.cell_of(pointer)
+    assert found is not None, pointer
+    return found
+
+
+def indicator_cell(index: int, key: str) -> tuple[str, str]:
+    """(sheet, A1) of an indicator-table cell (0-based row of the table)."""
+    from selfeval_xlsx import layout as L
+    from selfeval_xlsx.cells import a1
+
+    p = L.INDICATOR_SHEET.find("indicators")
+    return L.INDICATOR_SHEET.name, a1(L.table_row(p, index), L.table_col(p, key))
+
+
+def set_cells(**values: Any) -> Callable[[Any], None]:
+    """An edit typing values into cells given as ``预算执行__D17=…`` (sheet, two underscores, A1)."""
+
+    def edit(wb: Any) -> None:
+        for key, value in values.items():
+            sheet, ref = key.split("__")
+            wb[sheet][ref] = value
+
+    return edit
+
+
+def at(where: tuple[str, str], value: Any) -> Callable[[Any], None]:
+    """An edit typing ``value`` into the cell ``where`` = (sheet, A1)."""
+    return set_cells(**{f"{where[0]}__{where[1]}": value})
+
+
+#: Formula-like text, as a clerk might paste it or an attacker craft it (CSV/formula injection).
+INJECTIONS = (
+    '=HYPERLINK("http://x.cn","点")',
+    "+cmd|' /C calc'!A0",
+    "-2+3+cmd|' /C calc'!A0",
+    "@SUM(1+1)*cmd|' /C calc'!A0",
+    "{=1+1}",
+    "\t=1+1",
+    "\r=1+1",
+)
+
+
+def injection_data(index: int = 0) -> dict[str, Any]:
+    """:func:`outsider` with formula-like text in every free-text field (names, goals, indicators…)."""
+    data = outsider(index)
+    payloads = iter(INJECTIONS * 20)
+    for section in ("goals", "review"):
+        for key in data[section]:
+            data[section][key] = next(payloads)
+    data["identity"]["preparer"] = next(payloads)
+    data["narrative"] = {"overview": next(payloads), "process": next(payloads)}
+    for ind in data["indicators"]:
+        ind["level3"] = next(payloads)
+        if ind.get("reason"):
+            ind["reason"] = next(payloads)
+    for member in data["members"]:
+        for key in ("name", "org", "post", "title"):
+            member[key] = next(payloads)
+    return data
+
+
+def injection_xlsx(path: Path, index: int = 0) -> Path:
+    path.write_bytes(template_bytes(data=injection_data(index)))
+    return path
+
+
+def template_xlsm(path: Path, index: int = 0) -> Path:
+    """A filled workbook saved as macro-enabled: a VBA project part, its relationship and content types."""
+    data = template_bytes(index)
+    members = parts(data)
+    ct = members["[Content_Types].xml"].replace(
+        b"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml",
+        b"application/vnd.ms-excel.sheet.macroEnabled.main+xml",
+    )
+    ct = ct.replace(
+        b"</Types>",
+        b'<Default Extension="bin" ContentType="application/vnd.ms-office.vbaProject"/></Types>',
+    )
+    rels = members["xl/_rels/workbook.xml.rels"].replace(
+        b"</Relationships>",
+        b'<Relationship Id="rIdVba" Type="http://schemas.microsoft.com/office/2006/relationships/'
+        b'vbaProject" Target="vbaProject.bin"/></Relationships>',
+    )
+    vba = cfb({"PROJECT": b'ID="{00000000}"\r\nDocument=ThisWorkbook/&H00000000\r\n', "dir": b"\x01" * 64})
+    path.write_bytes(
+        rebuild_xlsx(
+            data,
+            {"[Content_Types].xml": ct, "xl/_rels/workbook.xml.rels": rels, "xl/vbaProject.bin": vba},
+        )
+    )
+    return path
+
+
+def _sheet_part(data: bytes, sheet: str) -> str:
+    """The zip member holding ``sheet`` (openpyxl numbers them in workbook order)."""
+    import re
+
+    members = parts(data)
+    names = re.findall(rb'<sheet [^>]*name="([^"]+)"[^>]*r:id="([^"]+)"', members["xl/workbook.xml"])
+    rid = next(r for n, r in names if n.decode() == sheet)
+    rels = members["xl/_rels/workbook.xml.rels"]
+    target = re.search(rb'Id="' + rid + rb'"[^>]*Target="([^"]+)"', rels) or re.search(
+        rb'Target="([^"]+)"[^>]*Id="' + rid + rb'"', rels
+    )
+    assert target is not None
+    return "xl/" + target.group(1).decode().lstrip("/").removeprefix("xl/")
+
+
+def template_dimension(
+    path: Path, ref: bytes = b"A1:J1048576", sheet: str = "预算执行", index: int = 0
+) -> Path:
+    """A filled workbook whose sheet declares the dimension ``ref`` (a million rows, 16,384 columns…)."""
+    import re
+
+    data = template_bytes(index)
+    part = _sheet_part(data, sheet)
+    xml = parts(data)[part]
+    xml, n = re.subn(rb'<dimension ref="[^"]*"', b'<dimension ref="' + ref + b'"', xml)
+    assert n == 1
+    path.write_bytes(rebuild_xlsx(data, {part: xml}))
+    return path
+
+
+def template_raw_number(
+    path: Path, token: bytes = b"NaN", pointer: str = "/budget/total/executed", index: int = 0
+) -> Path:
+    """A filled workbook whose numeric cell holds ``token`` verbatim in ``<v>`` (NaN, INF, 1E+400…),
+    as no spreadsheet program writes it but a script could."""
+    import re
+
+    sheet, ref = cell(pointer)
+    marker = 7777.25
+    data = template_bytes(index, edit=at((sheet, ref), marker))
+    part = _sheet_part(data, sheet)
+    xml = parts(data)[part]
+    pattern = rb'(<c r="' + ref.encode() + rb'"[^>]*>)<v>7777.25</v>'
+    xml, n = re.subn(pattern, rb"\1<v>" + token + rb"</v>", xml)
+    assert n == 1, ref
+    path.write_bytes(rebuild_xlsx(data, {part: xml}))
+    return path
+
+
+def _indicator_rows(count: int) -> Callable[[Any], None]:
+    def edit(wb: Any) -> None:
+        from selfeval_xlsx import layout as L
+
+        p = L.INDICATOR_SHEET.find("indicators")
+        ws = wb[L.INDICATOR_SHEET.name]
+        first = L.table_row(p, 0)
+        cols = range(1, len(p.block.columns) + 1)
+        template = [[ws.cell(first + r, c).value for c in cols] for r in range(6)]
+        for i in range(count):
+            row = template[i % len(template)]
+            for c, value in zip(cols, row, strict=True):
+                ws.cell(first + i, c).value = i + 1 if c == 1 else value
+
+    return edit
+
+
+def many_indicator_rows(path: Path, count: int = 10_000, index: int = 0) -> Path:
+    """A filled workbook whose indicator table goes on for ``count`` rows (the template has 50)."""
+    path.write_bytes(template_bytes(index, edit=_indicator_rows(count)))
+    return path
+
+
+def sheets_edited(path: Path, how: str, index: int = 0) -> Path:
+    """A filled workbook with its sheets ``renamed`` / ``missing`` / ``extra`` / ``reordered``."""
+
+    def edit(wb: Any) -> None:
+        if how == "renamed":
+            wb["评价小组"].title = "评价组"
+        elif how == "missing":
+            del wb["评价小组"]
+        elif how == "extra":
+            wb.create_sheet("Sheet1")["A1"] = "草稿：不要报送"
+        elif how == "reordered":
+            wb._sheets.reverse()
+        else:
+            raise ValueError(how)
+
+    path.write_bytes(template_bytes(index, edit=edit))
+    return path
+
+
+def merged_range() -> str:
+    """The budget's 当年财政拨款 row, from 年初预算数 to 全年执行数 (three input cells)."""
+    return cell("/budget/current/initial")[1] + ":" + cell("/budget/current/executed")[1]
+
+
+def merged_inputs(path: Path, index: int = 0) -> Path:
+    """A filled workbook whose budget row inputs are merged into one cell (the values beside are lost)."""
+    sheet = cell("/budget/current/initial")[0]
+    path.write_bytes(template_bytes(index, edit=lambda wb: wb[sheet].merge_cells(merged_range())))
+    return path
+
+
+def _row_of(ref: str) -> int:
+    return int("".join(ch for ch in ref if ch.isdigit()))
+
+
+def extra_column_cell() -> str:
+    """Column T of the first indicator row: well to the right of the table."""
+    from selfeval_xlsx.cells import a1
+
+    return a1(_row_of(indicator_cell(0, "level3")[1]), 20)
+
+
+def extra_column(path: Path, index: int = 0) -> Path:
+    """A filled workbook with a note typed to the right of the indicator table."""
+    sheet = indicator_cell(0, "level3")[0]
+    path.write_bytes(template_bytes(index, edit=at((sheet, extra_column_cell()), "备注：此列为自加")))
+    return path
+
+
+def hidden_row_first_cell() -> str:
+    """Column A of the third indicator row (the one :func:`hidden_row` hides)."""
+    from selfeval_xlsx.cells import a1
+
+    return a1(_row_of(indicator_cell(2, "level3")[1]), 1)
+
+
+def hidden_row(path: Path, index: int = 0) -> Path:
+    """A filled workbook with an indicator row that holds data but is hidden."""
+    sheet, ref = indicator_cell(2, "level3")
+    row = _row_of(ref)
+
+    def edit(wb: Any) -> None:
+        wb[sheet].row_dimensions[row].hidden = True
+
+    path.write_bytes(template_bytes(index, edit=edit))
+    return path
+
+
+def template_version(path: Path, key: str = "template_version", value: str = "0.9", index: int = 0) -> Path:
+    """A filled workbook claiming another template version (or id) in its hidden ``_meta`` sheet."""
+    from selfeval_xlsx import layout as L
+
+    def edit(wb: Any) -> None:
+        for row in wb[L.META_SHEET_NAME].iter_rows(max_col=2):
+            if row[0].value == key:
+                row[1].value = value
+
+    path.write_bytes(template_bytes(index, edit=edit))
+    return path
+
+
+#: Archive-member and attachment names that try to escape, or that Windows cannot create.
+DANGEROUS_NAMES = (
+    "../逃逸.xlsx",
+    "/etc/绝对路径.xlsx",
+    "C:\\Windows\\盘符.xlsx",
+    "CON.xlsx",
+    "dir/../../上两级.xlsx",
+    "控制\t字符.xlsx",
+    "空\x00字符.xlsx",
+    "长" * 150 + ".xlsx",
+)
+
+
+def traversal_template_zip(path: Path, first: int = 50) -> Path:
+    """A zip whose members carry :data:`DANGEROUS_NAMES` and each hold a distinct valid township."""
+    members = [
+        RawMember(n.encode("utf-8"), template_bytes(first + i), flags=0x800)
+        for i, n in enumerate(DANGEROUS_NAMES)
+    ]
+    path.write_bytes(raw_zip(members))
+    return path
+
+
+def traversal_template_eml(path: Path, first: int = 60) -> Path:
+    """A mail whose attachments carry dangerous names (no NUL: mail headers cannot hold it), each a
+    distinct valid township."""
+    names = [n for n in DANGEROUS_NAMES if "\x00" not in n and "\t" not in n]
+    return eml_rfc2231(path, {n: template_bytes(first + i) for i, n in enumerate(names)})
+
+
+def symlink_outside(path: Path, index: int = 80) -> Path | None:
+    """A link at ``path`` to a valid township's workbook beside the inbox (outside it)."""
+    target = path.parent.parent / f"{path.stem}（收件箱外）.xlsx"
+    template_xlsx(target, index)
+    return symlink(path, target)
+
+
+def html_xls(path: Path) -> Path:
+    """A web page saved with an .xls name (what some systems export)."""
+    path.write_bytes(
+        b"\xef\xbb\xbf<html xmlns:x='urn:schemas-microsoft-com:office:excel'><body><table><tr><td>1</td>"
+        b"</tr></table></body></html>"
+    )
+    return path
+
+
+# ------------------------------------------------------------------------------------------------
+# the catalogue: every case of issue 5, with what the commands must make of it
+# ------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Case:
+    """One hostile or broken input and how ``validate``, ``score`` and ``merge`` must treat it.
+
+    ``gen(folder / name, **kwargs)`` writes it. ``codes`` are finding codes that ``validate`` must report
+    for the file (the first at ``where`` = (sheet, cell) when given); ``valid`` says whether validate and
+    score accept it (warnings at most). ``fate`` is what a merge of an inbox holding only this file
+    counts besides ``seen`` (an archive counts its members), and ``merge_codes`` the codes its findings
+    carry there (default: ``codes``).
+    """
+
+    id: str
+    name: str
+    gen: Callable[..., Any]
+    codes: tuple[str, ...] = ()
+    where: tuple[str | None, str | None] | None = None
+    valid: bool = False
+    fate: tuple[tuple[str, int], ...] = (("rejected", 1),)
+    merge_codes: tuple[str, ...] | None = None
+    kwargs: tuple[tuple[str, Any], ...] = ()
+    category: str = ""
+
+    def build(self, folder: Path) -> Path | None:
+        """Write the case into ``folder``; None where the platform cannot make it (symlinks)."""
+        return self.gen(folder / self.name, **dict(self.kwargs))
+
+    @property
+    def counts(self) -> dict[str, int]:
+        """The merge's expected counts, ``seen`` included."""
+        out = {"accepted": 0, "superseded": 0, "rejected": 0, "skipped": 0, **dict(self.fate)}
+        return {"seen": sum(out.values()), **out}
+
+    @property
+    def expected_merge_codes(self) -> tuple[str, ...]:
+        return self.codes if self.merge_codes is None else self.merge_codes
+
+
+def _kw(**kwargs: Any) -> tuple[tuple[str, Any], ...]:
+    return tuple(kwargs.items())
+
+
+def catalogue() -> list[Case]:
+    """Every case listed in issue 5 (and a few more), once each."""
+    budget, indicators, panel = "预算执行", "绩效指标", "评价小组"
+    executed = cell("/budget/total/executed")
+    initial = cell("/budget/total/initial")
+    filled_on = cell("/identity/filled_on")
+    problems = cell("/review/problems")
+    unit_name = cell("/identity/unit_name")
+    weight0 = indicator_cell(0, "weight")
+    R, A, S = "rejected", "accepted", "skipped"
+    not_wb, corrupt, unsupported = ("not-a-workbook",), ("corrupt-workbook",), ("unsupported-format",)
+    too_large, encrypted = ("too-large",), ("encrypted-workbook",)
+
+    index = iter(range(1, 50))  # each template-based case is another township (none supersedes another)
+
+    def c(
+        category: str, id: str, name: str, gen: Callable[..., Any], codes: tuple[str, ...], **kw: Any
+    ) -> Case:
+        if "index" in inspect.signature(gen).parameters and "index" not in dict(kw.get("kwargs", ())):
+            kw["kwargs"] = (*kw.get("kwargs", ()), ("index", next(index)))
+        fate = kw.pop("fate", ((R, 1),))
+        if isinstance(fate, str):
+            fate = ((fate, 1),)
+        elif isinstance(fate, dict):
+            fate = tuple(fate.items())
+        return Case(id, name, gen, codes, fate=fate, category=category, **kw)
+
+    NOT = "not a workbook"
+    RES = "resource attacks"
+    INJ = "injection"
+    PATH = "paths"
+    STRUCT = "structure"
+    return [
+        # --- not a workbook ---------------------------------------------------------------------
+        c(NOT, "empty", "空文件.xlsx", empty, not_wb),
+        c(NOT, "random-bytes", "乱码.xlsx", random_bytes, corrupt),
+        c(NOT, "pdf-renamed", "其实是PDF.xlsx", pdf, not_wb),
+        c(NOT, "docx-renamed", "其实是Word.xlsx", docx, not_wb),
+        c(NOT, "png-renamed", "截图.xlsx", png, not_wb),
+        c(NOT, "text-renamed", "导出.xls", text, not_wb),
+        c(NOT, "html-xls", "网页导出.xls", html_xls, unsupported),
+        c(NOT, "truncated-zip", "没下载完.xlsx", truncated_zip, corrupt),
+        c(NOT, "zip-without-workbook", "没有工作簿.xlsx", zip_without_workbook, corrupt),
+        c(NOT, "encrypted-ole", "有打开密码.xlsx", encrypted_ole, encrypted),
+        c(NOT, "old-xls", "旧格式.xls", old_xls, unsupported),
+        c(NOT, "wps-et", "WPS表格.et", wps_et, unsupported),
+        c(NOT, "xlsb", "二进制.xlsb", xlsb, unsupported),
+        c(NOT, "ods", "开放格式.ods", ods, unsupported),
+        c(NOT, "rar", "压缩包.rar", rar, unsupported),
+        c(NOT, "outlook-msg", "邮件.msg", outlook_msg, unsupported),
+        c(NOT, "not-the-template", "别的表格.xlsx", xlsx, ("missing-sheet",), where=(panel, None)),
+        c(NOT, "lock-file", "~$宋营镇2023.xlsx", lock_file, corrupt, fate=S, merge_codes=()),
+        # --- resource attacks ---------------------------------------------------------------------
+        c(RES, "zip-bomb-1gb", "压缩炸弹.xlsx", zip_bomb, too_large),
+        c(RES, "zip-bomb-lying", "撒谎的压缩炸弹.xlsx", zip_bomb, corrupt, kwargs=_kw(lie=True)),
+        c(RES, "lying-sizes", "尺寸不符.xlsx", lying_sizes_xlsx, corrupt),
+        c(RES, "declared-3gb", "声称3GB.xlsx", huge_declared_xlsx, too_large),
+        c(RES, "zip-encrypted-member", "压缩密码.xlsx", zip_encrypted_member, encrypted),
+        c(RES, "many-members", "部件过多.xlsx", many_members_xlsx, too_large),
+        c(RES, "overlapping-zip", "重叠压缩.xlsx", overlapping_zip, corrupt),
+        c(RES, "billion-laughs", "实体炸弹.xlsx", billion_laughs_xlsx, corrupt),
+        c(RES, "quadratic-blowup", "二次膨胀.xlsx", quadratic_blowup_xlsx, corrupt),
+        c(RES, "external-entity", "外部实体.xlsx", external_entity_xlsx, corrupt),
+        c(RES, "utf16-doctype", "UTF16实体.xlsx", utf16_doctype_xlsx, corrupt),
+        c(RES, "ebcdic", "EBCDIC编码.xlsx", ebcdic_xlsx, corrupt),
+        c(RES, "dimension-not-template", "大范围.xlsx", huge_dimension_xlsx, ("missing-sheet", "extra-data")),
+        c(
+            RES,
+            "dimension-million-rows",
+            "百万行.xlsx",
+            template_dimension,
+            ("extra-data",),
+            where=(budget, None),
+            valid=True,
+            fate=A,
+        ),
+        c(
+            RES,
+            "dimension-16384-columns",
+            "一万六千列.xlsx",
+            template_dimension,
+            ("extra-data",),
+            where=(budget, None),
+            valid=True,
+            fate=A,
+            kwargs=_kw(ref=b"A1:XFD60"),
+        ),
+        c(
+            RES,
+            "10000-indicator-rows",
+            "一万行指标.xlsx",
+            many_indicator_rows,
+            ("weights-total", "extra-data"),
+        ),
+        c(RES, "1mb-string", "超长文字.xlsx", template_big_string, ("too-long",), where=problems),
+        c(RES, "nested-multipart-eml", "复杂邮件.eml", eml_nested_multipart, not_wb, merge_codes=too_large),
+        c(
+            RES,
+            "zip-in-zip-in-zip",
+            "三层压缩.zip",
+            nested_zip,
+            not_wb,
+            merge_codes=too_large,
+            kwargs=_kw(depth=3, body=b"PK"),
+        ),
+        # --- injection -----------------------------------------------------------------------------
+        c(INJ, "formula-like-text", "公式注入.xlsx", injection_xlsx, (), valid=True, fate=A),
+        c(INJ, "xlsm-macros", "带宏.xlsm", template_xlsm, ("macro-ignored",), valid=True, fate=A),
+        c(INJ, "xlsm-not-template", "宏表格.xlsm", xlsm, ("macro-ignored", "missing-sheet")),
+        # --- paths ---------------------------------------------------------------------------------
+        c(
+            PATH,
+            "traversal-zip",
+            "危险文件名.zip",
+            traversal_zip,
+            not_wb,
+            fate={R: len(TRAVERSAL_NAMES) + 2},
+            merge_codes=("unsafe-name", "missing-sheet"),
+        ),
+        c(
+            PATH,
+            "traversal-zip-templates",
+            "危险文件名（自评表）.zip",
+            traversal_template_zip,
+            not_wb,
+            fate={A: len(DANGEROUS_NAMES)},
+            merge_codes=("unsafe-name",),
+        ),
+        c(
+            PATH,
+            "traversal-eml",
+            "危险附件名.eml",
+            traversal_template_eml,
+            not_wb,
+            fate={A: len(DANGEROUS_NAMES) - 2},
+            merge_codes=("unsafe-name",),
+        ),
+        c(
+            PATH,
+            "gbk-names-zip",
+            "城关镇.zip",
+            gbk_names_zip,
+            not_wb,
+            fate={A: 1},
+            merge_codes=(),
+            kwargs=_kw(members={"元氏70镇2023自评表.xlsx": template_bytes(70)}),
+        ),
+        c(
+            PATH,
+            "unit-name-traversal",
+            "单位名称含路径.xlsx",
+            template_xlsx,
+            (),
+            valid=True,
+            fate=A,
+            kwargs=_kw(edit=at(unit_name, "../../..\\Windows\\元氏路径镇人民政府")),
+        ),
+        c(
+            PATH,
+            "gbk-encoded-word-eml",
+            "李村镇来信.eml",
+            eml_raw,
+            not_wb,
+            fate=A,
+            merge_codes=(),
+            kwargs=_kw(filename_header=encoded_word("元氏72镇自评表.xlsx", "GBK"), body=template_bytes(72)),
+        ),
+        c(
+            PATH,
+            "rfc2231-eml",
+            "王楼乡来信.eml",
+            eml_rfc2231,
+            not_wb,
+            fate=A,
+            merge_codes=(),
+            kwargs=_kw(attachments={"元氏73镇2023年自评表.xlsx": template_bytes(73)}),
+        ),
+        c(
+            PATH,
+            "utf8-names-zip-no-flag",
+            "无标志.zip",
+            utf8_names_zip,
+            not_wb,
+            fate=A,
+            merge_codes=(),
+            kwargs=_kw(members={"元氏74镇/自评表.xlsx": template_bytes(74)}, flag=False),
+        ),
+        c(
+            PATH,
+            "zip-in-zip",
+            "两层压缩.zip",
+            nested_zip,
+            not_wb,
+            fate=A,
+            merge_codes=(),
+            kwargs=_kw(depth=2, body=template_bytes(75)),
+        ),
+        c(
+            PATH,
+            "empty-zip",
+            "空压缩包.zip",
+            plain_zip,
+            not_wb,
+            fate=S,
+            merge_codes=(),
+            kwargs=_kw(members={}),
+        ),
+        c(PATH, "symlink-outside", "外部链接.xlsx", symlink_outside, (), valid=True, fate=S, merge_codes=()),
+        # --- structure -----------------------------------------------------------------------------
+        c(
+            STRUCT,
+            "sheet-renamed",
+            "改了表名.xlsx",
+            sheets_edited,
+            ("missing-sheet",),
+            where=(panel, None),
+            kwargs=_kw(how="renamed"),
+        ),
+        c(
+            STRUCT,
+            "sheet-missing",
+            "少了一张表.xlsx",
+            sheets_edited,
+            ("missing-sheet",),
+            where=(panel, None),
+            kwargs=_kw(how="missing"),
+        ),
+        c(
+            STRUCT,
+            "sheet-extra",
+            "多了一张表.xlsx",
+            sheets_edited,
+            ("extra-data",),
+            where=("Sheet1", None),
+            valid=True,
+            fate=A,
+            kwargs=_kw(how="extra"),
+        ),
+        c(
+            STRUCT,
+            "sheets-reordered",
+            "表的顺序变了.xlsx",
+            sheets_edited,
+            (),
+            valid=True,
+            fate=A,
+            kwargs=_kw(how="reordered"),
+        ),
+        c(
+            STRUCT,
+            "merged-inputs",
+            "合并了单元格.xlsx",
+            merged_inputs,
+            ("merged-input", "sum-mismatch"),
+            where=(budget, merged_range()),
+        ),
+        c(
+            STRUCT,
+            "extra-column",
+            "多了一列.xlsx",
+            extra_column,
+            ("extra-data",),
+            where=(indicators, extra_column_cell()),
+            valid=True,
+            fate=A,
+        ),
+        c(
+            STRUCT,
+            "hidden-row",
+            "隐藏行.xlsx",
+            hidden_row,
+            ("value-normalised",),
+            where=(indicators, hidden_row_first_cell()),
+            valid=True,
+            fate=A,
+        ),
+        c(
+            STRUCT,
+            "formula-recomputed",
+            "金额用公式.xlsx",
+            template_xlsx,
+            ("formula-recomputed",),
+            where=executed,
+            valid=True,
+            fate=A,
+            kwargs=_kw(edit=_sum_formula),
+        ),
+        c(
+            STRUCT,
+            "formula-in-text",
+            "名称用公式.xlsx",
+            template_xlsx,
+            ("formula-not-allowed",),
+            where=unit_name,
+            kwargs=_kw(edit=at(unit_name, '=CONCAT("元氏","镇")')),
+        ),
+        c(
+            STRUCT,
+            "div0",
+            "除以零.xlsx",
+            template_xlsx,
+            ("cell-error",),
+            where=executed,
+            kwargs=_kw(edit=at(executed, "#DIV/0!")),
+        ),
+        c(
+            STRUCT,
+            "ref-error",
+            "引用错误.xlsx",
+            template_xlsx,
+            ("cell-error",),
+            where=weight0,
+            kwargs=_kw(edit=at(weight0, "#REF!")),
+        ),
+        c(STRUCT, "nan-in-xml", "NaN.xlsx", template_raw_number, corrupt, kwargs=_kw(token=b"NaN")),
+        c(STRUCT, "infinity-in-xml", "INF.xlsx", template_raw_number, corrupt, kwargs=_kw(token=b"INF")),
+        c(
+            STRUCT,
+            "overflow-in-xml",
+            "1E400.xlsx",
+            template_raw_number,
+            ("type-error",),
+            where=executed,
+            kwargs=_kw(token=b"1E+400"),
+        ),
+        c(
+            STRUCT,
+            "nan-text",
+            "金额填NaN.xlsx",
+            template_xlsx,
+            ("type-error",),
+            where=executed,
+            kwargs=_kw(edit=at(executed, "NaN")),
+        ),
+        c(
+            STRUCT,
+            "infinity-text",
+            "金额填Infinity.xlsx",
+            template_xlsx,
+            ("type-error",),
+            where=executed,
+            kwargs=_kw(edit=at(executed, "-Infinity")),
+        ),
+        c(
+            STRUCT,
+            "negative-amount",
+            "负数金额.xlsx",
+            template_xlsx,
+            ("out-of-range",),
+            where=initial,
+            kwargs=_kw(edit=at(initial, -5000)),
+        ),
+        c(
+            STRUCT,
+            "absurd-amount",
+            "天文数字.xlsx",
+            template_xlsx,
+            ("out-of-range",),
+            where=initial,
+            kwargs=_kw(edit=at(initial, 1e300)),
+        ),
+        c(
+            STRUCT,
+            "date-1900",
+            "1900年.xlsx",
+            template_xlsx,
+            ("out-of-range",),
+            where=filled_on,
+            kwargs=_kw(edit=at(filled_on, datetime(1900, 1, 1))),
+        ),
+        c(
+            STRUCT,
+            "date-9999",
+            "9999年.xlsx",
+            template_xlsx,
+            ("out-of-range",),
+            where=filled_on,
+            kwargs=_kw(edit=at(filled_on, datetime(9999, 12, 31))),
+        ),
+        c(STRUCT, "old-template-version", "旧版模板.xlsx", template_version, ("template-version",)),
+        c(
+            STRUCT,
+            "foreign-template-id",
+            "别家模板.xlsx",
+            template_version,
+            ("unknown-template",),
+            kwargs=_kw(key="template_id", value="another-vendor/selfeval"),
+        ),
+    ]
+
+
+def _sum_formula(wb: Any) -> None:
+    """The total 全年执行数 typed as ``=SUM(…)`` of its parts (the parts as filled)."""
+    sheet, first = cell("/budget/current/executed")
+    _, last = cell("/budget/other/executed")
+    _, total = cell("/budget/total/executed")
+    wb[sheet][total] = f"=SUM({first}:{last})"
+
+
+def template_big_string(path: Path, chars: int = 1_000_000, index: int = 0) -> Path:
+    """A filled workbook with a 1 MB (a million characters) text in 存在的问题."""
+    path.write_bytes(template_bytes(index, edit=at(cell("/review/problems"), "问" * chars)))
     return path
