@@ -588,6 +588,7 @@ def _rollups(
         groups = {("000000", y): [] for y in years}
     now = datetime.now(UTC).astimezone().isoformat(timespec="seconds")
     names = divisions()
+    areas = {a for a, _ in groups}
     out = []
     for (area, year), members in sorted(groups.items(), key=lambda kv: (kv[0][0], kv[0][1] or 0)):
         county = names.get(area) or next((p.county for p in members if p.county), "") or "未知地区"
@@ -608,15 +609,18 @@ def _rollups(
                 continue
             assert p.row is not None
             roll.townships.append(p.row)
-        single = len(groups) == 1
+
+        def here(code: str, area: str = area) -> bool:
+            """Whether a rejected/superseded/skipped file belongs in this roll-up: its own area's, or
+            every roll-up when its code is missing or names an area with no accepted township (so that
+            no file is left out of every roll-up)."""
+            own = _area(code, level) if code else ""
+            return len(groups) == 1 or not code or own == area or own not in areas
+
         for name, findings, code, unit in reject_findings:
-            if single or not code or _area(code, level) == area:
+            if here(code):
                 spool.findings.extend(_finding_rows(name, findings, code, unit))
-        roll.files = [
-            f
-            for f in (*rejected, *superseded, *skipped)
-            if single or not f.code or _area(f.code, level) == area
-        ]
+        roll.files = [f for f in (*rejected, *superseded, *skipped) if here(f.code)]
         roll.counts = dict(counts)
         roll.rank()
         out.append((roll, spool))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import stat
 import warnings
 from collections.abc import Callable
 from decimal import Decimal
@@ -58,7 +59,15 @@ def read_workbook(
         path = Path(source)
         label = name or path.name
         try:
-            if path.stat().st_size > limits.max_file_bytes:
+            st = path.stat()
+            if not stat.S_ISREG(st.st_mode):  # a pipe or device would block or never end: not opened
+                doc = Document(file=label)
+                message = (
+                    "这不是普通文件（可能是文件夹、管道或设备），未读取。请发送自评表（.xlsx）文件本身。"
+                )
+                doc.findings.append(make("not-a-workbook", message, file=label))
+                return doc
+            if st.st_size > limits.max_file_bytes:
                 doc = Document(file=label)
                 doc.findings.append(
                     make(
@@ -136,6 +145,7 @@ class _Reader:
     def __init__(self, wb: Grid, doc: Document, limits: Limits) -> None:
         self.wb, self.doc, self.limits = wb, doc, limits
         self.flagged: set[str] = set()  # pointers that already carry a finding from the reader
+        self._row_index: dict[str, dict[int, list[int]]] = {}
 
     # --- structure -------------------------------------------------------------------------------
 
@@ -445,10 +455,23 @@ class _Reader:
 
     # --- structure checks ------------------------------------------------------------------------
 
+    def _columns_by_row(self, ws: Sheet) -> dict[int, list[int]]:
+        """The columns holding a value, by row (built once per sheet: the checks below look only at
+        cells that exist rather than at every position)."""
+        index = self._row_index.get(ws.name)
+        if index is None:
+            index = {}
+            for (row, col), cell in ws.cells.items():
+                if not _blank(cell.value):
+                    index.setdefault(row, []).append(col)
+            for cols in index.values():
+                cols.sort()
+            self._row_index[ws.name] = index
+        return index
+
     def _extra_columns(self, sheet: L.Sheet, ws: Sheet, row: int, last_col: int) -> None:
-        for col in range(last_col + 1, last_col + 1 + self.limits.max_cols):
-            cell = ws.get(row, col)
-            if cell is not None and not _blank(cell.value):
+        for col in self._columns_by_row(ws).get(row, ()):
+            if last_col < col <= last_col + self.limits.max_cols:
                 self._once(
                     "extra-data",
                     sheet,
@@ -461,10 +484,10 @@ class _Reader:
         last = sheet.placements[-1]
         end = last.row + _height_of(last.block)
         stop = min(ws.max_row, end + self.limits.max_rows)
-        for row in range(end, stop + 1):
-            for col in range(1, sheet.last_col + 1 + 5):
-                cell = ws.get(row, col)
-                if cell is not None and not _blank(cell.value):
+        index = self._columns_by_row(ws)
+        for row in sorted(r for r in index if end <= r <= stop):
+            for col in index[row]:
+                if col <= sheet.last_col + 5:
                     self._once(
                         "extra-data",
                         sheet,

@@ -6,7 +6,6 @@ for the township clerk.
 
 from __future__ import annotations
 
-import stat
 from collections import Counter
 from datetime import date
 from decimal import Decimal
@@ -55,25 +54,8 @@ def validate_workbook(
     limits: Limits = DEFAULT_LIMITS,
 ) -> tuple[Document, Report]:
     """Read and validate one workbook. Never raises for problems in the file."""
-    refused = None if isinstance(source, bytes) else _not_a_regular_file(Path(source), name)
-    doc = refused or read_workbook(source, name=name, limits=limits)
+    doc = read_workbook(source, name=name, limits=limits)
     return doc, validate_document(doc, rules)
-
-
-def _not_a_regular_file(path: Path, name: str | None) -> Document | None:
-    """A document holding one finding when ``path`` is a pipe, device, socket or folder (reading a
-    pipe or a device would block, or never end); None for a regular file or one that cannot be stat'ed
-    (the reader reports that)."""
-    try:
-        mode = path.stat().st_mode
-    except OSError:
-        return None
-    if stat.S_ISREG(mode):
-        return None
-    doc = Document(file=name or path.name)
-    message = "这不是普通文件（可能是文件夹、管道或设备），未读取。请发送自评表（.xlsx）文件本身。"
-    doc.findings.append(make("not-a-workbook", message, file=doc.file))
-    return doc
 
 
 def validate_document(doc: Document, rules: Any = None) -> Report:
