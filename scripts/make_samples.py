@@ -12,9 +12,9 @@ import io
 import shutil
 import sys
 import zipfile
+from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import format_datetime
-from datetime import datetime, timezone
 from pathlib import Path
 
 from selfeval_xlsx import sampledata as S
@@ -76,7 +76,7 @@ def main(out: Path) -> None:
             filled_bytes(towns[3], S.YEAR),
             "梨园镇2023年整体支出绩效自评表.xlsx",
             "梨园镇财政所 <lyz@example.cn>",
-            datetime(2024, 1, 16, 10, 5, tzinfo=timezone.utc),
+            datetime(2024, 1, 16, 10, 5, tzinfo=UTC),
         )
     )
     put("洨河镇.xlsx", filled_bytes(towns[4], S.YEAR))
@@ -90,14 +90,20 @@ def main(out: Path) -> None:
     bad = S.township(0, seed_value=101)
 
     def text_amount(wb) -> None:  # type: ignore[no-untyped-def]
-        from selfeval_xlsx.layout import BUDGET, grid_cell
+        from selfeval_xlsx.layout import grid_cell
 
         r, c = grid_cell(BUDGET_SHEET.find("budget"), "total", "executed")
         wb[BUDGET_SHEET.name].cell(r, c).value = "约8700万"
 
     put(
         "错误样例-金额填文字.xlsx",
-        filled_bytes(S.variant(bad, **{"identity.unit_name": "北沙乡人民政府", "identity.division_code": "130133204000"}), S.YEAR, text_amount),
+        filled_bytes(
+            S.variant(
+                bad, **{"identity.unit_name": "北沙乡人民政府", "identity.division_code": "130133204000"}
+            ),
+            S.YEAR,
+            text_amount,
+        ),
     )
 
     def drop_panel(wb) -> None:  # type: ignore[no-untyped-def]
@@ -105,14 +111,27 @@ def main(out: Path) -> None:
 
     put(
         "错误样例-缺少评价小组表.xlsx",
-        filled_bytes(S.variant(bad, **{"identity.unit_name": "南沙乡人民政府", "identity.division_code": "130133205000"}), S.YEAR, drop_panel),
+        filled_bytes(
+            S.variant(
+                bad, **{"identity.unit_name": "南沙乡人民政府", "identity.division_code": "130133205000"}
+            ),
+            S.YEAR,
+            drop_panel,
+        ),
     )
-    weights = S.variant(bad, **{"identity.unit_name": "东河乡人民政府", "identity.division_code": "130133206000"})
+    weights = S.variant(
+        bad, **{"identity.unit_name": "东河乡人民政府", "identity.division_code": "130133206000"}
+    )
     weights["indicators"][0]["weight"] = 10  # total 85
     put("错误样例-分值合计不符.xlsx", filled_bytes(weights, S.YEAR))
     put(
         "错误样例-区划代码错误.xlsx",
-        filled_bytes(S.variant(bad, **{"identity.unit_name": "西河乡人民政府", "identity.division_code": "130199207000"}), S.YEAR),
+        filled_bytes(
+            S.variant(
+                bad, **{"identity.unit_name": "西河乡人民政府", "identity.division_code": "130199207000"}
+            ),
+            S.YEAR,
+        ),
     )
 
     def old_template(wb) -> None:  # type: ignore[no-untyped-def]
@@ -123,7 +142,13 @@ def main(out: Path) -> None:
 
     put(
         "错误样例-旧版模板.xlsx",
-        filled_bytes(S.variant(bad, **{"identity.unit_name": "北河乡人民政府", "identity.division_code": "130133208000"}), S.YEAR, old_template),
+        filled_bytes(
+            S.variant(
+                bad, **{"identity.unit_name": "北河乡人民政府", "identity.division_code": "130133208000"}
+            ),
+            S.YEAR,
+            old_template,
+        ),
     )
     print(f"wrote {sum(1 for p in inbox.rglob('*') if p.is_file())} files under {inbox}")
 

@@ -6,12 +6,11 @@ import hashlib
 import json
 import shutil
 import subprocess
-import uuid
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import needs_soffice
+from conftest import needs_soffice, soffice_convert
 from openpyxl import load_workbook
 from workbooks import seed_bytes, write
 
@@ -70,7 +69,7 @@ def test_samples_every_file_is_accounted_for(sample_merge) -> None:
 
 
 def test_samples_outputs(sample_merge) -> None:
-    out, result = sample_merge
+    out, _ = sample_merge
     assert (out / "汇总_赵县_2023.xlsx").exists()
     completed = sorted(p.name for p in (out / "completed").iterdir())
     assert len(completed) == 10 and any("宋营镇" in n for n in completed)
@@ -116,9 +115,13 @@ def test_same_result_whatever_jobs_and_on_a_second_run(tmp_path: Path) -> None:
     a = api.merge(SAMPLES, tmp_path / "a", jobs=1)
     b = api.merge(SAMPLES, tmp_path / "b", jobs=2)
     assert a.counts == b.counts
-    assert rollup_content(tmp_path / "a" / "汇总_赵县_2023.xlsx") == rollup_content(tmp_path / "b" / "汇总_赵县_2023.xlsx")
+    assert rollup_content(tmp_path / "a" / "汇总_赵县_2023.xlsx") == rollup_content(
+        tmp_path / "b" / "汇总_赵县_2023.xlsx"
+    )
     api.merge(SAMPLES, tmp_path / "a", jobs=2)
-    assert rollup_content(tmp_path / "a" / "汇总_赵县_2023.xlsx") == rollup_content(tmp_path / "b" / "汇总_赵县_2023.xlsx")
+    assert rollup_content(tmp_path / "a" / "汇总_赵县_2023.xlsx") == rollup_content(
+        tmp_path / "b" / "汇总_赵县_2023.xlsx"
+    )
 
 
 def test_resubmission_newest_wins_by_fill_date_then_email_date(tmp_path: Path) -> None:
@@ -181,14 +184,7 @@ def test_rollup_opens_in_libreoffice_with_charts(sample_merge, tmp_path: Path) -
 
     with zipfile.ZipFile(src) as zf:
         assert len([n for n in zf.namelist() if n.startswith("xl/charts/chart")]) >= 2
-    profile = f"file:///tmp/lo-{uuid.uuid4().hex}"
-    subprocess.run(
-        ["soffice", "--headless", f"-env:UserInstallation={profile}", "--convert-to", "pdf", "--outdir",
-         str(tmp_path), str(src)],
-        check=True,
-        capture_output=True,
-        timeout=180,
-    )
+    soffice_convert(src, tmp_path)
     text = subprocess.run(
         ["pdftotext", str(tmp_path / "汇总_赵县_2023.pdf"), "-"], check=True, capture_output=True, text=True
     ).stdout
@@ -201,7 +197,9 @@ def test_rollups_of_rollups_make_a_city_rollup(sample_merge, tmp_path: Path) -> 
     other.mkdir()
     for i in range(3):
         d = S.township(i, seed_value=50 + i)
-        d["identity"].update(division_code=f"130132{100 + i}000", county="元氏县", unit_name=f"元氏{i}镇人民政府")
+        d["identity"].update(
+            division_code=f"130132{100 + i}000", county="元氏县", unit_name=f"元氏{i}镇人民政府"
+        )
         write(other, f"y{i}.xlsx", filled_bytes(d, 2023))
     second = api.merge(other, tmp_path / "o2", jobs=1)
     city_inbox = tmp_path / "city"

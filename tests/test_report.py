@@ -8,13 +8,12 @@ import json
 import re
 import shutil
 import subprocess
-import uuid
 from pathlib import Path
 from typing import Any
 
 import docx
 import pytest
-from conftest import needs_soffice
+from conftest import needs_soffice, soffice_convert
 from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_COLOR_INDEX
 from docx.oxml.ns import qn
 from docx.shared import Pt
@@ -466,22 +465,7 @@ def test_split_items(text: str, items: list[str]) -> None:
 def test_libreoffice_renders_the_report(seed_docx: Path, tmp_path: Path) -> None:
     source = tmp_path / "report.docx"
     shutil.copy(seed_docx, source)
-    profile = tmp_path / f"lo-{uuid.uuid4().hex}"
-    subprocess.run(
-        [
-            "soffice",
-            "--headless",
-            f"-env:UserInstallation={profile.as_uri()}",
-            "--convert-to",
-            "pdf",
-            "--outdir",
-            str(tmp_path),
-            str(source),
-        ],
-        check=True,
-        capture_output=True,
-        timeout=180,
-    )
+    soffice_convert(source, tmp_path)
     pdf = tmp_path / "report.pdf"
     assert pdf.exists() and pdf.read_bytes().startswith(b"%PDF")
     if not shutil.which("pdftotext"):

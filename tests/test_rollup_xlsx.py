@@ -6,7 +6,6 @@ import copy
 import io
 import shutil
 import subprocess
-import uuid
 import warnings
 import zipfile
 from decimal import Decimal as D
@@ -14,7 +13,7 @@ from pathlib import Path
 
 import openpyxl
 import pytest
-from conftest import needs_soffice
+from conftest import needs_soffice, soffice_convert
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -654,22 +653,7 @@ def test_rank_is_applied_and_input_order_does_not_matter() -> None:
 def test_libreoffice_renders_the_rollup(tmp_path: Path) -> None:
     src = tmp_path / "汇总_安阳县_2023.xlsx"
     write_rollup_workbook(src, sample())
-    profile = tmp_path / f"lo-{uuid.uuid4().hex}"
-    subprocess.run(
-        [
-            "soffice",
-            f"-env:UserInstallation={profile.as_uri()}",
-            "--headless",
-            "--convert-to",
-            "pdf",
-            "--outdir",
-            str(tmp_path),
-            str(src),
-        ],
-        check=True,
-        capture_output=True,
-        timeout=120,
-    )
+    soffice_convert(src, tmp_path, timeout=120)
     pdf = src.with_suffix(".pdf")
     assert pdf.exists() and pdf.stat().st_size > 0
     if not shutil.which("pdftotext"):

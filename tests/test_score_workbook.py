@@ -5,13 +5,12 @@ from __future__ import annotations
 import hashlib
 import json
 import subprocess
-import uuid
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import needs_soffice
+from conftest import needs_soffice, soffice_convert
 from openpyxl import load_workbook
 from workbooks import cell_of, seed_bytes, set_indicator, set_value, write
 
@@ -96,7 +95,9 @@ def test_cli_score_with_errors_exits_1_and_writes_nothing(tmp_path: Path) -> Non
 
 def test_deduction_without_reason_is_flagged_at_the_reason_cell() -> None:
     scored = api.score_workbook(seed_bytes(set_indicator(3, "reason", None)))
-    assert any(f.code == "missing-deviation-reason" and f.cell.startswith("L") for f in scored.report.findings)
+    assert any(
+        f.code == "missing-deviation-reason" and f.cell.startswith("L") for f in scored.report.findings
+    )
 
 
 @needs_soffice
@@ -104,14 +105,7 @@ def test_completed_workbook_converts_to_pdf_with_the_total(tmp_path: Path) -> No
     scored = api.score_workbook(seed_bytes())
     target = tmp_path / "done.xlsx"
     api.write_completed(target, scored)
-    profile = f"file:///tmp/lo-{uuid.uuid4().hex}"
-    subprocess.run(
-        ["soffice", "--headless", f"-env:UserInstallation={profile}", "--convert-to", "pdf", "--outdir",
-         str(tmp_path), str(target)],
-        check=True,
-        capture_output=True,
-        timeout=180,
-    )
+    soffice_convert(target, tmp_path)
     text = subprocess.run(
         ["pdftotext", str(tmp_path / "done.pdf"), "-"], check=True, capture_output=True, text=True
     ).stdout

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import io
-import subprocess
-import uuid
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
@@ -12,7 +10,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 import xlsxwriter
-from conftest import needs_soffice
+from conftest import needs_soffice, soffice_convert
 from openpyxl.utils.cell import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
@@ -538,22 +536,7 @@ def test_unprotected_when_asked() -> None:
 @needs_soffice
 @pytest.mark.slow
 def test_libreoffice_renders_the_template(template_path: Path, tmp_path: Path) -> None:
-    profile = tmp_path / f"lo-{uuid.uuid4().hex}"
-    subprocess.run(
-        [
-            "soffice",
-            f"-env:UserInstallation={profile.as_uri()}",
-            "--headless",
-            "--convert-to",
-            "pdf",
-            "--outdir",
-            str(tmp_path),
-            str(template_path),
-        ],
-        check=True,
-        capture_output=True,
-        timeout=180,
-    )
+    soffice_convert(template_path, tmp_path)
     pdf = tmp_path / template_path.with_suffix(".pdf").name
     assert pdf.exists()
     data = pdf.read_bytes()

@@ -53,14 +53,26 @@ def test_seed_is_valid_and_pins_cells() -> None:
 # --- one case per finding code: (edit, expected code, sheet, cell) ---------------------------------
 
 CASES = {
-    "missing-value": (set_value("/identity/unit_name", None), "missing-value", cell_of("/identity/unit_name")),
+    "missing-value": (
+        set_value("/identity/unit_name", None),
+        "missing-value",
+        cell_of("/identity/unit_name"),
+    ),
     "type-error": (
         set_value("/budget/total/executed", "约8700万"),
         "type-error",
         cell_of("/budget/total/executed"),
     ),
-    "out-of-range": (set_value("/self_assessment/total", 120), "out-of-range", cell_of("/self_assessment/total")),
-    "negative-amount": (set_value("/budget/total/initial", -5), "out-of-range", cell_of("/budget/total/initial")),
+    "out-of-range": (
+        set_value("/self_assessment/total", 120),
+        "out-of-range",
+        cell_of("/self_assessment/total"),
+    ),
+    "negative-amount": (
+        set_value("/budget/total/initial", -5),
+        "out-of-range",
+        cell_of("/budget/total/initial"),
+    ),
     "invalid-choice": (set_indicator(0, "level1", "产出"), "invalid-choice", indicator_cell(0, "level1")),
     "invalid-format": (
         set_value("/identity/division_code", "13013310100"),
@@ -83,9 +95,17 @@ CASES = {
         "sum-mismatch",
         cell_of("/budget/total/executed"),
     ),
-    "category-mismatch": (set_indicator(0, "level2", "社会效益指标"), "category-mismatch", indicator_cell(0, "level2")),
+    "category-mismatch": (
+        set_indicator(0, "level2", "社会效益指标"),
+        "category-mismatch",
+        indicator_cell(0, "level2"),
+    ),
     "nature-mismatch": (set_indicator(0, "target", "较高"), "nature-mismatch", indicator_cell(0, "target")),
-    "completion-required": (set_indicator(1, "completion", None), "missing-value", indicator_cell(1, "completion")),
+    "completion-required": (
+        set_indicator(1, "completion", None),
+        "missing-value",
+        indicator_cell(1, "completion"),
+    ),
     "duplicate-seq": (set_indicator(1, "seq", 1), "duplicate-seq", indicator_cell(1, "seq")),
     "panel-out-of-range": (
         lambda wb: wb[panel_cell(1, 2)[0]].__setitem__(panel_cell(1, 2)[1], 16),
@@ -117,8 +137,16 @@ CASES = {
         "formula-not-allowed",
         cell_of("/identity/county"),
     ),
-    "cell-error": (set_value("/budget/total/executed", "#DIV/0!"), "cell-error", cell_of("/budget/total/executed")),
-    "date-1900": (set_value("/identity/filled_on", "1900-01-01"), "out-of-range", cell_of("/identity/filled_on")),
+    "cell-error": (
+        set_value("/budget/total/executed", "#DIV/0!"),
+        "cell-error",
+        cell_of("/budget/total/executed"),
+    ),
+    "date-1900": (
+        set_value("/identity/filled_on", "1900-01-01"),
+        "out-of-range",
+        cell_of("/identity/filled_on"),
+    ),
 }
 
 
@@ -167,7 +195,12 @@ def test_amounts_typed_as_text_are_normalised_with_a_warning(typed: str, expecte
 
 @pytest.mark.parametrize(
     ("typed", "expected"),
-    [("2024年1月20日", "2024-01-20"), ("2024/1/20", "2024-01-20"), (45311, "2024-01-20"), ("20240120", "2024-01-20")],
+    [
+        ("2024年1月20日", "2024-01-20"),
+        ("2024/1/20", "2024-01-20"),
+        (45311, "2024-01-20"),
+        ("20240120", "2024-01-20"),
+    ],
 )
 def test_dates_as_text_or_serial(typed: object, expected: str) -> None:
     doc, report = validate_workbook(seed_bytes(set_value("/identity/filled_on", typed)))
@@ -176,7 +209,11 @@ def test_dates_as_text_or_serial(typed: object, expected: str) -> None:
 
 
 def test_indicator_values_with_units_and_lookalike_signs() -> None:
-    edit = chain(set_indicator(0, "target", "38个"), set_indicator(0, "actual", "３８"), set_indicator(0, "nature", "≧"))
+    edit = chain(
+        set_indicator(0, "target", "38个"),
+        set_indicator(0, "actual", "３８"),
+        set_indicator(0, "nature", "≧"),
+    )
     doc, report = validate_workbook(seed_bytes(edit))
     assert report.valid, report.flatten(["code", "cell", "message"])
     assert doc.get("/indicators/0/target") == Decimal(38)

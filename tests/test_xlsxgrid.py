@@ -7,7 +7,6 @@ import datetime as dt
 import io
 import re
 import struct
-import subprocess
 import time
 import warnings
 import zipfile
@@ -17,7 +16,7 @@ from typing import Any
 
 import pytest
 import xlsxwriter
-from conftest import needs_soffice
+from conftest import needs_soffice, soffice_convert
 from openpyxl import Workbook, load_workbook
 from openpyxl.cell.rich_text import CellRichText, TextBlock
 from openpyxl.cell.text import InlineFont
@@ -446,21 +445,7 @@ def test_libreoffice_saved_workbook_reads_as_openpyxl_reads_it(tmp_path: Path) -
     source.parent.mkdir()
     source.write_bytes(edited(_everything))
     out = tmp_path / "out"
-    subprocess.run(
-        [
-            "soffice",
-            "--headless",
-            f"-env:UserInstallation={(tmp_path / 'profile').as_uri()}",
-            "--convert-to",
-            "xlsx",
-            "--outdir",
-            str(out),
-            str(source),
-        ],
-        check=True,
-        capture_output=True,
-        timeout=180,
-    )
+    soffice_convert(source, out, to="xlsx")
     data = (out / source.name).read_bytes()
     with zipfile.ZipFile(io.BytesIO(data)) as zf:
         assert "xl/sharedStrings.xml" in zf.namelist()  # LibreOffice's flavour, not openpyxl's
