@@ -185,7 +185,8 @@ class _Reader:
                         sheet=n,
                     )
                 )
-            return
+            if not present:
+                return
         if meta is None:
             self._whole_file(
                 "unknown-template",
@@ -199,7 +200,8 @@ class _Reader:
                     make("extra-data", f"工作表“{n}”不属于模板，其内容未读取。", file=self.doc.file, sheet=n)
                 )
         for sheet in L.WORKBOOK.data_sheets:
-            self._sheet(sheet, self.wb[sheet.name])
+            if sheet.name in names:
+                self._sheet(sheet, self.wb[sheet.name])
         self.doc.data["_flagged"] = sorted(self.flagged)  # consumed (and removed) by validation
 
     def _whole_file(self, code: str, message: str, severity: str | None = None) -> None:

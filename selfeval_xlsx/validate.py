@@ -75,6 +75,10 @@ def validate_document(doc: Document, rules: Any = None) -> Report:
         report.findings.append(f)
     broken = {f.field for f in report.findings if f.severity == "error" and f.field}
     report.extend(cross_field(doc, rules, broken))
+    # a missing sheet is one clear finding, not one more for every empty field it would have held
+    missing = {f.sheet for f in doc.findings if f.code == "missing-sheet"}
+    if missing:
+        report.findings = [f for f in report.findings if f.code == "missing-sheet" or f.sheet not in missing]
     report.findings.sort(key=sort_key)
     return report
 

@@ -248,3 +248,18 @@ def test_a_file_changed_during_the_merge_is_rejected_not_misread(tmp_path: Path,
     monkeypatch.setattr(merge_module, "collect", collect_then_edit)
     result = api.merge(inbox, tmp_path / "out", jobs=1)
     assert result.counts["rejected"] == 1 and "被修改" in result.rejected[0].reason
+
+
+def test_a_workbook_missing_a_sheet_comes_back_in_the_full_template(sample_merge) -> None:
+    """The township gets its own figures back in a complete template, so it only fills the lost sheet."""
+    out, _ = sample_merge
+    returned = out / "returned" / "退回_错误样例-缺少评价小组表.xlsx"
+    wb = load_workbook(returned)
+    assert {"预算执行", "绩效指标", "评价小组"} <= set(wb.sheetnames)
+    budget = wb["预算执行"]
+    assert budget["B4"].value == "南沙乡人民政府" and budget["B5"].value == "130133205000"
+    assert not any(
+        c.value for row in wb["评价小组"].iter_rows(min_row=5, max_row=13, min_col=2, max_col=5) for c in row
+    )
+    notes = wb["退回说明"] if "退回说明" in wb.sheetnames else None
+    assert notes is not None and any("评价小组" in str(c.value) for row in notes.iter_rows() for c in row)
