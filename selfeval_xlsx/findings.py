@@ -73,7 +73,6 @@ CODES: dict[str, tuple[Severity, str]] = {
     "deduction-without-shortfall": ("warning", "目标已完成仍扣分"),
     # --- merge ---------------------------------------------------------------------------------
     "superseded": ("info", "已被更新的报送替代"),
-    "duplicate-file": ("info", "重复文件"),
     "skipped": ("info", "已跳过"),
     "unsafe-name": ("warning", "文件名已规范"),
 }

@@ -248,6 +248,10 @@ def test_a_file_changed_during_the_merge_is_rejected_not_misread(tmp_path: Path,
     monkeypatch.setattr(merge_module, "collect", collect_then_edit)
     result = api.merge(inbox, tmp_path / "out", jobs=1)
     assert result.counts["rejected"] == 1 and "被修改" in result.rejected[0].reason
+    rows = json.loads((tmp_path / "out" / "rollup.json").read_text(encoding="utf-8"))["rollups"][0][
+        "findings"
+    ]
+    assert [r["finding"] for r in rows] == ["file-changed"]
 
 
 def test_a_workbook_missing_a_sheet_comes_back_in_the_full_template(sample_merge) -> None:
@@ -263,3 +267,18 @@ def test_a_workbook_missing_a_sheet_comes_back_in_the_full_template(sample_merge
     )
     notes = wb["退回说明"] if "退回说明" in wb.sheetnames else None
     assert notes is not None and any("评价小组" in str(c.value) for row in notes.iter_rows() for c in row)
+
+
+def test_year_option_rejects_other_years_through_the_cli(tmp_path: Path) -> None:
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    write(inbox, "宋营镇.xlsx", seed_bytes())  # 2023
+    res = CliRunner().invoke(
+        cli, ["merge", str(inbox), "-o", str(tmp_path / "out"), "--year", "2024", "--json"]
+    )
+    assert res.exit_code == 1, res.output
+    data = json.loads(res.output)
+    assert data["counts"]["accepted"] == 0 and data["counts"]["rejected"] == 1
+    rows = json.loads((tmp_path / "out" / "rollup.json").read_text(encoding="utf-8"))["rollups"][0]
+    assert "year-mismatch" in {f["finding"] for f in rows["findings"]}
+    assert "2024" in rows["files"][0]["reason"]

@@ -320,3 +320,15 @@ def test_cli_usage_errors_exit_2(tmp_path) -> None:
     assert runner.invoke(cli, ["validate", str(tmp_path / "nope.xlsx")]).exit_code == 2
     good = write(tmp_path, "good.xlsx", seed_bytes())
     assert runner.invoke(cli, ["validate", "--rules", "no-such-profile", str(good)]).exit_code == 2
+
+
+def test_too_many_rows_in_a_document_built_by_a_script() -> None:
+    """The reader never reads past the template's 50 indicator rows; a document built by a bureau's own
+    script can hold more, and the schema says so at the table."""
+    from selfeval_xlsx.api import read_workbook, validate_document
+
+    doc = read_workbook(seed_bytes(), name="脚本.xlsx")
+    rows = doc.data["indicators"]
+    doc.data["indicators"] = [dict(rows[i % len(rows)], seq=i + 1) for i in range(51)]
+    codes = {f.code for f in validate_document(doc).findings}
+    assert "too-many-rows" in codes
