@@ -402,3 +402,20 @@ def test_display_name_keeps_paths_and_drops_invisible_characters() -> None:
     assert display_name("sub/宋营镇\u200b2023.xlsx") == "sub/宋营镇2023.xlsx"
     assert display_name("a:b.xlsx") == "a:b.xlsx"  # display only: not made into a file name
     assert len(display_name("x" * 500 + ".xlsx")) <= DEFAULT_LIMITS.max_name_chars
+
+
+def test_security_md_lists_every_limit_with_its_default() -> None:
+    """SECURITY.md's table of settings must not drift from :class:`Limits`."""
+    import dataclasses
+    import re
+    from pathlib import Path
+
+    from selfeval_xlsx.limits import Limits
+
+    text = (Path(__file__).resolve().parents[1] / "SECURITY.md").read_text(encoding="utf-8")
+    rows = dict(re.findall(r"^\| `(\w+)` \| ([^|]+) \|", text, flags=re.M))
+    for f in dataclasses.fields(Limits):
+        shown = rows[f.name].strip()
+        number, _, unit = shown.partition(" ")
+        value = int(number.replace(",", "")) * {"": 1, "MB": 1024 * 1024, "KB": 1024}[unit]
+        assert value == f.default, (f.name, shown, f.default)
