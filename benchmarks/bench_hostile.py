@@ -25,15 +25,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import resource
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -132,19 +129,11 @@ def measure(mode: str, path: Path, normal: Path, repeat: int) -> dict[str, Any]:
 
 
 def machine() -> dict[str, Any]:
-    cpu = platform.processor()
-    try:
-        with open("/proc/cpuinfo") as fh:
-            cpu = next((line.split(":", 1)[1].strip() for line in fh if line.startswith("model name")), cpu)
-    except OSError:
-        pass
-    return {
-        "cpu_count": os.cpu_count(),
-        "cpu_model": cpu,
-        "platform": platform.platform(),
-        "python": platform.python_version(),
-        "date": datetime.now(UTC).astimezone().isoformat(timespec="seconds"),
-    }
+    """The same machine description as the merge benchmark's (CPU, memory, versions, git commit)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from bench_merge import machine as merge_machine
+
+    return merge_machine()
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
