@@ -87,7 +87,7 @@ class Item:
     email_date: datetime | None  # Date header of the e-mail it came from
     findings: tuple[Finding, ...] = ()  # warnings: unsafe-name, macro-ignored, extra-data
     path: str = ""  # absolute path of a workbook that is itself a file in the inbox (read again on use)
-    size: int = 0
+    size: int = 0  # bytes intake read (with sha256: the re-read must give the same file)
 
     @property
     def data(self) -> bytes:

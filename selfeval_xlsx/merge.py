@@ -381,14 +381,13 @@ def _merge(inbox: Path, outdir: Path, staging: Path, rules: Rules, o: _Options) 
     # small, rather than later from a main process that holds every file's results.
     pool = ProcessPoolExecutor(max_workers=workers) if workers > 1 and len(tasks) > 1 else None
     try:
-        return _finish(inbox, outdir, staging, rules, o, intake, tasks, pool, started)
+        return _finish(outdir, staging, rules, o, intake, tasks, pool, started)
     finally:
         if pool is not None:
             pool.shutdown(cancel_futures=True)
 
 
 def _finish(
-    inbox: Path,
     outdir: Path,
     staging: Path,
     rules: Rules,
@@ -398,6 +397,7 @@ def _finish(
     pool: ProcessPoolExecutor | None,
     started: float,
 ) -> MergeResult:
+    """Score every item (in ``pool`` when given), settle resubmissions, write every output."""
     year = o.year
     processed = list(_run(tasks, pool, o.jobs, o.progress))
     logger.info("processed {} items in {:.2f}s", len(processed), time.perf_counter() - started)
@@ -489,7 +489,7 @@ def _run(
     if pool is None:
         results: Iterable[Processed] = map(_process, tasks)
     else:
-        workers = os.cpu_count() or 1 if jobs is None else jobs
+        workers = jobs or os.cpu_count() or 1
         chunk = max(1, min(64, total // (workers * 4) or 1))
         results = pool.map(_process, tasks, chunksize=chunk)
     for i, r in enumerate(results, 1):
