@@ -33,6 +33,8 @@ from pathlib import Path
 from typing import Any
 
 import xlsxwriter
+from workbooks import cell_of as cell
+from workbooks import indicator_cell
 
 MB = 1024 * 1024
 CST = timezone(timedelta(hours=8))
@@ -726,24 +728,6 @@ def template_xlsx(path: Path, index: int = 0, edit: Callable[[Any], None] | None
     """A valid filled workbook (optionally edited with openpyxl by ``edit(wb)``)."""
     path.write_bytes(template_bytes(index, edit))
     return path
-
-
-def cell(pointer: str) -> tuple[str, str]:
-    """(sheet, A1) of a form or grid value, from the layout."""
-    from selfeval_xlsx import layout as L
-
-    found = L.cell_of(pointer)
-    assert found is not None, pointer
-    return found
-
-
-def indicator_cell(index: int, key: str) -> tuple[str, str]:
-    """(sheet, A1) of an indicator-table cell (0-based row of the table)."""
-    from selfeval_xlsx import layout as L
-    from selfeval_xlsx.cells import a1
-
-    p = L.INDICATOR_SHEET.find("indicators")
-    return L.INDICATOR_SHEET.name, a1(L.table_row(p, index), L.table_col(p, key))
 
 
 def set_cells(**values: Any) -> Callable[[Any], None]:

@@ -7,6 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from submissions import ind
 
 from selfeval_xlsx.audit import audit
 from selfeval_xlsx.document import Document
@@ -40,33 +41,6 @@ AUDIT_CODES = {
 
 
 # --- a small factory: submissions built directly, as the typed model holds them ---------------------
-
-
-def ind(
-    nature: str = "≥",
-    target: Decimal | str = HUNDRED,
-    actual: Decimal | str = HUNDRED,
-    weight: Decimal | int | str = 10,
-    **kw: Any,
-) -> dict[str, Any]:
-    """One indicator row's fields (index and seq are assigned by :func:`make_sub`)."""
-    row = {
-        "level1": "产出指标",
-        "level2": "数量指标",
-        "level3": "预算项目个数",
-        "nature": nature,
-        "target": target,
-        "unit": "个" if nature != "定性" else "",
-        "actual": actual,
-        "completion": None,
-        "weight": D(weight),
-        "self_score": None,
-        "reason": "",
-    }
-    row.update(kw)
-    if row["self_score"] is not None:
-        row["self_score"] = D(row["self_score"])
-    return row
 
 
 #: A table where every category is present and every target is met: no findings at all.

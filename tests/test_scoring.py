@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from submissions import ind
 
 from selfeval_xlsx.model import Budget, Indicator, Member, PanelScore, Submission
 from selfeval_xlsx.rules import Rules, load_rules
@@ -26,33 +27,6 @@ RULES = load_rules()
 
 
 # --- a small factory: submissions built directly, as the typed model holds them ---------------------
-
-
-def ind(
-    nature: str = "≥",
-    target: Decimal | str = HUNDRED,
-    actual: Decimal | str = HUNDRED,
-    weight: Decimal | int | str = 10,
-    **kw: Any,
-) -> dict[str, Any]:
-    """One indicator row's fields (index and seq are assigned by :func:`make_sub`)."""
-    row = {
-        "level1": "产出指标",
-        "level2": "数量指标",
-        "level3": "预算项目个数",
-        "nature": nature,
-        "target": target,
-        "unit": "个" if nature != "定性" else "",
-        "actual": actual,
-        "completion": None,
-        "weight": D(weight),
-        "self_score": None,
-        "reason": "",
-    }
-    row.update(kw)
-    if row["self_score"] is not None:
-        row["self_score"] = D(row["self_score"])
-    return row
 
 
 def make_sub(
