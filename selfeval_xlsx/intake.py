@@ -3,7 +3,9 @@
 :func:`collect` walks the folder (never following links), opens ``.zip`` archives and saved ``.eml``
 e-mails in memory, and sorts everything it finds into three lists:
 
-- :class:`Item`: a workbook that :func:`~selfeval_xlsx.safety.check_workbook` found safe to open;
+- :class:`Item`: a workbook that :func:`~selfeval_xlsx.safety.check_workbook` found safe to open (with
+  ``check=False``, one whose bytes say it is an .xlsx/.xlsm: the reader runs the same check later, and
+  its findings are the same, so a merge does not inflate every package twice);
 - :class:`Rejected`: something that looks like a submission but cannot be read (old ``.xls``, WPS
   ``.et``, ``.xlsb``, password-protected, corrupt, a zip bomb, a PDF renamed ``.xlsx``…), with findings
   telling the township what to do;
@@ -161,24 +163,28 @@ class _Blob:
         return PurePosixPath(self.name.rsplit(SEP, 1)[-1]).suffix.lower()
 
 
-def collect(inbox: Path, limits: Limits = DEFAULT_LIMITS) -> Intake:
+def collect(inbox: Path, limits: Limits = DEFAULT_LIMITS, *, check: bool = True) -> Intake:
     """Walk ``inbox`` recursively and return every file's fate, without modifying anything.
 
+    ``check=False`` leaves :func:`~selfeval_xlsx.safety.check_workbook` of .xlsx/.xlsm packages to the
+    reader (:func:`~selfeval_xlsx.reader.read_workbook` runs it first; ``merge`` uses this, so the check
+    runs once, in the worker processes); formats that cannot be read are still Rejected here.
     Raises only for a bad ``inbox`` argument (missing, not a folder); every problem with a file becomes a
     Skipped or Rejected entry.
     """
     root = Path(inbox).resolve(strict=True)
     if not root.is_dir():
         raise NotADirectoryError(f"not a folder: {inbox}")
-    collector = _Collector(root, limits)
+    collector = _Collector(root, limits, check)
     collector.walk(root, "", 0)
     return collector.result()
 
 
 class _Collector:
-    def __init__(self, root: Path, limits: Limits) -> None:
+    def __init__(self, root: Path, limits: Limits, check: bool = True) -> None:
         self.root = root
         self.limits = limits
+        self.check = check
         self.items: list[Item] = []
         self.skipped: list[Skipped] = []
         self.rejected: list[Rejected] = []
@@ -301,7 +307,11 @@ class _Collector:
 
     def _workbook(self, blob: _Blob, kind: str) -> None:
         sha = hashlib.sha256(blob.data).hexdigest()
-        found = check_workbook(blob.data, blob.name, self.limits)
+        found = (
+            check_workbook(blob.data, blob.name, self.limits)
+            if self.check or kind not in READABLE_KINDS
+            else []
+        )
         findings = [*blob.findings, *found]
         if kind not in READABLE_KINDS or any(f.severity == "error" for f in found):
             self._reject(blob.name, blob.origin, kind, sha, findings)

@@ -12,6 +12,7 @@ import pytest
 from click.testing import CliRunner
 from conftest import needs_soffice, soffice_convert
 from openpyxl import load_workbook
+from hostile import template_xlsm
 from workbooks import seed_bytes, write
 
 from selfeval_xlsx import api
@@ -282,3 +283,26 @@ def test_year_option_rejects_other_years_through_the_cli(tmp_path: Path) -> None
     rows = json.loads((tmp_path / "out" / "rollup.json").read_text(encoding="utf-8"))["rollups"][0]
     assert "year-mismatch" in {f["finding"] for f in rows["findings"]}
     assert "2024" in rows["files"][0]["reason"]
+
+
+def test_each_package_is_checked_once_and_its_warnings_reported_once(tmp_path: Path, monkeypatch) -> None:
+    """Intake leaves the package check to the workers (it used to run twice, and a macro-enabled
+    workbook's ``macro-ignored`` warning was reported twice)."""
+    from selfeval_xlsx import safety
+
+    inbox = tmp_path / "in"
+    inbox.mkdir()
+    template_xlsm(inbox / "带宏.xlsm")
+    calls: list[str] = []
+    original = safety.check_workbook
+
+    def counting(data: bytes, name: str, *args, **kwargs):
+        calls.append(name)
+        return original(data, name, *args, **kwargs)
+
+    monkeypatch.setattr(safety, "check_workbook", counting)
+    result = api.merge(inbox, tmp_path / "out", jobs=1, completed=False)
+    assert result.counts["accepted"] == 1
+    [accepted] = result.accepted
+    assert [f.code for f in accepted.findings].count("macro-ignored") == 1
+    assert calls == ["带宏.xlsm"]
