@@ -3,16 +3,21 @@
 The shipped file ``schema/submission.schema.json`` is this module's output (``python -m
 selfeval_xlsx.schema`` rewrites it; a test checks they match), so other systems can validate the
 ``rollup.json``/document data without Python, and the schema can never drift from the workbook.
+
+:func:`validator` says what is wrong with a document; :func:`fast_check`, the same schema compiled to
+Python, only says whether anything is, ten times faster, for the many documents where nothing is.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from functools import cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import fastjsonschema
 from jsonschema import Draft202012Validator, FormatChecker
 
 from . import layout as L
@@ -144,6 +149,89 @@ def validator() -> Draft202012Validator:
     schema = load_schema()
     Draft202012Validator.check_schema(schema)
     return Draft202012Validator(schema, format_checker=FormatChecker())
+
+
+#: Keywords that mean the same to fastjsonschema (draft 7) and to :func:`validator` (draft 2020-12), with
+#: the checks of :func:`_draft7` (``items`` is a single schema: no ``prefixItems`` in either). A schema with
+#: any other keyword gets no fast path.
+FAST_KEYWORDS = frozenset(
+    {
+        *("$schema", "$id", "title", "description", "type", "properties", "required", "allOf", "if", "then"),
+        *("minLength", "maxLength", "pattern", "format", "enum", "const", "minimum", "maximum"),
+        *("items", "minItems", "maxItems"),
+    }
+)
+
+
+def _draft7(
+    s: dict[str, Any], formats: set[str], arrays: list[str], path: tuple[str, ...] = ()
+) -> dict[str, Any]:
+    """A copy of the (sub)schema at ``path`` for fastjsonschema; ValueError where verdicts could differ.
+
+    Collects the format names in ``formats`` and the root's array properties in ``arrays``.
+    """
+    if unknown := set(s) - FAST_KEYWORDS:
+        raise ValueError(f"not checked for the fast path: {sorted(unknown)}")
+    out = dict(s)
+    types = s.get("type", [])
+    types = types if isinstance(types, list) else [types]
+    if "array" in types or {"items", "minItems", "maxItems"} & set(s):
+        # fastjsonschema takes tuples as arrays, jsonschema does not: fast_check makes sure these are lists
+        if len(path) != 1 or types != ["array"]:
+            raise ValueError("arrays are checked only as properties of the root object")
+        arrays.append(path[0])
+    if {"minimum", "maximum"} & set(s) and not types:
+        raise ValueError("a bound without a type would let numbers other than int, float, Decimal through")
+    if not all(isinstance(v, str) for v in [*s.get("enum", []), *([s["const"]] if "const" in s else [])]):
+        raise ValueError("enum and const are compared alike only for strings")
+    pattern = s.get("pattern", "")
+    if "$" in pattern:
+        # fastjsonschema turns `$` into `\Z`; jsonschema's re.search also matches before a final newline
+        if pattern.count("$") != 1 or not pattern.endswith("$") or pattern.endswith("\\$"):
+            raise ValueError("`$` is rewritten only as the final anchor")
+        out["pattern"] = pattern[:-1] + r"(?=\n?\Z)"
+    if "format" in s:
+        formats.add(s["format"])
+    if "properties" in s:
+        out["properties"] = {k: _draft7(v, formats, arrays, (*path, k)) for k, v in s["properties"].items()}
+    for word in ("items", "if", "then"):
+        if word in s:
+            out[word] = _draft7(s[word], formats, arrays, (*path, word))
+    if "allOf" in s:
+        out["allOf"] = [_draft7(sub, formats, arrays, (*path, "allOf")) for sub in s["allOf"]]
+    if not path:
+        out["$schema"] = "http://json-schema.org/draft-07/schema#"
+    return out
+
+
+@cache
+def fast_check() -> Callable[[Any], bool]:
+    """A compiled yes/no check of a document against :func:`load_schema` (about 10x faster).
+
+    True means :func:`validator` finds no error; False means it may find some (ask it which). Formats
+    are checked by the validator's own format checker, so e.g. "2023-02-30" fails both.
+    """
+    formats: set[str] = set()
+    arrays: list[str] = []
+    try:
+        definition = _draft7(load_schema(), formats, arrays)
+    except ValueError:
+        return lambda data: False  # no fast path: every document goes to the full validator
+    checker = validator().format_checker or FormatChecker()
+    compiled = fastjsonschema.compile(
+        definition,
+        formats={name: lambda value, name=name: checker.conforms(value, name) for name in formats},
+        use_default=False,  # never write defaults into the document
+    )
+
+    def check(data: Any) -> bool:
+        try:
+            compiled(data)
+        except Exception:  # a validation error, or a comparison that raises (Decimal("NaN") < 0)
+            return False
+        return all(isinstance(data[k], list) for k in arrays if k in data)
+
+    return check
 
 
 def write_schema_file(path: Path | None = None) -> Path:
