@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from conftest import needs_soffice, soffice_convert
-from openpyxl import load_workbook
 from hostile import template_xlsm
+from openpyxl import load_workbook
 from workbooks import seed_bytes, write
 
 from selfeval_xlsx import api
