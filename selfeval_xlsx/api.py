@@ -60,6 +60,11 @@ def write_report(target: str | Path | BinaryIO, scored: Any, defaults: Any = Non
 
 def merge(inbox: str | Path, outdir: str | Path = "out", **options: Any) -> Any:
     """Merge every file under ``inbox`` into roll-ups in ``outdir`` (see :func:`selfeval_xlsx.merge.merge`)."""
+    # What the workers write with, imported once here rather than by each worker after merge forks them.
+    from . import completed, rollup_xlsx  # noqa: F401
+
+    if options.get("reports"):
+        from . import report  # noqa: F401
     from .merge import merge as _merge
 
     return _merge(inbox, outdir, **options)

@@ -4,14 +4,28 @@ from __future__ import annotations
 
 import re
 
-from openpyxl.utils.cell import column_index_from_string, get_column_letter
-
 _A1 = re.compile(r"^\$?([A-Z]{1,3})\$?(\d+)$")
+MAX_COLUMN = 18_278  # ZZZ: the largest column three letters name
+_LETTERS: dict[int, str] = {}
+
+
+def column_letter(col: int) -> str:
+    """``column_letter(28) == 'AB'`` (1 to 18278; anything else is a ValueError)."""
+    letters = _LETTERS.get(col)
+    if letters is None:
+        if not 1 <= col <= MAX_COLUMN:
+            raise ValueError(f"Invalid column index {col}")
+        letters, n = "", col
+        while n:
+            n, rest = divmod(n - 1, 26)
+            letters = chr(65 + rest) + letters
+        _LETTERS[col] = letters
+    return letters
 
 
 def a1(row: int, col: int) -> str:
     """``a1(4, 2) == 'B4'``."""
-    return f"{get_column_letter(col)}{row}"
+    return f"{column_letter(col)}{row}"
 
 
 def parse_a1(ref: str) -> tuple[int, int]:
@@ -19,7 +33,10 @@ def parse_a1(ref: str) -> tuple[int, int]:
     m = _A1.match(ref.upper())
     if not m:
         raise ValueError(f"not an A1 reference: {ref!r}")
-    return int(m.group(2)), column_index_from_string(m.group(1))
+    col = 0
+    for ch in m.group(1):
+        col = col * 26 + ord(ch) - 64
+    return int(m.group(2)), col
 
 
 def cell_sort_key(ref: str | None) -> tuple[int, str]:

@@ -8,12 +8,17 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from . import api
-from .findings import Report
 from .version import __version__
+
+if TYPE_CHECKING:
+    from .findings import Report
+
+# The library (and jsonschema, loguru, xlsxwriter… behind it) is imported by the commands that use it,
+# so that ``--help`` and usage errors answer at once.
 
 
 def _rules_option(f):  # type: ignore[no-untyped-def]
@@ -27,6 +32,8 @@ def _rules_option(f):  # type: ignore[no-untyped-def]
 
 
 def _load_rules(name: str | None):  # type: ignore[no-untyped-def]
+    from . import api
+
     try:
         return api.load_rules(name)
     except (ValueError, OSError) as exc:
@@ -51,6 +58,8 @@ def cli() -> None:
 @_rules_option
 def template(output: Path, year: int | None, rules_name: str | None) -> None:
     """Write the blank standard workbook to OUTPUT."""
+    from . import api
+
     rules = _load_rules(rules_name)
     api.write_template(output, year=year, rules=rules)
     click.echo(f"已生成模板：{output}")
@@ -72,6 +81,8 @@ def _print_report(report: Report) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the findings as JSON.")
 def validate(files: tuple[Path, ...], rules_name: str | None, as_json: bool) -> None:
     """Check one or more workbooks and list every problem with its sheet and cell."""
+    from . import api
+
     rules = _load_rules(rules_name)
     reports = [api.validate_workbook(f, rules=rules)[1] for f in files]
     if as_json:
@@ -95,6 +106,8 @@ def validate(files: tuple[Path, ...], rules_name: str | None, as_json: bool) -> 
 @click.option("--json", "as_json", is_flag=True, help="Print the scores and findings as JSON.")
 def score(file: Path, output: Path | None, rules_name: str | None, as_json: bool) -> None:
     """Score one workbook and write the completed workbook (the input is never modified)."""
+    from . import api
+
     rules = _load_rules(rules_name)
     scored = api.score_workbook(file, rules=rules)
     target = None
@@ -141,6 +154,8 @@ def score(file: Path, output: Path | None, rules_name: str | None, as_json: bool
 )
 def report(file: Path, output: Path | None, rules_name: str | None, defaults_path: Path | None) -> None:
     """Draft the township's 自评报告 (.docx) from one workbook, with the computed figures."""
+    from . import api
+
     rules = _load_rules(rules_name)
     defaults = _load_defaults(defaults_path)
     scored = api.score_workbook(file, rules=rules)
@@ -205,6 +220,8 @@ def merge(
     as_json: bool,
 ) -> None:
     """Check, score and roll up every file under INBOX (recursively) into OUTDIR."""
+    from . import api
+
     rules = _load_rules(rules_name)
     defaults = _load_defaults(report_defaults) if reports else None
     if outdir.resolve() == inbox.resolve() or inbox.resolve() in outdir.resolve().parents:

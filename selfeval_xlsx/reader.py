@@ -5,6 +5,9 @@ never trusted) or rejected; error values (``#DIV/0!``) are findings. Values peop
 stored as text, thousands separators, trailing 万元 or %, full-width digits, dates as text or serials)
 are normalised with a warning. Every value's cell is recorded, blank ones included, so that schema
 errors map back to cells.
+
+The layout's positions, pointers and cell references are worked out once per process (a plan per
+sheet); reading a workbook then looks only at the cells it holds, not at every position of the layout.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ import warnings
 from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from loguru import logger
 
@@ -37,7 +40,7 @@ from .values import (
     parse_text,
 )
 from .version import TEMPLATE_ID, TEMPLATE_VERSION
-from .xlsxgrid import Grid, GridError, GridLimitError, Sheet, grid_from_openpyxl, load_grid
+from .xlsxgrid import Cell, Grid, GridError, GridLimitError, Sheet, grid_from_openpyxl, load_grid
 
 MAX_SHOWN = 80  # characters of an offending value kept in a finding
 
@@ -141,7 +144,191 @@ def _load_grid(data: bytes, limits: Limits) -> Grid:
         wb.close()
 
 
+# --- the layout, precomputed: every position, pointer and cell reference the reader needs ---------
+
+#: How a field's cell value becomes a document value: ``parse(raw, record)`` → ``(value, note)``.
+Parse = Callable[[Any, "dict[str, Any] | None"], tuple[Any, str | None]]
+
+
+class _Slot(NamedTuple):
+    """One value cell of a Form or Grid: its pointer, field, position and cell reference."""
+
+    pointer: str
+    field: L.Field
+    pos: tuple[int, int]
+    ref: CellRef
+    parse: Parse
+    read: bool  # False for a Grid's tool-written columns: their cell is recorded, never read
+
+
+class _FormPlan(NamedTuple):
+    key: str
+    slots: tuple[_Slot, ...]
+
+
+class _GridPlan(NamedTuple):
+    key: str
+    rows: tuple[tuple[str, tuple[_Slot, ...]], ...]  # (row key, its cells, outputs included)
+
+
+class _TablePlan(NamedTuple):
+    key: str
+    rows: range  # sheet rows of the data rows
+    seq_col: int
+    last_col: int
+    input_cols: frozenset[int]
+    #: The inputs in reading order (numbers-or-text last), each with its index in ``table.columns``.
+    order: tuple[tuple[int, L.Field, int, Parse], ...]  # (column index, field, sheet column, parse)
+    #: Per record index: the record's pointer and the pointer of each column.
+    pointers: tuple[tuple[str, tuple[str, ...]], ...]
+    #: Per data row: the cell of column A and the cell of each column.
+    refs: tuple[tuple[CellRef, tuple[CellRef, ...]], ...]
+
+
+class _MatrixPlan(NamedTuple):
+    key: str
+    rows: range
+    first_col: int
+    last_col: int
+    field: L.Field
+    parse: Parse
+    pointers: tuple[tuple[str, str], ...]  # per entry index: (entry pointer, value pointer)
+    refs: tuple[tuple[CellRef, ...], ...]  # per data row, per matrix column
+
+
+BlockPlan = _FormPlan | _GridPlan | _TablePlan | _MatrixPlan
+
+
+class _SheetPlan(NamedTuple):
+    blocks: tuple[BlockPlan, ...]
+    inputs_by_row: dict[int, tuple[int, ...]]  # the input cells' columns, by row
+    end: int  # first row below the last block
+
+
+def _parser(f: L.Field) -> Parse:
+    """The parse function of a field's type (what ``_Reader._value`` applies to a cell's value)."""
+    t = f.type
+    if t == L.T.MONEY:
+        return lambda raw, _record: parse_number(raw, ("万元", "万"))
+    if t == L.T.SCORE:
+        return lambda raw, _record: parse_number(raw, ("分",))
+    if t in (L.T.YEAR, L.T.INT):
+        return lambda raw, _record: parse_int(raw)
+    if t == L.T.DATE:
+        return lambda raw, _record: parse_date(raw)
+    if t == L.T.CODE:
+        return lambda raw, _record: parse_code(raw)
+    if t == L.T.CHOICE:
+        if f.key == "nature":
+            return lambda raw, _record: parse_nature(raw)
+        choices = f.choices
+        return lambda raw, _record: parse_choice(raw, choices)
+    if t == L.T.NUMTEXT:
+        key = f.key
+        return lambda raw, record: _numtext(raw, record or {}, key)
+    return lambda raw, _record: parse_text(raw)
+
+
+def _slot(name: str, pointer: str, f: L.Field, row: int, col: int, read: bool = True) -> _Slot:
+    return _Slot(pointer, f, (row, col), CellRef(name, a1(row, col)), _parser(f), read)
+
+
+def _build_plan(sheet: L.Sheet) -> _SheetPlan:
+    name = sheet.name
+    blocks: list[BlockPlan] = []
+    inputs: set[tuple[int, int]] = set()
+    for p in sheet.placements:
+        b = p.block
+        if isinstance(b, L.Form):
+            slots = []
+            for f in b.fields:
+                row, col = L.form_cell(p, f.key)
+                inputs.add((row, col))
+                slots.append(_slot(name, f"/{b.key}/{f.key}", f, row, col))
+            blocks.append(_FormPlan(b.key, tuple(slots)))
+        elif isinstance(b, L.Grid):
+            grid_rows = []
+            for row_key, _label in b.rows:
+                slots = []
+                for f in (*b.columns, *b.outputs):
+                    row, col = L.grid_cell(p, row_key, f.key)
+                    if not f.output:
+                        inputs.add((row, col))
+                    slots.append(_slot(name, f"/{b.key}/{row_key}/{f.key}", f, row, col, not f.output))
+                grid_rows.append((row_key, tuple(slots)))
+            blocks.append(_GridPlan(b.key, tuple(grid_rows)))
+        elif isinstance(b, L.Table):
+            rows = range(L.table_row(p, 0), L.table_row(p, b.rows))
+            cols = tuple(L.table_col(p, f.key) for f in b.columns)
+            input_cols = frozenset(L.table_col(p, f.key) for f in b.inputs)
+            inputs.update((row, col) for row in rows for col in input_cols)
+            position = {f.key: j for j, f in enumerate(b.columns)}
+            # numbers-or-text columns last: how they parse depends on 指标性质 and 计量单位
+            ordered = sorted(b.inputs, key=lambda f: f.type == L.T.NUMTEXT)
+            blocks.append(
+                _TablePlan(
+                    key=b.key,
+                    rows=rows,
+                    seq_col=L.table_col(p, "seq"),
+                    last_col=len(b.columns),
+                    input_cols=input_cols,
+                    order=tuple((position[f.key], f, cols[position[f.key]], _parser(f)) for f in ordered),
+                    pointers=tuple(
+                        (f"/{b.key}/{i}", tuple(f"/{b.key}/{i}/{f.key}" for f in b.columns))
+                        for i in range(b.rows)
+                    ),
+                    refs=tuple(
+                        (CellRef(name, a1(row, 1)), tuple(CellRef(name, a1(row, col)) for col in cols))
+                        for row in rows
+                    ),
+                )
+            )
+        elif isinstance(b, L.Matrix):
+            rows = range(L.table_row(p, 0), L.table_row(p, b.rows))
+            first_col = L.matrix_cell(p, 0, 0)[1]
+            inputs.update(L.matrix_cell(p, r, c) for r in range(b.rows) for c in range(b.columns))
+            blocks.append(
+                _MatrixPlan(
+                    key=b.key,
+                    rows=rows,
+                    first_col=first_col,
+                    last_col=first_col + b.columns - 1,
+                    field=b.value,
+                    parse=_parser(b.value),
+                    pointers=tuple(
+                        (f"/{b.key}/{n}", f"/{b.key}/{n}/value") for n in range(b.rows * b.columns)
+                    ),
+                    refs=tuple(
+                        tuple(CellRef(name, a1(*L.matrix_cell(p, r, c))) for c in range(b.columns))
+                        for r in range(b.rows)
+                    ),
+                )
+            )
+    by_row: dict[int, list[int]] = {}
+    for row, col in inputs:
+        by_row.setdefault(row, []).append(col)
+    last = sheet.placements[-1]
+    return _SheetPlan(
+        blocks=tuple(blocks),
+        inputs_by_row={row: tuple(sorted(cols)) for row, cols in by_row.items()},
+        end=last.row + L._height(last.block),
+    )
+
+
+_PLANS: dict[int, tuple[L.Sheet, _SheetPlan]] = {}
+
+
+def _plan(sheet: L.Sheet) -> _SheetPlan:
+    """The sheet's plan, built once per process (keyed by identity: the entry keeps the sheet alive)."""
+    entry = _PLANS.get(id(sheet))
+    if entry is None or entry[0] is not sheet:
+        entry = _PLANS[id(sheet)] = (sheet, _build_plan(sheet))
+    return entry[1]
+
+
 class _Reader:
+    """Maps one workbook's grid to its document and findings, sheet by sheet, following the plans."""
+
     def __init__(self, wb: Grid, doc: Document, limits: Limits) -> None:
         self.wb, self.doc, self.limits = wb, doc, limits
         self.flagged: set[str] = set()  # pointers that already carry a finding from the reader
@@ -221,66 +408,59 @@ class _Reader:
     # --- sheets ----------------------------------------------------------------------------------
 
     def _sheet(self, sheet: L.Sheet, ws: Sheet) -> None:
-        inputs: set[tuple[int, int]] = set()
-        for p in sheet.placements:
-            b = p.block
-            if isinstance(b, L.Form):
-                self._form(sheet, ws, p, b, inputs)
-            elif isinstance(b, L.Grid):
-                self._grid(sheet, ws, p, b, inputs)
-            elif isinstance(b, L.Table):
-                self._table(sheet, ws, p, b, inputs)
-            elif isinstance(b, L.Matrix):
-                self._matrix(sheet, ws, p, b, inputs)
-        self._merged(sheet, ws, inputs)
-        self._below(sheet, ws)
+        plan = _plan(sheet)
+        for b in plan.blocks:
+            if isinstance(b, _FormPlan):
+                self._form(sheet, ws, b)
+            elif isinstance(b, _GridPlan):
+                self._grid(sheet, ws, b)
+            elif isinstance(b, _TablePlan):
+                self._table(sheet, ws, b)
+            else:
+                self._matrix(sheet, ws, b)
+        self._merged(sheet, ws, plan.inputs_by_row)
+        self._below(sheet, ws, plan.end)
 
-    def _form(self, sheet: L.Sheet, ws: Sheet, p: L.Placement, form: L.Form, inputs: set) -> None:
-        target = self.doc.data.setdefault(form.key, {})
-        for f in form.fields:
-            row, col = L.form_cell(p, f.key)
-            inputs.add((row, col))
-            self._value(sheet, ws, f"/{form.key}/{f.key}", f, row, col, target, f.key)
+    def _form(self, sheet: L.Sheet, ws: Sheet, plan: _FormPlan) -> None:
+        target = self.doc.data.setdefault(plan.key, {})
+        self._slots(sheet, ws, plan.slots, target)
 
-    def _grid(self, sheet: L.Sheet, ws: Sheet, p: L.Placement, grid: L.Grid, inputs: set) -> None:
-        data = self.doc.data.setdefault(grid.key, {})
-        for row_key, _label in grid.rows:
-            target = data.setdefault(row_key, {})
-            for f in (*grid.columns, *grid.outputs):
-                row, col = L.grid_cell(p, row_key, f.key)
-                pointer = f"/{grid.key}/{row_key}/{f.key}"
-                self.doc.cells[pointer] = CellRef(sheet.name, a1(row, col))
-                if not f.output:
-                    inputs.add((row, col))
-                    self._value(sheet, ws, pointer, f, row, col, target, f.key)
+    def _grid(self, sheet: L.Sheet, ws: Sheet, plan: _GridPlan) -> None:
+        data = self.doc.data.setdefault(plan.key, {})
+        for row_key, slots in plan.rows:
+            self._slots(sheet, ws, slots, data.setdefault(row_key, {}))
 
-    def _table(self, sheet: L.Sheet, ws: Sheet, p: L.Placement, table: L.Table, inputs: set) -> None:
-        records: list[dict[str, Any]] = self.doc.data.setdefault(table.key, [])
-        hidden_warned = False
-        last_col = len(table.columns)
-        for i in range(table.rows):
-            row = L.table_row(p, i)
-            for f in table.inputs:
-                inputs.add((row, L.table_col(p, f.key)))
-            raws = {f.key: self._raw(ws, row, L.table_col(p, f.key)) for f in table.inputs}
-            if all(_blank(v) for v in raws.values()):
+    def _slots(self, sheet: L.Sheet, ws: Sheet, slots: tuple[_Slot, ...], target: dict[str, Any]) -> None:
+        """Record the cell of each slot; read the value of each input that is not blank."""
+        cells, doc_cells = ws.cells, self.doc.cells
+        for s in slots:
+            doc_cells[s.pointer] = s.ref
+            if not s.read:
                 continue
-            index = len(records)
-            base = f"/{table.key}/{index}"
-            seq_raw = self._raw(ws, row, L.table_col(p, "seq"))
-            seq = parse_int(seq_raw)[0] if not _blank(seq_raw) else None
-            record: dict[str, Any] = {"seq": seq if isinstance(seq, int) else i + 1}
+            cell = cells.get(s.pos)
+            if cell is not None and not _blank(cell.value):
+                self._value(sheet, ws, s.pointer, s.field, s.parse, s.ref.cell, cell, target, s.field.key)
+
+    def _table(self, sheet: L.Sheet, ws: Sheet, plan: _TablePlan) -> None:
+        records: list[dict[str, Any]] = self.doc.data.setdefault(plan.key, [])
+        index = self._columns_by_row(ws)
+        cells, doc_cells = ws.cells, self.doc.cells
+        hidden_warned = False
+        for i, row in enumerate(plan.rows):
+            filled = index.get(row)
+            if filled is None or plan.input_cols.isdisjoint(filled):
+                continue  # every input of the row is blank
+            base, pointers = plan.pointers[len(records)]
+            first, refs = plan.refs[i]
+            record: dict[str, Any] = {"seq": _seq(ws, row, plan.seq_col, i + 1)}
             records.append(record)
-            for f in table.columns:
-                col = L.table_col(p, f.key)
-                self.doc.cells[f"{base}/{f.key}"] = CellRef(sheet.name, a1(row, col))
-            self.doc.cells[base] = CellRef(sheet.name, a1(row, 1))
-            # numbers-or-text columns last: how they parse depends on 指标性质 and 计量单位
-            for f in sorted(table.inputs, key=lambda f: f.type == L.T.NUMTEXT):
-                self._value(
-                    sheet, ws, f"{base}/{f.key}", f, row, L.table_col(p, f.key), record, f.key, record
-                )
-            if not hidden_warned and _row_hidden(ws, row):
+            doc_cells.update(zip(pointers, refs, strict=True))
+            doc_cells[base] = first
+            for j, f, col, parse in plan.order:
+                cell = cells.get((row, col))
+                if cell is not None and not _blank(cell.value):
+                    self._value(sheet, ws, pointers[j], f, parse, refs[j].cell, cell, record, f.key, record)
+            if not hidden_warned and row in ws.hidden_rows:
                 hidden_warned = True
                 self.doc.findings.append(
                     make(
@@ -288,37 +468,40 @@ class _Reader:
                         f"第{row}行是隐藏行但含有数据，已照常读取；请取消隐藏并核对。",
                         file=self.doc.file,
                         sheet=sheet.name,
-                        cell=a1(row, 1),
+                        cell=first.cell,
                         severity="warning",
                     )
                 )
+            self._extra_columns(sheet, ws, row, plan.last_col)
+
+    def _matrix(self, sheet: L.Sheet, ws: Sheet, plan: _MatrixPlan) -> None:
+        entries: list[dict[str, Any]] = self.doc.data.setdefault(plan.key, [])
+        index = self._columns_by_row(ws)
+        cells, doc_cells = ws.cells, self.doc.cells
+        first_col, last_col = plan.first_col, plan.last_col
+        for r, row in enumerate(plan.rows):
+            filled = index.get(row)
+            if filled is None:
+                continue  # nothing to read, nothing beyond the table
+            seq = None
+            for col in filled:  # sorted: entries in column order
+                if col < first_col:
+                    continue
+                if col > last_col:
+                    break
+                if seq is None:
+                    seq = _seq(ws, row, 1, r + 1)
+                pointer, value_pointer = plan.pointers[len(entries)]
+                ref = plan.refs[r][col - first_col]
+                entry: dict[str, Any] = {"row": seq, "column": col - first_col + 1}
+                entries.append(entry)
+                doc_cells[pointer] = ref
+                doc_cells[value_pointer] = ref
+                cell = cells[(row, col)]
+                self._value(sheet, ws, value_pointer, plan.field, plan.parse, ref.cell, cell, entry, "value")
             self._extra_columns(sheet, ws, row, last_col)
 
-    def _matrix(self, sheet: L.Sheet, ws: Sheet, p: L.Placement, m: L.Matrix, inputs: set) -> None:
-        entries: list[dict[str, Any]] = self.doc.data.setdefault(m.key, [])
-        for r in range(m.rows):
-            row = L.table_row(p, r)
-            seq_raw = self._raw(ws, row, 1)
-            seq = parse_int(seq_raw)[0] if not _blank(seq_raw) else None
-            for c in range(m.columns):
-                rr, cc = L.matrix_cell(p, r, c)
-                inputs.add((rr, cc))
-                if _blank(self._raw(ws, rr, cc)):
-                    continue
-                entry: dict[str, Any] = {"row": seq if isinstance(seq, int) else r + 1, "column": c + 1}
-                pointer = f"/{m.key}/{len(entries)}"
-                entries.append(entry)
-                self.doc.cells[pointer] = CellRef(sheet.name, a1(rr, cc))
-                self._value(sheet, ws, f"{pointer}/value", m.value, rr, cc, entry, "value")
-                self.doc.cells[f"{pointer}/value"] = CellRef(sheet.name, a1(rr, cc))
-            self._extra_columns(sheet, ws, row, 2 + m.columns)
-
     # --- cells -----------------------------------------------------------------------------------
-
-    @staticmethod
-    def _raw(ws: Sheet, row: int, col: int) -> Any:
-        cell = ws.get(row, col)
-        return None if cell is None else cell.value
 
     def _value(
         self,
@@ -326,40 +509,43 @@ class _Reader:
         ws: Sheet,
         pointer: str,
         f: L.Field,
-        row: int,
-        col: int,
+        parse: Parse,
+        ref: str,
+        cell: Cell,
         target: dict[str, Any],
         key: str,
         record: dict[str, Any] | None = None,
     ) -> None:
-        ref = a1(row, col)
-        self.doc.cells[pointer] = CellRef(sheet.name, ref)
-        cell = ws.get(row, col)
-        if cell is None or _blank(cell.value):
-            return
+        """Read a cell that is not blank into ``target[key]``; problems become findings."""
         raw = cell.value
-        where = {"file": self.doc.file, "sheet": sheet.name, "cell": ref, "field": pointer}
-        if cell.data_type == "e":
-            self.flagged.add(pointer)
-            self.doc.findings.append(
-                make("cell-error", f"“{f.label}”单元格为错误值{raw}，请改为正确的内容。", value=raw, **where)
-            )
-            return
-        if cell.data_type == "f":
-            text = raw
-            value = self._formula(ws, sheet, f, str(text), pointer, where)
+        kind = cell.data_type
+        if kind == "e" or kind == "f":
+            where = {"file": self.doc.file, "sheet": sheet.name, "cell": ref, "field": pointer}
+            if kind == "e":
+                self.flagged.add(pointer)
+                self.doc.findings.append(
+                    make(
+                        "cell-error",
+                        f"“{f.label}”单元格为错误值{raw}，请改为正确的内容。",
+                        value=raw,
+                        **where,
+                    )
+                )
+                return
+            value = self._formula(ws, f, str(raw), pointer, where)
             if value is None:
                 return
             raw = value
-        value, note = self._parse(f, raw, record)
+        value, note = parse(raw, record)
         if note:
+            where = {"file": self.doc.file, "sheet": sheet.name, "cell": ref, "field": pointer}
             self.doc.findings.append(
                 make("value-normalised", f"“{f.label}”：{note}。", value=short(raw), **where)
             )
         if value is not None:
             target[key] = value
 
-    def _formula(self, ws: Sheet, sheet: L.Sheet, f: L.Field, text: str, pointer: str, where: dict) -> Any:
+    def _formula(self, ws: Sheet, f: L.Field, text: str, pointer: str, where: dict) -> Any:
         if f.type not in L.NUMERIC_TYPES:
             self.flagged.add(pointer)
             self.doc.findings.append(
@@ -412,67 +598,33 @@ class _Reader:
         )
         return value
 
-    def _parse(self, f: L.Field, raw: Any, record: dict[str, Any] | None) -> tuple[Any, str | None]:
-        t = f.type
-        if t in (L.T.MONEY,):
-            return parse_number(raw, ("万元", "万"))
-        if t == L.T.SCORE:
-            return parse_number(raw, ("分",))
-        if t in (L.T.YEAR, L.T.INT):
-            return parse_int(raw)
-        if t == L.T.DATE:
-            return parse_date(raw)
-        if t == L.T.CODE:
-            return parse_code(raw)
-        if t == L.T.CHOICE:
-            if f.key == "nature":
-                return parse_nature(raw)
-            return parse_choice(raw, f.choices)
-        if t == L.T.NUMTEXT:
-            return self._numtext(raw, record or {}, f.key)
-        return parse_text(raw)
-
-    @staticmethod
-    def _numtext(raw: Any, record: dict[str, Any], key: str) -> tuple[Any, str | None]:
-        """Indicator values: numbers for quantitative indicators (≥ ≤ =), text as typed otherwise."""
-        nature = record.get("nature")
-        if isinstance(raw, int | float | Decimal) and not isinstance(raw, bool):
-            return parse_number(raw)
-        if nature not in ("≥", "≤", "=") or not isinstance(raw, str):
-            return parse_text(raw)
-        text = raw.strip()
-        prefix_note = None
-        if key == "target":
-            for sign in ("≥", "≧", ">=", "＞＝", "≤", "≦", "<=", "＜＝", "=", "＝"):
-                if text.startswith(sign) and parse_nature(sign)[0] == nature:
-                    text = text[len(sign) :].strip()
-                    prefix_note = f"已去掉与指标性质重复的“{sign}”"
-                    break
-        unit = record.get("unit")
-        suffixes = ("%", "％", *((unit,) if isinstance(unit, str) and unit else ()))
-        value, note = parse_number(text, suffixes)
-        if isinstance(value, Decimal):
-            return value, "；".join(x for x in (prefix_note, note) if x) or None
-        return parse_text(raw)
-
     # --- structure checks ------------------------------------------------------------------------
 
     def _columns_by_row(self, ws: Sheet) -> dict[int, list[int]]:
-        """The columns holding a value, by row (built once per sheet: the checks below look only at
-        cells that exist rather than at every position)."""
+        """The columns holding a value, by row (built once per sheet: the reader and the checks below
+        look only at cells that exist rather than at every position)."""
         index = self._row_index.get(ws.name)
         if index is None:
             index = {}
-            for (row, col), cell in ws.cells.items():
-                if not _blank(cell.value):
-                    index.setdefault(row, []).append(col)
+            last_row, cols = None, []
+            for (row, col), cell in ws.cells.items():  # mostly in row order: one look-up per row
+                value = cell.value
+                if value is None or (isinstance(value, str) and not value.strip()):
+                    continue
+                if row != last_row:
+                    last_row = row
+                    cols = index.setdefault(row, [])
+                cols.append(col)
             for cols in index.values():
                 cols.sort()
             self._row_index[ws.name] = index
         return index
 
     def _extra_columns(self, sheet: L.Sheet, ws: Sheet, row: int, last_col: int) -> None:
-        for col in self._columns_by_row(ws).get(row, ()):
+        cols = self._columns_by_row(ws).get(row)
+        if not cols or cols[-1] <= last_col:
+            return
+        for col in cols:
             if last_col < col <= last_col + self.limits.max_cols:
                 self._once(
                     "extra-data",
@@ -482,9 +634,7 @@ class _Reader:
                 )
                 return
 
-    def _below(self, sheet: L.Sheet, ws: Sheet) -> None:
-        last = sheet.placements[-1]
-        end = last.row + _height_of(last.block)
+    def _below(self, sheet: L.Sheet, ws: Sheet, end: int) -> None:
         stop = min(ws.max_row, end + self.limits.max_rows)
         index = self._columns_by_row(ws)
         for row in sorted(r for r in index if end <= r <= stop):
@@ -499,15 +649,18 @@ class _Reader:
                     )
                     return
 
-    def _merged(self, sheet: L.Sheet, ws: Sheet, inputs: set[tuple[int, int]]) -> None:
+    def _merged(self, sheet: L.Sheet, ws: Sheet, inputs_by_row: dict[int, tuple[int, ...]]) -> None:
+        """A merged range over two or more input cells (looking at most 201 rows × 65 columns of it)."""
         for rng in ws.merged[: self.limits.max_rows]:
-            covered = [
-                (r, c)
-                for r in range(rng.min_row, min(rng.max_row, rng.min_row + 200) + 1)
-                for c in range(rng.min_col, min(rng.max_col, rng.min_col + 64) + 1)
-                if (r, c) in inputs
-            ]
-            if len(covered) >= 2:
+            first_col, last_col = rng.min_col, min(rng.max_col, rng.min_col + 64)
+            covered = 0
+            for r in range(rng.min_row, min(rng.max_row, rng.min_row + 200) + 1):
+                for c in inputs_by_row.get(r, ()):
+                    if first_col <= c <= last_col:
+                        covered += 1
+                if covered >= 2:
+                    break
+            if covered >= 2:
                 self._once(
                     "merged-input",
                     sheet,
@@ -522,17 +675,40 @@ class _Reader:
         self.doc.findings.append(make(code, message, file=self.doc.file, sheet=sheet.name, cell=cell))
 
 
+def _numtext(raw: Any, record: dict[str, Any], key: str) -> tuple[Any, str | None]:
+    """Indicator values: numbers for quantitative indicators (≥ ≤ =), text as typed otherwise."""
+    nature = record.get("nature")
+    if isinstance(raw, int | float | Decimal) and not isinstance(raw, bool):
+        return parse_number(raw)
+    if nature not in ("≥", "≤", "=") or not isinstance(raw, str):
+        return parse_text(raw)
+    text = raw.strip()
+    prefix_note = None
+    if key == "target":
+        for sign in ("≥", "≧", ">=", "＞＝", "≤", "≦", "<=", "＜＝", "=", "＝"):
+            if text.startswith(sign) and parse_nature(sign)[0] == nature:
+                text = text[len(sign) :].strip()
+                prefix_note = f"已去掉与指标性质重复的“{sign}”"
+                break
+    unit = record.get("unit")
+    suffixes = ("%", "％", *((unit,) if isinstance(unit, str) and unit else ()))
+    value, note = parse_number(text, suffixes)
+    if isinstance(value, Decimal):
+        return value, "；".join(x for x in (prefix_note, note) if x) or None
+    return parse_text(raw)
+
+
+def _seq(ws: Sheet, row: int, col: int, default: int) -> Any:
+    """The 序号 in ``(row, col)`` when it is a whole number, else ``default`` (the row's position)."""
+    cell = ws.cells.get((row, col))
+    if cell is None or _blank(cell.value):
+        return default
+    seq = parse_int(cell.value)[0]
+    return seq if isinstance(seq, int) else default
+
+
 def _blank(value: Any) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
 
-def _row_hidden(ws: Sheet, row: int) -> bool:
-    return row in ws.hidden_rows
-
-
-def _height_of(block: L.Block) -> int:
-    return L._height(block)
-
-
-Parser = Callable[[Any], tuple[Any, str | None]]
 __all__ = ["Finding", "read_workbook"]

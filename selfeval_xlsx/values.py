@@ -42,6 +42,10 @@ EXCEL_EPOCH = datetime(1899, 12, 30)
 
 def clean_text(raw: str) -> str:
     """Strip outer white space (incl. full-width and no-break spaces); keep inner line breaks."""
+    if type(raw) is str and _SPACES.search(raw) is None:  # no white space (\s is what strip() strips)
+        return raw
+    if "\n" not in raw and "\r" not in raw:  # one line: nothing left for the final strip
+        return _SPACES.sub(" ", raw).strip()
     lines = [
         _SPACES.sub(" ", line).strip() for line in raw.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     ]
@@ -53,12 +57,36 @@ def _plain(raw: str) -> str:
     return _SPACES.sub("", unicodedata.normalize("NFKC", raw))
 
 
+_SUFFIX_ORDERS: dict[tuple[str, ...], tuple[str, ...]] = {}
+
+
+def _suffix_order(suffixes: tuple[str, ...]) -> tuple[str, ...]:
+    """Unit words as typed and in NFKC form, longest first (of equal length at most one can match).
+
+    Remembered for the few short lists that recur (a table's units), not for long or many ones.
+    """
+    order = _SUFFIX_ORDERS.get(suffixes)
+    if order is None:
+        order = tuple(
+            sorted({*suffixes, *(unicodedata.normalize("NFKC", s) for s in suffixes)}, key=len, reverse=True)
+        )
+        if len(_SUFFIX_ORDERS) < 256 and all(len(s) <= 20 for s in suffixes):
+            _SUFFIX_ORDERS[suffixes] = order
+    return order
+
+
 def parse_number(raw: Any, suffixes: tuple[str, ...] = ()) -> tuple[Any, str | None]:
     """A Decimal from a number or from text like ' 8,724.90万元', '８７２４．９０', '95%'.
 
     ``suffixes`` are unit words that may trail the number (e.g. ``('万元', '万')``). Text that is
     still not a number is returned unchanged (stripped) so the schema reports a type error.
     """
+    kind = type(raw)
+    if kind is int:  # the common cases first, as to_decimal would convert them
+        return Decimal(raw), None
+    if kind is float:
+        value = Decimal(repr(raw))
+        return (value, None) if value.is_finite() else (str(raw), None)
     if isinstance(raw, bool):
         return raw, None
     if isinstance(raw, int | float | Decimal):
@@ -72,9 +100,7 @@ def parse_number(raw: Any, suffixes: tuple[str, ...] = ()) -> tuple[Any, str | N
     if not text:
         return None, None
     stripped = text
-    for suffix in sorted(
-        {*suffixes, *(unicodedata.normalize("NFKC", s) for s in suffixes)}, key=len, reverse=True
-    ):
+    for suffix in _suffix_order(suffixes):
         if suffix and stripped.endswith(suffix) and len(stripped) > len(suffix):
             stripped = stripped[: -len(suffix)]
             break
@@ -88,6 +114,8 @@ def parse_number(raw: Any, suffixes: tuple[str, ...] = ()) -> tuple[Any, str | N
 
 def parse_int(raw: Any) -> tuple[Any, str | None]:
     """An int from a number or numeric text ('2023', '2023年', '２０２３')."""
+    if type(raw) is int:
+        return raw, None
     value, note = parse_number(raw, ("年",))
     if isinstance(value, Decimal) and value == value.to_integral_value():
         return int(value), note
@@ -96,6 +124,8 @@ def parse_int(raw: Any) -> tuple[Any, str | None]:
 
 def parse_text(raw: Any) -> tuple[Any, str | None]:
     """Text, from text or from a number that Excel stored as one (a phone number, a code)."""
+    if type(raw) is str:
+        return (clean_text(raw) or None), None
     if raw is None:
         return None, None
     if isinstance(raw, bool):
