@@ -88,12 +88,13 @@ def read_workbook(
     doc = Document(file=label, sha256=hashlib.sha256(data).hexdigest())
     from .safety import check_workbook  # local: safety is optional at import time for tooling
 
-    problems = check_workbook(data, label, limits)
+    parts: dict[str, bytes] = {}  # the check inflates every part: the grid reader reuses them
+    problems = check_workbook(data, label, limits, parts=parts)
     doc.findings.extend(problems)
     if any(f.severity == "error" for f in problems):
         return doc
     try:
-        grid = _load_grid(data, limits)
+        grid = _load_grid(data, limits, parts)
     except GridLimitError as exc:
         doc.findings.append(
             make(
@@ -116,11 +117,15 @@ def read_workbook(
     return doc
 
 
+#: Bounds on recomputing a formula: cells looked up in all, and formulas that refer to formulas.
+MAX_LOOKUPS = 500
+MAX_NESTING = 30
+
 #: The sheets whose cells the reader looks at (the others are only listed by name).
 _READ_SHEETS = frozenset({*(s.name for s in L.WORKBOOK.data_sheets), L.META_SHEET_NAME})
 
 
-def _load_grid(data: bytes, limits: Limits) -> Grid:
+def _load_grid(data: bytes, limits: Limits, parts: dict[str, bytes] | None = None) -> Grid:
     """The workbook's cells: the fast expat reader, or openpyxl for what it does not accept.
 
     :func:`load_grid` refuses some unusual but legitimate files (odd part names, misordered XML) that
@@ -128,7 +133,7 @@ def _load_grid(data: bytes, limits: Limits) -> Grid:
     the same hostile file, not safer).
     """
     try:
-        return load_grid(data, limits, sheets=_READ_SHEETS)
+        return load_grid(data, limits, sheets=_READ_SHEETS, parts=parts)
     except GridLimitError:
         raise
     except GridError as exc:
@@ -557,17 +562,26 @@ class _Reader:
                 )
             )
             return None
-        depth = [0]
+        looked = [0]
+        open_: list[tuple[int, int]] = []  # formula cells being evaluated, outermost first
 
         def lookup(row: int, col: int) -> Decimal:
-            depth[0] += 1
-            if depth[0] > 500:
-                raise FormulaError("公式引用过深")
+            looked[0] += 1
+            if looked[0] > MAX_LOOKUPS:
+                raise FormulaError("公式引用的单元格过多")
             cell = ws.get(row, col)
             if cell is None or cell.value is None:
                 return Decimal(0)
             if cell.data_type == "f":
-                return evaluate(str(cell.value), lookup)
+                if (row, col) in open_ or f"{a1(row, col)}" == where.get("cell"):
+                    raise FormulaError(f"公式循环引用了{a1(row, col)}")
+                if len(open_) >= MAX_NESTING:
+                    raise FormulaError("公式引用的公式层数过多")
+                open_.append((row, col))
+                try:
+                    return evaluate(str(cell.value), lookup)
+                finally:
+                    open_.pop()
             number = (
                 to_decimal(cell.value) if not isinstance(cell.value, str) else parse_number(cell.value)[0]
             )

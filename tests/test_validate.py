@@ -254,6 +254,38 @@ def test_formula_is_recomputed_not_trusted() -> None:
     assert ("formula-recomputed", "D17") in report.flatten(["code", "cell"])
 
 
+@pytest.mark.parametrize(
+    ("formulas", "why"),
+    [
+        ({"total": "={total}"}, "total"),  # itself
+        ({"total": "={carryover}", "carryover": "={total}+1"}, "total"),  # each other
+        ({"total": "={carryover}", "carryover": "={carryover}"}, "carryover"),  # refers to a self-loop
+    ],
+)
+def test_circular_formulas_are_findings_not_crashes(formulas: dict[str, str], why: str) -> None:
+    cells = {row: cell_of(f"/budget/{row}/executed")[1] for row in ("total", "carryover")}
+    edit = chain(*(set_value(f"/budget/{row}/executed", f.format(**cells)) for row, f in formulas.items()))
+    _doc, report = validate_workbook(seed_bytes(edit))
+    found = [f for f in report.findings if f.code == "formula-not-allowed"]
+    assert found, report.flatten(["code", "cell", "message"])
+    assert all("循环引用" in f.message for f in found)
+    assert any(f"循环引用了{cells[why]}" in f.message for f in found)
+    assert not report.valid
+
+
+def test_deeply_chained_formulas_are_bounded() -> None:
+    def edit(wb: Workbook) -> None:  # total = Z1, Z1 = Z2 + 1, …, Z199 = 1: far deeper than allowed
+        sheet, cell = cell_of("/budget/total/executed")
+        ws = wb[sheet]
+        ws[cell] = "=Z1"
+        for row in range(1, 200):
+            ws[f"Z{row}"] = f"=Z{row + 1}+1" if row < 199 else 1
+
+    _doc, report = validate_workbook(seed_bytes(edit))
+    found = [f for f in report.findings if f.code == "formula-not-allowed"]
+    assert found and "层数过多" in found[0].message
+
+
 def test_merged_input_cells_and_extra_content_are_reported() -> None:
     def edit(wb: Workbook) -> None:
         wb["预算执行"].merge_cells("B14:D14")
