@@ -558,7 +558,14 @@ _NOT_XML_SUFFIXES = (".bin", ".png", ".jpg", ".jpeg", ".gif", ".bmp", ".emf", ".
 _NOT_XML_SUFFIXES += (".ico", ".webp", ".wdp", ".jxr", ".ttf", ".odttf", ".fntdata")
 
 
-def check_workbook(data: bytes, name: str, limits: Limits = DEFAULT_LIMITS) -> list[Finding]:
+#: With ``check_workbook(parts=…)``: the largest XML part kept, and the most kept in all.
+KEEP_PART_BYTES = 8 * MB
+KEEP_TOTAL_BYTES = 32 * MB
+
+
+def check_workbook(
+    data: bytes, name: str, limits: Limits = DEFAULT_LIMITS, *, parts: dict[str, bytes] | None = None
+) -> list[Finding]:
     """Whether ``data`` is a workbook openpyxl may safely open; findings for the clerk if not.
 
     No ``error`` finding means safe to open; warnings (``macro-ignored``, an absurd sheet dimension as
@@ -566,7 +573,11 @@ def check_workbook(data: bytes, name: str, limits: Limits = DEFAULT_LIMITS) -> l
     stream-inflates every member with hard caps (real bytes are counted; declared sizes only serve to
     refuse early), checks the compression ratio, CRC and sizes, and refuses any XML part that declares a
     DOCTYPE or ENTITY (billion laughs, quadratic blow-up, external entities) or uses an encoding in
-    which such a declaration could hide. Nothing is kept in memory but one chunk at a time.
+    which such a declaration could hide. Nothing is kept in memory but one chunk at a time, unless
+    ``parts`` is given: it then receives the inflated bytes of the XML parts (each up to
+    :data:`KEEP_PART_BYTES`, :data:`KEEP_TOTAL_BYTES` in all), checked, so that a reader (see
+    :func:`selfeval_xlsx.xlsxgrid.load_grid`) need not inflate them again; use them only when no
+    finding is an error.
     """
     if len(data) > limits.max_file_bytes:
         return [make("too-large", _too_large_file(len(data), limits), file=name)]
@@ -577,7 +588,7 @@ def check_workbook(data: bytes, name: str, limits: Limits = DEFAULT_LIMITS) -> l
         if zf is None:  # recognised from local headers only: say why the directory could not be used
             open_zip(data, limits)
             return [make("corrupt-workbook", _CORRUPT, file=name)]
-        warnings = _check_package(zf, data, name, limits)
+        warnings = _check_package(zf, data, name, limits, parts)
     except UnsafeInput as exc:
         return [exc.finding(name)]
     except Exception:  # anything unforeseen in a hostile file is a refusal, never a crash
@@ -614,7 +625,9 @@ def _not_readable(kind: str, data: bytes, name: str) -> Finding:
     )
 
 
-def _check_package(zf: zipfile.ZipFile, data: bytes, name: str, limits: Limits) -> list[Finding]:
+def _check_package(
+    zf: zipfile.ZipFile, data: bytes, name: str, limits: Limits, parts: dict[str, bytes] | None = None
+) -> list[Finding]:
     count, cd_size = _central_directory_size(data)
     if count > limits.max_members or cd_size > max(64 * 1024, limits.max_members * 1024):
         raise UnsafeInput("too-large", _too_many_members(count, limits))
@@ -633,6 +646,7 @@ def _check_package(zf: zipfile.ZipFile, data: bytes, name: str, limits: Limits) 
     left = limits.max_total_uncompressed
     dims: dict[str, str] = {}
     small: dict[str, bytes] = {}
+    room = KEEP_TOTAL_BYTES  # for ``parts``
     for info in infos:
         if info.is_dir():
             continue
@@ -642,7 +656,8 @@ def _check_package(zf: zipfile.ZipFile, data: bytes, name: str, limits: Limits) 
         cap = min(left, limits.max_sheet_xml_bytes) if xml else left
         sheet = lower.startswith("xl/worksheets/") and lower.endswith(".xml")
         keep = info.filename in ("xl/workbook.xml", "xl/_rels/workbook.xml.rels")
-        produced, first, tail, kept = 0, True, b"", []
+        whole = parts is not None and xml and info.file_size <= min(KEEP_PART_BYTES, room)
+        produced, first, tail, kept, everything = 0, True, b"", [], []
         for chunk in _inflate(data, info, cap=cap, limits=limits):
             produced += len(chunk)
             if xml:
@@ -660,9 +675,14 @@ def _check_package(zf: zipfile.ZipFile, data: bytes, name: str, limits: Limits) 
                 tail = window[-24:]
             if keep and produced <= 1 * MB:
                 kept.append(chunk)
+            if whole:
+                everything.append(chunk)
         left -= produced
         if keep:
             small[info.filename] = b"".join(kept)
+        if whole and parts is not None and produced == info.file_size:
+            parts[info.filename] = b"".join(everything)
+            room -= produced
     return _dimension_warnings(dims, small, name, limits)
 
 

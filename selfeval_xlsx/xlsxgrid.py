@@ -45,7 +45,7 @@ import datetime as _dt
 import posixpath
 import re
 import zipfile
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 from xml.parsers import expat
@@ -460,7 +460,7 @@ def translate_formula(formula: str, drow: int, dcol: int) -> str:
 class _Package:
     """Bounded access to the parts of a zip package."""
 
-    def __init__(self, data: bytes, limits: Limits) -> None:
+    def __init__(self, data: bytes, limits: Limits, parts: Mapping[str, bytes] | None = None) -> None:
         from .safety import UnsafeInput, open_zip
 
         try:
@@ -472,6 +472,7 @@ class _Package:
         self.left = limits.max_total_uncompressed
         self.infos = {i.filename: i for i in self.zf.infolist()}
         self._lower: dict[str, str] | None = None
+        self.parts = parts or {}  # parts inflated (and checked) already, by name
 
     def find(self, name: str) -> zipfile.ZipInfo | None:
         """A member by name (exact, then case-insensitive: OPC part names ignore case)."""
@@ -495,6 +496,10 @@ class _Package:
         if info.file_size > self.limits.max_sheet_xml_bytes or info.file_size > self.left:
             raise GridLimitError(f"part {name!r} is too large")
         self.left -= info.file_size
+        done = self.parts.get(info.filename)
+        if done is not None and len(done) == info.file_size:
+            yield done
+            return
         with self.zf.open(info) as fh:  # never yields more than the declared size; checks the CRC
             while chunk := fh.read(_CHUNK):
                 yield chunk
@@ -950,24 +955,34 @@ def _apply_merges(sheet: Sheet, merges: list[str], ctx: _Context) -> int:
     return last
 
 
-def load_grid(data: bytes, limits: Limits = DEFAULT_LIMITS, *, sheets: Collection[str] | None = None) -> Grid:
+def load_grid(
+    data: bytes,
+    limits: Limits = DEFAULT_LIMITS,
+    *,
+    sheets: Collection[str] | None = None,
+    parts: Mapping[str, bytes] | None = None,
+) -> Grid:
     """Read an .xlsx's sheets (cells, merged ranges, hidden rows, states) from its bytes.
 
     ``sheets``, if given, names the sheets whose part is parsed; the others are listed (name and state)
     but left empty, which saves their parsing time (the reader never looks inside 填表说明).
+    ``parts``, if given, holds parts already inflated and checked (by name, e.g. from
+    ``check_workbook(parts=…)``): they are used instead of inflating them again.
     Raises :class:`GridError` (a ``ValueError``) on anything malformed, unsupported or beyond a bound.
     Run :func:`selfeval_xlsx.safety.check_workbook` first for findings a clerk can act on.
     """
     try:
-        return _load(data, limits, sheets)
+        return _load(data, limits, sheets, parts)
     except GridError:
         raise
     except Exception as exc:  # a hostile file can break anything: a refusal, never a crash
         raise GridError(f"{type(exc).__name__}: {exc}") from exc
 
 
-def _load(data: bytes, limits: Limits, wanted: Collection[str] | None) -> Grid:
-    pkg = _Package(data, limits)
+def _load(
+    data: bytes, limits: Limits, wanted: Collection[str] | None, parts: Mapping[str, bytes] | None
+) -> Grid:
+    pkg = _Package(data, limits, parts)
     part = _workbook_part(pkg)
     sheets, date1904 = _workbook(pkg, part)
     rels = _rels(pkg, part)

@@ -239,6 +239,30 @@ def test_inbox_workbooks_read_as_openpyxl_reads_them(path: Path) -> None:
     assert_same_as_openpyxl(data)
 
 
+@pytest.mark.parametrize("path", INBOX_FILES, ids=lambda p: p.name)
+def test_parts_inflated_by_the_safety_check_are_reused_not_inflated_again(
+    path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from selfeval_xlsx.safety import check_workbook
+
+    data = path.read_bytes()
+    parts: dict[str, bytes] = {}
+    if any(f.severity == "error" for f in check_workbook(data, path.name, parts=parts)):
+        return
+    assert "xl/workbook.xml" in parts and any(n.startswith("xl/worksheets/") for n in parts)
+    expected = snapshot(load_grid(data))
+
+    def no_inflating(*_args: Any, **_kwargs: Any) -> Any:
+        raise AssertionError("a part was inflated again")
+
+    monkeypatch.setattr(zipfile.ZipFile, "open", no_inflating)
+    assert snapshot(load_grid(data, parts=parts)) == expected
+    # a part whose length is not the declared size is not used: the reader inflates (here: fails)
+    name = next(n for n in parts if n.startswith("xl/worksheets/"))
+    with pytest.raises(GridError):
+        load_grid(data, parts={**parts, name: parts[name] + b" "})
+
+
 def test_inbox_has_readable_and_unreadable_samples() -> None:
     names = [p.name for p in INBOX_FILES]
     assert len(names) >= 10
