@@ -726,13 +726,16 @@ def _write_rollups(
 
 def _write_rollup(outdir: Path, roll: R.Rollup, spool: _Spool) -> tuple[Path, str]:
     """Load one roll-up's rows, write its workbook; return the path and its ``rollup.json`` text."""
-    from .rollup_xlsx import write_rollup_workbook
+    from .rollup_xlsx import paused_gc, write_rollup_workbook
 
-    spool.fill(roll)
-    target = outdir / safe_name(f"汇总_{roll.county}_{roll.year or '未知年度'}.xlsx")
-    atomic_write(target, lambda w: write_rollup_workbook(w, roll))
-    text = _json_text(roll.to_dict(), "    ")
-    spool.release(roll)
+    with paused_gc():
+        spool.fill(roll)
+        roll.rank()
+        data = roll.to_dict()  # once, for the workbook's _rollup sheet and for rollup.json
+        target = outdir / safe_name(f"汇总_{roll.county}_{roll.year or '未知年度'}.xlsx")
+        atomic_write(target, lambda w: write_rollup_workbook(w, roll, data))
+        text = _json_text(data, "    ")
+        spool.release(roll)
     return target, text
 
 
@@ -741,14 +744,12 @@ def _json_text(data: dict[str, Any], indent: str = "") -> str:
     slower: it cannot use the C encoder)."""
     import json
 
-    def dump(value: Any) -> str:
-        return json.dumps(value, ensure_ascii=False)
-
+    dump = json.JSONEncoder(ensure_ascii=False).encode  # one encoder: json.dumps makes one per call
     parts = []
     for key, value in data.items():
         if isinstance(value, list) and value and isinstance(value[0], dict):
-            rows = ",\n".join(f"{indent}    {dump(row)}" for row in value)
-            parts.append(f"{indent}  {dump(key)}: [\n{rows}\n{indent}  ]")
+            rows = f",\n{indent}    ".join(map(dump, value))
+            parts.append(f"{indent}  {dump(key)}: [\n{indent}    {rows}\n{indent}  ]")
         else:
             parts.append(f"{indent}  {dump(key)}: {dump(value)}")
     return "{\n" + ",\n".join(parts) + f"\n{indent}}}"

@@ -1,0 +1,174 @@
+"""The roll-up's fast writing paths write exactly what the plain ones write.
+
+:class:`~selfeval_xlsx.rollup_xlsx._Sheet` replaces xlsxwriter's cell-to-XML writer and
+``_Writer._records`` inlines :meth:`~selfeval_xlsx.rollup_xlsx._Writer.put`; both lean on xlsxwriter's
+internals, so every part of the workbook is compared byte for byte with what xlsxwriter's own worksheet
+and the plain cell-by-cell loop write (an xlsxwriter upgrade that changes its XML fails here)."""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import io
+import json
+import random
+import warnings
+import zipfile
+from collections.abc import Callable, Sequence
+from decimal import Decimal as D
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from test_rollup_xlsx import INJECTIONS, sample
+from xlsxwriter.worksheet import Worksheet
+
+from selfeval_xlsx import rollup as R
+from selfeval_xlsx import rollup_xlsx as X
+from selfeval_xlsx.merge import _json_text
+
+
+def _plain_records(
+    self: X._Writer, ws: Worksheet, cols: Sequence[X._Col], rows: Sequence[Any], widths: list[int]
+) -> None:
+    """The records written cell by cell with ``put`` (what ``_records`` inlines)."""
+    for i, row in enumerate(rows, start=2):
+        lines = 1
+        for c, col in enumerate(cols):
+            value = col.get(row)
+            self.put(ws, i, c, value, col.kind)
+            if col.kind == "wrap" and isinstance(value, str):
+                lines = max(lines, X._lines(value, widths[c]))
+        if lines > 1:
+            ws.set_row(i, min(409, X.LINE_HEIGHT * lines + 3))
+
+
+def _plain_widths(ws: Worksheet, cols: Sequence[X._Col], rows: Sequence[Any]) -> list[int]:
+    """Column widths measured on every column, fixed ones too (``_widths`` skips those)."""
+    widest = [X._text_width(c.header, "text") // 2 + 2 for c in cols]
+    for row in list(rows)[:2000]:
+        for i, c in enumerate(cols):
+            widest[i] = max(widest[i], X._text_width(c.get(row), c.kind) + 2)
+    out = [min(max(w, c.width[0]), c.width[1]) for w, c in zip(widest, cols, strict=True)]
+    for i, w in enumerate(out):
+        ws.set_column(i, i, w)
+    return out
+
+
+def _parts(roll: R.Rollup, data: dict[str, Any] | None = None) -> dict[str, bytes]:
+    """Every part of the written workbook but docProps/core.xml (it holds the time of writing)."""
+    buf = io.BytesIO()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the 40,000-character text is truncated with a warning
+        X.write_rollup_workbook(buf, copy.deepcopy(roll), data)
+    with zipfile.ZipFile(buf) as zf:
+        return {n: zf.read(n) for n in zf.namelist() if n != "docProps/core.xml"}
+
+
+def _plain_parts(roll: R.Rollup, monkeypatch: pytest.MonkeyPatch) -> dict[str, bytes]:
+    with monkeypatch.context() as m:
+        m.setattr(X._Writer, "sheet", lambda self, name: self.wb.add_worksheet(name))  # xlsxwriter's own
+        m.setattr(X._Writer, "_records", _plain_records)
+        m.setattr(X, "_widths", _plain_widths)
+        return _parts(roll)
+
+
+def odd() -> R.Rollup:
+    """Text a cell cannot hold as is, risky first characters, blanks, non-finite numbers, long lines."""
+    roll = sample()
+    roll.townships[0].name = "_x005F_x0041_"
+    roll.townships[1].name = "-开头"
+    roll.townships[2].self_total = None
+    roll.indicators[0].code = "=A1"
+    roll.indicators[0].name = "第一行\n第二行\n" + "很长" * 30
+    roll.indicators[1].self_score = D("NaN")
+    roll.indicators[1].reason = "a\x01b\r\nc"
+    roll.indicators[2].target = ""
+    roll.indicators[2].reason = "\ud800x"
+    roll.panel[0].post = "+" + "职务" * 40
+    roll.panel[0].member_name = "  前后空格  "
+    roll.panel[1].score = D("Infinity")
+    roll.findings[0].message = "𠀀𠀁 CJK-B\u202e反向"
+    roll.findings[2].value = "@"
+    roll.files[0].reason = "x" * 40_000
+    roll.files[2].name = "\t制表"
+    return roll
+
+
+def big() -> R.Rollup:
+    """Sixty townships of every indicator and panel row, values drawn from a fixed seed."""
+    rnd = random.Random(6)
+    words = ["宋营镇", "预算项目数", "党委书记", "", "≥", "达成", *INJECTIONS, "甲\n乙", "长" * 60]
+    roll = sample()
+    for t in range(60):
+        code, name = f"41052210{t:02d}00", rnd.choice(words) or "某镇"
+        roll.townships.append(
+            dataclasses.replace(
+                roll.townships[3], code=code, name=name, total=D(rnd.randint(0, 10_000)) / 100
+            )
+        )
+        for seq in range(1, 9):
+            text = [rnd.choice(words) for _ in range(8)]
+            score = rnd.choice([D("15"), D("9.47"), None, D(seq)])
+            roll.indicators.append(
+                R.IndicatorRow(code, name, seq, *text, D(20), score, D("7.5"), text[0], text[1])
+            )
+            for member in range(1, 6):
+                roll.panel.append(
+                    R.PanelRow(code, name, seq, text[2], member, text[3], text[4], D(member) / 3)
+                )
+    return roll
+
+
+@pytest.mark.parametrize(
+    "make", [sample, odd, big, lambda: R.Rollup("410522", "安阳县", None, "default", "0.1.0", "")]
+)
+def test_fast_paths_write_the_same_workbook(
+    make: Callable[[], R.Rollup], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    roll = make()
+    plain = _plain_parts(roll, monkeypatch)
+    assert _parts(roll) == plain
+    ranked = copy.deepcopy(roll)
+    ranked.rank()
+    assert _parts(roll, ranked.to_dict()) == plain  # merge hands over the dict it writes to rollup.json
+
+
+_values = st.one_of(
+    st.none(),
+    st.text(max_size=30),
+    st.sampled_from(["", *INJECTIONS, "a\nb\nc", "_x0041_"]),
+    st.decimals(min_value=-(10**12), max_value=10**12, places=3),
+    st.sampled_from([D("NaN"), D("-Infinity"), D("0E-7"), True]),
+    st.integers(-(10**9), 10**9),
+)
+
+
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(name=_values, level3=_values, score=_values, member=_values)
+def test_fast_paths_property(
+    name: Any, level3: Any, score: Any, member: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    roll = sample()
+    roll.indicators[0].name, roll.indicators[1].level3, roll.indicators[2].score = name, level3, score
+    roll.panel[0].member_name, roll.panel[1].score, roll.panel[2].member = member, score, member
+    assert _parts(roll) == _plain_parts(roll, monkeypatch)
+
+
+def test_json_text_is_json_with_one_line_per_row() -> None:
+    data = odd().to_dict()
+    text = _json_text(data, "    ")
+    assert json.loads(text) == data
+    lines = text.split("\n")
+    for key in ("townships", "indicators", "panel", "findings", "files"):
+        start = lines.index(f'      "{key}": [')
+        rows = [json.dumps(row, ensure_ascii=False) for row in data[key]]
+        assert lines[start + 1 : start + 1 + len(rows)] == [f"        {r}," for r in rows[:-1]] + [
+            f"        {rows[-1]}"
+        ]
+        assert lines[start + 1 + len(rows)] in ("      ],", "      ]")
