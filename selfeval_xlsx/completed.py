@@ -21,17 +21,24 @@ from .findings import Finding, Report
 from .pipeline import Scored
 from .template import FONT_NAME, FONT_SIZE, Formats, write_standard
 from .version import __version__
+from .xlsxfast import FastWorksheet
 
 RESULT_SHEET = "评分结果"
 RETURN_SHEET = "退回说明"
 SEVERITY = {"error": "错误", "warning": "警告", "info": "提示"}
-WORKBOOK_OPTIONS = {
-    "in_memory": True,  # no temporary file per part: a third faster for workbooks this size
-    "default_format_properties": {"font_name": FONT_NAME, "font_size": FONT_SIZE},
-    "strings_to_formulas": False,
-    "strings_to_urls": False,
-    "strings_to_numbers": False,
-}
+
+
+def workbook_options() -> dict[str, Any]:
+    """xlsxwriter's options for a completed or returned workbook: new dicts every time, because
+    xlsxwriter adds to the ``default_format_properties`` it is given (a shared dict made every workbook
+    after a process's first one differ from it in styles.xml)."""
+    return {
+        "in_memory": True,  # no temporary file per part: a third faster for workbooks this size
+        "default_format_properties": {"font_name": FONT_NAME, "font_size": FONT_SIZE},
+        "strings_to_formulas": False,
+        "strings_to_urls": False,
+        "strings_to_numbers": False,
+    }
 
 
 def marks_of(findings: Iterable[Finding]) -> dict[tuple[str, str], list[str]]:
@@ -44,7 +51,7 @@ def marks_of(findings: Iterable[Finding]) -> dict[tuple[str, str], list[str]]:
 
 
 def _open(target: str | Path | BinaryIO) -> xlsxwriter.Workbook:
-    return xlsxwriter.Workbook(str(target) if isinstance(target, str | Path) else target, WORKBOOK_OPTIONS)
+    return xlsxwriter.Workbook(str(target) if isinstance(target, str | Path) else target, workbook_options())
 
 
 def write_completed(target: str | Path | BinaryIO, scored: Scored) -> None:
@@ -68,7 +75,7 @@ def write_completed(target: str | Path | BinaryIO, scored: Scored) -> None:
     sheets = write_standard(
         wb, year=sub.year, grades=res.rules.grades, doc=doc, outputs=outputs, marks=marks_of(scored.report)
     )
-    ws = wb.add_worksheet(RESULT_SHEET)
+    ws = wb.add_worksheet(RESULT_SHEET, worksheet_class=FastWorksheet)
     _result_sheet(ws, sheets.formats, scored)
     ws.activate()
     wb.close()
@@ -223,7 +230,7 @@ def write_returned(
     wb = _open(target)
     year = year or (doc.get("/identity/year") if isinstance(doc.get("/identity/year"), int) else None)
     sheets = write_standard(wb, year=year, grades=_grades(), doc=doc, marks=marks_of(report))
-    ws = wb.add_worksheet(RETURN_SHEET)
+    ws = wb.add_worksheet(RETURN_SHEET, worksheet_class=FastWorksheet)
     for i, w in enumerate((8, 10, 16, 8, 16, 60)):
         ws.set_column(i, i, w)
     ws.set_paper(9)

@@ -29,13 +29,13 @@ from typing import Any, BinaryIO, get_args, get_type_hints
 
 import xlsxwriter
 from xlsxwriter.format import Format
-from xlsxwriter.utility import xl_col_to_name
 from xlsxwriter.workbook import Workbook
-from xlsxwriter.worksheet import CellNumberTuple, CellStringTuple, Worksheet
+from xlsxwriter.worksheet import Worksheet
 
 from . import rollup as R
 from .decimals import ZERO, q2
 from .template import FONT_NAME, FONT_SIZE
+from .xlsxfast import FastWorksheet
 
 ROLLUP_ID = "selfeval-xlsx/rollup"
 ROLLUP_VERSION = "1.0"
@@ -141,7 +141,7 @@ def _write(target: str | Path | BinaryIO, rollup: R.Rollup, data: dict[str, Any]
     _Writer(wb, rollup, data).write()
     wb.close()
     for ws in wb.worksheets():
-        if isinstance(ws, _Sheet):
+        if isinstance(ws, FastWorksheet):
             ws.release()
 
 
@@ -149,7 +149,7 @@ def _write(target: str | Path | BinaryIO, rollup: R.Rollup, data: dict[str, Any]
 def paused_gc() -> Iterator[None]:
     """No cyclic garbage collection in the block. Writing a roll-up makes some 10⁵ tuples and dicts,
     which keep triggering the collector: ~15% of the time, for nothing that reference counting does not
-    free anyway (the cells, held in a cycle of workbook and sheets, are freed by :meth:`_Sheet.release`)."""
+    free anyway (the cells, held in a cycle of workbook and sheets, are freed by :meth:`FastWorksheet.release`)."""
     enabled = gc.isenabled()
     gc.disable()
     try:
@@ -191,37 +191,6 @@ def read_rollup_workbook(data: bytes) -> R.Rollup | None:
 # --- the writer -------------------------------------------------------------------------------------
 
 
-class _Sheet(Worksheet):
-    """A worksheet that writes its formatted text and number cells to XML several times faster than
-    xlsxwriter's general cell writer. It overrides a private method: tests/test_rollup_fast.py checks
-    that the workbook stays byte for byte what xlsxwriter's own worksheet writes."""
-
-    def _write_cell(self, row: int, col: int, cell: Any) -> None:
-        cls = cell.__class__
-        if (
-            (cls is CellStringTuple or cls is CellNumberTuple)
-            and cell.format is not None
-            and col < len(_COLUMN_NAMES)
-            and not self.constant_memory
-        ):
-            head = f'<c r="{_COLUMN_NAMES[col]}{row + 1}" s="{cell.format._get_xf_index()}"'
-            if cls is CellStringTuple:  # a shared string: its index
-                self.fh.write(f'{head} t="s"><v>{cell.string}</v></c>')
-            else:
-                self.fh.write(f"{head}><v>{cell.number:.16G}</v></c>")
-        else:
-            super()._write_cell(row, col, cell)
-
-    def release(self) -> None:
-        """Drop the cells once the workbook is written. A workbook and its sheets refer to each other,
-        so otherwise only the cyclic garbage collector frees them, after a pass over every cell."""
-        self.table.clear()
-        self.table_cells.clear()
-
-
-_COLUMN_NAMES = tuple(xl_col_to_name(c) for c in range(64))
-
-
 class _Writer:
     def __init__(self, wb: Workbook, rollup: R.Rollup, data: dict[str, Any] | None = None) -> None:
         self.wb, self.r, self.data = wb, rollup, data
@@ -243,7 +212,7 @@ class _Writer:
     # --- cells --------------------------------------------------------------------------------------
 
     def sheet(self, name: str) -> Worksheet:
-        return self.wb.add_worksheet(name, worksheet_class=_Sheet)
+        return self.wb.add_worksheet(name, worksheet_class=FastWorksheet)
 
     def fmt(self, kind: str, total: bool = False, quote: bool = False) -> Format:
         key = (kind, total, quote)

@@ -28,6 +28,7 @@ from . import layout as L
 from .cells import a1, parse_a1
 from .document import Document
 from .version import TEMPLATE_ID, TEMPLATE_VERSION, __version__
+from .xlsxfast import FastWorksheet
 
 TEMPLATE_FILENAME = f"乡镇整体支出绩效自评表_v{TEMPLATE_VERSION}.xlsx"
 DEFAULT_GRADES: tuple[str, ...] = ("优秀", "良好", "一般", "较差")
@@ -293,10 +294,12 @@ class _Canvas:
     widths: dict[int, float] = field(default_factory=dict)
 
     def copy(self) -> _Canvas:
-        """A copy whose cells (and their styles), heights and widths can be changed independently."""
+        """A copy whose cells, heights and widths can be changed independently. Cells share their style
+        dicts with the original: a style is replaced (``cell.style = {**cell.style, …}``), never changed
+        in place."""
         return _Canvas(
             self.name,
-            {k: _Cell(c.value, dict(c.style), c.formula, c.source, c.comment) for k, c in self.cells.items()},
+            {k: _Cell(c.value, c.style, c.formula, c.source, c.comment) for k, c in self.cells.items()},
             dict(self.merges),
             list(self.validations),
             list(self.conditionals),
@@ -697,9 +700,9 @@ def _set(cv: _Canvas, ref: str, value: Any, f: L.Field | None) -> None:
     cell.value, cell.formula, cell.source = value, None, None
     nf = cell.style.get("num_format")
     if isinstance(value, date):
-        cell.style["num_format"] = DATE_FORMAT
+        cell.style = {**cell.style, "num_format": DATE_FORMAT}
     elif isinstance(value, int | float | Decimal) and not isinstance(value, bool) and nf == "@":
-        cell.style.pop("num_format")
+        cell.style = {k: v for k, v in cell.style.items() if k != "num_format"}
 
 
 def _output_ref(pointer: str, doc: Document | None) -> tuple[str, str] | None:
@@ -754,7 +757,7 @@ def _overlay(
             continue
         row, col = at
         cell = cv.cells.get((row, col)) or cv.put(row, col, None, _BOX)
-        cell.style.update(MARK)
+        cell.style = {**cell.style, **MARK}
         earlier = cell.comment.split("\n") if cell.comment else []
         cell.comment = "\n".join(dict.fromkeys([*earlier, *(str(m) for m in messages)]))
 
@@ -797,8 +800,11 @@ def _flush(cv: _Canvas, ws: Worksheet, formats: Formats, canvases: dict[str, _Ca
         ws.merge_range(
             row - 1, col - 1, last_row - 1, last_col - 1, "", formats.get(cv.cells[row, col].style)
         )
+    by_style: dict[int, Format] = {}  # cells share style dicts (see _Canvas.copy), all alive here
     for (row, col), cell in cv.cells.items():
-        fmt = formats.get(cell.style)
+        fmt = by_style.get(id(cell.style))
+        if fmt is None:
+            fmt = by_style[id(cell.style)] = formats.get(cell.style)
         if cell.formula:
             cached: Any = ""
             if cell.source:
@@ -906,7 +912,7 @@ def write_standard(
 
     worksheets: dict[str, Worksheet] = {}
     for sheet in L.WORKBOOK.sheets:
-        ws = wb.add_worksheet(sheet.name)
+        ws = wb.add_worksheet(sheet.name, worksheet_class=FastWorksheet)
         worksheets[sheet.key] = ws
         _flush(canvases[sheet.name], ws, formats, canvases)
         _page_setup(ws, sheet)
@@ -920,7 +926,7 @@ def write_standard(
             ws.hide_gridlines(2)
         if protect:
             _protect(ws)
-    meta_ws = wb.add_worksheet(L.META_SHEET_NAME)
+    meta_ws = wb.add_worksheet(L.META_SHEET_NAME, worksheet_class=FastWorksheet)
     _flush(meta, meta_ws, formats, canvases)
     meta_ws.hide()
     if protect:
