@@ -272,6 +272,24 @@ def validation(f: L.Field, first_cell: str, source: str | None = None) -> dict[s
 # --- the canvas ----------------------------------------------------------------------------------
 
 
+_STYLES: dict[tuple[tuple[str, Any], ...], Style] = {}  # one dict per distinct style (see _shared)
+
+
+def _shared(style: Style | None) -> Style:
+    """The one dict of this style that cells share: canvases hold some 2,000 cells but ~150 styles, and
+    :func:`_flush` looks each style's format up once. Shared styles are replaced, never changed."""
+    key = tuple((style or {}).items())
+    try:
+        hit = _STYLES.get(key)
+    except TypeError:  # an unhashable value: not shared
+        return dict(style or {})
+    if hit is None:
+        hit = dict(key)
+        if len(_STYLES) < 10_000:
+            _STYLES[key] = hit
+    return hit
+
+
 @dataclass
 class _Cell:
     value: Any = None
@@ -308,7 +326,7 @@ class _Canvas:
         )
 
     def put(self, row: int, col: int, value: Any = None, style: Style | None = None, **kw: Any) -> _Cell:
-        cell = _Cell(value, dict(style or {}), **kw)
+        cell = _Cell(value, _shared(style), **kw)
         self.cells[row, col] = cell
         return cell
 
@@ -778,17 +796,19 @@ def _fit_rows(cv: _Canvas) -> None:
 
 
 def _write_value(ws: Worksheet, row: int, col: int, value: Any, fmt: Format) -> None:
+    # blanks, numbers and text (all but a few cells) through xlsxwriter's undecorated writers: the
+    # position is already numeric (tests/test_xlsxfast.py checks the bytes against the public ones)
     if value is None or value == "":
-        ws.write_blank(row, col, None, fmt)
+        ws._write_blank(row, col, None, fmt)
     elif isinstance(value, bool):
         ws.write_boolean(row, col, value, fmt)
     elif isinstance(value, int | float | Decimal) and math.isfinite(value):
-        ws.write_number(row, col, float(value), fmt)
+        ws._write_number(row, col, float(value), fmt)
     elif isinstance(value, datetime | date):
         dt = value if isinstance(value, datetime) else datetime(value.year, value.month, value.day)
         ws.write_datetime(row, col, dt, fmt)
     else:
-        ws.write_string(row, col, str(value), fmt)
+        ws._write_string(row, col, str(value), fmt)
 
 
 def _flush(cv: _Canvas, ws: Worksheet, formats: Formats, canvases: dict[str, _Canvas]) -> None:

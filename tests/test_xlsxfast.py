@@ -8,9 +8,13 @@ completed and returned workbooks is compared byte for byte with what xlsxwriter'
 from __future__ import annotations
 
 import io
+import math
 import re
 import zipfile
+from datetime import date, datetime
+from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 import xlsxwriter
@@ -24,6 +28,19 @@ from selfeval_xlsx.template import write_template
 from selfeval_xlsx.xlsxfast import FastWorksheet
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples" / "inbox"
+
+
+class _Frozen(datetime):
+    """The 评分结果 sheet says when it was made (to the minute): one minute for every write here."""
+
+    @classmethod
+    def now(cls, tz: Any = None) -> _Frozen:
+        return cls(2024, 3, 1, 9, 30)
+
+
+@pytest.fixture(autouse=True)
+def _frozen_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(completed, "datetime", _Frozen)
 
 
 def _parts(data: bytes) -> dict[str, bytes]:
@@ -56,11 +73,28 @@ def _outputs() -> dict[str, bytes]:
     return out
 
 
+def _public_write_value(ws: Worksheet, row: int, col: int, value: Any, fmt: Any) -> None:
+    """``template._write_value`` through xlsxwriter's public writers only."""
+    if value is None or value == "":
+        ws.write_blank(row, col, None, fmt)
+    elif isinstance(value, bool):
+        ws.write_boolean(row, col, value, fmt)
+    elif isinstance(value, int | float | Decimal) and math.isfinite(value):
+        ws.write_number(row, col, float(value), fmt)
+    elif isinstance(value, datetime | date):
+        ws.write_datetime(
+            row, col, value if isinstance(value, datetime) else datetime(*value.timetuple()[:3]), fmt
+        )
+    else:
+        ws.write_string(row, col, str(value), fmt)
+
+
 def test_fast_worksheet_writes_byte_for_byte_what_xlsxwriter_writes(monkeypatch: pytest.MonkeyPatch) -> None:
     fast = _outputs()
     with monkeypatch.context() as m:
         m.setattr(template, "FastWorksheet", Worksheet)
         m.setattr(completed, "FastWorksheet", Worksheet)
+        m.setattr(template, "_write_value", _public_write_value)
         plain = _outputs()
     assert fast.keys() == plain.keys()
     for name in fast:
