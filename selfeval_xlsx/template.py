@@ -820,7 +820,7 @@ def _flush(cv: _Canvas, ws: Worksheet, formats: Formats, canvases: dict[str, _Ca
         ws.merge_range(
             row - 1, col - 1, last_row - 1, last_col - 1, "", formats.get(cv.cells[row, col].style)
         )
-    by_style: dict[int, Format] = {}  # cells share style dicts (see _Canvas.copy), all alive here
+    by_style: dict[int, Format] = {}  # cells share style dicts (see _shared), all alive here
     for (row, col), cell in cv.cells.items():
         fmt = by_style.get(id(cell.style))
         if fmt is None:

@@ -1,6 +1,6 @@
 """The roll-up's fast writing paths write exactly what the plain ones write.
 
-:class:`~selfeval_xlsx.rollup_xlsx._Sheet` replaces xlsxwriter's cell-to-XML writer and
+:class:`~selfeval_xlsx.xlsxfast.FastWorksheet` replaces xlsxwriter's cell-to-XML writer and
 ``_Writer._records`` inlines :meth:`~selfeval_xlsx.rollup_xlsx._Writer.put`; both lean on xlsxwriter's
 internals, so every part of the workbook is compared byte for byte with what xlsxwriter's own worksheet
 and the plain cell-by-cell loop write (an xlsxwriter upgrade that changes its XML fails here)."""
