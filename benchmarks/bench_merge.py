@@ -644,7 +644,7 @@ print(json.dumps({"roots": len(roots), "ok": bool(ok)}))
 def warm_bytecode() -> dict[str, Any]:
     """Compile the bytecode of the package and of what a merge imports, as ``pip install`` does.
 
-    Without it, a machine that sets ``PYTHONDONTWRITEBYTECODE`` (this workplace's do) compiles every
+    Without it, a machine that sets ``PYTHONDONTWRITEBYTECODE`` (this workplace's machines do) compiles every
     module from source at every start (~0.4 s per merge here), which no installed copy would do.
     """
     out = subprocess.run([sys.executable, "-c", _WARM], capture_output=True, text=True, check=False)
