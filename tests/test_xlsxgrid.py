@@ -729,6 +729,143 @@ def test_namespace_prefixes_and_strict_order_of_parts_do_not_matter() -> None:
     assert grid["表"].cells == {(1, 1): Cell("前缀", "s"), (1, 2): Cell(7, "n")}
 
 
+# ------------------------------------------------------------------------------------------------
+# the fast paths: names read as written, styled empty cells cut out, styles remembered
+# ------------------------------------------------------------------------------------------------
+
+
+def paths(data: bytes, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+    """What each way of reading gives (a snapshot, or the exception's type): the default, without the
+    cut of empty cells, and with namespace processing only (the streaming path of large parts)."""
+    out: dict[str, Any] = {}
+    with monkeypatch.context() as m:
+        for label, patch in (
+            ("default", {}),
+            ("uncut", {"_strip_empty": lambda data: None}),
+            ("namespaced", {"_plain_prefixes": lambda data: None}),
+        ):
+            for name, value in patch.items():
+                m.setattr(X, name, value)
+            X._STYLES_SEEN.clear()
+            try:
+                out[label] = snapshot(load_grid(data))
+            except GridError as exc:
+                out[label] = type(exc)
+    return out
+
+
+def assert_paths_agree(data: bytes, monkeypatch: pytest.MonkeyPatch) -> Any:
+    got = paths(data, monkeypatch)
+    assert got["uncut"] == got["default"] and got["namespaced"] == got["default"]
+    return got["default"]
+
+
+@pytest.mark.parametrize("path", INBOX_FILES, ids=lambda p: p.name)
+def test_inbox_workbooks_read_the_same_on_every_path(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert_paths_agree(path.read_bytes(), monkeypatch)
+
+
+def test_generated_and_edited_workbooks_read_the_same_on_every_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    def fill_down(wb: Workbook) -> None:
+        ws = wb[INDICATORS]
+        ws["B40"].number_format = "0.00"  # a styled empty cell below the table
+        ws.row_dimensions[41].hidden = True
+
+    for data in (
+        filled_bytes(S.seed(), 2023),
+        filled_bytes(S.township(3), 2023),
+        TEMPLATE.read_bytes(),
+        edited(fill_down),
+    ):
+        snap = assert_paths_agree(data, monkeypatch)
+        assert isinstance(snap, dict)
+
+
+def test_cut_empty_cells_still_count_in_max_row(monkeypatch: pytest.MonkeyPatch) -> None:
+    body = rows(
+        '<row r="1"><c r="A1" s="1"/><c r="B1"><v>1</v></c><c r="C1" s="2" t="n"></c></row>',
+        '<row r="5"><c r="D5" s="1"/></row>',
+        '<row r="3"><c r="XFD3"/></row>',  # out of order: the largest row still counts
+    )
+    data = raw_xlsx([("表", body)], styles=styles_xml([0, 0]))
+    assert X._strip_empty(X._Package(data, Limits()).small("xl/worksheets/sheet1.xml") or b"") is not None
+    snap = assert_paths_agree(data, monkeypatch)
+    assert snap["表"]["max_row"] == 5
+    assert snap["表"]["cells"] == {(1, 2): ("n", "int", 1)}
+    assert_same_as_openpyxl(data)
+
+
+def test_a_cell_without_reference_after_a_cut_cell_keeps_its_column(monkeypatch: pytest.MonkeyPatch) -> None:
+    body = rows('<row r="2"><c r="A2" s="1"/><c r="B2"/><c><v>7</v></c></row>')
+    data = raw_xlsx([("表", body)], styles=styles_xml([0]))
+    snap = assert_paths_agree(data, monkeypatch)
+    assert snap["表"]["cells"] == {(2, 3): ("n", "int", 7)}
+    assert_same_as_openpyxl(data)
+
+
+@pytest.mark.parametrize(
+    "hidden",
+    [
+        '<![CDATA[<c r="A1"/>]]>',  # CDATA: the cell-like text is text
+        '<!-- <c r="Z999"/> -->',  # a comment: no row 999
+    ],
+    ids=["cdata", "comment"],
+)
+def test_cell_like_text_is_not_cut(hidden: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    inline = f'<c r="A1" t="inlineStr"><is><t>x{hidden}y</t></is></c>' if "CDATA" in hidden else ""
+    body = rows(f'<row r="1">{inline}<c r="B1" s="1"/><c r="C1"><v>2</v></c></row>{"" if inline else hidden}')
+    data = raw_xlsx([("表", body)], styles=styles_xml([0]))
+    snap = assert_paths_agree(data, monkeypatch)
+    assert snap["表"]["max_row"] == 1
+    if inline:
+        assert snap["表"]["cells"][(1, 1)] == ("s", "str", 'x<c r="A1"/>y')
+    assert_same_as_openpyxl(data)
+
+
+@pytest.mark.parametrize(
+    ("root", "plain"),
+    [
+        (f'<worksheet xmlns="{MAIN}" xmlns:r="{RELS}">', True),
+        ('<worksheet xmlns="http://purl.oclc.org/ooxml/spreadsheetml/main">', True),
+        ("<worksheet>", True),
+        (f'<x:worksheet xmlns:x="{MAIN}">', False),  # a prefix for SpreadsheetML
+        ('<worksheet xmlns="urn:other">', False),  # another default namespace
+        (f'<worksheet xmlns="&#104;{MAIN[1:]}">', False),  # a character reference in the URI
+        ('<worksheet xmlns:p="">', False),  # a prefix bound to nothing (an error for namespaces)
+    ],
+)
+def test_names_are_read_as_written_only_when_that_reads_the_same(root: str, plain: bool) -> None:
+    data = (f"{root}<sheetData/></worksheet>").encode()
+    assert (X._plain_prefixes(data) is not None) is plain
+    assert X._plain_prefixes(b'<?xml version="1.0" encoding="UTF-16"?>' + data) is None
+    assert X._plain_prefixes(("\ufeff" + root).encode("utf-16-le")) is None
+
+
+def test_an_unbound_prefix_is_refused_on_every_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    body = '<sheetData><row r="1"><c r="A1"><v>1</v></c></row></sheetData><q:extra/>'
+    data = raw_xlsx([("表", body)])
+    assert paths(data, monkeypatch) == dict.fromkeys(("default", "uncut", "namespaced"), GridError)
+
+
+def test_a_styles_part_is_parsed_once_per_distinct_content(monkeypatch: pytest.MonkeyPatch) -> None:
+    X._STYLES_SEEN.clear()
+    calls: list[str] = []
+    parse = X._parse_date_styles
+
+    def counting(pkg: Any, part: str, data: bytes | None = None) -> Any:
+        calls.append(part)
+        return parse(pkg, part, data)
+
+    monkeypatch.setattr(X, "_parse_date_styles", counting)
+    body = rows('<row r="1"><c r="A1" s="1"><v>45000</v></c></row>')
+    as_date = raw_xlsx([("表", body)], styles=styles_xml([14]))
+    as_number = raw_xlsx([("表", body)], styles=styles_xml([2]))
+    for _ in range(3):
+        assert load_grid(as_date)["表"].get(1, 1) == Cell(dt.datetime(2023, 3, 15), "d")
+        assert load_grid(as_number)["表"].get(1, 1) == Cell(45000, "n")
+    assert len(calls) == 2
+
+
 def test_only_the_named_sheets_are_parsed() -> None:
     data = filled_bytes(S.seed(), 2023)
     wanted = [s.name for s in L.WORKBOOK.data_sheets]
