@@ -158,7 +158,10 @@ def _process_unsafe(task: _Task) -> Processed:
         return Processed(
             **base, valid=False, findings=[*item.findings, make("file-changed", message, file=item.name)]
         )
-    if is_rollup_workbook(data):
+    scored = score_workbook(data, name=item.name, rules=_rules(task.rules), limits=task.limits)
+    # A roll-up workbook (merged as a unit) is never a valid township workbook: it is looked for only
+    # among the invalid ones, which spares every valid file a second opening of its zip.
+    if not scored.valid and is_rollup_workbook(data):
         sub = read_rollup_workbook(data)
         if sub is not None:
             rows = (sub.indicators, sub.panel, sub.findings)
@@ -174,7 +177,6 @@ def _process_unsafe(task: _Task) -> Processed:
                 unit_name=sub.county,
                 rows_file=_spool(task, item, rows),
             )
-    scored = score_workbook(data, name=item.name, rules=_rules(task.rules), limits=task.limits)
     findings = [*item.findings, *scored.report.findings]
     ident = scored.doc.data.get("identity", {}) if isinstance(scored.doc.data, dict) else {}
     out = Processed(
