@@ -145,10 +145,9 @@ def load_schema() -> dict[str, Any]:
 
 @cache
 def validator() -> Draft202012Validator:
-    """The compiled validator (built once per process)."""
-    schema = load_schema()
-    Draft202012Validator.check_schema(schema)
-    return Draft202012Validator(schema, format_checker=FormatChecker())
+    """The compiled validator (built once per process). The shipped schema is checked against the
+    metaschema by the tests, not here: that check costs a tenth of a second in every process."""
+    return Draft202012Validator(load_schema(), format_checker=FormatChecker())
 
 
 #: Keywords that mean the same to fastjsonschema (draft 7) and to :func:`validator` (draft 2020-12), with
@@ -217,7 +216,7 @@ def fast_check() -> Callable[[Any], bool]:
         definition = _draft7(load_schema(), formats, arrays)
     except ValueError:
         return lambda data: False  # no fast path: every document goes to the full validator
-    checker = validator().format_checker or FormatChecker()
+    checker = FormatChecker()  # as validator() has it
     compiled = fastjsonschema.compile(
         definition,
         formats={name: lambda value, name=name: checker.conforms(value, name) for name in formats},
