@@ -27,7 +27,6 @@ from pathlib import Path
 from types import UnionType
 from typing import Any, BinaryIO, get_args, get_type_hints
 
-import xlsxwriter
 from xlsxwriter.format import Format
 from xlsxwriter.workbook import Workbook
 from xlsxwriter.worksheet import Worksheet
@@ -35,7 +34,7 @@ from xlsxwriter.worksheet import Worksheet
 from . import rollup as R
 from .decimals import ZERO, q2
 from .template import FONT_NAME, FONT_SIZE
-from .xlsxfast import FastWorksheet
+from .xlsxfast import FastWorkbook, FastWorksheet
 
 ROLLUP_ID = "selfeval-xlsx/rollup"
 ROLLUP_VERSION = "1.0"
@@ -121,7 +120,7 @@ def write_rollup_workbook(
 
 def _write(target: str | Path | BinaryIO, rollup: R.Rollup, data: dict[str, Any] | None) -> None:
     rollup.rank()
-    wb = xlsxwriter.Workbook(
+    wb = FastWorkbook(
         str(target) if isinstance(target, str | Path) else target,
         {
             "in_memory": True,
