@@ -716,9 +716,12 @@ def _write_rollups(
             done = pool.map(_write_rollup, [outdir] * len(spooled), *zip(*spooled, strict=True))
         else:
             done = (_write_rollup(outdir, roll, spool) for roll, spool in spooled)
-        for i, (target, text) in enumerate(done):
+        for i, (target, part) in enumerate(done):
             out.append(target)
-            fh.write(((",\n    " if i else "\n    ") + text).encode("utf-8"))
+            fh.write(b",\n    " if i else b"\n    ")
+            with open(part, "rb") as src:  # megabytes per county: copied, never held by this process
+                shutil.copyfileobj(src, fh, 1 << 20)
+            part.unlink()
         fh.write(b"\n  ]\n}" if spooled else b"]\n}")
     wanted = {t.name for t in out}
     for stale in outdir.glob("汇总_*.xlsx"):  # from an earlier run over other files
@@ -728,8 +731,9 @@ def _write_rollups(
     return out
 
 
-def _write_rollup(outdir: Path, roll: R.Rollup, spool: _Spool) -> tuple[Path, str]:
-    """Load one roll-up's rows, write its workbook; return the path and its ``rollup.json`` text."""
+def _write_rollup(outdir: Path, roll: R.Rollup, spool: _Spool) -> tuple[Path, Path]:
+    """Load one roll-up's rows, write its workbook; return its path and that of its ``rollup.json`` text
+    (UTF-8, in the staging folder: a worker would otherwise send megabytes back to the main process)."""
     from .rollup_xlsx import paused_gc, write_rollup_workbook
 
     with paused_gc():
@@ -738,9 +742,10 @@ def _write_rollup(outdir: Path, roll: R.Rollup, spool: _Spool) -> tuple[Path, st
         data = roll.to_dict()  # once, for the workbook's _rollup sheet and for rollup.json
         target = outdir / safe_name(f"汇总_{roll.county}_{roll.year or '未知年度'}.xlsx")
         atomic_write(target, lambda w: write_rollup_workbook(w, roll, data))
-        text = _json_text(data, "    ")
+        part = spool.staging / f"rollup-{roll.county_code}-{roll.year or 0}.json"
+        part.write_bytes(_json_text(data, "    ").encode("utf-8"))
         spool.release(roll)
-    return target, text
+    return target, part
 
 
 def _json_text(data: dict[str, Any], indent: str = "") -> str:
