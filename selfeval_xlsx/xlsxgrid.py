@@ -846,7 +846,7 @@ def _read_sheet(pkg: _Package, part: str, sheet: Sheet, ctx: _Context) -> None:
     data = pkg.small(part)
     prefixes = None if data is None else _plain_prefixes(data)
     if data is None or prefixes is None:
-        _read_sheet_xml(pkg, part, sheet, ctx)
+        _read_sheet_xml(pkg, part, sheet, ctx, data)
         return
     cut = _strip_empty(data)
     if cut is not None:
@@ -897,8 +897,9 @@ def _read_sheet_xml(
     prefixes: frozenset[str] | None = None,
     cut_max_row: int | None = None,
 ) -> None:
-    """Fill ``sheet`` from its part (streamed with namespaces), or from ``data`` read as written (see
-    :func:`_read_sheet`; ``cut_max_row`` is given when empty cells were cut out). The handlers mirror
+    """Fill ``sheet`` from its part (streamed) or from ``data`` (the whole part, got already), with
+    namespaces, or with names as written when ``prefixes`` is given (see :func:`_read_sheet`;
+    ``cut_max_row`` is given when empty cells were cut out). The handlers mirror
     openpyxl's ``WorkSheetParser`` (``parse_row``, ``parse_cell``, ``parse_formula``); closures over
     local state, because this is the hot loop."""
     cells = sheet.cells
@@ -1065,7 +1066,7 @@ def _read_sheet_xml(
                 masters[si] = (text, row, col)
         return text
 
-    _parse(pkg, part, start, end, buf.append, data, plain=data is not None)
+    _parse(pkg, part, start, end, buf.append, data, plain=prefixes is not None)
     sheet.max_row = max(1, max_row, _apply_merges(sheet, merges, ctx))
 
 

@@ -866,6 +866,18 @@ def test_a_styles_part_is_parsed_once_per_distinct_content(monkeypatch: pytest.M
     assert len(calls) == 2
 
 
+def test_each_part_counts_once_against_the_total_limit() -> None:
+    """A part got whole for the fast paths is not inflated (and counted) again by the slower one."""
+    body = f'<x:sheetData xmlns:x="{MAIN}"><x:row r="1"><x:c r="A1"><x:v>7</x:v></x:c></x:row></x:sheetData>'
+    data = raw_xlsx([("表", body)])
+    assert X._plain_prefixes(zipfile.ZipFile(io.BytesIO(data)).read("xl/worksheets/sheet1.xml")) is None
+    read = ("xl/workbook.xml", "xl/_rels/workbook.xml.rels", "xl/styles.xml", "xl/worksheets/sheet1.xml")
+    total = sum(zipfile.ZipFile(io.BytesIO(data)).getinfo(name).file_size for name in read)
+    assert load_grid(data, Limits(max_total_uncompressed=total))["表"].get(1, 1) == Cell(7, "n")
+    with pytest.raises(GridLimitError):
+        load_grid(data, Limits(max_total_uncompressed=total - 1))
+
+
 def test_only_the_named_sheets_are_parsed() -> None:
     data = filled_bytes(S.seed(), 2023)
     wanted = [s.name for s in L.WORKBOOK.data_sheets]
