@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, BinaryIO
 
 from .document import Document
 from .findings import Report
 from .limits import DEFAULT_LIMITS, Limits
+from .output import write_output
 from .reader import read_workbook
 from .validate import validate_document
 from .validate import validate_workbook as _validate_workbook
@@ -20,12 +22,21 @@ def load_rules(name_or_path: str | Path | None = None) -> Any:
     return _load(name_or_path)
 
 
+def _to(target: str | Path | BinaryIO, write: Callable[[Any], None]) -> None:
+    """Write to a file object as given, or to a path atomically: a full disk or an unwritable place is an
+    :class:`~selfeval_xlsx.errors.OutputError` and leaves no partial file (an existing one stays)."""
+    if isinstance(target, str | Path):
+        write_output(target, write)
+    else:
+        write(target)
+
+
 def write_template(target: str | Path | BinaryIO, *, year: int | None = None, rules: Any = None) -> None:
     """Write the blank standard workbook (grades in its dropdown come from the rules profile)."""
     from .template import write_template as _write
 
     rules = rules or load_rules()
-    _write(target, year=year, grades=tuple(rules.grades))
+    _to(target, lambda fh: _write(fh, year=year, grades=tuple(rules.grades)))
 
 
 def validate_workbook(
@@ -48,14 +59,14 @@ def write_completed(target: str | Path | BinaryIO, scored: Any) -> None:
     """Write the completed workbook of a valid, scored submission."""
     from .completed import write_completed as _write
 
-    _write(target, scored)
+    _to(target, lambda fh: _write(fh, scored))
 
 
 def write_report(target: str | Path | BinaryIO, scored: Any, defaults: Any = None) -> None:
     """Draft the township's 自评报告 (.docx) of a valid, scored submission."""
     from .report import write_report as _write
 
-    _write(target, scored, defaults)
+    _to(target, lambda fh: _write(fh, scored, defaults))
 
 
 def merge(inbox: str | Path, outdir: str | Path = "out", **options: Any) -> Any:

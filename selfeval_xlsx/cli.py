@@ -1,6 +1,9 @@
 """Command-line interface: thin click commands over the library (see ``selfeval_xlsx/__init__.py``).
 
-Exit codes: 0 all good, 1 some input rejected (or has errors), 2 usage error.
+Exit codes (``selfeval_xlsx.errors``): 0 all good; 1 some input rejected, has errors or could not be
+read; 2 usage error (also: another merge is writing into the same output folder); 3 the disk is full;
+4 the output cannot be written (permissions, read-only disk); 130 interrupted (Ctrl-C). For 2-4 and 130
+one Chinese line goes to stderr and no output is changed.
 """
 
 from __future__ import annotations
@@ -40,7 +43,30 @@ def _load_rules(name: str | None):  # type: ignore[no-untyped-def]
         raise click.UsageError(str(exc)) from exc
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+EXIT_CODES_HELP = (
+    "\b\n退出码：0 全部通过；1 有文件被退回、有错误或无法读取；2 用法错误（含另一个汇总正在写同一输出目录）；"
+    "3 磁盘空间不足；4 输出位置不可写；130 已中断（Ctrl-C）。2–4 和 130 时不改动任何已有结果。"
+)
+
+
+class _Group(click.Group):
+    """The command group: the library's fatal errors and Ctrl-C become one Chinese line and an exit code
+    (never a traceback, never click's English "Aborted!")."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        from .errors import EXIT_INTERRUPTED, SelfevalError
+
+        try:
+            return super().invoke(ctx)
+        except SelfevalError as exc:
+            click.echo(f"错误：{exc.message}", err=True)
+            ctx.exit(exc.exit_code)
+        except (KeyboardInterrupt, click.Abort):
+            click.echo("已中断：本次未写出任何结果，原有结果保持不变。", err=True)
+            ctx.exit(EXIT_INTERRUPTED)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]}, epilog=EXIT_CODES_HELP)
 @click.version_option(__version__, prog_name="selfeval-xlsx")
 def cli() -> None:
     """Collect, check, score and roll up townships' 整体支出绩效自评 workbooks."""
@@ -224,8 +250,6 @@ def merge(
 
     rules = _load_rules(rules_name)
     defaults = _load_defaults(report_defaults) if reports else None
-    if outdir.resolve() == inbox.resolve() or inbox.resolve() in outdir.resolve().parents:
-        raise click.UsageError("输出目录不能位于收件目录之内。")
     bar = None
     if sys.stderr.isatty() and not as_json:
         bar = click.progressbar(length=1, label="处理中", file=sys.stderr)
@@ -260,6 +284,10 @@ def merge(
             click.echo(f"  退回：{row.file}")
         for roll in result.rollups:
             click.echo(f"汇总表：{outdir / _rollup_name(roll)}")
+        for path in result.kept:
+            click.echo(f"  保留：{path}（不是本工具生成或已被修改，未删除）")
+        if no_completed:
+            click.echo("未生成评分结果（--no-completed）：completed/ 保留上次运行的内容。")
         click.echo(
             f"输出目录：{outdir}（completed/ 评分结果，returned/ 退回文件，"
             + ("reports/ 自评报告，" if reports else "")

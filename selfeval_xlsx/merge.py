@@ -2,39 +2,57 @@
 
 Every file is accounted for (seen = accepted + superseded + rejected + skipped). Workbooks are read,
 validated and scored in worker processes; each file's fate depends only on its own bytes (and, for
-resubmissions, on which copy is newest). Outputs are written atomically: completed and returned
-workbooks are built in a hidden staging folder that replaces the old folders only at the end, and every
-single file is written to a temporary name and renamed.
+resubmissions, on which copy is newest). Outputs are built in a hidden staging folder of the locked
+output folder and published together at the end (see :mod:`selfeval_xlsx.output`): a failed, interrupted
+or concurrent run leaves the previous output whole.
 """
 
 from __future__ import annotations
 
+import errno as _errno
+import io
 import os
 import pickle
 import shutil
-import tempfile
+import signal
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ProcessPoolExecutor
-from contextlib import contextmanager
+from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 from loguru import logger
 
 from . import rollup as R
+from .errors import StagingWriteError
 from .findings import Finding, make
 from .intake import ChangedFile, Intake, Item, collect, safe_name
 from .limits import DEFAULT_LIMITS, Limits
+from .output import (
+    FOLDERS,
+    LOG_NAME,
+    STAGING_PREFIX,
+    LogFile,
+    Workspace,
+    atomic_file,
+    atomic_write,
+    check_folders,
+    os_error_in,
+    output_error,
+    publish,
+    staged_bytes,
+    workspace,
+)
 from .pipeline import Scored, score_workbook
 from .rules import Rules, load_rules
 from .validate import divisions
 from .version import __version__
 
-STAGING_PREFIX = ".staging-"
+__all__ = ["STAGING_PREFIX", "MergeResult", "Processed", "atomic_file", "atomic_write", "merge"]
 
 
 @dataclass
@@ -83,6 +101,8 @@ class MergeResult:
     rejected: list[R.FileRow]
     superseded: list[R.FileRow]
     skipped: list[R.FileRow]
+    #: files found in OUT that this tool did not write (or that were edited since): kept, never deleted
+    kept: list[Path] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -124,6 +144,8 @@ def _process(task: _Task) -> Processed:
     item = task.item
     try:
         return _process_unsafe(task)
+    except StagingWriteError:  # the output's disk, not the file: the whole run stops, nothing published
+        raise
     except Exception as exc:  # a bug must not take the batch down: the file is rejected, not lost
         logger.exception("unexpected failure on {}", item.name)
         return Processed(
@@ -204,11 +226,14 @@ def _stage_report(scored: Scored, task: _Task, item: Item) -> str:
     from .report import write_report
 
     staged = f"{item.sha256[:16]}.docx"
+    buffer = io.BytesIO()
     try:
-        write_report(Path(task.staging) / staged, scored, task.report_defaults)
+        write_report(buffer, scored, task.report_defaults)
     except Exception:  # a report bug must not reject a valid workbook
         logger.exception("report failed for {}", item.name)
         return ""
+    with _staging_writes(), open(Path(task.staging) / staged, "wb") as fh:
+        fh.write(buffer.getbuffer())
     return staged
 
 
@@ -219,9 +244,31 @@ def _spool(task: _Task, item: Item, rows: tuple[list, list, list]) -> str:
     workbook is written, so a merge's memory does not grow with the number of files.
     """
     name = f"rows/{item.sha256[:24]}.pkl"
-    with open(Path(task.staging) / name, "wb") as fh:
+    with _staging_writes(), open(Path(task.staging) / name, "wb") as fh:
         pickle.dump(rows, fh, protocol=pickle.HIGHEST_PROTOCOL)
     return name
+
+
+_OUTPUT_ERRNOS = {
+    _errno.ENOSPC,
+    getattr(_errno, "EDQUOT", _errno.ENOSPC),
+    _errno.EROFS,
+    _errno.EACCES,
+    _errno.EPERM,
+}
+
+
+class _staging_writes:
+    """Writing into the staging folder: a full or unwritable disk stops the run (it is not the file's
+    fault), so it crosses the process boundary as a :class:`StagingWriteError`."""
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: object) -> None:
+        error = os_error_in(exc)
+        if error is not None and error.errno in _OUTPUT_ERRNOS:
+            raise StagingWriteError(error.errno, str(error)) from None
 
 
 _RULES: dict[str, Rules] = {}
@@ -240,11 +287,13 @@ def _stage(scored: Scored, task: _Task, item: Item) -> str:
     if not scored.doc.data:  # unreadable: nothing to annotate
         return ""
     staged = f"{item.sha256[:16]}.xlsx"
-    path = Path(task.staging) / staged
+    buffer = io.BytesIO()  # built in memory, then written in one go: a full disk leaves no open zip behind
     if scored.valid:
-        write_completed(path, scored)
+        write_completed(buffer, scored)
     else:
-        write_returned(path, scored.doc, scored.report)
+        write_returned(buffer, scored.doc, scored.report)
+    with _staging_writes(), open(Path(task.staging) / staged, "wb") as fh:
+        fh.write(buffer.getbuffer())
     return staged
 
 
@@ -335,20 +384,74 @@ def merge(
     limits: Limits = DEFAULT_LIMITS,
     progress: Callable[[int, int], None] | None = None,
 ) -> MergeResult:
-    """Merge every file under ``inbox`` into roll-ups in ``outdir``. Never modifies the inbox."""
+    """Merge every file under ``inbox`` into roll-ups in ``outdir``. Never modifies the inbox.
+
+    ``outdir`` changes only when the run succeeds, all at once (see :mod:`selfeval_xlsx.output`).
+    Raises :class:`~selfeval_xlsx.errors.FolderError` when the folders overlap,
+    :class:`~selfeval_xlsx.errors.OutputBusy` when another merge is writing into ``outdir``,
+    :class:`~selfeval_xlsx.errors.DiskFull` / :class:`~selfeval_xlsx.errors.OutputError` when the outputs
+    cannot be written, and ``KeyboardInterrupt`` (after cleaning up) when interrupted; in every one of these
+    cases ``outdir`` is left as it was.
+    """
     inbox, outdir = Path(inbox), Path(outdir)
     rules = rules or load_rules()
-    outdir.mkdir(parents=True, exist_ok=True)
-    _clean_stale_staging(outdir)
-    staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=outdir))
-    (staging / "rows").mkdir()
-    sink = logger.add(outdir / "merge.log", level="INFO", encoding="utf-8", enqueue=False)
-    try:
-        options = _Options(jobs, year, completed, reports, report_defaults, limits, progress)
-        return _merge(inbox, outdir, staging, rules, options)
-    finally:
+    check_folders(inbox, outdir)
+    tracker = _Progress(progress)
+    options = _Options(jobs, year, completed, reports, report_defaults, limits, tracker)
+    with workspace(outdir) as ws:
+        (ws.staging / "rows").mkdir()
+        # one run's log, published with its outputs (merge.log does not grow from run to run)
+        sink = ws.log_sink = logger.add(LogFile(ws.log), level="INFO", enqueue=False)
+        try:
+            return _merge(inbox, ws, rules, options)
+        except StagingWriteError as exc:
+            error = OSError(exc.errno, os.strerror(exc.errno))
+            raise _failed(ws, sink, _output_error(error, ws, tracker)) from None
+        except Exception as exc:
+            error = os_error_in(exc)
+            if error is None or error.errno not in _OUTPUT_ERRNOS:
+                raise
+            raise _failed(ws, sink, _output_error(error, ws, tracker)) from exc
+        except BaseException:
+            _remove_sink(sink)
+            raise
+        finally:
+            _remove_sink(sink)
+
+
+def _failed(ws: Workspace, sink: int, error: Exception) -> Exception:
+    """The run stops: its log goes with its staging folder (OUT stays exactly as it was)."""
+    _remove_sink(sink)
+    return error
+
+
+def _remove_sink(sink: int) -> None:
+    with suppress(ValueError):  # already removed
         logger.remove(sink)
-        shutil.rmtree(staging, ignore_errors=True)
+
+
+class _Progress:
+    """Counts processed files for the caller's progress callback and for the space estimate."""
+
+    def __init__(self, callback: Callable[[int, int], None] | None) -> None:
+        self.callback = callback
+        self.done = 0
+        self.total = 0
+
+    def __call__(self, done: int, total: int) -> None:
+        self.done, self.total = done, total
+        if self.callback is not None:
+            self.callback(done, total)
+
+
+def _output_error(error: OSError, ws: Workspace, tracker: _Progress) -> Exception:
+    """The Chinese error, with the space this run would need: what it wrote so far, scaled to every
+    file, plus a tenth."""
+    written = staged_bytes(ws)
+    needed = None
+    if tracker.total and written:
+        needed = int(written * max(1.0, tracker.total / max(tracker.done, 1)) * 1.1)
+    return output_error(error, ws.outdir, needed, releasing=written)
 
 
 @dataclass(frozen=True)
@@ -362,8 +465,9 @@ class _Options:
     progress: Callable[[int, int], None] | None
 
 
-def _merge(inbox: Path, outdir: Path, staging: Path, rules: Rules, o: _Options) -> MergeResult:
+def _merge(inbox: Path, ws: Workspace, rules: Rules, o: _Options) -> MergeResult:
     jobs, limits = o.jobs, o.limits
+    outdir, staging = ws.outdir, ws.staging
     started = time.perf_counter()
     logger.info("merge {} → {} (rules {}, jobs {})", inbox, outdir, rules.name, jobs or os.cpu_count())
     intake: Intake = collect(inbox, limits, check=False)  # workers check each package as they read it
@@ -381,17 +485,26 @@ def _merge(inbox: Path, outdir: Path, staging: Path, rules: Rules, o: _Options) 
     workers = jobs or os.cpu_count() or 1
     # One pool for scoring and for writing the roll-ups: its workers fork now, while the main process is
     # small, rather than later from a main process that holds every file's results.
-    pool = ProcessPoolExecutor(max_workers=workers) if workers > 1 and len(tasks) > 1 else None
+    pool = (
+        ProcessPoolExecutor(max_workers=workers, initializer=_worker_init)
+        if workers > 1 and len(tasks) > 1
+        else None
+    )
     try:
-        return _finish(outdir, staging, rules, o, intake, tasks, pool, started)
+        return _finish(ws, rules, o, intake, tasks, pool, started)
     finally:
         if pool is not None:
             pool.shutdown(cancel_futures=True)
 
 
+def _worker_init() -> None:
+    """Workers leave Ctrl-C to the main process, which stops the pool and cleans up: one message, not a
+    traceback per worker."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def _finish(
-    outdir: Path,
-    staging: Path,
+    ws: Workspace,
     rules: Rules,
     o: _Options,
     intake: Intake,
@@ -400,6 +513,7 @@ def _finish(
     started: float,
 ) -> MergeResult:
     """Score every item (in ``pool`` when given), settle resubmissions, write every output."""
+    outdir, staging = ws.outdir, ws.staging
     year = o.year
     processed = list(_run(tasks, pool, o.jobs, o.progress))
     logger.info("processed {} items in {:.2f}s", len(processed), time.perf_counter() - started)
@@ -472,13 +586,20 @@ def _finish(
         "rejected": len(rejected),
         "skipped": len(skipped),
     }
-    outputs = _publish_workbooks(outdir, staging, accepted, invalid, rejected, o.reports)
+    _publish_workbooks(ws.new, staging, accepted, invalid, rejected, o.reports, o.completed)
     spooled = _rollups(accepted, rejected, superseded, skipped, reject_findings, counts, rules, staging)
-    logger.info("workbooks published, roll-ups built in {:.2f}s", time.perf_counter() - started)
-    outputs += _write_rollups(outdir, spooled, pool)
+    logger.info("workbooks staged, roll-ups built in {:.2f}s", time.perf_counter() - started)
+    tops = _write_rollups(ws.new, spooled, pool)
     rollups = [roll for roll, _ in spooled]
-    logger.info("counts {} in {:.2f}s", counts, time.perf_counter() - started)
-    return MergeResult(outdir, counts, rollups, outputs, accepted, rejected, superseded, skipped)
+    logger.info("counts {} in {:.2f}s; publishing", counts, time.perf_counter() - started)
+    if ws.log_sink is not None:  # merge.log is complete: it is published with the outputs
+        logger.remove(ws.log_sink)
+        ws.log_sink = None
+    folders = [f for f in FOLDERS if (ws.new / f).is_dir()]
+    done = publish(ws, [*folders, *(t.name for t in tops), LOG_NAME])
+    result = MergeResult(outdir, counts, rollups, done.outputs, accepted, rejected, superseded, skipped)
+    result.kept = done.kept
+    return result
 
 
 def _run(
@@ -520,21 +641,23 @@ def _reason(name: str, findings: list[Finding]) -> str:
 
 
 def _publish_workbooks(
-    outdir: Path,
+    new: Path,
     staging: Path,
     accepted: list[Processed],
     invalid: list[Processed],
     rejected: list[R.FileRow],
     reports: bool = False,
-) -> list[Path]:
-    """Move staged completed/returned workbooks (and reports) into fresh folders, then swap them in."""
-    new_completed, new_returned, new_reports = (
-        staging / "completed",
-        staging / "returned",
-        staging / "reports",
-    )
-    for folder in (new_completed, new_returned, new_reports):
-        folder.mkdir()
+    completed: bool = True,
+) -> None:
+    """Move the workers' completed/returned workbooks (and reports) into their folders under ``new``
+    (what :func:`~selfeval_xlsx.output.publish` makes OUT's content). Without ``completed`` (or
+    ``reports``) that folder is not rebuilt, and the previous run's stays as it is."""
+    new_completed, new_returned, new_reports = (new / "completed", new / "returned", new / "reports")
+    new_returned.mkdir()
+    if completed:
+        new_completed.mkdir()
+    if reports:
+        new_reports.mkdir()
     rejected_names = {r.file for r in rejected}
     used: set[str] = set()
 
@@ -546,28 +669,16 @@ def _publish_workbooks(
         return folder / name
 
     for p in accepted:
-        if p.staged:
+        if p.staged and completed:
             stem = safe_name(f"{p.code}_{p.unit_name}_{p.year}_已评分")
             os.replace(staging / p.staged, unique(new_completed, stem))
-        if p.report_staged:
+        if p.report_staged and reports:
             stem = safe_name(f"{p.code}_{p.unit_name}_{p.year}_自评报告")
             os.replace(staging / p.report_staged, unique(new_reports, stem, ".docx"))
     for p in invalid:
         if p.staged and p.name in rejected_names:
             stem = safe_name(f"退回_{Path(p.name.split(' › ')[-1]).stem}")
             os.replace(staging / p.staged, unique(new_returned, stem))
-    out = []
-    swaps = [(new_completed, outdir / "completed"), (new_returned, outdir / "returned")]
-    if reports:  # an earlier run's reports stay unless reports are drafted again
-        swaps.append((new_reports, outdir / "reports"))
-    for new, final in swaps:
-        old = None
-        if final.exists():
-            old = staging / f"old-{final.name}"
-            os.replace(final, old)
-        os.replace(new, final)
-        out.extend(sorted(final.iterdir()))
-    return out
 
 
 def _rollups(
@@ -702,7 +813,8 @@ def _finding_rows(file: str, findings: list[Finding], code: str, name: str) -> l
 def _write_rollups(
     outdir: Path, spooled: list[tuple[R.Rollup, _Spool]], pool: ProcessPoolExecutor | None = None
 ) -> list[Path]:
-    """Write each roll-up's workbook and its part of ``rollup.json``, one roll-up in memory at a time.
+    """Write each roll-up's workbook and its part of ``rollup.json`` into ``outdir`` (the staging
+    folder's ``new/``), one roll-up in memory at a time; return the paths written.
 
     With several roll-ups (counties) and jobs, the workbooks are written in worker processes."""
     import json
@@ -723,10 +835,6 @@ def _write_rollups(
                 shutil.copyfileobj(src, fh, 1 << 20)
             part.unlink()
         fh.write(b"\n  ]\n}" if spooled else b"]\n}")
-    wanted = {t.name for t in out}
-    for stale in outdir.glob("汇总_*.xlsx"):  # from an earlier run over other files
-        if stale.name not in wanted:
-            stale.unlink()
     out.append(target_json)
     return out
 
@@ -762,39 +870,3 @@ def _json_text(data: dict[str, Any], indent: str = "") -> str:
         else:
             parts.append(f"{indent}  {dump(key)}: {dump(value)}")
     return "{\n" + ",\n".join(parts) + f"\n{indent}}}"
-
-
-def atomic_write(target: Path, write: Callable[[Any], None]) -> None:
-    """Write via a temporary file in the same folder, then rename over ``target``."""
-    with atomic_file(target) as fh:
-        write(fh)
-
-
-@contextmanager
-def atomic_file(target: Path) -> Iterator[BinaryIO]:
-    """A binary file that appears at ``target`` (by rename) only if the block completes."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            yield fh
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o666 & ~_umask())
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-def _clean_stale_staging(outdir: Path) -> None:
-    """Remove what an interrupted run left behind (staging folders and temporary files)."""
-    for p in outdir.glob(f"{STAGING_PREFIX}*"):
-        shutil.rmtree(p, ignore_errors=True)
-    for p in outdir.glob(".*.tmp"):
-        p.unlink(missing_ok=True)
