@@ -300,6 +300,11 @@ def test_unreadable_inbox_entries_as_a_real_user(tmp_path: Path) -> None:
     from selfeval_xlsx import completed, report, rollup_xlsx  # noqa: F401  (imported before dropping root)
 
     nobody = pwd.getpwnam("nobody")
+    # /root (where Python lives here) is closed to nobody: import everything a merge uses first
+    from concurrent.futures import process  # noqa: F401
+
+    put(tmp_path / "warm", "宋营镇.xlsx", seed_bytes(set_value("/budget/total/executed", "八千")))
+    api.merge(tmp_path / "warm", tmp_path / "warm-out", jobs=1)
     root = Path(tempfile.mkdtemp(prefix="i13-"))
     try:
         os.chmod(root, 0o755)
@@ -326,6 +331,10 @@ def test_unreadable_inbox_entries_as_a_real_user(tmp_path: Path) -> None:
                 rows = {f.file: f.reason for f in result.rejected}
                 os.write(w, json.dumps({"counts": result.counts, "rows": rows}).encode())
                 code = 0
+            except BaseException:
+                import traceback
+
+                os.write(w, traceback.format_exc().encode())
             finally:
                 os._exit(code)
         os.close(w)
