@@ -607,8 +607,9 @@ def _tell_apart(c: _Collector) -> None:
         for which, i in members:
             e = lists[which][i]
             new = name
-            if SEP not in name and e.origin and _escape_path(e.origin) != name:
-                new = _escape_path(e.origin)
+            if SEP not in name and e.origin:
+                escaped = _escape_path(e.origin) + ("/" if name.endswith("/") else "")
+                new = escaped if escaped != name else name
             if new == name:
                 if plain_taken:
                     new = marked(name)

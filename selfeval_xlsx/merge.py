@@ -251,7 +251,7 @@ def _date_findings(item: Item, filled_on: Any, scored: Scored) -> list[Finding]:
     where = scored.doc.where("/identity/filled_on")
     where["file"] = item.name
     out = []
-    if item.email_date is not None and received_time(item.email_date, item.mtime, now) != _stamp(item):
+    if item.email_date is not None and _stamp(item) > now + 600:  # received_time() does not believe it
         out.append(
             make(
                 "future-date",
@@ -267,7 +267,7 @@ def _date_findings(item: Item, filled_on: Any, scored: Scored) -> list[Finding]:
         filled = date.fromisoformat(str(filled_on)[:10])
     except ValueError:
         return out
-    received = date.fromtimestamp(min(received_time(item.email_date, item.mtime, now), now))
+    received = date.fromtimestamp(min(received_time(item.email_date, item.mtime, now), now))  # local day
     if filled > received:
         out.append(
             make(
