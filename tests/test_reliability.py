@@ -140,8 +140,9 @@ def first_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, obj
     inbox = root / "inbox"
     for i in range(3):
         put(inbox, f"t{i}.xlsx", township(i), time.time() - 10 * HOUR)
+    put(inbox, "坏.xlsx", seed_bytes(set_value("/budget/total/executed", "八千")), time.time() - 10 * HOUR)
     result = api.merge(inbox, root / "out", jobs=1)
-    assert result.counts["accepted"] == 3
+    assert result.counts["accepted"] == 3 and result.counts["rejected"] == 1
     return inbox, root / "out", result
 
 
@@ -164,6 +165,7 @@ def test_a_workbook_and_its_old_rollup_count_the_township_once(first_run, tmp_pa
     assert "t0.xlsx" in note and "原始报送" in note
     c = result.counts
     assert c["seen"] == c["accepted"] + c["superseded"] + c["rejected"] + c["skipped"] == 2
+    assert c["accepted"] == 2 and c["superseded"] == 0  # t0.xlsx, and the roll-up for t1 and t2
 
 
 def test_a_whole_previous_out_copied_into_the_inbox_changes_nothing(first_run, tmp_path: Path) -> None:
@@ -180,8 +182,10 @@ def test_a_whole_previous_out_copied_into_the_inbox_changes_nothing(first_run, t
     completed = [f for f in skipped if "/completed/" in f]
     assert len(completed) == 3 and all("本工具生成的评分结果" in skipped[f] for f in completed)
     assert "本工具" in skipped["out/rollup.json"] and "本工具" in skipped["out/merge.log"]
+    assert "本工具生成的退回副本" in skipped["out/returned/退回_坏.xlsx"]
     c = result.counts
-    assert c["accepted"] == 3 and c["rejected"] == 0
+    assert c["accepted"] == 3 and [r.file for r in result.rejected] == ["坏.xlsx"]
+    assert [p.name for p in (tmp_path / "out" / "returned").iterdir()] == ["退回_坏.xlsx"]
     assert c["seen"] == c["accepted"] + c["superseded"] + c["rejected"] + c["skipped"]
     assert sorted(p.name for p in (tmp_path / "out" / "completed").iterdir()) == sorted(
         p.name for p in (out / "completed").iterdir()
