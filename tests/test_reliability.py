@@ -419,3 +419,42 @@ def test_the_reason_lists_errors_then_the_warnings_that_need_attention(tmp_path:
     assert "merged" not in row.reason
     head, _, tail = row.reason.partition("另请注意")
     assert "分值" in head and "合并" in tail, row.reason
+
+
+def test_what_a_name_says_about_being_a_revision_or_a_copy() -> None:
+    from selfeval_xlsx.merge import name_rank
+
+    assert [
+        name_rank(n)
+        for n in (
+            "宋营镇2023自评表(修改).xlsx",
+            "a.eml › 自评表（更正）.xlsx",
+            "自评表最终版.xlsx",
+            "自评表-新.xlsx",
+            "新建 Microsoft Excel 工作表.xlsx",
+            "自评表.xlsx",
+            "宋营镇2023自评表(修改) - 副本.xlsx",
+            "自评表 - Copy.xlsx",
+            "自评表(1).xlsx",
+            "news/自评表.xlsx",
+        )
+    ] == [1, 1, 1, 1, 0, 0, -1, -1, -1, 0]
+
+
+def test_two_attachments_of_one_email_with_one_name_are_told_apart(tmp_path: Path) -> None:
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    raw = (
+        H.eml_rfc2231(inbox / "x.eml", {"自评表.xlsx": H.xlsx_bytes(title="甲")})
+        .read_bytes()
+        .replace(b"\r\n", b"\n")
+    )
+    from email import message_from_bytes, policy
+
+    msg = message_from_bytes(raw, policy=policy.default)
+    msg.add_attachment(
+        H.xlsx_bytes(title="乙"), maintype="application", subtype="octet-stream", filename="自评表.xlsx"
+    )
+    (inbox / "x.eml").write_bytes(bytes(msg))
+    got = collect(inbox)
+    assert sorted(i.name for i in got.items) == ["x.eml › 自评表.xlsx", "x.eml › 自评表〔2〕.xlsx"]
