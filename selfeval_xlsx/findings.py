@@ -75,6 +75,11 @@ CODES: dict[str, tuple[Severity, str]] = {
     "superseded": ("info", "已被更新的报送替代"),
     "skipped": ("info", "已跳过"),
     "unsafe-name": ("warning", "文件名已规范"),
+    "unreadable-file": ("error", "文件或文件夹无法读取"),
+    "too-deep": ("error", "文件夹层级过深"),
+    "future-date": ("warning", "日期晚于收到日期"),
+    "resubmission-tie": ("warning", "同时收到的报送按文件名取舍"),
+    "tool-output": ("warning", "本工具生成的文件"),
 }
 
 

@@ -18,8 +18,17 @@ Counting (``Intake.seen``): every outcome is one entry in exactly one list, so
 ``seen == len(items) + len(skipped) + len(rejected)``. An archive or e-mail that could be opened is not
 counted itself, only what it holds; one that could not be opened (corrupt, nested too deep, empty, no
 attachment) is counted as its own Rejected/Skipped entry; one whose members were cut off at
-``max_extracted`` adds a Rejected entry saying so. A hidden or too-deep sub-folder counts as one Skipped
-entry (its files are not looked at).
+``max_extracted`` adds a Rejected entry saying so. A hidden or system sub-folder counts as one Skipped
+entry (its files are not looked at). Unread input is never a quiet skip: a folder or file that cannot be
+read (permissions, a disk error) is a Rejected entry (``unreadable-file``) naming its path, so the merge
+exits non-zero. Folders deeper than ``max_inbox_depth`` are listed, not read: every file under them is
+an entry of its own (a workbook, archive or e-mail is Rejected with ``too-deep``, anything else Skipped).
+
+Names a clerk could not tell apart (the same name in NFC and NFD, or with an invisible character) are
+shown with the differing characters escaped (``退回A\\u200b.xlsx``); names that would still be
+identical get a ``〔2〕``, ``〔3〕`` marker. The tool's own outputs found in an inbox are recognised:
+``rollup.json`` and ``merge.log`` by name and content, staging leftovers by name (all Skipped), and
+completed or returned workbooks by content (:func:`generated_by_tool`, used by ``merge``).
 
 Old ``.xls`` workbooks are Rejected (``unsupported-format``, "save as .xlsx") rather than read with
 python-calamine: the reader and every cell-level check work on openpyxl's model (formulas, merged cells,
@@ -38,8 +47,10 @@ import mimetypes
 import os
 import re
 import stat
+import unicodedata
 import urllib.parse
-from dataclasses import dataclass, field
+from collections import defaultdict
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path, PurePosixPath
 
@@ -64,7 +75,16 @@ from .safety import (
     zip_member_name,
 )
 
-__all__ = ["ChangedFile", "Intake", "Item", "Rejected", "Skipped", "collect", "safe_name"]
+__all__ = [
+    "ChangedFile",
+    "Intake",
+    "Item",
+    "Rejected",
+    "Skipped",
+    "collect",
+    "generated_by_tool",
+    "safe_name",
+]
 
 SEP = " › "  # between a container's name and a member's name in display names
 
@@ -72,6 +92,9 @@ _SYSTEM_FILES = {"thumbs.db": "Thumbs.db", "ehthumbs.db": "ehthumbs.db", "deskto
 _SYSTEM_DIRS = {"__macosx", "$recycle.bin", "system volume information"}
 _DOC_SUFFIXES = frozenset({".doc", ".docx", ".ppt", ".pptx", ".pdf", ".wps", ".dps"})
 _UNOPENED_CONTAINERS = frozenset({"rar", "7z", "gzip", "msg"})  # may hold submissions: Rejected
+_OPENED_SUFFIXES = frozenset({".zip", ".eml", ".xls", ".et", ".xlsb", ".rar", ".7z", ".msg"})
+_STAGING_PREFIX = ".staging-"  # merge.STAGING_PREFIX: a folder an interrupted merge left behind
+_TOOL_TMP = re.compile(r"^\.(?:汇总_.*\.xlsx|rollup\.json|.*\.xlsx)\..*\.tmp$")  # merge.atomic_file's names
 _BOUNDARY = re.compile(rb"boundary\s*=", re.IGNORECASE)
 _CONTENT_HEADER = re.compile(rb"(?im)^content-([a-z-]{1,40})[ \t]*:[^\r\n]*(?:\r?\n[ \t][^\r\n]*)*")
 
@@ -198,7 +221,8 @@ class _Collector:
             with os.scandir(folder) as it:
                 entries = list(it)
         except OSError as exc:
-            self._skip(rel or ".", rel or ".", f"无法读取的文件夹（{exc.strerror or exc}）")
+            shown = self._shown(rel) + "/" if rel else "./"
+            self._unreadable(shown, rel or ".", exc, folder=True)
             return
         entries.sort(key=_entry_sort_key)
         for entry in entries:
@@ -212,11 +236,34 @@ class _Collector:
             try:
                 self._entry(entry, rel_path, depth)
             except Exception as exc:  # never let one entry stop the batch
-                name = display_name(rel_path, self.limits.max_name_chars)
-                self._skip(name, rel_path, f"无法读取（{type(exc).__name__}）")
+                self._unreadable(self._shown(rel_path), rel_path, exc)
+
+    def _shown(self, rel_path: str) -> str:
+        return display_name(rel_path, self.limits.max_name_chars)
+
+    def _unreadable(self, name: str, origin: str, exc: BaseException, folder: bool = False) -> None:
+        """A folder or file that could not be read: Rejected (unread input is not success)."""
+        if isinstance(exc, PermissionError):
+            why = "没有读取权限"
+        elif isinstance(exc, OSError):
+            why = exc.strerror or type(exc).__name__
+        else:
+            why = type(exc).__name__
+        if folder:
+            message = (
+                f"无法读取文件夹“{name}”（{why}），其中的文件均未读取、未计入汇总。"
+                "请检查该文件夹的访问权限（或是否被其他程序占用）后重新运行汇总。"
+            )
+        else:
+            message = (
+                f"无法读取文件“{name}”（{why}），未计入汇总。"
+                "请检查该文件的访问权限（或是否被其他程序占用）后重新运行汇总。"
+            )
+        finding = make("unreadable-file", message, file=name)
+        self._reject(name, origin, "folder" if folder else "unknown", "", [finding])
 
     def _entry(self, entry: os.DirEntry[str], rel_path: str, depth: int) -> None:
-        name = display_name(rel_path, self.limits.max_name_chars)
+        name = self._shown(rel_path)
         if entry.is_symlink():
             target = os.path.realpath(entry.path)  # resolves the name only; the link is never opened
             try:
@@ -229,10 +276,12 @@ class _Collector:
             self._skip(name, rel_path, reason)
         elif entry.is_dir(follow_symlinks=False):
             low = entry.name.lower()
-            if entry.name.startswith(".") or low in _SYSTEM_DIRS or _win_hidden(entry):
+            if entry.name.startswith(_STAGING_PREFIX):
+                self._skip(name + "/", rel_path, "本工具上次运行遗留的临时文件夹（其中的文件未读取）")
+            elif entry.name.startswith(".") or low in _SYSTEM_DIRS or _win_hidden(entry):
                 self._skip(name + "/", rel_path, "隐藏文件夹或系统文件夹（其中的文件未读取）")
             elif depth + 1 > self.limits.max_inbox_depth:
-                self._skip(name + "/", rel_path, "文件夹层级过深（其中的文件未读取）")
+                self._too_deep(Path(entry.path), rel_path)
             else:
                 self.walk(Path(entry.path), rel_path, depth + 1)
         elif entry.is_file(follow_symlinks=False):
@@ -240,9 +289,44 @@ class _Collector:
         else:
             self._skip(name, rel_path, "不是普通文件（设备、管道等）")
 
+    def _too_deep(self, folder: Path, rel: str) -> None:
+        """List (never read) every file under a folder deeper than ``max_inbox_depth``, each by name."""
+        limit = self.limits.max_inbox_depth
+        reason = f"文件夹层级过深（超过{limit}层），未读取"
+        message = f"该文件位于超过{limit}层的子文件夹中，未读取、未计入汇总。请把它移到收件箱的上层文件夹后重新运行汇总。"
+        stack = [(folder, rel)]
+        while stack:
+            here, here_rel = stack.pop()
+            try:
+                with os.scandir(here) as it:
+                    entries = sorted(it, key=_entry_sort_key, reverse=True)
+            except OSError as exc:
+                self._unreadable(self._shown(here_rel) + "/", here_rel, exc, folder=True)
+                continue
+            for entry in entries:
+                rel_path = f"{here_rel}/{_fs_text(entry.name)}"
+                name = self._shown(rel_path)
+                if self.walked >= self.limits.max_inbox_files:
+                    limit_files = self.limits.max_inbox_files
+                    self._skip(name, rel_path, f"收件箱文件过多（超过{limit_files}个），其余未读取")
+                    return
+                self.walked += 1
+                try:
+                    is_dir = entry.is_dir(follow_symlinks=False) and not entry.is_symlink()
+                except OSError:
+                    is_dir = False
+                if is_dir:
+                    stack.append((Path(entry.path), rel_path))
+                elif PurePosixPath(entry.name).suffix.lower() in WORKBOOK_SUFFIXES | _OPENED_SUFFIXES:
+                    self._reject(name, rel_path, "unknown", "", [make("too-deep", message, file=name)])
+                else:
+                    self._skip(name, rel_path, reason)
+
     def _disk_file(self, entry: os.DirEntry[str], name: str, rel_path: str) -> None:
         base = entry.name
         reason = _ignored_name(base) or ("隐藏文件" if _win_hidden(entry) else None)
+        if _TOOL_TMP.match(base):
+            reason = "本工具上次运行遗留的临时文件"
         if reason:
             self._skip(name, rel_path, reason)
             return
@@ -253,7 +337,7 @@ class _Collector:
             self._too_large_on_disk(entry.path, name, rel_path, big.size)
             return
         except OSError as exc:
-            self._skip(name, rel_path, f"无法读取的文件（{exc.strerror or type(exc).__name__}）")
+            self._unreadable(name, rel_path, exc)
             return
         self._consider(_Blob(name, rel_path, data, mtime, None, 0, findings, entry.path))
 
@@ -302,6 +386,8 @@ class _Collector:
             self._workbook(blob, kind)
         elif kind == "empty":
             self._skip(blob.name, blob.origin, "空文件（0字节）")
+        elif _tool_text(blob):
+            self._skip(blob.name, blob.origin, _tool_text(blob) or "")
         else:
             self._skip(blob.name, blob.origin, f"不是工作簿（{KIND_LABELS.get(kind, kind)}）")
 
@@ -470,6 +556,7 @@ class _Collector:
         def key(e: Item | Skipped | Rejected) -> tuple[str, str]:
             return (e.origin, e.name)
 
+        _tell_apart(self)
         kept: dict[str, str] = {}
         items: list[Item] = []
         rejected: list[Rejected] = []
@@ -489,6 +576,114 @@ class _Collector:
 # ------------------------------------------------------------------------------------------------
 # helpers
 # ------------------------------------------------------------------------------------------------
+
+
+def _tell_apart(c: _Collector) -> None:
+    """Give entries whose display names are identical names a clerk can tell apart.
+
+    A name shown cleaned (NFC, invisible characters dropped) that equals another entry's is shown with
+    the differing characters escaped instead (``Ru\\u0308ckgabe.xlsx``, ``退回A\\u200b.xlsx``); names
+    still identical (members of archives) get ``〔2〕``, ``〔3〕``… before the extension, in walk order.
+    """
+    groups: dict[str, list[tuple[str, int]]] = defaultdict(list)
+    lists: dict[str, list] = {"items": c.items, "rejected": c.rejected, "skipped": c.skipped}
+    for which, entries in lists.items():
+        for i, e in enumerate(entries):
+            groups[e.name].append((which, i))
+    used = set(groups)
+
+    def marked(text: str) -> str:
+        stem, dot, ext = text.rpartition(".")
+        for k in range(2, len(used) + 3):
+            out = f"{stem}〔{k}〕.{ext}" if dot and stem else f"{text}〔{k}〕"
+            if out not in used:
+                return out
+        return text  # unreachable: there are fewer names than markers tried
+
+    for name, members in groups.items():
+        if len(members) < 2:
+            continue
+        plain_taken = False
+        for which, i in members:
+            e = lists[which][i]
+            new = name
+            if SEP not in name and e.origin:
+                escaped = _escape_path(e.origin) + ("/" if name.endswith("/") else "")
+                new = escaped if escaped != name else name
+            if new == name:
+                if plain_taken:
+                    new = marked(name)
+                plain_taken = True
+            elif new in used:
+                new = marked(new)
+            if new == name:
+                continue
+            used.add(new)
+            renamed = replace(e, name=new)
+            if hasattr(e, "findings"):
+                fixed = tuple(replace(f, file=new) if f.file == name else f for f in e.findings)
+                renamed = replace(renamed, findings=fixed)
+            lists[which][i] = renamed
+
+
+def _escape_path(raw: str) -> str:
+    """``raw`` with the characters that cleaning would drop or recompose spelled out (``\\u200b``)."""
+    out = []
+    for level in raw.split("/"):
+        decomposed = unicodedata.normalize("NFC", level) != level
+        chars = []
+        for ch in level:
+            cat = unicodedata.category(ch)
+            if cat in ("Cc", "Cf", "Cs", "Zl", "Zp") or (decomposed and cat.startswith("M")):
+                chars.append(ascii(ch)[1:-1])
+            else:
+                chars.append(ch)
+        out.append("".join(chars))
+    return "/".join(out)
+
+
+def _tool_text(blob: _Blob) -> str | None:
+    """Why a text file is one of this tool's own outputs (``rollup.json``, ``merge.log``), else None."""
+    base = blob.name.rsplit("/", 1)[-1].rsplit(SEP, 1)[-1].lower()
+    head = blob.data[:4096]
+    if base.endswith(".json") and head.lstrip().startswith(b"{") and b'"tool_version"' in head:
+        return "本工具生成的汇总数据（rollup.json），不是报送文件"
+    if base.endswith(".log") and b"selfeval_xlsx." in head:
+        return "本工具的运行日志（merge.log），不是报送文件"
+    return None
+
+
+_SHEET_NAMES = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?sheet\b[^>]*?\bname\s*=\s*[\"']([^\"']*)[\"']")
+_CORE = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?(lastModifiedBy|created|modified)\b[^>]*>([^<]*)<")
+RESULT_SHEET = "评分结果"  # completed.RESULT_SHEET
+RETURN_SHEET = "退回说明"  # completed.RETURN_SHEET
+
+
+def generated_by_tool(data: bytes) -> str:
+    """Whether a workbook is one of this tool's outputs, by its content: ``"completed"`` (a completed
+    ``_已评分`` workbook: it has the 评分结果 sheet), ``"returned"`` (a returned copy, 退回说明 sheet,
+    saved again by another program: the township's resubmission), ``"returned-unedited"`` (a returned
+    copy exactly as written: never saved by Excel, WPS or LibreOffice, which record who saved it and
+    when), or ``""``. Never raises."""
+    if not data.startswith(b"PK"):
+        return ""
+    try:
+        zf = open_zip(data)
+        book = read_member(data, zf.getinfo("xl/workbook.xml"), cap=1024 * 1024)
+        sheets = {m.decode("utf-8", "replace") for m in _SHEET_NAMES.findall(book)}
+        if RESULT_SHEET in sheets:
+            return "completed"
+        if RETURN_SHEET not in sheets:
+            return ""
+        try:
+            core = read_member(data, zf.getinfo("docProps/core.xml"), cap=64 * 1024)
+        except KeyError:
+            return "returned"
+        props = {k.decode(): v.strip() for k, v in _CORE.findall(core)}
+        unedited = not props.get("lastModifiedBy") and props.get("created") == props.get("modified")
+        return "returned-unedited" if unedited else "returned"
+    except Exception:  # anything odd: not ours
+        return ""
 
 
 class _TooLarge(Exception):

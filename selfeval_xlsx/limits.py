@@ -50,7 +50,7 @@ class Limits:
     #: unit of the country (≈41,000) in one run.
     max_inbox_files: int = 100_000
     #: Deepest sub-folder walked inside the inbox.
-    max_inbox_depth: int = 16
+    max_inbox_depth: int = 64
     #: Most workbook bytes one intake holds in memory: the sum over workbooks taken out of archives and
     #: e-mails (workbooks that are plain inbox files are read again from disk when processed).
     max_intake_bytes: int = 1024 * MB

@@ -13,14 +13,16 @@ import errno as _errno
 import io
 import os
 import pickle
+import re
 import shutil
 import signal
 import time
+import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import suppress
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -30,7 +32,7 @@ from loguru import logger
 from . import rollup as R
 from .errors import StagingWriteError
 from .findings import Finding, make
-from .intake import ChangedFile, Intake, Item, collect, safe_name
+from .intake import SEP, ChangedFile, Intake, Item, collect, generated_by_tool, safe_name
 from .limits import DEFAULT_LIMITS, Limits
 from .output import (
     FOLDERS,
@@ -53,6 +55,13 @@ from .validate import divisions
 from .version import __version__
 
 __all__ = ["STAGING_PREFIX", "MergeResult", "Processed", "atomic_file", "atomic_write", "merge"]
+#: Received times closer than this are a tie (FAT and zip times have 2-second steps; attachments saved
+#: together from one e-mail get the same time).
+TIE_SECONDS = 2.0
+_NEWER_MARK = re.compile(
+    r"修改|更正|改正|修正|修订|最终|终稿|定稿|新(?!建)|(?<![a-z])(?:final|new)(?![a-z])", re.I
+)
+_COPY_MARK = re.compile(r"副本|复件|(?<![a-z])copy(?![a-z])|[(（]\s*\d+\s*[)）]\s*$", re.I)
 
 
 @dataclass
@@ -76,12 +85,44 @@ class Processed:
     report_staged: str = ""  # file name of the drafted 自评报告 in the staging folder
     rollup: R.Rollup | None = None  # when the file is itself a roll-up workbook (townships and files only)
     rows_file: str = ""  # spooled (indicators, panel, finding rows) in the staging folder's rows/
+    generated: str = ""  # intake.generated_by_tool: 'completed' / 'returned' / 'returned-unedited' / ''
+    excluded: frozenset[str] = frozenset()  # codes of a roll-up's rows not taken (counted elsewhere)
 
     @property
-    def newest_key(self) -> tuple[str, float, float, str]:
-        """Order of resubmissions: 填报日期, then the email's date, then the file's time."""
-        email = self.email_date.timestamp() if self.email_date else 0.0
-        return (self.filled_on, email, self.mtime, self.name)
+    def received(self) -> float:
+        """When the bureau received the file: see :func:`received_time`."""
+        return received_time(self.email_date, self.mtime)
+
+    @property
+    def newest_key(self) -> tuple[float, int, str]:
+        """Order of resubmissions: when the file was received, then what its name says (a name marked
+        修改/更正/最终/新 before an unmarked one, a 副本/Copy/(1) copy last), then the name. 填报日期 does not
+        decide (a typo of 2042 would win forever). Received times within :data:`TIE_SECONDS` are a tie
+        that :func:`_pick` settles by name and flags for the clerk."""
+        return (self.received, name_rank(self.name), self.name)
+
+
+def received_time(email_date: datetime | None, mtime: float, now: float | None = None) -> float:
+    """The e-mail's Date header for a file that came in an e-mail, else the file's modification time;
+    a Date in the future (a sender's wrong clock) is not believed: the file's time is used instead."""
+    if email_date is not None:
+        try:
+            stamp = email_date.timestamp()
+        except (OverflowError, OSError, ValueError):
+            return mtime
+        if stamp <= (time.time() if now is None else now) + 600:
+            return stamp
+    return mtime
+
+
+def name_rank(name: str) -> int:
+    """1 for a name marked as a revision (修改, 更正, 最终, 新…), -1 for a copy (副本, Copy, (1)), else 0;
+    a copy of a revision (``自评表(修改) - 副本.xlsx``) is a copy."""
+    stem = name.rsplit(SEP, 1)[-1].rsplit("/", 1)[-1]
+    stem = stem.rsplit(".", 1)[0] if "." in stem else stem
+    if _COPY_MARK.search(stem):
+        return -1
+    return 1 if _NEWER_MARK.search(stem) else 0
 
 
 @dataclass
@@ -181,6 +222,7 @@ def _process_unsafe(task: _Task) -> Processed:
             **base, valid=False, findings=[*item.findings, make("file-changed", message, file=item.name)]
         )
     scored = score_workbook(data, name=item.name, rules=_rules(task.rules), limits=task.limits)
+    generated = generated_by_tool(data)
     # A roll-up workbook (merged as a unit) is never a valid township workbook: it is looked for only
     # among the invalid ones, which spares every valid file a second opening of its zip.
     if not scored.valid and is_rollup_workbook(data):
@@ -199,10 +241,12 @@ def _process_unsafe(task: _Task) -> Processed:
                 unit_name=sub.county,
                 rows_file=_spool(task, item, rows),
             )
-    findings = [*item.findings, *scored.report.findings]
     ident = scored.doc.data.get("identity", {}) if isinstance(scored.doc.data, dict) else {}
+    scored.report.extend(_date_findings(item, ident.get("filled_on"), scored))
+    findings = [*item.findings, *scored.report.findings]
     out = Processed(
         **base,
+        generated=generated,
         valid=scored.valid,
         findings=findings,
         code=str(ident.get("division_code") or ""),
@@ -220,6 +264,50 @@ def _process_unsafe(task: _Task) -> Processed:
     if task.reports and scored.valid and scored.result is not None:
         out.report_staged = _stage_report(scored, task, item)
     return out
+
+
+def _date_findings(item: Item, filled_on: Any, scored: Scored) -> list[Finding]:
+    """Warnings for a 填报日期 after the day the file was received (or after today), and for an e-mail
+    Date header in the future; both at the 填报日期 cell, where the clerk checks the dates."""
+    now = time.time()
+    where = scored.doc.where("/identity/filled_on")
+    where["file"] = item.name
+    out = []
+    if item.email_date is not None and _stamp(item) > now + 600:  # received_time() does not believe it
+        out.append(
+            make(
+                "future-date",
+                f"该文件所在邮件的发送日期为{item.email_date:%Y-%m-%d %H:%M}，晚于当前时间，可能是发件电脑的"
+                "时钟有误；判断先后报送时改按文件保存时间，请核对。",
+                value=item.email_date.isoformat(),
+                **where,
+            )
+        )
+    if any(f.severity == "error" and f.cell and f.cell == where["cell"] for f in scored.report.findings):
+        return out  # the date is already an error there (9999-12-31): one finding is enough
+    try:
+        filled = date.fromisoformat(str(filled_on)[:10])
+    except ValueError:
+        return out
+    received = date.fromtimestamp(min(received_time(item.email_date, item.mtime, now), now))  # local day
+    if filled > received:
+        out.append(
+            make(
+                "future-date",
+                f"填报日期为{filled.isoformat()}，晚于收到该文件的日期（{received.isoformat()}），请核对填报日期。"
+                "填报日期不影响先后报送的判断（以收到时间为准）。",
+                value=str(filled_on),
+                **where,
+            )
+        )
+    return out
+
+
+def _stamp(item: Item) -> float:
+    try:
+        return item.email_date.timestamp() if item.email_date else item.mtime
+    except (OverflowError, OSError, ValueError):
+        return item.mtime
 
 
 def _stage_report(scored: Scored, task: _Task, item: Item) -> str:
@@ -541,39 +629,12 @@ def _finish(
             )
         (valid if p.valid else invalid).append(p)
 
-    # resubmissions: newest per (code, year) wins
-    winners: dict[tuple[str, int | None], Processed] = {}
-    for p in sorted(valid, key=lambda p: p.newest_key):
-        winners[(p.code, p.year)] = p  # later (newer) ones overwrite
-    superseded = [
-        R.FileRow(
-            p.name,
-            "superseded",
-            f"{p.unit_name}的此份报送已被更新的报送《{winners[(p.code, p.year)].name}》替代。",
-            code=p.code,
-            name=p.unit_name,
-            sha256=p.sha256,
-            replaced_by=winners[(p.code, p.year)].name,
-        )
-        for p in valid
-        if winners[(p.code, p.year)] is not p
-    ]
-    accepted = sorted(winners.values(), key=lambda p: (p.code, p.name))
-    for p in invalid:
-        newer = winners.get((p.code, p.year))
-        if p.code and newer is not None and newer.newest_key > p.newest_key:
-            superseded.append(
-                R.FileRow(
-                    p.name,
-                    "superseded",
-                    f"{p.unit_name}的此份报送有错误，但已有更新的报送《{newer.name}》通过审核，无需退回。",
-                    code=p.code,
-                    name=p.unit_name,
-                    sha256=p.sha256,
-                    replaced_by=newer.name,
-                )
-            )
-            continue
+    # resubmissions, the tool's own outputs and roll-up rows: see _settle
+    settled = _settle(valid, invalid)
+    accepted, superseded = settled.accepted, settled.superseded
+    skipped.extend(settled.skipped)
+    reject_findings.extend(settled.findings)
+    for p in settled.rejected:
         rejected.append(
             R.FileRow(p.name, "rejected", _reason(p.name, p.findings), p.code, p.unit_name, p.sha256)
         )
@@ -587,7 +648,8 @@ def _finish(
         "skipped": len(skipped),
     }
     _publish_workbooks(ws.new, staging, accepted, invalid, rejected, o.reports, o.completed)
-    spooled = _rollups(accepted, rejected, superseded, skipped, reject_findings, counts, rules, staging)
+    listed = [*superseded, *settled.notes]  # roll-up rows not taken are listed, not counted (not files)
+    spooled = _rollups(accepted, rejected, listed, skipped, reject_findings, counts, rules, staging)
     logger.info("workbooks staged, roll-ups built in {:.2f}s", time.perf_counter() - started)
     tops = _write_rollups(ws.new, spooled, pool)
     rollups = [roll for roll, _ in spooled]
@@ -600,6 +662,207 @@ def _finish(
     result = MergeResult(outdir, counts, rollups, done.outputs, accepted, rejected, superseded, skipped)
     result.kept = done.kept
     return result
+
+
+Unit = tuple[str, int | None]
+
+
+@dataclass
+class _Settled:
+    """What :func:`_settle` decided: files accepted, superseded (file rows), rejected (still to be
+    described), skipped (the tool's own outputs), roll-up rows not taken (listed, not counted) and
+    warnings added to accepted files (for the roll-up's findings)."""
+
+    accepted: list[Processed] = field(default_factory=list)
+    superseded: list[R.FileRow] = field(default_factory=list)
+    rejected: list[Processed] = field(default_factory=list)
+    skipped: list[R.FileRow] = field(default_factory=list)
+    notes: list[R.FileRow] = field(default_factory=list)
+    findings: list[tuple[str, list[Finding], str, str]] = field(default_factory=list)
+
+    def warn(self, p: Processed, finding: Finding) -> None:
+        p.findings.append(finding)
+        if p.row is not None:
+            p.row.warnings += 1
+        self.findings.append((p.name, [finding], p.code, p.unit_name))
+
+    def supersede(self, p: Processed, reason: str, by: str) -> None:
+        self.superseded.append(
+            R.FileRow(p.name, "superseded", reason, p.code, p.unit_name, p.sha256, replaced_by=by)
+        )
+
+
+def _settle(valid: list[Processed], invalid: list[Processed]) -> _Settled:
+    """Decide which file counts for each unit (division code and year). The rules (SECURITY.md,
+    "Resubmissions and the tool's own outputs"):
+
+    1. A returned copy never saved by another program is the tool's own output, not a reply: skipped.
+    2. Among a unit's township workbooks (returned copies edited by the township included), the one
+       received last wins (:attr:`Processed.newest_key`); a tie is settled by name and flagged.
+       A workbook with errors is superseded when a valid one was received at the same time or later,
+       and rejected otherwise.
+    3. Roll-up workbooks, newest first, contribute the rows of units not already counted: a unit's own
+       accepted workbook wins over a roll-up row, and an earlier-taken roll-up over a later one; the
+       rows not taken are listed under the roll-up's name with the reason. A roll-up none of whose
+       rows is taken is superseded.
+    4. A completed (已评分) workbook is skipped when anything else covers its unit; otherwise the
+       newest one stands in for the lost original, with a warning.
+    """
+    out = _Settled()
+    primary: dict[Unit, list[Processed]] = {}
+    rollups: list[Processed] = []
+    completed: list[Processed] = []
+    for p in valid + invalid:
+        if p.generated == "returned-unedited":
+            out.skipped.append(
+                R.FileRow(
+                    p.name,
+                    "skipped",
+                    "本工具生成的退回副本，尚未经乡镇修改（不是新的报送），不计入。",
+                    p.code,
+                    p.unit_name,
+                    p.sha256,
+                )
+            )
+        elif p.rollup is not None:
+            rollups.append(p)
+        elif p.generated == "completed":
+            completed.append(p)
+        else:
+            primary.setdefault((p.code, p.year), []).append(p)
+
+    winners: dict[Unit, Processed] = {}
+    for unit, files in primary.items():
+        good = [p for p in files if p.valid]
+        winner = _pick(good, out, "报送") if good else None
+        if winner is not None:
+            winners[unit] = winner
+            out.accepted.append(winner)
+        for p in files:
+            if p.valid or p is winner:
+                continue
+            gap = winner.received - p.received if winner is not None else 0.0
+            if not p.code or winner is None or gap <= -TIE_SECONDS:
+                out.rejected.append(p)  # no valid one, or received after it: the township must know
+            elif gap >= TIE_SECONDS:
+                out.supersede(
+                    p,
+                    f"{p.unit_name}的此份报送有错误，但已有更新的报送《{winner.name}》通过审核，无需退回。",
+                    winner.name,
+                )
+            elif name_rank(p.name) < name_rank(winner.name):  # received together: the name says older
+                out.supersede(
+                    p,
+                    f"{p.unit_name}的此份报送有错误，与通过审核的《{winner.name}》收到时间相同，按文件名"
+                    f"（标有“修改、更正、最终、新”的优先，标有“副本、Copy、(1)”的不优先）视为旧版，无需退回；"
+                    "请确认选用无误。",
+                    winner.name,
+                )
+            else:  # received together, nothing says which is newer: returned, to be safe
+                out.rejected.append(p)
+
+    taken: dict[Unit, str] = {}
+    for p in sorted((r for r in rollups if r.valid), key=lambda r: r.newest_key, reverse=True):
+        _take_rollup(p, winners, taken, out)
+    out.rejected.extend(r for r in rollups if not r.valid)
+
+    covered = {u for u in primary if u[0]} | set(taken)
+    spare: dict[Unit, list[Processed]] = {}
+    for p in completed:
+        unit = (p.code, p.year)
+        if unit in covered or not p.valid:
+            by = winners.get(unit)
+            where = f"该单位已有报送《{by.name}》计入" if by else "该单位已有其他报送或汇总表"
+            reason = f"本工具生成的评分结果（已评分副本），{where}，不重复计入。"
+            out.skipped.append(R.FileRow(p.name, "skipped", reason, p.code, p.unit_name, p.sha256))
+        else:
+            spare.setdefault(unit, []).append(p)
+    for files in spare.values():
+        winner = _pick(files, out, "评分结果")
+        out.accepted.append(winner)
+        message = (
+            "本文件是本工具生成的评分结果（已评分副本），收件箱中没有该单位的原始报送，"
+            "已按其中的填报内容计入汇总。请确认原始报送确已遗失或未收到。"
+        )
+        out.warn(winner, make("tool-output", message, file=winner.name))
+    out.accepted.sort(key=lambda p: (p.code, p.name))
+    order = {p.name: i for i, p in enumerate(valid + invalid)}  # lists in the order files were processed
+    out.superseded.sort(key=lambda r: order.get(r.file, len(order)))
+    out.rejected.sort(key=lambda p: order.get(p.name, len(order)))
+    return out
+
+
+def _pick(files: list[Processed], out: _Settled, what: str) -> Processed:
+    """The file received last among ``files`` (one unit's); the others are superseded. Files received
+    within :data:`TIE_SECONDS` of the latest are a tie: the name decides (:func:`name_rank`, then the
+    name), the winner gets a ``resubmission-tie`` warning and the others say the choice must be
+    confirmed."""
+    latest = max(p.received for p in files)
+    close = [p for p in files if latest - p.received < TIE_SECONDS]
+    winner = max(close, key=lambda p: (name_rank(p.name), p.received, p.name))
+    tie = [p for p in close if p is not winner]
+    if tie:
+        others = "".join(f"《{p.name}》" for p in tie[:5])
+        message = (
+            f"该单位另有{len(tie)}份同时收到、内容不同的{what}（{others}，如同一封邮件的多个附件），"
+            "无法按收到时间判断先后，已按文件名选用本文件（标有“修改、更正、最终、新”的优先，"
+            "标有“副本、Copy、(1)”的不优先）。请核对确认选用无误。"
+        )
+        out.warn(winner, make("resubmission-tie", message, file=winner.name))
+    for p in files:
+        if p is winner:
+            continue
+        reason = f"{p.unit_name}的此份{what}已被更新的{what}《{winner.name}》替代。"
+        if p in tie:
+            reason = (
+                f"{p.unit_name}的此份{what}与《{winner.name}》收到时间相同、内容不同，已按文件名选用"
+                f"《{winner.name}》（标有“修改、更正、最终、新”的优先，标有“副本、Copy、(1)”的不优先），"
+                "请确认选用无误；如应采用本文件，请删除另一份后重新汇总。"
+            )
+        out.supersede(p, reason, winner.name)
+    return winner
+
+
+def _take_rollup(p: Processed, winners: dict[Unit, Processed], taken: dict[Unit, str], out: _Settled) -> None:
+    """Take the rows of roll-up ``p`` whose units nothing else counts; list the others."""
+    sub = p.rollup
+    assert sub is not None
+    excluded: set[str] = set()
+    for row in sub.townships:
+        unit: Unit = (row.code, row.year)
+        own, earlier = winners.get(unit), taken.get(unit)
+        if own is not None:
+            reason = (
+                f"汇总表《{p.name}》中{row.name}（{row.code}）一行未计入：收件箱中有该单位自己的报送"
+                f"《{own.name}》，原始报送优先于汇总表中的行。"
+            )
+            by = own.name
+        elif earlier is not None:
+            reason = (
+                f"汇总表《{p.name}》中{row.name}（{row.code}）一行未计入：该单位已按较新的汇总表"
+                f"《{earlier}》计入，同一单位只计一次。"
+            )
+            by = earlier
+        else:
+            taken[unit] = p.name
+            continue
+        excluded.add(row.code)
+        out.notes.append(
+            R.FileRow(f"{p.name}{SEP}{row.name}", "superseded", reason, row.code, row.name, p.sha256, by)
+        )
+    p.excluded = frozenset(excluded)
+    if sub.townships and len(excluded) == len(sub.townships):
+        rows = [n for n in out.notes if n.file.startswith(f"{p.name}{SEP}")]
+        out.notes = [n for n in out.notes if n not in rows]
+        bys = sorted({n.replaced_by for n in rows})
+        named = "".join(f"《{b}》" for b in bys[:5]) + ("等" if len(bys) > 5 else "")
+        reason = (
+            f"汇总表《{p.name}》中的{len(rows)}个单位均已按{named}计入（单位自己的报送优先于汇总表，"
+            "同一单位只计一次），本汇总表不再重复计入。"
+        )
+        out.supersede(p, reason, bys[0] if len(bys) == 1 else "")
+    else:
+        out.accepted.append(p)
 
 
 def _run(
@@ -625,19 +888,25 @@ def _run(
 
 def _reason(name: str, findings: list[Finding]) -> str:
     """The findings of a rejected file in words a clerk can paste into a reply email."""
-    errors = [f for f in findings if f.severity == "error"] or findings
-    lines = []
-    for i, f in enumerate(errors[:20], 1):
-        where = (
-            f"（{f.sheet}工作表{f.cell}单元格）"
-            if f.sheet and f.cell
-            else f"（{f.sheet}工作表）"
-            if f.sheet
-            else ""
-        )
-        lines.append(f"{i}. {f.message}{where}")
-    more = f"\n另有{len(errors) - 20}处问题，详见退回文件中的批注。" if len(errors) > 20 else ""
-    return f"您单位报送的《{name}》未通过审核，请修改以下问题后重新报送：\n" + "\n".join(lines) + more
+    errors = [f for f in findings if f.severity == "error"]
+    warnings = [f for f in findings if f.severity == "warning"]
+    if not errors:
+        errors, warnings = findings, []
+
+    def where(f: Finding) -> str:
+        if f.sheet and f.cell:
+            return f"（{f.sheet}工作表{f.cell}单元格）"
+        return f"（{f.sheet}工作表）" if f.sheet else ""
+
+    lines = [f"{i}. {f.message}{where(f)}" for i, f in enumerate(errors[:20], 1)]
+    if len(errors) > 20:
+        lines.append(f"另有{len(errors) - 20}处问题，详见退回文件中的批注。")
+    if warnings:  # e.g. merged cells, whose lost values are often what caused the errors above
+        lines.append("另请注意以下问题（不单独导致退回，但请一并核对修改）：")
+        lines += [f"{i}. {f.message}{where(f)}" for i, f in enumerate(warnings[:10], len(errors[:20]) + 1)]
+        if len(warnings) > 10:
+            lines.append(f"另有{len(warnings) - 10}处提示，详见退回文件中的批注。")
+    return f"您单位报送的《{name}》未通过审核，请修改以下问题后重新报送：\n" + "\n".join(lines)
 
 
 def _publish_workbooks(
@@ -658,14 +927,15 @@ def _publish_workbooks(
         new_completed.mkdir()
     if reports:
         new_reports.mkdir()
-    rejected_names = {r.file for r in rejected}
+    rows = {r.file: r for r in rejected}
     used: set[str] = set()
 
     def unique(folder: Path, stem: str, suffix: str = ".xlsx") -> Path:
+        """A name no other output has, compared as a case-insensitive, NFC-normalising disk would."""
         name, n = f"{stem}{suffix}", 2
-        while name in used:
+        while _fold(name) in used:
             name, n = f"{stem}({n}){suffix}", n + 1
-        used.add(name)
+        used.add(_fold(name))
         return folder / name
 
     for p in accepted:
@@ -675,10 +945,40 @@ def _publish_workbooks(
         if p.report_staged and reports:
             stem = safe_name(f"{p.code}_{p.unit_name}_{p.year}_自评报告")
             os.replace(staging / p.report_staged, unique(new_reports, stem, ".docx"))
-    for p in invalid:
-        if p.staged and p.name in rejected_names:
-            stem = safe_name(f"退回_{Path(p.name.split(' › ')[-1]).stem}")
-            os.replace(staging / p.staged, unique(new_returned, stem))
+    returned = [p for p in invalid if p.staged and p.name in rows]
+    for p, stem in zip(returned, _returned_stems([p.name for p in returned]), strict=True):
+        target = unique(new_returned, stem)
+        os.replace(staging / p.staged, target)
+        rows[p.name].reason += f"\n退回文件：returned/{target.name}（请随回复邮件发送）"
+
+
+def _fold(name: str) -> str:
+    """A file name as a case-insensitive disk that normalises Unicode compares it."""
+    return unicodedata.normalize("NFC", name).casefold()
+
+
+def _returned_stems(names: list[str]) -> list[str]:
+    """Stems of the returned copies of files shown as ``names``: ``退回_`` and the file's own stem
+    (a returned copy sent back again is not named 退回_退回_…); when two would be the same on a
+    case-insensitive disk, each is named from the whole shown path (sub-folders, container, escaped
+    invisible characters), which the roll-up's file list and the terminal also show."""
+
+    def short(name: str) -> str:
+        stem = name.rsplit(SEP, 1)[-1].rsplit("/", 1)[-1]
+        stem = stem.rsplit(".", 1)[0] if "." in stem.lstrip(".") else stem
+        return safe_name(f"退回_{stem.removeprefix('退回_')}")
+
+    stems = [short(n) for n in names]
+    count: dict[str, int] = {}
+    for stem in stems:
+        count[_fold(stem)] = count.get(_fold(stem), 0) + 1
+    out = []
+    for name, stem in zip(names, stems, strict=True):
+        if count[_fold(stem)] > 1:
+            path = name.rsplit(".", 1)[0] if "." in name.rsplit("/", 1)[-1] else name
+            stem = safe_name("退回_" + path.replace(SEP, "_").replace("\\", "_"))
+        out.append(stem)
+    return out
 
 
 def _rollups(
@@ -719,6 +1019,8 @@ def _rollups(
         spool = _Spool(staging)
         for p in members:
             spool.files.append(p.rows_file)
+            if p.excluded:
+                spool.excluded[p.rows_file] = p.excluded
             if p.rollup is not None:
                 _absorb(roll, p)
                 continue
@@ -750,6 +1052,7 @@ class _Spool:
     staging: Path
     files: list[str] = field(default_factory=list)
     findings: list[R.FindingRow] = field(default_factory=list)
+    excluded: dict[str, frozenset[str]] = field(default_factory=dict)  # spool file → codes left out
 
     def fill(self, roll: R.Rollup) -> None:
         """Load the rows into ``roll``."""
@@ -758,6 +1061,11 @@ class _Spool:
                 continue
             with open(self.staging / name, "rb") as fh:
                 indicators, panel, findings = pickle.load(fh)
+            drop = self.excluded.get(name)
+            if drop:  # a roll-up's rows of units counted from another file
+                indicators = [r for r in indicators if r.code not in drop]
+                panel = [r for r in panel if r.code not in drop]
+                findings = [r for r in findings if r.code not in drop]
             roll.indicators.extend(indicators)
             roll.panel.extend(panel)
             roll.findings.extend(findings)
@@ -773,17 +1081,22 @@ def _absorb(roll: R.Rollup, p: Processed) -> None:
     sub = p.rollup
     assert sub is not None
     for row in sub.townships:
+        if row.code in p.excluded:
+            continue  # counted from another file (see _settle)
         row.source_rollup = p.name
-    roll.townships.extend(sub.townships)
+        roll.townships.append(row)
 
 
 def _level(accepted: list[Processed]) -> int:
     """Digits of the code that name the roll-up area: 6 (county), 4 (city), 2 (province), 0."""
     level = 6
+    own = {p.code for p in accepted if p.rollup is None and p.code}
     for p in accepted:
         if p.rollup is not None:
             code = p.rollup.county_code
             sub_level = 6 if code[4:6] != "00" else 4 if code[2:4] != "00" else 2 if code[:2] != "00" else 0
+            if any(c[:sub_level] == code[:sub_level] for c in own):
+                continue  # the roll-up of an area merged here from its own workbooks: no level up
             level = min(level, max(0, sub_level - 2))
     return level
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -125,17 +126,19 @@ def test_same_result_whatever_jobs_and_on_a_second_run(tmp_path: Path) -> None:
     )
 
 
-def test_resubmission_newest_wins_by_fill_date_then_email_date(tmp_path: Path) -> None:
+def test_resubmission_newest_wins_by_when_it_was_received_not_by_fill_date(tmp_path: Path) -> None:
     inbox = tmp_path / "inbox"
     inbox.mkdir()
-    old = S.variant(S.seed(), **{"identity.filled_on": "2024-01-05"})
-    new = S.variant(S.seed(), **{"identity.filled_on": "2024-01-25", "self_assessment.total": 98})
-    write(inbox, "z-old.xlsx", filled_bytes(old, 2023))
-    write(inbox, "a-new.xlsx", filled_bytes(new, 2023))
+    old = S.variant(S.seed(), **{"identity.filled_on": "2024-01-25"})
+    new = S.variant(S.seed(), **{"identity.filled_on": "2024-01-05", "self_assessment.total": 98})
+    write(inbox, "a-old.xlsx", filled_bytes(old, 2023))
+    write(inbox, "z-new.xlsx", filled_bytes(new, 2023))
+    os.utime(inbox / "a-old.xlsx", (1706000000, 1706000000))  # received 2024-01-23
+    os.utime(inbox / "z-new.xlsx", (1706100000, 1706100000))  # received a day later
     result = api.merge(inbox, tmp_path / "out", jobs=1)
     assert result.counts["accepted"] == 1 and result.counts["superseded"] == 1
-    assert result.accepted[0].name == "a-new.xlsx"
-    assert result.superseded[0].file == "z-old.xlsx"
+    assert result.accepted[0].name == "z-new.xlsx"
+    assert result.superseded[0].file == "a-old.xlsx"
 
 
 def test_a_good_file_is_unchanged_by_broken_neighbours(tmp_path: Path) -> None:
