@@ -69,6 +69,23 @@ def write_report(target: str | Path | BinaryIO, scored: Any, defaults: Any = Non
     _to(target, lambda fh: _write(fh, scored, defaults))
 
 
+def fill_workbook(
+    target: str | Path | BinaryIO, document: Any, *, rules: Any = None, year: int | None = None
+) -> Report:
+    """Write a standard workbook from a submission document (JSON text, a JSON file, a dict or a
+    :class:`Document`); return the findings on its values (see :mod:`selfeval_xlsx.docjson`)."""
+    from .docjson import fill_workbook as _fill
+
+    return _fill(target, document, rules=rules, year=year)
+
+
+def document_json(doc: Document) -> dict[str, Any]:
+    """A document's data as JSON-ready data (amounts as exact decimal strings): what ``fill`` reads."""
+    from .docjson import to_json
+
+    return to_json(doc.data)  # type: ignore[no-any-return]
+
+
 def merge(inbox: str | Path, outdir: str | Path = "out", **options: Any) -> Any:
     """Merge every file under ``inbox`` into roll-ups in ``outdir`` (see :func:`selfeval_xlsx.merge.merge`)."""
     # What the workers write with, imported once here rather than by each worker after merge forks them.
@@ -82,6 +99,8 @@ def merge(inbox: str | Path, outdir: str | Path = "out", **options: Any) -> Any:
 
 
 __all__ = [
+    "document_json",
+    "fill_workbook",
     "load_rules",
     "merge",
     "read_workbook",

@@ -110,13 +110,57 @@ def validate(files: tuple[Path, ...], rules_name: str | None, as_json: bool) -> 
     from . import api
 
     rules = _load_rules(rules_name)
-    reports = [api.validate_workbook(f, rules=rules)[1] for f in files]
+    checked = [api.validate_workbook(f, rules=rules) for f in files]
+    reports = [r for _, r in checked]
     if as_json:
-        click.echo(json.dumps([r.to_dict() for r in reports], ensure_ascii=False, indent=2))
+        out = []
+        for doc, r in checked:
+            d = r.to_dict()
+            d["document"] = api.document_json(doc) if r.valid else None  # what `fill` reads back
+            out.append(d)
+        click.echo(json.dumps(out, ensure_ascii=False, indent=2))
     else:
         for r in reports:
             _print_report(r)
     sys.exit(0 if all(r.valid for r in reports) else 1)
+
+
+@cli.command()
+@click.argument("data", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@click.option(
+    "--year", type=click.IntRange(2000, 2100), default=None, help="Year in titles (default: the document's)."
+)
+@_rules_option
+@click.option("--strict", is_flag=True, help="Write nothing unless the document is valid.")
+def fill(data: Path, output: Path, year: int | None, rules_name: str | None, strict: bool) -> None:
+    """Write a standard workbook from DATA.json (a submission document, the schema's shape).
+
+    The values are placed where a township would type them; a partly filled document (e.g. identity and
+    budget figures from the budget system) is written too, and what is still missing is listed.
+    """
+    from . import api
+    from .docjson import parse
+
+    rules = _load_rules(rules_name)
+    doc = parse(data)
+    if strict:
+        from .validate import validate_document
+
+        report = validate_document(parse(data), rules)
+        if not report.valid:
+            _print_report(report)
+            click.echo("文档有错误，未生成工作簿（--strict）。")
+            sys.exit(1)
+    report = api.fill_workbook(output, doc, rules=rules, year=year)
+    click.echo(f"已生成工作簿：{output}")
+    if not report.valid:
+        click.echo(
+            f"其中仍有{len(report.errors)}处需填写或修改（打开工作簿后按批注填报，或用 validate 查看）："
+        )
+        for f in report.errors[:20]:
+            where = f"{f.sheet}!{f.cell}" if f.sheet and f.cell else (f.field or "")
+            click.echo(f"  {where}  {f.message}")
 
 
 @cli.command()
