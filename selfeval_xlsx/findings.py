@@ -40,6 +40,7 @@ CODES: dict[str, tuple[Severity, str]] = {
     "cell-error": ("error", "单元格错误值"),
     "merged-input": ("warning", "填报单元格被合并"),
     "value-normalised": ("warning", "数值已自动规范"),
+    "percent-format": ("error", "不应使用百分比格式"),
     "extra-data": ("warning", "模板外的内容未读取"),
     "too-many-rows": ("error", "行数超出上限"),
     # --- cross-field rules -----------------------------------------------------------------------

@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import io
 import stat
+import unicodedata
 import warnings
 from collections.abc import Callable
 from decimal import Decimal
@@ -25,7 +26,7 @@ from loguru import logger
 
 from . import layout as L
 from .cells import a1
-from .decimals import to_decimal
+from .decimals import percent, to_decimal
 from .document import CellRef, Document
 from .findings import Finding, make
 from .formulas import FormulaError, evaluate
@@ -541,6 +542,10 @@ class _Reader:
             if value is None:
                 return
             raw = value
+        if cell.percent and isinstance(raw, int | float | Decimal) and not isinstance(raw, bool):
+            raw = self._percent(sheet, pointer, f, ref, raw, record)
+            if raw is None:
+                return
         value, note = parse(raw, record)
         if note:
             where = {"file": self.doc.file, "sheet": sheet.name, "cell": ref, "field": pointer}
@@ -549,6 +554,50 @@ class _Reader:
             )
         if value is not None:
             target[key] = value
+
+    def _percent(
+        self, sheet: L.Sheet, pointer: str, f: L.Field, ref: str, raw: Any, record: dict[str, Any] | None
+    ) -> Any:
+        """A number shown as a percentage (typed as ``96%`` in Excel, stored as 0.96).
+
+        An indicator value is the percentage (96), with a warning when its unit is not %; an amount in
+        万元 (a 万元 field, or an indicator measured in 万元/元), a score or a whole number cannot be told
+        apart (typed into a % cell, or formatted after typing): an error at the cell, never ×100 or ÷100.
+        Text fields keep the stored number. ``None`` when the value is not to be read.
+        """
+        number = to_decimal(raw)
+        if number is None or f.type not in _PERCENT_READ:
+            return raw
+        value = percent(number)
+        shown = f"{value:f}%"
+        where = {"file": self.doc.file, "sheet": sheet.name, "cell": ref, "field": pointer, "value": shown}
+        unit = (record or {}).get("unit") if f.type == L.T.NUMTEXT else None
+        unit = unit.strip() if isinstance(unit, str) else ""
+        if f.type == L.T.NUMTEXT and unit not in _MONEY_UNITS:
+            if unicodedata.normalize("NFKC", unit) not in _PERCENT_UNITS:
+                said = f"计量单位为“{unit}”" if unit else "计量单位未填写"
+                self.doc.findings.append(
+                    make(
+                        "value-normalised",
+                        f"“{f.label}”：单元格为百分比格式，显示为{shown}，已按{value:f}读取；但{said}，"
+                        "请核对：如计量单位应为“%”请改正，如不是百分数请把单元格格式改为“数值”后重新填写。",
+                        **where,
+                    )
+                )
+            return value
+        self.flagged.add(pointer)
+        what = _PERCENT_WANTED.get(f.type, "数值")
+        if unit:
+            what = f"以{unit}为单位的数值"
+        self.doc.findings.append(
+            make(
+                "percent-format",
+                f"“{f.label}”单元格设为了百分比格式（显示为{shown}），无法确定所填的数是多少。"
+                f"请把该单元格格式改为“数值”或“常规”，直接填写{what}。",
+                **where,
+            )
+        )
+        return None
 
     def _formula(self, ws: Sheet, f: L.Field, text: str, pointer: str, where: dict) -> Any:
         if f.type not in L.NUMERIC_TYPES:
@@ -687,6 +736,14 @@ class _Reader:
         if any(f.code == code and f.sheet == sheet.name for f in self.doc.findings):
             return
         self.doc.findings.append(make(code, message, file=self.doc.file, sheet=sheet.name, cell=cell))
+
+
+#: Field types whose numbers shown as percentages are looked at (text fields keep the stored number).
+_PERCENT_READ = frozenset({*L.NUMERIC_TYPES, L.T.NUMTEXT})
+#: Units of an indicator value that say "percent" (NFKC) and units of money (a % format there is an error).
+_PERCENT_UNITS = frozenset({"%", "百分比", "百分点", "百分率"})
+_MONEY_UNITS = frozenset({"万元", "元", "亿元", "千元"})
+_PERCENT_WANTED = {L.T.MONEY: "以万元为单位的金额", L.T.SCORE: "分数", L.T.INT: "整数", L.T.YEAR: "年份"}
 
 
 def _numtext(raw: Any, record: dict[str, Any], key: str) -> tuple[Any, str | None]:
