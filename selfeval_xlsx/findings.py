@@ -51,6 +51,7 @@ CODES: dict[str, tuple[Severity, str]] = {
     "duplicate-seq": ("error", "序号重复"),
     "category-mismatch": ("error", "指标层级不匹配"),
     "nature-mismatch": ("error", "指标性质与填写内容不符"),
+    "invalid-target": ("error", "年度指标值无法比较"),
     "panel-missing-score": ("error", "评价小组打分缺失"),
     "panel-unknown-member": ("error", "打分人不在成员名单"),
     "panel-unknown-indicator": ("error", "打分对应的指标不存在"),
