@@ -122,8 +122,44 @@ def read_workbook(
 MAX_LOOKUPS = 500
 MAX_NESTING = 30
 
+
+def sheet_key(name: str) -> str:
+    """A sheet name without white space at either end or invisible characters anywhere (a trailing
+    space, a full-width space, a zero-width space): the name a clerk sees."""
+    if name.isprintable() and name == name.strip():  # the common case: nothing to remove
+        return name
+    kept = "".join(ch for ch in name if unicodedata.category(ch) not in ("Cf", "Cc") or ch in "\t\n\r")
+    return kept.strip().strip("\u3000\u00a0\u200b\ufeff").strip()
+
+
+_SHOWN_CHARS = {" ": "[空格]", "\u3000": "[全角空格]", "\t": "\\t", "\n": "\\n", "\r": "\\r"}
+
+
+def visible(name: str) -> str:
+    """A sheet name with its white space and invisible characters made visible (``预算执行[空格]``,
+    ``\\u200b``), so that two names that look alike can be told apart in a message."""
+    out = []
+    for ch in name:
+        if ch in _SHOWN_CHARS and (ch != " " or name != name.strip(" ")):
+            out.append(_SHOWN_CHARS[ch])
+        elif ch != " " and (ch.isspace() or not ch.isprintable()):
+            out.append(f"\\u{ord(ch):04x}")
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+class _SheetNames(frozenset[str]):
+    """Sheet names, also containing every name that matches one of them after :func:`sheet_key`."""
+
+    def __contains__(self, name: object) -> bool:
+        return frozenset.__contains__(self, name) or (
+            isinstance(name, str) and frozenset.__contains__(self, sheet_key(name))
+        )
+
+
 #: The sheets whose cells the reader looks at (the others are only listed by name).
-_READ_SHEETS = frozenset({*(s.name for s in L.WORKBOOK.data_sheets), L.META_SHEET_NAME})
+_READ_SHEETS = _SheetNames({*(s.name for s in L.WORKBOOK.data_sheets), L.META_SHEET_NAME})
 
 
 def _load_grid(data: bytes, limits: Limits, parts: dict[str, bytes] | None = None) -> Grid:
@@ -338,13 +374,14 @@ class _Reader:
     def __init__(self, wb: Grid, doc: Document, limits: Limits) -> None:
         self.wb, self.doc, self.limits = wb, doc, limits
         self.flagged: set[str] = set()  # pointers that already carry a finding from the reader
+        self.actual: dict[str, str] = {}  # template sheet name → the name in the file, where they differ
         self._row_index: dict[str, dict[int, list[int]]] = {}
 
     # --- structure -------------------------------------------------------------------------------
 
     def read(self) -> None:
-        names = list(self.wb.sheetnames)
         wanted = [s.name for s in L.WORKBOOK.data_sheets]
+        names = self._names({*wanted, L.META_SHEET_NAME, *(s.name for s in L.WORKBOOK.sheets)})
         present = [n for n in wanted if n in names]
         meta = self._meta(names)
         if meta is None and not present:
@@ -368,7 +405,7 @@ class _Reader:
             return
         missing = [n for n in wanted if n not in names]
         if missing:
-            shown = "、".join(n for n in names if n != L.META_SHEET_NAME) or "无"
+            shown = "、".join(f"“{visible(n)}”" for n in names if n != L.META_SHEET_NAME) or "无"
             for n in missing:
                 self.doc.findings.append(
                     make(
@@ -390,12 +427,40 @@ class _Reader:
         for n in names:
             if n not in known:
                 self.doc.findings.append(
-                    make("extra-data", f"工作表“{n}”不属于模板，其内容未读取。", file=self.doc.file, sheet=n)
+                    make(
+                        "extra-data",
+                        f"工作表“{visible(n)}”不属于模板，其内容未读取。",
+                        file=self.doc.file,
+                        sheet=n,
+                    )
                 )
         for sheet in L.WORKBOOK.data_sheets:
             if sheet.name in names:
-                self._sheet(sheet, self.wb[sheet.name])
+                self._sheet(sheet, self.wb[self.actual.get(sheet.name, sheet.name)])
         self.doc.data["_flagged"] = sorted(self.flagged)  # consumed (and removed) by validation
+
+    def _names(self, known: set[str]) -> list[str]:
+        """The file's sheet names, each one that is a template sheet's name but for white space or
+        invisible characters (``预算执行 ``) taken as that name, with a warning naming the change."""
+        names = list(self.wb.sheetnames)
+        for i, n in enumerate(names):
+            if n in known:
+                continue
+            key = sheet_key(n)
+            if key in known and key not in names and key not in self.actual:
+                self.actual[key] = n
+                names[i] = key
+                self.doc.findings.append(
+                    make(
+                        "value-normalised",
+                        f"工作表名称“{visible(n)}”含有空格或不可见字符，已按“{key}”读取；"
+                        f"建议把该工作表重命名为“{key}”。",
+                        file=self.doc.file,
+                        sheet=key,
+                        value=n,
+                    )
+                )
+        return names
 
     def _whole_file(self, code: str, message: str, severity: str | None = None) -> None:
         self.doc.findings.append(make(code, message, file=self.doc.file, severity=severity))
@@ -403,7 +468,7 @@ class _Reader:
     def _meta(self, names: list[str]) -> dict[str, Any] | None:
         if L.META_SHEET_NAME not in names:
             return None
-        ws = self.wb[L.META_SHEET_NAME]
+        ws = self.wb[self.actual.get(L.META_SHEET_NAME, L.META_SHEET_NAME)]
         out: dict[str, Any] = {}
         for row in range(1, 21):
             key = ws.value(row, 1)
