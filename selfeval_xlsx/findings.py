@@ -21,6 +21,7 @@ CODES: dict[str, tuple[Severity, str]] = {
     "not-a-workbook": ("error", "不是Excel工作簿"),
     "unsupported-format": ("error", "文件格式不受支持"),
     "encrypted-workbook": ("error", "工作簿设有打开密码"),
+    "default-password": ("info", "工作簿以默认密码加密，已自动解密"),
     "corrupt-workbook": ("error", "工作簿已损坏"),
     "too-large": ("error", "文件超出处理上限"),
     "file-changed": ("error", "文件在处理过程中被修改"),

@@ -87,13 +87,19 @@ def read_workbook(
             doc.findings.append(make("corrupt-workbook", f"无法打开文件：{exc.strerror or exc}", file=label))
             return doc
     doc = Document(file=label, sha256=hashlib.sha256(data).hexdigest())
-    from .safety import check_workbook  # local: safety is optional at import time for tooling
+    from .safety import check_workbook, decrypt_default_password  # local: optional at import time
 
     parts: dict[str, bytes] = {}  # the check inflates every part: the grid reader reuses them
     problems = check_workbook(data, label, limits, parts=parts)
     doc.findings.extend(problems)
     if any(f.severity == "error" for f in problems):
         return doc
+    if any(f.code == "default-password" for f in problems):  # checked decrypted: read decrypted
+        inner = decrypt_default_password(data, limits)
+        if inner is None:  # (cannot happen: the check decrypted it)
+            doc.findings.append(make("encrypted-workbook", "文件设有打开密码，无法读取。", file=label))
+            return doc
+        data = inner
     try:
         grid = _load_grid(data, limits, parts)
     except GridLimitError as exc:
