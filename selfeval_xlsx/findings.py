@@ -21,6 +21,7 @@ CODES: dict[str, tuple[Severity, str]] = {
     "not-a-workbook": ("error", "不是Excel工作簿"),
     "unsupported-format": ("error", "文件格式不受支持"),
     "encrypted-workbook": ("error", "工作簿设有打开密码"),
+    "default-password": ("info", "工作簿以默认密码加密，已自动解密"),
     "corrupt-workbook": ("error", "工作簿已损坏"),
     "too-large": ("error", "文件超出处理上限"),
     "file-changed": ("error", "文件在处理过程中被修改"),
@@ -40,6 +41,7 @@ CODES: dict[str, tuple[Severity, str]] = {
     "cell-error": ("error", "单元格错误值"),
     "merged-input": ("warning", "填报单元格被合并"),
     "value-normalised": ("warning", "数值已自动规范"),
+    "percent-format": ("error", "不应使用百分比格式"),
     "extra-data": ("warning", "模板外的内容未读取"),
     "too-many-rows": ("error", "行数超出上限"),
     # --- cross-field rules -----------------------------------------------------------------------
@@ -50,6 +52,7 @@ CODES: dict[str, tuple[Severity, str]] = {
     "duplicate-seq": ("error", "序号重复"),
     "category-mismatch": ("error", "指标层级不匹配"),
     "nature-mismatch": ("error", "指标性质与填写内容不符"),
+    "invalid-target": ("error", "年度指标值无法比较"),
     "panel-missing-score": ("error", "评价小组打分缺失"),
     "panel-unknown-member": ("error", "打分人不在成员名单"),
     "panel-unknown-indicator": ("error", "打分对应的指标不存在"),

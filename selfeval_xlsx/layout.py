@@ -245,6 +245,14 @@ INDICATOR_ROWS = 50
 PANEL_ROWS = 9
 
 _money = {"type": T.MONEY, "unit": "万元", "minimum": D(0), "maximum": D("100000000"), "width": 16}
+#: Sane ranges of the values scoring divides and multiplies (SECURITY.md, "Values"): an indicator value
+#: is at most 10^12 in magnitude (a schema bound: ``out-of-range`` at the cell); a target other than 0
+#: is at least 10^-6 in magnitude, and the total row's adjusted budget (the execution rate's divisor),
+#: when not 0, at least 0.01 万元 (cross-field checks in ``validate``). Within them every ratio scoring
+#: forms stays below 10^19 and no figure ever needs more digits than its Decimal context holds.
+INDICATOR_VALUE_LIMIT = D(10**12)
+MIN_TARGET = D("0.000001")
+MIN_ADJUSTED = D("0.01")
 
 IDENTITY = Form(
     "identity",
@@ -376,6 +384,8 @@ INDICATORS = Table(
             T.NUMTEXT,
             True,
             "定量指标填数字（单位填在“计量单位”列）；定性指标填文字。",
+            minimum=-INDICATOR_VALUE_LIMIT,
+            maximum=INDICATOR_VALUE_LIMIT,
             max_length=500,
             width=14,
         ),
@@ -386,6 +396,8 @@ INDICATORS = Table(
             T.NUMTEXT,
             True,
             "定量指标填数字；定性指标填文字。",
+            minimum=-INDICATOR_VALUE_LIMIT,
+            maximum=INDICATOR_VALUE_LIMIT,
             max_length=500,
             width=14,
         ),

@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import io
 import stat
+import unicodedata
 import warnings
 from collections.abc import Callable
 from decimal import Decimal
@@ -25,7 +26,7 @@ from loguru import logger
 
 from . import layout as L
 from .cells import a1
-from .decimals import to_decimal
+from .decimals import percent, to_decimal
 from .document import CellRef, Document
 from .findings import Finding, make
 from .formulas import FormulaError, evaluate
@@ -86,13 +87,19 @@ def read_workbook(
             doc.findings.append(make("corrupt-workbook", f"无法打开文件：{exc.strerror or exc}", file=label))
             return doc
     doc = Document(file=label, sha256=hashlib.sha256(data).hexdigest())
-    from .safety import check_workbook  # local: safety is optional at import time for tooling
+    from .safety import check_workbook, decrypt_default_password  # local: optional at import time
 
     parts: dict[str, bytes] = {}  # the check inflates every part: the grid reader reuses them
     problems = check_workbook(data, label, limits, parts=parts)
     doc.findings.extend(problems)
     if any(f.severity == "error" for f in problems):
         return doc
+    if any(f.code == "default-password" for f in problems):  # checked decrypted: read decrypted
+        inner = decrypt_default_password(data, limits)
+        if inner is None:  # (cannot happen: the check decrypted it)
+            doc.findings.append(make("encrypted-workbook", "文件设有打开密码，无法读取。", file=label))
+            return doc
+        data = inner
     try:
         grid = _load_grid(data, limits, parts)
     except GridLimitError as exc:
@@ -121,8 +128,44 @@ def read_workbook(
 MAX_LOOKUPS = 500
 MAX_NESTING = 30
 
+
+def sheet_key(name: str) -> str:
+    """A sheet name without white space at either end or invisible characters anywhere (a trailing
+    space, a full-width space, a zero-width space): the name a clerk sees."""
+    if name.isprintable() and name == name.strip():  # the common case: nothing to remove
+        return name
+    kept = "".join(ch for ch in name if unicodedata.category(ch) not in ("Cf", "Cc") or ch in "\t\n\r")
+    return kept.strip().strip("\u3000\u00a0\u200b\ufeff").strip()
+
+
+_SHOWN_CHARS = {" ": "[空格]", "\u3000": "[全角空格]", "\t": "\\t", "\n": "\\n", "\r": "\\r"}
+
+
+def visible(name: str) -> str:
+    """A sheet name with its white space and invisible characters made visible (``预算执行[空格]``,
+    ``\\u200b``), so that two names that look alike can be told apart in a message."""
+    out = []
+    for ch in name:
+        if ch in _SHOWN_CHARS and (ch != " " or name != name.strip(" ")):
+            out.append(_SHOWN_CHARS[ch])
+        elif ch != " " and (ch.isspace() or not ch.isprintable()):
+            out.append(f"\\u{ord(ch):04x}")
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+class _SheetNames(frozenset[str]):
+    """Sheet names, also containing every name that matches one of them after :func:`sheet_key`."""
+
+    def __contains__(self, name: object) -> bool:
+        return frozenset.__contains__(self, name) or (
+            isinstance(name, str) and frozenset.__contains__(self, sheet_key(name))
+        )
+
+
 #: The sheets whose cells the reader looks at (the others are only listed by name).
-_READ_SHEETS = frozenset({*(s.name for s in L.WORKBOOK.data_sheets), L.META_SHEET_NAME})
+_READ_SHEETS = _SheetNames({*(s.name for s in L.WORKBOOK.data_sheets), L.META_SHEET_NAME})
 
 
 def _load_grid(data: bytes, limits: Limits, parts: dict[str, bytes] | None = None) -> Grid:
@@ -337,13 +380,14 @@ class _Reader:
     def __init__(self, wb: Grid, doc: Document, limits: Limits) -> None:
         self.wb, self.doc, self.limits = wb, doc, limits
         self.flagged: set[str] = set()  # pointers that already carry a finding from the reader
+        self.actual: dict[str, str] = {}  # template sheet name → the name in the file, where they differ
         self._row_index: dict[str, dict[int, list[int]]] = {}
 
     # --- structure -------------------------------------------------------------------------------
 
     def read(self) -> None:
-        names = list(self.wb.sheetnames)
         wanted = [s.name for s in L.WORKBOOK.data_sheets]
+        names = self._names({*wanted, L.META_SHEET_NAME, *(s.name for s in L.WORKBOOK.sheets)})
         present = [n for n in wanted if n in names]
         meta = self._meta(names)
         if meta is None and not present:
@@ -367,7 +411,7 @@ class _Reader:
             return
         missing = [n for n in wanted if n not in names]
         if missing:
-            shown = "、".join(n for n in names if n != L.META_SHEET_NAME) or "无"
+            shown = "、".join(f"“{visible(n)}”" for n in names if n != L.META_SHEET_NAME) or "无"
             for n in missing:
                 self.doc.findings.append(
                     make(
@@ -389,12 +433,40 @@ class _Reader:
         for n in names:
             if n not in known:
                 self.doc.findings.append(
-                    make("extra-data", f"工作表“{n}”不属于模板，其内容未读取。", file=self.doc.file, sheet=n)
+                    make(
+                        "extra-data",
+                        f"工作表“{visible(n)}”不属于模板，其内容未读取。",
+                        file=self.doc.file,
+                        sheet=n,
+                    )
                 )
         for sheet in L.WORKBOOK.data_sheets:
             if sheet.name in names:
-                self._sheet(sheet, self.wb[sheet.name])
+                self._sheet(sheet, self.wb[self.actual.get(sheet.name, sheet.name)])
         self.doc.data["_flagged"] = sorted(self.flagged)  # consumed (and removed) by validation
+
+    def _names(self, known: set[str]) -> list[str]:
+        """The file's sheet names, each one that is a template sheet's name but for white space or
+        invisible characters (``预算执行 ``) taken as that name, with a warning naming the change."""
+        names = list(self.wb.sheetnames)
+        for i, n in enumerate(names):
+            if n in known:
+                continue
+            key = sheet_key(n)
+            if key in known and key not in names and key not in self.actual:
+                self.actual[key] = n
+                names[i] = key
+                self.doc.findings.append(
+                    make(
+                        "value-normalised",
+                        f"工作表名称“{visible(n)}”含有空格或不可见字符，已按“{key}”读取；"
+                        f"建议把该工作表重命名为“{key}”。",
+                        file=self.doc.file,
+                        sheet=key,
+                        value=n,
+                    )
+                )
+        return names
 
     def _whole_file(self, code: str, message: str, severity: str | None = None) -> None:
         self.doc.findings.append(make(code, message, file=self.doc.file, severity=severity))
@@ -402,7 +474,7 @@ class _Reader:
     def _meta(self, names: list[str]) -> dict[str, Any] | None:
         if L.META_SHEET_NAME not in names:
             return None
-        ws = self.wb[L.META_SHEET_NAME]
+        ws = self.wb[self.actual.get(L.META_SHEET_NAME, L.META_SHEET_NAME)]
         out: dict[str, Any] = {}
         for row in range(1, 21):
             key = ws.value(row, 1)
@@ -541,6 +613,10 @@ class _Reader:
             if value is None:
                 return
             raw = value
+        if cell.percent and isinstance(raw, int | float | Decimal) and not isinstance(raw, bool):
+            raw = self._percent(sheet, pointer, f, ref, raw, record)
+            if raw is None:
+                return
         value, note = parse(raw, record)
         if note:
             where = {"file": self.doc.file, "sheet": sheet.name, "cell": ref, "field": pointer}
@@ -549,6 +625,50 @@ class _Reader:
             )
         if value is not None:
             target[key] = value
+
+    def _percent(
+        self, sheet: L.Sheet, pointer: str, f: L.Field, ref: str, raw: Any, record: dict[str, Any] | None
+    ) -> Any:
+        """A number shown as a percentage (typed as ``96%`` in Excel, stored as 0.96).
+
+        An indicator value is the percentage (96), with a warning when its unit is not %; an amount in
+        万元 (a 万元 field, or an indicator measured in 万元/元), a score or a whole number cannot be told
+        apart (typed into a % cell, or formatted after typing): an error at the cell, never ×100 or ÷100.
+        Text fields keep the stored number. ``None`` when the value is not to be read.
+        """
+        number = to_decimal(raw)
+        if number is None or f.type not in _PERCENT_READ:
+            return raw
+        value = percent(number)
+        shown = f"{value:f}%"
+        where = {"file": self.doc.file, "sheet": sheet.name, "cell": ref, "field": pointer, "value": shown}
+        unit = (record or {}).get("unit") if f.type == L.T.NUMTEXT else None
+        unit = unit.strip() if isinstance(unit, str) else ""
+        if f.type == L.T.NUMTEXT and unit not in _MONEY_UNITS:
+            if unicodedata.normalize("NFKC", unit) not in _PERCENT_UNITS:
+                said = f"计量单位为“{unit}”" if unit else "计量单位未填写"
+                self.doc.findings.append(
+                    make(
+                        "value-normalised",
+                        f"“{f.label}”：单元格为百分比格式，显示为{shown}，已按{value:f}读取；但{said}，"
+                        "请核对：如计量单位应为“%”请改正，如不是百分数请把单元格格式改为“数值”后重新填写。",
+                        **where,
+                    )
+                )
+            return value
+        self.flagged.add(pointer)
+        what = _PERCENT_WANTED.get(f.type, "数值")
+        if unit:
+            what = f"以{unit}为单位的数值"
+        self.doc.findings.append(
+            make(
+                "percent-format",
+                f"“{f.label}”单元格设为了百分比格式（显示为{shown}），无法确定所填的数是多少。"
+                f"请把该单元格格式改为“数值”或“常规”，直接填写{what}。",
+                **where,
+            )
+        )
+        return None
 
     def _formula(self, ws: Sheet, f: L.Field, text: str, pointer: str, where: dict) -> Any:
         if f.type not in L.NUMERIC_TYPES:
@@ -687,6 +807,14 @@ class _Reader:
         if any(f.code == code and f.sheet == sheet.name for f in self.doc.findings):
             return
         self.doc.findings.append(make(code, message, file=self.doc.file, sheet=sheet.name, cell=cell))
+
+
+#: Field types whose numbers shown as percentages are looked at (text fields keep the stored number).
+_PERCENT_READ = frozenset({*L.NUMERIC_TYPES, L.T.NUMTEXT})
+#: Units of an indicator value that say "percent" (NFKC) and units of money (a % format there is an error).
+_PERCENT_UNITS = frozenset({"%", "百分比", "百分点", "百分率"})
+_MONEY_UNITS = frozenset({"万元", "元", "亿元", "千元"})
+_PERCENT_WANTED = {L.T.MONEY: "以万元为单位的金额", L.T.SCORE: "分数", L.T.INT: "整数", L.T.YEAR: "年份"}
 
 
 def _numtext(raw: Any, record: dict[str, Any], key: str) -> tuple[Any, str | None]:

@@ -14,6 +14,10 @@ from typing import Any
 
 from .decimals import HUNDRED, ZERO, q2
 
+#: The amounts (万元) of a township row: kept as typed in memory (totals and rates are computed from
+#: them), stored in rollup.json rounded half-up to 2 places (DOMAIN.md: money is rounded when stored).
+AMOUNTS = ("initial", "adjusted", "executed")
+
 
 @dataclass
 class TownshipRow:
@@ -172,6 +176,10 @@ class Rollup:
         out["totals"] = _plain(self.totals())
         for row, src in zip(out["townships"], self.townships, strict=True):
             row["difference"] = _plain(src.difference)
+            for key in AMOUNTS:  # stored: 2 places, half-up, whatever was typed (5012.49000000000001)
+                value = getattr(src, key)
+                if value is not None:
+                    row[key] = f"{q2(value):f}"
         return out
 
 

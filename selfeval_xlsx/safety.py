@@ -33,6 +33,7 @@ KIND_LABELS: dict[str, str] = {
     "et": "WPS表格文件（.et）",
     "ods": "OpenDocument表格（.ods）",
     "ole-encrypted": "设有密码的Office文件",
+    "default-password": "以Excel默认密码加密的工作簿",
     "docx": "Word文档",
     "pptx": "PowerPoint演示文稿",
     "doc": "Word文档（.doc）",
@@ -56,7 +57,7 @@ KIND_LABELS: dict[str, str] = {
 }
 
 #: Kinds openpyxl can read (after :func:`check_workbook` found no error).
-READABLE_KINDS = frozenset({"xlsx", "xlsm"})
+READABLE_KINDS = frozenset({"xlsx", "xlsm", "default-password"})
 #: Spreadsheet formats that we recognise but do not read.
 UNREADABLE_WORKBOOK_KINDS = frozenset({"xls", "et", "xlsb", "ods", "ole-encrypted", "xml-spreadsheet"})
 #: Kinds that hold other files.
@@ -142,7 +143,76 @@ def _kind(data: bytes, name: str) -> tuple[str, zipfile.ZipFile | None]:
     kind, zf = _sniff_safely(data)
     if kind == "xls" and PurePosixPath(name.replace("\\", "/")).suffix.lower() in (".et", ".ett"):
         return "et", zf
+    if kind == "ole-encrypted":
+        inner = decrypt_default_password(data)
+        if inner is not None and _sniff_safely(inner)[0] in ("xlsx", "xlsm"):
+            return "default-password", None
     return kind, zf
+
+
+# ------------------------------------------------------------------------------------------------
+# Excel's default password
+# ------------------------------------------------------------------------------------------------
+
+#: The password Excel uses when a workbook is encrypted without one being asked for (a workbook saved
+#: "read-only recommended" or with only a password to modify): Excel opens it without asking.
+DEFAULT_PASSWORD = "VelvetSweatshop"
+#: Most key-derivation rounds accepted (Excel, WPS and LibreOffice write 100,000; [MS-OFFCRYPTO] allows
+#: 10,000,000, which would take seconds of hashing for nothing).
+MAX_SPIN_COUNT = 100_000
+#: Largest ``EncryptionInfo`` stream read (a real one is about 1 KB of XML).
+MAX_ENCRYPTION_INFO = 64 * 1024
+_DECRYPTED: list[tuple[bytes, bytes | None]] = []  # the last file tried and its result (by identity)
+
+
+def decrypt_default_password(data: bytes, limits: Limits = DEFAULT_LIMITS) -> bytes | None:
+    """The package inside an encrypted OOXML file (OLE2 with ``EncryptionInfo`` and ``EncryptedPackage``)
+    when it was encrypted with Excel's default password, else ``None`` (a real password, an unknown
+    method, anything malformed). Done in memory with msoffcrypto-tool, never written to disk; the input is
+    capped at ``limits.max_file_bytes`` first (the output is never larger than the input), the
+    ``EncryptionInfo`` XML is checked for DOCTYPE/ENTITY like any part, and the key derivation is capped
+    at :data:`MAX_SPIN_COUNT` rounds. The decrypted bytes are to be checked like any workbook
+    (:func:`check_workbook`). The last result is remembered (a file is looked at by the intake, the
+    check and the reader in turn)."""
+    if len(data) > limits.max_file_bytes or not data.startswith(OLE_MAGIC):
+        return None
+    if _DECRYPTED and _DECRYPTED[0][0] is data:
+        return _DECRYPTED[0][1]
+    try:
+        result = _decrypt(data, limits)
+    except Exception:  # a hostile or unusual file: simply not one we can open
+        result = None
+    _DECRYPTED[:] = [(data, result)]
+    return result
+
+
+def _decrypt(data: bytes, limits: Limits) -> bytes | None:
+    import olefile
+    from msoffcrypto.format.ooxml import OOXMLFile
+
+    if "encryptioninfo" not in {n.lower() for n in ole_stream_names(data)}:
+        return None
+    with olefile.OleFileIO(io.BytesIO(data)) as ole:
+        if ole.get_size("EncryptionInfo") > MAX_ENCRYPTION_INFO:
+            return None
+        if ole.get_size("EncryptedPackage") > limits.max_file_bytes:
+            return None
+        info = ole.openstream("EncryptionInfo").read(MAX_ENCRYPTION_INFO + 1)
+    if info[:4] == b"\x04\x00\x04\x00":  # agile: XML after an 8-byte header, checked like any part
+        xml = info[8:]
+        if _DTD_MARK.search(xml) or not xml.lstrip(b"\xef\xbb\xbf \r\n\t").startswith(b"<"):
+            return None
+        _check_encoding(xml)
+    office = OOXMLFile(io.BytesIO(data))
+    if office.type not in ("agile", "standard"):
+        return None
+    if office.type == "agile" and not 0 <= int(office.info["spinValue"]) <= MAX_SPIN_COUNT:
+        return None
+    office.load_key(password=DEFAULT_PASSWORD, verify_password=True)  # InvalidKeyError: a real password
+    out = io.BytesIO()
+    office.decrypt(out)
+    inner = out.getvalue()
+    return inner if inner.startswith(ZIP_MAGICS) and len(inner) <= limits.max_file_bytes else None
 
 
 def _sniff_zip(data: bytes) -> tuple[str, zipfile.ZipFile | None]:
@@ -515,6 +585,10 @@ _CORRUPT = "文件已损坏或不完整，无法读取。请在Excel或WPS中打
 _ENCRYPTED = (
     "文件设有打开密码，无法读取。请取消密码（文件→信息→保护工作簿→用密码进行加密，清空密码）后重新发送。"
 )
+_DEFAULT_PASSWORD = (
+    "文件以Excel的默认密码加密（设为“建议只读”或只设了修改密码时会这样保存），打开时不需要密码，"
+    "已自动解密后读取；原文件未作任何改动。"
+)
 _ZIP_ENCRYPTED = "压缩包设有密码，无法解压。请去掉密码后重新压缩发送，或直接发送.xlsx文件。"
 _ZIP_METHOD = (
     "压缩包使用了不常见的压缩方式，无法解压。"
@@ -583,6 +657,14 @@ def check_workbook(
         return [make("too-large", _too_large_file(len(data), limits), file=name)]
     try:
         kind, zf = _kind(data, name)
+        if kind == "default-password":
+            inner = decrypt_default_password(data, limits)
+            if inner is None:  # beyond these limits (the kind was decided with the defaults)
+                return [make("encrypted-workbook", _ENCRYPTED, file=name)]
+            return [
+                make("default-password", _DEFAULT_PASSWORD, file=name),
+                *check_workbook(inner, name, limits, parts=parts),
+            ]
         if kind not in READABLE_KINDS:
             return [_not_readable(kind, data, name)]
         if zf is None:  # recognised from local headers only: say why the directory could not be used

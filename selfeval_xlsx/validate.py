@@ -141,6 +141,15 @@ def _from_schema(doc: Document, e: ValidationError) -> list[Finding]:
         return [make("type-error", f"{label}应填写{names}，现为“{value}”，请修改。", **where)]
     if kw in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
         f = L.field_at(pointer)
+        if f is not None and f.type == L.T.NUMTEXT:
+            return [
+                make(
+                    "out-of-range",
+                    f"{label}为{value}，超出合理范围（绝对值不超过1万亿），无法计算得分。"
+                    "请核对是否多输了位数或填错了单位。",
+                    **where,
+                )
+            ]
         lo = f.minimum if f and f.minimum is not None else None
         hi = f.maximum if f and f.maximum is not None else None
         span = (
@@ -180,6 +189,8 @@ def cross_field(doc: Document, rules: Any, broken: set[str]) -> list[Finding]:
     out += _code(doc, broken)
     out += _sums(doc, broken)
     out += _indicators(doc, rules, broken)
+    out += _targets(doc, broken)
+    out += _divisor(doc, broken)
     out += _panel(doc, broken)
     out += _dates(doc, broken)
     return out
@@ -312,6 +323,85 @@ def _indicators(doc: Document, rules: Any, broken: set[str]) -> list[Finding]:
                 )
             )
     return out
+
+
+def _targets(doc: Document, broken: set[str]) -> list[Finding]:
+    """Targets that make a quantitative comparison meaningless (≥ 0, ≥ or ≤ a negative number) are
+    errors; a target too small to divide by is out of range; ≤ 0 and = 0 (met or not, e.g. 安全事故 ≤ 0)
+    are scored all-or-nothing, which an info finding says."""
+    out: list[Finding] = []
+    for i, r in enumerate(doc.get("/indicators") or []):
+        nature, target = r.get("nature"), r.get("target")
+        ptr = f"/indicators/{i}/target"
+        if nature not in ("≥", "≤", "=") or ptr in broken or not isinstance(target, Decimal):
+            continue
+        where = {**doc.where(ptr), "value": short(target)}
+        shown, seq = f"{target.normalize():f}" if target.adjusted() < 28 else str(target), r.get("seq")
+        head = f"第{seq}项指标的年度指标值为{shown}"
+        if target == 0 and nature == "≥":
+            out.append(
+                make(
+                    "invalid-target",
+                    f"{head}，指标性质为“≥”（越大越好）：任何实际完成值都不小于0，得分没有意义。"
+                    "请填写大于0的目标值。",
+                    **where,
+                )
+            )
+        elif target == 0:
+            what = "超过0" if nature == "≤" else "不等于0"
+            out.append(
+                make(
+                    "invalid-target",
+                    f"{head}：实际完成值{what}即得0分，无法按比例扣分（如“不发生安全事故”类指标可保留）。",
+                    severity="info",
+                    **where,
+                )
+            )
+        elif abs(target) < L.MIN_TARGET:
+            out.append(
+                make(
+                    "out-of-range",
+                    f"{head}，绝对值小于{L.MIN_TARGET:f}，无法作为计算得分的基数。"
+                    "请核对（百分数请填写如96，计量单位填“%”）。",
+                    **where,
+                )
+            )
+        elif target < 0 and nature == "≥":
+            out.append(
+                make(
+                    "invalid-target",
+                    f"{head}，是负数，而指标性质为“≥”（越大越好）：完成比例无法计算，得分没有意义。"
+                    "请填写大于0的目标值；如指标是“下降不超过”“减少不少于”之类，请改写为正数并选择相应的“≥”或“≤”。",
+                    **where,
+                )
+            )
+        elif target < 0 and nature == "≤":
+            out.append(
+                make(
+                    "invalid-target",
+                    f"{head}，是负数，而指标性质为“≤”（越小越好）：超出比例无法计算，得分没有意义。"
+                    "请填写不小于0的目标值；如指标是“下降不少于”之类，请改写为正数并选择“≥”。",
+                    **where,
+                )
+            )
+    return out
+
+
+def _divisor(doc: Document, broken: set[str]) -> list[Finding]:
+    """The total row's adjusted budget divides the executed amount: a positive amount below 0.01 万元
+    would give an execution rate of billions of per cent."""
+    ptr = f"/budget/{L.BUDGET.total_row}/adjusted"
+    value = doc.get(ptr)
+    if ptr in broken or not isinstance(value, Decimal) or not 0 < value < L.MIN_ADJUSTED:
+        return []
+    return [
+        make(
+            "out-of-range",
+            f"“合计”行的全年预算数（调整后）为{short(value)}万元，不足{L.MIN_ADJUSTED}万元，无法计算执行率。"
+            "请核对金额（单位为万元）。",
+            **{**doc.where(ptr), "value": short(value)},
+        )
+    ]
 
 
 def _panel(doc: Document, broken: set[str]) -> list[Finding]:

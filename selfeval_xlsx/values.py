@@ -13,7 +13,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from .decimals import to_decimal
+from .decimals import from_float, to_decimal
 
 _SPACES = re.compile(r"[\s\u00a0\u3000\u200b\ufeff]+")
 _THOUSANDS = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$")
@@ -85,7 +85,7 @@ def parse_number(raw: Any, suffixes: tuple[str, ...] = ()) -> tuple[Any, str | N
     if kind is int:  # the common cases first, as to_decimal would convert them
         return Decimal(raw), None
     if kind is float:
-        value = Decimal(repr(raw))
+        value = from_float(raw)
         return (value, None) if value.is_finite() else (str(raw), None)
     if isinstance(raw, bool):
         return raw, None

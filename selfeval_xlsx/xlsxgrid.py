@@ -14,7 +14,8 @@ What a :class:`Grid` holds mirrors what openpyxl gives with ``data_only=False, r
   give the master's formula moved to their position, like openpyxl), ``'d'`` (a number styled with a
   date format: ``datetime.datetime``, or ``datetime.time`` for serials in [0, 1) and
   ``datetime.timedelta`` for ``[h]:mm:ss`` formats, exactly as openpyxl converts them; and ISO
-  ``t="d"`` cells);
+  ``t="d"`` cells); ``percent`` marks a number or formula cell whose number format shows a percentage
+  (built-in formats 9 and 10, or a custom code with ``%`` outside quotes and escapes);
 * values of cells covered by a merged range (other than its top-left cell) are dropped, as openpyxl
   (and Excel) do; merged ranges are listed once each, in document order;
 * ``max_row`` is the largest row of any ``<c>`` element (styled empty ones included) or of a merged
@@ -37,8 +38,8 @@ refused by the parser itself.
 
 Speed: a sheet part of at most 1 MB is parsed whole, with its names as written when that provably reads
 the same as namespace processing (:func:`_plain_prefixes`), and with its styled empty cells cut out by a
-regular expression first (:func:`_strip_empty`; ``max_row`` still counts them); the date styles of a
-styles part are remembered by its bytes. Each of these is checked against the plain streaming path in
+regular expression first (:func:`_strip_empty`; ``max_row`` still counts them); the date and percent
+styles of a styles part are remembered by its bytes. Each of these is checked against the plain streaming path in
 the tests. Cells beyond row ``limits.max_rows + ROW_MARGIN`` are counted in
 ``max_row`` but not kept; more than :data:`MAX_CELLS` kept cells, :data:`MAX_SHARED_STRINGS` shared
 strings, :data:`MAX_MERGED` merged ranges or :data:`MAX_MERGE_WORK` positions cleared under merges raise
@@ -98,10 +99,13 @@ class GridLimitError(GridError):
 
 @dataclass(slots=True)
 class Cell:
-    """One non-empty cell: its value and openpyxl-style data type (``n s b e f d``)."""
+    """One non-empty cell: its value and openpyxl-style data type (``n s b e f d``); ``percent`` when a
+    number or formula cell is shown as a percentage (its number format has a ``%`` outside quotes and
+    escapes: typing 96% in Excel stores 0.96 with such a format)."""
 
     value: Any
     data_type: str
+    percent: bool = False
 
 
 @dataclass(slots=True)
@@ -252,6 +256,21 @@ def is_date_format(code: str | None) -> bool:
     if code is None:
         return False
     return _DATE_CHAR.search(_STRIP_FMT.sub("", code.split(";")[0])) is not None
+
+
+_PERCENT_SIGN = re.compile(r"(?<![\\_*])%")
+#: Built-in number formats that show a percentage (``0%`` and ``0.00%``).
+_BUILTIN_PERCENTS = frozenset({9, 10})
+
+
+def is_percent_format(code: str | None) -> bool:
+    """Whether a number-format code shows a number as a percentage (×100): its first section, without
+    quoted text and ``[…]`` parts, has a ``%`` that is not escaped (``\\%``), a space width (``_%``) or a
+    fill (``*%``). Dates are never percentages."""
+    if not code or "%" not in code:
+        return False
+    first = _STRIP_FMT.sub("", code.split(";")[0])
+    return _PERCENT_SIGN.search(first) is not None and not is_date_format(code)
 
 
 def is_timedelta_format(code: str | None) -> bool:
@@ -723,29 +742,29 @@ def _shared_strings(pkg: _Package, part: str) -> list[str]:
 _STYLE_TAGS = _names("numFmt", "cellXfs", "xf")
 
 
-_STYLES_SEEN: dict[bytes, tuple[frozenset[int], frozenset[int]]] = {}  # styles part → _date_styles
+_Styles = tuple[frozenset[int], frozenset[int], frozenset[int]]  # dates, elapsed times, percentages
+_STYLES_SEEN: dict[bytes, _Styles] = {}  # styles part → _number_styles
 _STYLES_SEEN_MAX = 64  # parts remembered (workbooks from one template share their styles part)
 _STYLES_SEEN_BYTES = 256 * 1024  # larger parts are not remembered
 
 
-def _date_styles(pkg: _Package, part: str) -> tuple[frozenset[int], frozenset[int]]:
-    """Indices of ``cellXfs`` styles that show dates, and those that show elapsed time (remembered by
-    the part's bytes: parsing a template's styles costs as much as reading one of its sheets)."""
+def _number_styles(pkg: _Package, part: str) -> _Styles:
+    """Indices of ``cellXfs`` styles that show dates, those that show elapsed time and those that show
+    percentages (remembered by the part's bytes: parsing a template's styles costs as much as reading
+    one of its sheets)."""
     data = pkg.small(part)
     if data is None or len(data) > _STYLES_SEEN_BYTES:
-        return _parse_date_styles(pkg, part, data)
+        return _parse_number_styles(pkg, part, data)
     found = _STYLES_SEEN.get(data)
     if found is None:
-        found = _parse_date_styles(pkg, part, data)
+        found = _parse_number_styles(pkg, part, data)
         if len(_STYLES_SEEN) >= _STYLES_SEEN_MAX:
             _STYLES_SEEN.clear()
         _STYLES_SEEN[data] = found
     return found
 
 
-def _parse_date_styles(
-    pkg: _Package, part: str, data: bytes | None = None
-) -> tuple[frozenset[int], frozenset[int]]:
+def _parse_number_styles(pkg: _Package, part: str, data: bytes | None = None) -> _Styles:
     custom: dict[int, str] = {}
     xf_formats: list[int] = []
     in_xfs = [False]
@@ -765,12 +784,14 @@ def _parse_date_styles(
             raise _Stop
 
     _parse(pkg, part, start, end, data=data)
-    dates, deltas = set(), set()
+    dates, deltas, percents = set(), set(), set()
     for index, fmt_id in enumerate(xf_formats):
         if fmt_id in custom:
             code = custom[fmt_id]
             if is_date_format(code):
                 dates.add(index)
+            elif is_percent_format(code):
+                percents.add(index)
             if is_timedelta_format(code):
                 deltas.add(index)
         elif fmt_id in _BUILTIN_DATES:
@@ -779,7 +800,9 @@ def _parse_date_styles(
                 deltas.add(index)
         elif fmt_id in _CJK_DATES:
             dates.add(index)
-    return frozenset(dates), frozenset(deltas)
+        elif fmt_id in _BUILTIN_PERCENTS:
+            percents.add(index)
+    return frozenset(dates), frozenset(deltas), frozenset(percents)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -818,6 +841,7 @@ class _Context:
         "delta_styles",
         "epoch",
         "merged",
+        "percent_styles",
         "row_cap",
         "shared_strings",
         "work",
@@ -828,6 +852,7 @@ class _Context:
         self.shared_strings: list[str] = []
         self.date_styles: frozenset[int] = frozenset()
         self.delta_styles: frozenset[int] = frozenset()
+        self.percent_styles: frozenset[int] = frozenset()
         self.epoch = WINDOWS_EPOCH
         self.count = 0  # cells kept
         self.merged = 0  # merged ranges
@@ -912,6 +937,7 @@ def _read_sheet_xml(
     row_cap = ctx.row_cap
     strings = ctx.shared_strings
     date_styles, delta_styles, epoch = ctx.date_styles, ctx.delta_styles, ctx.epoch
+    percent_styles = ctx.percent_styles
     # the cell being read
     c_attrs: dict[str, str] = {}
     f_attrs: dict[str, str] = {}
@@ -1020,9 +1046,13 @@ def _read_sheet_xml(
         t = c_attrs.get("t", "n")
         value: Any = None if t == "inlineStr" else (v or None)
         data_type = t
+        percent = False
         if f is not None:
             data_type = "f"
             value = _formula(row, col)
+            if percent_styles:
+                s = c_attrs.get("s")
+                percent = (int(s) if s else 0) in percent_styles
         elif value is not None:
             if t == "n":
                 value = float(value) if ("." in value or "e" in value or "E" in value) else int(value)
@@ -1034,6 +1064,8 @@ def _read_sheet_xml(
                         value = from_excel(value, epoch, style in delta_styles)
                     except (OverflowError, ValueError):
                         data_type, value = "e", "#VALUE!"  # as openpyxl does
+                elif style in percent_styles:
+                    percent = True
             elif t == "s":
                 value = strings[int(value)]
             elif t == "b":
@@ -1052,7 +1084,7 @@ def _read_sheet_xml(
         ctx.count += 1
         if ctx.count > MAX_CELLS:
             raise GridLimitError(f"more than {MAX_CELLS} cells")
-        cells[row, col] = Cell(value, data_type)
+        cells[row, col] = Cell(value, data_type, percent) if percent else Cell(value, data_type)
 
     def _formula(row: int, col: int) -> str:
         text = "=" + (f or "")
@@ -1144,7 +1176,7 @@ def _load(
         if kind.endswith("/sharedStrings"):
             ctx.shared_strings = _shared_strings(pkg, target)
         elif kind.endswith("/styles"):
-            ctx.date_styles, ctx.delta_styles = _date_styles(pkg, target)
+            ctx.date_styles, ctx.delta_styles, ctx.percent_styles = _number_styles(pkg, target)
     out: list[Sheet] = []
     names: set[str] = set()
     for title, state, rid in sheets:
@@ -1194,7 +1226,8 @@ def grid_from_openpyxl(wb: Any) -> Grid:
                 value = getattr(value, "text", None) or "="
             elif not isinstance(value, str | int | float | bool | _dt.date | _dt.time | _dt.timedelta):
                 value = str(value)  # CellRichText
-            sheet.cells[row, col] = Cell(value, data_type)
+            percent = data_type in ("n", "f") and is_percent_format(cell.number_format)
+            sheet.cells[row, col] = Cell(value, data_type, percent)
         sheet.hidden_rows = {int(r) for r, dim in ws.row_dimensions.items() if dim.hidden}
         sheet.merged = [
             Range(r.min_row, r.min_col, r.max_row, r.max_col, r.coord) for r in ws.merged_cells.ranges

@@ -285,6 +285,29 @@ def encrypted_ole(path: Path) -> Path:
     return path
 
 
+def velvet_sweatshop(data: bytes, password: str = "VelvetSweatshop") -> bytes:
+    """``data`` (an OOXML package) encrypted as Excel encrypts it, by default with Excel's own default
+    password (a workbook saved "read-only recommended" or with only a password to modify)."""
+    from msoffcrypto.format.ooxml import OOXMLFile
+
+    out = io.BytesIO()
+    OOXMLFile(io.BytesIO(data)).encrypt(password, out)
+    return out.getvalue()
+
+
+def default_password(path: Path, index: int = 0) -> Path:
+    """A filled workbook encrypted with Excel's default password: Excel opens it without asking."""
+    path.write_bytes(velvet_sweatshop(template_bytes(index)))
+    return path
+
+
+def default_password_bomb(path: Path) -> Path:
+    """A 1 GB zip bomb encrypted with Excel's default password: decrypted, then refused like any bomb."""
+    zip_bomb(path)
+    path.write_bytes(velvet_sweatshop(path.read_bytes()))
+    return path
+
+
 def outlook_msg(path: Path) -> Path:
     """An Outlook message saved as .msg: OLE2 with ``__substg1.0_…`` property streams."""
     streams = {"__properties_version1.0": b"\x00" * 32, "__substg1.0_0037001F": "自评表".encode("utf-16-le")}
@@ -1098,6 +1121,15 @@ def catalogue() -> list[Case]:
         c(NOT, "truncated-zip", "没下载完.xlsx", truncated_zip, corrupt),
         c(NOT, "zip-without-workbook", "没有工作簿.xlsx", zip_without_workbook, corrupt),
         c(NOT, "encrypted-ole", "有打开密码.xlsx", encrypted_ole, encrypted),
+        c(
+            NOT,
+            "default-password",
+            "建议只读.xlsx",
+            default_password,
+            ("default-password",),
+            valid=True,
+            fate=A,
+        ),
         c(NOT, "old-xls", "旧格式.xls", old_xls, unsupported),
         c(NOT, "wps-et", "WPS表格.et", wps_et, unsupported),
         c(NOT, "xlsb", "二进制.xlsb", xlsb, unsupported),
@@ -1109,6 +1141,13 @@ def catalogue() -> list[Case]:
         # --- resource attacks ---------------------------------------------------------------------
         c(RES, "zip-bomb-1gb", "压缩炸弹.xlsx", zip_bomb, too_large),
         c(RES, "zip-bomb-lying", "撒谎的压缩炸弹.xlsx", zip_bomb, corrupt, kwargs=_kw(lie=True)),
+        c(
+            RES,
+            "default-password-bomb",
+            "默认密码炸弹.xlsx",
+            default_password_bomb,
+            ("default-password", "too-large"),
+        ),
         c(RES, "lying-sizes", "尺寸不符.xlsx", lying_sizes_xlsx, corrupt),
         c(RES, "declared-3gb", "声称3GB.xlsx", huge_declared_xlsx, too_large),
         c(RES, "zip-encrypted-member", "压缩密码.xlsx", zip_encrypted_member, encrypted),

@@ -850,13 +850,13 @@ def test_an_unbound_prefix_is_refused_on_every_path(monkeypatch: pytest.MonkeyPa
 def test_a_styles_part_is_parsed_once_per_distinct_content(monkeypatch: pytest.MonkeyPatch) -> None:
     X._STYLES_SEEN.clear()
     calls: list[str] = []
-    parse = X._parse_date_styles
+    parse = X._parse_number_styles
 
     def counting(pkg: Any, part: str, data: bytes | None = None) -> Any:
         calls.append(part)
         return parse(pkg, part, data)
 
-    monkeypatch.setattr(X, "_parse_date_styles", counting)
+    monkeypatch.setattr(X, "_parse_number_styles", counting)
     body = rows('<row r="1"><c r="A1" s="1"><v>45000</v></c></row>')
     as_date = raw_xlsx([("表", body)], styles=styles_xml([14]))
     as_number = raw_xlsx([("表", body)], styles=styles_xml([2]))
@@ -864,6 +864,39 @@ def test_a_styles_part_is_parsed_once_per_distinct_content(monkeypatch: pytest.M
         assert load_grid(as_date)["表"].get(1, 1) == Cell(dt.datetime(2023, 3, 15), "d")
         assert load_grid(as_number)["表"].get(1, 1) == Cell(45000, "n")
     assert len(calls) == 2
+
+
+@pytest.mark.parametrize(
+    ("formats", "custom", "percent"),
+    [
+        ([9], None, True),
+        ([10], None, True),
+        ([164], {164: "0.0%"}, True),
+        ([164], {164: '[Red]#,##0.00"元"%;-0%'}, True),
+        ([164], {164: '0"%"'}, False),
+        ([164], {164: "0\\%"}, False),
+        ([164], {164: "0_%"}, False),
+        ([164], {164: "0;0%"}, False),
+        ([2], None, False),
+        ([14], None, False),
+    ],
+)
+def test_percent_styles_mark_number_and_formula_cells(
+    formats: list[int], custom: dict[int, str] | None, percent: bool
+) -> None:
+    """Typing 96% in Excel stores 0.96 with a % format: the cell says so (numbers and formulas only),
+    and the openpyxl adapter says the same."""
+    body = rows(
+        '<row r="1"><c r="A1" s="1"><v>0.96</v></c><c r="B1" s="1"><f>A1*1</f><v>0.96</v></c>'
+        '<c r="C1" s="1" t="inlineStr"><is><t>x</t></is></c></row>'
+    )
+    data = raw_xlsx([("表", body)], styles=styles_xml(formats, custom))
+    sheet = load_grid(data)["表"]
+    if formats != [14]:
+        assert sheet.get(1, 1) == Cell(0.96, "n", percent)
+    assert sheet.get(1, 2) == Cell("=A1*1", "f", percent)
+    assert sheet.get(1, 3) == Cell("x", "s")
+    assert load_grid(data)["表"].cells == reference(data)["表"].cells
 
 
 def test_each_part_counts_once_against_the_total_limit() -> None:
