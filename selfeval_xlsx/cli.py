@@ -73,7 +73,7 @@ def cli() -> None:
     from loguru import logger
 
     logger.remove()  # the library logs INFO to merge.log; the terminal only shows warnings
-    logger.add(sys.stderr, level="WARNING")
+    logger.add(sys.stderr, level="WARNING", diagnose=False)  # no variable dumps on a clerk's screen
 
 
 @cli.command()

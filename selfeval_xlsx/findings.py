@@ -23,6 +23,7 @@ CODES: dict[str, tuple[Severity, str]] = {
     "encrypted-workbook": ("error", "工作簿设有打开密码"),
     "default-password": ("info", "工作簿以默认密码加密，已自动解密"),
     "corrupt-workbook": ("error", "工作簿已损坏"),
+    "internal-error": ("error", "本工具内部错误（非文件问题）"),
     "too-large": ("error", "文件超出处理上限"),
     "file-changed": ("error", "文件在处理过程中被修改"),
     "unknown-template": ("error", "不是标准模板"),

@@ -199,8 +199,9 @@ def _process(task: _Task) -> Processed:
             findings=[
                 *item.findings,
                 make(
-                    "corrupt-workbook",
-                    f"处理该文件时发生内部错误（{type(exc).__name__}），请将文件转交技术人员。",
+                    "internal-error",
+                    f"本工具处理该文件时出错（{type(exc).__name__}），这不是文件本身的问题，请勿退回乡镇："
+                    "请将该文件和输出目录中的 merge.log 转交技术人员。",
                     file=item.name,
                 ),
             ],
@@ -489,7 +490,7 @@ def merge(
     with workspace(outdir) as ws:
         (ws.staging / "rows").mkdir()
         # one run's log, published with its outputs (merge.log does not grow from run to run)
-        sink = ws.log_sink = logger.add(LogFile(ws.log), level="INFO", enqueue=False)
+        sink = ws.log_sink = logger.add(LogFile(ws.log), level="INFO", enqueue=False, diagnose=False)
         try:
             return _merge(inbox, ws, rules, options)
         except StagingWriteError as exc:

@@ -410,3 +410,23 @@ def test_exit_codes_are_in_the_help() -> None:
     assert result.exit_code == 0
     for code in ("0 全部通过", "2 用法错误", "3 磁盘空间不足", "4 输出位置不可写", "130 已中断"):
         assert code in result.output
+
+
+def test_the_tools_own_failure_is_not_blamed_on_the_file(tmp_path: Path, inbox: Path, monkeypatch) -> None:
+    """A bug while scoring one file: that file is set aside as an internal error (not "corrupt"), with
+    its traceback in merge.log (no variable dumps); the others are merged."""
+    real = merge_mod.score_workbook
+
+    def flaky(data: bytes, *, name: str, **kw: object) -> object:
+        if name == "乡镇002.xlsx":
+            raise RuntimeError("secret-value-should-not-be-dumped")
+        return real(data, name=name, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(merge_mod, "score_workbook", flaky)
+    out = tmp_path / "out"
+    result = api.merge(inbox, out, jobs=1)
+    [row] = [r for r in result.rejected if r.file == "乡镇002.xlsx"]
+    assert "不是文件本身的问题" in row.reason and "损坏" not in row.reason
+    assert result.counts["accepted"] == 5
+    log = (out / "merge.log").read_text("utf-8")
+    assert "RuntimeError" in log and "Traceback" in log and "└" not in log
