@@ -174,6 +174,13 @@ def is_rollup_workbook(data: bytes) -> bool:
 
 def read_rollup_workbook(data: bytes) -> R.Rollup | None:
     """The :class:`~selfeval_xlsx.rollup.Rollup` stored in a roll-up workbook; ``None`` for other bytes."""
+    got = read_rollup(data)
+    return None if got is None else got[0]
+
+
+def read_rollup(data: bytes) -> tuple[R.Rollup, dict[str, Any]] | None:
+    """The roll-up stored in a roll-up workbook and the JSON object it was decoded from (what a signature
+    covers, with its ``totals``); ``None`` for other bytes."""
     try:
         if not is_rollup_workbook(data):
             return None
@@ -390,24 +397,7 @@ class _Writer:
 
     def _indicators(self) -> None:
         ws = self.sheet(INDICATORS)
-        cols = [
-            _Col("行政区划代码", "text", lambda i: i.code, (14, 14)),
-            _Col("单位名称", "wrap", lambda i: i.name, (10, 24)),
-            _Col("指标序号", "int", lambda i: i.seq, (6, 6)),
-            _Col("一级指标", "text", lambda i: i.level1, (8, 12)),
-            _Col("二级指标", "text", lambda i: i.level2, (8, 16)),
-            _Col("三级指标", "wrap", lambda i: i.level3, (10, 30)),
-            _Col("指标性质", "center", lambda i: i.nature, (6, 8)),
-            _Col("年度指标值", "wrap", lambda i: i.target, (8, 20)),
-            _Col("计量单位", "center", lambda i: i.unit, (6, 8)),
-            _Col("实际完成值", "wrap", lambda i: i.actual, (8, 20)),
-            _Col("完成程度", "center", lambda i: i.completion, (6, 10)),
-            _Col("分值", "score", lambda i: i.weight, (8, 8)),
-            _Col("自评得分", "score", lambda i: i.self_score, (8, 8)),
-            _Col("核定得分", "score", lambda i: i.score, (8, 8)),
-            _Col("计分方法", "wrap", lambda i: i.method, (8, 24)),
-            _Col("偏差原因分析及改进措施", "wrap", lambda i: i.reason, (12, 40)),
-        ]
+        cols = _indicator_cols()
         self.grid(ws, _title(self.r, "乡镇整体支出绩效指标明细"), cols, self.r.indicators, table="指标明细表")
 
     def _panel(self) -> None:
@@ -631,6 +621,27 @@ class _Writer:
         ws.hide()
 
 
+def _indicator_cols() -> list[_Col]:
+    return [
+        _Col("行政区划代码", "text", lambda i: i.code, (14, 14)),
+        _Col("单位名称", "wrap", lambda i: i.name, (10, 24)),
+        _Col("指标序号", "int", lambda i: i.seq, (6, 6)),
+        _Col("一级指标", "text", lambda i: i.level1, (8, 12)),
+        _Col("二级指标", "text", lambda i: i.level2, (8, 16)),
+        _Col("三级指标", "wrap", lambda i: i.level3, (10, 30)),
+        _Col("指标性质", "center", lambda i: i.nature, (6, 8)),
+        _Col("年度指标值", "wrap", lambda i: i.target, (8, 20)),
+        _Col("计量单位", "center", lambda i: i.unit, (6, 8)),
+        _Col("实际完成值", "wrap", lambda i: i.actual, (8, 20)),
+        _Col("完成程度", "center", lambda i: i.completion, (6, 10)),
+        _Col("分值", "score", lambda i: i.weight, (8, 8)),
+        _Col("自评得分", "score", lambda i: i.self_score, (8, 8)),
+        _Col("核定得分", "score", lambda i: i.score, (8, 8)),
+        _Col("计分方法", "wrap", lambda i: i.method, (8, 24)),
+        _Col("偏差原因分析及改进措施", "wrap", lambda i: i.reason, (12, 40)),
+    ]
+
+
 def _summary_cols() -> list[_Col]:
     return [
         _Col("排名", "int", lambda t: t.rank, (5, 5)),
@@ -788,7 +799,7 @@ def _data_cells(data: bytes) -> list[tuple[Any, Any]] | None:
         wb.close()
 
 
-def _decode(cells: list[tuple[Any, Any]]) -> R.Rollup | None:
+def _decode(cells: list[tuple[Any, Any]]) -> tuple[R.Rollup, dict[str, Any]] | None:
     head = {k: v for k, v in cells[:5] if isinstance(k, str)}
     if head.get("rollup_id") != ROLLUP_ID or str(head.get("rollup_version", "")).split(".")[0] != "1":
         return None
@@ -824,7 +835,7 @@ def _decode(cells: list[tuple[Any, Any]]) -> R.Rollup | None:
     for key, value in lists.items():
         setattr(scalars, key, value)
     scalars.counts, scalars.grades = dict(counts), tuple(grades)
-    return scalars
+    return scalars, src
 
 
 def _record(cls: type, item: Any) -> Any:
