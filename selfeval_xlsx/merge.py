@@ -31,6 +31,7 @@ from .intake import ChangedFile, Intake, Item, collect, safe_name
 from .limits import DEFAULT_LIMITS, Limits
 from .pipeline import Scored, score_workbook
 from .rules import Rules, load_rules
+from .signing import NO_KEYS, KeyRing, SigningKey
 from .validate import divisions
 from .version import __version__
 
@@ -117,6 +118,7 @@ class _Task:
     limits: Limits
     reports: bool = False
     report_defaults: Mapping[str, Any] | None = None
+    keys: KeyRing = NO_KEYS  # verifies roll-ups merged as a unit (issue 13)
 
 
 def _process(task: _Task) -> Processed:
@@ -145,7 +147,8 @@ def _process(task: _Task) -> Processed:
 
 
 def _process_unsafe(task: _Task) -> Processed:
-    from .rollup_xlsx import is_rollup_workbook, read_rollup_workbook
+    from .rollup_check import check_rollup_workbook
+    from .rollup_xlsx import is_rollup_workbook
 
     item = task.item
     base = dict(
@@ -162,14 +165,23 @@ def _process_unsafe(task: _Task) -> Processed:
     # A roll-up workbook (merged as a unit) is never a valid township workbook: it is looked for only
     # among the invalid ones, which spares every valid file a second opening of its zip.
     if not scored.valid and is_rollup_workbook(data):
-        sub = read_rollup_workbook(data)
+        sub, checked = check_rollup_workbook(data, item.name, _rules(task.rules), task.keys)
+        if sub is None or any(f.severity == "error" for f in checked):  # rejected whole, never in part
+            ident = (
+                {} if sub is None else {"code": sub.county_code, "year": sub.year, "unit_name": sub.county}
+            )
+            return Processed(**base, valid=False, findings=[*item.findings, *checked], **ident)
         if sub is not None:
-            rows = (sub.indicators, sub.panel, sub.findings)
+            rows = (
+                sub.indicators,
+                sub.panel,
+                [*sub.findings, *_finding_rows(item.name, checked, "", sub.county)],
+            )
             sub.indicators, sub.panel, sub.findings = [], [], []
             return Processed(
                 **base,
                 valid=True,
-                findings=list(item.findings),
+                findings=[*item.findings, *checked],
                 rollup=sub,
                 code=sub.county_code,
                 year=sub.year,
@@ -334,8 +346,12 @@ def merge(
     report_defaults: Mapping[str, Any] | None = None,
     limits: Limits = DEFAULT_LIMITS,
     progress: Callable[[int, int], None] | None = None,
+    keys: KeyRing = NO_KEYS,
 ) -> MergeResult:
-    """Merge every file under ``inbox`` into roll-ups in ``outdir``. Never modifies the inbox."""
+    """Merge every file under ``inbox`` into roll-ups in ``outdir``. Never modifies the inbox.
+
+    ``keys`` (:func:`selfeval_xlsx.signing.load_keyring`) sign the roll-ups written and verify the
+    roll-ups merged as units."""
     inbox, outdir = Path(inbox), Path(outdir)
     rules = rules or load_rules()
     outdir.mkdir(parents=True, exist_ok=True)
@@ -344,7 +360,7 @@ def merge(
     (staging / "rows").mkdir()
     sink = logger.add(outdir / "merge.log", level="INFO", encoding="utf-8", enqueue=False)
     try:
-        options = _Options(jobs, year, completed, reports, report_defaults, limits, progress)
+        options = _Options(jobs, year, completed, reports, report_defaults, limits, progress, keys)
         return _merge(inbox, outdir, staging, rules, options)
     finally:
         logger.remove(sink)
@@ -360,6 +376,7 @@ class _Options:
     report_defaults: Mapping[str, Any] | None
     limits: Limits
     progress: Callable[[int, int], None] | None
+    keys: KeyRing = NO_KEYS
 
 
 def _merge(inbox: Path, outdir: Path, staging: Path, rules: Rules, o: _Options) -> MergeResult:
@@ -375,7 +392,7 @@ def _merge(inbox: Path, outdir: Path, staging: Path, rules: Rules, o: _Options) 
     )
     _RULES[rules.source] = rules
     tasks = [
-        _Task(item, rules.source, str(staging), o.completed, limits, o.reports, o.report_defaults)
+        _Task(item, rules.source, str(staging), o.completed, limits, o.reports, o.report_defaults, o.keys)
         for item in intake.items
     ]
     workers = jobs or os.cpu_count() or 1
@@ -445,6 +462,7 @@ def _finish(
         if winners[(p.code, p.year)] is not p
     ]
     accepted = sorted(winners.values(), key=lambda p: (p.code, p.name))
+    accepted = _without_overlaps(accepted, invalid)
     for p in invalid:
         newer = winners.get((p.code, p.year))
         if p.code and newer is not None and newer.newest_key > p.newest_key:
@@ -474,6 +492,8 @@ def _finish(
     }
     outputs = _publish_workbooks(outdir, staging, accepted, invalid, rejected, o.reports)
     spooled = _rollups(accepted, rejected, superseded, skipped, reject_findings, counts, rules, staging)
+    for roll, spool in spooled:
+        spool.signer = o.keys.signer_for(roll.county_code)
     logger.info("workbooks published, roll-ups built in {:.2f}s", time.perf_counter() - started)
     outputs += _write_rollups(outdir, spooled, pool)
     rollups = [roll for roll, _ in spooled]
@@ -639,6 +659,7 @@ class _Spool:
     staging: Path
     files: list[str] = field(default_factory=list)
     findings: list[R.FindingRow] = field(default_factory=list)
+    signer: SigningKey | None = None  # signs the roll-up's data when set
 
     def fill(self, roll: R.Rollup) -> None:
         """Load the rows into ``roll``."""
@@ -664,6 +685,21 @@ def _absorb(roll: R.Rollup, p: Processed) -> None:
     for row in sub.townships:
         row.source_rollup = p.name
     roll.townships.extend(sub.townships)
+
+
+def _without_overlaps(accepted: list[Processed], invalid: list[Processed]) -> list[Processed]:
+    """Reject every roll-up holding a unit that another accepted file also holds (issue 13)."""
+    from .rollup_check import overlapping
+
+    if not any(p.rollup is not None for p in accepted):
+        return accepted
+    clashes = overlapping((p.name, p.rollup, p.code, p.year) for p in accepted)
+    for p in accepted:
+        if p.name in clashes:
+            p.valid = False
+            p.findings.append(clashes[p.name])
+            invalid.append(p)
+    return [p for p in accepted if p.name not in clashes]
 
 
 def _level(accepted: list[Processed]) -> int:
@@ -740,6 +776,10 @@ def _write_rollup(outdir: Path, roll: R.Rollup, spool: _Spool) -> tuple[Path, Pa
         spool.fill(roll)
         roll.rank()
         data = roll.to_dict()  # once, for the workbook's _rollup sheet and for rollup.json
+        if spool.signer is not None:
+            from .signing import sign_rollup_data
+
+            sign_rollup_data(data, spool.signer)
         target = outdir / safe_name(f"汇总_{roll.county}_{roll.year or '未知年度'}.xlsx")
         atomic_write(target, lambda w: write_rollup_workbook(w, roll, data))
         part = spool.staging / f"rollup-{roll.county_code}-{roll.year or 0}.json"

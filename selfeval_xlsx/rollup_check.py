@@ -15,17 +15,19 @@ import warnings
 from collections import defaultdict
 from collections.abc import Iterable
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from openpyxl.utils import get_column_letter
 
 from . import rollup as R
 from .decimals import ZERO, q2, to_decimal
-from .findings import Finding, make
+from .findings import Finding, Report, make
 from .layout import FUNDING
+from .limits import DEFAULT_LIMITS, Limits
 from .model import Budget, Submission
 from .rules import Rules, list_rules, load_rules
-from .scoring import CATEGORIES, score_budget
+from .scoring import score_budget
 from .signing import NO_KEYS, KeyRing, verify_rollup_data
 
 #: The largest amount a township's budget table accepts (万元), as in the template's layout.
@@ -179,7 +181,12 @@ def _identity(t: R.TownshipRow, i: int, who: str, roll: R.Rollup, prefix: str, w
         1 <= int(code[6:9]) <= 599 and code[9:] == "000"
     ):
         out.append(
-            make("invalid-code", f"{who}的行政区划代码无效（应为12位统计用区划代码）。", value=code, **w.row(i, "code"))
+            make(
+                "invalid-code",
+                f"{who}的行政区划代码无效（应为12位统计用区划代码）。",
+                value=code,
+                **w.row(i, "code"),
+            )
         )
     elif not code.startswith(prefix):
         out.append(
@@ -217,7 +224,10 @@ def _row(t: R.TownshipRow, i: int, who: str, rules: Rules, w: _Where) -> list[Fi
             bad(field, f"{HEADERS[field]}为{v:f}万元，应在0至{MAX_AMOUNT:f}万元之间。", v)
     if t.rate is not None and t.rate < 0:
         bad("rate", f"执行率为{t.rate:f}%，不能为负数。", t.rate)
-    weights = {"budget_score": rules.budget_weight, **{v: rules.category_weights[k] for k, v in SUBTOTALS.items()}}
+    weights = {
+        "budget_score": rules.budget_weight,
+        **{v: rules.category_weights[k] for k, v in SUBTOTALS.items()},
+    }
     for field, weight in weights.items():
         v = getattr(t, field)
         if not ZERO <= v <= weight:
@@ -230,7 +240,11 @@ def _row(t: R.TownshipRow, i: int, who: str, rules: Rules, w: _Where) -> list[Fi
     if t.errors != 0 or t.warnings < 0:
         bad("errors", f"错误数为{t.errors}：有错误的乡镇报送不能纳入汇总。", t.errors)
     if t.self_grade and t.self_grade not in rules.grades:
-        bad("self_grade", f"自评等级“{t.self_grade}”不是评分规则中的等级（{'、'.join(rules.grades)}）。", t.self_grade)
+        bad(
+            "self_grade",
+            f"自评等级“{t.self_grade}”不是评分规则中的等级（{'、'.join(rules.grades)}）。",
+            t.self_grade,
+        )
 
     # figures recomputed with the scoring engine, from the amounts and the component scores
     sub = _budget_only(t)
@@ -298,7 +312,12 @@ def _indicators(roll: R.Rollup, rules: Rules, w: _Where) -> list[Finding]:
         who = f"{ind.name}（{ind.code}）第{ind.seq}项指标"
         if not ZERO <= ind.weight <= rules.indicator_total:
             out.append(
-                make("out-of-range", f"{who}的分值{f(ind.weight)}超出范围。", value=ind.weight, **w.indicator(j, "分值"))
+                make(
+                    "out-of-range",
+                    f"{who}的分值{f(ind.weight)}超出范围。",
+                    value=ind.weight,
+                    **w.indicator(j, "分值"),
+                )
             )
         if not ZERO <= ind.score <= max(ind.weight, ZERO):
             out.append(
@@ -358,15 +377,18 @@ def _totals(roll: R.Rollup, raw: dict[str, Any], w: _Where) -> list[Finding]:
     stored = raw.get("totals")
     expected = R._plain(roll.totals())
     if not isinstance(stored, dict):
-        return [make("rollup-figure-mismatch", "汇总表数据缺少合计。", **w.total(len(roll.townships), "name"))]
+        return [
+            make("rollup-figure-mismatch", "汇总表数据缺少合计。", **w.total(len(roll.townships), "name"))
+        ]
     out = []
     for key, field in _TOTAL_FIELDS.items():
+        unit = "%" if key == "rate" else ""
         if stored.get(key) != expected.get(key):
             out.append(
                 make(
                     "rollup-figure-mismatch",
-                    f"合计行的{_TOTAL_LABELS[key]}为{_text(stored.get(key))}，"
-                    f"按各乡镇行计算应为{_text(expected.get(key))}。",
+                    f"合计行的{_TOTAL_LABELS[key]}为{_text(stored.get(key))}{unit}，"
+                    f"按各乡镇行计算应为{_text(expected.get(key))}{unit}。",
                     value=stored.get(key),
                     **w.total(len(roll.townships), field),
                 )
@@ -406,25 +428,41 @@ def check_visible(data: bytes, roll: R.Rollup, file: str = "") -> list[Finding]:
     rows += [()] * (n + 1 - len(rows))
     out: list[Finding] = []
     fields = {h: k for k, h in HEADERS.items() if k != "errors"}
-    expected_rows: list[dict[str, Any]] = [{h: getattr(t, k) for h, k in fields.items()} for t in roll.townships]
+    expected_rows: list[dict[str, Any]] = [
+        {h: getattr(t, k) for h, k in fields.items()} for t in roll.townships
+    ]
     writer = _Writer.__new__(_Writer)  # only for the total row's values, as the writer computes them
     writer.r, writer.totals = roll, roll.totals()
     total = {h: writer._total_value(h) for h in fields if h not in ("行政区划代码", "单位名称", "核定等级")}
     for i, (want, got) in enumerate(zip([*expected_rows, total], rows, strict=True)):
         shown = dict(zip(headers, got, strict=False))
-        for header, value in want.items():
-            if not _shows(shown.get(header), value):
-                field = fields[header]
-                what = "合计行" if i == n else f"第{_FIRST + i}行"
-                out.append(
-                    make(
-                        "rollup-sheet-mismatch",
-                        f"{what}的{header}显示为{_text(shown.get(header))}，但汇总表数据中为{_text(_plainv(value))}："
-                        "表格内容被改动过，未纳入汇总。请向报送地区索取原始汇总表。",
-                        value=shown.get(header),
-                        **w.row(i, field),
-                    )
+        wrong = [h for h, value in want.items() if not _shows(shown.get(h), value)]
+        if not wrong:
+            continue
+        if len(out) == 20:
+            out.append(
+                make(
+                    "rollup-sheet-mismatch",
+                    "“汇总”工作表还有更多行与汇总表数据不符。",
+                    file=file,
+                    sheet=SUMMARY,
                 )
+            )
+            break
+        first = wrong[0]
+        what = "合计行" if i == n else f"第{_FIRST + i}行"
+        detail = "；".join(
+            f"{h}显示为{_text(shown.get(h))}，数据中为{_text(_plainv(want[h]))}" for h in wrong[:4]
+        ) + ("等" if len(wrong) > 4 else "")
+        out.append(
+            make(
+                "rollup-sheet-mismatch",
+                f"“汇总”工作表{what}的内容与汇总表数据不符（{detail}）：表格被改动过，未纳入汇总。"
+                "请向报送地区索取原始汇总表。",
+                value=shown.get(first),
+                **w.row(i, fields[first]),
+            )
+        )
     return out
 
 
@@ -476,3 +514,32 @@ def overlapping(files: Iterable[tuple[str, R.Rollup | None, str, int | None]]) -
             value=sorted(by_code),
         )
     return out
+
+
+# --- one file, for the city clerk ------------------------------------------------------------------
+
+
+def check_rollup_file(
+    path: str | Path, rules: Rules | None = None, keys: KeyRing = NO_KEYS, limits: Limits = DEFAULT_LIMITS
+) -> tuple[R.Rollup | None, Report]:
+    """Check one roll-up workbook as ``merge`` would before absorbing it (``selfeval-xlsx keys verify``)."""
+    from .rollup_xlsx import is_rollup_workbook
+
+    path = Path(path)
+    report = Report(path.name)
+    try:
+        size = path.stat().st_size
+        data = b"" if size > limits.max_file_bytes else path.read_bytes()
+    except OSError as exc:
+        report.extend([make("not-a-workbook", f"无法读取该文件（{type(exc).__name__}）。", file=path.name)])
+        return None, report
+    if size > limits.max_file_bytes:
+        report.extend([make("too-large", "文件超出处理上限，未读取。", file=path.name, value=size)])
+        return None, report
+    if not is_rollup_workbook(data):
+        message = "该文件不是selfeval-xlsx生成的汇总表（没有_rollup工作表）。乡镇自评表请用validate命令检查。"
+        report.extend([make("unknown-template", message, file=path.name)])
+        return None, report
+    roll, found = check_rollup_workbook(data, path.name, rules or load_rules(), keys)
+    report.extend(found)
+    return roll, report

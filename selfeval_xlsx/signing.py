@@ -98,7 +98,7 @@ class KeyRing:
         return next((k for k in self.signing if k.area == area), None)
 
 
-NO_KEYS = KeyRing(sign=False, verify=False)
+NO_KEYS = KeyRing(sign=False)  # nothing to sign with, no trusted keys: roll-ups get the "unverified" warning
 
 
 # --- keys ---------------------------------------------------------------------------------------------
@@ -190,7 +190,9 @@ def read_public_key(path: str | Path) -> PublicKey:
         raw = base64.b64decode(fields.get("key", ""), validate=True)
         Ed25519PublicKey.from_public_bytes(raw)
     except ValueError as exc:
-        raise KeyFileError(f"公钥文件{path.name}不是selfeval-xlsx生成的公钥（缺少或无法识别key一行）。") from exc
+        raise KeyFileError(
+            f"公钥文件{path.name}不是selfeval-xlsx生成的公钥（缺少或无法识别key一行）。"
+        ) from exc
     area = fields.get("area", "")
     if not _CODE.match(area):
         raise KeyFileError(f"公钥文件{path.name}的地区代码“{area}”无效，无法确定该密钥可签署哪个地区。")
@@ -337,7 +339,9 @@ def verify_rollup_data(
         if block.get("scheme") != SCHEME or block.get("area") != area or block.get("year") != year:
             raise InvalidSignature
         signature = base64.b64decode(str(block.get("value", "")), validate=True)
-        Ed25519PublicKey.from_public_bytes(key.raw).verify(signature, signed_message(data, area, year, signer))
+        Ed25519PublicKey.from_public_bytes(key.raw).verify(
+            signature, signed_message(data, area, year, signer)
+        )
     except (InvalidSignature, ValueError):
         return [
             make(
