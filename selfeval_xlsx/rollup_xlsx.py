@@ -592,6 +592,7 @@ class _Writer:
             ("纳入汇总的乡镇数", len(r.townships), "int"),
             ("问题数（错误/警告/提示）", "/".join(map(str, severities)), "text"),
             ("并入的汇总表", "、".join(sources) or "无", "wrap"),
+            ("签名", _signature_text((self.data or {}).get("signature")), "wrap"),
             ("说明", "本表数值仅供阅读；精确数值（未经浮点转换）见隐藏工作表_rollup及rollup.json。", "wrap"),
         ]
         for i, (label, value, kind) in enumerate(items, start=2):
@@ -640,6 +641,19 @@ def _indicator_cols() -> list[_Col]:
         _Col("计分方法", "wrap", lambda i: i.method, (8, 24)),
         _Col("偏差原因分析及改进措施", "wrap", lambda i: i.reason, (12, 40)),
     ]
+
+
+def _signature_text(block: Any) -> str:
+    """The 运行信息 line about the roll-up's signature (:mod:`selfeval_xlsx.signing`)."""
+    if not isinstance(block, dict):
+        return "未签名（上级无法验证本表的来源）"
+    from .signing import show_fingerprint
+
+    return (
+        f"已由{block.get('signer_name') or block.get('area')}的密钥签名（Ed25519，密钥指纹 "
+        f"{show_fingerprint(str(block.get('signer', '')))}，{block.get('signed_at', '')}）；"
+        "表中数据改动后签名即失效"
+    )
 
 
 def _summary_cols() -> list[_Col]:
