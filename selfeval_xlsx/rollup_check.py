@@ -239,13 +239,6 @@ def _row(t: R.TownshipRow, i: int, who: str, rules: Rules, w: _Where) -> list[Fi
             bad(field, f"{HEADERS[field]}为{f(v)}分，应在0至{f(top)}分之间。", v)
     if t.errors != 0 or t.warnings < 0:
         bad("errors", f"错误数为{t.errors}：有错误的乡镇报送不能纳入汇总。", t.errors)
-    if t.self_grade and t.self_grade not in rules.grades:
-        bad(
-            "self_grade",
-            f"自评等级“{t.self_grade}”不是评分规则中的等级（{'、'.join(rules.grades)}）。",
-            t.self_grade,
-        )
-
     # figures recomputed with the scoring engine, from the amounts and the component scores
     sub = _budget_only(t)
     rate, budget = score_budget(sub, rules)
