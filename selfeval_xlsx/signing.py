@@ -293,7 +293,7 @@ def verify_rollup_data(
     is unverified when none are (or verification is turned off)."""
     where: dict[str, Any] = {"file": file, "sheet": sheet}
     area, year = data.get("county_code"), data.get("year")
-    label = f"{data.get('county') or ''}（{area}）{year}年度汇总表"
+    label = f"{data.get('county') or ''}（{area}）{'' if year is None else f'{year}年度'}汇总表"
     if not keys.verifying:
         why = "已关闭签名验证（--no-verify）" if not keys.verify else "本机未配置受信任的公钥"
         return [
