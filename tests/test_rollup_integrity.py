@@ -226,6 +226,20 @@ def test_a_township_in_a_rollup_and_sent_on_its_own_rejects_the_rollup(county: d
     assert "130133101000" in result.rejected[0].reason
 
 
+def test_two_rollups_covering_the_same_townships_are_both_rejected(county: dict, tmp_path: Path) -> None:
+    """A city's roll-up and one of its counties' roll-ups in the province's inbox: each unit would count
+    twice, and which copy is right cannot be decided, so neither is absorbed."""
+    city = city_merge(tmp_path / "c", {ROLLUP: county["rollup"].read_bytes()})
+    city_rollup = (city.outdir / "汇总_石家庄市_2023.xlsx").read_bytes()
+    result = city_merge(
+        tmp_path / "p", {"forged.xlsx": county["rollup"].read_bytes(), "city.xlsx": city_rollup}
+    )
+    assert result.counts["accepted"] == 0 and result.counts["rejected"] == 2
+    assert errors(result) == [("rollup-duplicate-unit", None, None)]
+    assert errors(result, "city.xlsx") == [("rollup-duplicate-unit", None, None)]
+    assert "forged.xlsx" in next(r.reason for r in result.rejected if r.file == "city.xlsx")
+
+
 def test_a_rollup_from_another_profile_is_checked_with_that_profile(tmp_path: Path) -> None:
     api.merge(SAMPLES, tmp_path / "mof", jobs=1, rules=api.load_rules("mof-2020"))
     data = (tmp_path / "mof" / ROLLUP).read_bytes()
