@@ -373,27 +373,7 @@ class _Writer:
         return ws
 
     def _total_value(self, header: str) -> Any:
-        t, rows = self.totals, self.r.townships
-        mean = {
-            "预算执行得分": "budget_score",
-            "产出指标得分": "output_score",
-            "效益指标得分": "benefit_score",
-            "满意度指标得分": "satisfaction_score",
-        }
-        values: dict[str, Any] = {
-            "排名": "合计",
-            "单位名称": f"全部{t['townships']}个乡镇（合计/平均）",
-            "年初预算数": t["initial"],
-            "全年预算数": t["adjusted"],
-            "全年执行数": t["executed"],
-            "执行率(%)": t["rate"],
-            "核定总分": t["mean_total"],
-            "错误数": sum(r.errors for r in rows),
-            "警告数": sum(r.warnings for r in rows),
-        }
-        if header in mean and rows:
-            return q2(sum((getattr(r, mean[header]) for r in rows), ZERO) / len(rows))
-        return values.get(header)
+        return summary_total(self.r, self.totals, header)
 
     def _indicators(self) -> None:
         ws = self.sheet(INDICATORS)
@@ -620,6 +600,31 @@ class _Writer:
             ws.write_string(i, 0, "data")
             ws.write_string(i, 1, chunk)
         ws.hide()
+
+
+def summary_total(r: R.Rollup, t: dict[str, Any], header: str) -> Any:
+    """The value of the 汇总 total row under ``header`` (``t`` is ``r.totals()``); ``None`` for a blank."""
+    rows = r.townships
+    mean = {
+        "预算执行得分": "budget_score",
+        "产出指标得分": "output_score",
+        "效益指标得分": "benefit_score",
+        "满意度指标得分": "satisfaction_score",
+    }
+    values: dict[str, Any] = {
+        "排名": "合计",
+        "单位名称": f"全部{t['townships']}个乡镇（合计/平均）",
+        "年初预算数": t["initial"],
+        "全年预算数": t["adjusted"],
+        "全年执行数": t["executed"],
+        "执行率(%)": t["rate"],
+        "核定总分": t["mean_total"],
+        "错误数": sum(row.errors for row in rows),
+        "警告数": sum(row.warnings for row in rows),
+    }
+    if header in mean and rows:
+        return q2(sum((getattr(row, mean[header]) for row in rows), ZERO) / len(rows))
+    return values.get(header)
 
 
 def _indicator_cols() -> list[_Col]:

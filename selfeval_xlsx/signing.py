@@ -258,7 +258,7 @@ def canonical(value: Any) -> bytes:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode("ascii")
 
 
-def signed_message(data: dict[str, Any], area: str, year: Any, signer: str) -> bytes:
+def signed_message(data: dict[str, Any], area: Any, year: Any, signer: Any) -> bytes:
     """The bytes a signature covers: the label, then the area, year, signer and the data (its own
     ``signature`` block left out)."""
     body = {k: v for k, v in data.items() if k != SIGNATURE_KEY}
