@@ -140,6 +140,10 @@ def _duplicate(d: Data) -> None:
     d["townships"].append(dict(d["townships"][2]))
 
 
+def _indicator_score(d: Data) -> None:
+    d["indicators"][0]["score"] = "99"
+
+
 def _county_rate(d: Data) -> None:
     d["totals"]["rate"] = "-1111.24"
 
@@ -173,6 +177,7 @@ def _visible_total(wb: Any) -> None:
             id="score-over-weight",
         ),
         pytest.param(_duplicate, None, ("rollup-duplicate-unit", "汇总", "B13"), None, id="township-twice"),
+        pytest.param(_indicator_score, None, ("out-of-range", "指标明细", "N3"), None, id="indicator-score"),
         pytest.param(_county_rate, None, ("rollup-figure-mismatch", "汇总", "G13"), None, id="county-rate"),
         pytest.param(None, _visible_total, ("rollup-sheet-mismatch", "汇总", "L3"), None, id="visible-sheet"),
     ],
