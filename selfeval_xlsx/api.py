@@ -98,9 +98,33 @@ def merge(inbox: str | Path, outdir: str | Path = "out", **options: Any) -> Any:
     return _merge(inbox, outdir, **options)
 
 
+def generate_keys(area: str, name: str = "", directory: str | Path | None = None, **options: Any) -> Any:
+    """Create an area's signing key pair (see :func:`selfeval_xlsx.signing.generate_keys`)."""
+    from .signing import generate_keys as _generate
+
+    return _generate(area, name, directory, **options)
+
+
+def load_keyring(directory: str | Path | None = None, **options: Any) -> Any:
+    """The signing and trusted keys ``merge(keys=…)`` uses (see :func:`selfeval_xlsx.signing.load_keyring`)."""
+    from .signing import load_keyring as _load
+
+    return _load(directory, **options)
+
+
+def check_rollup_file(path: str | Path, **options: Any) -> Any:
+    """Check one roll-up workbook (rows, totals, signature) as ``merge`` does before absorbing it."""
+    from .rollup_check import check_rollup_file as _check
+
+    return _check(path, **options)
+
+
 __all__ = [
+    "check_rollup_file",
     "document_json",
     "fill_workbook",
+    "generate_keys",
+    "load_keyring",
     "load_rules",
     "merge",
     "read_workbook",

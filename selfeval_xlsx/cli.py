@@ -34,6 +34,23 @@ def _rules_option(f):  # type: ignore[no-untyped-def]
     )(f)
 
 
+def _keys_options(f):  # type: ignore[no-untyped-def]
+    f = click.option(
+        "--trusted",
+        "trusted_dir",
+        type=click.Path(file_okay=False, path_type=Path),
+        default=None,
+        help="受信任公钥目录（下级地区的 .pub 文件；默认：密钥目录下的 trusted/）。",
+    )(f)
+    return click.option(
+        "--keys",
+        "keys_dir",
+        type=click.Path(file_okay=False, path_type=Path),
+        default=None,
+        help="密钥目录（默认：环境变量 SELFEVAL_XLSX_KEYS，否则 ~/.selfeval-xlsx/keys）。",
+    )(f)
+
+
 def _load_rules(name: str | None):  # type: ignore[no-untyped-def]
     from . import api
 
@@ -277,6 +294,9 @@ def _load_defaults(path: Path | None):  # type: ignore[no-untyped-def]
     default=None,
     help="Default paragraphs JSON for --reports.",
 )
+@_keys_options
+@click.option("--no-sign", is_flag=True, help="不对生成的汇总表签名（默认：密钥目录中有本地区私钥时签名）。")
+@click.option("--no-verify", is_flag=True, help="不验证收到的汇总表的签名（默认：配置了受信任公钥时验证）。")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 def merge(
     inbox: Path,
@@ -287,12 +307,19 @@ def merge(
     no_completed: bool,
     reports: bool,
     report_defaults: Path | None,
+    keys_dir: Path | None,
+    trusted_dir: Path | None,
+    no_sign: bool,
+    no_verify: bool,
     as_json: bool,
 ) -> None:
     """Check, score and roll up every file under INBOX (recursively) into OUTDIR."""
     from . import api
 
     rules = _load_rules(rules_name)
+    keys = api.load_keyring(keys_dir, trusted=trusted_dir, sign=not no_sign, verify=not no_verify)
+    for problem in keys.problems:
+        click.echo(f"密钥提示：{problem}", err=True)
     defaults = _load_defaults(report_defaults) if reports else None
     bar = None
     if sys.stderr.isatty() and not as_json:
@@ -313,6 +340,7 @@ def merge(
         reports=reports,
         report_defaults=defaults,
         progress=progress,
+        keys=keys,
     )
     if bar is not None:
         bar.render_finish()
@@ -327,7 +355,17 @@ def merge(
         for row in result.rejected:
             click.echo(f"  退回：{row.file}")
         for roll in result.rollups:
-            click.echo(f"汇总表：{outdir / _rollup_name(roll)}")
+            signer = keys.signer_for(roll.county_code)
+            signed = (
+                f"已签名，密钥指纹 {_fp(signer.fingerprint)}"
+                if signer
+                else "未签名（--no-sign）"
+                if no_sign
+                else "未签名：密钥目录中没有本地区的私钥"
+            )
+            click.echo(f"汇总表：{outdir / _rollup_name(roll)}（{signed}）")
+        if any(p.rollup is not None for p in result.accepted) and not keys.verifying:
+            click.echo("注意：并入的下级汇总表来源未经验证（未配置受信任的公钥或使用了--no-verify）。")
         for path in result.kept:
             click.echo(f"  保留：{path}（不是本工具生成或已被修改，未删除）")
         if no_completed:
@@ -338,6 +376,104 @@ def merge(
             + "rollup.json，merge.log）"
         )
     sys.exit(0 if result.ok else 1)
+
+
+def _fp(fp: str) -> str:
+    from .signing import show_fingerprint
+
+    return show_fingerprint(fp)
+
+
+@cli.group()
+def keys() -> None:
+    """汇总表签名密钥：生成本地区密钥、查看密钥、验证收到的汇总表。"""
+
+
+@keys.command("generate")
+@click.option("--area", required=True, metavar="CODE", help="本地区6位行政区划代码，如 130133（赵县）。")
+@click.option("--name", default="", help="地区名称（默认按区划代码查出，如“赵县”）。")
+@click.option(
+    "--dir", "keys_dir", type=click.Path(file_okay=False, path_type=Path), default=None, help="密钥目录。"
+)
+@click.option("--overwrite", is_flag=True, help="替换已有的密钥（旧密钥签名的汇总表将无法再被上级验证）。")
+def keys_generate(area: str, name: str, keys_dir: Path | None, overwrite: bool) -> None:
+    """生成本地区的签名密钥对：私钥留在本机，公钥（.pub）发送给上级。"""
+    from . import api
+    from .signing import KeyFileError
+
+    try:
+        private, public, fp = api.generate_keys(area, name, keys_dir, overwrite=overwrite)
+    except KeyFileError as exc:
+        raise click.UsageError(str(exc)) from exc
+    click.echo(f"私钥：{private}（仅本机可读，请勿发送给任何人，并备份到安全的离线介质）")
+    click.echo(f"公钥：{public}（请将此文件发送给上级财政部门）")
+    click.echo(f"密钥指纹：{_fp(fp)}")
+    click.echo("上级收到公钥后，请通过电话与其核对上面的指纹。")
+
+
+@keys.command("list")
+@click.option(
+    "--dir", "keys_dir", type=click.Path(file_okay=False, path_type=Path), default=None, help="密钥目录。"
+)
+@click.option("--trusted", "trusted_dir", type=click.Path(file_okay=False, path_type=Path), default=None)
+def keys_list(keys_dir: Path | None, trusted_dir: Path | None) -> None:
+    """列出本机的签名密钥和受信任的公钥。"""
+    from . import api
+    from .signing import key_dir
+
+    ring = api.load_keyring(keys_dir, trusted=trusted_dir)
+    click.echo(f"密钥目录：{key_dir(keys_dir)}")
+    for k in ring.signing:
+        click.echo(f"  本地区私钥：{k.area} {k.name}  指纹 {_fp(k.fingerprint)}")
+    if not ring.signing:
+        click.echo("  （没有私钥：生成的汇总表不会签名）")
+    for t in ring.trusted:
+        click.echo(f"  受信任公钥：{t.area} {t.name}  指纹 {_fp(t.fingerprint)}  （{t.file}）")
+    if not ring.trusted:
+        click.echo("  （没有受信任的公钥：收到的汇总表无法验证来源）")
+    for problem in ring.problems:
+        click.echo(f"  问题：{problem}")
+
+
+@keys.command("verify")
+@click.argument(
+    "files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
+@_keys_options
+@_rules_option
+@click.option("--json", "as_json", is_flag=True, help="以JSON输出检查结果。")
+def keys_verify(
+    files: tuple[Path, ...],
+    keys_dir: Path | None,
+    trusted_dir: Path | None,
+    rules_name: str | None,
+    as_json: bool,
+) -> None:
+    """检查收到的汇总表：签名、各乡镇数据和合计（与 merge 并入前的检查相同）。"""
+    from . import api
+
+    rules = _load_rules(rules_name)
+    ring = api.load_keyring(keys_dir, trusted=trusted_dir, sign=False)
+    for problem in ring.problems:
+        click.echo(f"密钥提示：{problem}", err=True)
+    bad = False
+    out = []
+    for path in files:
+        _roll, report = api.check_rollup_file(path, rules=rules, keys=ring)
+        bad = bad or not report.valid
+        if as_json:
+            out.append(report.to_dict())
+            continue
+        if report.valid and ring.verifying:
+            click.echo(f"{path.name}：签名有效，数据核对无误，可以并入汇总。")
+        elif report.valid:
+            click.echo(f"{path.name}：数据核对无误，但来源未经验证（未配置受信任的公钥）。")
+        else:
+            click.echo(f"{path.name}：未通过检查，不能并入汇总。")
+        _print_report(report)
+    if as_json:
+        click.echo(json.dumps(out, ensure_ascii=False, indent=2))
+    sys.exit(1 if bad else 0)
 
 
 def _rollup_name(roll) -> str:  # type: ignore[no-untyped-def]

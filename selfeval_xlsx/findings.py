@@ -84,6 +84,17 @@ CODES: dict[str, tuple[Severity, str]] = {
     "future-date": ("warning", "日期晚于收到日期"),
     "resubmission-tie": ("warning", "同时收到的报送按文件名取舍"),
     "tool-output": ("warning", "本工具生成的文件"),
+    # --- roll-ups merged as a unit (a county's roll-up in the city's inbox) ----------------------
+    "rollup-corrupt": ("error", "汇总表数据已损坏或被改动"),
+    "rollup-invalid": ("error", "汇总表无法核对"),
+    "rollup-figure-mismatch": ("error", "汇总表数字与计算不符"),
+    "rollup-sheet-mismatch": ("error", "汇总表显示内容与数据不符"),
+    "rollup-duplicate-unit": ("error", "单位重复汇总"),
+    "rollup-unsigned": ("error", "汇总表未签名"),
+    "rollup-untrusted-key": ("error", "汇总表签名密钥不受信任"),
+    "rollup-key-area": ("error", "签名密钥与地区不符"),
+    "rollup-bad-signature": ("error", "汇总表签名与数据不符"),
+    "rollup-unverified": ("warning", "汇总表来源未经验证"),
 }
 
 

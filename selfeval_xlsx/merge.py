@@ -51,6 +51,7 @@ from .output import (
 )
 from .pipeline import Scored, score_workbook
 from .rules import Rules, load_rules
+from .signing import NO_KEYS, KeyRing, SigningKey
 from .validate import divisions
 from .version import __version__
 
@@ -178,6 +179,7 @@ class _Task:
     limits: Limits
     reports: bool = False
     report_defaults: Mapping[str, Any] | None = None
+    keys: KeyRing = NO_KEYS  # verifies roll-ups merged as a unit (issue 13)
 
 
 def _process(task: _Task) -> Processed:
@@ -209,7 +211,8 @@ def _process(task: _Task) -> Processed:
 
 
 def _process_unsafe(task: _Task) -> Processed:
-    from .rollup_xlsx import is_rollup_workbook, read_rollup_workbook
+    from .rollup_check import check_rollup_workbook
+    from .rollup_xlsx import is_rollup_workbook
 
     item = task.item
     base = dict(
@@ -227,14 +230,23 @@ def _process_unsafe(task: _Task) -> Processed:
     # A roll-up workbook (merged as a unit) is never a valid township workbook: it is looked for only
     # among the invalid ones, which spares every valid file a second opening of its zip.
     if not scored.valid and is_rollup_workbook(data):
-        sub = read_rollup_workbook(data)
+        sub, checked = check_rollup_workbook(data, item.name, _rules(task.rules), task.keys)
+        if sub is None or any(f.severity == "error" for f in checked):  # rejected whole, never in part
+            ident = (
+                {} if sub is None else {"code": sub.county_code, "year": sub.year, "unit_name": sub.county}
+            )
+            return Processed(**base, valid=False, findings=[*item.findings, *checked], **ident)
         if sub is not None:
-            rows = (sub.indicators, sub.panel, sub.findings)
+            rows = (
+                sub.indicators,
+                sub.panel,
+                [*sub.findings, *_finding_rows(item.name, checked, "", sub.county)],
+            )
             sub.indicators, sub.panel, sub.findings = [], [], []
             return Processed(
                 **base,
                 valid=True,
-                findings=list(item.findings),
+                findings=[*item.findings, *checked],
                 rollup=sub,
                 code=sub.county_code,
                 year=sub.year,
@@ -472,6 +484,7 @@ def merge(
     report_defaults: Mapping[str, Any] | None = None,
     limits: Limits = DEFAULT_LIMITS,
     progress: Callable[[int, int], None] | None = None,
+    keys: KeyRing = NO_KEYS,
 ) -> MergeResult:
     """Merge every file under ``inbox`` into roll-ups in ``outdir``. Never modifies the inbox.
 
@@ -480,13 +493,14 @@ def merge(
     :class:`~selfeval_xlsx.errors.OutputBusy` when another merge is writing into ``outdir``,
     :class:`~selfeval_xlsx.errors.DiskFull` / :class:`~selfeval_xlsx.errors.OutputError` when the outputs
     cannot be written, and ``KeyboardInterrupt`` (after cleaning up) when interrupted; in every one of these
-    cases ``outdir`` is left as it was.
+    cases ``outdir`` is left as it was. ``keys`` (:func:`selfeval_xlsx.signing.load_keyring`) sign the
+    roll-ups written and verify the roll-ups merged as units.
     """
     inbox, outdir = Path(inbox), Path(outdir)
     rules = rules or load_rules()
     check_folders(inbox, outdir)
     tracker = _Progress(progress)
-    options = _Options(jobs, year, completed, reports, report_defaults, limits, tracker)
+    options = _Options(jobs, year, completed, reports, report_defaults, limits, tracker, keys)
     with workspace(outdir) as ws:
         (ws.staging / "rows").mkdir()
         # one run's log, published with its outputs (merge.log does not grow from run to run)
@@ -552,6 +566,7 @@ class _Options:
     report_defaults: Mapping[str, Any] | None
     limits: Limits
     progress: Callable[[int, int], None] | None
+    keys: KeyRing = NO_KEYS
 
 
 def _merge(inbox: Path, ws: Workspace, rules: Rules, o: _Options) -> MergeResult:
@@ -568,7 +583,7 @@ def _merge(inbox: Path, ws: Workspace, rules: Rules, o: _Options) -> MergeResult
     )
     _RULES[rules.source] = rules
     tasks = [
-        _Task(item, rules.source, str(staging), o.completed, limits, o.reports, o.report_defaults)
+        _Task(item, rules.source, str(staging), o.completed, limits, o.reports, o.report_defaults, o.keys)
         for item in intake.items
     ]
     workers = jobs or os.cpu_count() or 1
@@ -652,6 +667,8 @@ def _finish(
     listed = [*superseded, *settled.notes]  # roll-up rows not taken are listed, not counted (not files)
     spooled = _rollups(accepted, rejected, listed, skipped, reject_findings, counts, rules, staging)
     logger.info("workbooks staged, roll-ups built in {:.2f}s", time.perf_counter() - started)
+    for roll, spool in spooled:
+        spool.signer = o.keys.signer_for(roll.county_code)
     tops = _write_rollups(ws.new, spooled, pool)
     rollups = [roll for roll, _ in spooled]
     logger.info("counts {} in {:.2f}s; publishing", counts, time.perf_counter() - started)
@@ -1054,6 +1071,7 @@ class _Spool:
     files: list[str] = field(default_factory=list)
     findings: list[R.FindingRow] = field(default_factory=list)
     excluded: dict[str, frozenset[str]] = field(default_factory=dict)  # spool file → codes left out
+    signer: SigningKey | None = None  # signs the roll-up's data when set
 
     def fill(self, roll: R.Rollup) -> None:
         """Load the rows into ``roll``."""
@@ -1162,6 +1180,10 @@ def _write_rollup(outdir: Path, roll: R.Rollup, spool: _Spool) -> tuple[Path, Pa
         spool.fill(roll)
         roll.rank()
         data = roll.to_dict()  # once, for the workbook's _rollup sheet and for rollup.json
+        if spool.signer is not None:
+            from .signing import sign_rollup_data
+
+            sign_rollup_data(data, spool.signer)
         target = outdir / safe_name(f"汇总_{roll.county}_{roll.year or '未知年度'}.xlsx")
         atomic_write(target, lambda w: write_rollup_workbook(w, roll, data))
         part = spool.staging / f"rollup-{roll.county_code}-{roll.year or 0}.json"

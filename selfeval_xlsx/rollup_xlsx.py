@@ -174,6 +174,13 @@ def is_rollup_workbook(data: bytes) -> bool:
 
 def read_rollup_workbook(data: bytes) -> R.Rollup | None:
     """The :class:`~selfeval_xlsx.rollup.Rollup` stored in a roll-up workbook; ``None`` for other bytes."""
+    got = read_rollup(data)
+    return None if got is None else got[0]
+
+
+def read_rollup(data: bytes) -> tuple[R.Rollup, dict[str, Any]] | None:
+    """The roll-up stored in a roll-up workbook and the JSON object it was decoded from (what a signature
+    covers, with its ``totals``); ``None`` for other bytes."""
     try:
         if not is_rollup_workbook(data):
             return None
@@ -366,48 +373,11 @@ class _Writer:
         return ws
 
     def _total_value(self, header: str) -> Any:
-        t, rows = self.totals, self.r.townships
-        mean = {
-            "预算执行得分": "budget_score",
-            "产出指标得分": "output_score",
-            "效益指标得分": "benefit_score",
-            "满意度指标得分": "satisfaction_score",
-        }
-        values: dict[str, Any] = {
-            "排名": "合计",
-            "单位名称": f"全部{t['townships']}个乡镇（合计/平均）",
-            "年初预算数": t["initial"],
-            "全年预算数": t["adjusted"],
-            "全年执行数": t["executed"],
-            "执行率(%)": t["rate"],
-            "核定总分": t["mean_total"],
-            "错误数": sum(r.errors for r in rows),
-            "警告数": sum(r.warnings for r in rows),
-        }
-        if header in mean and rows:
-            return q2(sum((getattr(r, mean[header]) for r in rows), ZERO) / len(rows))
-        return values.get(header)
+        return summary_total(self.r, self.totals, header)
 
     def _indicators(self) -> None:
         ws = self.sheet(INDICATORS)
-        cols = [
-            _Col("行政区划代码", "text", lambda i: i.code, (14, 14)),
-            _Col("单位名称", "wrap", lambda i: i.name, (10, 24)),
-            _Col("指标序号", "int", lambda i: i.seq, (6, 6)),
-            _Col("一级指标", "text", lambda i: i.level1, (8, 12)),
-            _Col("二级指标", "text", lambda i: i.level2, (8, 16)),
-            _Col("三级指标", "wrap", lambda i: i.level3, (10, 30)),
-            _Col("指标性质", "center", lambda i: i.nature, (6, 8)),
-            _Col("年度指标值", "wrap", lambda i: i.target, (8, 20)),
-            _Col("计量单位", "center", lambda i: i.unit, (6, 8)),
-            _Col("实际完成值", "wrap", lambda i: i.actual, (8, 20)),
-            _Col("完成程度", "center", lambda i: i.completion, (6, 10)),
-            _Col("分值", "score", lambda i: i.weight, (8, 8)),
-            _Col("自评得分", "score", lambda i: i.self_score, (8, 8)),
-            _Col("核定得分", "score", lambda i: i.score, (8, 8)),
-            _Col("计分方法", "wrap", lambda i: i.method, (8, 24)),
-            _Col("偏差原因分析及改进措施", "wrap", lambda i: i.reason, (12, 40)),
-        ]
+        cols = _indicator_cols()
         self.grid(ws, _title(self.r, "乡镇整体支出绩效指标明细"), cols, self.r.indicators, table="指标明细表")
 
     def _panel(self) -> None:
@@ -602,6 +572,7 @@ class _Writer:
             ("纳入汇总的乡镇数", len(r.townships), "int"),
             ("问题数（错误/警告/提示）", "/".join(map(str, severities)), "text"),
             ("并入的汇总表", "、".join(sources) or "无", "wrap"),
+            ("签名", _signature_text((self.data or {}).get("signature")), "wrap"),
             ("说明", "本表数值仅供阅读；精确数值（未经浮点转换）见隐藏工作表_rollup及rollup.json。", "wrap"),
         ]
         for i, (label, value, kind) in enumerate(items, start=2):
@@ -629,6 +600,65 @@ class _Writer:
             ws.write_string(i, 0, "data")
             ws.write_string(i, 1, chunk)
         ws.hide()
+
+
+def summary_total(r: R.Rollup, t: dict[str, Any], header: str) -> Any:
+    """The value of the 汇总 total row under ``header`` (``t`` is ``r.totals()``); ``None`` for a blank."""
+    rows = r.townships
+    mean = {
+        "预算执行得分": "budget_score",
+        "产出指标得分": "output_score",
+        "效益指标得分": "benefit_score",
+        "满意度指标得分": "satisfaction_score",
+    }
+    values: dict[str, Any] = {
+        "排名": "合计",
+        "单位名称": f"全部{t['townships']}个乡镇（合计/平均）",
+        "年初预算数": t["initial"],
+        "全年预算数": t["adjusted"],
+        "全年执行数": t["executed"],
+        "执行率(%)": t["rate"],
+        "核定总分": t["mean_total"],
+        "错误数": sum(row.errors for row in rows),
+        "警告数": sum(row.warnings for row in rows),
+    }
+    if header in mean and rows:
+        return q2(sum((getattr(row, mean[header]) for row in rows), ZERO) / len(rows))
+    return values.get(header)
+
+
+def _indicator_cols() -> list[_Col]:
+    return [
+        _Col("行政区划代码", "text", lambda i: i.code, (14, 14)),
+        _Col("单位名称", "wrap", lambda i: i.name, (10, 24)),
+        _Col("指标序号", "int", lambda i: i.seq, (6, 6)),
+        _Col("一级指标", "text", lambda i: i.level1, (8, 12)),
+        _Col("二级指标", "text", lambda i: i.level2, (8, 16)),
+        _Col("三级指标", "wrap", lambda i: i.level3, (10, 30)),
+        _Col("指标性质", "center", lambda i: i.nature, (6, 8)),
+        _Col("年度指标值", "wrap", lambda i: i.target, (8, 20)),
+        _Col("计量单位", "center", lambda i: i.unit, (6, 8)),
+        _Col("实际完成值", "wrap", lambda i: i.actual, (8, 20)),
+        _Col("完成程度", "center", lambda i: i.completion, (6, 10)),
+        _Col("分值", "score", lambda i: i.weight, (8, 8)),
+        _Col("自评得分", "score", lambda i: i.self_score, (8, 8)),
+        _Col("核定得分", "score", lambda i: i.score, (8, 8)),
+        _Col("计分方法", "wrap", lambda i: i.method, (8, 24)),
+        _Col("偏差原因分析及改进措施", "wrap", lambda i: i.reason, (12, 40)),
+    ]
+
+
+def _signature_text(block: Any) -> str:
+    """The 运行信息 line about the roll-up's signature (:mod:`selfeval_xlsx.signing`)."""
+    if not isinstance(block, dict):
+        return "未签名（上级无法验证本表的来源）"
+    from .signing import show_fingerprint
+
+    return (
+        f"已由{block.get('signer_name') or block.get('area')}的密钥签名（Ed25519，密钥指纹 "
+        f"{show_fingerprint(str(block.get('signer', '')))}，{block.get('signed_at', '')}）；"
+        "表中数据改动后签名即失效"
+    )
 
 
 def _summary_cols() -> list[_Col]:
@@ -788,7 +818,7 @@ def _data_cells(data: bytes) -> list[tuple[Any, Any]] | None:
         wb.close()
 
 
-def _decode(cells: list[tuple[Any, Any]]) -> R.Rollup | None:
+def _decode(cells: list[tuple[Any, Any]]) -> tuple[R.Rollup, dict[str, Any]] | None:
     head = {k: v for k, v in cells[:5] if isinstance(k, str)}
     if head.get("rollup_id") != ROLLUP_ID or str(head.get("rollup_version", "")).split(".")[0] != "1":
         return None
@@ -824,7 +854,7 @@ def _decode(cells: list[tuple[Any, Any]]) -> R.Rollup | None:
     for key, value in lists.items():
         setattr(scalars, key, value)
     scalars.counts, scalars.grades = dict(counts), tuple(grades)
-    return scalars
+    return scalars, src
 
 
 def _record(cls: type, item: Any) -> Any:

@@ -1,0 +1,502 @@
+"""Checks on a roll-up workbook that arrives in an inbox (a county's roll-up merged by the city).
+
+A roll-up's township rows must meet the same bounds and cross-checks as a township's own workbook:
+amounts not negative, rates, budget scores and grades as the rules profile computes them from the
+amounts and the scores, scores within their weights, totals the sum of their parts, each unit once, the
+county totals the sum of the rows, and the visible 汇总 sheet the same as the data behind it. Then its
+signature (:mod:`selfeval_xlsx.signing`). Every problem is a :class:`~selfeval_xlsx.findings.Finding` at
+the 汇总 (or 指标明细) cell a clerk can find; a roll-up with any error is rejected as a whole.
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+from collections import defaultdict
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from openpyxl.utils import get_column_letter
+
+from . import rollup as R
+from .decimals import ZERO, q2, to_decimal
+from .findings import Finding, Report, make
+from .layout import FUNDING
+from .limits import DEFAULT_LIMITS, Limits
+from .model import Budget, Submission
+from .rules import Rules, list_rules, load_rules
+from .scoring import score_budget
+from .signing import NO_KEYS, KeyRing, verify_rollup_data
+
+#: The largest amount a township's budget table accepts (万元), as in the template's layout.
+MAX_AMOUNT = Decimal("100000000")
+HEADERS = {
+    "code": "行政区划代码",
+    "name": "单位名称",
+    "initial": "年初预算数",
+    "adjusted": "全年预算数",
+    "executed": "全年执行数",
+    "rate": "执行率(%)",
+    "budget_score": "预算执行得分",
+    "output_score": "产出指标得分",
+    "benefit_score": "效益指标得分",
+    "satisfaction_score": "满意度指标得分",
+    "total": "核定总分",
+    "grade": "核定等级",
+    "self_total": "自评总分",
+    "self_grade": "自评等级",
+    "errors": "错误数",
+}
+SUBTOTALS = {"产出指标": "output_score", "效益指标": "benefit_score", "满意度指标": "satisfaction_score"}
+_FIRST = 3  # first data row of the visible sheets (title, header, then the rows)
+
+
+def check_rollup_workbook(
+    data: bytes, file: str, rules: Rules, keys: KeyRing = NO_KEYS
+) -> tuple[R.Rollup | None, list[Finding]]:
+    """Read a roll-up workbook and check it; (the roll-up or ``None`` when unreadable, findings).
+
+    Call it for bytes that :func:`~selfeval_xlsx.rollup_xlsx.is_rollup_workbook` recognises. A roll-up
+    with any error finding must not be absorbed."""
+    from .rollup_xlsx import read_rollup
+
+    got = read_rollup(data)
+    if got is None:
+        return None, [
+            make(
+                "rollup-corrupt",
+                "这是一份汇总表，但其隐藏的数据工作表（_rollup）已损坏或被改动，无法读取，未纳入汇总。"
+                "请向报送地区索取原始汇总表。",
+                file=file,
+            )
+        ]
+    roll, raw = got
+    profile, found = _profile(roll, rules, file)
+    if profile is not None:
+        found += check_rollup(roll, raw, profile, file)
+        found += check_visible(data, roll, file)
+    found += verify_rollup_data(raw, keys, file=file)
+    return roll, found
+
+
+def _profile(roll: R.Rollup, rules: Rules, file: str) -> tuple[Rules | None, list[Finding]]:
+    if roll.rules == rules.name:
+        return rules, []
+    if roll.rules in list_rules():
+        return load_rules(roll.rules), []
+    return None, [
+        make(
+            "rollup-invalid",
+            f"汇总表使用的评分规则“{roll.rules}”本机没有，无法核对其中各乡镇的得分，未纳入汇总。"
+            "请使用与报送地区相同的评分规则（--rules）重新汇总。",
+            file=file,
+            sheet="运行信息",
+        )
+    ]
+
+
+class _Where:
+    """Cells of the visible sheets for a row of the data."""
+
+    def __init__(self, file: str) -> None:
+        from .rollup_xlsx import INDICATORS, SUMMARY, _indicator_cols, _summary_cols
+
+        self.file, self.summary, self.indicators = file, SUMMARY, INDICATORS
+        self.cols = {c.header: get_column_letter(i) for i, c in enumerate(_summary_cols(), start=1)}
+        self.icols = {c.header: get_column_letter(i) for i, c in enumerate(_indicator_cols(), start=1)}
+
+    def row(self, i: int, field: str) -> dict[str, Any]:
+        return {"file": self.file, "sheet": self.summary, "cell": f"{self.cols[HEADERS[field]]}{_FIRST + i}"}
+
+    def total(self, n: int, field: str) -> dict[str, Any]:
+        return self.row(n, field)
+
+    def indicator(self, j: int, header: str) -> dict[str, Any]:
+        return {"file": self.file, "sheet": self.indicators, "cell": f"{self.icols[header]}{_FIRST + j}"}
+
+
+def check_rollup(roll: R.Rollup, raw: dict[str, Any], rules: Rules, file: str = "") -> list[Finding]:
+    """Findings about a roll-up's data: each township row, its indicator rows, the county totals."""
+    w = _Where(file)
+    out: list[Finding] = []
+    level = _level(roll.county_code)
+    prefix = roll.county_code[:level]
+    seen: dict[str, int] = {}
+    for i, t in enumerate(roll.townships):
+        who = f"第{_FIRST + i}行{t.name}（{t.code}）"
+        if t.code in seen:
+            out.append(
+                make(
+                    "rollup-duplicate-unit",
+                    f"{who}与第{_FIRST + seen[t.code]}行是同一单位，一个单位在汇总表中只能出现一次，"
+                    "该汇总表未纳入汇总。",
+                    value=t.code,
+                    **w.row(i, "code"),
+                )
+            )
+        else:
+            seen[t.code] = i
+        out += _identity(t, i, who, roll, prefix, w)
+        out += _row(t, i, who, rules, w)
+    out += _indicators(roll, rules, w)
+    out += _totals(roll, raw, w)
+    if tuple(roll.grades) != rules.grades:
+        out.append(
+            make(
+                "rollup-invalid",
+                f"汇总表的等级设置（{'、'.join(roll.grades)}）与评分规则“{rules.name}”"
+                f"（{'、'.join(rules.grades)}）不符。",
+                file=file,
+                sheet="统计",
+            )
+        )
+    counts = roll.counts
+    parts = [counts.get(k, 0) for k in ("accepted", "superseded", "rejected", "skipped")]
+    if counts.get("seen", 0) != sum(parts) or any(v < 0 for v in counts.values()):
+        out.append(
+            make(
+                "rollup-figure-mismatch",
+                f"汇总表的文件数不相符：收到{counts.get('seen', 0)}个，"
+                f"通过、被替代、退回、跳过合计{sum(parts)}个。",
+                file=file,
+                sheet="运行信息",
+            )
+        )
+    return out
+
+
+def _level(code: str) -> int:
+    """Digits of an area code that name the area: 6 (county), 4 (city), 2 (province), 0."""
+    return 6 if code[4:6] != "00" else 4 if code[2:4] != "00" else 2 if code[:2] != "00" else 0
+
+
+def _identity(t: R.TownshipRow, i: int, who: str, roll: R.Rollup, prefix: str, w: _Where) -> list[Finding]:
+    from .validate import county_codes
+
+    out = []
+    code = t.code
+    if not (len(code) == 12 and code.isdigit() and code[:6] in county_codes()) or not (
+        1 <= int(code[6:9]) <= 599 and code[9:] == "000"
+    ):
+        out.append(
+            make(
+                "invalid-code",
+                f"{who}的行政区划代码无效（应为12位统计用区划代码）。",
+                value=code,
+                **w.row(i, "code"),
+            )
+        )
+    elif not code.startswith(prefix):
+        out.append(
+            make(
+                "invalid-code",
+                f"{who}不属于本汇总表的地区{roll.county}（{roll.county_code}）。",
+                value=code,
+                **w.row(i, "code"),
+            )
+        )
+    if t.year != roll.year:
+        out.append(
+            make(
+                "year-mismatch",
+                f"{who}的评价年度为{t.year}，与汇总表的年度{roll.year}不符。",
+                severity="error",
+                value=t.year,
+                **w.row(i, "code"),
+            )
+        )
+    return out
+
+
+def _row(t: R.TownshipRow, i: int, who: str, rules: Rules, w: _Where) -> list[Finding]:
+    """A township row's bounds, then its figures recomputed from its amounts and scores."""
+    out: list[Finding] = []
+    f = rules.fmt
+
+    def bad(field: str, message: str, value: Any, code: str = "out-of-range") -> None:
+        out.append(make(code, f"{who}：{message}", value=value, **w.row(i, field)))
+
+    for field in ("initial", "adjusted", "executed"):
+        v = getattr(t, field)
+        if v is not None and not ZERO <= v <= MAX_AMOUNT:
+            bad(field, f"{HEADERS[field]}为{v:f}万元，应在0至{MAX_AMOUNT:f}万元之间。", v)
+    if t.rate is not None and t.rate < 0:
+        bad("rate", f"执行率为{t.rate:f}%，不能为负数。", t.rate)
+    weights = {
+        "budget_score": rules.budget_weight,
+        **{v: rules.category_weights[k] for k, v in SUBTOTALS.items()},
+    }
+    for field, weight in weights.items():
+        v = getattr(t, field)
+        if not ZERO <= v <= weight:
+            bad(field, f"{HEADERS[field]}为{f(v)}分，应在0至{f(weight)}分之间。", v)
+    top = rules.budget_weight + rules.indicator_total
+    for field in ("total", "self_total"):
+        v = getattr(t, field)
+        if v is not None and not ZERO <= v <= top:
+            bad(field, f"{HEADERS[field]}为{f(v)}分，应在0至{f(top)}分之间。", v)
+    if t.errors != 0 or t.warnings < 0:
+        bad("errors", f"错误数为{t.errors}：有错误的乡镇报送不能纳入汇总。", t.errors)
+    # figures recomputed with the scoring engine, from the amounts and the component scores
+    sub = _budget_only(t)
+    rate, budget = score_budget(sub, rules)
+    rate_shown = None if rate is None else rules.quantize(rate * 100)
+    if not _same(t.rate, rate_shown):
+        bad(
+            "rate",
+            f"执行率为{_s(t.rate)}%，按全年执行数÷全年预算数（{f(t.executed)}÷{f(t.adjusted)}）应为{_s(rate_shown)}%。",
+            t.rate,
+            "rollup-figure-mismatch",
+        )
+    if t.budget_score != budget.shown:
+        bad(
+            "budget_score",
+            f"预算执行得分为{f(t.budget_score)}，按执行率应为{f(budget.shown)}（{budget.explanation}）。",
+            t.budget_score,
+            "rollup-figure-mismatch",
+        )
+    parts = [t.budget_score, t.output_score, t.benefit_score, t.satisfaction_score]
+    # the total is rounded once from unrounded parts: it may differ from the sum of the shown parts by
+    # at most half a step per part
+    if abs(t.total - sum(parts, ZERO)) > rules.unit * len(parts) / 2:
+        bad(
+            "total",
+            f"核定总分为{f(t.total)}，但预算执行、产出、效益、满意度得分合计为{f(sum(parts, ZERO))}。",
+            t.total,
+            "rollup-figure-mismatch",
+        )
+    grade = rules.grade_for(rules.quantize(t.total))
+    if t.grade != grade:
+        bad(
+            "grade",
+            f"核定等级为“{t.grade}”，核定总分{f(t.total)}按评分规则（{rules.grade_text()}）应为“{grade}”。",
+            t.grade,
+            "rollup-figure-mismatch",
+        )
+    return out
+
+
+def _budget_only(t: R.TownshipRow) -> Submission:
+    """A submission holding only a row's budget total, for :func:`score_budget`."""
+    budget = {key: Budget(None, None, None) for key, _ in FUNDING}
+    budget["total"] = Budget(t.initial, t.adjusted, t.executed)
+    return Submission(
+        t.name, t.code, t.county, t.year, "", "", t.filled_on, budget, "", "", t.self_total, t.self_grade,
+        "", "", "", "", (), (), (),
+    )  # fmt: skip
+
+
+def _same(a: Decimal | None, b: Decimal | None) -> bool:
+    return (a is None) == (b is None) and (a is None or a == b)
+
+
+def _s(v: Decimal | None) -> str:
+    return "（空）" if v is None else f"{q2(v):f}"
+
+
+def _indicators(roll: R.Rollup, rules: Rules, w: _Where) -> list[Finding]:
+    """Each indicator row's score within its weight; each township's subtotals the sum of its rows."""
+    out: list[Finding] = []
+    f = rules.fmt
+    sums: dict[tuple[str, str], list[Decimal]] = defaultdict(list)
+    for j, ind in enumerate(roll.indicators):
+        who = f"{ind.name}（{ind.code}）第{ind.seq}项指标"
+        if not ZERO <= ind.weight <= rules.indicator_total:
+            out.append(
+                make(
+                    "out-of-range",
+                    f"{who}的分值{f(ind.weight)}超出范围。",
+                    value=ind.weight,
+                    **w.indicator(j, "分值"),
+                )
+            )
+        if not ZERO <= ind.score <= max(ind.weight, ZERO):
+            out.append(
+                make(
+                    "out-of-range",
+                    f"{who}的核定得分为{f(ind.score)}，应在0至其分值{f(ind.weight)}之间。",
+                    value=ind.score,
+                    **w.indicator(j, "核定得分"),
+                )
+            )
+        sums[(ind.code, ind.level1)].append(ind.score)
+    for i, t in enumerate(roll.townships):
+        for cat, field in SUBTOTALS.items():
+            scores = sums.get((t.code, cat))
+            if scores is None:
+                continue
+            total = sum(scores, ZERO)
+            if abs(total - getattr(t, field)) > rules.unit * (len(scores) + 1) / 2:
+                out.append(
+                    make(
+                        "rollup-figure-mismatch",
+                        f"第{_FIRST + i}行{t.name}（{t.code}）：{HEADERS[field]}为{f(getattr(t, field))}，"
+                        f"但指标明细中该单位{cat}各项核定得分合计为{f(total)}。",
+                        value=getattr(t, field),
+                        **w.row(i, field),
+                    )
+                )
+    return out
+
+
+_TOTAL_FIELDS = {
+    "initial": "initial",
+    "adjusted": "adjusted",
+    "executed": "executed",
+    "rate": "rate",
+    "mean_total": "total",
+    "townships": "name",
+    "max_total": "total",
+    "min_total": "total",
+    "grades": "grade",
+}
+_TOTAL_LABELS = {
+    "initial": "年初预算数合计",
+    "adjusted": "全年预算数合计",
+    "executed": "全年执行数合计",
+    "rate": "执行率",
+    "mean_total": "平均核定总分",
+    "townships": "乡镇数",
+    "max_total": "最高核定总分",
+    "min_total": "最低核定总分",
+    "grades": "等级分布",
+}
+
+
+def _totals(roll: R.Rollup, raw: dict[str, Any], w: _Where) -> list[Finding]:
+    """The county totals stored with the data equal those of its rows."""
+    stored = raw.get("totals")
+    expected = R._plain(roll.totals())
+    if not isinstance(stored, dict):
+        return [
+            make("rollup-figure-mismatch", "汇总表数据缺少合计。", **w.total(len(roll.townships), "name"))
+        ]
+    out = []
+    for key, field in _TOTAL_FIELDS.items():
+        unit = "%" if key == "rate" else ""
+        if stored.get(key) != expected.get(key):
+            out.append(
+                make(
+                    "rollup-figure-mismatch",
+                    f"合计行的{_TOTAL_LABELS[key]}为{_text(stored.get(key))}{unit}，"
+                    f"按各乡镇行计算应为{_text(expected.get(key))}{unit}。",
+                    value=stored.get(key),
+                    **w.total(len(roll.townships), field),
+                )
+            )
+    return out
+
+
+def _text(v: Any) -> str:
+    if isinstance(v, dict):
+        return "、".join(f"{k}{n}个" for k, n in v.items())
+    return "（空）" if v is None else str(v)
+
+
+# --- the visible sheet ------------------------------------------------------------------------------
+
+
+def check_visible(data: bytes, roll: R.Rollup, file: str = "") -> list[Finding]:
+    """The visible 汇总 sheet shows the same figures as the data (a clerk reads the sheet; the data is
+    what a merge absorbs): each row and the total row."""
+    from openpyxl import load_workbook
+
+    from .rollup_xlsx import SUMMARY, summary_total
+
+    w = _Where(file)
+    n = len(roll.townships)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True, keep_links=False)
+    try:
+        if SUMMARY not in wb.sheetnames:
+            return [make("rollup-sheet-mismatch", "汇总表缺少“汇总”工作表。", file=file, sheet=SUMMARY)]
+        ws = wb[SUMMARY]
+        headers = list(w.cols)
+        rows = list(ws.iter_rows(min_row=_FIRST, max_row=_FIRST + n, max_col=len(headers), values_only=True))
+    finally:
+        wb.close()
+    rows += [()] * (n + 1 - len(rows))
+    out: list[Finding] = []
+    fields = {h: k for k, h in HEADERS.items() if k != "errors"}
+    expected_rows: list[dict[str, Any]] = [
+        {h: getattr(t, k) for h, k in fields.items()} for t in roll.townships
+    ]
+    totals = roll.totals()
+    total = {
+        h: summary_total(roll, totals, h) for h in fields if h not in ("行政区划代码", "单位名称", "核定等级")
+    }
+    for i, (want, got) in enumerate(zip([*expected_rows, total], rows, strict=True)):
+        shown = dict(zip(headers, got, strict=False))
+        wrong = [h for h, value in want.items() if not _shows(shown.get(h), value)]
+        if not wrong:
+            continue
+        if len(out) == 20:
+            out.append(
+                make(
+                    "rollup-sheet-mismatch",
+                    "“汇总”工作表还有更多行与汇总表数据不符。",
+                    file=file,
+                    sheet=SUMMARY,
+                )
+            )
+            break
+        first = wrong[0]
+        what = "合计行" if i == n else f"第{_FIRST + i}行"
+        detail = "；".join(
+            f"{h}显示为{_text(shown.get(h))}，数据中为{_text(_plainv(want[h]))}" for h in wrong[:4]
+        ) + ("等" if len(wrong) > 4 else "")
+        out.append(
+            make(
+                "rollup-sheet-mismatch",
+                f"“汇总”工作表{what}的内容与汇总表数据不符（{detail}）：表格被改动过，未纳入汇总。"
+                "请向报送地区索取原始汇总表。",
+                value=shown.get(first),
+                **w.row(i, fields[first]),
+            )
+        )
+    return out
+
+
+def _shows(cell: Any, value: Any) -> bool:
+    """Whether a visible cell shows a data value (numbers to 2 places, text exactly, blank for none)."""
+    if value is None or value == "":
+        return cell is None or cell == ""
+    if isinstance(value, Decimal | int) and not isinstance(value, bool):
+        d = to_decimal(cell)
+        return d is not None and q2(d) == q2(value)
+    return isinstance(cell, str) and cell == value
+
+
+def _plainv(v: Any) -> Any:
+    return f"{v:f}" if isinstance(v, Decimal) else v
+
+
+# --- across the files of one inbox -----------------------------------------------------------------
+
+
+def check_rollup_file(
+    path: str | Path, rules: Rules | None = None, keys: KeyRing = NO_KEYS, limits: Limits = DEFAULT_LIMITS
+) -> tuple[R.Rollup | None, Report]:
+    """Check one roll-up workbook as ``merge`` would before absorbing it (``selfeval-xlsx keys verify``)."""
+    from .rollup_xlsx import is_rollup_workbook
+
+    path = Path(path)
+    report = Report(path.name)
+    try:
+        size = path.stat().st_size
+        data = b"" if size > limits.max_file_bytes else path.read_bytes()
+    except OSError as exc:
+        report.extend([make("not-a-workbook", f"无法读取该文件（{type(exc).__name__}）。", file=path.name)])
+        return None, report
+    if size > limits.max_file_bytes:
+        report.extend([make("too-large", "文件超出处理上限，未读取。", file=path.name, value=size)])
+        return None, report
+    if not is_rollup_workbook(data):
+        message = "该文件不是selfeval-xlsx生成的汇总表（没有_rollup工作表）。乡镇自评表请用validate命令检查。"
+        report.extend([make("unknown-template", message, file=path.name)])
+        return None, report
+    roll, found = check_rollup_workbook(data, path.name, rules or load_rules(), keys)
+    report.extend(found)
+    return roll, report
