@@ -31,6 +31,7 @@ from . import rollup as R
 from .errors import StagingWriteError
 from .findings import Finding, make
 from .intake import ChangedFile, Intake, Item, collect, safe_name
+from .layout import DEFAULT_KIND, KINDS
 from .limits import DEFAULT_LIMITS, Limits
 from .output import (
     FOLDERS,
@@ -76,6 +77,13 @@ class Processed:
     report_staged: str = ""  # file name of the drafted 自评报告 in the staging folder
     rollup: R.Rollup | None = None  # when the file is itself a roll-up workbook (townships and files only)
     rows_file: str = ""  # spooled (indicators, panel, finding rows) in the staging folder's rows/
+    kind: str = DEFAULT_KIND  # 评价类型: 整体 / 项目
+    project: str = ""  # 项目名称 when kind is 项目
+
+    @property
+    def identity(self) -> tuple[str, int | None, str, str]:
+        """What a resubmission replaces: the same unit (code), year, kind and project."""
+        return (self.code, self.year, self.kind, self.project)
 
     @property
     def newest_key(self) -> tuple[str, float, float, str]:
@@ -205,7 +213,9 @@ def _process_unsafe(task: _Task) -> Processed:
         **base,
         valid=scored.valid,
         findings=findings,
-        code=str(ident.get("division_code") or ""),
+        code=str(ident.get("division_code") or ident.get("credit_code") or ""),
+        kind=ident.get("kind") if ident.get("kind") in KINDS else DEFAULT_KIND,
+        project=str(ident.get("project_name") or "") if ident.get("kind") == "项目" else "",
         year=ident.get("year") if isinstance(ident.get("year"), int) else None,
         unit_name=str(ident.get("unit_name") or ""),
         county=str(ident.get("county") or ""),
@@ -303,7 +313,7 @@ def _rows(scored: Scored, item: Item) -> tuple[R.TownshipRow, list[R.IndicatorRo
     total = sub.budget.get("total")
     sub_scores = {k: v.shown for k, v in res.subtotals.items()}
     row = R.TownshipRow(
-        code=sub.division_code,
+        code=sub.unit_code,
         name=sub.unit_name,
         county=sub.county,
         year=sub.year,
@@ -324,10 +334,14 @@ def _rows(scored: Scored, item: Item) -> tuple[R.TownshipRow, list[R.IndicatorRo
         file=item.name,
         sha256=item.sha256,
         filled_on=sub.filled_on,
+        kind=sub.kind,
+        project=sub.project,
+        basic_rate=_rate_shown(sub.budget.get("basic"), res.rules),
+        project_rate=_rate_shown(sub.budget.get("project"), res.rules),
     )
     indicators = [
         R.IndicatorRow(
-            code=sub.division_code,
+            code=sub.unit_code,
             name=sub.unit_name,
             seq=s.indicator.seq,
             level1=s.indicator.level1,
@@ -350,7 +364,7 @@ def _rows(scored: Scored, item: Item) -> tuple[R.TownshipRow, list[R.IndicatorRo
     level3 = {i.seq: i.level3 for i in sub.indicators}
     panel = [
         R.PanelRow(
-            code=sub.division_code,
+            code=sub.unit_code,
             name=sub.unit_name,
             indicator=p.indicator,
             level3=level3.get(p.indicator, ""),
@@ -362,6 +376,12 @@ def _rows(scored: Scored, item: Item) -> tuple[R.TownshipRow, list[R.IndicatorRo
         for p in sub.scores
     ]
     return row, indicators, panel
+
+
+def _rate_shown(row: Any, rules: Rules) -> Decimal | None:
+    """A budget row's execution rate in percent as shown (88.28), or None when the row is blank."""
+    rate = row.rate if row is not None else None
+    return None if rate is None else rules.quantize(rate * 100)
 
 
 def _text(value: Any) -> str:
@@ -541,26 +561,26 @@ def _finish(
             )
         (valid if p.valid else invalid).append(p)
 
-    # resubmissions: newest per (code, year) wins
-    winners: dict[tuple[str, int | None], Processed] = {}
+    # resubmissions: newest per (code, year, kind, project) wins
+    winners: dict[tuple[str, int | None, str, str], Processed] = {}
     for p in sorted(valid, key=lambda p: p.newest_key):
-        winners[(p.code, p.year)] = p  # later (newer) ones overwrite
+        winners[p.identity] = p  # later (newer) ones overwrite
     superseded = [
         R.FileRow(
             p.name,
             "superseded",
-            f"{p.unit_name}的此份报送已被更新的报送《{winners[(p.code, p.year)].name}》替代。",
+            f"{p.unit_name}的此份报送已被更新的报送《{winners[p.identity].name}》替代。",
             code=p.code,
             name=p.unit_name,
             sha256=p.sha256,
-            replaced_by=winners[(p.code, p.year)].name,
+            replaced_by=winners[p.identity].name,
         )
         for p in valid
-        if winners[(p.code, p.year)] is not p
+        if winners[p.identity] is not p
     ]
     accepted = sorted(winners.values(), key=lambda p: (p.code, p.name))
     for p in invalid:
-        newer = winners.get((p.code, p.year))
+        newer = winners.get(p.identity)
         if p.code and newer is not None and newer.newest_key > p.newest_key:
             superseded.append(
                 R.FileRow(
@@ -670,10 +690,10 @@ def _publish_workbooks(
 
     for p in accepted:
         if p.staged and completed:
-            stem = safe_name(f"{p.code}_{p.unit_name}_{p.year}_已评分")
+            stem = safe_name(f"{p.code}_{p.unit_name}_{p.year}{_project(p)}_已评分")
             os.replace(staging / p.staged, unique(new_completed, stem))
         if p.report_staged and reports:
-            stem = safe_name(f"{p.code}_{p.unit_name}_{p.year}_自评报告")
+            stem = safe_name(f"{p.code}_{p.unit_name}_{p.year}{_project(p)}_自评报告")
             os.replace(staging / p.report_staged, unique(new_reports, stem, ".docx"))
     for p in invalid:
         if p.staged and p.name in rejected_names:
@@ -789,7 +809,14 @@ def _level(accepted: list[Processed]) -> int:
 
 
 def _area(code: str, level: int) -> str:
+    if len(code) == 18:  # 统一社会信用代码: its 3rd-8th characters are the division code
+        code = code[2:8]
     return (code[:level] + "0" * 6)[:6] if code else "000000"
+
+
+def _project(p: Processed) -> str:
+    """The part of an output's name that tells a project's evaluation from the unit's (整体) one."""
+    return f"_{p.project}" if p.kind == "项目" and p.project else ""
 
 
 def _finding_rows(file: str, findings: list[Finding], code: str, name: str) -> list[R.FindingRow]:

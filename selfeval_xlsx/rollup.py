@@ -42,6 +42,15 @@ class TownshipRow:
     filled_on: str = ""
     rank: int = 0
     source_rollup: str = ""  # when the row came from a roll-up workbook merged as a unit
+    kind: str = "整体"  # 评价类型: 整体 / 项目
+    project: str = ""  # 项目名称 when kind is 项目
+    basic_rate: Decimal | None = None  # 基本支出 execution rate, percent shown, when the split is filled
+    project_rate: Decimal | None = None  # 项目支出 execution rate
+
+    @property
+    def evaluation(self) -> str:
+        """What was evaluated: 整体, or 项目：<name>."""
+        return f"项目：{self.project}" if self.kind == "项目" else self.kind
 
     @property
     def difference(self) -> Decimal | None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import Decimal
 from functools import lru_cache
@@ -26,7 +26,7 @@ from xlsxwriter.worksheet import Worksheet
 
 from . import layout as L
 from .cells import a1, parse_a1
-from .document import Document
+from .document import CellRef, Document
 from .version import TEMPLATE_ID, TEMPLATE_VERSION, __version__
 from .xlsxfast import FastWorksheet
 
@@ -477,7 +477,7 @@ class _Builder:
         for f in b.fields:
             row, col = L.form_cell(p, f.key)
             cv.put(row, col - 1, f.label, LABEL)
-            value = self.year if f.type is L.T.YEAR and not f.output else None
+            value = self.year if f.type is L.T.YEAR and not f.output else f.default
             cv.merge(row, col, sheet.last_col, value, {**field_style(f), "align": "left"})
             cv.heights[row] = _LONG_ROW if f.type is L.T.LONGTEXT else _ROW
             if not f.output:
@@ -497,8 +497,9 @@ class _Builder:
             cv.put(row, 1, label, {**LABEL, **bold})
             for f in b.columns:
                 cv.put(row, L.grid_cell(p, key, f.key)[1], None, {**field_style(f), **bold})
+            shown = b.outputs_of(key)
             for f in b.outputs:
-                style = {**field_style(f), **bold} if key == b.total_row else UNUSED
+                style = {**field_style(f), **bold} if f.key in shown else UNUSED
                 cv.put(row, L.grid_cell(p, key, f.key)[1], None, style)
         last_row = L.grid_cell(p, b.rows[-1][0], b.columns[0].key)[0]
         for f in b.columns:
@@ -644,7 +645,8 @@ def _guide_rows() -> list[tuple[str, str, str, str]]:
             need, text = "工具计算", "由县财政局审核工具计算，无需填写。"
         else:
             required = f.required or (isinstance(b, L.Grid) and bool(b.required_rows))
-            need = "必填" if required else "选填"
+            conditional = f.required_when is not None or f.key in L.UNIT_CODES
+            need = "必填" if required else "条件必填" if conditional else "选填"
             text = f.help
             if isinstance(b, L.Grid) and b.required_rows:
                 rows_ = "、".join(lbl for k, lbl in b.rows if k in b.required_rows)
@@ -746,6 +748,34 @@ def _output_ref(pointer: str, doc: Document | None) -> tuple[str, str] | None:
         return L.cell_of(pointer)
     except (KeyError, ValueError):  # a row or column the layout does not have
         return None
+
+
+def _relocate(
+    doc: Document, marks: Mapping[tuple[str, str], Sequence[str]] | None
+) -> tuple[Document, Mapping[tuple[str, str], Sequence[str]] | None]:
+    """A document read from an earlier template, and its marks, moved to this template's cells.
+
+    Forms and grids move (their rows shifted when fields and rows were added); tables and matrices did
+    not move. Marks at cells no value was read from stay where they were.
+    """
+    fixed = {
+        p.block.key
+        for sheet in L.WORKBOOK.data_sheets
+        for p in sheet.placements
+        if isinstance(p.block, L.Form | L.Grid)
+    }
+    cells, moves = {}, {}
+    for pointer, ref in doc.cells.items():
+        new = L.cell_of(pointer) if pointer.strip("/").split("/")[0] in fixed else None
+        if new is None:
+            cells[pointer] = ref
+            continue
+        cells[pointer] = CellRef(*new)
+        moves[ref.sheet, ref.cell] = new
+    moved: dict[tuple[str, str], list[str]] = {}
+    for (sheet, ref), messages in (marks or {}).items():
+        moved.setdefault(moves.get((sheet, ref), (sheet, ref)), []).extend(messages)
+    return replace(doc, cells=cells, template_version=TEMPLATE_VERSION), moved
 
 
 def _overlay(
@@ -926,6 +956,8 @@ def write_standard(
         wb.define_name(name, formula)
     meta = blank_meta.copy()
     canvases = {name: cv.copy() for name, cv in blank.items()}
+    if doc is not None and doc.template_version != TEMPLATE_VERSION:
+        doc, marks = _relocate(doc, marks)
     _overlay(canvases, doc, outputs, marks)
     for cv in canvases.values():
         _fit_rows(cv)

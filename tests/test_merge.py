@@ -91,7 +91,7 @@ def test_samples_outputs(sample_merge) -> None:
 def test_rejections_explain_themselves_with_cells(sample_merge) -> None:
     _out, result = sample_merge
     reasons = {r.file: r.reason for r in result.rejected}
-    assert "D17" in reasons["错误样例-金额填文字.xlsx"]
+    assert "D20" in reasons["错误样例-金额填文字.xlsx"]
     assert "评价小组" in reasons["错误样例-缺少评价小组表.xlsx"]
     assert "0.9" in reasons["错误样例-旧版模板.xlsx"]
 
@@ -262,7 +262,7 @@ def test_a_workbook_missing_a_sheet_comes_back_in_the_full_template(sample_merge
     wb = load_workbook(returned)
     assert {"预算执行", "绩效指标", "评价小组"} <= set(wb.sheetnames)
     budget = wb["预算执行"]
-    assert budget["B4"].value == "南沙乡人民政府" and budget["B5"].value == "130133205000"
+    assert budget["B4"].value == "南沙乡人民政府" and budget["B7"].value == "130133205000"
     assert not any(
         c.value for row in wb["评价小组"].iter_rows(min_row=5, max_row=13, min_col=2, max_col=5) for c in row
     )
