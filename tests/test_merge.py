@@ -62,7 +62,7 @@ def test_samples_every_file_is_accounted_for(sample_merge) -> None:
     on_disk = sum(1 for p in SAMPLES.rglob("*") if p.is_file())
     assert c["seen"] == c["accepted"] + c["superseded"] + c["rejected"] + c["skipped"]
     assert c["seen"] >= on_disk - 2  # the .zip and .eml count as the workbooks inside them
-    assert c["accepted"] == 10 and c["rejected"] == 5 and c["superseded"] == 1
+    assert c["accepted"] == 12 and c["rejected"] == 6 and c["superseded"] == 1
     info = load_workbook(out / "汇总_赵县_2023.xlsx", read_only=True)["运行信息"]
     text = " ".join(str(v) for row in info.iter_rows(values_only=True) for v in row if v is not None)
     for key in ("seen", "accepted", "superseded", "rejected", "skipped"):
@@ -73,7 +73,7 @@ def test_samples_outputs(sample_merge) -> None:
     out, _ = sample_merge
     assert (out / "汇总_赵县_2023.xlsx").exists()
     completed = sorted(p.name for p in (out / "completed").iterdir())
-    assert len(completed) == 10 and any("宋营镇" in n for n in completed)
+    assert len(completed) == 12 and any("宋营镇" in n for n in completed)
     returned = sorted(p.name for p in (out / "returned").iterdir())
     assert any("金额填文字" in n for n in returned)
     data = json.loads((out / "rollup.json").read_text(encoding="utf-8"))
@@ -94,6 +94,10 @@ def test_rejections_explain_themselves_with_cells(sample_merge) -> None:
     assert "D20" in reasons["错误样例-金额填文字.xlsx"]
     assert "评价小组" in reasons["错误样例-缺少评价小组表.xlsx"]
     assert "0.9" in reasons["错误样例-旧版模板.xlsx"]
+    assert (
+        "校验未通过" in reasons["错误样例-信用代码错误.xlsx"]
+        and "B8" in reasons["错误样例-信用代码错误.xlsx"]
+    )
 
 
 def test_cli_merge_prints_counts_and_exit_code(tmp_path: Path) -> None:
