@@ -151,9 +151,11 @@ class Rollup:
     def totals(self) -> dict[str, Any]:
         """County figures: budget sums, budget-weighted execution rate, mean score, grade distribution."""
         rows = self.townships
-        initial = sum((r.initial or ZERO for r in rows), ZERO)
-        adjusted = sum((r.adjusted or ZERO for r in rows), ZERO)
-        executed = sum((r.executed or ZERO for r in rows), ZERO)
+        # a project's budget is part of its unit's (整体) budget: summing both would count it twice
+        whole = [r for r in rows if r.kind != "项目"]
+        initial = sum((r.initial or ZERO for r in whole), ZERO)
+        adjusted = sum((r.adjusted or ZERO for r in whole), ZERO)
+        executed = sum((r.executed or ZERO for r in whole), ZERO)
         rate = q2(executed / adjusted * HUNDRED) if adjusted else None
         mean = q2(sum((r.total for r in rows), ZERO) / len(rows)) if rows else None
         dist = Counter(r.grade for r in rows)

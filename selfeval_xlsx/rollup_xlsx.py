@@ -634,7 +634,7 @@ class _Writer:
 def _summary_cols() -> list[_Col]:
     return [
         _Col("排名", "int", lambda t: t.rank, (5, 5)),
-        _Col("行政区划代码", "text", lambda t: t.code, (14, 14)),
+        _Col("行政区划代码", "text", lambda t: t.code, (14, 19)),  # 19: an 18-character credit code
         _Col("单位名称", "wrap", lambda t: t.name, (10, 22)),
         _Col("评价对象", "wrap", lambda t: t.evaluation, (6, 16)),
         _Col("年初预算数", "money", lambda t: t.initial, (11, 12)),

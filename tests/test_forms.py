@@ -364,3 +364,12 @@ def test_cli_score_of_a_v1_0_workbook(tmp_path: Path) -> None:
     res = CliRunner().invoke(cli, ["validate", str(path)])
     assert res.exit_code == 0, res.output
     assert "template-version" in res.output and "1.0版" in res.output
+
+
+def test_rollup_totals_count_a_projects_budget_once(evaluations_merge) -> None:
+    """A project's budget is part of its unit's: the county sums take the 整体 rows only."""
+    _out, result = evaluations_merge
+    [roll] = result.rollups
+    t = roll.totals()
+    assert t["initial"] == Decimal("8593.66") * 2  # 宋营镇 整体 + the department, not the two projects
+    assert t["townships"] == 4
