@@ -21,6 +21,12 @@ from selfeval_xlsx import sampledata as S
 from selfeval_xlsx.fill import filled_bytes
 from selfeval_xlsx.layout import BUDGET_SHEET, META_SHEET_NAME, PANEL_SHEET
 
+#: 基本支出 + 项目支出 = 合计 (the seed's totals), as a department's table splits them.
+SPLIT = {
+    "budget.basic": {"initial": "2593.66", "adjusted": "2683.28", "executed": "2624.90"},
+    "budget.project": {"initial": "6000.00", "adjusted": "7200.00", "executed": "6100.00"},
+}
+
 
 def gbk_zip(members: dict[str, bytes]) -> bytes:
     """A zip as made by Chinese Windows' built-in compressor: GBK names, no UTF-8 flag."""
@@ -85,6 +91,11 @@ def main(out: Path) -> None:
     put("清水乡2023.xlsx", filled_bytes(towns[7], S.YEAR))
     put("槐树乡2023.xlsx", filled_bytes(towns[8], S.YEAR))
     put("关于报送绩效自评材料的通知.pdf", b"%PDF-1.4\n% not a workbook\n%%EOF\n")
+    # a county department (统一社会信用代码, no township code) whose budget is split 基本/项目支出
+    department = S.variant(S.department(), **SPLIT)
+    put("赵县农业农村局2023部门整体自评.xlsx", filled_bytes(department, S.YEAR))
+    # a second evaluation of 宋营镇 in the same year: one project's, kept beside the 整体 one
+    put("宋营镇2023人居环境整治项目自评.xlsx", filled_bytes(S.project(seed, "农村人居环境整治项目"), S.YEAR))
 
     # --- broken submissions, edited the way people break them --------------------------------------
     bad = S.township(0, seed_value=101)
@@ -124,6 +135,8 @@ def main(out: Path) -> None:
     )
     weights["indicators"][0]["weight"] = 10  # total 85
     put("错误样例-分值合计不符.xlsx", filled_bytes(weights, S.YEAR))
+    typo = S.variant(department, **{"identity.credit_code": S.DEPARTMENT_CODE[:-1] + "0"})
+    put("错误样例-信用代码错误.xlsx", filled_bytes(typo, S.YEAR))  # last character mistyped
     put(
         "错误样例-区划代码错误.xlsx",
         filled_bytes(

@@ -18,6 +18,7 @@ import xlsxwriter
 from .decimals import HUNDRED
 from .document import Document
 from .findings import Finding, Report
+from .layout import SPENDING
 from .pipeline import Scored
 from .template import FONT_NAME, FONT_SIZE, Formats, write_standard
 from .version import __version__
@@ -66,11 +67,14 @@ def write_completed(target: str | Path | BinaryIO, scored: Scored) -> None:
         else res.execution_rate_shown / HUNDRED,
         "/budget/total/score": res.budget.shown,
     }
+    for key, _label in SPENDING:  # the split's own 执行率, where it is filled
+        if (rate := _rate(sub, key, res)) is not None:
+            outputs[f"/budget/{key}/rate"] = rate / HUNDRED
     for s in res.indicators:
         outputs[f"/indicators/{s.indicator.index}/score"] = s.figure.shown
     wb = _open(target)
     wb.set_properties(
-        {"title": f"{sub.unit_name}{sub.year}年度整体支出绩效自评（已评分）", "comments": __version__}
+        {"title": f"{sub.unit_name}{sub.year}年度{_what(sub)}绩效自评（已评分）", "comments": __version__}
     )
     sheets = write_standard(
         wb, year=sub.year, grades=res.rules.grades, doc=doc, outputs=outputs, marks=marks_of(scored.report)
@@ -92,7 +96,7 @@ def _result_sheet(ws: Any, fm: Formats, scored: Scored) -> None:
     ws.fit_to_pages(1, 0)
     last = len(widths) - 1
     row = 0
-    ws.merge_range(row, 0, row, last, f"{sub.unit_name}{sub.year}年度整体支出绩效自评评分结果", fm.title)
+    ws.merge_range(row, 0, row, last, f"{sub.unit_name}{sub.year}年度{_what(sub)}绩效自评评分结果", fm.title)
     ws.set_row(row, 28)
     row += 1
     _note(
@@ -134,6 +138,16 @@ def _result_sheet(ws: Any, fm: Formats, scored: Scored) -> None:
     ws.write_number(row, 8, float(res.rules.budget_weight), fm.score)
     ws.write_number(row, 10, float(res.budget.shown), fm.score)
     row += 1
+    for key, label in SPENDING:  # 基本支出 / 项目支出, when filled: amounts and their own rate
+        part = sub.budget.get(key)
+        if part is None or not part.filled:
+            continue
+        ws.write_string(row, 12, label, fm.text)
+        for c, v in enumerate((part.initial, part.adjusted, part.executed)):
+            _num(ws, row, c * 2, v, fm.money)
+        if (rate := _rate(sub, key, res)) is not None:
+            ws.write_number(row, 6, float(rate / HUNDRED), fm.percent)
+        row += 1
     _note(ws, fm, row, last, f"计算：{res.budget.explanation}")
     row += 2
 
@@ -248,6 +262,18 @@ def write_returned(
     _findings_block(ws, fm, 3, "问题清单", report.findings, 5)
     ws.activate()
     wb.close()
+
+
+def _what(sub: Any) -> str:
+    """整体支出, or 《project》项目支出."""
+    return f"“{sub.project}”项目支出" if sub.kind == "项目" and sub.project else "整体支出"
+
+
+def _rate(sub: Any, key: str, res: Any) -> Any:
+    """A budget row's execution rate in percent as shown (rounded half-up), or None."""
+    part = sub.budget.get(key)
+    rate = part.rate if part is not None else None
+    return None if rate is None else res.rules.quantize(rate * HUNDRED)
 
 
 def _grades() -> tuple[str, ...]:

@@ -7,6 +7,7 @@ from typing import Any
 
 from .findings import Finding
 from .layout import cell_of
+from .version import TEMPLATE_VERSION
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,8 @@ class Document:
     cells: dict[str, CellRef] = field(default_factory=dict)
     findings: list[Finding] = field(default_factory=list)
     sha256: str = ""
+    #: The template version whose positions ``cells`` are in (an earlier one is read by its own layout).
+    template_version: str = TEMPLATE_VERSION
 
     def cell(self, pointer: str) -> CellRef | None:
         """The cell of a pointer, or of its nearest ancestor that has one."""

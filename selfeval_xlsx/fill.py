@@ -53,9 +53,12 @@ def _put(cell: Any, value: Any) -> None:
         cell.data_type = "s"
 
 
-def fill(wb: Workbook, data: dict[str, Any]) -> Workbook:
-    """Write ``data`` into the template's input cells (in place) and return the workbook."""
-    for sheet in L.WORKBOOK.data_sheets:
+def fill(wb: Workbook, data: dict[str, Any], layout: L.Workbook = L.WORKBOOK) -> Workbook:
+    """Write ``data`` into the template's input cells (in place) and return the workbook.
+
+    ``layout``: the positions of another template version (``L.LAYOUTS["1.0"]``) for a workbook of it;
+    fields that version lacks are left out."""
+    for sheet in layout.data_sheets:
         ws = wb[sheet.name]
         for p in sheet.placements:
             b = p.block

@@ -15,12 +15,13 @@ them out top to bottom. The JSON pointer of every value in the document follows 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from enum import StrEnum
 from functools import cached_property
 
 from .cells import a1
+from .version import TEMPLATE_VERSION
 
 
 class T(StrEnum):
@@ -60,6 +61,8 @@ class Field:
     width: float = 12
     output: bool = False  # computed by the tool; locked in the template, filled in completed workbooks
     depends_on: str | None = None  # for CHOICE: the key of the field whose value names the list
+    default: str | None = None  # written into the blank template; a blank cell reads as this value
+    required_when: tuple[str, str] | None = None  # (field key, value): required when that field has it
 
 
 @dataclass(frozen=True)
@@ -95,6 +98,24 @@ class Grid:
     outputs: tuple[Field, ...] = ()
     total_row: str = "total"
     required_rows: tuple[str, ...] = ("total",)
+    #: Groups of rows that each add up to the total row when any of them is filled: (what the rows
+    #: are, e.g. "各资金来源", their keys). Empty: every other row is one group.
+    parts: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    #: Output columns shown on rows other than the total row: (row key, output keys).
+    row_outputs: tuple[tuple[str, tuple[str, ...]], ...] = ()
+
+    @cached_property
+    def groups(self) -> tuple[tuple[str, tuple[str, ...]], ...]:
+        """The groups of rows that add up to the total row."""
+        if self.parts:
+            return self.parts
+        return (("各分项", tuple(k for k, _ in self.rows if k != self.total_row)),)
+
+    def outputs_of(self, row_key: str) -> tuple[str, ...]:
+        """Keys of the output columns a row shows (all of them on the total row)."""
+        if row_key == self.total_row:
+            return tuple(f.key for f in self.outputs)
+        return dict(self.row_outputs).get(row_key, ())
 
 
 @dataclass(frozen=True)
@@ -241,6 +262,16 @@ LEVELS: dict[str, tuple[str, ...]] = {
 NATURES = ("≥", "≤", "=", "定性")
 COMPLETION = ("达成", "部分达成", "未达成")
 FUNDING = (("current", "当年财政拨款"), ("carryover", "上年结转"), ("other", "其他资金"), ("total", "合计"))
+#: The optional split of the total by economic nature (基本支出 + 项目支出 = 合计), below the total row.
+SPENDING = (("basic", "其中：基本支出"), ("project", "其中：项目支出"))
+#: 评价类型: the unit as a whole (整体) or one project (项目, named in 项目名称).
+KINDS = ("整体", "项目")
+DEFAULT_KIND = KINDS[0]
+#: 统一社会信用代码 (GB 32100-2015): its characters, and the pattern of the whole code.
+CREDIT_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+#: Identity codes of which exactly one is needed: a township's division code, else the unit's credit code.
+UNIT_CODES = ("division_code", "credit_code")
+CREDIT_PATTERN = r"^[0-9A-HJ-NP-RTUW-Y]{2}[0-9]{6}[0-9A-HJ-NP-RTUW-Y]{10}$"
 INDICATOR_ROWS = 50
 PANEL_ROWS = 9
 
@@ -254,49 +285,93 @@ INDICATOR_VALUE_LIMIT = D(10**12)
 MIN_TARGET = D("0.000001")
 MIN_ADJUSTED = D("0.01")
 
+_UNIT_NAME = Field("unit_name", "单位名称", T.TEXT, True, "填写单位全称，如“宋营镇人民政府”。", max_length=60)
+_DIVISION_CODE = Field(
+    "division_code",
+    "行政区划代码",
+    T.CODE,
+    True,
+    "12位统计用区划代码：前6位为县级代码，第7-9位为乡级代码，后3位为000。",
+    pattern=r"^[0-9]{12}$",
+)
+_IDENTITY_REST = (
+    Field("county", "所属县（市、区）", T.TEXT, True, "如“赵县”。", max_length=40),
+    Field("year", "评价年度", T.YEAR, True, "被评价的预算年度，如2023。", minimum=D(2000), maximum=D(2100)),
+    Field("preparer", "填报人", T.TEXT, True, "负责填写本表的人员姓名。", max_length=30),
+    Field(
+        "phone",
+        "联系电话",
+        T.PHONE,
+        True,
+        "手机或座机，如13800000000或0311-12345678。",
+        pattern=r"^[0-9][0-9\-]{6,19}$",
+    ),
+    Field("filled_on", "填报日期", T.DATE, True, "填写日期，如2024-01-15。"),
+)
+
 IDENTITY = Form(
     "identity",
     (
-        Field("unit_name", "单位名称", T.TEXT, True, "填写单位全称，如“宋营镇人民政府”。", max_length=60),
+        _UNIT_NAME,
+        Field(
+            "kind",
+            "评价类型",
+            T.CHOICE,
+            help="“整体”为单位整体支出自评；“项目”为某一项目的支出自评（须填写项目名称）。不填视为整体。",
+            choices=KINDS,
+            default=DEFAULT_KIND,
+            max_length=10,
+        ),
+        Field(
+            "project_name",
+            "项目名称",
+            T.TEXT,
+            help="评价类型为“项目”时必填：项目全称，如“农村人居环境整治项目”。",
+            max_length=100,
+            required_when=("kind", "项目"),
+        ),
         Field(
             "division_code",
             "行政区划代码",
             T.CODE,
-            True,
-            "12位统计用区划代码：前6位为县级代码，第7-9位为乡级代码，后3位为000。",
+            help="乡镇（街道）填写12位统计用区划代码：前6位为县级代码，第7-9位为乡级代码，后3位为000。"
+            "县直部门等非乡镇单位不填，改填统一社会信用代码。",
             pattern=r"^[0-9]{12}$",
         ),
-        Field("county", "所属县（市、区）", T.TEXT, True, "如“赵县”。", max_length=40),
         Field(
-            "year", "评价年度", T.YEAR, True, "被评价的预算年度，如2023。", minimum=D(2000), maximum=D(2100)
+            "credit_code",
+            "统一社会信用代码",
+            T.CODE,
+            help="没有乡镇区划代码的单位（如县直部门）必填：18位统一社会信用代码，见单位的法人证书。"
+            "乡镇可不填。",
+            pattern=CREDIT_PATTERN,
         ),
-        Field("preparer", "填报人", T.TEXT, True, "负责填写本表的人员姓名。", max_length=30),
-        Field(
-            "phone",
-            "联系电话",
-            T.PHONE,
-            True,
-            "手机或座机，如13800000000或0311-12345678。",
-            pattern=r"^[0-9][0-9\-]{6,19}$",
-        ),
-        Field("filled_on", "填报日期", T.DATE, True, "填写日期，如2024-01-15。"),
+        *_IDENTITY_REST,
     ),
+)
+
+_BUDGET_COLUMNS = (
+    Field("initial", "年初预算数", help="年初批复的预算数（万元，保留两位小数）。", **_money),
+    Field("adjusted", "全年预算数（调整后）", help="年中调整后的全年预算数（万元）。", **_money),
+    Field("executed", "全年执行数", help="全年实际支付数（万元）。", **_money),
+)
+_BUDGET_OUTPUTS = (
+    Field("weight", "分值", T.SCORE, output=True, width=10),
+    Field("rate", "执行率", T.SCORE, output=True, unit="%", width=10),
+    Field("score", "得分", T.SCORE, output=True, width=10),
 )
 
 BUDGET = Grid(
     "budget",
     "资金来源",
-    FUNDING,
-    (
-        Field("initial", "年初预算数", help="年初批复的预算数（万元，保留两位小数）。", **_money),
-        Field("adjusted", "全年预算数（调整后）", help="年中调整后的全年预算数（万元）。", **_money),
-        Field("executed", "全年执行数", help="全年实际支付数（万元）。", **_money),
+    FUNDING + SPENDING,
+    _BUDGET_COLUMNS,
+    outputs=_BUDGET_OUTPUTS,
+    parts=(
+        ("各资金来源", tuple(k for k, _ in FUNDING if k != "total")),
+        ("基本支出与项目支出", tuple(k for k, _ in SPENDING)),
     ),
-    outputs=(
-        Field("weight", "分值", T.SCORE, output=True, width=10),
-        Field("rate", "执行率", T.SCORE, output=True, unit="%", width=10),
-        Field("score", "得分", T.SCORE, output=True, width=10),
-    ),
+    row_outputs=tuple((k, ("rate",)) for k, _ in SPENDING),
 )
 
 GOALS = Form(
@@ -532,6 +607,46 @@ class Workbook:
 
 
 WORKBOOK = Workbook()
+
+# --- earlier template versions, still read ----------------------------------------------------------
+
+#: The budget sheet of template version 1.0: no 评价类型 / 项目名称 / 统一社会信用代码 (行政区划代码
+#: required) and no 基本支出 / 项目支出 rows. The other sheets are unchanged.
+BUDGET_SHEET_1_0 = replace(
+    BUDGET_SHEET,
+    blocks=tuple(
+        Form("identity", (_UNIT_NAME, _DIVISION_CODE, *_IDENTITY_REST))
+        if b is IDENTITY
+        else Grid("budget", "资金来源", FUNDING, _BUDGET_COLUMNS, outputs=_BUDGET_OUTPUTS)
+        if b is BUDGET
+        else b
+        for b in BUDGET_SHEET.blocks
+    ),
+)
+
+#: Every template version the reader accepts, each with its own positions. A document read from an
+#: earlier version has the same shape (pointers) as one read from the current version.
+LAYOUTS: dict[str, Workbook] = {
+    TEMPLATE_VERSION: WORKBOOK,
+    "1.0": Workbook((INSTRUCTIONS, BUDGET_SHEET_1_0, INDICATOR_SHEET, PANEL_SHEET)),
+}
+
+
+def added_since(version: str) -> list[str]:
+    """Labels of the fields and rows the current template has and the template ``version`` lacks."""
+    old = LAYOUTS[version]
+    out: list[str] = []
+    for sheet in WORKBOOK.data_sheets:
+        before = {getattr(p.block, "key", None): p.block for p in old.sheet(sheet.key).placements}
+        for p in sheet.placements:
+            b, was = p.block, before.get(getattr(p.block, "key", None))
+            if isinstance(b, Form):
+                keys = {f.key for f in was.fields} if isinstance(was, Form) else set()
+                out += [f"“{f.label}”" for f in b.fields if f.key not in keys]
+            elif isinstance(b, Grid):
+                rows = {k for k, _ in was.rows} if isinstance(was, Grid) else set()
+                out += [f"“{label.removeprefix('其中：')}”行" for k, label in b.rows if k not in rows]
+    return out
 
 
 def iter_fields() -> list[tuple[Sheet, Placement, Field]]:

@@ -33,6 +33,7 @@ from . import rollup as R
 from .errors import StagingWriteError
 from .findings import Finding, make
 from .intake import SEP, ChangedFile, Intake, Item, collect, generated_by_tool, safe_name
+from .layout import DEFAULT_KIND, KINDS
 from .limits import DEFAULT_LIMITS, Limits
 from .output import (
     FOLDERS,
@@ -88,6 +89,13 @@ class Processed:
     rows_file: str = ""  # spooled (indicators, panel, finding rows) in the staging folder's rows/
     generated: str = ""  # intake.generated_by_tool: 'completed' / 'returned' / 'returned-unedited' / ''
     excluded: frozenset[str] = frozenset()  # codes of a roll-up's rows not taken (counted elsewhere)
+    kind: str = DEFAULT_KIND  # 评价类型: 整体 / 项目
+    project: str = ""  # 项目名称 when kind is 项目
+
+    @property
+    def identity(self) -> tuple[str, int | None, str, str]:
+        """What a resubmission replaces: the same unit (code), year, kind and project."""
+        return (self.code, self.year, self.kind, self.project)
 
     @property
     def received(self) -> float:
@@ -262,7 +270,9 @@ def _process_unsafe(task: _Task) -> Processed:
         generated=generated,
         valid=scored.valid,
         findings=findings,
-        code=str(ident.get("division_code") or ""),
+        code=str(ident.get("division_code") or ident.get("credit_code") or ""),
+        kind=ident.get("kind") if ident.get("kind") in KINDS else DEFAULT_KIND,
+        project=str(ident.get("project_name") or "") if ident.get("kind") == "项目" else "",
         year=ident.get("year") if isinstance(ident.get("year"), int) else None,
         unit_name=str(ident.get("unit_name") or ""),
         county=str(ident.get("county") or ""),
@@ -404,7 +414,7 @@ def _rows(scored: Scored, item: Item) -> tuple[R.TownshipRow, list[R.IndicatorRo
     total = sub.budget.get("total")
     sub_scores = {k: v.shown for k, v in res.subtotals.items()}
     row = R.TownshipRow(
-        code=sub.division_code,
+        code=sub.unit_code,
         name=sub.unit_name,
         county=sub.county,
         year=sub.year,
@@ -425,10 +435,14 @@ def _rows(scored: Scored, item: Item) -> tuple[R.TownshipRow, list[R.IndicatorRo
         file=item.name,
         sha256=item.sha256,
         filled_on=sub.filled_on,
+        kind=sub.kind,
+        project=sub.project,
+        basic_rate=_rate_shown(sub.budget.get("basic"), res.rules),
+        project_rate=_rate_shown(sub.budget.get("project"), res.rules),
     )
     indicators = [
         R.IndicatorRow(
-            code=sub.division_code,
+            code=sub.unit_code,
             name=sub.unit_name,
             seq=s.indicator.seq,
             level1=s.indicator.level1,
@@ -451,7 +465,7 @@ def _rows(scored: Scored, item: Item) -> tuple[R.TownshipRow, list[R.IndicatorRo
     level3 = {i.seq: i.level3 for i in sub.indicators}
     panel = [
         R.PanelRow(
-            code=sub.division_code,
+            code=sub.unit_code,
             name=sub.unit_name,
             indicator=p.indicator,
             level3=level3.get(p.indicator, ""),
@@ -463,6 +477,12 @@ def _rows(scored: Scored, item: Item) -> tuple[R.TownshipRow, list[R.IndicatorRo
         for p in sub.scores
     ]
     return row, indicators, panel
+
+
+def _rate_shown(row: Any, rules: Rules) -> Decimal | None:
+    """A budget row's execution rate in percent as shown (88.28), or None when the row is blank."""
+    rate = row.rate if row is not None else None
+    return None if rate is None else rules.quantize(rate * 100)
 
 
 def _text(value: Any) -> str:
@@ -682,7 +702,7 @@ def _finish(
     return result
 
 
-Unit = tuple[str, int | None]
+Unit = tuple[str, int | None, str, str]  # code, year, kind (整体/项目), project
 
 
 @dataclass
@@ -747,7 +767,7 @@ def _settle(valid: list[Processed], invalid: list[Processed]) -> _Settled:
         elif p.generated == "completed":
             completed.append(p)
         else:
-            primary.setdefault((p.code, p.year), []).append(p)
+            primary.setdefault(p.identity, []).append(p)
 
     winners: dict[Unit, Processed] = {}
     for unit, files in primary.items():
@@ -787,7 +807,7 @@ def _settle(valid: list[Processed], invalid: list[Processed]) -> _Settled:
     covered = {u for u in primary if u[0]} | set(taken)
     spare: dict[Unit, list[Processed]] = {}
     for p in completed:
-        unit = (p.code, p.year)
+        unit = p.identity
         if unit in covered or not p.valid:
             by = winners.get(unit)
             where = f"该单位已有报送《{by.name}》计入" if by else "该单位已有其他报送或汇总表"
@@ -847,7 +867,7 @@ def _take_rollup(p: Processed, winners: dict[Unit, Processed], taken: dict[Unit,
     assert sub is not None
     excluded: set[str] = set()
     for row in sub.townships:
-        unit: Unit = (row.code, row.year)
+        unit: Unit = (row.code, row.year, row.kind, row.project)
         own, earlier = winners.get(unit), taken.get(unit)
         if own is not None:
             reason = (
@@ -958,10 +978,10 @@ def _publish_workbooks(
 
     for p in accepted:
         if p.staged and completed:
-            stem = safe_name(f"{p.code}_{p.unit_name}_{p.year}_已评分")
+            stem = safe_name(f"{p.code}_{p.unit_name}_{p.year}{_project(p)}_已评分")
             os.replace(staging / p.staged, unique(new_completed, stem))
         if p.report_staged and reports:
-            stem = safe_name(f"{p.code}_{p.unit_name}_{p.year}_自评报告")
+            stem = safe_name(f"{p.code}_{p.unit_name}_{p.year}{_project(p)}_自评报告")
             os.replace(staging / p.report_staged, unique(new_reports, stem, ".docx"))
     returned = [p for p in invalid if p.staged and p.name in rows]
     for p, stem in zip(returned, _returned_stems([p.name for p in returned]), strict=True):
@@ -1109,7 +1129,7 @@ def _absorb(roll: R.Rollup, p: Processed) -> None:
 def _level(accepted: list[Processed]) -> int:
     """Digits of the code that name the roll-up area: 6 (county), 4 (city), 2 (province), 0."""
     level = 6
-    own = {p.code for p in accepted if p.rollup is None and p.code}
+    own = {(p.code[2:8] if len(p.code) == 18 else p.code) for p in accepted if p.rollup is None and p.code}
     for p in accepted:
         if p.rollup is not None:
             code = p.rollup.county_code
@@ -1121,7 +1141,14 @@ def _level(accepted: list[Processed]) -> int:
 
 
 def _area(code: str, level: int) -> str:
+    if len(code) == 18:  # 统一社会信用代码: its 3rd-8th characters are the division code
+        code = code[2:8]
     return (code[:level] + "0" * 6)[:6] if code else "000000"
+
+
+def _project(p: Processed) -> str:
+    """The part of an output's name that tells a project's evaluation from the unit's (整体) one."""
+    return f"_{p.project}" if p.kind == "项目" and p.project else ""
 
 
 def _finding_rows(file: str, findings: list[Finding], code: str, name: str) -> list[R.FindingRow]:

@@ -11,6 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 from .document import Document
+from .layout import DEFAULT_KIND
 
 
 @dataclass(frozen=True)
@@ -78,13 +79,26 @@ class Budget:
     adjusted: Decimal | None
     executed: Decimal | None
 
+    @property
+    def filled(self) -> bool:
+        """True when any amount of the row is filled (a blank optional row is not used)."""
+        return any(v is not None for v in (self.initial, self.adjusted, self.executed))
+
+    @property
+    def rate(self) -> Decimal | None:
+        """全年执行数 / 全年预算数, unrounded; None when either is blank or the budget is not above 0."""
+        if self.executed is None or self.adjusted is None or self.adjusted <= 0:
+            return None
+        return self.executed / self.adjusted
+
 
 @dataclass(frozen=True)
 class Submission:
-    """A township's self-evaluation, typed."""
+    """A unit's self-evaluation, typed: a township's (``division_code``) or another unit's, such as a
+    county department (``credit_code`` only); of the unit as a whole (整体) or of one project (项目)."""
 
     unit_name: str
-    division_code: str
+    division_code: str  # '' for a unit that is not a township
     county: str
     year: int
     preparer: str
@@ -103,10 +117,25 @@ class Submission:
     members: tuple[Member, ...]
     scores: tuple[PanelScore, ...]
     extra: dict[str, Any] = field(default_factory=dict)
+    kind: str = DEFAULT_KIND  # 整体 / 项目
+    project: str = ""  # 项目名称, when kind is 项目
+    credit_code: str = ""  # 统一社会信用代码
+
+    @property
+    def unit_code(self) -> str:
+        """The unit's identity: the township's division code, else its 统一社会信用代码."""
+        return self.division_code or self.credit_code
 
     @property
     def county_code(self) -> str:
-        return self.division_code[:6]
+        """The county the unit belongs to: from the division code, else from the credit code's 3rd-8th
+        characters (the division code of the authority that registered it)."""
+        return self.division_code[:6] if self.division_code else self.credit_code[2:8]
+
+    @property
+    def evaluation(self) -> str:
+        """What was evaluated, in words: 整体, or 项目：<name>."""
+        return f"项目：{self.project}" if self.kind == "项目" else self.kind
 
     def scores_for(self, indicator_seq: int) -> list[PanelScore]:
         """Panel scores given to one indicator, in member order."""
@@ -150,7 +179,10 @@ class Submission:
         )
         return cls(
             unit_name=ident["unit_name"],
-            division_code=ident["division_code"],
+            division_code=ident.get("division_code", ""),
+            credit_code=ident.get("credit_code", ""),
+            kind=ident.get("kind") or DEFAULT_KIND,
+            project=ident.get("project_name", "") if ident.get("kind") == "项目" else "",
             county=ident["county"],
             year=int(ident["year"]),
             preparer=ident.get("preparer", ""),

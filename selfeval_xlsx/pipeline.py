@@ -42,6 +42,9 @@ class Scored:
             out.update(
                 unit_name=self.submission.unit_name,
                 division_code=self.submission.division_code,
+                credit_code=self.submission.credit_code,
+                kind=self.submission.kind,
+                project=self.submission.project,
                 year=self.submission.year,
                 execution_rate=None if r.execution_rate_shown is None else f"{r.execution_rate_shown:f}",
                 budget_score=f"{r.budget.shown:f}",

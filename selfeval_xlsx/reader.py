@@ -264,6 +264,8 @@ def _parser(f: L.Field) -> Parse:
         return lambda raw, _record: parse_int(raw)
     if t == L.T.DATE:
         return lambda raw, _record: parse_date(raw)
+    if t == L.T.CODE and f.key == "credit_code":
+        return lambda raw, _record: _credit_code(raw)
     if t == L.T.CODE:
         return lambda raw, _record: parse_code(raw)
     if t == L.T.CHOICE:
@@ -402,13 +404,24 @@ class _Reader:
                 "unknown-template", "这不是本系统的标准自评表模板，请使用财政局下发的模板重新填写。"
             )
             return
-        if meta is not None and str(meta.get("template_version")) != TEMPLATE_VERSION:
+        version = TEMPLATE_VERSION if meta is None else str(meta.get("template_version"))
+        layout = L.LAYOUTS.get(version)
+        if layout is None:
             self._whole_file(
                 "template-version",
-                f"模板版本为{meta.get('template_version')}，本年度须使用{TEMPLATE_VERSION}版模板。"
+                f"模板版本为{meta.get('template_version') if meta else ''}，本年度须使用{TEMPLATE_VERSION}版模板。"
                 "请将内容录入新版模板后重新发送。",
             )
             return
+        if layout is not L.WORKBOOK:
+            self.doc.template_version = version
+            self._whole_file(
+                "template-version",
+                f"本表使用的是{version}版模板，已按{version}版读取。{TEMPLATE_VERSION}版模板新增了"
+                f"{'、'.join(L.added_since(version))}；请下次使用{TEMPLATE_VERSION}版模板，"
+                "评分或退回的表已换成新版，如需填写可在其中补充。",
+                severity="warning",
+            )
         missing = [n for n in wanted if n not in names]
         if missing:
             shown = "、".join(f"“{visible(n)}”" for n in names if n != L.META_SHEET_NAME) or "无"
@@ -440,7 +453,7 @@ class _Reader:
                         sheet=n,
                     )
                 )
-        for sheet in L.WORKBOOK.data_sheets:
+        for sheet in layout.data_sheets:
             if sheet.name in names:
                 self._sheet(sheet, self.wb[self.actual.get(sheet.name, sheet.name)])
         self.doc.data["_flagged"] = sorted(self.flagged)  # consumed (and removed) by validation
@@ -838,6 +851,15 @@ def _numtext(raw: Any, record: dict[str, Any], key: str) -> tuple[Any, str | Non
     if isinstance(value, Decimal):
         return value, "；".join(x for x in (prefix_note, note) if x) or None
     return parse_text(raw)
+
+
+def _credit_code(raw: Any) -> tuple[Any, str | None]:
+    """统一社会信用代码: as a code, with lower-case letters (never valid) made upper-case."""
+    value, note = parse_code(raw)
+    if isinstance(value, str) and value != value.upper():
+        upper = value.upper()
+        return upper, "；".join(x for x in (note, f"小写字母已改为大写：{upper}") if x)
+    return value, note
 
 
 def _seq(ws: Sheet, row: int, col: int, default: int) -> Any:

@@ -46,6 +46,15 @@ class TownshipRow:
     filled_on: str = ""
     rank: int = 0
     source_rollup: str = ""  # when the row came from a roll-up workbook merged as a unit
+    kind: str = "整体"  # 评价类型: 整体 / 项目
+    project: str = ""  # 项目名称 when kind is 项目
+    basic_rate: Decimal | None = None  # 基本支出 execution rate, percent shown, when the split is filled
+    project_rate: Decimal | None = None  # 项目支出 execution rate
+
+    @property
+    def evaluation(self) -> str:
+        """What was evaluated: 整体, or 项目：<name>."""
+        return f"项目：{self.project}" if self.kind == "项目" else self.kind
 
     @property
     def difference(self) -> Decimal | None:
@@ -146,9 +155,11 @@ class Rollup:
     def totals(self) -> dict[str, Any]:
         """County figures: budget sums, budget-weighted execution rate, mean score, grade distribution."""
         rows = self.townships
-        initial = sum((r.initial or ZERO for r in rows), ZERO)
-        adjusted = sum((r.adjusted or ZERO for r in rows), ZERO)
-        executed = sum((r.executed or ZERO for r in rows), ZERO)
+        # a project's budget is part of its unit's (整体) budget: summing both would count it twice
+        whole = [r for r in rows if r.kind != "项目"]
+        initial = sum((r.initial or ZERO for r in whole), ZERO)
+        adjusted = sum((r.adjusted or ZERO for r in whole), ZERO)
+        executed = sum((r.executed or ZERO for r in whole), ZERO)
         rate = q2(executed / adjusted * HUNDRED) if adjusted else None
         mean = q2(sum((r.total for r in rows), ZERO) / len(rows)) if rows else None
         dist = Counter(r.grade for r in rows)

@@ -122,21 +122,22 @@ def check_rollup(roll: R.Rollup, raw: dict[str, Any], rules: Rules, file: str = 
     out: list[Finding] = []
     level = _level(roll.county_code)
     prefix = roll.county_code[:level]
-    seen: dict[str, int] = {}
+    seen: dict[tuple[str, str, str], int] = {}
     for i, t in enumerate(roll.townships):
         who = f"第{_FIRST + i}行{t.name}（{t.code}）"
-        if t.code in seen:
+        unit = (t.code, t.kind, t.project)  # a unit's 整体 evaluation and each of its projects: one row each
+        if unit in seen:
             out.append(
                 make(
                     "rollup-duplicate-unit",
-                    f"{who}与第{_FIRST + seen[t.code]}行是同一单位，一个单位在汇总表中只能出现一次，"
-                    "该汇总表未纳入汇总。",
+                    f"{who}与第{_FIRST + seen[unit]}行是同一单位的同一项评价，一个单位的每项评价在汇总表中只能"
+                    "出现一次，该汇总表未纳入汇总。",
                     value=t.code,
                     **w.row(i, "code"),
                 )
             )
         else:
-            seen[t.code] = i
+            seen[unit] = i
         out += _identity(t, i, who, roll, prefix, w)
         out += _row(t, i, who, rules, w)
     out += _indicators(roll, rules, w)
@@ -172,22 +173,24 @@ def _level(code: str) -> int:
 
 
 def _identity(t: R.TownshipRow, i: int, who: str, roll: R.Rollup, prefix: str, w: _Where) -> list[Finding]:
-    from .validate import county_codes
+    from .validate import county_codes, credit_check_char
 
     out = []
     code = t.code
-    if not (len(code) == 12 and code.isdigit() and code[:6] in county_codes()) or not (
-        1 <= int(code[6:9]) <= 599 and code[9:] == "000"
-    ):
+    credit = len(code) == 18 and credit_check_char(code) == code[17:] and code[2:8] in county_codes()
+    township = (
+        len(code) == 12 and code.isdigit() and code[:6] in county_codes() and 1 <= int(code[6:9]) <= 599
+    ) and code[9:] == "000"
+    if not (credit or township):
         out.append(
             make(
                 "invalid-code",
-                f"{who}的行政区划代码无效（应为12位统计用区划代码）。",
+                f"{who}的单位代码无效（应为12位统计用区划代码，或18位统一社会信用代码）。",
                 value=code,
                 **w.row(i, "code"),
             )
         )
-    elif not code.startswith(prefix):
+    elif not (code[2:8] if credit else code).startswith(prefix):
         out.append(
             make(
                 "invalid-code",
@@ -321,13 +324,18 @@ def _indicators(roll: R.Rollup, rules: Rules, w: _Where) -> list[Finding]:
                 )
             )
         sums[(ind.code, ind.level1)].append(ind.score)
+    # indicator rows name the unit's code only: a unit's evaluations (整体 and its projects) are summed
+    rows_of: dict[str, list[R.TownshipRow]] = defaultdict(list)
+    for t in roll.townships:
+        rows_of[t.code].append(t)
     for i, t in enumerate(roll.townships):
         for cat, field in SUBTOTALS.items():
             scores = sums.get((t.code, cat))
             if scores is None:
                 continue
             total = sum(scores, ZERO)
-            if abs(total - getattr(t, field)) > rules.unit * (len(scores) + 1) / 2:
+            shown = sum((getattr(r, field) for r in rows_of[t.code]), ZERO)
+            if abs(total - shown) > rules.unit * (len(scores) + len(rows_of[t.code])) / 2:
                 out.append(
                     make(
                         "rollup-figure-mismatch",

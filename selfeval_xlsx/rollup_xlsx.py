@@ -664,12 +664,15 @@ def _signature_text(block: Any) -> str:
 def _summary_cols() -> list[_Col]:
     return [
         _Col("排名", "int", lambda t: t.rank, (5, 5)),
-        _Col("行政区划代码", "text", lambda t: t.code, (14, 14)),
+        _Col("行政区划代码", "text", lambda t: t.code, (14, 19)),  # 19: an 18-character credit code
         _Col("单位名称", "wrap", lambda t: t.name, (10, 22)),
+        _Col("评价对象", "wrap", lambda t: t.evaluation, (6, 16)),
         _Col("年初预算数", "money", lambda t: t.initial, (11, 12)),
         _Col("全年预算数", "money", lambda t: t.adjusted, (11, 12)),
         _Col("全年执行数", "money", lambda t: t.executed, (11, 12)),
         _Col("执行率(%)", "rate", lambda t: t.rate, (9, 9)),
+        _Col("基本支出执行率(%)", "rate", lambda t: t.basic_rate, (9, 9)),
+        _Col("项目支出执行率(%)", "rate", lambda t: t.project_rate, (9, 9)),
         _Col("预算执行得分", "score", lambda t: t.budget_score, (8, 8)),
         _Col("产出指标得分", "score", lambda t: t.output_score, (8, 8)),
         _Col("效益指标得分", "score", lambda t: t.benefit_score, (8, 8)),

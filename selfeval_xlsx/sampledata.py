@@ -337,3 +337,32 @@ def variant(data: dict[str, Any], **changes: Any) -> dict[str, Any]:
             node = node[int(part)] if isinstance(node, list) else node.setdefault(part, {})
         node[last] = value
     return out
+
+
+def credit_code(body: str) -> str:
+    """A 统一社会信用代码: ``body`` (its first 17 characters) and the check character (GB 32100-2015)."""
+    from .validate import credit_check_char
+
+    check = credit_check_char(body)
+    if len(body) != 17 or check is None:
+        raise ValueError(f"not the first 17 characters of a credit code: {body!r}")
+    return body + check
+
+
+#: 1 = 机构编制, 1 = 机关, 130133 = 赵县, then an invented 主体标识码.
+DEPARTMENT_CODE = credit_code(f"11{COUNTY_CODE}MB0123456")
+
+
+def department() -> dict[str, Any]:
+    """A county department (no township division code, identified by its 统一社会信用代码): the seed's
+    figures under 赵县农业农村局 (fictional)."""
+    data = seed()
+    ident = data["identity"]
+    del ident["division_code"]
+    ident.update(unit_name="赵县农业农村局", credit_code=DEPARTMENT_CODE)
+    return data
+
+
+def project(data: dict[str, Any], name: str) -> dict[str, Any]:
+    """``data`` as the self-evaluation of one project (评价类型 项目) named ``name``."""
+    return variant(data, **{"identity.kind": "项目", "identity.project_name": name})

@@ -57,11 +57,23 @@ def field_schema(f: L.Field) -> dict[str, Any]:
 
 
 def _object(fields: tuple[L.Field, ...], required: bool = True) -> dict[str, Any]:
-    return {
+    out: dict[str, Any] = {
         "type": "object",
         "properties": {f.key: field_schema(f) for f in fields},
         "required": [f.key for f in fields if f.required and required],
     }
+    conditions = [
+        {
+            "if": {"properties": {key: {"const": value}}, "required": [key]},
+            "then": {"required": [f.key]},
+        }
+        for f in fields
+        if f.required_when and required
+        for key, value in [f.required_when]
+    ]
+    if conditions:
+        out["allOf"] = conditions
+    return out
 
 
 def build_schema() -> dict[str, Any]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import Decimal
 from functools import lru_cache
@@ -26,7 +26,7 @@ from xlsxwriter.worksheet import Worksheet
 
 from . import layout as L
 from .cells import a1, parse_a1
-from .document import Document
+from .document import CellRef, Document
 from .version import TEMPLATE_ID, TEMPLATE_VERSION, __version__
 from .xlsxfast import FastWorksheet
 
@@ -477,7 +477,7 @@ class _Builder:
         for f in b.fields:
             row, col = L.form_cell(p, f.key)
             cv.put(row, col - 1, f.label, LABEL)
-            value = self.year if f.type is L.T.YEAR and not f.output else None
+            value = self.year if f.type is L.T.YEAR and not f.output else f.default
             cv.merge(row, col, sheet.last_col, value, {**field_style(f), "align": "left"})
             cv.heights[row] = _LONG_ROW if f.type is L.T.LONGTEXT else _ROW
             if not f.output:
@@ -497,8 +497,9 @@ class _Builder:
             cv.put(row, 1, label, {**LABEL, **bold})
             for f in b.columns:
                 cv.put(row, L.grid_cell(p, key, f.key)[1], None, {**field_style(f), **bold})
+            shown = b.outputs_of(key)
             for f in b.outputs:
-                style = {**field_style(f), **bold} if key == b.total_row else UNUSED
+                style = {**field_style(f), **bold} if f.key in shown else UNUSED
                 cv.put(row, L.grid_cell(p, key, f.key)[1], None, style)
         last_row = L.grid_cell(p, b.rows[-1][0], b.columns[0].key)[0]
         for f in b.columns:
@@ -569,7 +570,12 @@ def _guide_text(grades: Sequence[str]) -> list[tuple[str, str]]:
     levels = "；".join(f"{k}：{'、'.join(v)}" for k, v in L.LEVELS.items())
     return [
         ("section", "一、总体要求"),
-        ("para", "1. 本表由乡镇（街道）财政所填写上一年度情况，经单位评价工作组打分后，报送县财政局绩效股。"),
+        (
+            "para",
+            "1. 本表由乡镇（街道）财政所填写上一年度情况，经单位评价工作组打分后，报送县财政局绩效股。"
+            "县直部门的整体支出自评、单个项目的支出自评也使用本表；同一单位同一年度可报送多份"
+            "（整体一份，每个项目各一份）。",
+        ),
         (
             "para",
             "2. 请直接在本模板中填写（WPS或Excel均可），保存为.xlsx格式，不要另存为.xls或其他格式。"
@@ -584,9 +590,17 @@ def _guide_text(grades: Sequence[str]) -> list[tuple[str, str]]:
         ("section", f"二、「{b}」"),
         (
             "para",
-            "填写单位名称、12位行政区划代码、所属县（市、区）、评价年度、填报人、联系电话和填报日期。"
+            "填写单位名称、评价类型、所属县（市、区）、评价年度、填报人、联系电话和填报日期。"
+            "评价类型默认为“整体”（单位整体支出自评）；评价某一项目时选“项目”，并填写项目名称，"
+            "每个项目单独填一份表。乡镇（街道）填写12位行政区划代码；县直部门等没有乡镇区划代码的单位"
+            "改填18位统一社会信用代码（见法人证书），系统会核对其校验位，抄错一位即会提示。",
+        ),
+        (
+            "para",
             "按资金来源填写年初预算数、全年预算数（调整后）和全年执行数；“合计”行必须填写，"
-            "并等于各资金来源之和。分值、执行率和得分由工具计算（预算执行10分）。",
+            "并等于各资金来源之和。预算分基本支出和项目支出的，在“其中：基本支出”“其中：项目支出”"
+            "两行填写，两行之和应等于“合计”，各自的执行率由工具计算；不分的两行留空。"
+            "分值、执行率和得分由工具计算（预算执行10分，按“合计”行计分）。",
         ),
         (
             "para",
@@ -644,7 +658,8 @@ def _guide_rows() -> list[tuple[str, str, str, str]]:
             need, text = "工具计算", "由县财政局审核工具计算，无需填写。"
         else:
             required = f.required or (isinstance(b, L.Grid) and bool(b.required_rows))
-            need = "必填" if required else "选填"
+            conditional = f.required_when is not None or f.key in L.UNIT_CODES
+            need = "必填" if required else "条件必填" if conditional else "选填"
             text = f.help
             if isinstance(b, L.Grid) and b.required_rows:
                 rows_ = "、".join(lbl for k, lbl in b.rows if k in b.required_rows)
@@ -746,6 +761,34 @@ def _output_ref(pointer: str, doc: Document | None) -> tuple[str, str] | None:
         return L.cell_of(pointer)
     except (KeyError, ValueError):  # a row or column the layout does not have
         return None
+
+
+def _relocate(
+    doc: Document, marks: Mapping[tuple[str, str], Sequence[str]] | None
+) -> tuple[Document, Mapping[tuple[str, str], Sequence[str]] | None]:
+    """A document read from an earlier template, and its marks, moved to this template's cells.
+
+    Forms and grids move (their rows shifted when fields and rows were added); tables and matrices did
+    not move. Marks at cells no value was read from stay where they were.
+    """
+    fixed = {
+        p.block.key
+        for sheet in L.WORKBOOK.data_sheets
+        for p in sheet.placements
+        if isinstance(p.block, L.Form | L.Grid)
+    }
+    cells, moves = {}, {}
+    for pointer, ref in doc.cells.items():
+        new = L.cell_of(pointer) if pointer.strip("/").split("/")[0] in fixed else None
+        if new is None:
+            cells[pointer] = ref
+            continue
+        cells[pointer] = CellRef(*new)
+        moves[ref.sheet, ref.cell] = new
+    moved: dict[tuple[str, str], list[str]] = {}
+    for (sheet, ref), messages in (marks or {}).items():
+        moved.setdefault(moves.get((sheet, ref), (sheet, ref)), []).extend(messages)
+    return replace(doc, cells=cells, template_version=TEMPLATE_VERSION), moved
 
 
 def _overlay(
@@ -926,6 +969,8 @@ def write_standard(
         wb.define_name(name, formula)
     meta = blank_meta.copy()
     canvases = {name: cv.copy() for name, cv in blank.items()}
+    if doc is not None and doc.template_version != TEMPLATE_VERSION:
+        doc, marks = _relocate(doc, marks)
     _overlay(canvases, doc, outputs, marks)
     for cv in canvases.values():
         _fit_rows(cv)

@@ -6,6 +6,7 @@ for the township clerk.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from datetime import date
 from decimal import Decimal
@@ -24,6 +25,8 @@ from .limits import DEFAULT_LIMITS, Limits
 from .reader import read_workbook, short
 from .schema import fast_check, validator
 
+#: Weights of the first 17 characters of a 统一社会信用代码 (GB 32100-2015).
+CREDIT_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
 TOLERANCE = Decimal("0.01")  # 万元: amounts are kept to 2 decimals
 TOWNSHIP_RANGES = {"街道": (1, 99), "镇": (100, 199), "乡": (200, 399)}
 
@@ -118,6 +121,11 @@ def _from_schema(doc: Document, e: ValidationError) -> list[Finding]:
             msg = f"{label}未填写，请补充。"
             if in_then and key == "completion":
                 msg = f"{label}未填写：定性指标须选择完成等级（达成/部分达成/未达成）。"
+            elif in_then and (f := L.field_at(ptr)) is not None and f.required_when:
+                when = L.field_at(f"{pointer.rstrip('/')}/{f.required_when[0]}")
+                msg = (
+                    f"{label}未填写：{when.label if when else ''}为“{f.required_when[1]}”时必须填写，请补充。"
+                )
             elif key in ("indicators", "members"):
                 msg = "未填写任何指标。" if key == "indicators" else "未填写评价工作组成员。"
             out.append(make("missing-value", msg, **doc.where(ptr)))
@@ -162,6 +170,8 @@ def _from_schema(doc: Document, e: ValidationError) -> list[Finding]:
     if kw in ("pattern", "format"):
         hint = {
             "division_code": "应为12位数字的统计用区划代码，如130133101000",
+            "credit_code": "统一社会信用代码校验未通过：应为18位，由数字和大写字母组成（不含I、O、Z、S、V），"
+            f"第3-8位为数字（登记机关的行政区划代码），现为{len(str(e.instance))}位。请对照单位的法人证书逐位核对",
             "phone": "应为电话号码，如13800000000或0311-12345678",
             "filled_on": "应为日期，如2024-01-15",
         }.get(pointer.rsplit("/", 1)[-1], "格式不正确")
@@ -196,31 +206,55 @@ def cross_field(doc: Document, rules: Any, broken: set[str]) -> list[Finding]:
     return out
 
 
+def credit_check_char(code: str) -> str | None:
+    """The check character (18th) of a 统一社会信用代码 from its first 17 (GB 32100-2015), or None
+    when one of them is not a code character."""
+    total = 0
+    for ch, weight in zip(code[:17], CREDIT_WEIGHTS, strict=True):
+        value = L.CREDIT_CHARS.find(ch)
+        if value < 0:
+            return None
+        total += value * weight
+    return L.CREDIT_CHARS[(31 - total % 31) % 31]
+
+
 def _code(doc: Document, broken: set[str]) -> list[Finding]:
     ptr = "/identity/division_code"
     code = doc.get(ptr)
+    credit = doc.get("/identity/credit_code")
+    if code is None and credit is None and not broken & {ptr, "/identity/credit_code"}:
+        return [
+            make(
+                "missing-value",
+                "“行政区划代码”和“统一社会信用代码”都未填写：乡镇（街道）请填写12位行政区划代码，"
+                "县直部门等其他单位请填写18位统一社会信用代码。",
+                **doc.where(ptr),
+            )
+        ]
+    out = _credit(doc, broken, check_county=code is None)
     if ptr in broken or not isinstance(code, str) or len(code) != 12 or not code.isdigit():
-        return []
+        return out
     where = {**doc.where(ptr), "value": code}
     counties = county_codes()
     town = int(code[6:9])
     if code[:6] not in counties:
         return [
+            *out,
             make(
                 "invalid-code",
                 f"行政区划代码{code}的前6位{code[:6]}不是有效的县级区划代码，请核对（可向县统计局查询）。",
                 **where,
-            )
+            ),
         ]
     if not 1 <= town <= 599 or code[9:] != "000":
         return [
+            *out,
             make(
                 "invalid-code",
                 f"行政区划代码{code}的乡级部分（第7-12位{code[6:]}）无效：第7-9位应在001-599之间，后3位应为000。",
                 **where,
-            )
+            ),
         ]
-    out = []
     name = doc.get("/identity/unit_name") or ""
     for word, (lo, hi) in TOWNSHIP_RANGES.items():
         if word in name and not lo <= town <= hi:
@@ -245,27 +279,83 @@ def _code(doc: Document, broken: set[str]) -> list[Finding]:
     return out
 
 
+def _credit(doc: Document, broken: set[str], check_county: bool) -> list[Finding]:
+    """The 统一社会信用代码, when filled: its check character, and the division code in it (3rd-8th
+    characters), which must be a known one and, for a unit without a township code, its county."""
+    ptr = "/identity/credit_code"
+    code = doc.get(ptr)
+    if ptr in broken or not isinstance(code, str) or not re.match(L.CREDIT_PATTERN, code):
+        return []
+    where = {**doc.where(ptr), "value": code}
+    expected = credit_check_char(code)
+    if expected != code[17]:
+        return [
+            make(
+                "invalid-code",
+                f"统一社会信用代码{code}校验未通过：按前17位计算，第18位（校验码）应为{expected}，现为{code[17]}。"
+                "通常是某一位抄错了，请对照单位的法人证书逐位核对。",
+                **where,
+            )
+        ]
+    area = code[2:8]
+    if area not in divisions():
+        return [
+            make(
+                "invalid-code",
+                f"统一社会信用代码{code}的第3-8位{area}不是有效的行政区划代码，请对照单位的法人证书核对。",
+                **where,
+            )
+        ]
+    county = doc.get("/identity/county")
+    official = divisions()[area]
+    if (
+        check_county
+        and isinstance(county, str)
+        and county
+        and official not in county
+        and county not in official
+    ):
+        return [
+            make(
+                "code-mismatch",
+                f"所属县“{county}”与统一社会信用代码第3-8位对应的“{official}”不一致，请核对。",
+                **{**doc.where("/identity/county"), "value": county},
+            )
+        ]
+    return []
+
+
 def _sums(doc: Document, broken: set[str]) -> list[Finding]:
+    """Each group of budget rows adds up to the total row (blank rows count as 0; an all-blank group is
+    not used). Funding sources are flagged at the total; the 基本支出/项目支出 split at its own cells."""
     out = []
-    parts = [k for k, _ in L.BUDGET.rows if k != L.BUDGET.total_row]
-    for col in L.BUDGET.columns:
-        ptrs = [f"/budget/{k}/{col.key}" for k in parts]
-        total_ptr = f"/budget/{L.BUDGET.total_row}/{col.key}"
-        if broken & {*ptrs, total_ptr}:
-            continue
-        values = [doc.get(p) for p in ptrs]
-        if all(v is None for v in values):
-            continue
-        total = doc.get(total_ptr)
-        if not all(isinstance(v, Decimal) for v in values if v is not None) or not isinstance(total, Decimal):
-            continue
-        s = sum((v for v in values if v is not None), Decimal(0))
-        if abs(s - total) > TOLERANCE:
+    b = L.BUDGET
+    for n, (what, parts) in enumerate(b.groups):
+        for col in b.columns:
+            ptrs = [f"/budget/{k}/{col.key}" for k in parts]
+            total_ptr = f"/budget/{b.total_row}/{col.key}"
+            if broken & {*ptrs, total_ptr}:
+                continue
+            values = [doc.get(p) for p in ptrs]
+            if all(v is None for v in values):
+                continue
+            total = doc.get(total_ptr)
+            if not all(isinstance(v, Decimal) for v in values if v is not None) or not isinstance(
+                total, Decimal
+            ):
+                continue
+            s = sum((v for v in values if v is not None), Decimal(0))
+            if abs(s - total) <= TOLERANCE:
+                continue
+            where = doc.where(total_ptr)
+            if n:  # a later group: the total agrees with the funding sources, so these rows are off
+                first, last = doc.where(ptrs[0]), doc.where(ptrs[-1])
+                where = {**first, "cell": f"{first['cell']}:{last['cell']}"} if first["cell"] else first
             out.append(
                 make(
                     "sum-mismatch",
-                    f"“{col.label}”合计为{total:.2f}万元，但各资金来源之和为{s:.2f}万元，请核对后修改。",
-                    **{**doc.where(total_ptr), "value": total},
+                    f"“{col.label}”合计为{total:.2f}万元，但{what}之和为{s:.2f}万元，请核对后修改。",
+                    **{**where, "value": total},
                 )
             )
     return out

@@ -63,7 +63,7 @@ def test_samples_every_file_is_accounted_for(sample_merge) -> None:
     on_disk = sum(1 for p in SAMPLES.rglob("*") if p.is_file())
     assert c["seen"] == c["accepted"] + c["superseded"] + c["rejected"] + c["skipped"]
     assert c["seen"] >= on_disk - 2  # the .zip and .eml count as the workbooks inside them
-    assert c["accepted"] == 10 and c["rejected"] == 5 and c["superseded"] == 1
+    assert c["accepted"] == 12 and c["rejected"] == 6 and c["superseded"] == 1
     info = load_workbook(out / "汇总_赵县_2023.xlsx", read_only=True)["运行信息"]
     text = " ".join(str(v) for row in info.iter_rows(values_only=True) for v in row if v is not None)
     for key in ("seen", "accepted", "superseded", "rejected", "skipped"):
@@ -74,7 +74,7 @@ def test_samples_outputs(sample_merge) -> None:
     out, _ = sample_merge
     assert (out / "汇总_赵县_2023.xlsx").exists()
     completed = sorted(p.name for p in (out / "completed").iterdir())
-    assert len(completed) == 10 and any("宋营镇" in n for n in completed)
+    assert len(completed) == 12 and any("宋营镇" in n for n in completed)
     returned = sorted(p.name for p in (out / "returned").iterdir())
     assert any("金额填文字" in n for n in returned)
     data = json.loads((out / "rollup.json").read_text(encoding="utf-8"))
@@ -92,9 +92,13 @@ def test_samples_outputs(sample_merge) -> None:
 def test_rejections_explain_themselves_with_cells(sample_merge) -> None:
     _out, result = sample_merge
     reasons = {r.file: r.reason for r in result.rejected}
-    assert "D17" in reasons["错误样例-金额填文字.xlsx"]
+    assert "D20" in reasons["错误样例-金额填文字.xlsx"]
     assert "评价小组" in reasons["错误样例-缺少评价小组表.xlsx"]
     assert "0.9" in reasons["错误样例-旧版模板.xlsx"]
+    assert (
+        "校验未通过" in reasons["错误样例-信用代码错误.xlsx"]
+        and "B8" in reasons["错误样例-信用代码错误.xlsx"]
+    )
 
 
 def test_cli_merge_prints_counts_and_exit_code(tmp_path: Path) -> None:
@@ -265,7 +269,7 @@ def test_a_workbook_missing_a_sheet_comes_back_in_the_full_template(sample_merge
     wb = load_workbook(returned)
     assert {"预算执行", "绩效指标", "评价小组"} <= set(wb.sheetnames)
     budget = wb["预算执行"]
-    assert budget["B4"].value == "南沙乡人民政府" and budget["B5"].value == "130133205000"
+    assert budget["B4"].value == "南沙乡人民政府" and budget["B7"].value == "130133205000"
     assert not any(
         c.value for row in wb["评价小组"].iter_rows(min_row=5, max_row=13, min_col=2, max_col=5) for c in row
     )

@@ -45,7 +45,7 @@ def test_every_form_and_grid_pointer_is_at_the_layouts_cell() -> None:
         for row in ((None,) if isinstance(p.block, L.Form) else [k for k, _ in p.block.rows])
         for f in (p.block.fields if isinstance(p.block, L.Form) else (*p.block.columns, *p.block.outputs))
     ]
-    assert len(pointers) == 15 + 4 * 6
+    assert len(pointers) == 18 + 6 * 6  # 18 form fields; 6 budget rows × 3 inputs + 3 outputs
     for pointer in pointers:
         ref = doc.cells[pointer]
         assert (ref.sheet, ref.cell) == L.cell_of(pointer), pointer

@@ -149,37 +149,37 @@ def _county_rate(d: Data) -> None:
 
 
 def _visible_total(wb: Any) -> None:
-    wb["汇总"]["L3"] = 150
+    wb["汇总"]["O3"] = 150  # 核定总分
 
 
 @pytest.mark.parametrize(
     ("edit", "visible", "expected", "shown"),
     [
-        pytest.param(_set(0, "total", "150"), None, ("out-of-range", "汇总", "L3"), "total", id="total-150"),
+        pytest.param(_set(0, "total", "150"), None, ("out-of-range", "汇总", "O3"), "total", id="total-150"),
         pytest.param(
             _set(1, "executed", "-99999"),
             None,
-            ("out-of-range", "汇总", "F4"),
+            ("out-of-range", "汇总", "G4"),
             "executed",
             id="amount-negative",
         ),
         pytest.param(
-            _set(0, "grade", "较差"), None, ("rollup-figure-mismatch", "汇总", "M3"), "grade", id="grade"
+            _set(0, "grade", "较差"), None, ("rollup-figure-mismatch", "汇总", "P3"), "grade", id="grade"
         ),
         pytest.param(
-            _set(0, "rate", "-1111.24"), None, ("rollup-figure-mismatch", "汇总", "G3"), "rate", id="rate"
+            _set(0, "rate", "-1111.24"), None, ("rollup-figure-mismatch", "汇总", "H3"), "rate", id="rate"
         ),
         pytest.param(
             _set(0, "output_score", "60"),
             None,
-            ("out-of-range", "汇总", "I3"),
+            ("out-of-range", "汇总", "L3"),
             "output_score",
             id="score-over-weight",
         ),
-        pytest.param(_duplicate, None, ("rollup-duplicate-unit", "汇总", "B13"), None, id="township-twice"),
+        pytest.param(_duplicate, None, ("rollup-duplicate-unit", "汇总", "B15"), None, id="township-twice"),
         pytest.param(_indicator_score, None, ("out-of-range", "指标明细", "N3"), None, id="indicator-score"),
-        pytest.param(_county_rate, None, ("rollup-figure-mismatch", "汇总", "G13"), None, id="county-rate"),
-        pytest.param(None, _visible_total, ("rollup-sheet-mismatch", "汇总", "L3"), None, id="visible-sheet"),
+        pytest.param(_county_rate, None, ("rollup-figure-mismatch", "汇总", "H15"), None, id="county-rate"),
+        pytest.param(None, _visible_total, ("rollup-sheet-mismatch", "汇总", "O3"), None, id="visible-sheet"),
     ],
 )
 def test_a_hand_edited_rollup_is_rejected_whole_with_named_cells(
@@ -219,8 +219,8 @@ def test_the_report_of_the_issue_every_forgery_at_once_exits_1(county: dict, tmp
     assert run.exit_code == 1, run.output
     assert "退回：forged.xlsx" in run.output
     found = {(c, cell) for c, _s, cell in errors(tmp_path / "o")}
-    assert {("out-of-range", "L3"), ("out-of-range", "F4"), ("rollup-duplicate-unit", "B13")} <= found
-    assert ("rollup-figure-mismatch", "G14") in found  # the county rate, on the total row (one row more)
+    assert {("out-of-range", "O3"), ("out-of-range", "G4"), ("rollup-duplicate-unit", "B15")} <= found
+    assert ("rollup-figure-mismatch", "H16") in found  # the county rate, on the total row (one row more)
 
 
 def test_a_township_in_a_rollup_and_sent_on_its_own_counts_once(county: dict, tmp_path: Path) -> None:
@@ -248,7 +248,8 @@ def test_two_rollups_covering_the_same_townships_count_each_unit_once(county: di
     )
     assert result.counts["rejected"] == 0
     townships = [t for roll in result.rollups for t in roll.townships]
-    assert len({t.code for t in townships}) == len(townships) == len(hidden(county["rollup"])["townships"])
+    units = {(t.code, t.kind, t.project) for t in townships}
+    assert len(units) == len(townships) == len(hidden(county["rollup"])["townships"])
     listed = [f for roll in result.rollups for f in roll.files if f.status == "superseded"]
     assert listed
 
@@ -419,7 +420,7 @@ def test_cli_merge_with_keys_signs_and_the_city_verifies(
     forged = tmp_path / "forged.xlsx"
     forge(rollup, forged, _set(0, "total", "150"))
     bad = runner.invoke(cli, ["keys", "verify", str(forged), "--keys", str(city)])
-    assert bad.exit_code == 1 and "汇总!L3" in bad.output and "rollup-bad-signature" in bad.output
+    assert bad.exit_code == 1 and "汇总!O3" in bad.output and "rollup-bad-signature" in bad.output
     as_json = runner.invoke(cli, ["keys", "verify", str(forged), "--keys", str(city), "--json"])
     assert {f["code"] for f in json.loads(as_json.output)[0]["findings"]} >= {
         "out-of-range",

@@ -258,10 +258,13 @@ def test_summary_rows_in_rank_order_with_their_figures(book: openpyxl.Workbook) 
         "排名",
         "行政区划代码",
         "单位名称",
+        "评价对象",
         "年初预算数",
         "全年预算数",
         "全年执行数",
         "执行率(%)",
+        "基本支出执行率(%)",
+        "项目支出执行率(%)",
         "预算执行得分",
         "产出指标得分",
         "效益指标得分",
@@ -312,7 +315,7 @@ def test_summary_formats_print_setup_and_filters(book: openpyxl.Workbook) -> Non
     assert fmt["执行率(%)"] == '0.00"%"'
     assert fmt["核定总分"] == fmt["满意度指标得分"] == "0.00"
     assert ws.freeze_panes == "A3"
-    assert ws.auto_filter.ref == "A2:U6"  # header to last township; the total row stays out
+    assert ws.auto_filter.ref == "A2:X6"  # header to last township; the total row stays out
     assert ws.page_setup.orientation == "landscape" and ws.page_setup.paperSize == 9
     assert (
         ws.sheet_properties.pageSetUpPr.fitToPage and (ws.page_setup.fitToWidth or 1) == 1
@@ -332,10 +335,10 @@ def test_conditional_formats_on_difference_and_poor_grades(book: openpyxl.Workbo
     rules = {
         str(rng.sqref): [(r.operator, r.formula) for r in rng.rules] for rng in ws.conditional_formatting
     }
-    assert ("greaterThan", ["0.5"]) in rules["P3:P6"]
-    assert ("lessThan", ["-0.5"]) in rules["P3:P6"]
-    assert rules["M3:M6"] == [("equal", ['"较差"'])]  # below 一般
-    assert rules["O3:O6"] == [("equal", ['"较差"'])]
+    assert ("greaterThan", ["0.5"]) in rules["S3:S6"]
+    assert ("lessThan", ["-0.5"]) in rules["S3:S6"]
+    assert rules["P3:P6"] == [("equal", ['"较差"'])]  # below 一般
+    assert rules["R3:R6"] == [("equal", ['"较差"'])]
 
 
 def test_tables_on_detail_sheets(book: openpyxl.Workbook) -> None:
@@ -425,7 +428,7 @@ def test_two_native_charts_on_the_stats_sheet(written: tuple[R.Rollup, bytes]) -
     bar = z.read("xl/charts/chart1.xml").decode()
     col = z.read("xl/charts/chart2.xml").decode()
     assert "<c:barChart>" in bar and '<c:barDir val="bar"/>' in bar and "各乡镇核定总分" in bar
-    assert "<c:f>汇总!$C$3:$C$6</c:f>" in bar and "<c:f>汇总!$L$3:$L$6</c:f>" in bar  # names, totals
+    assert "<c:f>汇总!$C$3:$C$6</c:f>" in bar and "<c:f>汇总!$O$3:$O$6</c:f>" in bar  # names, totals
     assert (
         "核定等级分布" in col
         and "<c:f>统计!$A$14:$A$17</c:f>" in col

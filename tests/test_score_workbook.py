@@ -57,8 +57,8 @@ def test_completed_workbook_holds_values_scores_and_findings(tmp_path: Path) -> 
     wb = load_workbook(target)
     assert RESULT_SHEET in wb.sheetnames
     budget = wb["预算执行"]
-    assert budget["G17"].value == pytest.approx(8.83)
-    assert budget["F17"].value == pytest.approx(0.8828)
+    assert budget["G20"].value == pytest.approx(8.83)
+    assert budget["F20"].value == pytest.approx(0.8828)
     sheet, ref = cell_of("/self_assessment/total")
     assert wb[sheet][ref].comment is not None and "98.68" in wb[sheet][ref].comment.text
     texts = [c for ws in wb.worksheets for row in ws.iter_rows() for c in row if c.value in INJECTIONS]
@@ -89,7 +89,7 @@ def test_cli_score_with_errors_exits_1_and_writes_nothing(tmp_path: Path) -> Non
     out = tmp_path / "done.xlsx"
     res = CliRunner().invoke(cli, ["score", str(src), "-o", str(out)])
     assert res.exit_code == 1
-    assert "D17" in res.output
+    assert "D20" in res.output
     assert not out.exists()
 
 

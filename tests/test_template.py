@@ -233,7 +233,7 @@ def test_panel_matrix_refers_to_the_indicators(wb: openpyxl.Workbook) -> None:
 
 def test_every_choice_field_has_a_dropdown(wb: openpyxl.Workbook) -> None:
     choice_fields = [(s, p, f) for s, p, f in L.iter_fields() if f.type is L.T.CHOICE]
-    assert len(choice_fields) == 5
+    assert len(choice_fields) == 6  # 评价类型, 自评等级, 一级/二级指标, 指标性质, 完成等级
     for sheet, p, f in choice_fields:
         dv = validation_at(wb[sheet.name], a1(*first_input(p, f)))
         assert dv.type == "list"
@@ -319,9 +319,12 @@ def test_instructions_list_every_input_field(wb: openpyxl.Workbook) -> None:
     rows = {
         (r[0].value, r[1].value): (r[2].value, r[3].value)
         for r in ws.iter_rows(min_col=1, max_col=4)
-        if r[2].value in ("必填", "选填", "工具计算")
+        if r[2].value in ("必填", "条件必填", "选填", "工具计算")
     }
-    assert rows[("预算执行", "行政区划代码")] == ("必填", L.IDENTITY.fields[1].help)
+    assert rows[("预算执行", "单位名称")] == ("必填", L.IDENTITY.fields[0].help)
+    code = next(f for f in L.IDENTITY.fields if f.key == "division_code")
+    assert rows[("预算执行", "行政区划代码")] == ("条件必填", code.help)
+    assert rows[("预算执行", "项目名称")][0] == "条件必填"
     assert rows[("绩效指标", "计量单位")] == ("选填", "如“个”“%”“万元”“天”。")
     assert rows[("绩效指标", "核定得分")][0] == "工具计算"
     required = {(s.name, f.label) for s, _, f in L.iter_fields() if f.required}

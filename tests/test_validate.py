@@ -44,7 +44,7 @@ def test_seed_is_valid_and_pins_cells() -> None:
     assert doc.get("/identity/division_code") == "130133101000"
     assert doc.get("/identity/filled_on") == "2024-01-20"
     assert doc.cells["/identity/unit_name"].cell == "B4"
-    assert doc.cells["/budget/total/executed"].cell == "D17"
+    assert doc.cells["/budget/total/executed"].cell == "D20"
     assert doc.cells["/indicators/0/weight"].sheet == "绩效指标"
     assert [m["name"] for m in doc.get("/members")] == ["卢迪", "尹华", "尚建人"]
     assert len(doc.get("/panel_scores")) == 18
@@ -170,7 +170,7 @@ def test_weights_total_names_the_weight_column() -> None:
 def test_code_mismatch_warns_for_a_town_with_a_township_range_code() -> None:
     _doc, report = validate_workbook(seed_bytes(set_value("/identity/division_code", "130133201000")))
     assert report.valid
-    assert ("code-mismatch", "预算执行", "B5") in report.flatten(["code", "sheet", "cell"])
+    assert ("code-mismatch", "预算执行", "B7") in report.flatten(["code", "sheet", "cell"])
 
 
 # --- normalisation of what people type ---------------------------------------------------------------
@@ -190,7 +190,7 @@ def test_amounts_typed_as_text_are_normalised_with_a_warning(typed: str, expecte
     doc, report = validate_workbook(seed_bytes(set_value("/budget/total/executed", typed)))
     assert report.valid, report.flatten(["code", "cell", "message"])
     assert doc.get("/budget/total/executed") == expected
-    assert ("value-normalised", "D17") in report.flatten(["code", "cell"])
+    assert ("value-normalised", "D20") in report.flatten(["code", "cell"])
 
 
 @pytest.mark.parametrize(
@@ -247,11 +247,11 @@ def test_formula_is_recomputed_not_trusted() -> None:
     edit = chain(
         set_value("/budget/current/executed", 8000),
         set_value("/budget/carryover/executed", "724.90"),
-        set_value("/budget/total/executed", "=SUM(D14:D16)"),
+        set_value("/budget/total/executed", "=SUM(D17:D19)"),
     )
     doc, report = validate_workbook(seed_bytes(edit))
     assert doc.get("/budget/total/executed") == Decimal("8724.90")
-    assert ("formula-recomputed", "D17") in report.flatten(["code", "cell"])
+    assert ("formula-recomputed", "D20") in report.flatten(["code", "cell"])
 
 
 @pytest.mark.parametrize(
@@ -288,12 +288,12 @@ def test_deeply_chained_formulas_are_bounded() -> None:
 
 def test_merged_input_cells_and_extra_content_are_reported() -> None:
     def edit(wb: Workbook) -> None:
-        wb["预算执行"].merge_cells("B14:D14")
+        wb["预算执行"].merge_cells("B17:D17")
         wb["绩效指标"]["B200"] = "追加的指标"
         wb.create_sheet("Sheet1")["A1"] = "草稿"
 
     found = validate_workbook(seed_bytes(edit))[1].flatten(["code", "sheet", "cell"])
-    assert ("merged-input", "预算执行", "B14:D14") in found
+    assert ("merged-input", "预算执行", "B17:D17") in found
     assert ("extra-data", "绩效指标", "B200") in found
     assert ("extra-data", "Sheet1", None) in found
 
@@ -337,7 +337,7 @@ def test_cli_validate_good_and_bad(tmp_path) -> None:
     assert "通过" in ok.output
     res = runner.invoke(cli, ["validate", str(good), str(bad)])
     assert res.exit_code == 1
-    assert "预算执行!D17" in res.output and "type-error" in res.output
+    assert "预算执行!D20" in res.output and "type-error" in res.output
     as_json = runner.invoke(cli, ["validate", "--json", str(bad)])
     assert as_json.exit_code == 1
     [report] = json.loads(as_json.output)

@@ -28,6 +28,7 @@ from selfeval_xlsx import sampledata as S
 from selfeval_xlsx import xlsxgrid as X
 from selfeval_xlsx.fill import filled_bytes
 from selfeval_xlsx.limits import Limits
+from selfeval_xlsx.template import TEMPLATE_FILENAME
 from selfeval_xlsx.xlsxgrid import (
     Cell,
     Grid,
@@ -39,7 +40,7 @@ from selfeval_xlsx.xlsxgrid import (
 )
 
 ROOT = Path(__file__).resolve().parents[1]
-TEMPLATE = ROOT / "templates" / "乡镇整体支出绩效自评表_v1.0.xlsx"
+TEMPLATE = ROOT / "templates" / TEMPLATE_FILENAME
 INBOX = ROOT / "samples" / "inbox"
 BUDGET = L.WORKBOOK.data_sheets[0].name  # 预算执行
 INDICATORS = L.WORKBOOK.data_sheets[1].name  # 绩效指标
