@@ -46,7 +46,7 @@ CODES: dict[str, tuple[Severity, str]] = {
     "extra-data": ("warning", "模板外的内容未读取"),
     "too-many-rows": ("error", "行数超出上限"),
     # --- cross-field rules -----------------------------------------------------------------------
-    "invalid-code": ("error", "行政区划代码无效"),
+    "invalid-code": ("error", "单位代码无效"),
     "code-mismatch": ("warning", "代码与名称不一致"),
     "sum-mismatch": ("error", "分项与合计不符"),
     "weights-total": ("error", "指标分值合计不符"),
