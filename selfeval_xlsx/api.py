@@ -36,7 +36,7 @@ def write_template(target: str | Path | BinaryIO, *, year: int | None = None, ru
     from .template import write_template as _write
 
     rules = rules or load_rules()
-    _to(target, lambda fh: _write(fh, year=year, grades=tuple(rules.grades)))
+    _to(target, lambda fh: _write(fh, year=year, rules=rules))
 
 
 def validate_workbook(

@@ -15,6 +15,7 @@ from typing import Any, BinaryIO
 
 import xlsxwriter
 
+from . import panel
 from .decimals import HUNDRED
 from .document import Document
 from .findings import Finding, Report
@@ -73,7 +74,13 @@ def write_completed(target: str | Path | BinaryIO, scored: Scored) -> None:
         {"title": f"{sub.unit_name}{sub.year}年度整体支出绩效自评（已评分）", "comments": __version__}
     )
     sheets = write_standard(
-        wb, year=sub.year, grades=res.rules.grades, doc=doc, outputs=outputs, marks=marks_of(scored.report)
+        wb,
+        year=sub.year,
+        grades=res.rules.grades,
+        doc=doc,
+        outputs=outputs,
+        marks=marks_of(scored.report),
+        rules=res.rules,
     )
     ws = wb.add_worksheet(RESULT_SHEET, worksheet_class=FastWorksheet)
     _result_sheet(ws, sheets.formats, scored)
@@ -100,7 +107,8 @@ def _result_sheet(ws: Any, fm: Formats, scored: Scored) -> None:
         fm,
         row,
         last,
-        f"评分规则：{res.rules.title}（{res.rules.name}）；{res.rules.grade_text()}。"
+        f"评分规则：{res.rules.title}（{res.rules.name}）；{res.rules.weights_text()}；{res.rules.grade_text()}。"
+        f"定性指标评分方式：{panel.DESCRIPTIONS.get(res.panel_mode, res.panel_mode)}。"
         f"生成：selfeval-xlsx {__version__}，{datetime.now().astimezone():%Y-%m-%d %H:%M}。",
     )
     row += 2
@@ -169,7 +177,7 @@ def _result_sheet(ws: Any, fm: Formats, scored: Scored) -> None:
         _num(ws, row, 8, ind.self_score, fm.score)
         ws.write_number(row, 9, float(s.figure.shown), fm.mark if not s.figure.full else fm.score)
         _num(ws, row, 10, None if ind.self_score is None else ind.self_score - s.figure.shown, fm.score)
-        ws.write_string(row, 11, s.method, fm.text)
+        ws.write_string(row, 11, s.method_label, fm.text)
         ws.write_string(row, 12, s.figure.explanation, fm.text)
         longest = max(len(s.figure.explanation) / 24, len(_plain(ind.actual, ind.unit)) / 7, 1)
         ws.set_row(row, 15 * min(8, int(longest) + 1))

@@ -341,7 +341,7 @@ def _rows(scored: Scored, item: Item) -> tuple[R.TownshipRow, list[R.IndicatorRo
             weight=s.indicator.weight,
             self_score=s.indicator.self_score,
             score=s.figure.shown,
-            method=s.method,
+            method=s.method_label,
             reason=s.indicator.reason,
         )
         for s in res.indicators

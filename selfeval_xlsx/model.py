@@ -71,6 +71,19 @@ class PanelScore:
 
 
 @dataclass(frozen=True)
+class AgreedScore:
+    """The one score the panel agreed for an indicator (the 小组评分 column)."""
+
+    index: int
+    indicator: int  # indicator seq
+    score: Decimal
+
+    @property
+    def pointer(self) -> str:
+        return f"/panel_agreed/{self.index}"
+
+
+@dataclass(frozen=True)
 class Budget:
     """One funding-source row of the budget table (万元)."""
 
@@ -103,6 +116,11 @@ class Submission:
     members: tuple[Member, ...]
     scores: tuple[PanelScore, ...]
     extra: dict[str, Any] = field(default_factory=dict)
+    agreed: tuple[AgreedScore, ...] = ()
+
+    def agreed_for(self, indicator_seq: int) -> AgreedScore | None:
+        """The panel's agreed score of one indicator (the first, when typed twice)."""
+        return next((a for a in self.agreed if a.indicator == indicator_seq), None)
 
     @property
     def county_code(self) -> str:
@@ -168,4 +186,7 @@ class Submission:
             indicators=indicators,
             members=members,
             scores=scores,
+            agreed=tuple(
+                AgreedScore(i, int(r["row"]), r["value"]) for i, r in enumerate(d.get("panel_agreed", []))
+            ),
         )
