@@ -211,7 +211,8 @@ class _Check:
             self.ignored("评分规则为评价小组合议评分，各成员列的打分未采用。", MEMBERS)
 
     def none_mode(self) -> None:
-        if self.setting == NONE and (self.doc.get("/panel_scores") or self.agreed):
+        ignored = self.setting == NONE and bool(self.doc.get("/panel_scores") or self.agreed)
+        if ignored:
             self.ignored("评分规则为单位自评（不设评价小组打分），“评价小组”表中的打分未采用。", MEMBERS)
         qualitative = [(i, r) for i, r in enumerate(self.rows) if r.get("nature") == "定性"]
         for i, r in qualitative:
@@ -223,8 +224,8 @@ class _Check:
                     "请填写“自评得分”；如有评价小组打分，请填在“评价小组”表。",
                     **self.doc.where(ptr),
                 )
-        if self.doc.get("/members") is None and self.doc.get("/panel_scores") is None:
-            return  # no 评价小组 sheet at all: the missing-sheet warning says it
+        if ignored or (self.doc.get("/members") is None and self.doc.get("/panel_scores") is None):
+            return  # said above, or no 评价小组 sheet at all: the missing-sheet warning says it
         why = "成员名单已填写，但成员未打分、也未填写“小组评分”" if self.members else "“评价小组”表未填写"
         p = self.p
         self.add(

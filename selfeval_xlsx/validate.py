@@ -322,8 +322,8 @@ def _indicators(doc: Document, rules: Any, broken: set[str]) -> list[Finding]:
             out.append(
                 make(
                     "weights-total",
-                    f"指标分值合计为{total.normalize():f}分，应为{expected.normalize():f}分"
-                    f"（评分规则：{rules.weights_text()}），请调整各指标分值。",
+                    f"指标分值合计为{total.normalize():f}分，应为{expected.normalize():f}分。"
+                    f"评分规则：{rules.weights_text()}。请调整各指标分值。",
                     file=doc.file,
                     sheet=first.sheet if first else L.INDICATOR_SHEET.name,
                     cell=cell,

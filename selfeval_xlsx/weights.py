@@ -140,8 +140,8 @@ def check_categories(doc: Document, rules: Rules, broken: set[str]) -> list[Find
         out.append(
             make(
                 "category-weights",
-                f"一级指标“{cat}”{len(idx)}项指标的分值合计{_w(total)}分，按评分规则应为{_w(cat_weight)}分"
-                f"（{rules.weights_text()}）。请调整该类各指标的分值。",
+                f"一级指标“{cat}”{len(idx)}项指标的分值合计{_w(total)}分，按评分规则应为{_w(cat_weight)}分。"
+                f"评分规则：{rules.weights_text()}。请调整该类各指标的分值。",
                 file=doc.file,
                 field="/indicators",
                 value=str(total),
