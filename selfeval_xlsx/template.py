@@ -182,6 +182,7 @@ class ProfileText:
     categories: str  # 产出指标50分、效益指标30分、满意度指标10分
     budget: str  # 10
     panel_mode: str  # auto / members / agreed / none
+    trim: str  # （人数多于5人时去掉一个最高分和一个最低分）, or ''
 
     @classmethod
     def of(cls, rules: Any) -> ProfileText:
@@ -200,6 +201,7 @@ class ProfileText:
             categories="、".join(f"{k}{w(v)}分" for k, v in rules.category_weights.items()),
             budget=w(rules.budget_weight),
             panel_mode=rules.panel_mode,
+            trim=_trim_text(rules.trim_when_more_than, rules.trim_each_side),
         )
 
     def fill(self, text: str) -> str:
@@ -207,6 +209,13 @@ class ProfileText:
         for key in ("weights", "indicators", "categories", "budget"):
             text = text.replace("{" + key + "}", getattr(self, key))
         return text
+
+
+def _trim_text(more_than: int, each_side: int) -> str:
+    if not each_side:
+        return ""
+    drop = "一个最高分和一个最低分" if each_side == 1 else f"最高和最低各{each_side}个分数"
+    return f"（人数多于{more_than}人时去掉{drop}）"
 
 
 # --- field → style and validation ----------------------------------------------------------------
@@ -693,7 +702,7 @@ def _guide_text(grades: Sequence[str], words: ProfileText | None = None) -> list
         (
             "para",
             "方式一 成员逐项打分：每一列对应成员名单中相同序号的成员（成员1即序号1），每位成员对每项指标打分，"
-            "取平均分（人数多于5人时去掉一个最高分和一个最低分）；“小组评分”列留空。",
+            f"取平均分{words.trim}；“小组评分”列留空。",
         ),
         (
             "para",

@@ -8,6 +8,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import docx
 import pytest
 from click.testing import CliRunner
 from openpyxl import Workbook, load_workbook
@@ -201,6 +202,9 @@ def test_mode_in_the_completed_workbook_and_the_rollup(tmp_path: Path) -> None:
     text = [str(c.value) for row in result.iter_rows() for c in row if c.value is not None]
     assert "定性（单位自评）" in text
     assert any("定性指标评分方式：未设评价小组打分，按单位自评得分计" in t for t in text)
+    api.write_report(tmp_path / "report.docx", scored)
+    paragraphs = [p.text for p in docx.Document(str(tmp_path / "report.docx")).paragraphs]
+    assert any("未由评价工作组逐项打分，定性指标按单位自评得分计" in p for p in paragraphs)
     inbox = tmp_path / "inbox"
     inbox.mkdir()
     write(inbox, "宋营镇.xlsx", filled_bytes(data, 2023))
