@@ -232,12 +232,16 @@ def _findings_block(
 
 
 def write_returned(
-    target: str | Path | BinaryIO, doc: Document, report: Report, year: int | None = None
+    target: str | Path | BinaryIO, doc: Document, report: Report, year: int | None = None, rules: Any = None
 ) -> None:
-    """A copy of a rejected submission on a fresh template: the problems highlighted with comments."""
+    """A copy of a rejected submission on a fresh template: the problems highlighted with comments.
+
+    ``rules``: the profile the submission was checked against (its grades, weights and panel mode are
+    what the copy's notes and 填表说明 state); ``None``: the default profile."""
     wb = _open(target)
     year = year or (doc.get("/identity/year") if isinstance(doc.get("/identity/year"), int) else None)
-    sheets = write_standard(wb, year=year, grades=_grades(), doc=doc, marks=marks_of(report))
+    grades = rules.grades if rules is not None else _grades()
+    sheets = write_standard(wb, year=year, grades=grades, doc=doc, marks=marks_of(report), rules=rules)
     ws = wb.add_worksheet(RETURN_SHEET, worksheet_class=FastWorksheet)
     for i, w in enumerate((8, 10, 16, 8, 16, 60)):
         ws.set_column(i, i, w)

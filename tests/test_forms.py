@@ -410,3 +410,15 @@ def test_template_guide_explains_modes_and_derivation(tmp_path: Path, name: str)
         "可将一个一级指标下各行的“分值”全部留空",
     ):
         assert words in text
+
+
+def test_returned_copy_states_the_profile_it_was_checked_against(tmp_path: Path) -> None:
+    """Under budget-20 a 90-point table is sent back on a template that says 80 (not the default's 90)."""
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    write(inbox, "宋营镇.xlsx", seed_bytes())
+    api.merge(inbox, tmp_path / "out", jobs=1, rules=api.load_rules("budget-20"))
+    [returned] = (tmp_path / "out" / "returned").iterdir()
+    text = all_text(returned)
+    assert "分值：预算执行20分，绩效指标80分（产出指标50分、效益指标20分、满意度指标10分），合计100分" in text
+    assert "绩效指标90分" not in text
