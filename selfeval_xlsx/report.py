@@ -395,6 +395,8 @@ class _Writer:
         text = f"围绕上述目标，{self.we}共设置绩效指标{len(inds)}项"
         if counts:
             text += f"，其中{'、'.join(counts)}"
+        if not self.rules.budget_weight:
+            return f"{text}，指标分值合计{_num(weight)}分；预算执行情况不单独计分。"
         return f"{text}，指标分值合计{_num(weight)}分；另设预算执行情况{_num(self.rules.budget_weight)}分。"
 
     def work(self) -> None:
@@ -403,11 +405,14 @@ class _Writer:
         self.heading("二、自评工作开展情况", 1)
         self.heading("（一）自评的组织工作", 2)
         listed = "、".join(f"{m.name}（{m.post}）" if m.post else m.name for m in members)
-        self.para(
-            f"{self.we}成立了由{len(members)}人组成的绩效评价工作组"
-            + (f"，成员为{listed}" if listed else "")
-            + "，负责本次自评工作的组织实施。"
-        )
+        if members:
+            self.para(
+                f"{self.we}成立了由{len(members)}人组成的绩效评价工作组"
+                + (f"，成员为{listed}" if listed else "")
+                + "，负责本次自评工作的组织实施。"
+            )
+        else:  # a table without a panel (panel mode none): no members to name
+            self.para(f"{self.we}组织开展了本次整体支出绩效自评，未成立评价工作组逐项打分。")
         if not sub.process.strip():
             self.marked("organization")
         self.heading("（二）自评的方法和过程", 2)

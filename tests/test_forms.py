@@ -205,6 +205,8 @@ def test_mode_in_the_completed_workbook_and_the_rollup(tmp_path: Path) -> None:
     api.write_report(tmp_path / "report.docx", scored)
     paragraphs = [p.text for p in docx.Document(str(tmp_path / "report.docx")).paragraphs]
     assert any("未由评价工作组逐项打分，定性指标按单位自评得分计" in p for p in paragraphs)
+    assert any("未成立评价工作组逐项打分" in p for p in paragraphs)
+    assert not any("由0人组成" in p for p in paragraphs)
     inbox = tmp_path / "inbox"
     inbox.mkdir()
     write(inbox, "宋营镇.xlsx", filled_bytes(data, 2023))
