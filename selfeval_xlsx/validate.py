@@ -75,7 +75,7 @@ def validate_document(doc: Document, rules: Any = None) -> Report:
     flagged = set(doc.data.pop("_flagged", []))
     if not doc.data:  # the reader stopped at a whole-file problem
         return report
-    derived, covered = weights.derive(doc, rules)
+    derived, covered = weights.derive(doc, rules, flagged)
     report.extend(derived)
     flagged |= covered
     # nearly every document is valid: the compiled check says so quickly, the full validator says why not

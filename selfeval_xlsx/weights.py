@@ -18,6 +18,7 @@ category's weight) is left to the clerk: the usual 分值 errors, with the reaso
 from __future__ import annotations
 
 from collections.abc import Sequence
+from collections.abc import Set as AbstractSet
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -56,8 +57,13 @@ def split_equally(total: Decimal, n: int, places: int) -> list[Decimal]:
     return [share] * (n - 1) + [total - share * (n - 1)]
 
 
-def derive(doc: Document, rules: Rules) -> tuple[list[Finding], set[str]]:
+def derive(
+    doc: Document, rules: Rules, reported: AbstractSet[str] = frozenset()
+) -> tuple[list[Finding], set[str]]:
     """Fill blank 分值 where they follow from the profile (in ``doc.data``).
+
+    ``reported``: pointers the reader already reported (an error value or a formula in a 分值 cell is not a
+    blank one: that category is left alone).
 
     Returns the findings (a warning per derived category, an error where the weights cannot be derived)
     and the pointers those errors already cover (so the schema's "missing" finding is not repeated).
@@ -70,6 +76,8 @@ def derive(doc: Document, rules: Rules) -> tuple[list[Finding], set[str]]:
         if not idx or any("weight" in rows[i] for i in idx):
             continue  # filled (or partly filled: each blank one is a missing value as usual)
         ptrs = [f"/indicators/{i}/weight" for i in idx]
+        if reported & set(ptrs):
+            continue
         scores = [rows[i].get("self_score") for i in idx]
         names = "、".join(f"第{rows[i].get('seq')}项" for i in idx)
         where = {"file": doc.file, "field": ptrs[0], **_span(doc, ptrs)}

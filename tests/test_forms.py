@@ -387,6 +387,16 @@ def test_weights_not_derivable_are_errors_that_say_why() -> None:
     assert [e.code for e in report.errors] == ["missing-value"] and "自评得分”不全" in report.errors[
         0
     ].message
+
+    # an error value in one 分值 cell is not a blank table: nothing derived, the error stands
+    def div0(wb: Workbook) -> None:
+        sheet, ref = indicator_cell(0, "weight")
+        wb[sheet][ref] = "#DIV/0!"
+
+    data = no_weights(S.seed(), ("产出指标",))
+    _doc, report = api.validate_workbook(filled_bytes(data, 2023, div0))
+    assert "weights-derived" not in {f.code for f in report.findings}
+    assert ("cell-error", "error", *indicator_cell(0, "weight")) in found(report)
     # some rows filled, some not: the usual missing 分值, one per blank row
     data = S.seed()
     data["indicators"][0]["weight"] = None
