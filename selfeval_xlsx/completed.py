@@ -91,7 +91,7 @@ def write_completed(target: str | Path | BinaryIO, scored: Scored) -> None:
 def _result_sheet(ws: Any, fm: Formats, scored: Scored) -> None:
     sub, res = scored.submission, scored.result
     assert sub is not None and res is not None
-    widths = (8, 12, 16, 22, 8, 14, 14, 8, 9, 9, 9, 12, 48)
+    widths = (8, 12, 16, 22, 8, 14, 14, 8, 9, 9, 9, 17, 43)  # 计分方法 holds 定性（小组合议）
     for i, w in enumerate(widths):
         ws.set_column(i, i, w)
     ws.set_paper(9)
