@@ -16,7 +16,7 @@ from .validate import validate_workbook as _validate_workbook
 
 
 def load_rules(name_or_path: str | Path | None = None) -> Any:
-    """A rules profile by shipped name (``default``, ``mof-2020``) or from a JSON file."""
+    """A rules profile by shipped name (``default``, ``mof-2020``, ``budget-20``) or from a JSON file."""
     from .rules import load_rules as _load
 
     return _load(name_or_path)

@@ -21,6 +21,7 @@ from selfeval_xlsx.cells import a1
 from selfeval_xlsx.cli import cli
 from selfeval_xlsx.completed import RESULT_SHEET
 from selfeval_xlsx.fill import fill, filled_bytes
+from selfeval_xlsx.rules import RulesError
 
 D = Decimal
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -434,3 +435,14 @@ def test_returned_copy_states_the_profile_it_was_checked_against(tmp_path: Path)
     text = all_text(returned)
     assert "分值：预算执行20分，绩效指标80分（产出指标50分、效益指标20分、满意度指标10分），合计100分" in text
     assert "绩效指标90分" not in text
+
+
+def test_panel_mode_is_a_checked_profile_setting(tmp_path: Path) -> None:
+    assert api.load_rules().panel_mode == "auto"
+    assert with_panel_mode(tmp_path, "agreed").panel_mode == "agreed"
+    with pytest.raises(RulesError) as err:
+        with_panel_mode(tmp_path, "everyone")
+    assert err.value.json_path == "$.panel.mode"
+    budget20 = api.load_rules("budget-20")
+    assert (budget20.budget_weight, budget20.indicator_total) == (20, 80)
+    assert sum(budget20.category_weights.values()) == 80
