@@ -19,7 +19,7 @@ from pathlib import Path
 
 from selfeval_xlsx import sampledata as S
 from selfeval_xlsx.fill import filled_bytes
-from selfeval_xlsx.layout import BUDGET_SHEET, META_SHEET_NAME, PANEL_SHEET
+from selfeval_xlsx.layout import BUDGET_SHEET, INDICATOR_SHEET, META_SHEET_NAME
 
 #: 基本支出 + 项目支出 = 合计 (the seed's totals), as a department's table splits them.
 SPLIT = {
@@ -117,17 +117,17 @@ def main(out: Path) -> None:
         ),
     )
 
-    def drop_panel(wb) -> None:  # type: ignore[no-untyped-def]
-        del wb[PANEL_SHEET.name]
+    def drop_indicators(wb) -> None:  # type: ignore[no-untyped-def]
+        del wb[INDICATOR_SHEET.name]  # (a missing 评价小组 is only a warning: the panel is optional)
 
     put(
-        "错误样例-缺少评价小组表.xlsx",
+        "错误样例-缺少绩效指标表.xlsx",
         filled_bytes(
             S.variant(
                 bad, **{"identity.unit_name": "南沙乡人民政府", "identity.division_code": "130133205000"}
             ),
             S.YEAR,
-            drop_panel,
+            drop_indicators,
         ),
     )
     weights = S.variant(

@@ -16,7 +16,7 @@ from .validate import validate_workbook as _validate_workbook
 
 
 def load_rules(name_or_path: str | Path | None = None) -> Any:
-    """A rules profile by shipped name (``default``, ``mof-2020``) or from a JSON file."""
+    """A rules profile by shipped name (``default``, ``mof-2020``, ``budget-20``) or from a JSON file."""
     from .rules import load_rules as _load
 
     return _load(name_or_path)
@@ -36,7 +36,7 @@ def write_template(target: str | Path | BinaryIO, *, year: int | None = None, ru
     from .template import write_template as _write
 
     rules = rules or load_rules()
-    _to(target, lambda fh: _write(fh, year=year, grades=tuple(rules.grades)))
+    _to(target, lambda fh: _write(fh, year=year, rules=rules))
 
 
 def validate_workbook(

@@ -265,7 +265,7 @@ class _Audit:
     def panel(self) -> None:
         r, sub = self.rules, self.sub
         n = len(sub.members)
-        if n < r.audit.min_panel_members:
+        if self.result.panel_mode == "members" and n < r.audit.min_panel_members:
             self.add(
                 "panel-too-small",
                 f"评价工作组只有{n}人，少于{r.audit.min_panel_members}人。请补充评价工作组成员"

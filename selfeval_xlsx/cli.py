@@ -30,7 +30,7 @@ def _rules_option(f):  # type: ignore[no-untyped-def]
         "rules_name",
         default=None,
         metavar="NAME|FILE",
-        help="Rules profile: a shipped name (default, mof-2020) or a JSON file.",
+        help="Rules profile: a shipped name (default, mof-2020, budget-20) or a JSON file.",
     )(f)
 
 

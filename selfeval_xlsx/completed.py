@@ -15,6 +15,7 @@ from typing import Any, BinaryIO
 
 import xlsxwriter
 
+from . import panel
 from .decimals import HUNDRED
 from .document import Document
 from .findings import Finding, Report
@@ -77,7 +78,13 @@ def write_completed(target: str | Path | BinaryIO, scored: Scored) -> None:
         {"title": f"{sub.unit_name}{sub.year}年度{_what(sub)}绩效自评（已评分）", "comments": __version__}
     )
     sheets = write_standard(
-        wb, year=sub.year, grades=res.rules.grades, doc=doc, outputs=outputs, marks=marks_of(scored.report)
+        wb,
+        year=sub.year,
+        grades=res.rules.grades,
+        doc=doc,
+        outputs=outputs,
+        marks=marks_of(scored.report),
+        rules=res.rules,
     )
     ws = wb.add_worksheet(RESULT_SHEET, worksheet_class=FastWorksheet)
     _result_sheet(ws, sheets.formats, scored)
@@ -88,7 +95,7 @@ def write_completed(target: str | Path | BinaryIO, scored: Scored) -> None:
 def _result_sheet(ws: Any, fm: Formats, scored: Scored) -> None:
     sub, res = scored.submission, scored.result
     assert sub is not None and res is not None
-    widths = (8, 12, 16, 22, 8, 14, 14, 8, 9, 9, 9, 12, 48)
+    widths = (8, 12, 16, 22, 8, 14, 14, 8, 9, 9, 9, 17, 43)  # 计分方法 holds 定性（小组合议）
     for i, w in enumerate(widths):
         ws.set_column(i, i, w)
     ws.set_paper(9)
@@ -104,7 +111,8 @@ def _result_sheet(ws: Any, fm: Formats, scored: Scored) -> None:
         fm,
         row,
         last,
-        f"评分规则：{res.rules.title}（{res.rules.name}）；{res.rules.grade_text()}。"
+        f"评分规则：{res.rules.title}（{res.rules.name}）；{res.rules.weights_text()}；{res.rules.grade_text()}。"
+        f"定性指标评分方式：{panel.DESCRIPTIONS.get(res.panel_mode, res.panel_mode)}。"
         f"生成：selfeval-xlsx {__version__}，{datetime.now().astimezone():%Y-%m-%d %H:%M}。",
     )
     row += 2
@@ -183,7 +191,7 @@ def _result_sheet(ws: Any, fm: Formats, scored: Scored) -> None:
         _num(ws, row, 8, ind.self_score, fm.score)
         ws.write_number(row, 9, float(s.figure.shown), fm.mark if not s.figure.full else fm.score)
         _num(ws, row, 10, None if ind.self_score is None else ind.self_score - s.figure.shown, fm.score)
-        ws.write_string(row, 11, s.method, fm.text)
+        ws.write_string(row, 11, s.method_label, fm.text)
         ws.write_string(row, 12, s.figure.explanation, fm.text)
         longest = max(len(s.figure.explanation) / 24, len(_plain(ind.actual, ind.unit)) / 7, 1)
         ws.set_row(row, 15 * min(8, int(longest) + 1))
@@ -238,12 +246,16 @@ def _findings_block(
 
 
 def write_returned(
-    target: str | Path | BinaryIO, doc: Document, report: Report, year: int | None = None
+    target: str | Path | BinaryIO, doc: Document, report: Report, year: int | None = None, rules: Any = None
 ) -> None:
-    """A copy of a rejected submission on a fresh template: the problems highlighted with comments."""
+    """A copy of a rejected submission on a fresh template: the problems highlighted with comments.
+
+    ``rules``: the profile the submission was checked against (its grades, weights and panel mode are
+    what the copy's notes and 填表说明 state); ``None``: the default profile."""
     wb = _open(target)
     year = year or (doc.get("/identity/year") if isinstance(doc.get("/identity/year"), int) else None)
-    sheets = write_standard(wb, year=year, grades=_grades(), doc=doc, marks=marks_of(report))
+    grades = rules.grades if rules is not None else _grades()
+    sheets = write_standard(wb, year=year, grades=grades, doc=doc, marks=marks_of(report), rules=rules)
     ws = wb.add_worksheet(RETURN_SHEET, worksheet_class=FastWorksheet)
     for i, w in enumerate((8, 10, 16, 8, 16, 60)):
         ws.set_column(i, i, w)

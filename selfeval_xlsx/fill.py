@@ -86,6 +86,10 @@ def fill(wb: Workbook, data: dict[str, Any], layout: L.Workbook = L.WORKBOOK) ->
                 for entry in data.get(b.key, []):
                     r, c = L.matrix_cell(p, int(entry["row"]) - 1, int(entry["column"]) - 1)
                     ws.cell(r, c).value = _cell_value(entry["value"], b.value)
+                if b.agreed:
+                    for entry in data.get(b.agreed_key, []):
+                        r, c = L.agreed_cell(p, int(entry["row"]) - 1)
+                        ws.cell(r, c).value = _cell_value(entry["value"], b.agreed)
     return wb
 
 

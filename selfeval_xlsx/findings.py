@@ -57,6 +57,10 @@ CODES: dict[str, tuple[Severity, str]] = {
     "panel-missing-score": ("error", "评价小组打分缺失"),
     "panel-unknown-member": ("error", "打分人不在成员名单"),
     "panel-unknown-indicator": ("error", "打分对应的指标不存在"),
+    "panel-mode": ("warning", "未经评价小组评分"),
+    "panel-ignored": ("warning", "评价小组打分未采用"),
+    "category-weights": ("warning", "一级指标分值不符"),
+    "weights-derived": ("warning", "分值由工具推算"),
     "year-mismatch": ("warning", "评价年度不符"),
     # --- audit (scoring) -----------------------------------------------------------------------
     "self-score-differs": ("warning", "自评总分与核定不符"),

@@ -125,6 +125,7 @@ class Table:
     key: str
     columns: tuple[Field, ...]
     rows: int
+    min_rows: int = 1  # rows that must be filled (0: the table may be left empty)
 
     @cached_property
     def inputs(self) -> tuple[Field, ...]:
@@ -150,6 +151,15 @@ class Matrix:
     value: Field
     row_table: str  # key of the table whose seq the rows refer to
     column_table: str
+    #: An optional column right of the member columns: one score per row agreed by the whole panel
+    #: (``/<agreed_key>/<index>`` → ``{"row": seq, "value": …}``).
+    agreed: Field | None = None
+    agreed_key: str = ""
+
+    @property
+    def width(self) -> int:
+        """Value columns: the members' and the agreed column."""
+        return self.columns + (1 if self.agreed else 0)
 
 
 Block = Section | Note | Form | Grid | Table | Matrix
@@ -248,6 +258,13 @@ def table_col(p: Placement, key: str) -> int:
 def matrix_cell(p: Placement, row_index: int, col_index: int) -> tuple[int, int]:
     """(row, col) of a Matrix value (0-based indexes); columns A and B hold 序号 and its label."""
     return p.row + 1 + row_index, 3 + col_index
+
+
+def agreed_cell(p: Placement, row_index: int) -> tuple[int, int]:
+    """(row, col) of a Matrix's agreed score (the column right of the member columns)."""
+    m = p.block
+    assert isinstance(m, Matrix) and m.agreed is not None
+    return matrix_cell(p, row_index, m.columns)
 
 
 # --- the standard workbook ------------------------------------------------------------------------
@@ -482,13 +499,20 @@ INDICATORS = Table(
             "分值",
             T.SCORE,
             True,
-            "本指标的分值，全部指标合计90分。",
+            "本指标的分值。全部指标合计{indicators}分（{categories}）。原表只有得分、没有逐项分值的，"
+            "可将一个一级指标下各行的分值全部留空，由工具按该类分值推算。",
             minimum=D(0),
-            maximum=D(90),
+            maximum=D(100),
             width=8,
         ),
         Field(
-            "self_score", "自评得分", T.SCORE, help="单位自评的得分。", minimum=D(0), maximum=D(90), width=9
+            "self_score",
+            "自评得分",
+            T.SCORE,
+            help="单位自评的得分（不设评价小组打分时，定性指标按此计分）。",
+            minimum=D(0),
+            maximum=D(100),
+            width=9,
         ),
         Field(
             "reason",
@@ -507,12 +531,13 @@ MEMBERS = Table(
     "members",
     (
         Field("seq", "序号", T.INT, width=6),
-        Field("name", "姓名", T.TEXT, True, "评价工作组成员姓名。", max_length=30, width=12),
+        Field("name", "姓名", T.TEXT, True, "评价工作组成员姓名（一般3至7人）。", max_length=30, width=12),
         Field("org", "工作单位", T.TEXT, help="如“宋营镇人民政府”。", max_length=60, width=20),
         Field("post", "职务", T.TEXT, True, "如“党委副书记、镇长”。", max_length=60, width=20),
         Field("title", "职称", T.TEXT, help="如无可不填。", max_length=30, width=10),
     ),
     PANEL_ROWS,
+    min_rows=0,
 )
 
 PANEL_SCORES = Matrix(
@@ -523,10 +548,19 @@ PANEL_SCORES = Matrix(
     PANEL_ROWS,
     "成员{n}",
     Field(
-        "score", "打分", T.SCORE, help="该成员对该指标的打分，不超过指标分值。", minimum=D(0), maximum=D(90)
+        "score", "打分", T.SCORE, help="该成员对该指标的打分，不超过指标分值。", minimum=D(0), maximum=D(100)
     ),
     row_table="indicators",
     column_table="members",
+    agreed=Field(
+        "agreed",
+        "小组评分",
+        T.SCORE,
+        help="评价小组合议给出的一个分数（成员不逐人打分时填写；逐人打分时留空），不超过指标分值。",
+        minimum=D(0),
+        maximum=D(100),
+    ),
+    agreed_key="panel_agreed",
 )
 
 INSTRUCTIONS = Sheet(
@@ -563,7 +597,7 @@ INDICATOR_SHEET = Sheet(
     "绩效指标",
     "{year}年度乡镇整体支出绩效自评表 · 绩效指标",
     (
-        Note("全部指标分值合计90分（预算执行10分另计）。定量指标的“年度指标值”“实际完成值”只填数字。"),
+        Note("分值：{weights}。定量指标的“年度指标值”“实际完成值”只填数字。"),
         INDICATORS,
     ),
     widths=tuple(c.width for c in INDICATORS.columns),
@@ -578,10 +612,10 @@ PANEL_SHEET = Sheet(
     (
         Section("一、评价工作组成员"),
         MEMBERS,
-        Section("二、成员评分（每位成员对每项指标打分）"),
+        Section("二、评分（每位成员逐项打分；或只在“小组评分”列填写合议的一个分数）"),
         PANEL_SCORES,
     ),
-    widths=(8, 22, 20, 20, 10, 9, 9, 9, 9, 9, 9),
+    widths=(8, 22, 20, 20, 10, 9, 9, 9, 9, 9, 9, 10),
     landscape=True,
 )
 
@@ -663,6 +697,8 @@ def iter_fields() -> list[tuple[Sheet, Placement, Field]]:
                 out.extend((sheet, p, f) for f in b.columns)
             elif isinstance(b, Matrix):
                 out.append((sheet, p, b.value))
+                if b.agreed:
+                    out.append((sheet, p, b.agreed))
     return out
 
 
@@ -674,6 +710,8 @@ def field_at(pointer: str) -> Field | None:
     for sheet in WORKBOOK.data_sheets:
         for p in sheet.placements:
             b = p.block
+            if isinstance(b, Matrix) and b.agreed and parts[0] == b.agreed_key:
+                return b.agreed
             if getattr(b, "key", None) != parts[0]:
                 continue
             last = parts[-1]
@@ -699,6 +737,8 @@ def cell_of(pointer: str) -> tuple[str, str] | None:
     for sheet in WORKBOOK.data_sheets:
         for p in sheet.placements:
             b = p.block
+            if isinstance(b, Matrix) and b.agreed and parts[0] == b.agreed_key:
+                return sheet.name, a1(p.row, agreed_cell(p, 0)[1])
             if getattr(b, "key", None) != parts[0]:
                 continue
             if isinstance(b, Form) and len(parts) == 2:

@@ -402,7 +402,7 @@ def _stage(scored: Scored, task: _Task, item: Item) -> str:
     if scored.valid:
         write_completed(buffer, scored)
     else:
-        write_returned(buffer, scored.doc, scored.report)
+        write_returned(buffer, scored.doc, scored.report, rules=_rules(task.rules))
     with _staging_writes(), open(Path(task.staging) / staged, "wb") as fh:
         fh.write(buffer.getbuffer())
     return staged
@@ -456,7 +456,7 @@ def _rows(scored: Scored, item: Item) -> tuple[R.TownshipRow, list[R.IndicatorRo
             weight=s.indicator.weight,
             self_score=s.indicator.self_score,
             score=s.figure.shown,
-            method=s.method,
+            method=s.method_label,
             reason=s.indicator.reason,
         )
         for s in res.indicators

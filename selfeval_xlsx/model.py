@@ -72,6 +72,19 @@ class PanelScore:
 
 
 @dataclass(frozen=True)
+class AgreedScore:
+    """The one score the panel agreed for an indicator (the 小组评分 column)."""
+
+    index: int
+    indicator: int  # indicator seq
+    score: Decimal
+
+    @property
+    def pointer(self) -> str:
+        return f"/panel_agreed/{self.index}"
+
+
+@dataclass(frozen=True)
 class Budget:
     """One funding-source row of the budget table (万元)."""
 
@@ -125,6 +138,12 @@ class Submission:
     def unit_code(self) -> str:
         """The unit's identity: the township's division code, else its 统一社会信用代码."""
         return self.division_code or self.credit_code
+
+    agreed: tuple[AgreedScore, ...] = ()
+
+    def agreed_for(self, indicator_seq: int) -> AgreedScore | None:
+        """The panel's agreed score of one indicator (the first, when typed twice)."""
+        return next((a for a in self.agreed if a.indicator == indicator_seq), None)
 
     @property
     def county_code(self) -> str:
@@ -200,4 +219,7 @@ class Submission:
             indicators=indicators,
             members=members,
             scores=scores,
+            agreed=tuple(
+                AgreedScore(i, int(r["row"]), r["value"]) for i, r in enumerate(d.get("panel_agreed", []))
+            ),
         )

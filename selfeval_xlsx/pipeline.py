@@ -52,6 +52,7 @@ class Scored:
                 total=f"{r.total.shown:f}",
                 grade=r.grade,
                 rules=r.rules.name,
+                panel_mode=r.panel_mode,
                 self_total=None if self.submission.self_total is None else f"{self.submission.self_total:f}",
                 self_grade=self.submission.self_grade,
             )

@@ -242,6 +242,14 @@ class _MatrixPlan(NamedTuple):
     parse: Parse
     pointers: tuple[tuple[str, str], ...]  # per entry index: (entry pointer, value pointer)
     refs: tuple[tuple[CellRef, ...], ...]  # per data row, per matrix column
+    #: The agreed-score column right of the members' (0 when the matrix has none): its document key,
+    #: field, parse, per entry index (entry pointer, value pointer) and per data row its cell.
+    agreed_col: int = 0
+    agreed_key: str = ""
+    agreed_field: L.Field | None = None
+    agreed_parse: Parse | None = None
+    agreed_pointers: tuple[tuple[str, str], ...] = ()
+    agreed_refs: tuple[CellRef, ...] = ()
 
 
 BlockPlan = _FormPlan | _GridPlan | _TablePlan | _MatrixPlan
@@ -336,7 +344,19 @@ def _build_plan(sheet: L.Sheet) -> _SheetPlan:
         elif isinstance(b, L.Matrix):
             rows = range(L.table_row(p, 0), L.table_row(p, b.rows))
             first_col = L.matrix_cell(p, 0, 0)[1]
-            inputs.update(L.matrix_cell(p, r, c) for r in range(b.rows) for c in range(b.columns))
+            inputs.update(L.matrix_cell(p, r, c) for r in range(b.rows) for c in range(b.width))
+            agreed: dict[str, Any] = {}
+            if b.agreed:
+                agreed = {
+                    "agreed_col": L.agreed_cell(p, 0)[1],
+                    "agreed_key": b.agreed_key,
+                    "agreed_field": b.agreed,
+                    "agreed_parse": _parser(b.agreed),
+                    "agreed_pointers": tuple(
+                        (f"/{b.agreed_key}/{n}", f"/{b.agreed_key}/{n}/value") for n in range(b.rows)
+                    ),
+                    "agreed_refs": tuple(CellRef(name, a1(*L.agreed_cell(p, r))) for r in range(b.rows)),
+                }
             blocks.append(
                 _MatrixPlan(
                     key=b.key,
@@ -352,6 +372,7 @@ def _build_plan(sheet: L.Sheet) -> _SheetPlan:
                         tuple(CellRef(name, a1(*L.matrix_cell(p, r, c))) for c in range(b.columns))
                         for r in range(b.rows)
                     ),
+                    **agreed,
                 )
             )
     by_row: dict[int, list[int]] = {}
@@ -566,6 +587,9 @@ class _Reader:
 
     def _matrix(self, sheet: L.Sheet, ws: Sheet, plan: _MatrixPlan) -> None:
         entries: list[dict[str, Any]] = self.doc.data.setdefault(plan.key, [])
+        agreed: list[dict[str, Any]] = (
+            self.doc.data.setdefault(plan.agreed_key, []) if plan.agreed_col else []
+        )
         index = self._columns_by_row(ws)
         cells, doc_cells = ws.cells, self.doc.cells
         first_col, last_col = plan.first_col, plan.last_col
@@ -589,7 +613,27 @@ class _Reader:
                 doc_cells[value_pointer] = ref
                 cell = cells[(row, col)]
                 self._value(sheet, ws, value_pointer, plan.field, plan.parse, ref.cell, cell, entry, "value")
-            self._extra_columns(sheet, ws, row, last_col)
+            if plan.agreed_col and plan.agreed_col in filled:
+                assert plan.agreed_field is not None and plan.agreed_parse is not None
+                pointer, value_pointer = plan.agreed_pointers[len(agreed)]
+                ref = plan.agreed_refs[r]
+                entry = {"row": seq if seq is not None else _seq(ws, row, 1, r + 1)}
+                agreed.append(entry)
+                doc_cells[pointer] = ref
+                doc_cells[value_pointer] = ref
+                cell = cells[(row, plan.agreed_col)]
+                self._value(
+                    sheet,
+                    ws,
+                    value_pointer,
+                    plan.agreed_field,
+                    plan.agreed_parse,
+                    ref.cell,
+                    cell,
+                    entry,
+                    "value",
+                )
+            self._extra_columns(sheet, ws, row, max(last_col, plan.agreed_col))
 
     # --- cells -----------------------------------------------------------------------------------
 

@@ -395,6 +395,8 @@ class _Writer:
         text = f"围绕上述目标，{self.we}共设置绩效指标{len(inds)}项"
         if counts:
             text += f"，其中{'、'.join(counts)}"
+        if not self.rules.budget_weight:
+            return f"{text}，指标分值合计{_num(weight)}分；预算执行情况不单独计分。"
         return f"{text}，指标分值合计{_num(weight)}分；另设预算执行情况{_num(self.rules.budget_weight)}分。"
 
     def work(self) -> None:
@@ -403,11 +405,14 @@ class _Writer:
         self.heading("二、自评工作开展情况", 1)
         self.heading("（一）自评的组织工作", 2)
         listed = "、".join(f"{m.name}（{m.post}）" if m.post else m.name for m in members)
-        self.para(
-            f"{self.we}成立了由{len(members)}人组成的绩效评价工作组"
-            + (f"，成员为{listed}" if listed else "")
-            + "，负责本次自评工作的组织实施。"
-        )
+        if members:
+            self.para(
+                f"{self.we}成立了由{len(members)}人组成的绩效评价工作组"
+                + (f"，成员为{listed}" if listed else "")
+                + "，负责本次自评工作的组织实施。"
+            )
+        else:  # a table without a panel (panel mode none): no members to name
+            self.para(f"{self.we}组织开展了本次整体支出绩效自评，未成立评价工作组逐项打分。")
         if not sub.process.strip():
             self.marked("organization")
         self.heading("（二）自评的方法和过程", 2)
@@ -421,10 +426,15 @@ class _Writer:
             k = r.trim_each_side
             drop = "一个最高分和一个最低分" if k == 1 else f"最高和最低各{k}个分数"
             trim = f"（成员超过{r.trim_when_more_than}人时去掉{drop}后取平均）"
+        rest = "定量指标按实际完成值与年度指标值计算得分；预算执行按全年执行数与全年预算数（调整后）之比计算得分。"
+        mode = self.res.panel_mode
+        if mode == "agreed":
+            return f"评价工作组对各项定性指标合议评分，以合议的分数作为评价工作组综合得分；{rest}本报告所列得分按自评表数据核定。"
+        if mode == "none":
+            return f"本次自评未由评价工作组逐项打分，定性指标按单位自评得分计，由县财政局复核；{rest}本报告所列得分按自评表数据核定。"
         return (
             f"评价工作组{len(self.sub.members)}名成员分别对各项绩效指标打分，定性指标以各成员打分的平均值{trim}"
-            "作为评价工作组综合得分；定量指标按实际完成值与年度指标值计算得分；预算执行按全年执行数与全年预算数"
-            "（调整后）之比计算得分。本报告所列得分均为评价工作组的综合得分，并按自评表数据核定。"
+            f"作为评价工作组综合得分；{rest}本报告所列得分均为评价工作组的综合得分，并按自评表数据核定。"
         )
 
     def achievement(self) -> None:

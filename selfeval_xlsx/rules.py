@@ -3,7 +3,8 @@
 A profile is a JSON file checked against ``rules/rules.schema.json`` (draft 2020-12) and then against
 the cross-field rules the schema cannot express. Numbers may be written as JSON numbers or decimal
 strings; both load as exact ``Decimal`` (never binary floats). Shipped profiles live in the package's
-``rules/`` folder: ``default`` (this county's seed rules) and ``mof-2020`` (MoF 2020 grade bands).
+``rules/`` folder: ``default`` (this county's seed rules), ``mof-2020`` (MoF 2020 grade bands) and
+``budget-20`` (budget execution 20 points, indicators 80).
 """
 
 from __future__ import annotations
@@ -95,6 +96,7 @@ class Rules:
     trim_each_side: int
     places: int
     audit: AuditRules
+    panel_mode: str = "auto"  # auto / members / agreed / none (see selfeval_xlsx.panel)
 
     @property
     def grades(self) -> tuple[str, ...]:
@@ -139,6 +141,19 @@ class Rules:
         high = max(high, Decimal(0))
         return min(low, high), high
 
+    @property
+    def total_weight(self) -> Decimal:
+        """Budget plus indicators: the best total (100)."""
+        return self.budget_weight + self.indicator_total
+
+    def weights_text(self) -> str:
+        """The weights rule in words, from the profile: 预算执行10分，绩效指标90分（产出指标50分、…），合计100分."""
+        cats = "、".join(f"{k}{_whole(v)}分" for k, v in self.category_weights.items())
+        indicators = f"绩效指标{_whole(self.indicator_total)}分（{cats}）"
+        if not self.budget_weight:
+            return f"预算执行不单独计分，{indicators}，合计{_whole(self.total_weight)}分"
+        return f"预算执行{_whole(self.budget_weight)}分，{indicators}，合计{_whole(self.total_weight)}分"
+
     def grade_text(self) -> str:
         """The grade rule in words: 得分≥85为优秀；75≤得分<85为良好；…；得分<60为较差."""
         parts = []
@@ -152,6 +167,13 @@ class Rules:
             else:
                 parts.append(f"{lo}≤得分<{gs[i - 1].min.normalize():f}为{g.name}")
         return "；".join(parts)
+
+
+def _whole(value: Decimal) -> str:
+    """A weight as printed: '10', or '7.5' when not whole."""
+    return (
+        f"{value.normalize():f}" if value != value.to_integral_value() else f"{value.to_integral_value():f}"
+    )
 
 
 # --- loading ---------------------------------------------------------------------------------------
@@ -325,4 +347,5 @@ def _build(d: dict[str, Any], file: str) -> Rules:
         trim_each_side=trim_each,
         places=int(d["rounding"]["places"]),
         audit=audit,
+        panel_mode=d["panel"].get("mode", "auto"),
     )

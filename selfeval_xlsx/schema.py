@@ -116,8 +116,10 @@ def build_schema() -> dict[str, Any]:
                             "then": {"required": ["completion"]},
                         },
                     ]
-                props[b.key] = {"type": "array", "items": item, "minItems": 1, "maxItems": b.rows}
-                required.append(b.key)
+                props[b.key] = {"type": "array", "items": item, "maxItems": b.rows}
+                if b.min_rows:
+                    props[b.key]["minItems"] = b.min_rows
+                    required.append(b.key)
             elif isinstance(b, L.Matrix):
                 props[b.key] = {
                     "type": "array",
@@ -131,6 +133,19 @@ def build_schema() -> dict[str, Any]:
                         "required": ["row", "column", "value"],
                     },
                 }
+                if b.agreed:
+                    props[b.agreed_key] = {
+                        "type": "array",
+                        "title": b.agreed.label,
+                        "items": {
+                            "type": "object",
+                            "properties": {
+                                "row": {"type": "integer", "minimum": 1},
+                                "value": field_schema(b.agreed),
+                            },
+                            "required": ["row", "value"],
+                        },
+                    }
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": f"https://selfeval-xlsx.invalid/schema/submission-{TEMPLATE_VERSION}.json",

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_EVEN, Context, Decimal, localcontext
 from typing import Any
 
+from . import panel
 from .decimals import HUNDRED, ONE, ZERO, q2
 from .layout import LEVELS
 from .model import Indicator, Submission
@@ -60,11 +61,19 @@ class IndicatorScore:
     panel_composite: Decimal | None
     band: tuple[Decimal, Decimal] | None
     clamped: bool
+    panel_mode: str = ""  # for qualitative rows: members / agreed / none (selfeval_xlsx.panel)
 
     @property
     def qualitative(self) -> bool:
         """Scored by the panel (定性 or a quantitative row that fell back)."""
         return self.method.startswith("定性")
+
+    @property
+    def method_label(self) -> str:
+        """The method as shown in the completed workbook and the roll-up: '≥', '定性（小组合议）'…"""
+        if self.qualitative and self.panel_mode:
+            return f"{self.method}（{panel.label(self.panel_mode)}）"
+        return self.method
 
 
 @dataclass(frozen=True)
@@ -78,6 +87,7 @@ class ScoreResult:
     subtotals: dict[str, Figure]  # 产出指标 / 效益指标 / 满意度指标, always all three
     total: Figure
     grade: str
+    panel_mode: str = panel.MEMBERS  # how the qualitative indicators were scored
 
     @property
     def execution_rate_shown(self) -> Decimal | None:
@@ -114,8 +124,9 @@ def score_submission(sub: Submission, rules: Rules) -> ScoreResult:
     """Score a submission under a rules profile."""
     with localcontext(_CTX):
         rate, budget = score_budget(sub, rules)
+        mode = panel.resolve(rules.panel_mode, bool(sub.scores), bool(sub.agreed))
         scores = tuple(
-            score_indicator(ind, [p.score for p in sub.scores_for(ind.seq)], rules) for ind in sub.indicators
+            score_indicator(ind, _panel_scores(sub, ind, mode), rules, mode) for ind in sub.indicators
         )
         subtotals = {cat: _subtotal(cat, scores, rules) for cat in CATEGORIES}
         value = budget.value + sum((s.figure.value for s in scores), ZERO)
@@ -141,7 +152,18 @@ def score_submission(sub: Submission, rules: Rules) -> ScoreResult:
             subtotals=subtotals,
             total=total,
             grade=rules.grade_for(shown),
+            panel_mode=mode,
         )
+
+
+def _panel_scores(sub: Submission, ind: Indicator, mode: str) -> list[Decimal]:
+    """The scores a qualitative indicator's composite is taken from, under the panel mode."""
+    if mode == panel.MEMBERS:
+        return [p.score for p in sub.scores_for(ind.seq)]
+    if mode == panel.AGREED:
+        agreed = sub.agreed_for(ind.seq)
+        return [] if agreed is None else [agreed.score]
+    return []
 
 
 def panel_composite(scores: Sequence[Decimal], rules: Rules) -> Decimal | None:
@@ -184,8 +206,11 @@ def score_budget(sub: Submission, rules: Rules) -> tuple[Decimal | None, Figure]
         return rate, _figure(value, w, text, rules, inputs | {"rate": rate}, pointer)
 
 
-def score_indicator(ind: Indicator, scores: Sequence[Decimal], rules: Rules) -> IndicatorScore:
-    """Score one indicator from its row and its panel scores (in member order)."""
+def score_indicator(
+    ind: Indicator, scores: Sequence[Decimal], rules: Rules, mode: str = panel.MEMBERS
+) -> IndicatorScore:
+    """Score one indicator from its row and its panel scores (in member order; under ``agreed`` the one
+    agreed score; under ``none`` none, so the self score counts)."""
     with localcontext(_CTX):
         target, actual = ind.target, ind.actual
         numeric = isinstance(target, Decimal) and isinstance(actual, Decimal)
@@ -205,7 +230,7 @@ def score_indicator(ind: Indicator, scores: Sequence[Decimal], rules: Rules) -> 
             prefix = f"{what}不是数字，无法按“{ind.nature}”公式计算，改按评价小组打分计："
         else:
             prefix = f"指标性质“{ind.nature}”无法识别，改按评价小组打分计："
-        return _qualitative(ind, scores, rules, method, prefix)
+        return _qualitative(ind, scores, rules, method, prefix, mode)
 
 
 # --- helpers ---------------------------------------------------------------------------------------
@@ -251,18 +276,25 @@ def _quantitative(nature: str, target: Decimal, actual: Decimal, rules: Rules) -
 
 
 def _qualitative(
-    ind: Indicator, scores: Sequence[Decimal], rules: Rules, method: str, prefix: str
+    ind: Indicator, scores: Sequence[Decimal], rules: Rules, method: str, prefix: str, mode: str
 ) -> IndicatorScore:
     """Score from the panel composite (or the self score, or 0), kept inside the completion band."""
     w = ind.weight
     composite = panel_composite(scores, rules)
-    if composite is not None:
+    who = "评价小组" if mode != panel.NONE else "本表不设评价小组打分，"
+    if composite is not None and mode == panel.AGREED:
+        base, text = composite, f"评价小组合议评分 {rules.fmt(composite)}"
+    elif composite is not None:
         base, text = composite, _panel_text(scores, composite, rules)
     elif ind.self_score is not None:
         base = ind.self_score
-        text = f"评价小组未对本指标打分，暂按单位自评得分 {rules.fmt(base)} 计"
+        verb = "按" if mode == panel.NONE else "暂按"
+        text = (
+            f"{who}{'未对本指标打分，' if mode != panel.NONE else ''}{verb}单位自评得分 {rules.fmt(base)} 计"
+        )
     else:
-        base, text = ZERO, "评价小组未对本指标打分，也未填写自评得分，按0分计"
+        base, text = ZERO, f"{who}{'未对本指标打分，' if mode != panel.NONE else ''}也未填写自评得分，按0分计"
+    text = f"评分方式：{panel.label(mode)}；{text}"
     band = rules.band_points(ind.completion, w)
     if band is not None:
         low, high = band
@@ -280,7 +312,7 @@ def _qualitative(
     text = f"{prefix}{text} → {rules.fmt(value)} / {_w(w)}"
     inputs = {"scores": list(scores), "composite": composite, "completion": ind.completion, "base": base}
     fig = _figure(value, w, text, rules, inputs, f"{ind.pointer}/score")
-    return IndicatorScore(ind, fig, method, composite, band, clamped)
+    return IndicatorScore(ind, fig, method, composite, band, clamped, mode)
 
 
 def _trimmed(scores: Sequence[Decimal], rules: Rules) -> list[Decimal]:

@@ -167,6 +167,57 @@ class StandardSheets:
         return self.worksheets[key]
 
 
+# --- what the rules profile says in the workbook's text ---------------------------------------------
+
+
+@dataclass(frozen=True)
+class ProfileText:
+    """The rules profile's figures as the workbook prints them (hashable: blank sheets are cached on it).
+
+    Layout texts name them as ``{weights}``, ``{indicators}``, ``{categories}``, ``{budget}``.
+    """
+
+    weights: str  # 预算执行10分，绩效指标90分（产出指标50分、…），合计100分
+    indicators: str  # 90
+    categories: str  # 产出指标50分、效益指标30分、满意度指标10分
+    budget: str  # 10
+    panel_mode: str  # auto / members / agreed / none
+    trim: str  # （人数多于5人时去掉一个最高分和一个最低分）, or ''
+
+    @classmethod
+    def of(cls, rules: Any) -> ProfileText:
+        """From a loaded :class:`~selfeval_xlsx.rules.Rules` (``None``: the default profile)."""
+        if rules is None:
+            from .rules import load_rules
+
+            rules = load_rules()
+
+        def w(v: Decimal) -> str:
+            return f"{v.normalize():f}" if v != v.to_integral_value() else f"{v.to_integral_value():f}"
+
+        return cls(
+            weights=rules.weights_text(),
+            indicators=w(rules.indicator_total),
+            categories="、".join(f"{k}{w(v)}分" for k, v in rules.category_weights.items()),
+            budget=w(rules.budget_weight),
+            panel_mode=rules.panel_mode,
+            trim=_trim_text(rules.trim_when_more_than, rules.trim_each_side),
+        )
+
+    def fill(self, text: str) -> str:
+        """``text`` with the profile's figures put in for its placeholders."""
+        for key in ("weights", "indicators", "categories", "budget"):
+            text = text.replace("{" + key + "}", getattr(self, key))
+        return text
+
+
+def _trim_text(more_than: int, each_side: int) -> str:
+    if not each_side:
+        return ""
+    drop = "一个最高分和一个最低分" if each_side == 1 else f"最高和最低各{each_side}个分数"
+    return f"（人数多于{more_than}人时去掉{drop}）"
+
+
 # --- field → style and validation ----------------------------------------------------------------
 
 
@@ -391,10 +442,13 @@ def _absolute(sheet: str, row: int, col: int, last_row: int | None = None) -> st
 class _Builder:
     """Draws the standard sheets on canvases."""
 
-    def __init__(self, wb: Workbook, year: int | None, grades: Sequence[str]) -> None:
+    def __init__(
+        self, wb: Workbook, year: int | None, grades: Sequence[str], words: ProfileText | None = None
+    ) -> None:
         self.wb = wb
         self.year = year
         self.grades = tuple(grades)
+        self.words = words or ProfileText.of(None)
         self.sources: dict[tuple[str, str], str] = {}  # (block key, field key) → list source
 
     # _meta: identity and the dropdown lists
@@ -461,8 +515,9 @@ class _Builder:
                 cv.put(p.row, 1, b.title, SECTION)
                 cv.heights[p.row] = 20
             elif isinstance(b, L.Note):
-                cv.merge(p.row, 1, last, b.text, NOTE)
-                cv.heights[p.row] = _LINE * _lines(b.text, total_width) + 4
+                text = self.words.fill(b.text)
+                cv.merge(p.row, 1, last, text, NOTE)
+                cv.heights[p.row] = _LINE * _lines(text, total_width) + 4
             elif isinstance(b, L.Form):
                 self._form(cv, sheet, p, b)
             elif isinstance(b, L.Grid):
@@ -547,6 +602,14 @@ class _Builder:
         opts = self._validation(b, b.value, a1(r0, c0))
         if opts:
             cv.validations.append((r0, c0, r1, c1, opts))
+        if b.agreed:
+            c1 = L.agreed_cell(p, 0)[1]
+            cv.put(p.row, c1, header_text(b.agreed), HEADER)
+            for i in range(b.rows):
+                cv.put(L.agreed_cell(p, i)[0], c1, None, field_style(b.agreed))
+            opts = self._validation(b, b.agreed, a1(r0, c1))
+            if opts:
+                cv.validations.append((r0, c1, r1, c1, opts))
         # a score above the indicator's weight turns red while typing
         weight = quote_sheetname(ref_sheet.name) + "!"
         weight += xl_rowcol_to_cell(L.table_row(ref_p, 0) - 1, weight_col - 1, False, True)
@@ -556,6 +619,8 @@ class _Builder:
         )
 
     def _validation(self, b: L.Block, f: L.Field, first_cell: str) -> dict[str, Any] | None:
+        if "{" in f.help:
+            f = replace(f, help=self.words.fill(f.help))
         return validation(f, first_cell, self.sources.get((getattr(b, "key", ""), f.key)))
 
 
@@ -564,15 +629,24 @@ class _Builder:
 _GUIDE_COLUMNS: tuple[tuple[str, float], ...] = (("工作表", 12), ("项目", 24), ("是否必填", 10), ("说明", 64))
 
 
-def _guide_text(grades: Sequence[str]) -> list[tuple[str, str]]:
+_PANEL_RULE = {
+    "auto": "评分方式三选一（按填写的内容自动识别）：",
+    "members": "本县评分规则要求评价小组成员逐项打分（方式一）。评分方式共三种：",
+    "agreed": "本县评分规则要求评价小组合议评分（方式二）。评分方式共三种：",
+    "none": "本县评分规则为单位自评、县财政局复核（方式三），“评价小组”表可不填。评分方式共三种：",
+}
+
+
+def _guide_text(grades: Sequence[str], words: ProfileText | None = None) -> list[tuple[str, str]]:
     """(kind, text) rows of the instructions: kind is 'section' or 'para'."""
+    words = words or ProfileText.of(None)
     b, i, pnl = L.BUDGET_SHEET.name, L.INDICATOR_SHEET.name, L.PANEL_SHEET.name
     levels = "；".join(f"{k}：{'、'.join(v)}" for k, v in L.LEVELS.items())
     return [
         ("section", "一、总体要求"),
         (
             "para",
-            "1. 本表由乡镇（街道）财政所填写上一年度情况，经单位评价工作组打分后，报送县财政局绩效股。"
+            "1. 本表由乡镇（街道）财政所填写上一年度情况，经单位评价工作组评分（或单位自评）后，报送县财政局绩效股。"
             "县直部门的整体支出自评、单个项目的支出自评也使用本表；同一单位同一年度可报送多份"
             "（整体一份，每个项目各一份）。",
         ),
@@ -599,8 +673,8 @@ def _guide_text(grades: Sequence[str]) -> list[tuple[str, str]]:
             "para",
             "按资金来源填写年初预算数、全年预算数（调整后）和全年执行数；“合计”行必须填写，"
             "并等于各资金来源之和。预算分基本支出和项目支出的，在“其中：基本支出”“其中：项目支出”"
-            "两行填写，两行之和应等于“合计”，各自的执行率由工具计算；不分的两行留空。"
-            "分值、执行率和得分由工具计算（预算执行10分，按“合计”行计分）。",
+            "两行填写，两行之和应等于“合计”，各自的执行率由工具计算；不分的两行留空。分值、执行率和得分由工具计算"
+            f"（{f'预算执行{words.budget}分，按“合计”行计分' if words.budget != '0' else '预算执行不单独计分'}）。",
         ),
         (
             "para",
@@ -619,15 +693,36 @@ def _guide_text(grades: Sequence[str]) -> list[tuple[str, str]]:
         ),
         (
             "para",
-            "全部指标的分值合计90分（预算执行10分另计），每个一级指标至少填写一个指标。"
+            f"分值：{words.weights}。每个一级指标至少填写一个指标，各一级指标下的分值合计须符合上述规定。"
             "未得满分的指标必须填写偏差原因分析及改进措施。核定得分由工具计算。",
+        ),
+        (
+            "para",
+            "原表只印了各项得分和合计、没有逐项分值的：可将一个一级指标下各行的“分值”全部留空，但须填写各行的"
+            "“自评得分”。各项自评得分合计正好等于该类分值的，说明各项均得满分，分值即取自评得分；合计不足的，"
+            "按该类分值平均分配。推算的分值会在审核结果中逐项列出，请核对；有原始分值的，请照填。",
         ),
         ("section", f"四、「{pnl}」"),
         (
             "para",
-            "填写评价工作组成员（一般3至7人）的姓名、工作单位、职务和职称。在“成员评分”中，"
-            "每一行对应「绩效指标」中相同序号的指标，每一列对应成员名单中相同序号的成员（成员1即序号1），"
-            "每位成员对每项指标打分，分数不得超过该指标的分值（超过时单元格变红）。",
+            "填写评价工作组成员（一般3至7人）的姓名、工作单位、职务和职称。“评分”中每一行对应"
+            "「绩效指标」中相同序号的指标。定性指标按评价小组的评分计分，定量指标按公式计分。"
+            + _PANEL_RULE.get(words.panel_mode, _PANEL_RULE["auto"]),
+        ),
+        (
+            "para",
+            "方式一 成员逐项打分：每一列对应成员名单中相同序号的成员（成员1即序号1），每位成员对每项指标打分，"
+            f"取平均分{words.trim}；“小组评分”列留空。",
+        ),
+        (
+            "para",
+            "方式二 小组合议：评价小组对每项指标只商定一个分数的，各成员列留空，把分数填在“小组评分”列"
+            "（至少每项定性指标都要填）。",
+        ),
+        (
+            "para",
+            "方式三 单位自评：没有评价小组打分的，本表可不填，定性指标按「绩效指标」中的“自评得分”计分，"
+            "审核时提示由县财政局复核。分数均不得超过该指标的分值（超过时单元格变红）。",
         ),
         ("section", "五、报送"),
         (
@@ -644,8 +739,9 @@ def _guide_text(grades: Sequence[str]) -> list[tuple[str, str]]:
     ]
 
 
-def _guide_rows() -> list[tuple[str, str, str, str]]:
+def _guide_rows(words: ProfileText | None = None) -> list[tuple[str, str, str, str]]:
     """(sheet, item, required, help) of every field, straight from the layout."""
+    words = words or ProfileText.of(None)
     rows: list[tuple[str, str, str, str]] = []
     for sheet, p, f in L.iter_fields():
         b = p.block
@@ -653,14 +749,16 @@ def _guide_rows() -> list[tuple[str, str, str, str]]:
             continue
         item = header_text(f).rstrip("*")
         if isinstance(b, L.Matrix):
-            item = f"成员评分（{f.label}）"
+            item = f"成员评分（{f.label}）" if f is b.value else f.label
         if f.output:
             need, text = "工具计算", "由县财政局审核工具计算，无需填写。"
         else:
             required = f.required or (isinstance(b, L.Grid) and bool(b.required_rows))
             conditional = f.required_when is not None or f.key in L.UNIT_CODES
             need = "必填" if required else "条件必填" if conditional else "选填"
-            text = f.help
+            if isinstance(b, L.Matrix) or b is L.MEMBERS:
+                need = "按评分方式"
+            text = words.fill(f.help)
             if isinstance(b, L.Grid) and b.required_rows:
                 rows_ = "、".join(lbl for k, lbl in b.rows if k in b.required_rows)
                 text += f"“{rows_}”行必填。"
@@ -668,7 +766,9 @@ def _guide_rows() -> list[tuple[str, str, str, str]]:
     return rows
 
 
-def _instructions(sheet: L.Sheet, year: int | None, grades: Sequence[str]) -> _Canvas:
+def _instructions(
+    sheet: L.Sheet, year: int | None, grades: Sequence[str], words: ProfileText | None = None
+) -> _Canvas:
     cv = _Canvas(sheet.name)
     last = len(_GUIDE_COLUMNS)
     cv.widths = {c: w for c, (_, w) in enumerate(_GUIDE_COLUMNS, start=1)}
@@ -676,7 +776,7 @@ def _instructions(sheet: L.Sheet, year: int | None, grades: Sequence[str]) -> _C
     cv.merge(1, 1, last, _title(sheet, year), TITLE)
     cv.heights[1] = 30
     row = 3
-    for kind, text in _guide_text(grades):
+    for kind, text in _guide_text(grades, words):
         if kind == "section":
             if row > 3:
                 row += 1
@@ -688,7 +788,7 @@ def _instructions(sheet: L.Sheet, year: int | None, grades: Sequence[str]) -> _C
         row += 1
     for col, (title, _) in enumerate(_GUIDE_COLUMNS, start=1):
         cv.put(row, col, title, HEADER)
-    for values in _guide_rows():
+    for values in _guide_rows(words):
         row += 1
         for col, v in enumerate(values, start=1):
             cv.put(row, col, v, {**_BOX, "text_wrap": True, **({"align": "center"} if col == 3 else {})})
@@ -935,15 +1035,17 @@ class _Names:
 
 @lru_cache(maxsize=8)
 def _blank(
-    year: int | None, grades: tuple[str, ...]
+    year: int | None, grades: tuple[str, ...], words: ProfileText
 ) -> tuple[_Canvas, dict[str, _Canvas], tuple[tuple[str, str], ...]]:
-    """The blank standard sheets drawn once per process (year, grades); callers work on copies."""
+    """The blank standard sheets drawn once per process (year, grades, profile); callers work on copies."""
     recorder = _Names()
-    builder = _Builder(recorder, year, grades)  # type: ignore[arg-type]
+    builder = _Builder(recorder, year, grades, words)  # type: ignore[arg-type]
     meta = builder.meta()
     canvases: dict[str, _Canvas] = {}
     for sheet in L.WORKBOOK.sheets:
-        canvases[sheet.name] = builder.sheet(sheet) if sheet.blocks else _instructions(sheet, year, grades)
+        canvases[sheet.name] = (
+            builder.sheet(sheet) if sheet.blocks else _instructions(sheet, year, grades, words)
+        )
     return meta, canvases, tuple(recorder.names)
 
 
@@ -956,15 +1058,17 @@ def write_standard(
     outputs: Mapping[str, object] | None = None,
     marks: Mapping[tuple[str, str], Sequence[str]] | None = None,
     protect: bool = True,
+    rules: Any = None,
 ) -> StandardSheets:
     """Write the standard sheets (and the hidden ``_meta``) into an open xlsxwriter Workbook.
 
     ``doc``: the township's values are written at the cells they were read from; ``outputs``: tool
     figures by JSON pointer; ``marks``: ``(sheet name, A1)`` → messages, shown as a fill and a comment.
-    User text is always written as a string, never as a formula.
+    User text is always written as a string, never as a formula. ``rules``: the profile whose weights and
+    panel mode the notes, 填表说明 and input messages state (``None``: the default profile).
     """
     formats = Formats(wb)
-    blank_meta, blank, names = _blank(year, tuple(grades))
+    blank_meta, blank, names = _blank(year, tuple(grades), ProfileText.of(rules))
     for name, formula in names:
         wb.define_name(name, formula)
     meta = blank_meta.copy()
@@ -1004,13 +1108,16 @@ def write_template(
     target: str | Path | BinaryIO,
     year: int | None = None,
     grades: Sequence[str] = DEFAULT_GRADES,
+    rules: Any = None,
 ) -> None:
-    """Blank standard workbook."""
+    """Blank standard workbook; ``rules``: the profile it states (its grades, weights and panel mode)."""
+    if rules is not None:
+        grades = rules.grades
     wb = xlsxwriter.Workbook(
         str(target) if isinstance(target, str | Path) else target,
         {"in_memory": True, "default_format_properties": {"font_name": FONT_NAME, "font_size": FONT_SIZE}},
     )
     title = _title(L.BUDGET_SHEET, year).split(" · ")[0]
     wb.set_properties({"title": title, "subject": TEMPLATE_ID, "comments": f"template v{TEMPLATE_VERSION}"})
-    write_standard(wb, year=year, grades=grades)
+    write_standard(wb, year=year, grades=grades, rules=rules)
     wb.close()

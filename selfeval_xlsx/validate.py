@@ -18,7 +18,7 @@ from typing import Any
 from jsonschema import ValidationError
 
 from . import layout as L
-from .cells import a1
+from . import panel, weights
 from .document import Document
 from .findings import Finding, Report, make, sort_key
 from .limits import DEFAULT_LIMITS, Limits
@@ -63,11 +63,24 @@ def validate_workbook(
 
 def validate_document(doc: Document, rules: Any = None) -> Report:
     """Findings of the reader, the schema and the cross-field rules, in a stable order."""
+    rules = rules if rules is not None else _default_rules()
     report = Report(file=doc.file)
-    report.extend(doc.findings)
+    panel_optional = rules.panel_mode in (panel.AUTO, panel.NONE)
+    report.extend(
+        panel.missing_sheet_warning(f)
+        if panel_optional
+        and f.code == "missing-sheet"
+        and f.sheet == L.PANEL_SHEET.name
+        and f.severity == "error"
+        else f
+        for f in doc.findings
+    )
     flagged = set(doc.data.pop("_flagged", []))
     if not doc.data:  # the reader stopped at a whole-file problem
         return report
+    derived, covered = weights.derive(doc, rules, flagged)
+    report.extend(derived)
+    flagged |= covered
     # nearly every document is valid: the compiled check says so quickly, the full validator says why not
     errors = () if fast_check()(doc.data) else validator().iter_errors(doc.data)
     schema_findings = [f for e in errors for f in _from_schema(doc, e)]
@@ -81,11 +94,17 @@ def validate_document(doc: Document, rules: Any = None) -> Report:
     broken = {f.field for f in report.findings if f.severity == "error" and f.field}
     report.extend(cross_field(doc, rules, broken))
     # a missing sheet is one clear finding, not one more for every empty field it would have held
-    missing = {f.sheet for f in doc.findings if f.code == "missing-sheet"}
+    missing = {f.sheet for f in report.findings if f.code == "missing-sheet"}
     if missing:
         report.findings = [f for f in report.findings if f.code == "missing-sheet" or f.sheet not in missing]
     report.findings.sort(key=sort_key)
     return report
+
+
+def _default_rules() -> Any:
+    from .rules import load_rules
+
+    return load_rules()
 
 
 # --- schema errors → findings ----------------------------------------------------------------------
@@ -201,7 +220,8 @@ def cross_field(doc: Document, rules: Any, broken: set[str]) -> list[Finding]:
     out += _indicators(doc, rules, broken)
     out += _targets(doc, broken)
     out += _divisor(doc, broken)
-    out += _panel(doc, broken)
+    out += weights.check_categories(doc, rules, broken)
+    out += panel.check(doc, rules.panel_mode, broken)
     out += _dates(doc, broken)
     return out
 
@@ -390,7 +410,7 @@ def _indicators(doc: Document, rules: Any, broken: set[str]) -> list[Finding]:
         and all(isinstance(w, Decimal) for w in weights)
         and not any(f"/indicators/{i}/weight" in broken for i in range(len(rows)))
     ):
-        expected = Decimal(str(getattr(rules, "indicator_total", 90))) if rules is not None else Decimal(90)
+        expected = rules.indicator_total
         total = sum(weights, Decimal(0))
         if total != expected:
             first = doc.cell("/indicators/0/weight")
@@ -403,8 +423,8 @@ def _indicators(doc: Document, rules: Any, broken: set[str]) -> list[Finding]:
             out.append(
                 make(
                     "weights-total",
-                    f"指标分值合计为{total.normalize():f}分，应为{expected.normalize():f}分"
-                    f"（预算执行10分另计，合计100分），请调整各指标分值。",
+                    f"指标分值合计为{total.normalize():f}分，应为{expected.normalize():f}分。"
+                    f"评分规则：{rules.weights_text()}。请调整各指标分值。",
                     file=doc.file,
                     sheet=first.sheet if first else L.INDICATOR_SHEET.name,
                     cell=cell,
@@ -492,69 +512,6 @@ def _divisor(doc: Document, broken: set[str]) -> list[Finding]:
             **{**doc.where(ptr), "value": short(value)},
         )
     ]
-
-
-def _panel(doc: Document, broken: set[str]) -> list[Finding]:
-    out: list[Finding] = []
-    indicators = {r.get("seq"): (i, r) for i, r in enumerate(doc.get("/indicators") or [])}
-    members = {r.get("seq"): r for r in doc.get("/members") or []}
-    scored: set[tuple[Any, Any]] = set()
-    p = L.PANEL_SHEET.find(L.PANEL_SCORES.key)
-    for k, entry in enumerate(doc.get("/panel_scores") or []):
-        ptr = f"/panel_scores/{k}/value"
-        row, col, value = entry.get("row"), entry.get("column"), entry.get("value")
-        scored.add((row, col))
-        where = {**doc.where(ptr), "value": short(value)}
-        if row not in indicators:
-            out.append(
-                make(
-                    "panel-unknown-indicator",
-                    f"第{row}行的打分对应的指标（序号{row}）在“绩效指标”表中不存在，请删除该打分或补充指标。",
-                    **where,
-                )
-            )
-            continue
-        if col not in members:
-            out.append(
-                make(
-                    "panel-unknown-member",
-                    f"“成员{col}”列有打分，但成员名单中没有第{col}位成员，请补充成员信息或删除该列打分。",
-                    **where,
-                )
-            )
-            continue
-        weight = indicators[row][1].get("weight")
-        if (
-            ptr not in broken
-            and isinstance(value, Decimal)
-            and isinstance(weight, Decimal)
-            and value > weight
-        ):
-            out.append(
-                make(
-                    "out-of-range",
-                    f"{members[col].get('name', f'成员{col}')}对第{row}项指标的打分{value}超过该指标分值{weight}，请修改。",
-                    **where,
-                )
-            )
-    for seq, (_i, _r) in indicators.items():
-        if not isinstance(seq, int) or not 1 <= seq <= L.PANEL_SCORES.rows:
-            continue
-        for mseq, member in members.items():
-            if not isinstance(mseq, int) or not 1 <= mseq <= L.PANEL_SCORES.columns or (seq, mseq) in scored:
-                continue
-            rr, cc = L.matrix_cell(p, seq - 1, mseq - 1)
-            out.append(
-                make(
-                    "panel-missing-score",
-                    f"{member.get('name', f'成员{mseq}')}未对第{seq}项指标打分，请在该单元格填写分数。",
-                    file=doc.file,
-                    sheet=L.PANEL_SHEET.name,
-                    cell=a1(rr, cc),
-                    field="/panel_scores",
-                )
-            )
-    return out
 
 
 def _dates(doc: Document, broken: set[str]) -> list[Finding]:

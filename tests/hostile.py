@@ -908,10 +908,11 @@ def sheets_edited(path: Path, how: str, index: int = 0) -> Path:
     """A filled workbook with its sheets ``renamed`` / ``missing`` / ``extra`` / ``reordered``."""
 
     def edit(wb: Any) -> None:
+        # the 绩效指标 sheet: every panel mode needs it (a missing 评价小组 is only a warning under auto)
         if how == "renamed":
-            wb["评价小组"].title = "评价组"
+            wb["绩效指标"].title = "指标"
         elif how == "missing":
-            del wb["评价小组"]
+            del wb["绩效指标"]
         elif how == "extra":
             wb.create_sheet("Sheet1")["A1"] = "草稿：不要报送"
         elif how == "reordered":
@@ -1308,7 +1309,7 @@ def catalogue() -> list[Case]:
             "改了表名.xlsx",
             sheets_edited,
             ("missing-sheet",),
-            where=(panel, None),
+            where=(indicators, None),
             kwargs=_kw(how="renamed"),
         ),
         c(
@@ -1317,7 +1318,7 @@ def catalogue() -> list[Case]:
             "少了一张表.xlsx",
             sheets_edited,
             ("missing-sheet",),
-            where=(panel, None),
+            where=(indicators, None),
             kwargs=_kw(how="missing"),
         ),
         c(

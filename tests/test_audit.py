@@ -418,8 +418,11 @@ def test_panel_outlier_names_the_member_and_the_cell() -> None:
 
 @pytest.mark.parametrize(("members", "flagged"), [(1, True), (2, True), (3, False), (7, False)])
 def test_panel_too_small(members: int, flagged: bool) -> None:
-    findings = run(make_sub(members=members))
+    # members mode (member scores filled): a panel smaller than the profile's minimum is a warning
+    findings = run(make_sub(members=members, panel={1: [15] * members}))
     assert fields(findings, "panel-too-small") == (["/members"] if flagged else [])
+    # the other modes have no per-member scoring to be too small for
+    assert fields(run(make_sub(members=members)), "panel-too-small") == []
 
 
 @pytest.mark.parametrize(

@@ -93,7 +93,7 @@ def test_rejections_explain_themselves_with_cells(sample_merge) -> None:
     _out, result = sample_merge
     reasons = {r.file: r.reason for r in result.rejected}
     assert "D20" in reasons["错误样例-金额填文字.xlsx"]
-    assert "评价小组" in reasons["错误样例-缺少评价小组表.xlsx"]
+    assert "绩效指标" in reasons["错误样例-缺少绩效指标表.xlsx"]
     assert "0.9" in reasons["错误样例-旧版模板.xlsx"]
     assert (
         "校验未通过" in reasons["错误样例-信用代码错误.xlsx"]
@@ -265,16 +265,17 @@ def test_a_file_changed_during_the_merge_is_rejected_not_misread(tmp_path: Path,
 def test_a_workbook_missing_a_sheet_comes_back_in_the_full_template(sample_merge) -> None:
     """The township gets its own figures back in a complete template, so it only fills the lost sheet."""
     out, _ = sample_merge
-    returned = out / "returned" / "退回_错误样例-缺少评价小组表.xlsx"
+    returned = out / "returned" / "退回_错误样例-缺少绩效指标表.xlsx"
     wb = load_workbook(returned)
     assert {"预算执行", "绩效指标", "评价小组"} <= set(wb.sheetnames)
     budget = wb["预算执行"]
     assert budget["B4"].value == "南沙乡人民政府" and budget["B7"].value == "130133205000"
+    assert wb["评价小组"]["B5"].value  # its own members came back
     assert not any(
-        c.value for row in wb["评价小组"].iter_rows(min_row=5, max_row=13, min_col=2, max_col=5) for c in row
+        c.value for row in wb["绩效指标"].iter_rows(min_row=5, max_row=54, min_col=2, max_col=12) for c in row
     )
     notes = wb["退回说明"] if "退回说明" in wb.sheetnames else None
-    assert notes is not None and any("评价小组" in str(c.value) for row in notes.iter_rows() for c in row)
+    assert notes is not None and any("绩效指标" in str(c.value) for row in notes.iter_rows() for c in row)
 
 
 def test_year_option_rejects_other_years_through_the_cli(tmp_path: Path) -> None:

@@ -28,7 +28,7 @@ def write(tmp_path: Path, data: dict | str, name: str = "custom.json") -> Path:
 
 
 def test_shipped_profiles_are_listed() -> None:
-    assert list_rules() == ["default", "mof-2020"]
+    assert list_rules() == ["budget-20", "default", "mof-2020"]
 
 
 def test_schema_is_valid_draft_2020_12() -> None:

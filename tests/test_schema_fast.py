@@ -122,7 +122,7 @@ def test_the_shipped_schema_gets_the_fast_path() -> None:
     assert draft7["$schema"] == "http://json-schema.org/draft-07/schema#"
     assert load_schema()["$schema"] == "https://json-schema.org/draft/2020-12/schema"  # the copy only
     assert formats == {"date"}
-    assert sorted(arrays) == ["indicators", "members", "panel_scores"]
+    assert sorted(arrays) == ["indicators", "members", "panel_agreed", "panel_scores"]
     assert (
         draft7["properties"]["identity"]["properties"]["division_code"]["pattern"] == r"^[0-9]{12}(?=\n?\Z)"
     )

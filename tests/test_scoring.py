@@ -211,7 +211,8 @@ def test_qualitative_within_its_band_is_the_composite() -> None:
     assert not s.clamped
     assert s.figure.shown == D("9.00")
     assert s.figure.explanation == (
-        "评价小组3人打分 9.00、8.50、9.50，平均 9.00；完成等级“达成”的得分范围 8.00–10.00 → 9.00 / 10"
+        "评分方式：成员打分；评价小组3人打分 9.00、8.50、9.50，平均 9.00；完成等级“达成”的得分范围 8.00–10.00"
+        " → 9.00 / 10"
     )
 
 
@@ -236,7 +237,18 @@ def test_qualitative_without_panel_scores_uses_the_self_score() -> None:
     s = one(ind("定性", "保持社会稳定", "稳定", 30, completion="达成", self_score=27))
     assert s.panel_composite is None
     assert s.figure.shown == D("27.00")
-    assert "未对本指标打分" in s.figure.explanation and "自评得分 27.00" in s.figure.explanation
+    # no panel score anywhere: the auto mode is "none" (self scores), and the explanation says so
+    assert s.panel_mode == "none" and s.method_label == "定性（单位自评）"
+    assert s.figure.explanation.startswith(
+        "评分方式：单位自评；本表不设评价小组打分，按单位自评得分 27.00 计"
+    )
+    # a members panel that skipped this indicator: the self score stands in, and the text says why
+    sub = make_sub(
+        [ind("定性", "保持社会稳定", "稳定", 30, completion="达成", self_score=27)] * 2, panel={2: [28]}
+    )
+    s = score_submission(sub, RULES).indicators[0]
+    assert s.panel_mode == "members" and "未对本指标打分" in s.figure.explanation
+    assert "暂按单位自评得分 27.00" in s.figure.explanation
 
 
 def test_qualitative_without_any_score_is_zero_and_says_so() -> None:

@@ -17,7 +17,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from selfeval_xlsx import layout as L
 from selfeval_xlsx.cells import a1
 from selfeval_xlsx.document import CellRef, Document
-from selfeval_xlsx.template import TEMPLATE_FILENAME, write_standard, write_template
+from selfeval_xlsx.template import TEMPLATE_FILENAME, ProfileText, write_standard, write_template
 from selfeval_xlsx.version import TEMPLATE_ID, TEMPLATE_VERSION, __version__
 
 GRADES = ("优", "良", "中", "差")
@@ -45,7 +45,7 @@ def first_input(p: L.Placement, f: L.Field) -> tuple[int, int]:
     if isinstance(b, L.Table):
         return L.table_row(p, 0), L.table_col(p, f.key)
     assert isinstance(b, L.Matrix)
-    return L.matrix_cell(p, 0, 0)
+    return L.matrix_cell(p, 0, 0) if f is b.value else L.agreed_cell(p, 0)
 
 
 def validation_at(ws: Worksheet, ref: str):
@@ -269,7 +269,7 @@ def test_numeric_validations_take_bounds_and_help_from_the_layout(wb: openpyxl.W
     assert (total.type, total.formula1, total.formula2) == ("decimal", "0", "100")
     panel = L.PANEL_SHEET.find("panel_scores")
     dv = validation_at(wb[L.PANEL_SHEET.name], a1(*L.matrix_cell(panel, 7, 3)))
-    assert (dv.type, dv.formula2) == ("decimal", "90")
+    assert (dv.type, dv.formula2) == ("decimal", "100")  # the profile's own weights are checked on reading
 
 
 def test_text_fields_with_help_prompt(wb: openpyxl.Workbook) -> None:
@@ -277,7 +277,8 @@ def test_text_fields_with_help_prompt(wb: openpyxl.Workbook) -> None:
         if f.output or not f.help:
             continue
         dv = validation_at(wb[sheet.name], a1(*first_input(p, f)))
-        assert dv.prompt == f.help and dv.showInputMessage
+        assert dv.prompt == ProfileText.of(None).fill(f.help) and dv.showInputMessage
+        assert "{" not in dv.prompt
     code = L.form_cell(L.BUDGET_SHEET.find("identity"), "division_code")
     dv = validation_at(wb[L.BUDGET_SHEET.name], a1(*code))
     assert dv.type == "custom" and "=12" in dv.formula1
@@ -319,7 +320,7 @@ def test_instructions_list_every_input_field(wb: openpyxl.Workbook) -> None:
     rows = {
         (r[0].value, r[1].value): (r[2].value, r[3].value)
         for r in ws.iter_rows(min_col=1, max_col=4)
-        if r[2].value in ("必填", "条件必填", "选填", "工具计算")
+        if r[2].value in ("必填", "条件必填", "选填", "工具计算", "按评分方式")
     }
     assert rows[("预算执行", "单位名称")] == ("必填", L.IDENTITY.fields[0].help)
     code = next(f for f in L.IDENTITY.fields if f.key == "division_code")
@@ -327,7 +328,7 @@ def test_instructions_list_every_input_field(wb: openpyxl.Workbook) -> None:
     assert rows[("预算执行", "项目名称")][0] == "条件必填"
     assert rows[("绩效指标", "计量单位")] == ("选填", "如“个”“%”“万元”“天”。")
     assert rows[("绩效指标", "核定得分")][0] == "工具计算"
-    required = {(s.name, f.label) for s, _, f in L.iter_fields() if f.required}
+    required = {(s.name, f.label) for s, p, f in L.iter_fields() if f.required and p.block is not L.MEMBERS}
     assert required <= {k for k, v in rows.items() if v[0] == "必填"}
 
 

@@ -59,7 +59,7 @@ def _outputs() -> dict[str, bytes]:
         "seed": seed_bytes(),
         "dated": seed_bytes(set_value("/identity/filled_on", "2024-01-15")),
         "money-as-text": (SAMPLES / "错误样例-金额填文字.xlsx").read_bytes(),
-        "missing-sheet": (SAMPLES / "错误样例-缺少评价小组表.xlsx").read_bytes(),
+        "missing-sheet": (SAMPLES / "错误样例-缺少绩效指标表.xlsx").read_bytes(),
         "total-differs": (SAMPLES / "错误样例-分值合计不符.xlsx").read_bytes(),
     }
     for name, data in sources.items():
