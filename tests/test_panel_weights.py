@@ -24,7 +24,6 @@ from selfeval_xlsx.fill import filled_bytes
 from selfeval_xlsx.rules import RulesError
 
 D = Decimal
-FIXTURES = Path(__file__).parent / "fixtures"
 QUALITATIVE = (2, 3, 5, 6)  # the seed's 定性 indicators (seq)
 
 
