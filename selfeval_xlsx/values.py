@@ -257,6 +257,8 @@ MONEY_FACTORS: dict[str, Decimal] = {
     "亿元": Decimal(10**8),
 }
 _MONEY_NAMES = {"万": "万元", "亿": "亿元"}
+#: Other pairs of unit words that mean the same.
+SAME_UNITS = frozenset({frozenset({"天", "日"}), frozenset({"个", "项"})})
 _BOUNDED = re.compile(
     r"^(?P<pre>[^\d+\-.]*?)(?P<num>[+-]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?|[+-]?\.\d+)(?P<post>\D*)$"
 )
@@ -298,8 +300,8 @@ def convert_unit(number: Decimal, typed: str, unit: str) -> tuple[Decimal, str] 
     if typed in MONEY_FACTORS and (column in MONEY_FACTORS or not column):
         name = column or _MONEY_NAMES.get(typed, typed)
         return number * MONEY_FACTORS[typed] / MONEY_FACTORS[name], name
-    if typed == column or not column:
-        return number, typed
+    if typed == column or not column or frozenset({typed, column}) in SAME_UNITS:
+        return number, column or typed
     return None
 
 
