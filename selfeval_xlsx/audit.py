@@ -16,6 +16,7 @@ from .decimals import HUNDRED, ZERO
 from .findings import Finding, make
 from .layout import LEVELS
 from .model import Indicator, Submission
+from .prompts import is_prompt, squash
 from .rules import Rules
 from .scoring import IndicatorScore, ScoreResult
 
@@ -55,6 +56,7 @@ class _Audit:
         self.weights()
         self.panel()
         self.review()
+        self.forms()
         return self.out
 
     # --- self-reported total and grade -------------------------------------------------------------
@@ -121,6 +123,25 @@ class _Audit:
                 f"调减后与全年执行数{self.f(executed)}万元基本相同，执行率显示为{self.pct(rate)}；按年初预算计算执行率仅为"
                 f"{self.pct(executed / initial)}。请核实预算调整是否经过批复：按批复的全年预算数填写，"
                 "并在“存在的问题”中说明预算调减的原因。",
+                "/budget/total/adjusted",
+                adjusted,
+            )
+
+        br = self.rules.audit.budget_raised
+        if (
+            initial is not None
+            and initial > 0
+            and adjusted > initial
+            and (adjusted - initial) >= br.min_raise_share * initial
+            and abs(executed - adjusted) <= br.rate_tolerance * adjusted
+        ):
+            self.add(
+                "budget-raised",
+                f"全年预算数（调整后）{self.f(adjusted)}万元比年初预算数{self.f(initial)}万元调增了"
+                f"{self.f(adjusted - initial)}万元（{self.pct((adjusted - initial) / initial)}），"
+                f"调增后与全年执行数{self.f(executed)}万元基本相同，执行率显示为{self.pct(rate)}。"
+                "请核实预算调增是否经过批复（追加预算的文件），按批复的全年预算数填写，"
+                "并在“存在的问题”中说明年中追加预算的原因。",
                 "/budget/total/adjusted",
                 adjusted,
             )
@@ -319,6 +340,188 @@ class _Audit:
             "/review/problems",
             self.sub.problems,
         )
+
+    # --- what careful readers of real forms catch (issue 14) -----------------------------------------
+
+    def forms(self) -> None:
+        self.copied_pattern()
+        self.generic_actuals()
+        self.prompts_left()
+        for ind in self.sub.indicators:
+            self.execution_twice(ind)
+            self.cost_vs_budget(ind)
+        self.goal_reported()
+
+    def copied_pattern(self) -> None:
+        """Every quantitative row's actual exactly its target, with full marks: one warning."""
+        quant = [s for s in self.result.indicators if not s.qualitative]
+        same = [s for s in quant if s.indicator.actual == s.indicator.target and s.figure.full]
+        if len(quant) >= GENERIC_MIN_ROWS and len(same) == len(quant):
+            listed = "、".join(f"指标{s.indicator.seq}" for s in same)
+            self.add(
+                "actual-equals-target",
+                f"全部{len(same)}项定量指标（{listed}）的实际完成值都与年度指标值完全相同，且都得满分。"
+                "请核实是否按实际完成情况填写：实际完成值应为统计或核实得到的数（如实际完成40个、达到96.5%），"
+                "而不是照抄年度指标值。",
+                "/indicators",
+                len(same),
+            )
+
+    def generic_actuals(self) -> None:
+        """ "已完成" or "达到预期" as 实际完成值 on every or most rows: one warning."""
+        rows = self.sub.indicators
+        generic = [i for i in rows if isinstance(i.actual, str) and squash(i.actual) in GENERIC_COMPLETIONS]
+        if len(rows) >= GENERIC_MIN_ROWS and len(generic) > len(rows) * GENERIC_SHARE:
+            words = "”“".join(dict.fromkeys(str(i.actual).strip() for i in generic))
+            self.add(
+                "generic-completion",
+                f"{len(rows)}项指标中有{len(generic)}项的实际完成值只写了“{words}”，看不出实际完成了多少。"
+                "请逐项填写实际完成的数值或具体情况（定量指标填数字，定性指标写明做了什么、达到什么程度）。",
+                f"{generic[0].pointer}/actual",
+                len(generic),
+            )
+
+    def prompts_left(self) -> None:
+        """The template's own prompt texts left in answer cells."""
+        cells = [(f"/{k}", v) for k, v in PROMPT_CHECKED.items()]
+        for ptr, attr in cells:
+            text = getattr(self.sub, attr)
+            if isinstance(text, str) and is_prompt(text):
+                self._prompt(ptr, text)
+        for ind in self.sub.indicators:
+            for key in ("level3", "target", "actual", "reason"):
+                text = getattr(ind, key)
+                if isinstance(text, str) and is_prompt(text):
+                    self._prompt(f"{ind.pointer}/{key}", text)
+
+    def _prompt(self, pointer: str, text: str) -> None:
+        self.add(
+            "template-text-left",
+            f"“{text.strip()}”是模板中的填写提示，不是填报内容。请删除提示文字，填写本单位的实际情况。",
+            pointer,
+            text,
+        )
+
+    def execution_twice(self, ind: Indicator) -> None:
+        """An indicator that scores budget execution again (预算执行率 as a 产出 indicator)."""
+        words = [w for w in EXECUTION_WORDS if w in ind.level3]
+        if not words:
+            return
+        self.add(
+            "execution-scored-twice",
+            f"{_name(ind)}衡量的是“{words[0]}”，而预算执行情况已在“预算执行”部分单独计分"
+            f"（{self.f(self.rules.budget_weight)}分），同一事项计了两次分。"
+            "请改为反映本单位履职产出或效益的指标（如完成的项目数、服务人次、验收合格率）。",
+            f"{ind.pointer}/level3",
+            ind.level3,
+        )
+
+    def cost_vs_budget(self, ind: Indicator) -> None:
+        """A 成本 indicator about the whole budget whose amount differs from the 合计 全年执行数."""
+        row = self.sub.budget.get("total")
+        executed = row.executed if row else None
+        if ind.level2 != "成本指标" or executed is None or not isinstance(ind.actual, Decimal):
+            return
+        factor = COST_UNITS.get(ind.unit.strip())
+        if factor is None or any(w in ind.level3 for w in COST_PART_WORDS):
+            return
+        amounts = {x for x in (row.initial, row.adjusted, executed) if x is not None}  # type: ignore[union-attr]
+        target = ind.target * factor if isinstance(ind.target, Decimal) else None
+        names_total = any(w in ind.level3 for w in COST_TOTAL_WORDS)
+        if not names_total and (target is None or target not in amounts):
+            return
+        actual = ind.actual * factor
+        if abs(actual - executed) <= Decimal("0.01"):
+            return
+        self.add(
+            "cost-differs-from-budget",
+            f"{_name(ind)}的实际完成值为{self.f(actual)}万元，但“预算执行”合计行的全年执行数为"
+            f"{self.f(executed)}万元，相差{self.f(abs(actual - executed))}万元。该指标反映的是全年支出总额，"
+            "两处应一致：请核对后修改其中填错的一处。",
+            f"{ind.pointer}/actual",
+            ind.actual,
+        )
+
+    def goal_reported(self) -> None:
+        """A goal statement with no completion statement to match it."""
+        goal, achieved = self.sub.annual_goal.strip(), self.sub.achieved.strip()
+        if not goal:
+            return
+        if achieved and squash(achieved) not in GENERIC_COMPLETIONS and squash(achieved) != squash(goal):
+            return
+        said = f"只写了“{achieved}”" if achieved else "未填写"
+        if achieved and squash(achieved) == squash(goal):
+            said = "与年度总体目标一字不差"
+        self.add(
+            "goal-not-reported",
+            f"填写了年度总体目标，但“实际完成情况”{said}，看不出目标完成得怎样。"
+            "请对照年度总体目标逐项写明实际完成情况（做了什么、完成了多少、未完成的原因）。",
+            "/goals/achieved",
+            achieved,
+        )
+
+
+#: Completions that say nothing ("已完成"), squashed (no spaces or punctuation).
+GENERIC_COMPLETIONS = frozenset(
+    squash(w)
+    for w in (
+        "达成预期指标",
+        "达成预期目标",
+        "达到预期",
+        "达到预期目标",
+        "达到预期效果",
+        "已完成",
+        "完成",
+        "全部完成",
+        "已全部完成",
+        "基本完成",
+        "已达成",
+        "达成",
+        "已达到",
+        "达到",
+        "完成目标",
+        "完成预期目标",
+        "按计划完成",
+    )
+)
+#: A pattern over rows is reported from this many rows, when more than this share of them show it.
+GENERIC_MIN_ROWS = 3
+GENERIC_SHARE = Decimal("0.5")
+#: 三级指标 words that measure budget execution (scored already in the budget block).
+EXECUTION_WORDS = (
+    "预算执行率",
+    "资金执行率",
+    "预算支出进度",
+    "资金支出进度",
+    "支出进度",
+    "执行进度",
+    "资金执行进度",
+)
+#: 成本 indicators measured in these units (万元 per unit) are compared with the budget block ...
+COST_UNITS = {"万元": Decimal(1), "元": Decimal("0.0001"), "亿元": Decimal(10000)}
+#: ... when their 三级指标 names the whole budget's spending (or their target is one of its amounts),
+COST_TOTAL_WORDS = (
+    "支出总额",
+    "总支出",
+    "预算支出",
+    "支出金额",
+    "成本总额",
+    "总成本",
+    "经费支出",
+    "资金支出",
+    "实际支出",
+)
+#: ... and not when it names a part or a unit cost.
+COST_PART_WORDS = ("单位", "人均", "平均", "每", "单价", "节约", "超支", "率")
+#: Answer cells (pointer → Submission attribute) checked for prompts left in.
+PROMPT_CHECKED = {
+    "goals/annual_goal": "annual_goal",
+    "goals/achieved": "achieved",
+    "review/problems": "problems",
+    "review/measures": "measures",
+    "narrative/overview": "overview",
+    "narrative/process": "process",
+}
 
 
 def _name(ind: Indicator) -> str:

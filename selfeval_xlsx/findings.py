@@ -79,6 +79,13 @@ CODES: dict[str, tuple[Severity, str]] = {
     "panel-too-small": ("warning", "评价小组人数不足"),
     "no-problems-stated": ("warning", "未如实填写存在的问题"),
     "deduction-without-shortfall": ("warning", "目标已完成仍扣分"),
+    "budget-raised": ("warning", "全年预算数调增至与执行数持平"),
+    "actual-equals-target": ("warning", "实际完成值均与指标值相同"),
+    "generic-completion": ("warning", "实际完成值表述笼统"),
+    "template-text-left": ("warning", "填写提示未删除"),
+    "execution-scored-twice": ("warning", "预算执行重复计分"),
+    "cost-differs-from-budget": ("warning", "成本指标与预算执行数不一致"),
+    "goal-not-reported": ("warning", "年度目标无对应完成情况"),
     # --- merge ---------------------------------------------------------------------------------
     "superseded": ("info", "已被更新的报送替代"),
     "skipped": ("info", "已跳过"),

@@ -32,9 +32,12 @@ from .findings import Finding, make
 from .formulas import FormulaError, evaluate
 from .limits import DEFAULT_LIMITS, Limits
 from .values import (
+    DASHES,
+    explain_indicator,
     parse_choice,
     parse_code,
     parse_date,
+    parse_indicator,
     parse_int,
     parse_nature,
     parse_number,
@@ -265,7 +268,7 @@ def _parser(f: L.Field) -> Parse:
     """The parse function of a field's type (what ``_Reader._value`` applies to a cell's value)."""
     t = f.type
     if t == L.T.MONEY:
-        return lambda raw, _record: parse_number(raw, ("万元", "万"))
+        return lambda raw, _record: _money(raw)
     if t == L.T.SCORE:
         return lambda raw, _record: parse_number(raw, ("分",))
     if t in (L.T.YEAR, L.T.INT):
@@ -666,6 +669,26 @@ class _Reader:
                     )
                 )
                 return
+            if f.type == L.T.NUMTEXT and record is not None and record.get("nature") in ("≥", "≤", "="):
+                value, note = _indicator_value(str(raw), record, key)
+                if isinstance(value, Decimal):  # "=8个": typed as a value, taken by Excel for a formula
+                    self.doc.findings.append(
+                        make("value-normalised", f"“{f.label}”：{note}。", value=short(raw), **where)
+                    )
+                    target[key] = value
+                    return
+                hint = explain_indicator(str(raw), record.get("nature"), record.get("unit"), key)
+                if hint:
+                    self.flagged.add(pointer)
+                    self.doc.findings.append(
+                        make(
+                            "formula-not-allowed",
+                            f"“{f.label}”填的“{short(raw)}”以“=”开头，被Excel当成了公式。{hint}",
+                            value=short(raw),
+                            **where,
+                        )
+                    )
+                    return
             value = self._formula(ws, f, str(raw), pointer, where)
             if value is None:
                 return
@@ -675,6 +698,8 @@ class _Reader:
             if raw is None:
                 return
         value, note = parse(raw, record)
+        if note and value is None and not _must_fill(pointer):
+            note = None  # a dash in a cell that may stay empty: nothing to say
         if note:
             where = {"file": self.doc.file, "sheet": sheet.name, "cell": ref, "field": pointer}
             self.doc.findings.append(
@@ -874,6 +899,18 @@ _MONEY_UNITS = frozenset({"万元", "元", "亿元", "千元"})
 _PERCENT_WANTED = {L.T.MONEY: "以万元为单位的金额", L.T.SCORE: "分数", L.T.INT: "整数", L.T.YEAR: "年份"}
 
 
+def _money(raw: Any) -> tuple[Any, str | None]:
+    """An amount in 万元; "—", "-", "／", "无" mean the cell is empty (read as blank, with a note that
+    :meth:`_Reader._value` keeps only for a cell that must be filled)."""
+    if isinstance(raw, str) and _plain_dash(raw) in DASHES:
+        return None, f"“{raw.strip()}”已按未填写读取"
+    return parse_number(raw, ("万元", "万"))
+
+
+def _plain_dash(raw: str) -> str:
+    return "".join(unicodedata.normalize("NFKC", raw).split())
+
+
 def _numtext(raw: Any, record: dict[str, Any], key: str) -> tuple[Any, str | None]:
     """Indicator values: numbers for quantitative indicators (≥ ≤ =), text as typed otherwise."""
     nature = record.get("nature")
@@ -894,7 +931,28 @@ def _numtext(raw: Any, record: dict[str, Any], key: str) -> tuple[Any, str | Non
     value, note = parse_number(text, suffixes)
     if isinstance(value, Decimal):
         return value, "；".join(x for x in (prefix_note, note) if x) or None
-    return parse_text(raw)
+    return _indicator_value(raw, record, key)
+
+
+def _indicator_value(raw: str, record: dict[str, Any], key: str) -> tuple[Any, str | None]:
+    """Bound and unit words around the number ("2天以内", "150万"): see :func:`values.parse_indicator`;
+    a blank 计量单位 takes the unit typed with the number."""
+    unit = record.get("unit")
+    value, note, fill = parse_indicator(
+        raw, str(record.get("nature")), unit if isinstance(unit, str) else "", key
+    )
+    if fill:
+        record["unit"] = fill
+    return value, note
+
+
+def _must_fill(pointer: str) -> bool:
+    """True for a cell that must be filled: a required field, or a budget cell of a required row."""
+    parts = pointer.strip("/").split("/")
+    if parts[0] == L.BUDGET.key:
+        return len(parts) == 3 and parts[1] in L.BUDGET.required_rows
+    f = L.field_at(pointer)
+    return bool(f and f.required)
 
 
 def _credit_code(raw: Any) -> tuple[Any, str | None]:

@@ -490,7 +490,7 @@ class _Writer:
         self.heading("（二）评价得分", 2)
         self.para(
             f"评价得分由预算执行得分和绩效指标得分组成，满分{_num(res.total.weight)}分，"
-            "各分项得分不取整相加后四舍五入保留两位小数。"
+            "每项得分计算时四舍五入保留两位小数，小计和总分为各项得分之和。"
         )
         self.para(
             f"1.预算执行得分{self.f(res.budget.value)}分（分值{_num(res.budget.weight)}分）："

@@ -339,7 +339,8 @@ class _Writer:
             self.put(ws, total_row, c, self._total_value(col.header), col.kind, total=True)
         ws.set_row(total_row, 33)
         note = (
-            "注：金额单位为万元；合计行的金额为合计，执行率为按全年预算数加权的执行率，得分为各乡镇平均；"
+            "注：金额单位为万元；合计行的金额为合计，执行率为按全年预算数加权的执行率，得分为各乡镇平均"
+            "（各项平均分之和与平均总分因四舍五入不一致时不列各项平均分）；"
             f"差异=自评总分−核定总分，超过{DIFF_THRESHOLD}分标红、低于−{DIFF_THRESHOLD}分标黄；"
             "核定等级或自评等级为“"
             + "、".join(_poor(self.r.grades) or ("（无）",))
@@ -623,7 +624,13 @@ def summary_total(r: R.Rollup, t: dict[str, Any], header: str) -> Any:
         "警告数": sum(row.warnings for row in rows),
     }
     if header in mean and rows:
-        return q2(sum((getattr(row, mean[header]) for row in rows), ZERO) / len(rows))
+        # the row's 核定总分 is the mean of the totals; the parts' means, each rounded, need not add up
+        # to it (DOMAIN.md "Rounding": a printed total equals the sum of its printed parts), so only
+        # when they do are they printed
+        parts = [q2(sum((getattr(row, key) for row in rows), ZERO) / len(rows)) for key in mean.values()]
+        if sum(parts, ZERO) != t["mean_total"]:
+            return None
+        return parts[list(mean).index(header)]
     return values.get(header)
 
 

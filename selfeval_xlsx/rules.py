@@ -63,6 +63,14 @@ class BudgetLowered:
 
 
 @dataclass(frozen=True)
+class BudgetRaised:
+    """When an adjusted budget raised during the year to equal spending is flagged."""
+
+    rate_tolerance: Decimal  # executed ≈ adjusted when |executed − adjusted| ≤ this × adjusted
+    min_raise_share: Decimal  # adjusted at least this share of initial above initial
+
+
+@dataclass(frozen=True)
 class AuditRules:
     """Tolerances and word lists of the audit checks."""
 
@@ -75,6 +83,7 @@ class AuditRules:
     budget_lowered: BudgetLowered
     vague_words: tuple[str, ...]
     none_words: tuple[str, ...]
+    budget_raised: BudgetRaised = BudgetRaised(Decimal("0.005"), Decimal("0.2"))
 
 
 @dataclass(frozen=True)
@@ -275,6 +284,14 @@ def _parse(text: str, file: str) -> Rules:
     return _build(data, file)
 
 
+def _budget_raised(a: dict[str, Any]) -> dict[str, BudgetRaised]:
+    """``audit.budget_raised`` when the profile sets it (older profiles keep the default)."""
+    br = a.get("budget_raised")
+    if br is None:
+        return {}
+    return {"budget_raised": BudgetRaised(_dec(br["rate_tolerance"]), _dec(br["min_raise_share"]))}
+
+
 def _dec(value: Decimal | str) -> Decimal:
     return Decimal(value)
 
@@ -330,6 +347,7 @@ def _build(d: dict[str, Any], file: str) -> Rules:
         budget_lowered=BudgetLowered(_dec(bl["rate_tolerance"]), _dec(bl["min_cut_share"])),
         vague_words=tuple(a["vague_words"]),
         none_words=tuple(a["none_words"]),
+        **_budget_raised(a),
     )
     return Rules(
         name=d["name"],

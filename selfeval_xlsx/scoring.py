@@ -1,8 +1,9 @@
 """The scoring engine: pure functions from a :class:`Submission` and :class:`Rules` to figures.
 
-Decimal throughout (a local context of 28 digits), never floats. Every figure keeps its unrounded
-``value`` for sums and a ``shown`` value rounded half-up to the profile's places; the total is the sum
-of the unrounded parts, rounded once (DOMAIN.md: "sums use unrounded values").
+Decimal throughout (a local context of 28 digits), never floats. Each score is rounded half-up to the
+profile's places once, when it is computed (an indicator's 得分, the budget's 得分); subtotals and the
+total are sums of those rounded scores, so every printed table adds up to its own total (DOMAIN.md,
+"Rounding"). The unrounded figure is kept in ``Figure.inputs["unrounded"]`` for explanations only.
 """
 
 from __future__ import annotations
@@ -29,8 +30,8 @@ _CTX = Context(prec=28, rounding=ROUND_HALF_EVEN)
 class Figure:
     """A computed score: unrounded value, shown value, out of weight, and how it was reached."""
 
-    value: Decimal  # unrounded
-    shown: Decimal  # rounded half-up to the profile's places
+    value: Decimal  # the score as counted: rounded once (a sum of rounded scores for subtotals/total)
+    shown: Decimal  # the same, on the profile's places (kept for callers that print it)
     weight: Decimal
     explanation: str  # Chinese, 2-decimal figures
     inputs: dict[str, Any] = field(default_factory=dict)
@@ -43,7 +44,7 @@ class Figure:
 
     @property
     def lost(self) -> Decimal:
-        """Points lost (unrounded)."""
+        """Points lost."""
         return self.weight - self.value
 
 
@@ -96,12 +97,12 @@ class ScoreResult:
 
     @property
     def indicator_sum(self) -> Decimal:
-        """Sum of the indicators' unrounded scores."""
+        """Sum of the indicators' (rounded) scores."""
         return sum((s.figure.value for s in self.indicators), ZERO)
 
     @property
     def max_total(self) -> Decimal:
-        """The best total this table allows given its execution rate (unrounded)."""
+        """The best total this table allows given its execution rate."""
         return self.budget.value + sum((s.indicator.weight for s in self.indicators), ZERO)
 
     @property
@@ -141,7 +142,7 @@ def score_submission(sub: Submission, rules: Rules) -> ScoreResult:
             value=value,
             shown=shown,
             weight=weight,
-            explanation=f"{' + '.join(parts)} = {rules.fmt(value)} / {_w(weight)}（分项不取整相加后取整）",
+            explanation=f"{' + '.join(parts)} = {rules.fmt(value)} / {_w(weight)}（各项得分保留两位小数后相加）",
             inputs={"budget": budget.value, **{cat: f.value for cat, f in subtotals.items()}},
         )
         return ScoreResult(
@@ -357,7 +358,11 @@ def _subtotal(cat: str, scores: Sequence[IndicatorScore], rules: Rules) -> Figur
 def _figure(
     value: Decimal, weight: Decimal, text: str, rules: Rules, inputs: dict[str, Any], pointer: str | None
 ) -> Figure:
-    return Figure(value, rules.quantize(value), weight, text, inputs, pointer)
+    """A score rounded once, here, half-up to the profile's places; what is summed is what is shown."""
+    shown = rules.quantize(value)
+    if shown != value:
+        inputs = inputs | {"unrounded": value}
+    return Figure(shown, shown, weight, text, inputs, pointer)
 
 
 def _pct(ratio: Decimal, rules: Rules) -> str:

@@ -24,6 +24,7 @@ from .findings import Finding, Report, make, sort_key
 from .limits import DEFAULT_LIMITS, Limits
 from .reader import read_workbook, short
 from .schema import fast_check, validator
+from .values import convert_unit, explain_indicator, read_bounded
 
 #: Weights of the first 17 characters of a 统一社会信用代码 (GB 32100-2015).
 CREDIT_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
@@ -154,14 +155,7 @@ def _from_schema(doc: Document, e: ValidationError) -> list[Finding]:
     where = {**doc.where(pointer), "value": value}
     if kw == "type":
         if in_then:
-            return [
-                make(
-                    "nature-mismatch",
-                    f"{label}应为数字（指标性质为定量“≥/≤/=”），现为“{value}”。请只填数字并把单位写在“计量单位”列；"
-                    "如确实无法量化，请将指标性质改为“定性”。",
-                    **where,
-                )
-            ]
+            return [_not_a_number(doc, pointer, label, value, where)]
         expected = e.validator_value
         want = {"number": "数字", "integer": "整数", "string": "文字"}
         names = "或".join(want.get(t, t) for t in (expected if isinstance(expected, list) else [expected]))
@@ -209,6 +203,36 @@ def _from_schema(doc: Document, e: ValidationError) -> list[Finding]:
     return [make("type-error", f"{label}不符合要求：{e.message[:100]}", **where)]
 
 
+def _not_a_number(doc: Document, pointer: str, label: str, value: Any, where: dict[str, Any]) -> Finding:
+    """A quantitative indicator's value that is not a number: what to type instead, as precisely as the
+    text allows; a target copied into 实际完成值, sign and all, says so."""
+    row = doc.get(pointer.rsplit("/", 1)[0]) or {}
+    key = pointer.rsplit("/", 1)[-1]
+    nature, unit, target = row.get("nature"), row.get("unit"), row.get("target")
+    found = read_bounded(value) if isinstance(value, str) else None
+    if key == "actual" and found and found[0] == nature and isinstance(target, Decimal):
+        sign, number, typed = found
+        converted = convert_unit(number, typed, unit if isinstance(unit, str) else "")
+        if converted is not None and converted[0] == target:
+            return make(
+                "actual-copied-target",
+                f"{label}“{value}”照抄了年度指标值（连“{sign}”一起），不是实际完成的数值，无法计分。"
+                f"请填写实际达到的数值（只填数字，如实际完成了{number:f}就填{number:f}），不带“≥”“≤”等符号，"
+                "并按实际完成情况自评打分。",
+                severity="error",
+                **where,
+            )
+    hint = explain_indicator(value, nature, unit, key)
+    if hint:
+        return make("nature-mismatch", f"{label}应为数字（指标性质为定量“{nature}”）。{hint}", **where)
+    return make(
+        "nature-mismatch",
+        f"{label}应为数字（指标性质为定量“≥/≤/=”），现为“{value}”。请只填数字并把单位写在“计量单位”列；"
+        "如确实无法量化，请将指标性质改为“定性”。",
+        **where,
+    )
+
+
 # --- cross-field rules -----------------------------------------------------------------------------
 
 
@@ -217,6 +241,7 @@ def cross_field(doc: Document, rules: Any, broken: set[str]) -> list[Finding]:
     out: list[Finding] = []
     out += _code(doc, broken)
     out += _sums(doc, broken)
+    out += _blank_total(doc, broken)
     out += _indicators(doc, rules, broken)
     out += _targets(doc, broken)
     out += _divisor(doc, broken)
@@ -378,6 +403,26 @@ def _sums(doc: Document, broken: set[str]) -> list[Finding]:
                     **{**where, "value": total},
                 )
             )
+    return out
+
+
+def _blank_total(doc: Document, broken: set[str]) -> list[Finding]:
+    """A blank amount in the 合计 row is an error at its cell (else the budget silently scores 0, or the
+    cut check switches off). The tool does not fill it in from the funding-source rows, even when they
+    are filled: the message gives their sum for the clerk to type (a figure the township signs)."""
+    out = []
+    total_row = L.BUDGET.total_row
+    parts = [k for k, _ in L.BUDGET.rows if k != total_row]
+    for col in L.BUDGET.columns:
+        ptr = f"/budget/{total_row}/{col.key}"
+        if ptr in broken or doc.get(ptr) is not None:
+            continue
+        values = [doc.get(f"/budget/{k}/{col.key}") for k in parts]
+        filled = [v for v in values if isinstance(v, Decimal)]
+        hint = "请填写金额（万元）；确实没有的请填0。"
+        if filled:
+            hint = f"各资金来源行已填写，合计为{sum(filled, Decimal(0)):.2f}万元，请在合计行填写该数。"
+        out.append(make("missing-value", f"“合计”行的“{col.label}”未填写。{hint}", **doc.where(ptr)))
     return out
 
 

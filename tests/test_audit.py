@@ -37,6 +37,13 @@ AUDIT_CODES = {
     "panel-too-small",
     "no-problems-stated",
     "deduction-without-shortfall",
+    "budget-raised",
+    "actual-equals-target",
+    "generic-completion",
+    "template-text-left",
+    "execution-scored-twice",
+    "cost-differs-from-budget",
+    "goal-not-reported",
 }
 
 

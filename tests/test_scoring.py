@@ -85,7 +85,8 @@ def test_seed_township_budget() -> None:
     assert res.execution_rate_shown == D("88.28")
     assert res.budget.shown == D("8.83")
     assert res.budget.weight == D(10)
-    assert res.budget.value == res.execution_rate * 10  # unrounded
+    assert res.budget.value == D("8.83")  # rounded once, when computed (DOMAIN.md "Rounding")
+    assert res.budget.inputs["unrounded"] == res.execution_rate * 10
     assert res.budget.explanation == "8724.90 / 9883.28 = 88.28% → 8.83 / 10"
     assert res.budget.pointer == "/budget/total/score"
     assert res.budget.inputs["initial"] == D("8593.66")
@@ -306,13 +307,14 @@ def test_half_up_rounding_where_float_or_bankers_would_differ() -> None:
         budget=("10000", "10000", "8825"),  # 0.8825 × 10 = 8.825
     )
     res = score_submission(sub, RULES)
-    assert res.budget.value == D("8.825") and res.budget.shown == D("8.83")
-    assert [s.figure.value for s in res.indicators] == [D("2.675"), D("0.125")]
+    assert res.budget.value == D("8.83") and res.budget.shown == D("8.83")
+    assert [s.figure.value for s in res.indicators] == [D("2.68"), D("0.13")]
     assert [s.figure.shown for s in res.indicators] == [D("2.68"), D("0.13")]
-    # the total adds unrounded parts (11.625 → 11.63), not the shown ones (8.83 + 2.68 + 0.13 = 11.64)
-    assert res.total.value == D("11.625")
-    assert res.total.shown == D("11.63")
-    assert res.subtotals["产出指标"].shown == D("2.80")
+    # each score is rounded once; the total adds the shown parts (8.83 + 2.68 + 0.13 = 11.64), so the
+    # printed table adds up (the unrounded parts would give 11.625 → 11.63 beside parts adding to 11.64)
+    assert res.total.value == D("11.64")
+    assert res.total.shown == D("11.64")
+    assert res.subtotals["产出指标"].shown == D("2.81")  # 2.68 + 0.13, as printed
 
 
 def test_seed_like_submission_total_and_subtotals() -> None:
@@ -360,13 +362,14 @@ def test_grade_from_the_computed_total(actual: str, default: str, mof: str) -> N
 
 
 def test_grade_uses_the_shown_total() -> None:
-    # 10 + 74.995 = 84.995, shown as 85.00: the grade must match what is shown
+    # 74.995 is rounded once to 75.00; 10 + 75.00 = 85.00: the grade is that of the rounded total
     sub = make_sub(
         [ind("≥", D(1000000), D("937437.5"), 80), ind("≥", D(10), D(0), 10)],  # 0.9374375 × 80 = 74.995
         budget=("1", "1", "1"),
     )
     res = score_submission(sub, RULES)
-    assert res.total.value == D("84.995")
+    assert res.for_indicator(0).figure.inputs["unrounded"] == D("74.995")
+    assert res.total.value == D("85.00")
     assert res.total.shown == D("85.00")
     assert res.grade == "优秀"
 
@@ -438,9 +441,10 @@ def test_scores_stay_within_their_weights_and_add_up(rows: list, budget: tuple, 
             assert s.band[0] <= s.figure.value <= s.band[1]
     assert 0 <= res.budget.value <= rules.budget_weight
     assert 0 <= res.budget.shown <= rules.budget_weight
-    # the total is the exact sum of the unrounded parts, and near the sum of the shown parts
-    assert res.total.value == res.budget.value + sum(s.figure.value for s in res.indicators)
+    # the total is exactly the sum of the shown parts, and so is each subtotal
     parts = [res.budget.shown, *(s.figure.shown for s in res.indicators)]
-    assert abs(res.total.shown - sum(parts)) <= D("0.01") * len(parts)
+    assert res.total.shown == res.total.value == sum(parts)
+    for cat, fig in res.subtotals.items():
+        assert fig.shown == sum((s.figure.shown for s in res.indicators if s.indicator.level1 == cat), D(0))
     assert res.grade == rules.grade_for(res.total.shown)
     assert set(res.subtotals) == {"产出指标", "效益指标", "满意度指标"}
