@@ -24,7 +24,8 @@ class Document:
     ``data`` is JSON-like (str, int, Decimal, lists, dicts; dates as ISO strings) and is what the JSON
     Schema validates. ``cells`` maps the JSON pointer of every value the layout defines (blank ones
     included) to the cell it was read from. ``findings`` holds what the reader itself noticed
-    (normalised values, formulas, merged cells…).
+    (normalised values, formulas, merged cells…). ``flagged`` holds the pointers the reader already
+    reported, so validation does not report them a second time (it reads them, never changes them).
     """
 
     file: str
@@ -32,6 +33,7 @@ class Document:
     cells: dict[str, CellRef] = field(default_factory=dict)
     findings: list[Finding] = field(default_factory=list)
     sha256: str = ""
+    flagged: frozenset[str] = frozenset()
 
     def cell(self, pointer: str) -> CellRef | None:
         """The cell of a pointer, or of its nearest ancestor that has one."""

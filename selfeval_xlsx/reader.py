@@ -443,7 +443,7 @@ class _Reader:
         for sheet in L.WORKBOOK.data_sheets:
             if sheet.name in names:
                 self._sheet(sheet, self.wb[self.actual.get(sheet.name, sheet.name)])
-        self.doc.data["_flagged"] = sorted(self.flagged)  # consumed (and removed) by validation
+        self.doc.flagged = frozenset(self.flagged)  # read by validation, which reports them once
 
     def _names(self, known: set[str]) -> list[str]:
         """The file's sheet names, each one that is a template sheet's name but for white space or

@@ -62,7 +62,7 @@ def validate_document(doc: Document, rules: Any = None) -> Report:
     """Findings of the reader, the schema and the cross-field rules, in a stable order."""
     report = Report(file=doc.file)
     report.extend(doc.findings)
-    flagged = set(doc.data.pop("_flagged", []))
+    flagged = doc.flagged
     if not doc.data:  # the reader stopped at a whole-file problem
         return report
     # nearly every document is valid: the compiled check says so quickly, the full validator says why not

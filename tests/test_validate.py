@@ -364,3 +364,14 @@ def test_too_many_rows_in_a_document_built_by_a_script() -> None:
     doc.data["indicators"] = [dict(rows[i % len(rows)], seq=i + 1) for i in range(51)]
     codes = {f.code for f in validate_document(doc).findings}
     assert "too-many-rows" in codes
+
+
+def test_validating_a_document_twice_neither_changes_it_nor_adds_findings() -> None:
+    from selfeval_xlsx.api import read_workbook
+    from selfeval_xlsx.validate import validate_document
+
+    doc = read_workbook(seed_bytes(set_value("/identity/unit_name", '=CONCAT("宋营","镇")')), name="t.xlsx")
+    assert not any(k.startswith("_") for k in doc.data)
+    first = validate_document(doc).flatten(["code", "cell"])
+    assert ("formula-not-allowed", cell_of("/identity/unit_name")[1]) in first
+    assert validate_document(doc).flatten(["code", "cell"]) == first
