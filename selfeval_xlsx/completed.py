@@ -224,12 +224,18 @@ def _findings_block(
 
 
 def write_returned(
-    target: str | Path | BinaryIO, doc: Document, report: Report, year: int | None = None
+    target: str | Path | BinaryIO,
+    doc: Document,
+    report: Report,
+    year: int | None = None,
+    grades: Sequence[str] | None = None,
 ) -> None:
-    """A copy of a rejected submission on a fresh template: the problems highlighted with comments."""
+    """A copy of a rejected submission on a fresh template: the problems highlighted with comments.
+    ``grades`` are the rules profile's (its 自评等级 dropdown); the default profile's when not given."""
     wb = _open(target)
     year = year or (doc.get("/identity/year") if isinstance(doc.get("/identity/year"), int) else None)
-    sheets = write_standard(wb, year=year, grades=_grades(), doc=doc, marks=marks_of(report))
+    grades = tuple(grades) if grades else _grades()
+    sheets = write_standard(wb, year=year, grades=grades, doc=doc, marks=marks_of(report))
     ws = wb.add_worksheet(RETURN_SHEET, worksheet_class=FastWorksheet)
     for i, w in enumerate((8, 10, 16, 8, 16, 60)):
         ws.set_column(i, i, w)

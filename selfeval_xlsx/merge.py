@@ -392,7 +392,7 @@ def _stage(scored: Scored, task: _Task, item: Item) -> str:
     if scored.valid:
         write_completed(buffer, scored)
     else:
-        write_returned(buffer, scored.doc, scored.report)
+        write_returned(buffer, scored.doc, scored.report, grades=_rules(task.rules).grades)
     with _staging_writes(), open(Path(task.staging) / staged, "wb") as fh:
         fh.write(buffer.getbuffer())
     return staged

@@ -309,3 +309,23 @@ def test_each_package_is_checked_once_and_its_warnings_reported_once(tmp_path: P
     [accepted] = result.accepted
     assert [f.code for f in accepted.findings].count("macro-ignored") == 1
     assert calls == ["带宏.xlsm"]
+
+
+def test_returned_copy_offers_the_rules_profiles_grades(tmp_path: Path) -> None:
+    """After ``merge --rules mof-2020`` the returned copy's 自评等级 dropdown lists 优/良/中/差."""
+    from workbooks import cell_of, set_value
+
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    write(inbox, "坏.xlsx", seed_bytes(set_value("/budget/total/executed", "很多")))
+    res = CliRunner().invoke(
+        cli, ["merge", str(inbox), "-o", str(tmp_path / "out"), "--rules", "mof-2020", "--jobs", "1"]
+    )
+    assert res.exit_code == 1, res.output
+    [returned] = (tmp_path / "out" / "returned").iterdir()
+    sheet, cell = cell_of("/self_assessment/grade")
+    wb = load_workbook(returned)
+    [dv] = [dv for dv in wb[sheet].data_validations.dataValidation if cell in dv.sqref]
+    source, _, cells = dv.formula1.partition("!")  # the list lives on a hidden sheet: _meta!$D$2:$D$5
+    choices = [c.value for row in wb[source.strip("'")][cells.replace("$", "")] for c in row]
+    assert choices == ["优", "良", "中", "差"]
