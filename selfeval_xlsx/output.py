@@ -33,6 +33,7 @@ from typing import Any, BinaryIO
 from loguru import logger
 
 from .errors import DiskFull, FolderError, OutputBusy, OutputError
+from .limits import size_text
 
 STAGING_PREFIX = ".staging-"
 LOCK_NAME = ".selfeval-xlsx.lock"
@@ -167,7 +168,7 @@ def _free_bytes(where: Path) -> int | None:
 def _mb(n: int | None) -> str:
     if n is None:
         return "未知"
-    return f"{max(n, 0) / 1_000_000:.1f} MB" if n < 10**9 else f"{n / 1_000_000_000:.2f} GB"
+    return size_text(n)
 
 
 def _umask() -> int:

@@ -30,7 +30,7 @@ from .decimals import percent, to_decimal
 from .document import CellRef, Document
 from .findings import Finding, make
 from .formulas import FormulaError, evaluate
-from .limits import DEFAULT_LIMITS, Limits
+from .limits import DEFAULT_LIMITS, Limits, size_text
 from .values import (
     parse_choice,
     parse_code,
@@ -76,7 +76,7 @@ def read_workbook(
                 doc.findings.append(
                     make(
                         "too-large",
-                        f"文件超过{limits.max_file_bytes // 1_000_000}MB上限，请检查后重新发送。",
+                        f"文件超过{size_text(limits.max_file_bytes)}上限，请检查后重新发送。",
                         file=label,
                     )
                 )
