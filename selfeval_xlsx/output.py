@@ -130,7 +130,7 @@ def os_error_in(exc: BaseException | None) -> OSError | None:
 
 
 class LogFile:
-    """A log file for loguru that never raises: a full disk ends the log, not the run (the run then
+    """A log file (a logging stream) that never raises: a full disk ends the log, not the run (the run then
     stops with its own Chinese error)."""
 
     def __init__(self, path: Path) -> None:
@@ -201,7 +201,7 @@ class Workspace:
 
     outdir: Path
     staging: Path
-    log_sink: int | None = None  # the loguru sink writing this run's merge.log
+    log_sink: Any = None  # the handler writing this run's merge.log (merge._log_to)
 
     @property
     def new(self) -> Path:

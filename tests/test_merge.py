@@ -7,6 +7,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -329,3 +330,21 @@ def test_returned_copy_offers_the_rules_profiles_grades(tmp_path: Path) -> None:
     source, _, cells = dv.formula1.partition("!")  # the list lives on a hidden sheet: _meta!$D$2:$D$5
     choices = [c.value for row in wb[source.strip("'")][cells.replace("$", "")] for c in row]
     assert choices == ["优", "良", "中", "差"]
+
+
+def test_the_library_is_silent_but_merge_log_is_written(tmp_path: Path) -> None:
+    """From Python, a merge prints nothing on stderr (a library logs only when its caller enables it);
+    its merge.log still holds the run's lines."""
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    write(inbox, "宋营镇.xlsx", seed_bytes())
+    write(inbox, "坏.xlsx", b"not a workbook at all")
+    script = f"from selfeval_xlsx import api; api.merge({str(inbox)!r}, {str(tmp_path / 'out')!r}, jobs=2)"
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parent.parent)}
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "" and done.stderr == ""
+    log = (tmp_path / "out" / "merge.log").read_text(encoding="utf-8")
+    assert "merge " in log and "processed 1 items" in log and "counts " in log
