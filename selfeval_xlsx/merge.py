@@ -12,11 +12,13 @@ from __future__ import annotations
 import errno as _errno
 import io
 import logging
+import multiprocessing
 import os
 import pickle
 import re
 import shutil
 import signal
+import sys
 import time
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -622,10 +624,15 @@ def _merge(inbox: Path, ws: Workspace, rules: Rules, o: _Options) -> MergeResult
         for item in intake.items
     ]
     workers = jobs or os.cpu_count() or 1
-    # One pool for scoring and for writing the roll-ups: its workers fork now, while the main process is
+    # One pool for scoring and for writing the roll-ups: its workers start now, while the main process is
     # small, rather than later from a main process that holds every file's results.
     pool = (
-        ProcessPoolExecutor(max_workers=workers, initializer=_worker_init)
+        ProcessPoolExecutor(
+            max_workers=workers,
+            mp_context=multiprocessing.get_context(start_method()),
+            initializer=_worker_init,
+            initargs=(str(ws.log), start_method()),
+        )
         if workers > 1 and len(tasks) > 1
         else None
     )
@@ -636,10 +643,33 @@ def _merge(inbox: Path, ws: Workspace, rules: Rules, o: _Options) -> MergeResult
             pool.shutdown(cancel_futures=True)
 
 
-def _worker_init() -> None:
+#: How the worker pool starts its processes; None chooses (:func:`start_method`). Tests set it.
+START_METHOD: str | None = None
+START_METHOD_ENV = "SELFEVAL_XLSX_START_METHOD"
+
+
+def start_method() -> str:
+    """The pool's start method: ``$SELFEVAL_XLSX_START_METHOD``, else :data:`START_METHOD`, else ``fork``
+    on Linux (a worker is ready at once, with the rules already loaded) and ``spawn`` elsewhere (Windows
+    has nothing else, macOS' fork is unsafe; Python 3.14 would pick forkserver on Linux). Workers need
+    neither: they load the rules from ``Rules.source`` and open merge.log themselves (:func:`_worker_init`)."""
+    chosen = os.environ.get(START_METHOD_ENV) or START_METHOD
+    if chosen:
+        return chosen
+    fork = sys.platform.startswith("linux") and "fork" in multiprocessing.get_all_start_methods()
+    return "fork" if fork else "spawn"
+
+
+def _worker_init(log: str, method: str) -> None:
     """Workers leave Ctrl-C to the main process, which stops the pool and cleans up: one message, not a
-    traceback per worker."""
+    traceback per worker. Each writes its lines to the run's merge.log (``log``) with a handler of its own:
+    a spawned worker has none, a forked one drops the copy of the main process's."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    for handler in list(_RUN_LOG.handlers):
+        if not isinstance(handler, logging.NullHandler):
+            _RUN_LOG.removeHandler(handler)  # the main process's file object: not closed here
+    _log_to(Path(log))
+    _RUN_LOG.info("worker %s started (%s)", os.getpid(), method)
 
 
 def _finish(
