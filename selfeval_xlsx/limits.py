@@ -41,7 +41,8 @@ class Limits:
     #: Most rows / columns the reader looks at in one sheet (a larger declared dimension is reported).
     max_rows: int = 2000
     max_cols: int = 64
-    #: Longest cell text the reader accepts (Excel's own limit; fields have smaller ones in the schema).
+    #: Longest cell text (or formula) the reader looks at: a longer one is a ``too-long`` finding at its
+    #: cell, never parsed (Excel's own limit; fields have smaller ones in the schema).
     max_cell_chars: int = 32767
     #: Deepest nesting of containers: 2 = an e-mail holding a zip holding workbooks, or a zip in a zip.
     max_depth: int = 2

@@ -596,6 +596,12 @@ class _Reader:
         """Read a cell that is not blank into ``target[key]``; problems become findings."""
         raw = cell.value
         kind = cell.data_type
+        if isinstance(raw, str) and len(raw) > self.limits.max_cell_chars:  # text or formula: not looked at
+            self.flagged.add(pointer)
+            where = {"file": self.doc.file, "sheet": sheet.name, "cell": ref, "field": pointer}
+            message = f"“{f.label}”超过{self.limits.max_cell_chars}字（现{len(raw)}字），请精简。"
+            self.doc.findings.append(make("too-long", message, value=short(raw), **where))
+            return
         if kind == "e" or kind == "f":
             where = {"file": self.doc.file, "sheet": sheet.name, "cell": ref, "field": pointer}
             if kind == "e":
