@@ -970,7 +970,13 @@ def _run(
 
 
 def _reason(name: str, findings: list[Finding]) -> str:
-    """The findings of a rejected file in words a clerk can paste into a reply email."""
+    """The findings of a rejected file in words a clerk can paste into a reply email; a file this tool failed
+    on (``internal-error``) is not the township's to fix, and its reason says so, not "please correct"."""
+    if any(f.code == "internal-error" for f in findings):
+        return (
+            f"《{name}》因本工具内部错误未能审核，这不是文件本身的问题，请勿退回乡镇："
+            "请将该文件和输出目录中的 merge.log 转交技术人员。"
+        )
     errors = [f for f in findings if f.severity == "error"]
     warnings = [f for f in findings if f.severity == "warning"]
     if not errors:

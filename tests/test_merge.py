@@ -381,3 +381,28 @@ def test_a_custom_rules_file_reaches_spawned_workers(tmp_path: Path, monkeypatch
     townships = result.rollups[0].townships
     assert len(townships) == 10 and {t.grade for t in townships} == {"甲", "乙"}
     assert "(spawn)" in (tmp_path / "out" / "merge.log").read_text(encoding="utf-8")
+
+
+def test_an_internal_error_is_not_sent_back_to_the_township(tmp_path: Path, monkeypatch) -> None:
+    """A file the tool failed on gets no returned copy, and its reason in the roll-up does not ask the
+    township to correct it."""
+    from selfeval_xlsx import merge as M
+
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    write(inbox, "宋营镇.xlsx", seed_bytes())
+    write(inbox, "出错.xlsx", filled_bytes(S.township(0), 2023))
+    real = M.score_workbook
+
+    def fails_on_one(data: bytes, name: str, **kw):
+        if name == "出错.xlsx":
+            raise RuntimeError("a bug")
+        return real(data, name=name, **kw)
+
+    monkeypatch.setattr(M, "score_workbook", fails_on_one)
+    result = api.merge(inbox, tmp_path / "out", jobs=1)
+    assert result.counts["accepted"] == 1 and result.counts["rejected"] == 1
+    [row] = result.rejected
+    assert "请勿退回" in row.reason and "请修改" not in row.reason and "未通过审核" not in row.reason
+    assert not list((tmp_path / "out" / "returned").iterdir())
+    assert "a bug" in (tmp_path / "out" / "merge.log").read_text(encoding="utf-8")  # the traceback
