@@ -89,8 +89,11 @@ def cli() -> None:
     """Collect, check, score and roll up townships' 整体支出绩效自评 workbooks."""
     from loguru import logger
 
+    from . import enable_logging
+
     logger.remove()  # the library logs INFO to merge.log; the terminal only shows warnings
     logger.add(sys.stderr, level="WARNING", diagnose=False)  # no variable dumps on a clerk's screen
+    enable_logging()  # the library is silent unless its caller enables it
 
 
 @cli.command()

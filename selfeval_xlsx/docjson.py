@@ -201,7 +201,7 @@ def fill_workbook(
 
         wb = xlsxwriter.Workbook(fh, workbook_options())
         wb.set_properties({"subject": TEMPLATE_ID, "comments": f"template v{TEMPLATE_VERSION}"})
-        write_standard(wb, year=year, grades=tuple(rules.grades), doc=doc)
+        write_standard(wb, year=year, grades=tuple(rules.grades), doc=doc, rules=rules)
         wb.close()
 
     _to(target, write)

@@ -25,7 +25,8 @@ class Document:
     ``data`` is JSON-like (str, int, Decimal, lists, dicts; dates as ISO strings) and is what the JSON
     Schema validates. ``cells`` maps the JSON pointer of every value the layout defines (blank ones
     included) to the cell it was read from. ``findings`` holds what the reader itself noticed
-    (normalised values, formulas, merged cells…).
+    (normalised values, formulas, merged cells…). ``flagged`` holds the pointers the reader already
+    reported, so validation does not report them a second time (it reads them, never changes them).
     """
 
     file: str
@@ -35,6 +36,7 @@ class Document:
     sha256: str = ""
     #: The template version whose positions ``cells`` are in (an earlier one is read by its own layout).
     template_version: str = TEMPLATE_VERSION
+    flagged: frozenset[str] = frozenset()
 
     def cell(self, pointer: str) -> CellRef | None:
         """The cell of a pointer, or of its nearest ancestor that has one."""

@@ -11,7 +11,6 @@ import io
 import re
 from datetime import date
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 from openpyxl import Workbook, load_workbook
@@ -111,10 +110,3 @@ def filled_bytes(data: dict[str, Any], year: int | None = None, edit: Any = None
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()
-
-
-def save_filled(path: str | Path, data: dict[str, Any], year: int | None = None, edit: Any = None) -> Path:
-    """Write a filled workbook to ``path``."""
-    target = Path(path)
-    target.write_bytes(filled_bytes(data, year, edit))
-    return target

@@ -55,7 +55,7 @@ from datetime import datetime
 from pathlib import Path, PurePosixPath
 
 from .findings import Finding, make
-from .limits import DEFAULT_LIMITS, MB, Limits
+from .limits import DEFAULT_LIMITS, MB, Limits, size_text
 from .safety import (
     CONTAINER_KINDS,
     KIND_LABELS,
@@ -351,8 +351,8 @@ class _Collector:
         wanted = {"zip", "ole", "eml", "xls", *_UNOPENED_CONTAINERS}
         if suffix in WORKBOOK_SUFFIXES or suffix == ".zip" or kind in wanted:
             message = (
-                f"文件大小为{size / MB:.1f} MB，"
-                f"超过处理上限{self.limits.max_file_bytes / MB:.0f} MB，未读取。"
+                f"文件大小为{size_text(size)}，"
+                f"超过处理上限{size_text(self.limits.max_file_bytes)}，未读取。"
                 "请删除无关的工作表和图片后重新保存发送。"
             )
             self._reject(name, rel_path, kind, "", [make("too-large", message, file=name)])
@@ -405,7 +405,7 @@ class _Collector:
         path = os.path.abspath(blob.path) if blob.path else ""
         if not path and self.held + len(blob.data) > self.limits.max_intake_bytes:
             message = (
-                f"本批文件总量超过处理上限（{self.limits.max_intake_bytes / MB:.0f} MB），该文件未读取。"
+                f"本批文件总量超过处理上限（{size_text(self.limits.max_intake_bytes)}），该文件未读取。"
                 "请把收件箱分成几批处理。"
             )
             self._reject(blob.name, blob.origin, kind, sha, [make("too-large", message, file=blob.name)])
@@ -513,7 +513,7 @@ class _Collector:
             data = payload if isinstance(payload, bytes) else b""
             if len(data) > self.limits.max_file_bytes:
                 message = (
-                    f"附件超过处理上限{self.limits.max_file_bytes / MB:.0f} MB，未读取。"
+                    f"附件超过处理上限{size_text(self.limits.max_file_bytes)}，未读取。"
                     "请删除无关内容后重新发送。"
                 )
                 self._reject(name, blob.origin, "unknown", "", [make("too-large", message, file=name)])

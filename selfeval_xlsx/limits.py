@@ -11,6 +11,15 @@ from dataclasses import dataclass
 
 KB = 1024
 MB = 1024 * KB
+GB = 1024 * MB
+
+
+def size_text(n: int) -> str:
+    """A byte count as every message shows it: in the binary units the limits are set in (``50 MB`` is
+    ``50 * MB``), whole when exact, else to one decimal (``52.3 MB``); KB below 1 MB, GB from 1 GB."""
+    n = max(n, 0)
+    unit, name = (GB, "GB") if n >= GB else (MB, "MB") if n >= MB else (KB, "KB")
+    return f"{n // unit} {name}" if n % unit == 0 else f"{n / unit:.1f} {name}"
 
 
 @dataclass(frozen=True)
@@ -32,7 +41,8 @@ class Limits:
     #: Most rows / columns the reader looks at in one sheet (a larger declared dimension is reported).
     max_rows: int = 2000
     max_cols: int = 64
-    #: Longest cell text the reader accepts (Excel's own limit; fields have smaller ones in the schema).
+    #: Longest cell text (or formula) the reader looks at: a longer one is a ``too-long`` finding at its
+    #: cell, never parsed (Excel's own limit; fields have smaller ones in the schema).
     max_cell_chars: int = 32767
     #: Deepest nesting of containers: 2 = an e-mail holding a zip holding workbooks, or a zip in a zip.
     max_depth: int = 2

@@ -11,16 +11,18 @@ from __future__ import annotations
 
 import errno as _errno
 import io
+import logging
+import multiprocessing
 import os
 import pickle
 import re
 import shutil
 import signal
+import sys
 import time
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ProcessPoolExecutor
-from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -55,6 +57,42 @@ from .rules import Rules, load_rules
 from .signing import NO_KEYS, KeyRing, SigningKey
 from .validate import divisions
 from .version import __version__
+
+#: merge.log's own logger. The library's loguru records stay off (``logger.disable("selfeval_xlsx")`` in
+#: the package) until the caller enables them, and loguru has one set of handlers for the whole process:
+#: a merge.log sink added there also sent every run line to the caller's stderr handler, and loguru's
+#: recipe for an independent logger (``copy.deepcopy(logger)``) raises on the default stderr handler
+#: ("cannot pickle '_io.TextIOWrapper'", measured with loguru 0.7.3). So the run's log is a stdlib logger
+#: that never propagates: its lines reach merge.log and nothing else.
+_RUN_LOG = logging.getLogger("selfeval_xlsx.merge.run")
+_RUN_LOG.propagate = False
+_RUN_LOG.setLevel(logging.INFO)
+_RUN_LOG.addHandler(logging.NullHandler())  # outside a run: nothing, not logging's last-resort stderr
+# intake knows a merge.log in an inbox by the logger's name in its lines (intake._tool_text)
+_RUN_FORMAT = "%(asctime)s | %(levelname)-8s | %(name)s:%(process)d - %(message)s"
+
+
+def _log_to(path: Path) -> logging.Handler:
+    """Add a handler writing this run's records to ``path`` (merge.log)."""
+    handler = logging.StreamHandler(LogFile(path))
+    handler.setFormatter(logging.Formatter(_RUN_FORMAT))
+    _RUN_LOG.addHandler(handler)
+    return handler
+
+
+def _stop_log(handler: logging.Handler) -> None:
+    _RUN_LOG.removeHandler(handler)  # no error when already removed
+    stream = getattr(handler, "stream", None)
+    if isinstance(stream, LogFile):
+        stream.stop()
+
+
+def _error(message: str, *args: Any) -> None:
+    """An unexpected failure with its traceback: in merge.log, and through loguru for a caller (the CLI)
+    that enabled the library's logging."""
+    _RUN_LOG.exception(message.replace("{}", "%s"), *args)
+    logger.opt(exception=True).error(message, *args)
+
 
 __all__ = ["STAGING_PREFIX", "MergeResult", "Processed", "atomic_file", "atomic_write", "merge"]
 #: Received times closer than this are a tie (FAT and zip times have 2-second steps; attachments saved
@@ -198,7 +236,7 @@ def _process(task: _Task) -> Processed:
     except StagingWriteError:  # the output's disk, not the file: the whole run stops, nothing published
         raise
     except Exception as exc:  # a bug must not take the batch down: the file is rejected, not lost
-        logger.exception("unexpected failure on {}", item.name)
+        _error("unexpected failure on {}", item.name)
         return Processed(
             name=item.name,
             origin=item.origin,
@@ -341,7 +379,7 @@ def _stage_report(scored: Scored, task: _Task, item: Item) -> str:
     try:
         write_report(buffer, scored, task.report_defaults)
     except Exception:  # a report bug must not reject a valid workbook
-        logger.exception("report failed for {}", item.name)
+        _error("report failed for {}", item.name)
         return ""
     with _staging_writes(), open(Path(task.staging) / staged, "wb") as fh:
         fh.write(buffer.getbuffer())
@@ -524,7 +562,7 @@ def merge(
     with workspace(outdir) as ws:
         (ws.staging / "rows").mkdir()
         # one run's log, published with its outputs (merge.log does not grow from run to run)
-        sink = ws.log_sink = logger.add(LogFile(ws.log), level="INFO", enqueue=False, diagnose=False)
+        sink = ws.log_sink = _log_to(ws.log)
         try:
             return _merge(inbox, ws, rules, options)
         except StagingWriteError as exc:
@@ -542,15 +580,14 @@ def merge(
             _remove_sink(sink)
 
 
-def _failed(ws: Workspace, sink: int, error: Exception) -> Exception:
+def _failed(ws: Workspace, sink: logging.Handler, error: Exception) -> Exception:
     """The run stops: its log goes with its staging folder (OUT stays exactly as it was)."""
     _remove_sink(sink)
     return error
 
 
-def _remove_sink(sink: int) -> None:
-    with suppress(ValueError):  # already removed
-        logger.remove(sink)
+def _remove_sink(sink: logging.Handler) -> None:
+    _stop_log(sink)
 
 
 class _Progress:
@@ -593,10 +630,10 @@ def _merge(inbox: Path, ws: Workspace, rules: Rules, o: _Options) -> MergeResult
     jobs, limits = o.jobs, o.limits
     outdir, staging = ws.outdir, ws.staging
     started = time.perf_counter()
-    logger.info("merge {} → {} (rules {}, jobs {})", inbox, outdir, rules.name, jobs or os.cpu_count())
+    _RUN_LOG.info("merge %s → %s (rules %s, jobs %s)", inbox, outdir, rules.name, jobs or os.cpu_count())
     intake: Intake = collect(inbox, limits, check=False)  # workers check each package as they read it
-    logger.info(
-        "intake: {} items, {} rejected, {} skipped",
+    _RUN_LOG.info(
+        "intake: %s items, %s rejected, %s skipped",
         len(intake.items),
         len(intake.rejected),
         len(intake.skipped),
@@ -607,10 +644,15 @@ def _merge(inbox: Path, ws: Workspace, rules: Rules, o: _Options) -> MergeResult
         for item in intake.items
     ]
     workers = jobs or os.cpu_count() or 1
-    # One pool for scoring and for writing the roll-ups: its workers fork now, while the main process is
+    # One pool for scoring and for writing the roll-ups: its workers start now, while the main process is
     # small, rather than later from a main process that holds every file's results.
     pool = (
-        ProcessPoolExecutor(max_workers=workers, initializer=_worker_init)
+        ProcessPoolExecutor(
+            max_workers=workers,
+            mp_context=multiprocessing.get_context(start_method()),
+            initializer=_worker_init,
+            initargs=(str(ws.log), start_method()),
+        )
         if workers > 1 and len(tasks) > 1
         else None
     )
@@ -621,10 +663,33 @@ def _merge(inbox: Path, ws: Workspace, rules: Rules, o: _Options) -> MergeResult
             pool.shutdown(cancel_futures=True)
 
 
-def _worker_init() -> None:
+#: How the worker pool starts its processes; None chooses (:func:`start_method`). Tests set it.
+START_METHOD: str | None = None
+START_METHOD_ENV = "SELFEVAL_XLSX_START_METHOD"
+
+
+def start_method() -> str:
+    """The pool's start method: ``$SELFEVAL_XLSX_START_METHOD``, else :data:`START_METHOD`, else ``fork``
+    on Linux (a worker is ready at once, with the rules already loaded) and ``spawn`` elsewhere (Windows
+    has nothing else, macOS' fork is unsafe; Python 3.14 would pick forkserver on Linux). Workers need
+    neither: they load the rules from ``Rules.source`` and open merge.log themselves (:func:`_worker_init`)."""
+    chosen = os.environ.get(START_METHOD_ENV) or START_METHOD
+    if chosen:
+        return chosen
+    fork = sys.platform.startswith("linux") and "fork" in multiprocessing.get_all_start_methods()
+    return "fork" if fork else "spawn"
+
+
+def _worker_init(log: str, method: str) -> None:
     """Workers leave Ctrl-C to the main process, which stops the pool and cleans up: one message, not a
-    traceback per worker."""
+    traceback per worker. Each writes its lines to the run's merge.log (``log``) with a handler of its own:
+    a spawned worker has none, a forked one drops the copy of the main process's."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    for handler in list(_RUN_LOG.handlers):
+        if not isinstance(handler, logging.NullHandler):
+            _RUN_LOG.removeHandler(handler)  # the main process's file object: not closed here
+    _log_to(Path(log))
+    _RUN_LOG.info("worker %s started (%s)", os.getpid(), method)
 
 
 def _finish(
@@ -640,7 +705,7 @@ def _finish(
     outdir, staging = ws.outdir, ws.staging
     year = o.year
     processed = list(_run(tasks, pool, o.jobs, o.progress))
-    logger.info("processed {} items in {:.2f}s", len(processed), time.perf_counter() - started)
+    _RUN_LOG.info("processed %s items in %.2fs", len(processed), time.perf_counter() - started)
 
     rejected: list[R.FileRow] = [
         R.FileRow(r.name, "rejected", _reason(r.name, list(r.findings)), sha256=r.sha256)
@@ -686,14 +751,14 @@ def _finish(
     _publish_workbooks(ws.new, staging, accepted, invalid, rejected, o.reports, o.completed)
     listed = [*superseded, *settled.notes]  # roll-up rows not taken are listed, not counted (not files)
     spooled = _rollups(accepted, rejected, listed, skipped, reject_findings, counts, rules, staging)
-    logger.info("workbooks staged, roll-ups built in {:.2f}s", time.perf_counter() - started)
+    _RUN_LOG.info("workbooks staged, roll-ups built in %.2fs", time.perf_counter() - started)
     for roll, spool in spooled:
         spool.signer = o.keys.signer_for(roll.county_code)
     tops = _write_rollups(ws.new, spooled, pool)
     rollups = [roll for roll, _ in spooled]
-    logger.info("counts {} in {:.2f}s; publishing", counts, time.perf_counter() - started)
+    _RUN_LOG.info("counts %s in %.2fs; publishing", counts, time.perf_counter() - started)
     if ws.log_sink is not None:  # merge.log is complete: it is published with the outputs
-        logger.remove(ws.log_sink)
+        _stop_log(ws.log_sink)
         ws.log_sink = None
     folders = [f for f in FOLDERS if (ws.new / f).is_dir()]
     done = publish(ws, [*folders, *(t.name for t in tops), LOG_NAME])
@@ -925,7 +990,13 @@ def _run(
 
 
 def _reason(name: str, findings: list[Finding]) -> str:
-    """The findings of a rejected file in words a clerk can paste into a reply email."""
+    """The findings of a rejected file in words a clerk can paste into a reply email; a file this tool failed
+    on (``internal-error``) is not the township's to fix, and its reason says so, not "please correct"."""
+    if any(f.code == "internal-error" for f in findings):
+        return (
+            f"《{name}》因本工具内部错误未能审核，这不是文件本身的问题，请勿退回乡镇："
+            "请将该文件和输出目录中的 merge.log 转交技术人员。"
+        )
     errors = [f for f in findings if f.severity == "error"]
     warnings = [f for f in findings if f.severity == "warning"]
     if not errors:

@@ -33,6 +33,7 @@ from typing import Any, BinaryIO
 from loguru import logger
 
 from .errors import DiskFull, FolderError, OutputBusy, OutputError
+from .limits import size_text
 
 STAGING_PREFIX = ".staging-"
 LOCK_NAME = ".selfeval-xlsx.lock"
@@ -129,7 +130,7 @@ def os_error_in(exc: BaseException | None) -> OSError | None:
 
 
 class LogFile:
-    """A log file for loguru that never raises: a full disk ends the log, not the run (the run then
+    """A log file (a logging stream) that never raises: a full disk ends the log, not the run (the run then
     stops with its own Chinese error)."""
 
     def __init__(self, path: Path) -> None:
@@ -167,7 +168,7 @@ def _free_bytes(where: Path) -> int | None:
 def _mb(n: int | None) -> str:
     if n is None:
         return "未知"
-    return f"{max(n, 0) / 1_000_000:.1f} MB" if n < 10**9 else f"{n / 1_000_000_000:.2f} GB"
+    return size_text(n)
 
 
 def _umask() -> int:
@@ -200,7 +201,7 @@ class Workspace:
 
     outdir: Path
     staging: Path
-    log_sink: int | None = None  # the loguru sink writing this run's merge.log
+    log_sink: Any = None  # the handler writing this run's merge.log (merge._log_to)
 
     @property
     def new(self) -> Path:

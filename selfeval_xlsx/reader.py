@@ -30,7 +30,7 @@ from .decimals import percent, to_decimal
 from .document import CellRef, Document
 from .findings import Finding, make
 from .formulas import FormulaError, evaluate
-from .limits import DEFAULT_LIMITS, Limits
+from .limits import DEFAULT_LIMITS, Limits, size_text
 from .values import (
     DASHES,
     explain_indicator,
@@ -79,7 +79,7 @@ def read_workbook(
                 doc.findings.append(
                     make(
                         "too-large",
-                        f"文件超过{limits.max_file_bytes // 1_000_000}MB上限，请检查后重新发送。",
+                        f"文件超过{size_text(limits.max_file_bytes)}上限，请检查后重新发送。",
                         file=label,
                     )
                 )
@@ -480,7 +480,7 @@ class _Reader:
         for sheet in layout.data_sheets:
             if sheet.name in names:
                 self._sheet(sheet, self.wb[self.actual.get(sheet.name, sheet.name)])
-        self.doc.data["_flagged"] = sorted(self.flagged)  # consumed (and removed) by validation
+        self.doc.flagged = frozenset(self.flagged)  # read by validation, which reports them once
 
     def _names(self, known: set[str]) -> list[str]:
         """The file's sheet names, each one that is a template sheet's name but for white space or
@@ -656,6 +656,12 @@ class _Reader:
         """Read a cell that is not blank into ``target[key]``; problems become findings."""
         raw = cell.value
         kind = cell.data_type
+        if isinstance(raw, str) and len(raw) > self.limits.max_cell_chars:  # text or formula: not looked at
+            self.flagged.add(pointer)
+            where = {"file": self.doc.file, "sheet": sheet.name, "cell": ref, "field": pointer}
+            message = f"“{f.label}”超过{self.limits.max_cell_chars}字（现{len(raw)}字），请精简。"
+            self.doc.findings.append(make("too-long", message, value=short(raw), **where))
+            return
         if kind == "e" or kind == "f":
             where = {"file": self.doc.file, "sheet": sheet.name, "cell": ref, "field": pointer}
             if kind == "e":

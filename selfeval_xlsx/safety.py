@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from pathlib import PurePosixPath
 
 from .findings import Finding, make
-from .limits import DEFAULT_LIMITS, MB, Limits
+from .limits import DEFAULT_LIMITS, MB, Limits, size_text
 
 ZIP_MAGICS = (b"PK\x03\x04", b"PK\x05\x06", b"PK\x07\x08")
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
@@ -853,15 +853,15 @@ def _sheet_names(small: dict[str, bytes]) -> dict[str, str]:
 
 def _too_large_file(size: int, limits: Limits) -> str:
     return (
-        f"文件大小为{size / MB:.1f} MB，超过处理上限{limits.max_file_bytes / MB:.0f} MB。"
+        f"文件大小为{size_text(size)}，超过处理上限{size_text(limits.max_file_bytes)}。"
         "请删除无关的工作表和图片后重新保存发送。"
     )
 
 
 def _too_large_inflated(limits: Limits) -> str:
     return (
-        f"文件解压后的内容超过处理上限（{limits.max_total_uncompressed / MB:.0f} MB，单个部件"
-        f"{limits.max_sheet_xml_bytes / MB:.0f} MB）。请删除无关的工作表、行和图片后重新保存发送。"
+        f"文件解压后的内容超过处理上限（{size_text(limits.max_total_uncompressed)}，单个部件"
+        f"{size_text(limits.max_sheet_xml_bytes)}）。请删除无关的工作表、行和图片后重新保存发送。"
     )
 
 

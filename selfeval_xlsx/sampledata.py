@@ -322,11 +322,6 @@ def township(index: int, *, seed_value: int | None = None) -> dict[str, Any]:
     }
 
 
-def all_townships() -> list[dict[str, Any]]:
-    """The seed plus the fictional townships."""
-    return [seed(), *(township(i) for i in range(len(TOWNS)))]
-
-
 def variant(data: dict[str, Any], **changes: Any) -> dict[str, Any]:
     """A deep copy of ``data`` with ``section.key`` changes, e.g. ``variant(d, **{"identity.year": 2022})``."""
     out = copy.deepcopy(data)

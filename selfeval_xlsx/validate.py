@@ -76,7 +76,7 @@ def validate_document(doc: Document, rules: Any = None) -> Report:
         else f
         for f in doc.findings
     )
-    flagged = set(doc.data.pop("_flagged", []))
+    flagged = doc.flagged
     if not doc.data:  # the reader stopped at a whole-file problem
         return report
     derived, covered = weights.derive(doc, rules, flagged)

@@ -7,6 +7,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -314,3 +315,99 @@ def test_each_package_is_checked_once_and_its_warnings_reported_once(tmp_path: P
     [accepted] = result.accepted
     assert [f.code for f in accepted.findings].count("macro-ignored") == 1
     assert calls == ["带宏.xlsm"]
+
+
+def test_returned_copy_offers_the_rules_profiles_grades(tmp_path: Path) -> None:
+    """After ``merge --rules mof-2020`` the returned copy's 自评等级 dropdown lists 优/良/中/差."""
+    from workbooks import cell_of, set_value
+
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    write(inbox, "坏.xlsx", seed_bytes(set_value("/budget/total/executed", "很多")))
+    res = CliRunner().invoke(
+        cli, ["merge", str(inbox), "-o", str(tmp_path / "out"), "--rules", "mof-2020", "--jobs", "1"]
+    )
+    assert res.exit_code == 1, res.output
+    [returned] = (tmp_path / "out" / "returned").iterdir()
+    sheet, cell = cell_of("/self_assessment/grade")
+    wb = load_workbook(returned)
+    [dv] = [dv for dv in wb[sheet].data_validations.dataValidation if cell in dv.sqref]
+    source, _, cells = dv.formula1.partition("!")  # the list lives on a hidden sheet: _meta!$D$2:$D$5
+    choices = [c.value for row in wb[source.strip("'")][cells.replace("$", "")] for c in row]
+    assert choices == ["优", "良", "中", "差"]
+
+
+def test_the_library_is_silent_but_merge_log_is_written(tmp_path: Path) -> None:
+    """From Python, a merge prints nothing on stderr (a library logs only when its caller enables it);
+    its merge.log still holds the run's lines."""
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    write(inbox, "宋营镇.xlsx", seed_bytes())
+    write(inbox, "坏.xlsx", b"not a workbook at all")
+    script = f"from selfeval_xlsx import api; api.merge({str(inbox)!r}, {str(tmp_path / 'out')!r}, jobs=2)"
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parent.parent)}
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "" and done.stderr == ""
+    log = (tmp_path / "out" / "merge.log").read_text(encoding="utf-8")
+    assert "merge " in log and "processed 1 items" in log and "counts " in log
+
+
+@pytest.mark.parametrize("method", ["spawn", "forkserver"])
+def test_merge_under_spawn_matches_fork(tmp_path: Path, monkeypatch, method: str) -> None:
+    """Workers that inherit nothing (spawn: Windows, macOS; forkserver: Python 3.14 on Linux) load the
+    rules from their file and write to merge.log themselves: same counts and roll-up as forked ones."""
+    from selfeval_xlsx import merge as M
+
+    forked = api.merge(SAMPLES, tmp_path / "fork", jobs=2)
+    monkeypatch.setattr(M, "START_METHOD", method)
+    monkeypatch.delenv(M.START_METHOD_ENV, raising=False)
+    spawned = api.merge(SAMPLES, tmp_path / method, jobs=2)
+    assert spawned.counts == forked.counts
+    assert rollup_content(tmp_path / method / "汇总_赵县_2023.xlsx") == rollup_content(
+        tmp_path / "fork" / "汇总_赵县_2023.xlsx"
+    )
+    log = (tmp_path / method / "merge.log").read_text(encoding="utf-8")
+    assert f"started ({method})" in log and "processed" in log
+
+
+def test_a_custom_rules_file_reaches_spawned_workers(tmp_path: Path, monkeypatch) -> None:
+    from selfeval_xlsx import merge as M
+
+    profile = json.loads((Path(M.__file__).parent / "rules" / "mof-2020.json").read_text(encoding="utf-8"))
+    profile["name"] = "county-2024"
+    profile["grades"] = [{"name": "甲", "min": 90}, {"name": "乙", "min": 0}]
+    custom = tmp_path / "本县细则.json"
+    custom.write_text(json.dumps(profile, ensure_ascii=False), encoding="utf-8")
+    monkeypatch.setattr(M, "START_METHOD", "spawn")
+    result = api.merge(SAMPLES, tmp_path / "out", jobs=2, rules=api.load_rules(custom))
+    townships = result.rollups[0].townships
+    assert len(townships) == 12 and {t.grade for t in townships} == {"甲", "乙"}
+    assert "(spawn)" in (tmp_path / "out" / "merge.log").read_text(encoding="utf-8")
+
+
+def test_an_internal_error_is_not_sent_back_to_the_township(tmp_path: Path, monkeypatch) -> None:
+    """A file the tool failed on gets no returned copy, and its reason in the roll-up does not ask the
+    township to correct it."""
+    from selfeval_xlsx import merge as M
+
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    write(inbox, "宋营镇.xlsx", seed_bytes())
+    write(inbox, "出错.xlsx", filled_bytes(S.township(0), 2023))
+    real = M.score_workbook
+
+    def fails_on_one(data: bytes, name: str, **kw):
+        if name == "出错.xlsx":
+            raise RuntimeError("a bug")
+        return real(data, name=name, **kw)
+
+    monkeypatch.setattr(M, "score_workbook", fails_on_one)
+    result = api.merge(inbox, tmp_path / "out", jobs=1)
+    assert result.counts["accepted"] == 1 and result.counts["rejected"] == 1
+    [row] = result.rejected
+    assert "请勿退回" in row.reason and "请修改" not in row.reason and "未通过审核" not in row.reason
+    assert not list((tmp_path / "out" / "returned").iterdir())
+    assert "a bug" in (tmp_path / "out" / "merge.log").read_text(encoding="utf-8")  # the traceback

@@ -419,3 +419,37 @@ def test_security_md_lists_every_limit_with_its_default() -> None:
         number, _, unit = shown.partition(" ")
         value = int(number.replace(",", "")) * {"": 1, "MB": 1024 * 1024, "KB": 1024}[unit]
         assert value == f.default, (f.name, shown, f.default)
+
+
+@pytest.mark.parametrize(
+    ("n", "text"),
+    [
+        (50 * MB, "50 MB"),
+        (1024 * MB, "1 GB"),
+        (int(52.34 * MB), "52.3 MB"),
+        (15 * 1024, "15 KB"),
+        (-5, "0 KB"),
+    ],
+)
+def test_sizes_in_messages_are_one_format(n: int, text: str) -> None:
+    from selfeval_xlsx.limits import size_text
+
+    assert size_text(n) == text
+
+
+def test_the_file_size_limit_reads_the_same_in_reader_intake_and_safety(tmp_path: Path) -> None:
+    """The same limit used to read "52MB" from the reader and "50 MB" from intake and safety."""
+    from selfeval_xlsx.intake import collect
+    from selfeval_xlsx.reader import read_workbook
+
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    big = inbox / "大.xlsx"
+    big.write_bytes(seed_bytes() + b"\0" * (3 * MB))
+    limits = Limits(max_file_bytes=3 * MB)
+    messages = [
+        read_workbook(big, limits=limits).findings[0].message,
+        collect(inbox, limits).rejected[0].findings[0].message,
+        check_workbook(big.read_bytes(), big.name, limits)[0].message,
+    ]
+    assert all("3 MB" in m for m in messages), messages

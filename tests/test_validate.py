@@ -364,3 +364,27 @@ def test_too_many_rows_in_a_document_built_by_a_script() -> None:
     doc.data["indicators"] = [dict(rows[i % len(rows)], seq=i + 1) for i in range(51)]
     codes = {f.code for f in validate_document(doc).findings}
     assert "too-many-rows" in codes
+
+
+def test_validating_a_document_twice_neither_changes_it_nor_adds_findings() -> None:
+    from selfeval_xlsx.api import read_workbook
+    from selfeval_xlsx.validate import validate_document
+
+    doc = read_workbook(seed_bytes(set_value("/identity/unit_name", '=CONCAT("宋营","镇")')), name="t.xlsx")
+    assert not any(k.startswith("_") for k in doc.data)
+    first = validate_document(doc).flatten(["code", "cell"])
+    assert ("formula-not-allowed", cell_of("/identity/unit_name")[1]) in first
+    assert validate_document(doc).flatten(["code", "cell"]) == first
+
+
+def test_max_cell_chars_is_enforced_at_the_cell() -> None:
+    """A text longer than ``Limits.max_cell_chars`` is one ``too-long`` finding at its cell, even in a
+    field whose own limit is larger (存在的问题 allows 4,000 characters)."""
+    from selfeval_xlsx.limits import Limits
+
+    data = seed_bytes(set_value("/review/problems", "问" * 150))
+    _doc, report = validate_workbook(data, name="t.xlsx", limits=Limits(max_cell_chars=100))
+    found = [f for f in report.findings if f.field == "/review/problems"]
+    assert [(f.code, f.cell) for f in found] == [("too-long", cell_of("/review/problems")[1])]
+    assert "100" in found[0].message and "150" in found[0].message
+    assert "too-long" not in codes(data)  # within the default limits

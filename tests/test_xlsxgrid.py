@@ -7,7 +7,6 @@ import datetime as dt
 import io
 import re
 import struct
-import time
 import warnings
 import zipfile
 from collections.abc import Callable
@@ -1080,31 +1079,6 @@ def test_sheet_accessors() -> None:
 # ------------------------------------------------------------------------------------------------
 # speed (measured and printed, never asserted)
 # ------------------------------------------------------------------------------------------------
-
-
-def test_timing_against_openpyxl(capsys: pytest.CaptureFixture[str]) -> None:
-    books = [filled_bytes(S.seed(), 2023)] + [filled_bytes(S.township(i), 2023) for i in range(9)]
-    repeats = 20
-
-    def mean_ms(read: Callable[[bytes], Any]) -> float:
-        for data in books:
-            read(data)
-        start = time.perf_counter()
-        for _ in range(repeats):
-            for data in books:
-                read(data)
-        return (time.perf_counter() - start) / (repeats * len(books)) * 1000
-
-    grid_ms = mean_ms(load_grid)
-    data_sheets = [s.name for s in L.WORKBOOK.data_sheets] + [L.META_SHEET_NAME]
-    some_ms = mean_ms(lambda d: load_grid(d, sheets=data_sheets))
-    openpyxl_ms = mean_ms(lambda d: load_workbook(io.BytesIO(d), data_only=False))
-    with capsys.disabled():
-        print(
-            f"\n[xlsxgrid] mean per workbook over {len(books)} townships x{repeats}: "
-            f"load_grid {grid_ms:.2f} ms, load_grid(data sheets only) {some_ms:.2f} ms, "
-            f"openpyxl load_workbook {openpyxl_ms:.2f} ms ({openpyxl_ms / grid_ms:.1f}x)"
-        )
 
 
 def test_reader_gives_the_same_document_through_the_openpyxl_fallback(monkeypatch) -> None:
