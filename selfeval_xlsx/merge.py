@@ -30,9 +30,10 @@ from typing import Any
 from loguru import logger
 
 from . import rollup as R
+from .drafts import DRAFTS, reply_draft
 from .errors import StagingWriteError
 from .findings import Finding, make
-from .intake import SEP, ChangedFile, Intake, Item, collect, generated_by_tool, safe_name
+from .intake import SEP, ChangedFile, Intake, Item, collect, copy_marked, generated_by_tool, safe_name
 from .layout import DEFAULT_KIND, KINDS
 from .limits import DEFAULT_LIMITS, Limits
 from .output import (
@@ -63,7 +64,6 @@ TIE_SECONDS = 2.0
 _NEWER_MARK = re.compile(
     r"修改|更正|改正|修正|修订|最终|终稿|定稿|新(?!建)|(?<![a-z])(?:final|new)(?![a-z])", re.I
 )
-_COPY_MARK = re.compile(r"副本|复件|(?<![a-z])copy(?![a-z])|[(（]\s*\d+\s*[)）]\s*$", re.I)
 
 
 @dataclass
@@ -91,6 +91,7 @@ class Processed:
     excluded: frozenset[str] = frozenset()  # codes of a roll-up's rows not taken (counted elsewhere)
     kind: str = DEFAULT_KIND  # 评价类型: 整体 / 项目
     project: str = ""  # 项目名称 when kind is 项目
+    email_from: str = ""  # From header of the e-mail the file came in ('' when not from an e-mail)
 
     @property
     def identity(self) -> tuple[str, int | None, str, str]:
@@ -127,10 +128,10 @@ def received_time(email_date: datetime | None, mtime: float, now: float | None =
 def name_rank(name: str) -> int:
     """1 for a name marked as a revision (修改, 更正, 最终, 新…), -1 for a copy (副本, Copy, (1)), else 0;
     a copy of a revision (``自评表(修改) - 副本.xlsx``) is a copy."""
+    if copy_marked(name):
+        return -1
     stem = name.rsplit(SEP, 1)[-1].rsplit("/", 1)[-1]
     stem = stem.rsplit(".", 1)[0] if "." in stem else stem
-    if _COPY_MARK.search(stem):
-        return -1
     return 1 if _NEWER_MARK.search(stem) else 0
 
 
@@ -205,6 +206,7 @@ def _process(task: _Task) -> Processed:
             sha256=item.sha256,
             mtime=item.mtime,
             email_date=item.email_date,
+            email_from=item.email_from,
             valid=False,
             findings=[
                 *item.findings,
@@ -224,7 +226,12 @@ def _process_unsafe(task: _Task) -> Processed:
 
     item = task.item
     base = dict(
-        name=item.name, origin=item.origin, sha256=item.sha256, mtime=item.mtime, email_date=item.email_date
+        name=item.name,
+        origin=item.origin,
+        sha256=item.sha256,
+        mtime=item.mtime,
+        email_date=item.email_date,
+        email_from=item.email_from,
     )
     try:
         data = item.data
@@ -658,7 +665,7 @@ def _finish(
             p.findings.append(
                 make(
                     "year-mismatch",
-                    f"评价年度为{p.year}，本次汇总的是{year}年度，请核对后按{year}年度重新填报。",
+                    f"文件为{p.year}年度，本次汇总为{year}年度。如报送有误，请按{year}年度重新填报。",
                     severity="error",
                     file=p.name,
                 )
@@ -683,7 +690,10 @@ def _finish(
         "rejected": len(rejected),
         "skipped": len(skipped),
     }
-    _publish_workbooks(ws.new, staging, accepted, invalid, rejected, o.reports, o.completed)
+    moved = _publish_workbooks(ws.new, staging, accepted, invalid, rejected, o.reports, o.completed)
+    senders = {r.name: (r.email_from, None) for r in intake.rejected}
+    senders.update({p.name: (p.email_from, p.year) for p in settled.rejected})
+    _write_drafts(ws.new / DRAFTS, rejected, senders, moved)
     listed = [*superseded, *settled.notes]  # roll-up rows not taken are listed, not counted (not files)
     spooled = _rollups(accepted, rejected, listed, skipped, reject_findings, counts, rules, staging)
     logger.info("workbooks staged, roll-ups built in {:.2f}s", time.perf_counter() - started)
@@ -955,7 +965,7 @@ def _publish_workbooks(
     rejected: list[R.FileRow],
     reports: bool = False,
     completed: bool = True,
-) -> None:
+) -> dict[str, Path]:
     """Move the workers' completed/returned workbooks (and reports) into their folders under ``new``
     (what :func:`~selfeval_xlsx.output.publish` makes OUT's content). Without ``completed`` (or
     ``reports``) that folder is not rebuilt, and the previous run's stays as it is."""
@@ -984,10 +994,44 @@ def _publish_workbooks(
             stem = safe_name(f"{p.code}_{p.unit_name}_{p.year}{_project(p)}_自评报告")
             os.replace(staging / p.report_staged, unique(new_reports, stem, ".docx"))
     returned = [p for p in invalid if p.staged and p.name in rows]
+    moved: dict[str, Path] = {}
     for p, stem in zip(returned, _returned_stems([p.name for p in returned]), strict=True):
         target = unique(new_returned, stem)
         os.replace(staging / p.staged, target)
         rows[p.name].reason += f"\n退回文件：returned/{target.name}（请随回复邮件发送）"
+        moved[p.name] = target
+    return moved
+
+
+def _write_drafts(
+    folder: Path,
+    rejected: list[R.FileRow],
+    senders: dict[str, tuple[str, int | None]],
+    moved: dict[str, Path],
+) -> None:
+    """A reply draft per rejected file (:mod:`selfeval_xlsx.drafts`), named like its returned copy, with
+    the returned copy attached; to the sender when the file came in an e-mail."""
+    folder.mkdir()
+    used: set[str] = set()
+    stems = _returned_stems([r.file for r in rejected])
+    for row, stem in zip(rejected, stems, strict=True):
+        returned = moved.get(row.file)
+        stem = returned.stem if returned is not None else stem
+        name, n = f"{stem}.eml", 2
+        while _fold(name) in used:
+            name, n = f"{stem}({n}).eml", n + 1
+        used.add(_fold(name))
+        sender, year = senders.get(row.file, ("", None))
+        draft = reply_draft(
+            file=row.file,
+            reason=row.reason,
+            to=sender,
+            unit=row.name,
+            year=year,
+            attachment=returned.read_bytes() if returned is not None else None,
+            attachment_name=returned.name if returned is not None else "",
+        )
+        (folder / name).write_bytes(draft)
 
 
 def _fold(name: str) -> str:
