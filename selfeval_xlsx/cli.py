@@ -352,8 +352,7 @@ def merge(
             f"共 {c['seen']} 个文件：通过 {c['accepted']}，被替代 {c['superseded']}，"
             f"退回 {c['rejected']}，跳过 {c['skipped']}。"
         )
-        for row in result.rejected:
-            click.echo(f"  退回：{row.file}")
+        _print_files(result)
         for roll in result.rollups:
             signer = keys.signer_for(roll.county_code)
             signed = (
@@ -371,11 +370,59 @@ def merge(
         if no_completed:
             click.echo("未生成评分结果（--no-completed）：completed/ 保留上次运行的内容。")
         click.echo(
-            f"输出目录：{outdir}（completed/ 评分结果，returned/ 退回文件，"
+            f"输出目录：{outdir}（completed/ 评分结果，returned/ 退回文件，drafts/ 回复邮件草稿，"
             + ("reports/ 自评报告，" if reports else "")
             + "rollup.json，merge.log）"
         )
+        _print_next_steps(result)
     sys.exit(0 if result.ok else 1)
+
+
+def _first_line(reason: str) -> str:
+    """A file row's reason in one line: the first problem of a rejection (its numbered list), else the
+    reason's first line."""
+    lines = [line.strip() for line in reason.splitlines() if line.strip()]
+    for line in lines:
+        head, dot, rest = line.partition(". ")
+        if dot and head.isdigit():
+            more = sum(1 for x in lines if x.partition(". ")[0].isdigit()) - 1
+            return rest + (f"（另有{more}处问题）" if more > 0 else "")
+    return lines[0] if lines else ""
+
+
+def _print_files(result) -> None:  # type: ignore[no-untyped-def]
+    """Every file under the heading of its fate, with a one-line reason (the roll-up's 文件清单 has all)."""
+    if result.accepted:
+        click.echo(f"通过（{len(result.accepted)}）：")
+        for p in result.accepted:
+            row = p.row
+            shown = f"：核定总分 {row.total:.2f}（{row.grade}）" if row is not None else "（下级汇总表）"
+            click.echo(f"  {p.name}{shown}")
+    for title, rows in (("退回", result.rejected), ("被替代", result.superseded), ("跳过", result.skipped)):
+        if rows:
+            click.echo(f"{title}（{len(rows)}）：")
+            for row in rows:
+                click.echo(f"  {row.file}：{_first_line(row.reason)}")
+
+
+def _print_next_steps(result) -> None:  # type: ignore[no-untyped-def]
+    """What the clerk does next, and what exit code 1 means."""
+    check = [r.file for r in (*result.superseded, *result.skipped) if "请确认" in r.reason]
+    internal = [r.file for r in result.rejected if "请勿退回" in r.reason]
+    if result.rejected:
+        click.echo(
+            "下一步：双击打开 drafts/ 中的回复邮件草稿（已附 returned/ 中对应的退回文件，"
+            "来自邮件的已填好收件人），核对后发送给报送单位，请其修改后重新报送；"
+            "收到后放入收件箱重新汇总。"
+        )
+    else:
+        click.echo("下一步：全部报送均已通过，汇总表可以使用。")
+    if internal:
+        click.echo(f"请勿退回（本工具出错，请将文件和 merge.log 转交技术人员）：{'、'.join(internal)}")
+    if check:
+        click.echo(f"请确认取舍：{'、'.join(check)}（详见汇总表的“退回及未采用文件清单”）")
+    if not result.ok:
+        click.echo(f"退出码 1：有 {len(result.rejected)} 个文件被退回（不是程序出错）。")
 
 
 def _fp(fp: str) -> str:

@@ -31,7 +31,7 @@ from loguru import logger
 
 from . import rollup as R
 from .drafts import DRAFTS, reply_draft
-from .errors import StagingWriteError
+from .errors import NothingToMerge, StagingWriteError
 from .findings import Finding, make
 from .intake import SEP, ChangedFile, Intake, Item, collect, copy_marked, generated_by_tool, safe_name
 from .layout import DEFAULT_KIND, KINDS
@@ -526,6 +526,9 @@ def merge(
     inbox, outdir = Path(inbox), Path(outdir)
     rules = rules or load_rules()
     check_folders(inbox, outdir)
+    intake: Intake = collect(inbox, limits, check=False)  # workers check each package as they read it
+    if not intake.items and not intake.rejected:
+        raise NothingToMerge(_nothing_to_merge(inbox, intake))
     tracker = _Progress(progress)
     options = _Options(jobs, year, completed, reports, report_defaults, limits, tracker, keys)
     with workspace(outdir) as ws:
@@ -533,7 +536,7 @@ def merge(
         # one run's log, published with its outputs (merge.log does not grow from run to run)
         sink = ws.log_sink = logger.add(LogFile(ws.log), level="INFO", enqueue=False, diagnose=False)
         try:
-            return _merge(inbox, ws, rules, options)
+            return _merge(inbox, ws, rules, options, intake)
         except StagingWriteError as exc:
             error = OSError(exc.errno, os.strerror(exc.errno))
             raise _failed(ws, sink, _output_error(error, ws, tracker)) from None
@@ -596,12 +599,22 @@ class _Options:
     keys: KeyRing = NO_KEYS
 
 
-def _merge(inbox: Path, ws: Workspace, rules: Rules, o: _Options) -> MergeResult:
+def _nothing_to_merge(inbox: Path, intake: Intake) -> str:
+    if not intake.skipped:
+        return f"文件夹“{inbox}”中没有任何文件，没有可汇总的内容，未生成汇总表。请把各单位报送的文件放入该文件夹后重试。"
+    listed = "、".join(f"{s.name}（{s.reason}）" for s in intake.skipped[:5])
+    more = f"等{len(intake.skipped)}个文件" if len(intake.skipped) > 5 else ""
+    return (
+        f"文件夹“{inbox}”中没有自评表工作簿（.xlsx/.xlsm，或含有工作簿的 .zip/.eml），没有可汇总的内容，"
+        f"未生成汇总表。其中的{listed}{more}均不是报送文件。"
+    )
+
+
+def _merge(inbox: Path, ws: Workspace, rules: Rules, o: _Options, intake: Intake) -> MergeResult:
     jobs, limits = o.jobs, o.limits
     outdir, staging = ws.outdir, ws.staging
     started = time.perf_counter()
     logger.info("merge {} → {} (rules {}, jobs {})", inbox, outdir, rules.name, jobs or os.cpu_count())
-    intake: Intake = collect(inbox, limits, check=False)  # workers check each package as they read it
     logger.info(
         "intake: {} items, {} rejected, {} skipped",
         len(intake.items),
@@ -695,7 +708,7 @@ def _finish(
     senders.update({p.name: (p.email_from, p.year) for p in settled.rejected})
     _write_drafts(ws.new / DRAFTS, rejected, senders, moved)
     listed = [*superseded, *settled.notes]  # roll-up rows not taken are listed, not counted (not files)
-    spooled = _rollups(accepted, rejected, listed, skipped, reject_findings, counts, rules, staging)
+    spooled = _rollups(accepted, rejected, listed, skipped, reject_findings, counts, rules, staging, year)
     logger.info("workbooks staged, roll-ups built in {:.2f}s", time.perf_counter() - started)
     for roll, spool in spooled:
         spool.signer = o.keys.signer_for(roll.county_code)
@@ -1072,6 +1085,7 @@ def _rollups(
     counts: dict[str, int],
     rules: Rules,
     staging: Path,
+    year: int | None = None,
 ) -> list[tuple[R.Rollup, _Spool]]:
     """One roll-up per area and year: the county, or one level up when roll-ups are merged.
 
@@ -1080,11 +1094,12 @@ def _rollups(
     groups: dict[tuple[str, int | None], list[Processed]] = {}
     for p in accepted:
         groups.setdefault((_area(p.code, level), p.year), []).append(p)
-    if not groups:
-        years = {p.year for p in accepted} or {None}
-        groups = {("000000", y): [] for y in years}
-    now = datetime.now(UTC).astimezone().isoformat(timespec="seconds")
     names = divisions()
+    if not groups:  # nothing accepted: named by the requested year and the county the files name
+        known = [a for _, _, c, _ in reject_findings if c and (a := _area(c, level)) in names]
+        area = max(sorted(set(known)), key=known.count) if known else "000000"
+        groups = {(area, year): []}
+    now = datetime.now(UTC).astimezone().isoformat(timespec="seconds")
     areas = {a for a, _ in groups}
     out = []
     for (area, year), members in sorted(groups.items(), key=lambda kv: (kv[0][0], kv[0][1] or 0)):
