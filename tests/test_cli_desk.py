@@ -1,0 +1,118 @@
+"""The clerk's desk on the terminal and in drafts/ (issue 16): what merge prints, the reply drafts, the
+README's transcript, and inboxes with nothing to merge."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from email.parser import BytesParser
+from email.policy import default
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from selfeval_xlsx.cli import cli
+
+ROOT = Path(__file__).parent.parent
+SAMPLES = ROOT / "samples" / "inbox"
+
+
+@pytest.fixture(scope="module")
+def merged(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    work = tmp_path_factory.mktemp("desk")
+    inbox = work / "inbox"
+    shutil.copytree(SAMPLES, inbox)
+    runner = CliRunner()
+    with runner.isolated_filesystem(temp_dir=work) as here:
+        result = runner.invoke(cli, ["merge", str(inbox), "-o", "out", "--jobs", "2"])
+        return result, Path(here) / "out", inbox
+
+
+def test_readme_transcript_is_what_merge_prints(merged) -> None:  # type: ignore[no-untyped-def]
+    result, _, inbox = merged
+    readme = (ROOT / "README.md").read_text("utf-8")
+    block = re.search(r"```text\n\$ selfeval-xlsx merge samples/inbox -o out\n(.*?)```", readme, re.S)
+    assert block, "README has no transcript of `selfeval-xlsx merge samples/inbox -o out`"
+    printed = result.stdout.replace(str(inbox), "samples/inbox")
+    assert printed == block.group(1)
+    assert result.exit_code == 1
+
+
+def test_merge_prints_each_file_with_a_reason_and_next_steps(merged) -> None:  # type: ignore[no-untyped-def]
+    out = merged[0].stdout
+    assert "  错误样例-金额填文字.xlsx：“合计”行的“全年执行数”应填写数字，现为“约8700万”" in out
+    assert "被替代（1）：\n  石桥镇自评表.xlsx：" in out
+    assert "  关于报送绩效自评材料的通知.pdf：不是工作簿（PDF文档）" in out
+    assert "下一步：" in out and "drafts/" in out and "returned/" in out
+    assert "请确认取舍：石桥镇自评表.xlsx" in out
+    assert "退出码 1：有 6 个文件被退回" in out
+
+
+def test_reply_drafts(merged) -> None:  # type: ignore[no-untyped-def]
+    _, out, _ = merged
+    drafts = sorted((out / "drafts").glob("*.eml"))
+    assert len(drafts) == 6
+    raw = (out / "drafts" / "退回_错误样例-金额填文字.eml").read_bytes()
+    subject = re.search(rb"^Subject: (.*?)\r?\n(?!\s)", raw, re.M | re.S)
+    assert subject and b"=?utf-8?" in subject.group(1)  # RFC 2047 encoded, not raw UTF-8
+    msg = BytesParser(policy=default).parsebytes(raw)
+    assert msg["Subject"] == "关于退回北沙乡人民政府2023年度整体支出绩效自评表的说明"
+    assert msg["X-Unsent"] == "1"
+    assert msg["To"] == ""  # not from an e-mail: the clerk fills in the address
+    body = msg.get_body(("plain",))
+    assert body.get_content_charset() == "utf-8"
+    assert "“合计”行的“全年执行数”应填写数字，现为“约8700万”" in body.get_content()
+    (attachment,) = list(msg.iter_attachments())
+    assert attachment.get_filename() == "退回_错误样例-金额填文字.xlsx"
+    assert attachment.get_content() == (out / "returned" / "退回_错误样例-金额填文字.xlsx").read_bytes()
+
+
+def test_reply_draft_goes_to_the_sender(tmp_path: Path) -> None:
+    """A rejected file that came in an e-mail: the draft is addressed to that e-mail's From."""
+    from email.message import EmailMessage
+
+    from selfeval_xlsx import api
+
+    good = (SAMPLES / "错误样例-区划代码错误.xlsx").read_bytes()
+    mail = EmailMessage()
+    mail["From"] = "西河乡财政所 <xhx@example.cn>"
+    mail["Subject"] = "报送自评表"
+    mail["Date"] = "Tue, 16 Jan 2024 10:05:00 +0800"
+    mail.set_content("请查收。")
+    mail.add_attachment(good, "application", "octet-stream", filename="西河乡自评表.xlsx")
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    (inbox / "西河乡.eml").write_bytes(bytes(mail))
+    result = api.merge(inbox, tmp_path / "out", jobs=1)
+    assert len(result.rejected) == 1
+    (draft,) = (tmp_path / "out" / "drafts").glob("*.eml")
+    msg = BytesParser(policy=default).parsebytes(draft.read_bytes())
+    assert msg["To"].addresses[0].addr_spec == "xhx@example.cn"
+    assert msg["To"].addresses[0].display_name == "西河乡财政所"
+    assert "2023年度" in msg["Subject"]
+
+
+@pytest.mark.parametrize("files", [{}, {"通知.pdf": b"%PDF-1.4\n%%EOF\n", "说明.txt": b"hello"}])
+def test_nothing_to_merge_is_a_usage_error(tmp_path: Path, files: dict[str, bytes]) -> None:
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    for name, data in files.items():
+        (inbox / name).write_bytes(data)
+    result = CliRunner().invoke(cli, ["merge", str(inbox), "-o", str(tmp_path / "out")])
+    assert result.exit_code == 2
+    assert "没有可汇总的内容" in result.output
+    assert not (tmp_path / "out").exists()
+
+
+def test_year_mismatch_is_named_and_the_rollup_named_by_the_year(tmp_path: Path) -> None:
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    shutil.copy(SAMPLES / "洨河镇.xlsx", inbox)
+    shutil.copy(SAMPLES / "槐树乡2023.xlsx", inbox)
+    out = tmp_path / "out"
+    result = CliRunner().invoke(cli, ["merge", str(inbox), "-o", str(out), "--year", "2024", "--jobs", "1"])
+    assert result.exit_code == 1
+    assert "文件为2023年度，本次汇总为2024年度" in result.stdout
+    assert (out / "汇总_赵县_2024.xlsx").exists()
+    assert not list(out.glob("*未知*"))
