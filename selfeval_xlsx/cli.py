@@ -113,7 +113,35 @@ def _print_report(report: Report) -> None:
     click.echo(f"{report.file}：{status}（错误{len(report.errors)}，警告{len(report.warnings)}）")
     for f in report.findings:
         sev = {"error": "错误", "warning": "警告", "info": "提示"}[f.severity]
-        click.echo(f"  [{sev}] {f.sheet or '-'}!{f.cell or '-'}  {f.code}  {f.message}")
+        where = f"{f.sheet}!{f.cell}" if f.sheet and f.cell else f.sheet or ""  # none where there is none
+        click.echo(f"  [{sev}] {where + '  ' if where else ''}{f.code}  {f.message}")
+
+
+def _checked(path: Path, rules):  # type: ignore[no-untyped-def]
+    """What ``validate`` reports on one file: every finding ``score`` (and ``merge``) would report on it,
+    for a workbook or for each workbook in a .zip or .eml (named ``容器 › 成员``); a file ``merge``
+    would skip is listed with its reason."""
+    from . import api
+    from .findings import Report as _Report
+    from .intake import Item, collect_file
+
+    if path.suffix.lower() in (".xlsx", ".xlsm"):
+        scored = api.score_workbook(path, rules=rules)
+        yield scored.doc, scored.report, ""
+        return
+    found = collect_file(path)
+    entries = sorted(
+        [*((i.name, i) for i in found.items), *((r.name, r) for r in found.rejected)], key=lambda e: e[0]
+    )
+    for name, entry in entries:
+        if isinstance(entry, Item):
+            scored = api.score_workbook(entry.data, name=name, rules=rules)
+            scored.report.findings[:0] = list(entry.findings)
+            yield scored.doc, scored.report, ""
+        else:
+            yield None, _Report(name, list(entry.findings)), ""
+    for s in found.skipped:
+        yield None, None, f"{s.name}：跳过（{s.reason}）"
 
 
 @cli.command()
@@ -127,19 +155,25 @@ def validate(files: tuple[Path, ...], rules_name: str | None, as_json: bool) -> 
     from . import api
 
     rules = _load_rules(rules_name)
-    checked = [api.validate_workbook(f, rules=rules) for f in files]
-    reports = [r for _, r in checked]
+    checked = [c for f in files for c in _checked(f, rules)]
+    reports = [r for _, r, _ in checked if r is not None]
     if as_json:
         out = []
-        for doc, r in checked:
+        for doc, r, skipped in checked:
+            if r is None:
+                out.append({"file": skipped.split("：", 1)[0], "skipped": skipped.split("：", 1)[1]})
+                continue
             d = r.to_dict()
-            d["document"] = api.document_json(doc) if r.valid else None  # what `fill` reads back
+            d["document"] = api.document_json(doc) if r.valid and doc is not None else None  # for `fill`
             out.append(d)
         click.echo(json.dumps(out, ensure_ascii=False, indent=2))
     else:
-        for r in reports:
-            _print_report(r)
-    sys.exit(0 if all(r.valid for r in reports) else 1)
+        for _, r, skipped in checked:
+            if r is None:
+                click.echo(skipped)
+            else:
+                _print_report(r)
+    sys.exit(0 if reports and all(r.valid for r in reports) else 1)
 
 
 @cli.command()
@@ -190,22 +224,24 @@ def fill(data: Path, output: Path, year: int | None, rules_name: str | None, str
     help="Completed workbook to write (default: <FILE>_已评分.xlsx beside the input).",
 )
 @_rules_option
+@click.option("--overwrite", "--force", "overwrite", is_flag=True, help="Replace OUTPUT if it exists.")
 @click.option("--json", "as_json", is_flag=True, help="Print the scores and findings as JSON.")
-def score(file: Path, output: Path | None, rules_name: str | None, as_json: bool) -> None:
+def score(file: Path, output: Path | None, rules_name: str | None, overwrite: bool, as_json: bool) -> None:
     """Score one workbook and write the completed workbook (the input is never modified)."""
     from . import api
 
     rules = _load_rules(rules_name)
+    target = output or file.with_name(f"{file.stem}_已评分.xlsx")
+    if target.resolve() == file.resolve():
+        raise click.UsageError("输出文件不能与输入文件相同。")
+    if target.exists() and not overwrite:
+        raise click.UsageError(f"输出文件“{target}”已存在，未做任何改动。如需替换，请加 --overwrite。")
     scored = api.score_workbook(file, rules=rules)
-    target = None
     if scored.valid:
-        target = output or file.with_name(f"{file.stem}_已评分.xlsx")
-        if target.resolve() == file.resolve():
-            raise click.UsageError("输出文件不能与输入文件相同。")
         api.write_completed(target, scored)
     if as_json:
         out = scored.summary()
-        out["output"] = str(target) if target else None
+        out["output"] = str(target) if scored.valid else None
         out["findings"] = [f.to_dict() for f in scored.report.findings]
         click.echo(json.dumps(out, ensure_ascii=False, indent=2))
     else:

@@ -209,6 +209,24 @@ def collect(inbox: Path, limits: Limits = DEFAULT_LIMITS, *, check: bool = True)
     return collector.result()
 
 
+def collect_file(path: Path, limits: Limits = DEFAULT_LIMITS) -> Intake:
+    """One file named on the command line (``validate FILE…``), as :func:`collect` would see it in an
+    inbox: a workbook, or each workbook in a .zip or .eml (named ``容器 › 成员``), with the same fates.
+    Packages are left to the reader to check (as ``collect(check=False)``)."""
+    path = Path(path)
+    collector = _Collector(path.parent.resolve(), limits, check=False)
+    name = _fs_text(path.name)
+    try:
+        data, mtime = _read_file(str(path), limits.max_file_bytes)
+    except _TooLarge as big:
+        collector._too_large_on_disk(str(path), name, name, big.size)
+    except OSError as exc:
+        collector._unreadable(name, name, exc)
+    else:
+        collector._consider(_Blob(name, name, data, mtime, None, 0, (), str(path)))
+    return collector.result()
+
+
 class _Collector:
     def __init__(self, root: Path, limits: Limits, check: bool = True) -> None:
         self.root = root

@@ -116,3 +116,35 @@ def test_year_mismatch_is_named_and_the_rollup_named_by_the_year(tmp_path: Path)
     assert "文件为2023年度，本次汇总为2024年度" in result.stdout
     assert (out / "汇总_赵县_2024.xlsx").exists()
     assert not list(out.glob("*未知*"))
+
+
+@pytest.mark.parametrize("name", ["洨河镇.xlsx", "错误样例-分值合计不符.xlsx", "宋营镇2023自评表(修改).xlsx"])
+def test_validate_reports_every_finding_score_reports(tmp_path: Path, name: str) -> None:
+    import json
+
+    runner = CliRunner()
+    validated = json.loads(runner.invoke(cli, ["validate", "--json", str(SAMPLES / name)]).stdout)
+    scored = json.loads(
+        runner.invoke(cli, ["score", "--json", str(SAMPLES / name), "-o", str(tmp_path / "x.xlsx")]).stdout
+    )
+    assert validated[0]["findings"] == scored["findings"]
+    text = runner.invoke(cli, ["validate", str(SAMPLES / name)]).stdout
+    assert f"警告{scored['warnings']}）" in text
+    assert "-!-" not in text and "!-" not in text
+
+
+def test_validate_accepts_what_merge_accepts() -> None:
+    result = CliRunner().invoke(
+        cli,
+        [
+            "validate",
+            str(SAMPLES / "安济镇自评材料.zip"),
+            str(SAMPLES / "邮件" / "梨园镇报送自评表.eml"),
+            str(SAMPLES / "错误样例-旧版模板.xlsx"),
+        ],
+    )
+    out = result.stdout
+    assert "安济镇自评材料.zip › 安济镇/安济镇2023自评表.xlsx：通过" in out
+    assert "梨园镇报送自评表.eml › 梨园镇2023年整体支出绩效自评表.xlsx：通过" in out
+    assert "  [错误] template-version  模板版本为0.9" in out  # no sheet, no cell: no location printed
+    assert result.exit_code == 1
