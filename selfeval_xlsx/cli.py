@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from . import cli_zh as zh
 from .version import __version__
 
 if TYPE_CHECKING:
@@ -30,7 +31,7 @@ def _rules_option(f):  # type: ignore[no-untyped-def]
         "rules_name",
         default=None,
         metavar="NAME|FILE",
-        help="Rules profile: a shipped name (default, mof-2020) or a JSON file.",
+        help="评分规则：内置规则名（default、mof-2020）或规则 JSON 文件。",
     )(f)
 
 
@@ -38,14 +39,14 @@ def _keys_options(f):  # type: ignore[no-untyped-def]
     f = click.option(
         "--trusted",
         "trusted_dir",
-        type=click.Path(file_okay=False, path_type=Path),
+        type=zh.Path(file_okay=False, path_type=Path),
         default=None,
         help="受信任公钥目录（下级地区的 .pub 文件；默认：密钥目录下的 trusted/）。",
     )(f)
     return click.option(
         "--keys",
         "keys_dir",
-        type=click.Path(file_okay=False, path_type=Path),
+        type=zh.Path(file_okay=False, path_type=Path),
         default=None,
         help="密钥目录（默认：环境变量 SELFEVAL_XLSX_KEYS，否则 ~/.selfeval-xlsx/keys）。",
     )(f)
@@ -66,7 +67,7 @@ EXIT_CODES_HELP = (
 )
 
 
-class _Group(click.Group):
+class _Group(zh.Group):
     """The command group: the library's fatal errors and Ctrl-C become one Chinese line and an exit code
     (never a traceback, never click's English "Aborted!")."""
 
@@ -84,9 +85,9 @@ class _Group(click.Group):
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]}, epilog=EXIT_CODES_HELP)
-@click.version_option(__version__, prog_name="selfeval-xlsx")
+@click.version_option(__version__, prog_name="selfeval-xlsx", help="显示版本号并退出。")
 def cli() -> None:
-    """Collect, check, score and roll up townships' 整体支出绩效自评 workbooks."""
+    """收集、检查、评分并汇总各乡镇的整体支出绩效自评表。"""
     from loguru import logger
 
     logger.remove()  # the library logs INFO to merge.log; the terminal only shows warnings
@@ -94,13 +95,19 @@ def cli() -> None:
 
 
 @cli.command()
-@click.option("-o", "--output", "output", type=click.Path(dir_okay=False, path_type=Path), required=True)
 @click.option(
-    "--year", type=click.IntRange(2000, 2100), default=None, help="Evaluation year printed in titles."
+    "-o",
+    "--output",
+    "output",
+    type=zh.Path(dir_okay=False, path_type=Path),
+    required=True,
+    metavar="FILE",
+    help="要生成的模板文件。",
 )
+@click.option("--year", type=zh.IntRange(2000, 2100), default=None, metavar="YYYY", help="标题中的评价年度。")
 @_rules_option
 def template(output: Path, year: int | None, rules_name: str | None) -> None:
-    """Write the blank standard workbook to OUTPUT."""
+    """生成空白的标准自评表模板。"""
     from . import api
 
     rules = _load_rules(rules_name)
@@ -145,13 +152,11 @@ def _checked(path: Path, rules):  # type: ignore[no-untyped-def]
 
 
 @cli.command()
-@click.argument(
-    "files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
-)
+@click.argument("files", nargs=-1, required=True, type=zh.Path(exists=True, dir_okay=False, path_type=Path))
 @_rules_option
-@click.option("--json", "as_json", is_flag=True, help="Print the findings as JSON.")
+@click.option("--json", "as_json", is_flag=True, help="以JSON输出检查结果（通过的工作簿附其数据文档）。")
 def validate(files: tuple[Path, ...], rules_name: str | None, as_json: bool) -> None:
-    """Check one or more workbooks and list every problem with its sheet and cell."""
+    """检查一个或多个工作簿（也可以是 .zip 压缩包、.eml 邮件），逐条列出问题所在的工作表和单元格。"""
     from . import api
 
     rules = _load_rules(rules_name)
@@ -177,18 +182,29 @@ def validate(files: tuple[Path, ...], rules_name: str | None, as_json: bool) -> 
 
 
 @cli.command()
-@click.argument("data", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@click.argument("data", type=zh.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option(
-    "--year", type=click.IntRange(2000, 2100), default=None, help="Year in titles (default: the document's)."
+    "-o",
+    "--output",
+    type=zh.Path(dir_okay=False, path_type=Path),
+    required=True,
+    metavar="FILE",
+    help="要生成的工作簿。",
+)
+@click.option(
+    "--year",
+    type=zh.IntRange(2000, 2100),
+    default=None,
+    metavar="YYYY",
+    help="标题中的年度（默认：文档中的评价年度）。",
 )
 @_rules_option
-@click.option("--strict", is_flag=True, help="Write nothing unless the document is valid.")
+@click.option("--strict", is_flag=True, help="文档有错误时不生成工作簿。")
 def fill(data: Path, output: Path, year: int | None, rules_name: str | None, strict: bool) -> None:
-    """Write a standard workbook from DATA.json (a submission document, the schema's shape).
+    """由 DATA.json（报送数据文档，validate --json 输出的格式）生成标准自评表。
 
-    The values are placed where a township would type them; a partly filled document (e.g. identity and
-    budget figures from the budget system) is written too, and what is still missing is listed.
+    各项数值填入乡镇填报时的位置；只有部分内容的文档（如从预算系统导出的单位信息和预算数）也照常生成，
+    并列出仍需填写的内容。
     """
     from . import api
     from .docjson import parse
@@ -215,19 +231,20 @@ def fill(data: Path, output: Path, year: int | None, rules_name: str | None, str
 
 
 @cli.command()
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("file", type=zh.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option(
     "-o",
     "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=zh.Path(dir_okay=False, path_type=Path),
     default=None,
-    help="Completed workbook to write (default: <FILE>_已评分.xlsx beside the input).",
+    metavar="FILE",
+    help="要生成的评分结果（默认：与输入文件同目录的“<文件名>_已评分.xlsx”）。",
 )
 @_rules_option
-@click.option("--overwrite", "--force", "overwrite", is_flag=True, help="Replace OUTPUT if it exists.")
-@click.option("--json", "as_json", is_flag=True, help="Print the scores and findings as JSON.")
+@click.option("--overwrite", "--force", "overwrite", is_flag=True, help="输出文件已存在时替换它。")
+@click.option("--json", "as_json", is_flag=True, help="以JSON输出得分和问题。")
 def score(file: Path, output: Path | None, rules_name: str | None, overwrite: bool, as_json: bool) -> None:
-    """Score one workbook and write the completed workbook (the input is never modified)."""
+    """给一个工作簿评分并生成评分结果工作簿（不改动输入文件）。"""
     from . import api
 
     rules = _load_rules(rules_name)
@@ -259,24 +276,26 @@ def score(file: Path, output: Path | None, rules_name: str | None, overwrite: bo
 
 
 @cli.command()
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("file", type=zh.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option(
     "-o",
     "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=zh.Path(dir_okay=False, path_type=Path),
     default=None,
-    help="Word report to write (default: <FILE>_自评报告.docx beside the input).",
+    metavar="FILE",
+    help="要生成的 Word 自评报告（默认：与输入文件同目录的“<文件名>_自评报告.docx”）。",
 )
 @_rules_option
 @click.option(
     "--defaults",
     "defaults_path",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    type=zh.Path(exists=True, dir_okay=False, path_type=Path),
     default=None,
-    help="Default paragraphs JSON (see templates/report_defaults.json).",
+    metavar="FILE",
+    help="默认段落的 JSON 文件（参见 templates/report_defaults.json）。",
 )
 def report(file: Path, output: Path | None, rules_name: str | None, defaults_path: Path | None) -> None:
-    """Draft the township's 自评报告 (.docx) from one workbook, with the computed figures."""
+    """由一个工作簿起草该乡镇的自评报告（.docx），填入核定的各项数字。"""
     from . import api
 
     rules = _load_rules(rules_name)
@@ -303,37 +322,36 @@ def _load_defaults(path: Path | None):  # type: ignore[no-untyped-def]
 
 
 @cli.command()
-@click.argument("inbox", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument("inbox", type=zh.Path(exists=True, file_okay=False, path_type=Path))
 @click.option(
     "-o",
     "--output",
     "outdir",
-    type=click.Path(file_okay=False, path_type=Path),
+    type=zh.Path(file_okay=False, path_type=Path),
     default=Path("out"),
-    show_default=True,
-    help="Output folder.",
+    metavar="DIR",
+    help="输出文件夹（默认：out）。",
 )
 @_rules_option
 @click.option(
-    "--jobs", type=click.IntRange(1, 256), default=None, help="Worker processes (default: all cores)."
+    "--jobs", type=zh.IntRange(1, 256), default=None, metavar="N", help="并行进程数（默认：全部CPU核数）。"
 )
 @click.option(
-    "--year", type=click.IntRange(2000, 2100), default=None, help="Only accept this evaluation year."
+    "--year", type=zh.IntRange(2000, 2100), default=None, metavar="YYYY", help="只接受该评价年度的报送。"
 )
-@click.option("--no-completed", is_flag=True, help="Do not write a completed workbook per township.")
-@click.option(
-    "--reports", is_flag=True, help="Also draft each accepted township's 自评报告 into OUTDIR/reports/."
-)
+@click.option("--no-completed", is_flag=True, help="不生成各乡镇的评分结果工作簿。")
+@click.option("--reports", is_flag=True, help="同时为每个通过的乡镇起草自评报告，写入输出文件夹的 reports/。")
 @click.option(
     "--report-defaults",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    type=zh.Path(exists=True, dir_okay=False, path_type=Path),
     default=None,
-    help="Default paragraphs JSON for --reports.",
+    metavar="FILE",
+    help="--reports 所用默认段落的 JSON 文件。",
 )
 @_keys_options
 @click.option("--no-sign", is_flag=True, help="不对生成的汇总表签名（默认：密钥目录中有本地区私钥时签名）。")
 @click.option("--no-verify", is_flag=True, help="不验证收到的汇总表的签名（默认：配置了受信任公钥时验证）。")
-@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.option("--json", "as_json", is_flag=True, help="以JSON输出汇总结果。")
 def merge(
     inbox: Path,
     outdir: Path,
@@ -349,7 +367,7 @@ def merge(
     no_verify: bool,
     as_json: bool,
 ) -> None:
-    """Check, score and roll up every file under INBOX (recursively) into OUTDIR."""
+    """检查、评分并汇总 INBOX 文件夹（含子文件夹）中的全部报送，结果写入输出文件夹。"""
     from . import api
 
     rules = _load_rules(rules_name)
@@ -476,7 +494,7 @@ def keys() -> None:
 @click.option("--area", required=True, metavar="CODE", help="本地区6位行政区划代码，如 130133（赵县）。")
 @click.option("--name", default="", help="地区名称（默认按区划代码查出，如“赵县”）。")
 @click.option(
-    "--dir", "keys_dir", type=click.Path(file_okay=False, path_type=Path), default=None, help="密钥目录。"
+    "--dir", "keys_dir", type=zh.Path(file_okay=False, path_type=Path), default=None, help="密钥目录。"
 )
 @click.option("--overwrite", is_flag=True, help="替换已有的密钥（旧密钥签名的汇总表将无法再被上级验证）。")
 def keys_generate(area: str, name: str, keys_dir: Path | None, overwrite: bool) -> None:
@@ -496,9 +514,16 @@ def keys_generate(area: str, name: str, keys_dir: Path | None, overwrite: bool) 
 
 @keys.command("list")
 @click.option(
-    "--dir", "keys_dir", type=click.Path(file_okay=False, path_type=Path), default=None, help="密钥目录。"
+    "--dir", "keys_dir", type=zh.Path(file_okay=False, path_type=Path), default=None, help="密钥目录。"
 )
-@click.option("--trusted", "trusted_dir", type=click.Path(file_okay=False, path_type=Path), default=None)
+@click.option(
+    "--trusted",
+    "trusted_dir",
+    type=zh.Path(file_okay=False, path_type=Path),
+    default=None,
+    metavar="DIR",
+    help="受信任公钥目录（默认：密钥目录下的 trusted/）。",
+)
 def keys_list(keys_dir: Path | None, trusted_dir: Path | None) -> None:
     """列出本机的签名密钥和受信任的公钥。"""
     from . import api
@@ -519,9 +544,7 @@ def keys_list(keys_dir: Path | None, trusted_dir: Path | None) -> None:
 
 
 @keys.command("verify")
-@click.argument(
-    "files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
-)
+@click.argument("files", nargs=-1, required=True, type=zh.Path(exists=True, dir_okay=False, path_type=Path))
 @_keys_options
 @_rules_option
 @click.option("--json", "as_json", is_flag=True, help="以JSON输出检查结果。")

@@ -148,3 +148,80 @@ def test_validate_accepts_what_merge_accepts() -> None:
     assert "梨园镇报送自评表.eml › 梨园镇2023年整体支出绩效自评表.xlsx：通过" in out
     assert "  [错误] template-version  模板版本为0.9" in out  # no sheet, no cell: no location printed
     assert result.exit_code == 1
+
+
+def _commands() -> list[tuple[list[str], object]]:
+    import click
+
+    out: list[tuple[list[str], object]] = [([], cli)]
+    for name, command in cli.commands.items():
+        out.append(([name], command))
+        if isinstance(command, click.Group):
+            out += [([name, sub], c) for sub, c in command.commands.items()]
+    return out
+
+
+ALLOWED_ASCII = {
+    "selfeval-xlsx", "json", "JSON", "default", "mof-2020", "DATA.json", "validate", "merge", "zip", "eml",
+    "docx", "Word", "Ctrl-C", "pub", "SELFEVAL_XLSX_KEYS", "xlsx", "keys", "trusted", "reports",
+    "templates/report_defaults.json", "out", "CPU", "selfeval", "xlsx/keys",
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("path", [p for p, _ in _commands()], ids=lambda p: " ".join(p) or "cli")
+def test_help_has_no_english_sentences(path: list[str]) -> None:
+    """Option names, metavars and command names stay English; every word a clerk reads is Chinese."""
+    result = CliRunner().invoke(cli, [*path, "--help"], prog_name="selfeval-xlsx")
+    assert result.exit_code == 0
+    text = result.output
+    text = re.sub(r"(?<![\w-])--?[a-z][a-z-]*", " ", text)  # option names
+    text = re.sub(r"\b[A-Z][A-Z_|.]*[A-Z]\b(\.\.\.)?", " ", text)  # metavars (FILE, NAME|FILE, INBOX...)
+    words = set(re.findall(r"[A-Za-z][\w./-]*[A-Za-z0-9]", text)) - ALLOWED_ASCII
+    commands = {name for p, _ in _commands() for name in p}
+    assert words - commands == set(), words - commands
+
+
+@pytest.mark.parametrize(
+    "args, expected",
+    [
+        (["merge", "/no/such/inbox"], "文件夹“/no/such/inbox”不存在"),
+        (["template"], "缺少选项 -o / --output"),
+        (["merge", str(SAMPLES), "--year", "3000"], "3000 不在 2000–2100 范围内"),
+        (["validate", str(SAMPLES)], "是文件夹，这里应为文件"),
+        (["merge", "--nope"], "没有选项 --nope"),
+    ],
+)
+def test_usage_errors_are_chinese(args: list[str], expected: str) -> None:
+    result = CliRunner().invoke(cli, args, prog_name="selfeval-xlsx")
+    assert result.exit_code == 2
+    assert expected in result.output
+    assert "用法：selfeval-xlsx" in result.output
+    assert not re.search(r"Usage|Error|Try |Invalid|does not exist|Missing", result.output)
+
+
+def test_score_does_not_overwrite_without_overwrite(tmp_path: Path) -> None:
+    target = tmp_path / "结果.xlsx"
+    target.write_bytes(b"keep me")
+    runner = CliRunner()
+    result = runner.invoke(cli, ["score", str(SAMPLES / "洨河镇.xlsx"), "-o", str(target)])
+    assert result.exit_code == 2
+    assert "已存在" in result.output and "--overwrite" in result.output
+    assert target.read_bytes() == b"keep me"
+    result = runner.invoke(cli, ["score", str(SAMPLES / "洨河镇.xlsx"), "-o", str(target), "--overwrite"])
+    assert result.exit_code == 0
+    assert target.read_bytes()[:2] == b"PK"
+
+
+def test_every_command_and_option_is_in_the_readme() -> None:
+    """Like sqlite-utils' test_commands_are_documented: the README's command table names every command
+    and every option."""
+    readme = (ROOT / "README.md").read_text("utf-8")
+    table = "\n".join(line for line in readme.splitlines() if line.startswith("| `selfeval-xlsx "))
+    for path, command in _commands():
+        if not path:
+            continue
+        assert f"`selfeval-xlsx {' '.join(path)}" in table, path
+        for param in command.params:  # type: ignore[attr-defined]
+            if param.name == "help" or not getattr(param, "opts", None) or param.param_type_name != "option":
+                continue
+            assert any(opt in table for opt in param.opts), (path, param.opts)
