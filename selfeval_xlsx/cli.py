@@ -132,7 +132,7 @@ def _checked(path: Path, rules):  # type: ignore[no-untyped-def]
     from .findings import Report as _Report
     from .intake import Item, collect_file
 
-    if path.suffix.lower() in (".xlsx", ".xlsm"):
+    if path.suffix.lower() not in (".zip", ".eml"):
         scored = api.score_workbook(path, rules=rules)
         yield scored.doc, scored.report, ""
         return

@@ -8,6 +8,7 @@ messages are Chinese; and a ``main`` that shows :class:`click.UsageError` in Chi
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 import sys
@@ -101,6 +102,12 @@ class Group(_Help, click.Group):
         except click.Abort:
             click.echo("已中断：本次未写出任何结果，原有结果保持不变。", err=True)
             sys.exit(130)
+        except OSError as exc:  # output piped into a program that stopped reading (as click's own main)
+            if exc.errno != errno.EPIPE:
+                raise
+            sys.stdout = click.utils.PacifyFlushWrapper(sys.stdout)  # type: ignore[assignment]
+            sys.stderr = click.utils.PacifyFlushWrapper(sys.stderr)  # type: ignore[assignment]
+            sys.exit(1)
         sys.exit(code if isinstance(code, int) else 0)
 
 
