@@ -16,6 +16,8 @@ from email.utils import format_datetime, getaddresses
 
 #: The folder of the output that holds the drafts (staged and published with returned/).
 DRAFTS = "drafts"
+#: The header that marks an e-mail as this tool's own reply draft.
+DRAFT_HEADER = "X-Selfeval-Xlsx"
 _XLSX = ("application", "vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 
 
@@ -43,6 +45,7 @@ def reply_draft(
     msg["To"] = addresses if addresses else ""
     msg["Date"] = format_datetime((now or datetime.now()).astimezone())
     msg["X-Unsent"] = "1"  # Outlook opens the file as a draft to send, not as a received message
+    msg[DRAFT_HEADER] = "reply-draft"  # intake skips a draft put back into an inbox (it is no submission)
     lines = [line for line in reason.splitlines() if not line.startswith("退回文件：")]
     body = [
         f"{unit or '您好'}：",

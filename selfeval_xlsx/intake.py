@@ -523,6 +523,9 @@ class _Collector:
             )
             return
         msg = email.message_from_bytes(blob.data, policy=email.policy.default)
+        if _own_draft(msg):
+            self._skip(blob.name, blob.origin, "本工具生成的回复邮件草稿（drafts/），不是报送")
+            return
         date = _email_date(msg)
         attachments: list[tuple[str, email.message.Message]] = []
         for part in msg.walk():
@@ -645,6 +648,14 @@ def _original_first(entry: Item | Rejected) -> tuple[bool, float, str, str]:
         with suppress(OverflowError, OSError, ValueError):
             stamp = entry.email_date.timestamp()
     return (copy_marked(entry.name), stamp, entry.origin, entry.name)
+
+
+def _own_draft(msg: email.message.Message) -> bool:
+    """Whether an e-mail is one of this tool's reply drafts (``drafts.DRAFT_HEADER``)."""
+    try:
+        return str(msg.get("X-Selfeval-Xlsx", "")).strip() == "reply-draft"
+    except Exception:
+        return False
 
 
 def _email_from(msg: email.message.Message) -> str:
