@@ -29,14 +29,27 @@ SPLIT = {
 
 
 def gbk_zip(members: dict[str, bytes]) -> bytes:
-    """A zip as made by Chinese Windows' built-in compressor: GBK names, no UTF-8 flag."""
+    """A zip as made by Chinese Windows' built-in compressor: names stored as GBK bytes, no UTF-8 flag.
+
+    zipfile writes a non-ASCII name as UTF-8 with the flag set, so each member is written under an ASCII
+    placeholder of the GBK name's length, whose bytes (local header and central directory) are then
+    replaced by the GBK bytes; no checksum covers names."""
     buf = io.BytesIO()
+    swaps: list[tuple[bytes, bytes]] = []
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
-        for name, data in members.items():
-            info = zipfile.ZipInfo(name.encode("gbk").decode("cp437"), date_time=(2024, 1, 18, 9, 30, 0))
+        for n, (name, data) in enumerate(members.items()):
+            raw = name.encode("gbk")
+            placeholder = f"~gbk{n}~".ljust(len(raw), "_").encode("ascii")
+            assert len(placeholder) == len(raw)
+            swaps.append((placeholder, raw))
+            info = zipfile.ZipInfo(placeholder.decode("ascii"), date_time=(2024, 1, 18, 9, 30, 0))
             info.compress_type = zipfile.ZIP_DEFLATED
             zf.writestr(info, data)
-    return buf.getvalue()
+    out = buf.getvalue()
+    for placeholder, raw in swaps:
+        assert out.count(placeholder) == 2  # local file header and central directory
+        out = out.replace(placeholder, raw)
+    return out
 
 
 def email_with(attachment: bytes, filename: str, sender: str, when: datetime) -> bytes:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from . import cli_zh as zh
 from .version import __version__
 
 if TYPE_CHECKING:
@@ -30,7 +31,7 @@ def _rules_option(f):  # type: ignore[no-untyped-def]
         "rules_name",
         default=None,
         metavar="NAME|FILE",
-        help="Rules profile: a shipped name (default, mof-2020, budget-20) or a JSON file.",
+        help="评分规则：内置规则名（default、mof-2020、budget-20）或规则 JSON 文件。",
     )(f)
 
 
@@ -38,14 +39,14 @@ def _keys_options(f):  # type: ignore[no-untyped-def]
     f = click.option(
         "--trusted",
         "trusted_dir",
-        type=click.Path(file_okay=False, path_type=Path),
+        type=zh.Path(file_okay=False, path_type=Path),
         default=None,
         help="受信任公钥目录（下级地区的 .pub 文件；默认：密钥目录下的 trusted/）。",
     )(f)
     return click.option(
         "--keys",
         "keys_dir",
-        type=click.Path(file_okay=False, path_type=Path),
+        type=zh.Path(file_okay=False, path_type=Path),
         default=None,
         help="密钥目录（默认：环境变量 SELFEVAL_XLSX_KEYS，否则 ~/.selfeval-xlsx/keys）。",
     )(f)
@@ -66,7 +67,7 @@ EXIT_CODES_HELP = (
 )
 
 
-class _Group(click.Group):
+class _Group(zh.Group):
     """The command group: the library's fatal errors and Ctrl-C become one Chinese line and an exit code
     (never a traceback, never click's English "Aborted!")."""
 
@@ -84,9 +85,9 @@ class _Group(click.Group):
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]}, epilog=EXIT_CODES_HELP)
-@click.version_option(__version__, prog_name="selfeval-xlsx")
+@click.version_option(__version__, prog_name="selfeval-xlsx", help="显示版本号并退出。")
 def cli() -> None:
-    """Collect, check, score and roll up townships' 整体支出绩效自评 workbooks."""
+    """收集、检查、评分并汇总各乡镇的整体支出绩效自评表。"""
     from loguru import logger
 
     from . import enable_logging
@@ -97,13 +98,19 @@ def cli() -> None:
 
 
 @cli.command()
-@click.option("-o", "--output", "output", type=click.Path(dir_okay=False, path_type=Path), required=True)
 @click.option(
-    "--year", type=click.IntRange(2000, 2100), default=None, help="Evaluation year printed in titles."
+    "-o",
+    "--output",
+    "output",
+    type=zh.Path(dir_okay=False, path_type=Path),
+    required=True,
+    metavar="FILE",
+    help="要生成的模板文件。",
 )
+@click.option("--year", type=zh.IntRange(2000, 2100), default=None, metavar="YYYY", help="标题中的评价年度。")
 @_rules_option
 def template(output: Path, year: int | None, rules_name: str | None) -> None:
-    """Write the blank standard workbook to OUTPUT."""
+    """生成空白的标准自评表模板。"""
     from . import api
 
     rules = _load_rules(rules_name)
@@ -116,48 +123,91 @@ def _print_report(report: Report) -> None:
     click.echo(f"{report.file}：{status}（错误{len(report.errors)}，警告{len(report.warnings)}）")
     for f in report.findings:
         sev = {"error": "错误", "warning": "警告", "info": "提示"}[f.severity]
-        click.echo(f"  [{sev}] {f.sheet or '-'}!{f.cell or '-'}  {f.code}  {f.message}")
+        where = f"{f.sheet}!{f.cell}" if f.sheet and f.cell else f.sheet or ""  # none where there is none
+        click.echo(f"  [{sev}] {where + '  ' if where else ''}{f.code}  {f.message}")
+
+
+def _checked(path: Path, rules):  # type: ignore[no-untyped-def]
+    """What ``validate`` reports on one file: every finding ``score`` (and ``merge``) would report on it,
+    for a workbook or for each workbook in a .zip or .eml (named ``容器 › 成员``); a file ``merge``
+    would skip is listed with its reason."""
+    from . import api
+    from .findings import Report as _Report
+    from .intake import Item, collect_file
+
+    if path.suffix.lower() not in (".zip", ".eml"):
+        scored = api.score_workbook(path, rules=rules)
+        yield scored.doc, scored.report, ""
+        return
+    found = collect_file(path)
+    entries = sorted(
+        [*((i.name, i) for i in found.items), *((r.name, r) for r in found.rejected)], key=lambda e: e[0]
+    )
+    for name, entry in entries:
+        if isinstance(entry, Item):
+            scored = api.score_workbook(entry.data, name=name, rules=rules)
+            scored.report.findings[:0] = list(entry.findings)
+            yield scored.doc, scored.report, ""
+        else:
+            yield None, _Report(name, list(entry.findings)), ""
+    for s in found.skipped:
+        yield None, None, f"{s.name}：跳过（{s.reason}）"
 
 
 @cli.command()
-@click.argument(
-    "files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
-)
+@click.argument("files", nargs=-1, required=True, type=zh.Path(exists=True, dir_okay=False, path_type=Path))
 @_rules_option
-@click.option("--json", "as_json", is_flag=True, help="Print the findings as JSON.")
+@click.option("--json", "as_json", is_flag=True, help="以JSON输出检查结果（通过的工作簿附其数据文档）。")
 def validate(files: tuple[Path, ...], rules_name: str | None, as_json: bool) -> None:
-    """Check one or more workbooks and list every problem with its sheet and cell."""
+    """检查一个或多个工作簿（也可以是 .zip 压缩包、.eml 邮件），逐条列出问题所在的工作表和单元格。"""
     from . import api
 
     rules = _load_rules(rules_name)
-    checked = [api.validate_workbook(f, rules=rules) for f in files]
-    reports = [r for _, r in checked]
+    checked = [c for f in files for c in _checked(f, rules)]
+    reports = [r for _, r, _ in checked if r is not None]
     if as_json:
         out = []
-        for doc, r in checked:
+        for doc, r, skipped in checked:
+            if r is None:
+                out.append({"file": skipped.split("：", 1)[0], "skipped": skipped.split("：", 1)[1]})
+                continue
             d = r.to_dict()
-            d["document"] = api.document_json(doc) if r.valid else None  # what `fill` reads back
+            d["document"] = api.document_json(doc) if r.valid and doc is not None else None  # for `fill`
             out.append(d)
         click.echo(json.dumps(out, ensure_ascii=False, indent=2))
     else:
-        for r in reports:
-            _print_report(r)
-    sys.exit(0 if all(r.valid for r in reports) else 1)
+        for _, r, skipped in checked:
+            if r is None:
+                click.echo(skipped)
+            else:
+                _print_report(r)
+    sys.exit(0 if reports and all(r.valid for r in reports) else 1)
 
 
 @cli.command()
-@click.argument("data", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@click.argument("data", type=zh.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option(
-    "--year", type=click.IntRange(2000, 2100), default=None, help="Year in titles (default: the document's)."
+    "-o",
+    "--output",
+    type=zh.Path(dir_okay=False, path_type=Path),
+    required=True,
+    metavar="FILE",
+    help="要生成的工作簿。",
+)
+@click.option(
+    "--year",
+    type=zh.IntRange(2000, 2100),
+    default=None,
+    metavar="YYYY",
+    help="标题中的年度（默认：文档中的评价年度）。",
 )
 @_rules_option
-@click.option("--strict", is_flag=True, help="Write nothing unless the document is valid.")
+@click.option("--strict", is_flag=True, help="文档有错误时不生成工作簿。")
 def fill(data: Path, output: Path, year: int | None, rules_name: str | None, strict: bool) -> None:
-    """Write a standard workbook from DATA.json (a submission document, the schema's shape).
+    """由 DATA.json（报送数据文档，validate --json 输出的格式）生成标准自评表。
 
-    The values are placed where a township would type them; a partly filled document (e.g. identity and
-    budget figures from the budget system) is written too, and what is still missing is listed.
+    各项数值填入乡镇填报时的位置；只有部分内容的文档（如从预算系统导出的单位信息和预算数）也照常生成，
+    并列出仍需填写的内容。
     """
     from . import api
     from .docjson import parse
@@ -184,31 +234,34 @@ def fill(data: Path, output: Path, year: int | None, rules_name: str | None, str
 
 
 @cli.command()
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("file", type=zh.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option(
     "-o",
     "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=zh.Path(dir_okay=False, path_type=Path),
     default=None,
-    help="Completed workbook to write (default: <FILE>_已评分.xlsx beside the input).",
+    metavar="FILE",
+    help="要生成的评分结果（默认：与输入文件同目录的“<文件名>_已评分.xlsx”）。",
 )
 @_rules_option
-@click.option("--json", "as_json", is_flag=True, help="Print the scores and findings as JSON.")
-def score(file: Path, output: Path | None, rules_name: str | None, as_json: bool) -> None:
-    """Score one workbook and write the completed workbook (the input is never modified)."""
+@click.option("--overwrite", "--force", "overwrite", is_flag=True, help="输出文件已存在时替换它。")
+@click.option("--json", "as_json", is_flag=True, help="以JSON输出得分和问题。")
+def score(file: Path, output: Path | None, rules_name: str | None, overwrite: bool, as_json: bool) -> None:
+    """给一个工作簿评分并生成评分结果工作簿（不改动输入文件）。"""
     from . import api
 
     rules = _load_rules(rules_name)
+    target = output or file.with_name(f"{file.stem}_已评分.xlsx")
+    if target.resolve() == file.resolve():
+        raise click.UsageError("输出文件不能与输入文件相同。")
+    if target.exists() and not overwrite:
+        raise click.UsageError(f"输出文件“{target}”已存在，未做任何改动。如需替换，请加 --overwrite。")
     scored = api.score_workbook(file, rules=rules)
-    target = None
     if scored.valid:
-        target = output or file.with_name(f"{file.stem}_已评分.xlsx")
-        if target.resolve() == file.resolve():
-            raise click.UsageError("输出文件不能与输入文件相同。")
         api.write_completed(target, scored)
     if as_json:
         out = scored.summary()
-        out["output"] = str(target) if target else None
+        out["output"] = str(target) if scored.valid else None
         out["findings"] = [f.to_dict() for f in scored.report.findings]
         click.echo(json.dumps(out, ensure_ascii=False, indent=2))
     else:
@@ -226,24 +279,26 @@ def score(file: Path, output: Path | None, rules_name: str | None, as_json: bool
 
 
 @cli.command()
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("file", type=zh.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option(
     "-o",
     "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=zh.Path(dir_okay=False, path_type=Path),
     default=None,
-    help="Word report to write (default: <FILE>_自评报告.docx beside the input).",
+    metavar="FILE",
+    help="要生成的 Word 自评报告（默认：与输入文件同目录的“<文件名>_自评报告.docx”）。",
 )
 @_rules_option
 @click.option(
     "--defaults",
     "defaults_path",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    type=zh.Path(exists=True, dir_okay=False, path_type=Path),
     default=None,
-    help="Default paragraphs JSON (see templates/report_defaults.json).",
+    metavar="FILE",
+    help="默认段落的 JSON 文件（参见 templates/report_defaults.json）。",
 )
 def report(file: Path, output: Path | None, rules_name: str | None, defaults_path: Path | None) -> None:
-    """Draft the township's 自评报告 (.docx) from one workbook, with the computed figures."""
+    """由一个工作簿起草该乡镇的自评报告（.docx），填入核定的各项数字。"""
     from . import api
 
     rules = _load_rules(rules_name)
@@ -270,37 +325,36 @@ def _load_defaults(path: Path | None):  # type: ignore[no-untyped-def]
 
 
 @cli.command()
-@click.argument("inbox", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument("inbox", type=zh.Path(exists=True, file_okay=False, path_type=Path))
 @click.option(
     "-o",
     "--output",
     "outdir",
-    type=click.Path(file_okay=False, path_type=Path),
+    type=zh.Path(file_okay=False, path_type=Path),
     default=Path("out"),
-    show_default=True,
-    help="Output folder.",
+    metavar="DIR",
+    help="输出文件夹（默认：out）。",
 )
 @_rules_option
 @click.option(
-    "--jobs", type=click.IntRange(1, 256), default=None, help="Worker processes (default: all cores)."
+    "--jobs", type=zh.IntRange(1, 256), default=None, metavar="N", help="并行进程数（默认：全部CPU核数）。"
 )
 @click.option(
-    "--year", type=click.IntRange(2000, 2100), default=None, help="Only accept this evaluation year."
+    "--year", type=zh.IntRange(2000, 2100), default=None, metavar="YYYY", help="只接受该评价年度的报送。"
 )
-@click.option("--no-completed", is_flag=True, help="Do not write a completed workbook per township.")
-@click.option(
-    "--reports", is_flag=True, help="Also draft each accepted township's 自评报告 into OUTDIR/reports/."
-)
+@click.option("--no-completed", is_flag=True, help="不生成各乡镇的评分结果工作簿。")
+@click.option("--reports", is_flag=True, help="同时为每个通过的乡镇起草自评报告，写入输出文件夹的 reports/。")
 @click.option(
     "--report-defaults",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    type=zh.Path(exists=True, dir_okay=False, path_type=Path),
     default=None,
-    help="Default paragraphs JSON for --reports.",
+    metavar="FILE",
+    help="--reports 所用默认段落的 JSON 文件。",
 )
 @_keys_options
 @click.option("--no-sign", is_flag=True, help="不对生成的汇总表签名（默认：密钥目录中有本地区私钥时签名）。")
 @click.option("--no-verify", is_flag=True, help="不验证收到的汇总表的签名（默认：配置了受信任公钥时验证）。")
-@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.option("--json", "as_json", is_flag=True, help="以JSON输出汇总结果。")
 def merge(
     inbox: Path,
     outdir: Path,
@@ -316,7 +370,7 @@ def merge(
     no_verify: bool,
     as_json: bool,
 ) -> None:
-    """Check, score and roll up every file under INBOX (recursively) into OUTDIR."""
+    """检查、评分并汇总 INBOX 文件夹（含子文件夹）中的全部报送，结果写入输出文件夹。"""
     from . import api
 
     rules = _load_rules(rules_name)
@@ -355,8 +409,7 @@ def merge(
             f"共 {c['seen']} 个文件：通过 {c['accepted']}，被替代 {c['superseded']}，"
             f"退回 {c['rejected']}，跳过 {c['skipped']}。"
         )
-        for row in result.rejected:
-            click.echo(f"  退回：{row.file}")
+        _print_files(result)
         for roll in result.rollups:
             signer = keys.signer_for(roll.county_code)
             signed = (
@@ -374,11 +427,59 @@ def merge(
         if no_completed:
             click.echo("未生成评分结果（--no-completed）：completed/ 保留上次运行的内容。")
         click.echo(
-            f"输出目录：{outdir}（completed/ 评分结果，returned/ 退回文件，"
+            f"输出目录：{outdir}（completed/ 评分结果，returned/ 退回文件，drafts/ 回复邮件草稿，"
             + ("reports/ 自评报告，" if reports else "")
             + "rollup.json，merge.log）"
         )
+        _print_next_steps(result)
     sys.exit(0 if result.ok else 1)
+
+
+def _first_line(reason: str) -> str:
+    """A file row's reason in one line: the first problem of a rejection (its numbered list), else the
+    reason's first line."""
+    lines = [line.strip() for line in reason.splitlines() if line.strip()]
+    for line in lines:
+        head, dot, rest = line.partition(". ")
+        if dot and head.isdigit():
+            more = sum(1 for x in lines if x.partition(". ")[0].isdigit()) - 1
+            return rest + (f"（另有{more}处问题）" if more > 0 else "")
+    return lines[0] if lines else ""
+
+
+def _print_files(result) -> None:  # type: ignore[no-untyped-def]
+    """Every file under the heading of its fate, with a one-line reason (the roll-up's 文件清单 has all)."""
+    if result.accepted:
+        click.echo(f"通过（{len(result.accepted)}）：")
+        for p in result.accepted:
+            row = p.row
+            shown = f"：核定总分 {row.total:.2f}（{row.grade}）" if row is not None else "（下级汇总表）"
+            click.echo(f"  {p.name}{shown}")
+    for title, rows in (("退回", result.rejected), ("被替代", result.superseded), ("跳过", result.skipped)):
+        if rows:
+            click.echo(f"{title}（{len(rows)}）：")
+            for row in rows:
+                click.echo(f"  {row.file}：{_first_line(row.reason)}")
+
+
+def _print_next_steps(result) -> None:  # type: ignore[no-untyped-def]
+    """What the clerk does next, and what exit code 1 means."""
+    check = [r.file for r in (*result.superseded, *result.skipped) if "请确认" in r.reason]
+    internal = [r.file for r in result.rejected if "请勿退回" in r.reason]
+    if result.rejected:
+        click.echo(
+            "下一步：双击打开 drafts/ 中的回复邮件草稿（已附 returned/ 中对应的退回文件，"
+            "来自邮件的已填好收件人），核对后发送给报送单位，请其修改后重新报送；"
+            "收到后放入收件箱重新汇总。"
+        )
+    else:
+        click.echo("下一步：全部报送均已通过，汇总表可以使用。")
+    if internal:
+        click.echo(f"请勿退回（本工具出错，请将文件和 merge.log 转交技术人员）：{'、'.join(internal)}")
+    if check:
+        click.echo(f"请确认取舍：{'、'.join(check)}（详见汇总表的“退回及未采用文件清单”）")
+    if not result.ok:
+        click.echo(f"退出码 1：有 {len(result.rejected)} 个文件被退回（不是程序出错）。")
 
 
 def _fp(fp: str) -> str:
@@ -396,7 +497,7 @@ def keys() -> None:
 @click.option("--area", required=True, metavar="CODE", help="本地区6位行政区划代码，如 130133（赵县）。")
 @click.option("--name", default="", help="地区名称（默认按区划代码查出，如“赵县”）。")
 @click.option(
-    "--dir", "keys_dir", type=click.Path(file_okay=False, path_type=Path), default=None, help="密钥目录。"
+    "--dir", "keys_dir", type=zh.Path(file_okay=False, path_type=Path), default=None, help="密钥目录。"
 )
 @click.option("--overwrite", is_flag=True, help="替换已有的密钥（旧密钥签名的汇总表将无法再被上级验证）。")
 def keys_generate(area: str, name: str, keys_dir: Path | None, overwrite: bool) -> None:
@@ -416,9 +517,16 @@ def keys_generate(area: str, name: str, keys_dir: Path | None, overwrite: bool) 
 
 @keys.command("list")
 @click.option(
-    "--dir", "keys_dir", type=click.Path(file_okay=False, path_type=Path), default=None, help="密钥目录。"
+    "--dir", "keys_dir", type=zh.Path(file_okay=False, path_type=Path), default=None, help="密钥目录。"
 )
-@click.option("--trusted", "trusted_dir", type=click.Path(file_okay=False, path_type=Path), default=None)
+@click.option(
+    "--trusted",
+    "trusted_dir",
+    type=zh.Path(file_okay=False, path_type=Path),
+    default=None,
+    metavar="DIR",
+    help="受信任公钥目录（默认：密钥目录下的 trusted/）。",
+)
 def keys_list(keys_dir: Path | None, trusted_dir: Path | None) -> None:
     """列出本机的签名密钥和受信任的公钥。"""
     from . import api
@@ -439,9 +547,7 @@ def keys_list(keys_dir: Path | None, trusted_dir: Path | None) -> None:
 
 
 @keys.command("verify")
-@click.argument(
-    "files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
-)
+@click.argument("files", nargs=-1, required=True, type=zh.Path(exists=True, dir_okay=False, path_type=Path))
 @_keys_options
 @_rules_option
 @click.option("--json", "as_json", is_flag=True, help="以JSON输出检查结果。")

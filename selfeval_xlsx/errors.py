@@ -28,6 +28,10 @@ class FolderError(SelfevalError):
     """The inbox and output folders overlap or cannot be used together."""
 
 
+class NothingToMerge(FolderError):
+    """The inbox holds no workbook at all (empty, or only other files): nothing is written."""
+
+
 class OutputBusy(SelfevalError):
     """Another merge is writing into the same output folder."""
 

@@ -50,6 +50,7 @@ import stat
 import unicodedata
 import urllib.parse
 from collections import defaultdict
+from contextlib import suppress
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path, PurePosixPath
@@ -113,6 +114,7 @@ class Item:
     findings: tuple[Finding, ...] = ()  # warnings: unsafe-name, macro-ignored, extra-data
     path: str = ""  # absolute path of a workbook that is itself a file in the inbox (read again on use)
     size: int = 0  # bytes intake read (with sha256: the re-read must give the same file)
+    email_from: str = ""  # From header of the e-mail it came from (the address a reply goes to)
 
     @property
     def data(self) -> bytes:
@@ -156,6 +158,9 @@ class Rejected:
     kind: str
     sha256: str  # '' when the bytes were not read (too large, or could not be extracted)
     findings: tuple[Finding, ...]
+    email_from: str = ""  # From header of the e-mail it came from
+    email_date: datetime | None = None
+    mtime: float = 0.0
 
 
 @dataclass
@@ -180,6 +185,7 @@ class _Blob:
     depth: int  # how many containers enclose it
     findings: tuple[Finding, ...] = ()
     path: str = ""  # the file on disk, when the blob is one (not an archive member or attachment)
+    email_from: str = ""  # From header of the e-mail it came from
 
     @property
     def suffix(self) -> str:
@@ -200,6 +206,24 @@ def collect(inbox: Path, limits: Limits = DEFAULT_LIMITS, *, check: bool = True)
         raise NotADirectoryError(f"not a folder: {inbox}")
     collector = _Collector(root, limits, check)
     collector.walk(root, "", 0)
+    return collector.result()
+
+
+def collect_file(path: Path, limits: Limits = DEFAULT_LIMITS) -> Intake:
+    """One file named on the command line (``validate FILE…``), as :func:`collect` would see it in an
+    inbox: a workbook, or each workbook in a .zip or .eml (named ``容器 › 成员``), with the same fates.
+    Packages are left to the reader to check (as ``collect(check=False)``)."""
+    path = Path(path)
+    collector = _Collector(path.parent.resolve(), limits, check=False)
+    name = _fs_text(path.name)
+    try:
+        data, mtime = _read_file(str(path), limits.max_file_bytes)
+    except _TooLarge as big:
+        collector._too_large_on_disk(str(path), name, name, big.size)
+    except OSError as exc:
+        collector._unreadable(name, name, exc)
+    else:
+        collector._consider(_Blob(name, name, data, mtime, None, 0, (), str(path)))
     return collector.result()
 
 
@@ -369,7 +393,7 @@ class _Collector:
             sha = hashlib.sha256(blob.data).hexdigest()
             message = "文件结构异常，无法读取。请在Excel或WPS中打开后重新保存，再重新发送。"
             finding = make("corrupt-workbook", message, file=blob.name)
-            self._reject(blob.name, blob.origin, "unknown", sha, [finding])
+            self._reject(blob.name, blob.origin, "unknown", sha, [finding], blob)
 
     def _classify(self, blob: _Blob) -> None:
         kind = kind_of(blob.data, blob.name)
@@ -400,7 +424,7 @@ class _Collector:
         )
         findings = [*blob.findings, *found]
         if kind not in READABLE_KINDS or any(f.severity == "error" for f in found):
-            self._reject(blob.name, blob.origin, kind, sha, findings)
+            self._reject(blob.name, blob.origin, kind, sha, findings, blob)
             return
         path = os.path.abspath(blob.path) if blob.path else ""
         if not path and self.held + len(blob.data) > self.limits.max_intake_bytes:
@@ -408,7 +432,9 @@ class _Collector:
                 f"本批文件总量超过处理上限（{size_text(self.limits.max_intake_bytes)}），该文件未读取。"
                 "请把收件箱分成几批处理。"
             )
-            self._reject(blob.name, blob.origin, kind, sha, [make("too-large", message, file=blob.name)])
+            self._reject(
+                blob.name, blob.origin, kind, sha, [make("too-large", message, file=blob.name)], blob
+            )
             return
         if not path:
             self.held += len(blob.data)
@@ -424,6 +450,7 @@ class _Collector:
                 tuple(findings),
                 path,
                 len(blob.data),
+                blob.email_from,
             )
         )
 
@@ -437,7 +464,9 @@ class _Collector:
                 "请直接发送.xlsx文件，不要把压缩包或邮件再套进压缩包。"
             )
             sha = hashlib.sha256(blob.data).hexdigest()
-            self._reject(blob.name, blob.origin, kind, sha, [make("too-large", message, file=blob.name)])
+            self._reject(
+                blob.name, blob.origin, kind, sha, [make("too-large", message, file=blob.name)], blob
+            )
         elif kind == "zip":
             self._zip(blob)
         else:
@@ -448,7 +477,7 @@ class _Collector:
             zf = open_zip(blob.data, self.limits)
         except UnsafeInput as exc:
             sha = hashlib.sha256(blob.data).hexdigest()
-            self._reject(blob.name, blob.origin, "zip", sha, [_archive_finding(exc, blob.name)])
+            self._reject(blob.name, blob.origin, "zip", sha, [_archive_finding(exc, blob.name)], blob)
             return
         members = sorted((i for i in zf.infolist() if not i.is_dir()), key=lambda i: zip_member_name(i))
         if not members:
@@ -472,16 +501,31 @@ class _Collector:
                 self._reject(name, blob.origin, "unknown", "", [_archive_finding(exc, name)])
                 continue
             left -= len(data)
-            member = _Blob(name, blob.origin, data, blob.mtime, blob.email_date, blob.depth + 1, findings)
+            member = _Blob(
+                name,
+                blob.origin,
+                data,
+                blob.mtime,
+                blob.email_date,
+                blob.depth + 1,
+                findings,
+                "",
+                blob.email_from,
+            )
             self._consider(member)
 
     def _email(self, blob: _Blob) -> None:
         if _mime_too_complex(blob.data, self.limits):
             message = "邮件结构过于复杂（附件或嵌套过多、文件名过长），未读取。请把附件另存后直接放入收件箱。"
             sha = hashlib.sha256(blob.data).hexdigest()
-            self._reject(blob.name, blob.origin, "eml", sha, [make("too-large", message, file=blob.name)])
+            self._reject(
+                blob.name, blob.origin, "eml", sha, [make("too-large", message, file=blob.name)], blob
+            )
             return
         msg = email.message_from_bytes(blob.data, policy=email.policy.default)
+        if _own_draft(msg):
+            self._skip(blob.name, blob.origin, "本工具生成的回复邮件草稿（drafts/），不是报送")
+            return
         date = _email_date(msg)
         attachments: list[tuple[str, email.message.Message]] = []
         for part in msg.walk():
@@ -518,7 +562,10 @@ class _Collector:
                 )
                 self._reject(name, blob.origin, "unknown", "", [make("too-large", message, file=name)])
                 continue
-            self._consider(_Blob(name, blob.origin, data, blob.mtime, date, blob.depth + 1, findings))
+            sender = _email_from(msg)
+            self._consider(
+                _Blob(name, blob.origin, data, blob.mtime, date, blob.depth + 1, findings, "", sender)
+            )
 
     def _member_name(self, blob: _Blob, raw: str) -> tuple[str, tuple[Finding, ...]]:
         """Display name of a member, and an unsafe-name finding if its raw name had to be changed."""
@@ -540,15 +587,18 @@ class _Collector:
         )
         sha = hashlib.sha256(blob.data).hexdigest()
         kind = "zip" if what == "压缩包" else "eml"
-        self._reject(blob.name, blob.origin, kind, sha, [make("too-large", message, file=blob.name)])
+        self._reject(blob.name, blob.origin, kind, sha, [make("too-large", message, file=blob.name)], blob)
 
     # --- results --------------------------------------------------------------------------------------
 
     def _skip(self, name: str, origin: str, reason: str) -> None:
         self.skipped.append(Skipped(name, origin, reason))
 
-    def _reject(self, name: str, origin: str, kind: str, sha: str, findings: list[Finding]) -> None:
-        self.rejected.append(Rejected(name, origin, kind, sha, tuple(findings)))
+    def _reject(
+        self, name: str, origin: str, kind: str, sha: str, findings: list[Finding], blob: _Blob | None = None
+    ) -> None:
+        sent = (blob.email_from, blob.email_date, blob.mtime) if blob else ("", None, 0.0)
+        self.rejected.append(Rejected(name, origin, kind, sha, tuple(findings), *sent))
 
     def result(self) -> Intake:
         """Sorted lists, with byte-identical copies after the first (in that order) moved to Skipped."""
@@ -561,7 +611,9 @@ class _Collector:
         items: list[Item] = []
         rejected: list[Rejected] = []
         skipped = list(self.skipped)
-        for entry in sorted([*self.items, *self.rejected], key=key):
+        # Of byte-identical copies the one kept is the one a person calls the original: a name not marked
+        # 副本/Copy/(1) before one that is, then the earliest received, then (origin, name).
+        for entry in sorted([*self.items, *self.rejected], key=_original_first):
             if entry.sha256 and entry.sha256 in kept:
                 first = kept[entry.sha256]
                 skipped.append(Skipped(entry.name, entry.origin, f"重复文件（与 {first} 内容相同）", first))
@@ -570,12 +622,49 @@ class _Collector:
                 kept[entry.sha256] = entry.name
             (items if isinstance(entry, Item) else rejected).append(entry)
         skipped.sort(key=key)
+        items.sort(key=key)
+        rejected.sort(key=key)
         return Intake(items, skipped, rejected, len(items) + len(skipped) + len(rejected))
 
 
 # ------------------------------------------------------------------------------------------------
 # helpers
 # ------------------------------------------------------------------------------------------------
+
+#: A name marked as a copy of another file: 副本, 复件, Copy, or a trailing (1) as Windows and browsers add.
+COPY_MARK = re.compile(r"副本|复件|(?<![a-z])copy(?![a-z])|[(（]\s*\d+\s*[)）]\s*$", re.I)
+
+
+def copy_marked(name: str) -> bool:
+    """Whether a file's own name (not its folder or archive) says it is a copy."""
+    stem = name.rsplit(SEP, 1)[-1].rsplit("/", 1)[-1]
+    stem = stem.rsplit(".", 1)[0] if "." in stem else stem
+    return bool(COPY_MARK.search(stem))
+
+
+def _original_first(entry: Item | Rejected) -> tuple[bool, float, str, str]:
+    stamp = entry.mtime
+    if entry.email_date is not None:
+        with suppress(OverflowError, OSError, ValueError):
+            stamp = entry.email_date.timestamp()
+    return (copy_marked(entry.name), stamp, entry.origin, entry.name)
+
+
+def _own_draft(msg: email.message.Message) -> bool:
+    """Whether an e-mail is one of this tool's reply drafts (``drafts.DRAFT_HEADER``)."""
+    try:
+        return str(msg.get("X-Selfeval-Xlsx", "")).strip() == "reply-draft"
+    except Exception:
+        return False
+
+
+def _email_from(msg: email.message.Message) -> str:
+    """The sender's From header as text ('梨园镇财政所 <lyz@example.cn>'), '' when missing or broken."""
+    try:
+        value = msg["From"]
+        return str(value).strip() if value else ""
+    except Exception:
+        return ""
 
 
 def _tell_apart(c: _Collector) -> None:

@@ -32,9 +32,10 @@ from typing import Any
 from loguru import logger
 
 from . import rollup as R
-from .errors import StagingWriteError
+from .drafts import DRAFTS, reply_draft
+from .errors import NothingToMerge, StagingWriteError
 from .findings import Finding, make
-from .intake import SEP, ChangedFile, Intake, Item, collect, generated_by_tool, safe_name
+from .intake import SEP, ChangedFile, Intake, Item, collect, copy_marked, generated_by_tool, safe_name
 from .layout import DEFAULT_KIND, KINDS
 from .limits import DEFAULT_LIMITS, Limits
 from .output import (
@@ -101,7 +102,6 @@ TIE_SECONDS = 2.0
 _NEWER_MARK = re.compile(
     r"修改|更正|改正|修正|修订|最终|终稿|定稿|新(?!建)|(?<![a-z])(?:final|new)(?![a-z])", re.I
 )
-_COPY_MARK = re.compile(r"副本|复件|(?<![a-z])copy(?![a-z])|[(（]\s*\d+\s*[)）]\s*$", re.I)
 
 
 @dataclass
@@ -129,6 +129,7 @@ class Processed:
     excluded: frozenset[str] = frozenset()  # codes of a roll-up's rows not taken (counted elsewhere)
     kind: str = DEFAULT_KIND  # 评价类型: 整体 / 项目
     project: str = ""  # 项目名称 when kind is 项目
+    email_from: str = ""  # From header of the e-mail the file came in ('' when not from an e-mail)
 
     @property
     def identity(self) -> tuple[str, int | None, str, str]:
@@ -165,10 +166,10 @@ def received_time(email_date: datetime | None, mtime: float, now: float | None =
 def name_rank(name: str) -> int:
     """1 for a name marked as a revision (修改, 更正, 最终, 新…), -1 for a copy (副本, Copy, (1)), else 0;
     a copy of a revision (``自评表(修改) - 副本.xlsx``) is a copy."""
+    if copy_marked(name):
+        return -1
     stem = name.rsplit(SEP, 1)[-1].rsplit("/", 1)[-1]
     stem = stem.rsplit(".", 1)[0] if "." in stem else stem
-    if _COPY_MARK.search(stem):
-        return -1
     return 1 if _NEWER_MARK.search(stem) else 0
 
 
@@ -243,6 +244,7 @@ def _process(task: _Task) -> Processed:
             sha256=item.sha256,
             mtime=item.mtime,
             email_date=item.email_date,
+            email_from=item.email_from,
             valid=False,
             findings=[
                 *item.findings,
@@ -262,7 +264,12 @@ def _process_unsafe(task: _Task) -> Processed:
 
     item = task.item
     base = dict(
-        name=item.name, origin=item.origin, sha256=item.sha256, mtime=item.mtime, email_date=item.email_date
+        name=item.name,
+        origin=item.origin,
+        sha256=item.sha256,
+        mtime=item.mtime,
+        email_date=item.email_date,
+        email_from=item.email_from,
     )
     try:
         data = item.data
@@ -557,6 +564,9 @@ def merge(
     inbox, outdir = Path(inbox), Path(outdir)
     rules = rules or load_rules()
     check_folders(inbox, outdir)
+    intake: Intake = collect(inbox, limits, check=False)  # workers check each package as they read it
+    if not intake.items and not intake.rejected:
+        raise NothingToMerge(_nothing_to_merge(inbox, intake))
     tracker = _Progress(progress)
     options = _Options(jobs, year, completed, reports, report_defaults, limits, tracker, keys)
     with workspace(outdir) as ws:
@@ -564,7 +574,7 @@ def merge(
         # one run's log, published with its outputs (merge.log does not grow from run to run)
         sink = ws.log_sink = _log_to(ws.log)
         try:
-            return _merge(inbox, ws, rules, options)
+            return _merge(inbox, ws, rules, options, intake)
         except StagingWriteError as exc:
             error = OSError(exc.errno, os.strerror(exc.errno))
             raise _failed(ws, sink, _output_error(error, ws, tracker)) from None
@@ -626,12 +636,22 @@ class _Options:
     keys: KeyRing = NO_KEYS
 
 
-def _merge(inbox: Path, ws: Workspace, rules: Rules, o: _Options) -> MergeResult:
+def _nothing_to_merge(inbox: Path, intake: Intake) -> str:
+    if not intake.skipped:
+        return f"文件夹“{inbox}”中没有任何文件，没有可汇总的内容，未生成汇总表。请把各单位报送的文件放入该文件夹后重试。"
+    listed = "、".join(f"{s.name}（{s.reason}）" for s in intake.skipped[:5])
+    more = f"等{len(intake.skipped)}个文件" if len(intake.skipped) > 5 else ""
+    return (
+        f"文件夹“{inbox}”中没有自评表工作簿（.xlsx/.xlsm，或含有工作簿的 .zip/.eml），没有可汇总的内容，"
+        f"未生成汇总表。其中的{listed}{more}均不是报送文件。"
+    )
+
+
+def _merge(inbox: Path, ws: Workspace, rules: Rules, o: _Options, intake: Intake) -> MergeResult:
     jobs, limits = o.jobs, o.limits
     outdir, staging = ws.outdir, ws.staging
     started = time.perf_counter()
     _RUN_LOG.info("merge %s → %s (rules %s, jobs %s)", inbox, outdir, rules.name, jobs or os.cpu_count())
-    intake: Intake = collect(inbox, limits, check=False)  # workers check each package as they read it
     _RUN_LOG.info(
         "intake: %s items, %s rejected, %s skipped",
         len(intake.items),
@@ -723,7 +743,7 @@ def _finish(
             p.findings.append(
                 make(
                     "year-mismatch",
-                    f"评价年度为{p.year}，本次汇总的是{year}年度，请核对后按{year}年度重新填报。",
+                    f"文件为{p.year}年度，本次汇总为{year}年度。如报送有误，请按{year}年度重新填报。",
                     severity="error",
                     file=p.name,
                 )
@@ -748,9 +768,12 @@ def _finish(
         "rejected": len(rejected),
         "skipped": len(skipped),
     }
-    _publish_workbooks(ws.new, staging, accepted, invalid, rejected, o.reports, o.completed)
+    moved = _publish_workbooks(ws.new, staging, accepted, invalid, rejected, o.reports, o.completed)
+    senders = {r.name: (r.email_from, None) for r in intake.rejected}
+    senders.update({p.name: (p.email_from, p.year) for p in settled.rejected})
+    _write_drafts(ws.new / DRAFTS, rejected, senders, moved)
     listed = [*superseded, *settled.notes]  # roll-up rows not taken are listed, not counted (not files)
-    spooled = _rollups(accepted, rejected, listed, skipped, reject_findings, counts, rules, staging)
+    spooled = _rollups(accepted, rejected, listed, skipped, reject_findings, counts, rules, staging, year)
     _RUN_LOG.info("workbooks staged, roll-ups built in %.2fs", time.perf_counter() - started)
     for roll, spool in spooled:
         spool.signer = o.keys.signer_for(roll.county_code)
@@ -1026,7 +1049,7 @@ def _publish_workbooks(
     rejected: list[R.FileRow],
     reports: bool = False,
     completed: bool = True,
-) -> None:
+) -> dict[str, Path]:
     """Move the workers' completed/returned workbooks (and reports) into their folders under ``new``
     (what :func:`~selfeval_xlsx.output.publish` makes OUT's content). Without ``completed`` (or
     ``reports``) that folder is not rebuilt, and the previous run's stays as it is."""
@@ -1055,10 +1078,44 @@ def _publish_workbooks(
             stem = safe_name(f"{p.code}_{p.unit_name}_{p.year}{_project(p)}_自评报告")
             os.replace(staging / p.report_staged, unique(new_reports, stem, ".docx"))
     returned = [p for p in invalid if p.staged and p.name in rows]
+    moved: dict[str, Path] = {}
     for p, stem in zip(returned, _returned_stems([p.name for p in returned]), strict=True):
         target = unique(new_returned, stem)
         os.replace(staging / p.staged, target)
         rows[p.name].reason += f"\n退回文件：returned/{target.name}（请随回复邮件发送）"
+        moved[p.name] = target
+    return moved
+
+
+def _write_drafts(
+    folder: Path,
+    rejected: list[R.FileRow],
+    senders: dict[str, tuple[str, int | None]],
+    moved: dict[str, Path],
+) -> None:
+    """A reply draft per rejected file (:mod:`selfeval_xlsx.drafts`), named like its returned copy, with
+    the returned copy attached; to the sender when the file came in an e-mail."""
+    folder.mkdir()
+    used: set[str] = set()
+    stems = _returned_stems([r.file for r in rejected])
+    for row, stem in zip(rejected, stems, strict=True):
+        returned = moved.get(row.file)
+        stem = returned.stem if returned is not None else stem
+        name, n = f"{stem}.eml", 2
+        while _fold(name) in used:
+            name, n = f"{stem}({n}).eml", n + 1
+        used.add(_fold(name))
+        sender, year = senders.get(row.file, ("", None))
+        draft = reply_draft(
+            file=row.file,
+            reason=row.reason,
+            to=sender,
+            unit=row.name,
+            year=year,
+            attachment=returned.read_bytes() if returned is not None else None,
+            attachment_name=returned.name if returned is not None else "",
+        )
+        (folder / name).write_bytes(draft)
 
 
 def _fold(name: str) -> str:
@@ -1099,6 +1156,7 @@ def _rollups(
     counts: dict[str, int],
     rules: Rules,
     staging: Path,
+    year: int | None = None,
 ) -> list[tuple[R.Rollup, _Spool]]:
     """One roll-up per area and year: the county, or one level up when roll-ups are merged.
 
@@ -1107,11 +1165,12 @@ def _rollups(
     groups: dict[tuple[str, int | None], list[Processed]] = {}
     for p in accepted:
         groups.setdefault((_area(p.code, level), p.year), []).append(p)
-    if not groups:
-        years = {p.year for p in accepted} or {None}
-        groups = {("000000", y): [] for y in years}
-    now = datetime.now(UTC).astimezone().isoformat(timespec="seconds")
     names = divisions()
+    if not groups:  # nothing accepted: named by the requested year and the county the files name
+        known = [a for _, _, c, _ in reject_findings if c and (a := _area(c, level)) in names]
+        area = max(sorted(set(known)), key=known.count) if known else "000000"
+        groups = {(area, year): []}
+    now = datetime.now(UTC).astimezone().isoformat(timespec="seconds")
     areas = {a for a, _ in groups}
     out = []
     for (area, year), members in sorted(groups.items(), key=lambda kv: (kv[0][0], kv[0][1] or 0)):

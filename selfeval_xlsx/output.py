@@ -40,11 +40,11 @@ LOCK_NAME = ".selfeval-xlsx.lock"
 MANIFEST_NAME = ".selfeval-xlsx-outputs.json"
 LOG_NAME = "merge.log"
 #: The folders a merge replaces as a whole (their foreign files are carried over).
-FOLDERS = ("completed", "returned", "reports")
+FOLDERS = ("completed", "returned", "drafts", "reports")
 #: Names the tool gives its outputs: what counts as its own in an output folder written before the
 #: manifest existed (tool version 0.x).
 _OWN_NAMES = re.compile(
-    r"(.*_已评分\.xlsx|退回_.*\.xlsx|.*_自评报告\.docx|汇总_.*\.xlsx|rollup\.json|merge\.log)"
+    r"(.*_已评分\.xlsx|退回_.*\.(?:xlsx|eml)|.*_自评报告\.docx|汇总_.*\.xlsx|rollup\.json|merge\.log)"
 )
 _SPACE_ERRNOS = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)}
 

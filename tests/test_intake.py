@@ -152,7 +152,7 @@ def test_items(result) -> None:
     intake, _, _ = result
     assert sorted(i.name for i in intake.items) == sorted(
         [
-            "乡镇/宋营镇2023 - 副本.xlsx",  # first of the identical copies in sorted path order
+            "宋营镇2023.xlsx",  # of identical copies, the one not named 副本 (issue 16)
             "乡镇/补交/王庄乡.xlsx",
             "城关镇（宏）.xlsm",
             "大范围.xlsx",
@@ -236,8 +236,8 @@ def test_skipped_with_a_reason(result) -> None:
         "截图.png": "不是工作簿（图片）",
         "备注.txt": "不是工作簿（文本文件）",
         "空白.txt": "空文件",
-        "宋营镇2023.xlsx": "重复文件（与 乡镇/宋营镇2023 - 副本.xlsx 内容相同）",
-        "城关镇.zip › 宋营镇副本.xlsx": "重复文件（与 乡镇/宋营镇2023 - 副本.xlsx 内容相同）",
+        "乡镇/宋营镇2023 - 副本.xlsx": "重复文件（与 宋营镇2023.xlsx 内容相同）",
+        "城关镇.zip › 宋营镇副本.xlsx": "重复文件（与 宋营镇2023.xlsx 内容相同）",
         "城关镇.zip › 附件/说明.txt": "不是工作簿",
         "城关镇.zip › __MACOSX/_城关镇2023自评表.xlsx": "隐藏文件夹",  # shown with its safe name
         "城关镇.zip › ~$城关镇2023自评表.xlsx": "Office临时锁定文件",
@@ -253,8 +253,8 @@ def test_skipped_with_a_reason(result) -> None:
     assert set(reasons) == set(expected)
     for name, reason in expected.items():
         assert reason in reasons[name], name
-    duplicate = _by_name(intake.skipped)["宋营镇2023.xlsx"]
-    assert duplicate.duplicate_of == "乡镇/宋营镇2023 - 副本.xlsx"
+    duplicate = _by_name(intake.skipped)["乡镇/宋营镇2023 - 副本.xlsx"]
+    assert duplicate.duplicate_of == "宋营镇2023.xlsx"
 
 
 def test_seen_counts_every_outcome_once(result) -> None:
@@ -448,3 +448,45 @@ def test_skipped_and_rejected_are_plain_values() -> None:
     f = make("too-large", "x", file="a")
     assert Rejected("a", "a", "zip", "", (f,)) == Rejected("a", "a", "zip", "", (f,))
     assert Skipped("a", "a", "r").duplicate_of is None
+
+
+def test_identical_copies_keep_the_original(tmp_path: Path) -> None:
+    """Of byte-identical files the kept one is what a person calls the original: never a name marked
+    副本/Copy/(1) when another exists, else the earliest received (issue 16)."""
+    data = H.xlsx_bytes(title="原件")
+    (tmp_path / "宋营镇(修改) - 副本.xlsx").write_bytes(data)
+    (tmp_path / "宋营镇(修改).xlsx").write_bytes(data)
+    (tmp_path / "宋营镇(修改)(1).xlsx").write_bytes(data)
+    os.utime(tmp_path / "宋营镇(修改) - 副本.xlsx", (1_700_000_000, 1_700_000_000))  # the copy is older
+    got = collect(tmp_path)
+    assert [i.name for i in got.items] == ["宋营镇(修改).xlsx"]
+    later, earlier = tmp_path / "later", tmp_path / "earlier"
+    later.mkdir(), earlier.mkdir()
+    (later / "a.xlsx").write_bytes(data)
+    (earlier / "b.xlsx").write_bytes(data)
+    os.utime(later / "a.xlsx", (1_700_000_900, 1_700_000_900))
+    os.utime(earlier / "b.xlsx", (1_700_000_000, 1_700_000_000))
+    assert [i.name for i in collect(later.parent).items if "/" in i.name] == ["earlier/b.xlsx"]
+
+
+def test_sample_gbk_zip_shows_chinese_names() -> None:
+    """The sample zip is a true GBK zip (as Windows' built-in compressor writes it: no UTF-8 flag, GBK
+    name bytes), and intake shows its member's Chinese name."""
+    import zipfile
+
+    path = Path(__file__).parent.parent / "samples" / "inbox" / "安济镇自评材料.zip"
+    (info,) = zipfile.ZipFile(path).infolist()
+    assert not info.flag_bits & 0x800
+    assert info.orig_filename.encode("cp437") == "安济镇/安济镇2023自评表.xlsx".encode("gbk")
+    names = [i.name for i in collect(path.parent).items]
+    assert "安济镇自评材料.zip › 安济镇/安济镇2023自评表.xlsx" in names
+    assert not any("░" in n for n in names)
+
+
+def test_items_from_an_email_carry_its_sender() -> None:
+    inbox = Path(__file__).parent.parent / "samples" / "inbox"
+    got = {i.name: i for i in collect(inbox).items}
+    assert got["邮件/梨园镇报送自评表.eml › 梨园镇2023年整体支出绩效自评表.xlsx"].email_from == (
+        "梨园镇财政所 <lyz@example.cn>"
+    )
+    assert got["洨河镇.xlsx"].email_from == ""

@@ -358,7 +358,7 @@ def test_a_real_full_disk(small_disk: Path, inbox: Path) -> None:
     _fill_more = small_disk / "fill2.bin"
     st = os.statvfs(small_disk)
     _fill_more.write_bytes(b"\0" * max(0, st.f_bavail * st.f_frsize - 4096))
-    scored = CliRunner().invoke(cli, ["score", str(inbox / "乡镇000.xlsx"), "-o", str(target)])
+    scored = CliRunner().invoke(cli, ["score", str(inbox / "乡镇000.xlsx"), "-o", str(target), "--overwrite"])
     assert scored.exit_code == 3 and "磁盘空间不足" in scored.output
     assert target.read_bytes() == b"earlier"
     blank = CliRunner().invoke(cli, ["template", "-o", str(small_disk / "模板.xlsx")])

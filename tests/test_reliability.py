@@ -183,6 +183,7 @@ def test_a_whole_previous_out_copied_into_the_inbox_changes_nothing(first_run, t
     assert len(completed) == 3 and all("本工具生成的评分结果" in skipped[f] for f in completed)
     assert "本工具" in skipped["out/rollup.json"] and "本工具" in skipped["out/merge.log"]
     assert "本工具生成的退回副本" in skipped["out/returned/退回_坏.xlsx"]
+    assert "本工具生成的回复邮件草稿" in skipped["out/drafts/退回_坏.eml"]  # issue 16
     c = result.counts
     assert c["accepted"] == 3 and [r.file for r in result.rejected] == ["坏.xlsx"]
     assert [p.name for p in (tmp_path / "out" / "returned").iterdir()] == ["退回_坏.xlsx"]

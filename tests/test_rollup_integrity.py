@@ -217,7 +217,7 @@ def test_the_report_of_the_issue_every_forgery_at_once_exits_1(county: dict, tmp
         cli, ["merge", str(inbox), "-o", str(tmp_path / "o"), "--keys", str(tmp_path / "k")]
     )
     assert run.exit_code == 1, run.output
-    assert "退回：forged.xlsx" in run.output
+    assert "\n  forged.xlsx：" in run.output
     found = {(c, cell) for c, _s, cell in errors(tmp_path / "o")}
     assert {("out-of-range", "O3"), ("out-of-range", "G4"), ("rollup-duplicate-unit", "B15")} <= found
     assert ("rollup-figure-mismatch", "H16") in found  # the county rate, on the total row (one row more)
@@ -434,7 +434,7 @@ def test_cli_merge_with_keys_signs_and_the_city_verifies(
     assert merged.exit_code == 0 and "未签名" in merged.output and "来源未经验证" not in merged.output
     shutil.copy(forged, city_inbox)
     merged = runner.invoke(cli, ["merge", str(city_inbox), "-o", str(tmp_path / "co"), "--keys", str(city)])
-    assert merged.exit_code == 1 and "退回：forged.xlsx" in merged.output
+    assert merged.exit_code == 1 and "\n  forged.xlsx：" in merged.output
     off = runner.invoke(
         cli, ["merge", str(city_inbox), "-o", str(tmp_path / "co2"), "--keys", str(city), "--no-verify"]
     )

@@ -186,7 +186,7 @@ def test_score_json_adds_up(tmp_path: Path) -> None:
         path.write_bytes(filled_bytes(S.township(i, seed_value=77 + i), S.YEAR))
         files.append(path)
     for path in files:
-        result = CliRunner().invoke(cli, ["score", str(path), "-o", str(tmp_path / "out.xlsx"), "--json"])
+        result = CliRunner().invoke(cli, ["score", str(path), "-o", str(tmp_path / "out.xlsx"), "--json", "--overwrite"])
         out = json.loads(result.output)
         parts = [D(out["budget_score"]), *(D(v) for v in out["subtotals"].values())]
         assert sum(parts) == D(out["total"]), (path.name, out)
