@@ -816,11 +816,29 @@ def _overlay(
         cv = canvases[sheet]
         if (at := _position(cv, ref)) is None:
             continue
+        for spot in _span_of(cv, ref):  # a range (J5:J11) is coloured whole
+            other = cv.cells.get(spot) or cv.put(*spot, None, _BOX)
+            other.style = {**other.style, **MARK}
         row, col = at
         cell = cv.cells.get((row, col)) or cv.put(row, col, None, _BOX)
         cell.style = {**cell.style, **MARK}
         earlier = cell.comment.split("\n") if cell.comment else []
         cell.comment = "\n".join(dict.fromkeys([*earlier, *(str(m) for m in messages)]))
+
+
+def _span_of(cv: _Canvas, ref: str) -> list[tuple[int, int]]:
+    """The cells of a range reference (its top-left merge anchors), at most a few hundred; [] for one
+    cell or a reference that does not parse."""
+    if ":" not in ref:
+        return []
+    try:
+        (r0, c0), (r1, c1) = (parse_a1(part.strip()) for part in ref.split(":", 1))
+    except ValueError:
+        return []
+    r0, r1, c0, c1 = min(r0, r1), max(r0, r1), min(c0, c1), max(c0, c1)
+    if (r1 - r0 + 1) * (c1 - c0 + 1) > 500:
+        return []
+    return list(dict.fromkeys(cv.anchor(r, c) for r in range(r0, r1 + 1) for c in range(c0, c1 + 1)))
 
 
 def _fit_rows(cv: _Canvas) -> None:
