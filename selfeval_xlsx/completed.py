@@ -337,6 +337,7 @@ def _detail_sheet(ws: Any, fm: Formats, scored: Scored) -> None:
     ws.repeat_rows(row, row)
     row += 1
     text = fm.text
+    marked = fm.get(_BOX, MARK, num_format="0.00")
     for s in res.indicators:
         ind = s.indicator
         cells = (
@@ -352,15 +353,12 @@ def _detail_sheet(ws: Any, fm: Formats, scored: Scored) -> None:
             ws.write_string(row, c, t, text)
         ws.write_number(row, 7, float(ind.weight), fm.score)
         _num(ws, row, 8, ind.self_score, fm.score)
-        ws.write_number(row, 9, float(s.figure.shown), fm.mark if not s.figure.full else fm.score)
+        ws.write_number(row, 9, float(s.figure.shown), marked if not s.figure.full else fm.score)
         _num(ws, row, 10, None if ind.self_score is None else ind.self_score - s.figure.shown, fm.score)
         ws.write_string(row, 11, s.method, text)
         ws.write_string(row, 12, s.figure.explanation, text)
-        need = max(
-            _lines(t, widths[c])
-            for c, t in enumerate((*cells, s.method, s.figure.explanation), 1)
-            if c < len(widths)
-        )
+        texts = zip((1, 2, 3, 4, 5, 6, 11, 12), (*cells, s.method, s.figure.explanation), strict=True)
+        need = max(_lines(t, widths[c]) for c, t in texts)
         ws.set_row(row, _LINE * need + 5)
         row += 1
     row += 1

@@ -914,6 +914,45 @@ def _flush(cv: _Canvas, ws: Worksheet, formats: Formats, canvases: dict[str, _Ca
         )
 
 
+#: Rows of a table or score matrix the blank template prints (the form stays printable by hand).
+BLANK_PRINT_ROWS = 15
+
+
+def _filled_rows(cv: _Canvas, p: L.Placement) -> int:
+    """How many rows of a table or matrix hold something typed (the last filled row's index + 1)."""
+    b = p.block
+    if isinstance(b, L.Table):
+        cols = [L.table_col(p, f.key) for f in b.columns if f.key != "seq"]
+    elif isinstance(b, L.Matrix):
+        cols = [L.matrix_cell(p, 0, j)[1] for j in range(b.columns)]
+    else:
+        return 0
+    n = 0
+    for i in range(b.rows):
+        row = L.table_row(p, i)
+        if any((c := cv.cells.get((row, col))) and c.value not in (None, "") for col in cols):
+            n = i + 1
+    return n
+
+
+def _print_end(sheet: L.Sheet, canvases: Mapping[str, _Canvas], *, blank: bool) -> int:
+    """The last row to print (1-based): a sheet ending in a table or score matrix stops at its last filled
+    row (a matrix: at least as many rows as indicators filled), the blank template after
+    :data:`BLANK_PRINT_ROWS` rows; empty rows never print pages of their own."""
+    last = sheet.placements[-1]
+    b = last.block
+    if not isinstance(b, L.Table | L.Matrix):
+        cv = canvases[sheet.name]
+        return max(r for r, _ in cv.cells)
+    if blank:
+        return L.table_row(last, min(b.rows, BLANK_PRINT_ROWS) - 1)
+    n = _filled_rows(canvases[sheet.name], last)
+    if isinstance(b, L.Matrix):
+        ref_sheet, ref_p = _locate(b.row_table)
+        n = max(n, _filled_rows(canvases[ref_sheet.name], ref_p))
+    return L.table_row(last, max(n, 1) - 1)
+
+
 def _page_setup(ws: Worksheet, sheet: L.Sheet | None) -> None:
     ws.set_paper(9)
     if sheet is not None and sheet.landscape:
@@ -999,6 +1038,8 @@ def write_standard(
         worksheets[sheet.key] = ws
         _flush(canvases[sheet.name], ws, formats, canvases)
         _page_setup(ws, sheet)
+        if sheet.blocks:
+            ws.print_area(0, 0, _print_end(sheet, canvases, blank=doc is None) - 1, sheet.last_col - 1)
         if sheet.freeze_header_of:
             ws.freeze_panes(sheet.find(sheet.freeze_header_of).row, 0)
             header = sheet.find(sheet.freeze_header_of).row - 1
