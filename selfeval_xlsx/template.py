@@ -476,7 +476,7 @@ class _Builder:
     def _form(self, cv: _Canvas, sheet: L.Sheet, p: L.Placement, b: L.Form) -> None:
         for f in b.fields:
             row, col = L.form_cell(p, f.key)
-            cv.put(row, col - 1, f.label, LABEL)
+            cv.put(row, col - 1, f.label + ("*" if f.required else ""), LABEL)  # 填表说明: "*" 必填
             value = self.year if f.type is L.T.YEAR and not f.output else f.default
             cv.merge(row, col, sheet.last_col, value, {**field_style(f), "align": "left"})
             cv.heights[row] = _LONG_ROW if f.type is L.T.LONGTEXT else _ROW
@@ -556,7 +556,18 @@ class _Builder:
         )
 
     def _validation(self, b: L.Block, f: L.Field, first_cell: str) -> dict[str, Any] | None:
+        if self.year is not None and f.help:
+            f = replace(f, help=for_year(f.help, self.year))
         return validation(f, first_cell, self.sources.get((getattr(b, "key", ""), f.key)))
+
+
+#: the example year the layout's help texts are written with, and the texts that hold it
+_EXAMPLE_YEAR = re.compile(r"(如“?(?:宋营镇)?)2023")
+
+
+def for_year(text: str, year: int | None) -> str:
+    """A help text whose examples ("如2023", "如“宋营镇2023年度…”") name the template's year."""
+    return text if year is None else _EXAMPLE_YEAR.sub(lambda m: f"{m.group(1)}{year}", text)
 
 
 # --- 填表说明 ---------------------------------------------------------------------------------------
@@ -677,6 +688,7 @@ def _instructions(sheet: L.Sheet, year: int | None, grades: Sequence[str]) -> _C
     cv.heights[1] = 30
     row = 3
     for kind, text in _guide_text(grades):
+        text = for_year(text, year)
         if kind == "section":
             if row > 3:
                 row += 1
@@ -689,6 +701,7 @@ def _instructions(sheet: L.Sheet, year: int | None, grades: Sequence[str]) -> _C
     for col, (title, _) in enumerate(_GUIDE_COLUMNS, start=1):
         cv.put(row, col, title, HEADER)
     for values in _guide_rows():
+        values = (*values[:3], for_year(values[3], year))
         row += 1
         for col, v in enumerate(values, start=1):
             cv.put(row, col, v, {**_BOX, "text_wrap": True, **({"align": "center"} if col == 3 else {})})

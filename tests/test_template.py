@@ -121,7 +121,7 @@ def test_form_labels_and_merged_values_where_the_layout_says(wb: openpyxl.Workbo
             for f in p.block.fields:
                 row, col = L.form_cell(p, f.key)
                 label = ws.cell(row, col - 1)
-                assert label.value == f.label
+                assert label.value == f.label + ("*" if f.required else "")  # 填表说明: "*" marks 必填
                 assert label.protection.locked and label.font.b
                 assert f"{a1(row, col)}:{a1(row, sheet.last_col)}" in merged
                 value = ws.cell(row, col)
