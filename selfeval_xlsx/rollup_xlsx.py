@@ -801,7 +801,7 @@ def _str_width(value: str) -> int:
 
 @cache
 def _wide(ch: str) -> bool:
-    return unicodedata.east_asian_width(ch) in ("W", "F", "A")
+    return 0x2500 <= ord(ch) <= 0x25FF or unicodedata.east_asian_width(ch) in ("W", "F", "A")
 
 
 def _widths(ws: Worksheet, cols: Sequence[_Col], rows: Iterable[Any]) -> list[int]:

@@ -673,3 +673,39 @@ def test_libreoffice_renders_the_rollup(tmp_path: Path) -> None:
     assert "各乡镇核定总分" in pages[0] and "核定等级分布" in pages[0]  # both chart titles on the 统计 page
     assert "78.50" in pages[0]  # a data label of the bar chart (the tables there do not hold 78.50)
     assert "rollup_id" not in text
+
+
+# --- the printed pages (issue 16) ----------------------------------------------------------------------
+
+
+def test_summary_reads_as_one_table_and_says_who_is_missing(book: openpyxl.Workbook) -> None:
+    ws = book["汇总"]
+    rows = range(3, 3 + 4)  # the four townships
+    heights = {ws.row_dimensions[r].height for r in rows}
+    assert len(heights) == 1 and heights.pop() >= 20  # one height: no row clipped, none uneven
+    texts = [c.value for row in ws.iter_rows() for c in row if isinstance(c.value, str)]
+    assert any(t == "全部4个乡镇（合计／平均）" for t in texts)  # full-width brackets both sides
+    missing = [t for t in texts if t.startswith("共4个单位参加排名")]
+    assert missing and "另有2份报送被退回" in missing[0]
+    assert ws.print_area.endswith(f"${ws.max_row}")  # the line under the table prints
+
+
+def test_generation_time_is_local_and_in_chinese(book: openpyxl.Workbook) -> None:
+    from datetime import datetime
+
+    from selfeval_xlsx.rollup_xlsx import local_time
+
+    run = book["运行信息"]
+    shown = next(
+        run.cell(r, 2).value for r in range(1, run.max_row + 1) if run.cell(r, 1).value == "生成时间"
+    )
+    local = datetime.fromisoformat("2024-03-01T10:00:00+08:00").astimezone()
+    assert shown == f"{local.year}年{local.month}月{local.day}日 {local:%H:%M}"
+    assert local_time("not a time") == "not a time" and local_time(None) is None
+    assert local_time("2026-12-05T15:19:33") == "2026年12月5日 15:19"  # naive: as written
+
+
+def test_ambiguous_width_characters_count_wide() -> None:
+    from selfeval_xlsx.rollup_xlsx import _str_width
+
+    assert _str_width("░▓╝") == 6 and _str_width("abc") == 3 and _str_width("宋营镇") == 6
