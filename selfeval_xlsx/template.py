@@ -494,7 +494,7 @@ class _Builder:
             bold = {"bold": True} if key == b.total_row else {}
             row, _ = L.grid_cell(p, key, b.columns[0].key)
             cv.heights[row] = _ROW
-            cv.put(row, 1, label, {**LABEL, **bold})
+            cv.put(row, 1, label + ("*" if key in b.required_rows else ""), {**LABEL, **bold})
             for f in b.columns:
                 cv.put(row, L.grid_cell(p, key, f.key)[1], None, {**field_style(f), **bold})
             shown = b.outputs_of(key)

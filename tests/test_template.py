@@ -152,7 +152,7 @@ def test_grid_headers_rows_and_tool_cells(wb: openpyxl.Workbook) -> None:
     assert ws.cell(p.row, L.grid_cell(p, "total", "rate")[1]).value == "执行率（%）"
     for key, label in g.rows:
         row, _ = L.grid_cell(p, key, "initial")
-        assert ws.cell(row, 1).value == label
+        assert ws.cell(row, 1).value == label + ("*" if key in g.required_rows else "")
         assert ws.cell(row, 1).protection.locked
         for f in g.columns:
             cell = ws.cell(*L.grid_cell(p, key, f.key))
