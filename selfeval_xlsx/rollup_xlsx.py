@@ -509,6 +509,8 @@ class _Writer:
             self.put(ws, i, 0, label, "text")
             self.put(ws, i, 1, value, kind)
             self.put(ws, i, 2, note, "wrap")
+            if note and (lines := _lines(note, 28)) > 1:  # the names of the top or bottom townships
+                ws.set_row(i, LINE_HEIGHT * lines + 3)
         g0 = 2 + len(items) + 1
         ws.write_string(g0, 0, "核定等级分布", self.fmt("section"))
         for c, head in enumerate(("等级", "乡镇数", "占比")):
