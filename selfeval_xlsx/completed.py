@@ -109,7 +109,7 @@ def _tall(ws: Any, row: int, text: str, width: float, least: float = _LINE + 3) 
 
 
 #: 评分结果: column widths (portrait A4, about 90 characters across)
-_FORM_WIDTHS = (10, 14, 13, 13, 13, 12, 12)
+_FORM_WIDTHS = (16, 13, 13, 13, 17, 10, 11)
 
 
 def _result_sheet(ws: Any, fm: Formats, scored: Scored) -> None:
@@ -172,7 +172,7 @@ def _result_sheet(ws: Any, fm: Formats, scored: Scored) -> None:
         rate = _rate(sub, key, res)
         _num(ws, row, 4, None if rate is None else rate / HUNDRED, fm.percent)
         ws.merge_range(row, 5, row, last, "（不单独计分）", center)
-        ws.set_row(row, 30)
+        ws.set_row(row, 20)
         row += 1
     note = f"计算：{res.budget.explanation}"
     ws.merge_range(row, 0, row, last, note, fm.note)
