@@ -608,7 +608,7 @@ INDICATOR_SHEET = Sheet(
 PANEL_SHEET = Sheet(
     "panel",
     "评价小组",
-    "{year}年度乡镇整体支出绩效自评表 · 评价工作组",
+    "{year}年度乡镇整体支出绩效自评表 · 评价小组",
     (
         Section("一、评价工作组成员"),
         MEMBERS,

@@ -430,13 +430,14 @@ class _Reader:
             return
         version = TEMPLATE_VERSION if meta is None else str(meta.get("template_version"))
         layout = L.LAYOUTS.get(version)
-        if layout is None:
+        if layout is None:  # a version this tool does not know: read what it can where this one has it
             self._whole_file(
                 "template-version",
                 f"模板版本为{meta.get('template_version') if meta else ''}，本年度须使用{TEMPLATE_VERSION}版模板。"
-                "请将内容录入新版模板后重新发送。",
+                f"退回的表已换成{TEMPLATE_VERSION}版，原文件中与新版位置相同的内容已录入；请逐项与原文件核对，"
+                "没有录入或位置不对的内容请在新版中重新填写后发送。",
             )
-            return
+            layout = L.WORKBOOK
         if layout is not L.WORKBOOK:
             self.doc.template_version = version
             self._whole_file(

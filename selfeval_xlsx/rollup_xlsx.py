@@ -17,10 +17,12 @@ import hashlib
 import io
 import json
 import re
+import unicodedata
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import MISSING, dataclass, fields
+from datetime import datetime
 from decimal import Decimal
 from functools import cache, lru_cache
 from pathlib import Path
@@ -49,7 +51,9 @@ SUMMARY, INDICATORS, PANEL, FINDINGS, FILES, STATS, RUN = (
     "统计",
     "运行信息",
 )
-SHEETS = (SUMMARY, INDICATORS, PANEL, FINDINGS, FILES, STATS, RUN, DATA_SHEET)
+#: The order a bureau head reads them: the one-page 统计 (figures and charts), then the ranking, then the
+#: details; the hidden data last.
+SHEETS = (STATS, SUMMARY, INDICATORS, PANEL, FINDINGS, FILES, RUN, DATA_SHEET)
 
 SEVERITY_LABELS = {"error": "错误", "warning": "警告", "info": "提示"}
 STATUS_LABELS = {"rejected": "退回", "superseded": "已被替代", "duplicate": "重复文件", "skipped": "已跳过"}
@@ -205,15 +209,16 @@ class _Writer:
         self.summary_rows: tuple[int, int] = (2, 1)  # first, last data row of 汇总 (0-based)
 
     def write(self) -> None:
-        summary = self._summary()
+        stats = self.sheet(STATS)  # first in the workbook; filled once 汇总's rows are known
+        self._summary()
         self._indicators()
         self._panel()
         self._findings()
         self._files()
-        self._stats()
+        self._stats(stats)
         self._run()
         self._data()
-        summary.activate()
+        stats.activate()
 
     # --- cells --------------------------------------------------------------------------------------
 
@@ -370,8 +375,35 @@ class _Writer:
                         col,
                         {"type": "cell", "criteria": "==", "value": quoted, "format": bad},
                     )
-        ws.print_area(0, 0, total_row + 1, by["来源文件"])  # the SHA-256 column stays off paper
+        widths = _widths(ws, cols, rows)  # as grid() set them
+        need = max(
+            (
+                _lines(str(col.get(t) or ""), widths[c])
+                for t in rows
+                for c, col in enumerate(cols)
+                if col.kind == "wrap"
+            ),
+            default=1,
+        )
+        for i in range(2, 2 + len(rows)):  # one height for every row: the ranking reads as one table
+            ws.set_row(i, min(409, LINE_HEIGHT * need + 5))
+        missing = self._missing()
+        ws.merge_range(total_row + 2, 0, total_row + 2, len(cols) - 2, "", self.fmt("note"))
+        ws.write_string(total_row + 2, 0, missing, self.fmt("note"))
+        ws.set_row(total_row + 2, 20)
+        ws.print_area(0, 0, total_row + 2, by["来源文件"])  # the SHA-256 column stays off paper
         return ws
+
+    def _missing(self) -> str:
+        """The line under the ranking: how many units it leaves out, and why."""
+        rejected = {f.file for f in self.r.files if f.status == "rejected"}
+        n = len(self.r.townships)
+        if not rejected:
+            return f"共{n}个单位参加排名；没有退回的报送。未报送的单位不在本表中，请对照应报名单核对。"
+        return (
+            f"共{n}个单位参加排名；另有{len(rejected)}份报送被退回，未参加排名（见“退回文件”表），"
+            "修改后重新报送的再次汇总即可计入。未报送的单位不在本表中，请对照应报名单核对。"
+        )
 
     def _total_value(self, header: str) -> Any:
         return summary_total(self.r, self.totals, header)
@@ -400,19 +432,22 @@ class _Writer:
         ws = self.sheet(FINDINGS)
         cols = [
             _Col("文件", "wrap", lambda f: f.file, (12, 30)),
-            _Col("代码", "text", lambda f: f.code, (14, 14)),
+            _Col("单位代码", "text", lambda f: f.code, (14, 19)),
             _Col("单位", "wrap", lambda f: f.name, (10, 20)),
             _Col("级别", "center", lambda f: SEVERITY_LABELS.get(f.severity, f.severity), (6, 6)),
-            _Col("问题代码", "text", lambda f: f.finding, (10, 22)),
-            _Col("问题", "wrap", lambda f: f.title, (10, 20)),
+            _Col("问题", "wrap", lambda f: f.title or _code_title(f.finding), (10, 20)),
             _Col("工作表", "text", lambda f: f.sheet, (8, 14)),
             _Col("单元格", "center", lambda f: f.cell, (6, 8)),
             _Col("说明", "wrap", lambda f: f.message, (20, 60)),
             _Col("原值", "wrap", lambda f: f.value, (8, 24)),
+            _Col("问题代码", "text", lambda f: f.finding, (10, 22)),  # for filtering; not printed
         ]
+        rank = {s: i for i, s in enumerate(SEVERITY_LABELS)}  # errors (the rejections) first
+        findings = sorted(self.r.findings, key=lambda f: rank.get(f.severity, len(rank)))
         last = self.grid(
-            ws, _title(self.r, "乡镇整体支出绩效自评问题清单"), cols, self.r.findings, table="问题清单表"
+            ws, _title(self.r, "乡镇整体支出绩效自评问题清单"), cols, findings, table="问题清单表"
         )
+        ws.print_area(0, 0, max(last, 2), len(cols) - 2)
         if self.r.findings:
             for label, style in (("错误", _BAD), ("警告", _LOW)):
                 ws.conditional_format(
@@ -453,8 +488,7 @@ class _Writer:
             )
         ws.print_area(0, 0, last, 6)
 
-    def _stats(self) -> None:
-        ws = self.sheet(STATS)
+    def _stats(self, ws: Worksheet) -> None:
         t, rows = self.totals, self.r.townships
         self.title(ws, _title(self.r, "乡镇整体支出绩效自评统计"), 3)
         ws.write_string(1, 0, "项目", self.fmt("header"))
@@ -476,6 +510,8 @@ class _Writer:
             self.put(ws, i, 0, label, "text")
             self.put(ws, i, 1, value, kind)
             self.put(ws, i, 2, note, "wrap")
+            if note and (lines := _lines(note, 28)) > 1:  # the names of the top or bottom townships
+                ws.set_row(i, LINE_HEIGHT * lines + 3)
         g0 = 2 + len(items) + 1
         ws.write_string(g0, 0, "核定等级分布", self.fmt("section"))
         for c, head in enumerate(("等级", "乡镇数", "占比")):
@@ -559,7 +595,7 @@ class _Writer:
             ("工具版本", f"selfeval-xlsx {r.tool_version}", "text"),
             ("汇总表格式", f"{ROLLUP_ID} v{ROLLUP_VERSION}", "text"),
             ("评分规则", r.rules, "text"),
-            ("生成时间", r.generated, "text"),
+            ("生成时间", local_time(r.generated), "text"),
             ("地区", r.county, "text"),
             ("地区代码", r.county_code, "text"),
             ("年度", r.year, "int"),
@@ -603,6 +639,26 @@ class _Writer:
         ws.hide()
 
 
+def local_time(stamp: str | None) -> str | None:
+    """An ISO timestamp as a clerk writes it, in this computer's time zone: 2026年12月5日 15:19."""
+    if not stamp:
+        return stamp
+    try:
+        moment = datetime.fromisoformat(stamp)
+    except ValueError:
+        return stamp
+    if moment.tzinfo is not None:
+        moment = moment.astimezone()
+    return f"{moment.year}年{moment.month}月{moment.day}日 {moment:%H:%M}"
+
+
+def _code_title(code: str) -> str:
+    from .findings import CODES
+
+    entry = CODES.get(code)
+    return entry[1] if entry else code
+
+
 def summary_total(r: R.Rollup, t: dict[str, Any], header: str) -> Any:
     """The value of the 汇总 total row under ``header`` (``t`` is ``r.totals()``); ``None`` for a blank."""
     rows = r.townships
@@ -614,7 +670,7 @@ def summary_total(r: R.Rollup, t: dict[str, Any], header: str) -> Any:
     }
     values: dict[str, Any] = {
         "排名": "合计",
-        "单位名称": f"全部{t['townships']}个乡镇（合计/平均）",
+        "单位名称": f"全部{t['townships']}个乡镇（合计／平均）",
         "年初预算数": t["initial"],
         "全年预算数": t["adjusted"],
         "全年执行数": t["executed"],
@@ -745,9 +801,16 @@ def _text_width(value: Any, kind: str) -> int:
 
 @lru_cache(maxsize=1 << 16)
 def _str_width(value: str) -> int:
-    """Display width of the longest line (CJK characters count two)."""
+    """Display width of the longest line: CJK characters count two, and so do the characters a Chinese
+    font draws full width though Unicode leaves them ambiguous (box drawing, ░, ›, №): counted as one,
+    they made names wrap onto lines a row had no room for."""
     line = max(value.split("\n"), key=len) if value else ""
-    return sum(2 if ord(ch) > 0x2E7F else 1 for ch in line[:2000])
+    return sum(2 if ord(ch) > 0x2E7F or (ord(ch) > 0x7F and _wide(ch)) else 1 for ch in line[:2000])
+
+
+@cache
+def _wide(ch: str) -> bool:
+    return 0x2500 <= ord(ch) <= 0x25FF or unicodedata.east_asian_width(ch) in ("W", "F", "A")
 
 
 def _widths(ws: Worksheet, cols: Sequence[_Col], rows: Iterable[Any]) -> list[int]:

@@ -259,8 +259,8 @@ def _quantitative(nature: str, target: Decimal, actual: Decimal, rules: Rules) -
         limit = rules.reverse_zero_at - ONE
         share = max(ONE - over / limit, ZERO)
         return share, (
-            f"实际完成值 {a} 超过年度指标值 {t} 的 {_pct(over, rules)}"
-            f"（超过 {_pct(limit, rules)} 得0分），得分比例 {_pct(share, rules)}"
+            f"实际完成值 {a} 比年度指标值 {t} 多出 {_pct(over, rules)}"
+            f"（多出年度指标值的 {_pct(limit, rules)} 及以上得0分），得分比例 {_pct(share, rules)}"
         )
     # "="
     if actual == target:
@@ -271,8 +271,8 @@ def _quantitative(nature: str, target: Decimal, actual: Decimal, rules: Rules) -
     limit = rules.exact_zero_at
     share = max(ONE - dev / limit, ZERO)
     return share, (
-        f"实际完成值 {a} 偏离年度指标值 {t} 的 {_pct(dev, rules)}"
-        f"（偏离 {_pct(limit, rules)} 得0分），得分比例 {_pct(share, rules)}"
+        f"实际完成值 {a} 与年度指标值 {t} 相差 {_pct(dev, rules)}"
+        f"（相差年度指标值的 {_pct(limit, rules)} 及以上得0分），得分比例 {_pct(share, rules)}"
     )
 
 

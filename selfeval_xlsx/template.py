@@ -531,7 +531,7 @@ class _Builder:
     def _form(self, cv: _Canvas, sheet: L.Sheet, p: L.Placement, b: L.Form) -> None:
         for f in b.fields:
             row, col = L.form_cell(p, f.key)
-            cv.put(row, col - 1, f.label, LABEL)
+            cv.put(row, col - 1, f.label + ("*" if f.required else ""), LABEL)  # 填表说明: "*" 必填
             value = self.year if f.type is L.T.YEAR and not f.output else f.default
             cv.merge(row, col, sheet.last_col, value, {**field_style(f), "align": "left"})
             cv.heights[row] = _LONG_ROW if f.type is L.T.LONGTEXT else _ROW
@@ -549,7 +549,7 @@ class _Builder:
             bold = {"bold": True} if key == b.total_row else {}
             row, _ = L.grid_cell(p, key, b.columns[0].key)
             cv.heights[row] = _ROW
-            cv.put(row, 1, label, {**LABEL, **bold})
+            cv.put(row, 1, label + ("*" if key in b.required_rows else ""), {**LABEL, **bold})
             for f in b.columns:
                 cv.put(row, L.grid_cell(p, key, f.key)[1], None, {**field_style(f), **bold})
             shown = b.outputs_of(key)
@@ -621,7 +621,18 @@ class _Builder:
     def _validation(self, b: L.Block, f: L.Field, first_cell: str) -> dict[str, Any] | None:
         if "{" in f.help:
             f = replace(f, help=self.words.fill(f.help))
+        if self.year is not None and f.help:
+            f = replace(f, help=for_year(f.help, self.year))
         return validation(f, first_cell, self.sources.get((getattr(b, "key", ""), f.key)))
+
+
+#: the example year the layout's help texts are written with, and the texts that hold it
+_EXAMPLE_YEAR = re.compile(r"(如“?(?:宋营镇)?)2023")
+
+
+def for_year(text: str, year: int | None) -> str:
+    """A help text whose examples ("如2023", "如“宋营镇2023年度…”") name the template's year."""
+    return text if year is None else _EXAMPLE_YEAR.sub(lambda m: f"{m.group(1)}{year}", text)
 
 
 # --- 填表说明 ---------------------------------------------------------------------------------------
@@ -779,6 +790,7 @@ def _instructions(
     cv.heights[1] = 30
     row = 3
     for kind, text in _guide_text(grades, words):
+        text = for_year(text, year)
         if kind == "section":
             if row > 3:
                 row += 1
@@ -791,6 +803,7 @@ def _instructions(
     for col, (title, _) in enumerate(_GUIDE_COLUMNS, start=1):
         cv.put(row, col, title, HEADER)
     for values in _guide_rows(words):
+        values = (*values[:3], for_year(values[3], year))
         row += 1
         for col, v in enumerate(values, start=1):
             cv.put(row, col, v, {**_BOX, "text_wrap": True, **({"align": "center"} if col == 3 else {})})
@@ -918,11 +931,29 @@ def _overlay(
         cv = canvases[sheet]
         if (at := _position(cv, ref)) is None:
             continue
+        for spot in _span_of(cv, ref):  # a range (J5:J11) is coloured whole
+            other = cv.cells.get(spot) or cv.put(*spot, None, _BOX)
+            other.style = {**other.style, **MARK}
         row, col = at
         cell = cv.cells.get((row, col)) or cv.put(row, col, None, _BOX)
         cell.style = {**cell.style, **MARK}
         earlier = cell.comment.split("\n") if cell.comment else []
         cell.comment = "\n".join(dict.fromkeys([*earlier, *(str(m) for m in messages)]))
+
+
+def _span_of(cv: _Canvas, ref: str) -> list[tuple[int, int]]:
+    """The cells of a range reference (its top-left merge anchors), at most a few hundred; [] for one
+    cell or a reference that does not parse."""
+    if ":" not in ref:
+        return []
+    try:
+        (r0, c0), (r1, c1) = (parse_a1(part.strip()) for part in ref.split(":", 1))
+    except ValueError:
+        return []
+    r0, r1, c0, c1 = min(r0, r1), max(r0, r1), min(c0, c1), max(c0, c1)
+    if (r1 - r0 + 1) * (c1 - c0 + 1) > 500:
+        return []
+    return list(dict.fromkeys(cv.anchor(r, c) for r in range(r0, r1 + 1) for c in range(c0, c1 + 1)))
 
 
 def _fit_rows(cv: _Canvas) -> None:
@@ -996,6 +1027,45 @@ def _flush(cv: _Canvas, ws: Worksheet, formats: Formats, canvases: dict[str, _Ca
         ws.conditional_format(
             r0 - 1, c0 - 1, r1 - 1, c1 - 1, {"type": "formula", "criteria": formula, "format": red}
         )
+
+
+#: Rows of a table or score matrix the blank template prints (the form stays printable by hand).
+BLANK_PRINT_ROWS = 15
+
+
+def _filled_rows(cv: _Canvas, p: L.Placement) -> int:
+    """How many rows of a table or matrix hold something typed (the last filled row's index + 1)."""
+    b = p.block
+    if isinstance(b, L.Table):
+        cols = [L.table_col(p, f.key) for f in b.columns if f.key != "seq"]
+    elif isinstance(b, L.Matrix):
+        cols = [L.matrix_cell(p, 0, j)[1] for j in range(b.columns)]
+    else:
+        return 0
+    n = 0
+    for i in range(b.rows):
+        row = L.table_row(p, i)
+        if any((c := cv.cells.get((row, col))) and c.value not in (None, "") for col in cols):
+            n = i + 1
+    return n
+
+
+def _print_end(sheet: L.Sheet, canvases: Mapping[str, _Canvas], *, blank: bool) -> int:
+    """The last row to print (1-based): a sheet ending in a table or score matrix stops at its last filled
+    row (a matrix: at least as many rows as indicators filled), the blank template after
+    :data:`BLANK_PRINT_ROWS` rows; empty rows never print pages of their own."""
+    last = sheet.placements[-1]
+    b = last.block
+    if not isinstance(b, L.Table | L.Matrix):
+        cv = canvases[sheet.name]
+        return max(r for r, _ in cv.cells)
+    if blank:
+        return L.table_row(last, min(b.rows, BLANK_PRINT_ROWS) - 1)
+    n = _filled_rows(canvases[sheet.name], last)
+    if isinstance(b, L.Matrix):
+        ref_sheet, ref_p = _locate(b.row_table)
+        n = max(n, _filled_rows(canvases[ref_sheet.name], ref_p))
+    return L.table_row(last, max(n, 1) - 1)
 
 
 def _page_setup(ws: Worksheet, sheet: L.Sheet | None) -> None:
@@ -1087,6 +1157,8 @@ def write_standard(
         worksheets[sheet.key] = ws
         _flush(canvases[sheet.name], ws, formats, canvases)
         _page_setup(ws, sheet)
+        if sheet.blocks:
+            ws.print_area(0, 0, _print_end(sheet, canvases, blank=doc is None) - 1, sheet.last_col - 1)
         if sheet.freeze_header_of:
             ws.freeze_panes(sheet.find(sheet.freeze_header_of).row, 0)
             header = sheet.find(sheet.freeze_header_of).row - 1

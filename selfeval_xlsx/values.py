@@ -151,6 +151,18 @@ def parse_text(raw: Any) -> tuple[Any, str | None]:
     return (text or None), None
 
 
+def _changes(raw: str, text: str) -> str:
+    """What cleaning a typed code changed, in words (the two texts can look the same on screen)."""
+    done = []
+    if any(unicodedata.normalize("NFKC", ch) != ch for ch in raw if not ch.isspace()):
+        done.append("全角字符改为半角")
+    if _SPACES.search(raw):
+        done.append("删除了空格或不可见字符")
+    if "-" in unicodedata.normalize("NFKC", raw):
+        done.append("删除了连字符“-”")
+    return "代码中" + ("、".join(done) if done else "的多余字符已删除")
+
+
 def parse_code(raw: Any) -> tuple[Any, str | None]:
     """A digit string: full-width digits, spaces and dashes removed; a number kept without exponent."""
     if isinstance(raw, int | float | Decimal) and not isinstance(raw, bool):
@@ -162,7 +174,7 @@ def parse_code(raw: Any) -> tuple[Any, str | None]:
         return parse_text(raw)
     text = _plain(raw).replace("-", "")
     if text != _seen(raw) and text.isdigit():  # (nothing visible changed: nothing said)
-        return text, f"“{_seen(raw)}”已规范为{text}"
+        return text, f"{_changes(raw, text)}，已按{text}读取"
     return (text or None), None
 
 

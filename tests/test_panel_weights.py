@@ -198,9 +198,10 @@ def test_mode_in_the_completed_workbook_and_the_rollup(tmp_path: Path) -> None:
     data = seed(members=[], panel_scores=[])
     scored = api.score_workbook(filled_bytes(data, 2023))
     api.write_completed(tmp_path / "done.xlsx", scored)
-    result = load_workbook(tmp_path / "done.xlsx")[RESULT_SHEET]
-    text = [str(c.value) for row in result.iter_rows() for c in row if c.value is not None]
-    assert "定性（单位自评）" in text
+    done = load_workbook(tmp_path / "done.xlsx")
+    detail = [str(c.value) for row in done["评分明细"].iter_rows() for c in row if c.value is not None]
+    assert "定性（单位自评）" in detail  # each indicator's method, on the detail sheet
+    text = [str(c.value) for row in done[RESULT_SHEET].iter_rows() for c in row if c.value is not None]
     assert any("定性指标评分方式：未设评价小组打分，按单位自评得分计" in t for t in text)
     api.write_report(tmp_path / "report.docx", scored)
     paragraphs = [p.text for p in docx.Document(str(tmp_path / "report.docx")).paragraphs]

@@ -232,20 +232,20 @@ def header_map(ws) -> dict[str, int]:  # type: ignore[no-untyped-def]
 
 
 def test_sheets_in_order_and_data_sheet_hidden(book: openpyxl.Workbook) -> None:
-    assert book.sheetnames == [
+    assert book.sheetnames == [  # what a bureau head reads first: the one-page 统计, then the ranking
+        "统计",
         "汇总",
         "指标明细",
         "评价小组",
         "问题清单",
         "退回文件",
-        "统计",
         "运行信息",
         "_rollup",
     ]
     assert tuple(book.sheetnames) == SHEETS
     assert book[DATA_SHEET].sheet_state == "hidden"
     assert all(book[n].sheet_state == "visible" for n in SHEETS[:-1])
-    assert book.active.title == "汇总"
+    assert book.active.title == "统计"
     assert book[DATA_SHEET]["A1"].value == "rollup_id" and book[DATA_SHEET]["B1"].value == ROLLUP_ID
     assert book[DATA_SHEET]["A2"].value == "rollup_version" and book[DATA_SHEET]["B2"].value == ROLLUP_VERSION
 
@@ -365,17 +365,18 @@ def test_tables_on_detail_sheets(book: openpyxl.Workbook) -> None:
     fnd = book["问题清单"]
     assert [c.value for c in fnd[2]] == [
         "文件",
-        "代码",
+        "单位代码",
         "单位",
         "级别",
-        "问题代码",
         "问题",
         "工作表",
         "单元格",
         "说明",
         "原值",
+        "问题代码",  # for filtering, off paper: a clerk reads the Chinese 问题
     ]
-    assert [fnd.cell(r, 4).value for r in (3, 4, 5)] == ["警告", "错误", "提示"]
+    assert [fnd.cell(r, 4).value for r in (3, 4, 5)] == ["错误", "警告", "提示"]  # rejections first
+    assert fnd.print_area == "'问题清单'!$A$1:$I$5"
 
 
 def test_files_sheet_reply_text(book: openpyxl.Workbook) -> None:
@@ -668,9 +669,45 @@ def test_libreoffice_renders_the_rollup(tmp_path: Path) -> None:
     ).stdout
     pages = text.split("\f")
     assert len([p for p in pages if p.strip()]) == 7  # one page per visible sheet; _rollup is not printed
-    assert "安阳县2023年度乡镇整体支出绩效自评汇总表" in pages[0] and "宋营镇人民政府" in pages[0]
-    assert LINK in pages[0]  # shown as the text it is, not as a link
-    assert "10,593.66" in pages[0] and "97.41%" in pages[0] and "75.77" in pages[0]  # the total line
-    assert "各乡镇核定总分" in pages[5] and "核定等级分布" in pages[5]  # both chart titles on the 统计 page
-    assert "78.50" in pages[5]  # a data label of the bar chart (the tables there do not hold 78.50)
+    assert "安阳县2023年度乡镇整体支出绩效自评汇总表" in pages[1] and "宋营镇人民政府" in pages[1]
+    assert LINK in pages[1]  # shown as the text it is, not as a link
+    assert "10,593.66" in pages[1] and "97.41%" in pages[1] and "75.77" in pages[1]  # the total line
+    assert "各乡镇核定总分" in pages[0] and "核定等级分布" in pages[0]  # both chart titles on the 统计 page
+    assert "78.50" in pages[0]  # a data label of the bar chart (the tables there do not hold 78.50)
     assert "rollup_id" not in text
+
+
+# --- the printed pages (issue 16) ----------------------------------------------------------------------
+
+
+def test_summary_reads_as_one_table_and_says_who_is_missing(book: openpyxl.Workbook) -> None:
+    ws = book["汇总"]
+    rows = range(3, 3 + 4)  # the four townships
+    heights = {ws.row_dimensions[r].height for r in rows}
+    assert len(heights) == 1 and heights.pop() >= 20  # one height: no row clipped, none uneven
+    texts = [c.value for row in ws.iter_rows() for c in row if isinstance(c.value, str)]
+    assert any(t == "全部4个乡镇（合计／平均）" for t in texts)  # full-width brackets both sides
+    missing = [t for t in texts if t.startswith("共4个单位参加排名")]
+    assert missing and "另有2份报送被退回" in missing[0]
+    assert ws.print_area.endswith(f"${ws.max_row}")  # the line under the table prints
+
+
+def test_generation_time_is_local_and_in_chinese(book: openpyxl.Workbook) -> None:
+    from datetime import datetime
+
+    from selfeval_xlsx.rollup_xlsx import local_time
+
+    run = book["运行信息"]
+    shown = next(
+        run.cell(r, 2).value for r in range(1, run.max_row + 1) if run.cell(r, 1).value == "生成时间"
+    )
+    local = datetime.fromisoformat("2024-03-01T10:00:00+08:00").astimezone()
+    assert shown == f"{local.year}年{local.month}月{local.day}日 {local:%H:%M}"
+    assert local_time("not a time") == "not a time" and local_time(None) is None
+    assert local_time("2026-12-05T15:19:33") == "2026年12月5日 15:19"  # naive: as written
+
+
+def test_ambiguous_width_characters_count_wide() -> None:
+    from selfeval_xlsx.rollup_xlsx import _str_width
+
+    assert _str_width("░▓╝") == 6 and _str_width("abc") == 3 and _str_width("宋营镇") == 6

@@ -121,7 +121,7 @@ def test_form_labels_and_merged_values_where_the_layout_says(wb: openpyxl.Workbo
             for f in p.block.fields:
                 row, col = L.form_cell(p, f.key)
                 label = ws.cell(row, col - 1)
-                assert label.value == f.label
+                assert label.value == f.label + ("*" if f.required else "")  # 填表说明: "*" marks 必填
                 assert label.protection.locked and label.font.b
                 assert f"{a1(row, col)}:{a1(row, sheet.last_col)}" in merged
                 value = ws.cell(row, col)
@@ -152,7 +152,7 @@ def test_grid_headers_rows_and_tool_cells(wb: openpyxl.Workbook) -> None:
     assert ws.cell(p.row, L.grid_cell(p, "total", "rate")[1]).value == "执行率（%）"
     for key, label in g.rows:
         row, _ = L.grid_cell(p, key, "initial")
-        assert ws.cell(row, 1).value == label
+        assert ws.cell(row, 1).value == label + ("*" if key in g.required_rows else "")
         assert ws.cell(row, 1).protection.locked
         for f in g.columns:
             cell = ws.cell(*L.grid_cell(p, key, f.key))

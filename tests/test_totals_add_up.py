@@ -80,34 +80,26 @@ def test_completed_workbooks_add_up(merged: Path) -> None:
     for path in books:
         wb = load_workbook(path)
         rows = [r for r in wb["评分结果"].iter_rows(values_only=True)]
-        head = next(i for i, r in enumerate(rows) if r[0] == "核定总分")
-        total = dec(rows[head + 1][0])
-        budget_head = next(i for i, r in enumerate(rows) if r[0] == "年初预算数")
-        budget = dec(rows[budget_head + 1][10])
-        ind_head = next(i for i, r in enumerate(rows) if r[0] == "序号" and r[1] == "一级指标")
-        by_cat: dict[str, Decimal] = defaultdict(D)
-        i = ind_head + 1
-        while isinstance(rows[i][0], int):
-            by_cat[rows[i][1]] += dec(rows[i][9])
-            i += 1
-        sub_head = next(i for i, r in enumerate(rows) if r[0] == "类别")
-        subtotals = {rows[k][0]: dec(rows[k][4]) for k in range(sub_head + 1, sub_head + 1 + len(CATEGORIES))}
-        for cat in CATEGORIES:
-            assert subtotals[cat] == by_cat.get(cat, D(0)), (path.name, cat)
-        assert budget + sum(subtotals.values()) == total, path.name
-        # the explanation under the total: "预算执行 a + 产出指标 b + … = t / 100"
-        line = rows[head + 2][0]
+        head = next(i for i, r in enumerate(rows) if r[0] == "类别")
+        end = next(k for k in range(head + 1, len(rows)) if rows[k][0] == "总分")
+        shown = {rows[k][0]: dec(rows[k][3]) for k in range(head + 1, end + 1)}
+        total, budget = shown.pop("总分"), shown.pop("预算执行")
+        assert set(shown) == set(CATEGORIES), path.name
+        assert budget + sum(shown.values()) == total, path.name
+        # the explanation under the table: "预算执行 a + 产出指标 b + … = t / 100"
+        line = next(r[0] for r in rows if isinstance(r[0], str) and r[0].startswith("预算执行 "))
         figures = [D(x) for x in re.findall(r"\d+\.\d{2}", line.split("/")[0])]
         assert sum(figures[:-1]) == figures[-1] == total, line
-        # the indicator sheet's 核定得分 column adds up to the same subtotals
-        ws = wb["绩效指标"]
-        header = next(r for r in ws.iter_rows(values_only=True) if r[0] == "序号")
-        col = header.index("核定得分")
-        again: dict[str, Decimal] = defaultdict(D)
-        for r in ws.iter_rows(values_only=True):
-            if isinstance(r[0], int) and r[1] is not None:
-                again[r[1]] += dec(r[col])
-        assert dict(again) == {k: v for k, v in subtotals.items() if k in again}, path.name
+        # 评分明细 and the indicator sheet: each category's 核定得分 add up to its printed score
+        for sheet in ("评分明细", "绩效指标"):
+            ws = wb[sheet]
+            header = next(r for r in ws.iter_rows(values_only=True) if r[0] == "序号" and "核定得分" in r)
+            col = header.index("核定得分")
+            again: dict[str, Decimal] = defaultdict(D)
+            for r in ws.iter_rows(values_only=True):
+                if isinstance(r[0], int) and r[1] in CATEGORIES:
+                    again[r[1]] += dec(r[col])
+            assert dict(again) == {k: v for k, v in shown.items() if k in again}, (path.name, sheet)
 
 
 def test_rollup_workbook_adds_up(merged: Path) -> None:
@@ -186,7 +178,9 @@ def test_score_json_adds_up(tmp_path: Path) -> None:
         path.write_bytes(filled_bytes(S.township(i, seed_value=77 + i), S.YEAR))
         files.append(path)
     for path in files:
-        result = CliRunner().invoke(cli, ["score", str(path), "-o", str(tmp_path / "out.xlsx"), "--json", "--overwrite"])
+        result = CliRunner().invoke(
+            cli, ["score", str(path), "-o", str(tmp_path / "out.xlsx"), "--json", "--overwrite"]
+        )
         out = json.loads(result.output)
         parts = [D(out["budget_score"]), *(D(v) for v in out["subtotals"].values())]
         assert sum(parts) == D(out["total"]), (path.name, out)
