@@ -239,12 +239,7 @@ def _process(task: _Task) -> Processed:
     except Exception as exc:  # a bug must not take the batch down: the file is rejected, not lost
         _error("unexpected failure on {}", item.name)
         return Processed(
-            name=item.name,
-            origin=item.origin,
-            sha256=item.sha256,
-            mtime=item.mtime,
-            email_date=item.email_date,
-            email_from=item.email_from,
+            **_received(item),
             valid=False,
             findings=[
                 *item.findings,
@@ -258,12 +253,9 @@ def _process(task: _Task) -> Processed:
         )
 
 
-def _process_unsafe(task: _Task) -> Processed:
-    from .rollup_check import check_rollup_workbook
-    from .rollup_xlsx import is_rollup_workbook
-
-    item = task.item
-    base = dict(
+def _received(item: Item) -> dict[str, Any]:
+    """What a worker reports of an item whatever becomes of it: its name, origin, hash and arrival."""
+    return dict(
         name=item.name,
         origin=item.origin,
         sha256=item.sha256,
@@ -271,6 +263,14 @@ def _process_unsafe(task: _Task) -> Processed:
         email_date=item.email_date,
         email_from=item.email_from,
     )
+
+
+def _process_unsafe(task: _Task) -> Processed:
+    from .rollup_check import check_rollup_workbook
+    from .rollup_xlsx import is_rollup_workbook
+
+    item = task.item
+    base = _received(item)
     try:
         data = item.data
     except ChangedFile:
