@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING
 import click
 
 from . import cli_zh as zh
+from .findings import SEVERITY_LABELS
+from .rollup import rollup_file_name
 from .version import __version__
 
 if TYPE_CHECKING:
@@ -122,7 +124,7 @@ def _print_report(report: Report) -> None:
     status = "通过" if report.valid else "未通过"
     click.echo(f"{report.file}：{status}（错误{len(report.errors)}，警告{len(report.warnings)}）")
     for f in report.findings:
-        sev = {"error": "错误", "warning": "警告", "info": "提示"}[f.severity]
+        sev = SEVERITY_LABELS[f.severity]
         where = f"{f.sheet}!{f.cell}" if f.sheet and f.cell else f.sheet or ""  # none where there is none
         click.echo(f"  [{sev}] {where + '  ' if where else ''}{f.code}  {f.message}")
 
@@ -419,7 +421,7 @@ def merge(
                 if no_sign
                 else "未签名：密钥目录中没有本地区的私钥"
             )
-            click.echo(f"汇总表：{outdir / _rollup_name(roll)}（{signed}）")
+            click.echo(f"汇总表：{outdir / rollup_file_name(roll.county, roll.year)}（{signed}）")
         if any(p.rollup is not None for p in result.accepted) and not keys.verifying:
             click.echo("注意：并入的下级汇总表来源未经验证（未配置受信任的公钥或使用了--no-verify）。")
         for path in result.kept:
@@ -583,12 +585,6 @@ def keys_verify(
     if as_json:
         click.echo(json.dumps(out, ensure_ascii=False, indent=2))
     sys.exit(1 if bad else 0)
-
-
-def _rollup_name(roll) -> str:  # type: ignore[no-untyped-def]
-    from .intake import safe_name
-
-    return safe_name(f"汇总_{roll.county}_{roll.year or '未知年度'}.xlsx")
 
 
 def main() -> None:

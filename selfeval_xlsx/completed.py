@@ -19,7 +19,7 @@ import xlsxwriter
 from . import panel
 from .decimals import HUNDRED
 from .document import Document
-from .findings import Finding, Report
+from .findings import SEVERITY_LABELS, Finding, Report
 from .layout import SPENDING
 from .pipeline import Scored
 from .template import _BOX, _LINE, FONT_NAME, FONT_SIZE, LABEL, MARK, NOTE, Formats, _lines, write_standard
@@ -29,7 +29,6 @@ from .xlsxfast import FastWorksheet
 RESULT_SHEET = "评分结果"
 RETURN_SHEET = "退回说明"
 DETAIL_SHEET = "评分明细"
-SEVERITY = {"error": "错误", "warning": "警告", "info": "提示"}
 
 
 def workbook_options() -> dict[str, Any]:
@@ -51,7 +50,9 @@ def marks_of(findings: Iterable[Finding]) -> dict[tuple[str, str], list[str]]:
     out: dict[tuple[str, str], list[str]] = defaultdict(list)
     for f in findings:
         if f.sheet and f.cell and f.severity in ("error", "warning"):
-            out[(f.sheet, f.cell.replace("$", "").upper())].append(f"【{SEVERITY[f.severity]}】{f.message}")
+            out[(f.sheet, f.cell.replace("$", "").upper())].append(
+                f"【{SEVERITY_LABELS[f.severity]}】{f.message}"
+            )
     return dict(out)
 
 
@@ -229,7 +230,7 @@ def _result_sheet(ws: Any, fm: Formats, scored: Scored) -> None:
     findings = [f for f in scored.report.findings if f.severity in ("error", "warning", "info")]
     ws.merge_range(row, 0, row, last, "三、审核发现", fm.section)
     row += 1
-    by = {k: sum(1 for f in findings if f.severity == k) for k in SEVERITY}
+    by = {k: sum(1 for f in findings if f.severity == k) for k in SEVERITY_LABELS}
     summary = f"错误{by['error']}项，警告{by['warning']}项，提示{by['info']}项。" + (
         "各项说明见「评分明细」表，问题单元格已在各表中标色并加批注。" if findings else "未发现问题。"
     )
@@ -244,7 +245,10 @@ def _result_sheet(ws: Any, fm: Formats, scored: Scored) -> None:
         for i, f in enumerate(shown, 1):
             ws.write_number(row, 0, i, center)
             ws.write_string(
-                row, 1, SEVERITY.get(f.severity, f.severity), fm.mark if f.severity == "error" else center
+                row,
+                1,
+                SEVERITY_LABELS.get(f.severity, f.severity),
+                fm.mark if f.severity == "error" else center,
             )
             _span(ws, row, 2, 4, f.title, value)
             _location(ws, row, 5, last, f, value)
@@ -403,7 +407,7 @@ def _findings_block(
     top = fm.get(_BOX, text_wrap=True)
     for i, f in enumerate(findings, 1):
         _span(ws, row, *cols[0], str(i), center)
-        level = SEVERITY.get(f.severity, f.severity)
+        level = SEVERITY_LABELS.get(f.severity, f.severity)
         _span(
             ws, row, *cols[1], level, fm.get(_BOX, MARK, align="center") if f.severity == "error" else center
         )

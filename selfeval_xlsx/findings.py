@@ -15,6 +15,9 @@ from typing import Any, Literal
 
 Severity = Literal["error", "warning", "info"]
 
+#: How each severity is named to a clerk, in this order (errors, the rejections, first).
+SEVERITY_LABELS: dict[str, str] = {"error": "错误", "warning": "警告", "info": "提示"}
+
 #: Every finding code, its default severity and a short Chinese title (used in roll-ups and docs).
 CODES: dict[str, tuple[Severity, str]] = {
     # --- the file as a whole -------------------------------------------------------------------

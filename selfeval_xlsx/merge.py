@@ -1341,7 +1341,7 @@ def _write_rollup(outdir: Path, roll: R.Rollup, spool: _Spool) -> tuple[Path, Pa
             from .signing import sign_rollup_data
 
             sign_rollup_data(data, spool.signer)
-        target = outdir / safe_name(f"汇总_{roll.county}_{roll.year or '未知年度'}.xlsx")
+        target = outdir / R.rollup_file_name(roll.county, roll.year)
         atomic_write(target, lambda w: write_rollup_workbook(w, roll, data))
         part = spool.staging / f"rollup-{roll.county_code}-{roll.year or 0}.json"
         part.write_bytes(_json_text(data, "    ").encode("utf-8"))

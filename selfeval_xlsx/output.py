@@ -34,6 +34,7 @@ from loguru import logger
 
 from .errors import DiskFull, FolderError, OutputBusy, OutputError
 from .limits import size_text
+from .rollup import ROLLUP_FILE_GLOB
 
 STAGING_PREFIX = ".staging-"
 LOCK_NAME = ".selfeval-xlsx.lock"
@@ -407,7 +408,7 @@ def _foreign_files(
 def _stale_outputs(out: Path, previous: dict[str, list[int]] | None, entries: set[str]) -> list[str]:
     """Top-level roll-ups of an earlier run (over other files) that this run did not write again."""
     stale = []
-    for path in sorted(out.glob("汇总_*.xlsx")):
+    for path in sorted(out.glob(ROLLUP_FILE_GLOB)):
         if path.name not in entries and _own(path.name, path, previous):
             stale.append(path.name)
     return stale

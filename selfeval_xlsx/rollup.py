@@ -217,3 +217,13 @@ def _plain(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [_plain(v) for v in value]
     return value
+
+
+ROLLUP_FILE_GLOB = "汇总_*.xlsx"
+
+
+def rollup_file_name(county: str, year: int | None) -> str:
+    """The roll-up workbook's file name: ``汇总_<县>_<年度>.xlsx`` (made safe for any file system)."""
+    from .intake import safe_name
+
+    return safe_name(f"汇总_{county}_{year or '未知年度'}.xlsx")

@@ -35,6 +35,7 @@ from xlsxwriter.worksheet import Worksheet
 
 from . import rollup as R
 from .decimals import ZERO, q2
+from .findings import SEVERITY_LABELS
 from .template import FONT_NAME, FONT_SIZE
 from .xlsxfast import FastWorkbook, FastWorksheet
 
@@ -55,7 +56,6 @@ SUMMARY, INDICATORS, PANEL, FINDINGS, FILES, STATS, RUN = (
 #: details; the hidden data last.
 SHEETS = (STATS, SUMMARY, INDICATORS, PANEL, FINDINGS, FILES, RUN, DATA_SHEET)
 
-SEVERITY_LABELS = {"error": "错误", "warning": "警告", "info": "提示"}
 STATUS_LABELS = {"rejected": "退回", "superseded": "已被替代", "duplicate": "重复文件", "skipped": "已跳过"}
 COUNT_LABELS = {
     "seen": "收到文件数",
