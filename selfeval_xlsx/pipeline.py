@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,30 @@ from .validate import validate_document, validate_workbook
 
 
 @dataclass
+class Validated:
+    """A workbook's document and the report of its findings (what ``validate_workbook`` returns).
+
+    Unpacks as ``doc, report = validate_workbook(…)``, as it did when it was a tuple.
+    """
+
+    doc: Document
+    report: Report
+
+    @property
+    def document(self) -> Document:
+        """The document read from the workbook (same as ``doc``)."""
+        return self.doc
+
+    @property
+    def valid(self) -> bool:
+        """True when no finding is an error."""
+        return self.report.valid
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter((self.doc, self.report))
+
+
+@dataclass
 class Scored:
     """A workbook's document, its findings and, when it is valid, its typed submission and scores."""
 
@@ -26,7 +51,13 @@ class Scored:
     result: ScoreResult | None = None
 
     @property
+    def document(self) -> Document:
+        """The document read from the workbook (same as ``doc``)."""
+        return self.doc
+
+    @property
     def valid(self) -> bool:
+        """True when no finding is an error."""
         return self.report.valid
 
     def summary(self) -> dict[str, Any]:
@@ -84,4 +115,4 @@ def score_workbook(
     return score_document(doc, report, rules)
 
 
-__all__ = ["Scored", "score_document", "score_workbook", "validate_document"]
+__all__ = ["Scored", "Validated", "score_document", "score_workbook", "validate_document"]
