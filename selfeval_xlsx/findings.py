@@ -13,6 +13,8 @@ from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 from typing import Any, Literal
 
+from .cells import cell_sort_key
+
 Severity = Literal["error", "warning", "info"]
 
 #: How each severity is named to a clerk, in this order (errors, the rejections, first).
@@ -215,7 +217,6 @@ class Report:
 
 def sort_key(f: Finding) -> tuple[int, str, int, str, str]:
     """Stable order: errors first, then by sheet, row, column."""
-    from .cells import cell_sort_key  # local: avoid import cycle
 
     rank = {"error": 0, "warning": 1, "info": 2}[f.severity]
     row, col = cell_sort_key(f.cell)

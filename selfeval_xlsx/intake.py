@@ -31,9 +31,10 @@ identical get a ``〔2〕``, ``〔3〕`` marker. The tool's own outputs found in
 completed or returned workbooks by content (:func:`generated_by_tool`, used by ``merge``).
 
 Old ``.xls`` workbooks are Rejected (``unsupported-format``, "save as .xlsx") rather than read with
-python-calamine: the reader and every cell-level check work on openpyxl's model (formulas, merged cells,
-data validation, the exact cells of the template); a values-only BIFF reader would give those checks
-different answers for the same table, and re-saving takes a township clerk a few seconds.
+python-calamine: the reader and every cell-level check work on the grid of :mod:`selfeval_xlsx.xlsxgrid`
+(formulas as text, merged ranges, hidden rows, the exact cells of the template); a values-only BIFF reader
+would give those checks different answers for the same table, and re-saving takes a township clerk a few
+seconds.
 """
 
 from __future__ import annotations
