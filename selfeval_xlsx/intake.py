@@ -532,7 +532,7 @@ class _Collector:
         if not attachments:
             self._skip(blob.name, blob.origin, "邮件中没有附件")
             return
-        for count, (filename, part) in enumerate(attachments):
+        for count, (filename, attached) in enumerate(attachments):
             if count >= self.limits.max_extracted:
                 self._cut_off(blob, "邮件", len(attachments) - count)
                 break
@@ -541,7 +541,7 @@ class _Collector:
             if ignored:
                 self._skip(name, blob.origin, ignored)
                 continue
-            payload = part.get_payload(decode=True)
+            payload = attached.get_payload(decode=True)
             data = payload if isinstance(payload, bytes) else b""
             if len(data) > self.limits.max_file_bytes:
                 message = text("too-large", "attachment", limit=size_text(self.limits.max_file_bytes))
@@ -592,14 +592,18 @@ class _Collector:
         skipped = list(self.skipped)
         # Of byte-identical copies the one kept is the one a person calls the original: a name not marked
         # 副本/Copy/(1) before one that is, then the earliest received, then (origin, name).
-        for entry in sorted([*self.items, *self.rejected], key=_original_first):
+        entries: list[Item | Rejected] = [*self.items, *self.rejected]
+        for entry in sorted(entries, key=_original_first):
             if entry.sha256 and entry.sha256 in kept:
                 first = kept[entry.sha256]
                 skipped.append(Skipped(entry.name, entry.origin, f"重复文件（与 {first} 内容相同）", first))
                 continue
             if entry.sha256:
                 kept[entry.sha256] = entry.name
-            (items if isinstance(entry, Item) else rejected).append(entry)
+            if isinstance(entry, Item):
+                items.append(entry)
+            else:
+                rejected.append(entry)
         skipped.sort(key=key)
         items.sort(key=key)
         rejected.sort(key=key)

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from .audit import audit
 from .document import Document
@@ -17,11 +16,10 @@ from .scoring import ScoreResult, score_submission
 from .validate import validate_document, validate_workbook
 
 
-@dataclass
-class Validated:
+class Validated(NamedTuple):
     """A workbook's document and the report of its findings (what ``validate_workbook`` returns).
 
-    Unpacks as ``doc, report = validate_workbook(…)``, as it did when it was a tuple.
+    A named tuple: ``doc, report = validate_workbook(…)`` and ``[1]`` work as when it was a plain tuple.
     """
 
     doc: Document
@@ -36,9 +34,6 @@ class Validated:
     def valid(self) -> bool:
         """True when no finding is an error."""
         return self.report.valid
-
-    def __iter__(self) -> Iterator[Any]:
-        return iter((self.doc, self.report))
 
 
 @dataclass

@@ -163,7 +163,9 @@ def _from_schema(doc: Document, e: ValidationError) -> list[Finding]:
             return [_not_a_number(doc, pointer, label, value, where)]
         expected = e.validator_value
         want = {"number": "数字", "integer": "整数", "string": "文字"}
-        names = "或".join(want.get(t, t) for t in (expected if isinstance(expected, list) else [expected]))
+        names = "或".join(
+            want.get(t, str(t)) for t in (expected if isinstance(expected, list) else [expected])
+        )
         return [make("type-error", text("type-error", label=label, expected=names, value=value), **where)]
     if kw in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
         f = L.field_at(pointer)

@@ -40,8 +40,7 @@ def _w(value: Decimal) -> str:
 
 def _span(doc: Document, pointers: Sequence[str]) -> dict[str, Any]:
     """Where a finding about several cells of one column goes: the range when they are contiguous rows."""
-    refs = [doc.cell(p) for p in pointers]
-    refs = [r for r in refs if r is not None]
+    refs = [r for r in (doc.cell(p) for p in pointers) if r is not None]
     if not refs:
         return {"sheet": None, "cell": None}
     first, last = refs[0], refs[-1]
