@@ -1,4 +1,4 @@
-"""How fast the fast reader (``selfeval_xlsx.xlsxgrid.load_grid``) opens a filled workbook, against
+"""How fast the fast reader (``selfeval_xlsx.xlsx.grid.load_grid``) opens a filled workbook, against
 ``openpyxl.load_workbook``.
 
 ```sh
@@ -29,7 +29,7 @@ from openpyxl import load_workbook
 from selfeval_xlsx import layout as L
 from selfeval_xlsx import sampledata as S
 from selfeval_xlsx.fill import filled_bytes
-from selfeval_xlsx.xlsxgrid import load_grid
+from selfeval_xlsx.xlsx.grid import load_grid
 
 
 def main() -> None:

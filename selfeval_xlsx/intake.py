@@ -68,13 +68,13 @@ from .safety import (
     clean_text,
     display_name,
     kind_of,
-    open_zip,
-    read_member,
+    refusal,
     safe_member_path,
     safe_name,
     sniff,
     zip_member_name,
 )
+from .xlsx.zipread import ZipRefused, open_zip, read_member
 
 __all__ = [
     "ChangedFile",
@@ -475,9 +475,10 @@ class _Collector:
     def _zip(self, blob: _Blob) -> None:
         try:
             zf = open_zip(blob.data, self.limits)
-        except UnsafeInput as exc:
+        except ZipRefused as exc:
             sha = hashlib.sha256(blob.data).hexdigest()
-            self._reject(blob.name, blob.origin, "zip", sha, [_archive_finding(exc, blob.name)], blob)
+            finding = _archive_finding(refusal(exc, self.limits), blob.name)
+            self._reject(blob.name, blob.origin, "zip", sha, [finding], blob)
             return
         members = sorted((i for i in zf.infolist() if not i.is_dir()), key=lambda i: zip_member_name(i))
         if not members:
@@ -497,8 +498,10 @@ class _Collector:
             try:
                 cap = min(self.limits.max_file_bytes, left)
                 data = read_member(blob.data, info, cap=cap, limits=self.limits)
-            except UnsafeInput as exc:
-                self._reject(name, blob.origin, "unknown", "", [_archive_finding(exc, name)])
+            except ZipRefused as exc:
+                self._reject(
+                    name, blob.origin, "unknown", "", [_archive_finding(refusal(exc, self.limits), name)]
+                )
                 continue
             left -= len(data)
             member = _Blob(

@@ -14,12 +14,11 @@ import re
 import struct
 import unicodedata
 import zipfile
-import zlib
-from collections.abc import Iterator
 from pathlib import PurePosixPath
 
 from .findings import Finding, make
 from .limits import DEFAULT_LIMITS, MB, Limits, size_text
+from .xlsx.zipread import ZipRefused, check_directory, check_members, inflate, open_zip, read_small, zip_names
 
 ZIP_MAGICS = (b"PK\x03\x04", b"PK\x05\x06", b"PK\x07\x08")
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
@@ -67,8 +66,6 @@ WORKBOOK_SUFFIXES = frozenset(
     {".xlsx", ".xlsm", ".xltx", ".xltm", ".xls", ".xlt", ".et", ".ett", ".xlsb", ".ods", ".csv"}
 )
 
-_CHUNK_IN = 64 * 1024  # compressed bytes fed to zlib at a time
-_CHUNK_OUT = 256 * 1024  # most inflated bytes produced by one zlib call
 _SNIFF_HEAD = 4096
 
 
@@ -216,18 +213,18 @@ def _decrypt(data: bytes, limits: Limits) -> bytes | None:
 
 
 def _sniff_zip(data: bytes) -> tuple[str, zipfile.ZipFile | None]:
-    names, zf = _zip_names(data)
+    names, zf = zip_names(data)
     lower = {n.lower() for n in names}
     if "xl/workbook.bin" in lower:
         return "xlsb", zf
     content_types = b""
     if zf is not None:
         if "mimetype" in names:
-            mimetype = _read_small(data, zf, "mimetype", 256)
+            mimetype = read_small(data, zf, "mimetype", 256)
             if b"opendocument.spreadsheet" in mimetype:
                 return "ods", zf
         if "[Content_Types].xml" in names:
-            content_types = _read_small(data, zf, "[Content_Types].xml", 1 * MB).lower()
+            content_types = read_small(data, zf, "[Content_Types].xml", 1 * MB).lower()
     main = _main_part(content_types)
     workbook = (
         "xl/workbook.xml" in lower
@@ -260,32 +257,6 @@ def _main_part(content_types: bytes) -> str | None:
             if m:
                 return m.group(1).decode("utf-8", "replace")
     return None
-
-
-def _zip_names(data: bytes) -> tuple[list[str], zipfile.ZipFile | None]:
-    """Member names from the central directory or, when it is unreadable, from local headers."""
-    try:
-        zf = _open_zip_unchecked(data, DEFAULT_LIMITS)
-        return [i.filename for i in zf.infolist()], zf
-    except Exception:  # zipfile raises many kinds on hostile input (even NotImplementedError)
-        pass
-    names: list[str] = []
-    pos = data.find(b"PK\x03\x04")
-    while pos >= 0 and len(names) < 2000 and pos + 30 <= len(data):
-        flags, n_len = struct.unpack_from("<H", data, pos + 6)[0], struct.unpack_from("<H", data, pos + 26)[0]
-        raw = data[pos + 30 : pos + 30 + n_len]
-        names.append(raw.decode("utf-8" if flags & 0x800 else "cp437", "replace"))
-        pos = data.find(b"PK\x03\x04", pos + 30 + n_len)
-    return names, None
-
-
-def _read_small(data: bytes, zf: zipfile.ZipFile, name: str, cap: int) -> bytes:
-    """A small member's bytes (at most ``cap``), or b'' if it cannot be read safely."""
-    try:
-        info = zf.getinfo(name)
-        return b"".join(_inflate(data, info, cap=cap, limits=DEFAULT_LIMITS))
-    except (UnsafeInput, KeyError, zlib.error, ValueError, struct.error):
-        return b""
 
 
 def _sniff_ole(data: bytes) -> str:
@@ -437,147 +408,6 @@ def _ole_stream_names(data: bytes, max_entries: int) -> list[str]:
 
 
 # ------------------------------------------------------------------------------------------------
-# zip: bounded opening and streaming inflation
-# ------------------------------------------------------------------------------------------------
-
-
-def open_zip(data: bytes, limits: Limits = DEFAULT_LIMITS) -> zipfile.ZipFile:
-    """A :class:`zipfile.ZipFile` over ``data``, after bounding its directory; raises :class:`UnsafeInput`.
-
-    Refuses (before building one object per member) a central directory larger than ``max_members``
-    entries could need, and then more than ``max_members`` members, duplicate names, members whose data
-    overlap (the "better zip bomb") or lie outside the file.
-    """
-    try:
-        zf = _open_zip_unchecked(data, limits)
-    except UnsafeInput:
-        raise
-    except Exception as exc:  # zipfile raises many kinds on hostile input (even NotImplementedError)
-        raise UnsafeInput("corrupt-workbook", _CORRUPT) from exc
-    return _validate_zip(zf, data, limits)
-
-
-def _validate_zip(zf: zipfile.ZipFile, data: bytes, limits: Limits) -> zipfile.ZipFile:
-    infos = zf.infolist()
-    if len(infos) > limits.max_members:
-        raise UnsafeInput("too-large", _too_many_members(len(infos), limits))
-    if len({i.filename for i in infos}) != len(infos):
-        raise UnsafeInput("corrupt-workbook", _CORRUPT)
-    end_prev = 0
-    for info in sorted(infos, key=lambda i: i.header_offset):
-        if info.header_offset < end_prev:
-            raise UnsafeInput("corrupt-workbook", _CORRUPT)
-        end_prev = info.header_offset + 30 + info.compress_size
-    if end_prev > len(data):
-        raise UnsafeInput("corrupt-workbook", _CORRUPT)
-    return zf
-
-
-def _open_zip_unchecked(data: bytes, limits: Limits) -> zipfile.ZipFile:
-    count, cd_size = _central_directory_size(data)
-    if count > limits.max_members or cd_size > max(64 * 1024, limits.max_members * 1024):
-        raise UnsafeInput("too-large", _too_many_members(count, limits))
-    return zipfile.ZipFile(io.BytesIO(data))
-
-
-def _central_directory_size(data: bytes) -> tuple[int, int]:
-    """(entries, bytes) the end-of-central-directory record declares; BadZipFile if there is none."""
-    eocd = data.rfind(b"PK\x05\x06", max(0, len(data) - 22 - 65535))
-    if eocd < 0 or eocd + 22 > len(data):
-        raise zipfile.BadZipFile("no end of central directory")
-    count, cd_size = struct.unpack_from("<HI", data, eocd + 10)
-    zip64 = eocd >= 20 and data[eocd - 20 : eocd - 16] == b"PK\x06\x07"
-    if (count == 0xFFFF or cd_size == 0xFFFFFFFF) and zip64:
-        (offset,) = struct.unpack_from("<Q", data, eocd - 12)
-        if offset + 56 <= len(data) and data[offset : offset + 4] == b"PK\x06\x06":
-            count, cd_size = struct.unpack_from("<QQ", data, offset + 32)
-    return count, cd_size
-
-
-def _member_span(data: bytes, info: zipfile.ZipInfo) -> tuple[int, int]:
-    """Start and end offsets of a member's compressed bytes, from its local header."""
-    off = info.header_offset
-    if off + 30 > len(data) or data[off : off + 4] != b"PK\x03\x04":
-        raise UnsafeInput("corrupt-workbook", _CORRUPT)
-    name_len, extra_len = struct.unpack_from("<HH", data, off + 26)
-    encoding = "utf-8" if info.flag_bits & 0x800 else "cp437"
-    if data[off + 30 : off + 30 + name_len] != info.orig_filename.encode(encoding, "replace"):
-        raise UnsafeInput("corrupt-workbook", _CORRUPT)  # zipfile would refuse it too
-    start = off + 30 + name_len + extra_len
-    end = start + info.compress_size
-    if end > len(data):
-        raise UnsafeInput("corrupt-workbook", _CORRUPT)
-    return start, end
-
-
-def _inflate(data: bytes, info: zipfile.ZipInfo, cap: int, limits: Limits) -> Iterator[bytes]:
-    """Yield a member's inflated bytes in chunks, counting real bytes (declared sizes can lie).
-
-    Raises :class:`UnsafeInput` as soon as the output passes ``cap``, the member's declared size, or the
-    compression-ratio limit (once past ``ratio_floor_bytes``), and when the member is encrypted, uses an
-    unusual compression method, is truncated or fails its CRC.
-    """
-    if info.flag_bits & 0x1:
-        raise UnsafeInput("encrypted-workbook", _ZIP_ENCRYPTED)
-    declared_ratio = info.file_size / max(1, info.compress_size)
-    if info.file_size > limits.ratio_floor_bytes and declared_ratio > limits.max_ratio:
-        raise UnsafeInput("too-large", _bomb(limits))
-    if info.file_size > cap:
-        raise UnsafeInput("too-large", _too_large_inflated(limits))
-    start, end = _member_span(data, info)
-    view = memoryview(data)
-    crc = 0
-    produced = 0
-    if info.compress_type == zipfile.ZIP_STORED:
-        for pos in range(start, end, _CHUNK_OUT):
-            chunk = view[pos : min(pos + _CHUNK_OUT, end)]
-            produced += len(chunk)
-            if produced > cap:
-                raise UnsafeInput("too-large", _too_large_inflated(limits))
-            crc = zlib.crc32(chunk, crc)
-            yield bytes(chunk)
-    elif info.compress_type == zipfile.ZIP_DEFLATED:
-        inflater = zlib.decompressobj(-15)
-        pos = start
-        while not inflater.eof:
-            if inflater.unconsumed_tail:
-                feed = inflater.unconsumed_tail
-            elif pos < end:
-                feed = view[pos : min(pos + _CHUNK_IN, end)]
-                pos += len(feed)
-            else:
-                feed = b""
-            try:
-                chunk = inflater.decompress(feed, _CHUNK_OUT)
-            except zlib.error as exc:
-                raise UnsafeInput("corrupt-workbook", _CORRUPT) from exc
-            if not chunk and not feed:
-                break  # input exhausted before the end of the deflate stream
-            produced += len(chunk)
-            consumed = max(1, (pos - start) - len(inflater.unconsumed_tail))
-            if produced > cap:
-                raise UnsafeInput("too-large", _too_large_inflated(limits))
-            if produced > info.file_size:
-                raise UnsafeInput("corrupt-workbook", _CORRUPT)
-            if produced > limits.ratio_floor_bytes and produced > limits.max_ratio * consumed:
-                raise UnsafeInput("too-large", _bomb(limits))
-            crc = zlib.crc32(chunk, crc)
-            if chunk:
-                yield chunk
-        if not inflater.eof:
-            raise UnsafeInput("corrupt-workbook", _CORRUPT)
-    else:
-        raise UnsafeInput("unsupported-format", _ZIP_METHOD)
-    if produced != info.file_size or crc != info.CRC:
-        raise UnsafeInput("corrupt-workbook", _CORRUPT)
-
-
-def read_member(data: bytes, info: zipfile.ZipInfo, cap: int, limits: Limits = DEFAULT_LIMITS) -> bytes:
-    """A zip member's bytes, inflated with every bound of :func:`_inflate`; raises :class:`UnsafeInput`."""
-    return b"".join(_inflate(data, info, cap=cap, limits=limits))
-
-
-# ------------------------------------------------------------------------------------------------
 # the workbook check
 # ------------------------------------------------------------------------------------------------
 
@@ -650,7 +480,7 @@ def check_workbook(
     which such a declaration could hide. Nothing is kept in memory but one chunk at a time, unless
     ``parts`` is given: it then receives the inflated bytes of the XML parts (each up to
     :data:`KEEP_PART_BYTES`, :data:`KEEP_TOTAL_BYTES` in all), checked, so that a reader (see
-    :func:`selfeval_xlsx.xlsxgrid.load_grid`) need not inflate them again; use them only when no
+    :func:`selfeval_xlsx.xlsx.grid.load_grid`) need not inflate them again; use them only when no
     finding is an error.
     """
     if len(data) > limits.max_file_bytes:
@@ -671,6 +501,8 @@ def check_workbook(
             open_zip(data, limits)
             return [make("corrupt-workbook", _CORRUPT, file=name)]
         warnings = _check_package(zf, data, name, limits, parts)
+    except ZipRefused as exc:
+        return [refusal(exc, limits).finding(name)]
     except UnsafeInput as exc:
         return [exc.finding(name)]
     except Exception:  # anything unforeseen in a hostile file is a refusal, never a crash
@@ -695,7 +527,7 @@ def _not_readable(kind: str, data: bytes, name: str) -> Finding:
     if kind in ("unknown", "ole"):
         return make("corrupt-workbook", _CORRUPT, file=name)
     if kind == "zip":
-        names, _ = _zip_names(data)
+        names, _ = zip_names(data)
         if any(n.lower() in ("[content_types].xml", "_rels/.rels") for n in names):
             return make("corrupt-workbook", _CORRUPT, file=name)
         message = "该文件实际是ZIP压缩包，不是Excel工作簿。请解压后发送其中的.xlsx文件。"
@@ -710,10 +542,8 @@ def _not_readable(kind: str, data: bytes, name: str) -> Finding:
 def _check_package(
     zf: zipfile.ZipFile, data: bytes, name: str, limits: Limits, parts: dict[str, bytes] | None = None
 ) -> list[Finding]:
-    count, cd_size = _central_directory_size(data)
-    if count > limits.max_members or cd_size > max(64 * 1024, limits.max_members * 1024):
-        raise UnsafeInput("too-large", _too_many_members(count, limits))
-    _validate_zip(zf, data, limits)
+    check_directory(data, limits)
+    check_members(zf, data, limits)
     infos = zf.infolist()
     if "[Content_Types].xml" not in zf.NameToInfo:
         raise UnsafeInput("corrupt-workbook", _CORRUPT)
@@ -740,7 +570,7 @@ def _check_package(
         keep = info.filename in ("xl/workbook.xml", "xl/_rels/workbook.xml.rels")
         whole = parts is not None and xml and info.file_size <= min(KEEP_PART_BYTES, room)
         produced, first, tail, kept, everything = 0, True, b"", [], []
-        for chunk in _inflate(data, info, cap=cap, limits=limits):
+        for chunk in inflate(data, info, cap=cap, limits=limits):
             produced += len(chunk)
             if xml:
                 if first:
@@ -877,6 +707,21 @@ def _too_many_members(count: int, limits: Limits) -> str:
         f"文件内部包含的部件过多（{count}个，上限{limits.max_members}个），已拒绝读取。"
         "请删除无关内容后重新保存发送。"
     )
+
+
+def refusal(exc: ZipRefused, limits: Limits = DEFAULT_LIMITS) -> UnsafeInput:
+    """What to tell the clerk about a zip that :mod:`selfeval_xlsx.xlsx.zipread` refused."""
+    if exc.reason == "members":
+        return UnsafeInput("too-large", _too_many_members(exc.count, limits))
+    if exc.reason == "bomb":
+        return UnsafeInput("too-large", _bomb(limits))
+    if exc.reason == "inflated":
+        return UnsafeInput("too-large", _too_large_inflated(limits))
+    if exc.reason == "encrypted":
+        return UnsafeInput("encrypted-workbook", _ZIP_ENCRYPTED)
+    if exc.reason == "method":
+        return UnsafeInput("unsupported-format", _ZIP_METHOD)
+    return UnsafeInput("corrupt-workbook", _CORRUPT)
 
 
 # ------------------------------------------------------------------------------------------------

@@ -25,9 +25,9 @@ from xlsxwriter.workbook import Workbook
 from xlsxwriter.worksheet import Worksheet
 
 from . import layout as L
-from .cells import a1, parse_a1
 from .document import CellRef, Document
 from .version import TEMPLATE_ID, TEMPLATE_VERSION, __version__
+from .xlsx.cells import a1, parse_a1
 from .xlsxfast import FastWorksheet
 
 TEMPLATE_FILENAME = f"乡镇整体支出绩效自评表_v{TEMPLATE_VERSION}.xlsx"

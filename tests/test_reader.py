@@ -18,11 +18,11 @@ from workbooks import chain, panel_cell, seed_bytes, set_indicator
 
 from selfeval_xlsx import layout as L
 from selfeval_xlsx import reader
-from selfeval_xlsx.cells import MAX_COLUMN, a1, column_letter, parse_a1
 from selfeval_xlsx.document import Document
 from selfeval_xlsx.limits import DEFAULT_LIMITS
 from selfeval_xlsx.values import _SPACES, clean_text
-from selfeval_xlsx.xlsxgrid import load_grid
+from selfeval_xlsx.xlsx.cells import MAX_COLUMN, a1, column_letter, parse_a1
+from selfeval_xlsx.xlsx.grid import load_grid
 
 
 def read_grid(grid) -> Document:  # type: ignore[no-untyped-def]

@@ -24,11 +24,11 @@ from openpyxl.formula.translate import Translator, TranslatorError
 
 from selfeval_xlsx import layout as L
 from selfeval_xlsx import sampledata as S
-from selfeval_xlsx import xlsxgrid as X
 from selfeval_xlsx.fill import filled_bytes
 from selfeval_xlsx.limits import Limits
 from selfeval_xlsx.template import TEMPLATE_FILENAME
-from selfeval_xlsx.xlsxgrid import (
+from selfeval_xlsx.xlsx import grid as X
+from selfeval_xlsx.xlsx.grid import (
     Cell,
     Grid,
     GridError,
@@ -1084,7 +1084,7 @@ def test_sheet_accessors() -> None:
 def test_reader_gives_the_same_document_through_the_openpyxl_fallback(monkeypatch) -> None:
     """The reader falls back to openpyxl when the fast reader refuses a file: same values, same findings."""
     from selfeval_xlsx import reader
-    from selfeval_xlsx.xlsxgrid import GridError
+    from selfeval_xlsx.xlsx.grid import GridError
 
     files = sorted(p for p in INBOX.glob("*.xlsx") if not p.name.startswith("~$"))
     fast = {p.name: reader.read_workbook(p) for p in files}

@@ -30,7 +30,7 @@ openpyxl sometimes skips silently; a shared formula that cannot be moved gives `
 read only up to the first element the schema places after ``<mergeCells>`` (data validations,
 conditional formats, page setup…), so a misordered file (which Excel would refuse) loses its merges.
 
-Safety: the zip directory is bounded by :func:`selfeval_xlsx.safety.open_zip`; each part is inflated in
+Safety: the zip directory is bounded by :func:`selfeval_xlsx.xlsx.zipread.open_zip`; each part is inflated in
 chunks with its declared size checked against ``limits.max_sheet_xml_bytes`` (zipfile never produces
 more than the declared size, and checks the CRC) and the total against
 ``limits.max_total_uncompressed``; XML with a DOCTYPE, an entity declaration or an external entity is
@@ -58,6 +58,7 @@ from typing import Any
 from xml.parsers import expat
 
 from .limits import DEFAULT_LIMITS, Limits
+from .zipread import ZipRefused, open_zip
 
 #: Most cells kept over all sheets of one workbook (a real one has a few thousand).
 MAX_CELLS = 200_000
@@ -487,13 +488,11 @@ class _Package:
     """Bounded access to the parts of a zip package."""
 
     def __init__(self, data: bytes, limits: Limits, parts: Mapping[str, bytes] | None = None) -> None:
-        from .safety import UnsafeInput, open_zip
-
         try:
             self.zf = open_zip(data, limits)
-        except UnsafeInput as exc:
-            kind = GridLimitError if exc.code == "too-large" else GridError
-            raise kind(exc.message) from exc
+        except ZipRefused as exc:
+            kind = GridLimitError if exc.reason in ("members", "bomb", "inflated") else GridError
+            raise kind(str(exc)) from exc
         self.limits = limits
         self.left = limits.max_total_uncompressed
         self.infos = {i.filename: i for i in self.zf.infolist()}
