@@ -8,10 +8,9 @@ value written into a merged cell keeps the merge.
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
 from functools import lru_cache
@@ -27,6 +26,14 @@ from xlsxwriter.worksheet import Worksheet
 from . import layout as L
 from .document import CellRef, Document
 from .version import TEMPLATE_ID, TEMPLATE_VERSION, __version__
+from .xlsx.canvas import (
+    LINE_HEIGHT,
+    Canvas,
+    Style,
+    fit_rows,
+    flush,
+    wrapped_lines,
+)
 from .xlsx.cells import a1, parse_a1
 from .xlsxfast import FastWorksheet
 
@@ -35,7 +42,6 @@ DEFAULT_GRADES: tuple[str, ...] = ("优秀", "良好", "一般", "较差")
 FONT_NAME = "宋体"
 FONT_SIZE = 11
 
-Style = dict[str, Any]
 
 # --- styles (xlsxwriter format properties) --------------------------------------------------------
 
@@ -49,13 +55,13 @@ BASE: Style = {"font_name": FONT_NAME, "font_size": FONT_SIZE, "valign": "vcente
 TITLE: Style = {"bold": True, "font_size": 16, "align": "center"}
 SECTION: Style = {"bold": True, "font_size": 12}
 NOTE: Style = {"text_wrap": True, "font_color": "#595959"}
-_BOX: Style = {"border": 1, "border_color": BORDER}
-LABEL: Style = {**_BOX, "bold": True, "bg_color": GREY, "text_wrap": True}
+BOX: Style = {"border": 1, "border_color": BORDER}
+LABEL: Style = {**BOX, "bold": True, "bg_color": GREY, "text_wrap": True}
 HEADER: Style = {**LABEL, "align": "center"}
-SEQ: Style = {**_BOX, "bg_color": LIGHT, "align": "center"}
-INPUT: Style = {**_BOX, "bg_color": "#FFFFFF", "locked": False}
-TOOL: Style = {**_BOX, "bg_color": TOOL_FILL}
-UNUSED: Style = {**_BOX, "bg_color": LIGHT}
+SEQ: Style = {**BOX, "bg_color": LIGHT, "align": "center"}
+INPUT: Style = {**BOX, "bg_color": "#FFFFFF", "locked": False}
+TOOL: Style = {**BOX, "bg_color": TOOL_FILL}
+UNUSED: Style = {**BOX, "bg_color": LIGHT}
 MARK: Style = {"bg_color": MARK_FILL}
 
 NUM_FORMATS: dict[L.T, str] = {
@@ -73,10 +79,12 @@ NUM_FORMATS: dict[L.T, str] = {
 PERCENT = "0.00%"
 DATE_FORMAT = NUM_FORMATS[L.T.DATE]
 
+#: Who the comments the template writes are by.
+_COMMENT_AUTHOR = "县财政局"
+
 _LONG_ROW = 60  # points: a paragraph answer
 _HEADER_ROW = 32
 _ROW = 19  # a one-line input row (table rows keep the default height so they grow with wrapped text)
-_LINE = 15
 
 
 class Formats:
@@ -128,23 +136,23 @@ class Formats:
 
     @property
     def text(self) -> Format:
-        return self.get(_BOX, text_wrap=True)
+        return self.get(BOX, text_wrap=True)
 
     @property
     def money(self) -> Format:
-        return self.get(_BOX, num_format=NUM_FORMATS[L.T.MONEY])
+        return self.get(BOX, num_format=NUM_FORMATS[L.T.MONEY])
 
     @property
     def score(self) -> Format:
-        return self.get(_BOX, num_format=NUM_FORMATS[L.T.SCORE])
+        return self.get(BOX, num_format=NUM_FORMATS[L.T.SCORE])
 
     @property
     def percent(self) -> Format:
-        return self.get(_BOX, num_format=PERCENT)
+        return self.get(BOX, num_format=PERCENT)
 
     @property
     def date(self) -> Format:
-        return self.get(_BOX, num_format=DATE_FORMAT)
+        return self.get(BOX, num_format=DATE_FORMAT)
 
     @property
     def tool(self) -> Format:
@@ -152,7 +160,7 @@ class Formats:
 
     @property
     def mark(self) -> Format:
-        return self.get(_BOX, MARK)
+        return self.get(BOX, MARK)
 
 
 @dataclass
@@ -323,93 +331,7 @@ def validation(f: L.Field, first_cell: str, source: str | None = None) -> dict[s
 # --- the canvas ----------------------------------------------------------------------------------
 
 
-_STYLES: dict[tuple[tuple[str, Any], ...], Style] = {}  # one dict per distinct style (see _shared)
-
-
-def _shared(style: Style | None) -> Style:
-    """The one dict of this style that cells share: canvases hold some 2,000 cells but ~150 styles, and
-    :func:`_flush` looks each style's format up once. Shared styles are replaced, never changed."""
-    key = tuple((style or {}).items())
-    try:
-        hit = _STYLES.get(key)
-    except TypeError:  # an unhashable value: not shared
-        return dict(style or {})
-    if hit is None:
-        hit = dict(key)
-        if len(_STYLES) < 10_000:
-            _STYLES[key] = hit
-    return hit
-
-
-@dataclass
-class _Cell:
-    value: Any = None
-    style: Style = field(default_factory=dict)
-    formula: str | None = None
-    source: tuple[str, int, int] | None = None  # the cell a formula shows: its cached value
-    comment: str | None = None
-
-
-@dataclass
-class _Canvas:
-    """One sheet before it is written: 1-based cells, merges, validations, row heights."""
-
-    name: str
-    cells: dict[tuple[int, int], _Cell] = field(default_factory=dict)
-    merges: dict[tuple[int, int], tuple[int, int]] = field(default_factory=dict)
-    validations: list[tuple[int, int, int, int, dict[str, Any]]] = field(default_factory=list)
-    conditionals: list[tuple[int, int, int, int, str]] = field(default_factory=list)  # formula → red
-    heights: dict[int, float] = field(default_factory=dict)
-    widths: dict[int, float] = field(default_factory=dict)
-
-    def copy(self) -> _Canvas:
-        """A copy whose cells, heights and widths can be changed independently. Cells share their style
-        dicts with the original: a style is replaced (``cell.style = {**cell.style, …}``), never changed
-        in place."""
-        return _Canvas(
-            self.name,
-            {k: _Cell(c.value, c.style, c.formula, c.source, c.comment) for k, c in self.cells.items()},
-            dict(self.merges),
-            list(self.validations),
-            list(self.conditionals),
-            dict(self.heights),
-            dict(self.widths),
-        )
-
-    def put(self, row: int, col: int, value: Any = None, style: Style | None = None, **kw: Any) -> _Cell:
-        cell = _Cell(value, _shared(style), **kw)
-        self.cells[row, col] = cell
-        return cell
-
-    def merge(self, row: int, col: int, last_col: int, value: Any, style: Style) -> None:
-        """A one-row merged range (a single cell when it spans one column)."""
-        self.put(row, col, value, style)
-        if last_col > col:
-            self.merges[row, col] = (row, last_col)
-
-    def anchor(self, row: int, col: int) -> tuple[int, int]:
-        """The top-left cell of the merged range holding (row, col), or the cell itself."""
-        for (r, c), (lr, lc) in self.merges.items():
-            if r <= row <= lr and c <= col <= lc:
-                return r, c
-        return row, col
-
-    def validate(self, row: int, col: int, last_row: int, opts: dict[str, Any] | None) -> None:
-        if opts:
-            self.validations.append((row, col, last_row, col, opts))
-
-
 # --- layout → canvas -----------------------------------------------------------------------------
-
-
-def _lines(text: str, width: float) -> int:
-    """Rough number of lines a text wraps to in a column span of ``width`` characters."""
-    per_line = max(width - 2, 4)
-    n = 0
-    for part in text.split("\n"):
-        w = sum(2 if ord(ch) > 0x2E7F else 1 for ch in part)
-        n += max(1, math.ceil(w / per_line))
-    return n
 
 
 def _locate(key: str) -> tuple[L.Sheet, L.Placement]:
@@ -452,8 +374,8 @@ class _Builder:
         self.sources: dict[tuple[str, str], str] = {}  # (block key, field key) → list source
 
     # _meta: identity and the dropdown lists
-    def meta(self) -> _Canvas:
-        cv = _Canvas(L.META_SHEET_NAME)
+    def meta(self) -> Canvas:
+        cv = Canvas(L.META_SHEET_NAME)
         values = {
             "template_id": TEMPLATE_ID,
             "template_version": TEMPLATE_VERSION,
@@ -484,7 +406,7 @@ class _Builder:
         return cv
 
     @staticmethod
-    def _meta_list(cv: _Canvas, col: int, title: str, items: Sequence[str]) -> None:
+    def _meta_list(cv: Canvas, col: int, title: str, items: Sequence[str]) -> None:
         cv.put(1, col, title)
         for i, item in enumerate(items):
             cv.put(2 + i, col, item)
@@ -501,8 +423,8 @@ class _Builder:
         return f"=INDIRECT({xl_rowcol_to_cell(row - 1, col - 1, False, True)})"
 
     # data sheets
-    def sheet(self, sheet: L.Sheet) -> _Canvas:
-        cv = _Canvas(sheet.name)
+    def sheet(self, sheet: L.Sheet) -> Canvas:
+        cv = Canvas(sheet.name)
         last = sheet.last_col
         cv.merge(1, 1, last, _title(sheet, self.year), TITLE)
         cv.heights[1] = 30
@@ -517,7 +439,7 @@ class _Builder:
             elif isinstance(b, L.Note):
                 text = self.words.fill(b.text)
                 cv.merge(p.row, 1, last, text, NOTE)
-                cv.heights[p.row] = _LINE * _lines(text, total_width) + 4
+                cv.heights[p.row] = LINE_HEIGHT * wrapped_lines(text, total_width) + 4
             elif isinstance(b, L.Form):
                 self._form(cv, sheet, p, b)
             elif isinstance(b, L.Grid):
@@ -528,7 +450,7 @@ class _Builder:
                 self._matrix(cv, p, b)
         return cv
 
-    def _form(self, cv: _Canvas, sheet: L.Sheet, p: L.Placement, b: L.Form) -> None:
+    def _form(self, cv: Canvas, sheet: L.Sheet, p: L.Placement, b: L.Form) -> None:
         for f in b.fields:
             row, col = L.form_cell(p, f.key)
             cv.put(row, col - 1, f.label + ("*" if f.required else ""), LABEL)  # 填表说明: "*" 必填
@@ -538,7 +460,7 @@ class _Builder:
             if not f.output:
                 cv.validate(row, col, row, self._validation(b, f, a1(row, col)))
 
-    def _grid(self, cv: _Canvas, p: L.Placement, b: L.Grid) -> None:
+    def _grid(self, cv: Canvas, p: L.Placement, b: L.Grid) -> None:
         first_key = b.rows[0][0]
         cv.put(p.row, 1, b.row_header, HEADER)
         cv.heights[p.row] = _HEADER_ROW
@@ -561,7 +483,7 @@ class _Builder:
             row, col = L.grid_cell(p, first_key, f.key)
             cv.validate(row, col, last_row, self._validation(b, f, a1(row, col)))
 
-    def _table(self, cv: _Canvas, p: L.Placement, b: L.Table) -> None:
+    def _table(self, cv: Canvas, p: L.Placement, b: L.Table) -> None:
         cv.heights[p.row] = _HEADER_ROW
         first, last = L.table_row(p, 0), L.table_row(p, b.rows - 1)
         for f in b.columns:
@@ -577,7 +499,7 @@ class _Builder:
             if f in b.inputs:
                 cv.validate(first, col, last, self._validation(b, f, a1(first, col)))
 
-    def _matrix(self, cv: _Canvas, p: L.Placement, b: L.Matrix) -> None:
+    def _matrix(self, cv: Canvas, p: L.Placement, b: L.Matrix) -> None:
         ref_sheet, ref_p = _locate(b.row_table)
         assert isinstance(ref_p.block, L.Table)
         ref_field = next(c for c in ref_p.block.columns if c.label == b.row_ref_header)
@@ -781,8 +703,8 @@ def _guide_rows(words: ProfileText | None = None) -> list[tuple[str, str, str, s
 
 def _instructions(
     sheet: L.Sheet, year: int | None, grades: Sequence[str], words: ProfileText | None = None
-) -> _Canvas:
-    cv = _Canvas(sheet.name)
+) -> Canvas:
+    cv = Canvas(sheet.name)
     last = len(_GUIDE_COLUMNS)
     cv.widths = {c: w for c, (_, w) in enumerate(_GUIDE_COLUMNS, start=1)}
     width = sum(w for _, w in _GUIDE_COLUMNS)
@@ -798,7 +720,7 @@ def _instructions(
             cv.heights[row] = 20
         else:
             cv.merge(row, 1, last, text, {"text_wrap": True, "valign": "top"})
-            cv.heights[row] = _LINE * _lines(text, width) + 3
+            cv.heights[row] = LINE_HEIGHT * wrapped_lines(text, width) + 3
         row += 1
     for col, (title, _) in enumerate(_GUIDE_COLUMNS, start=1):
         cv.put(row, col, title, HEADER)
@@ -806,9 +728,10 @@ def _instructions(
         values = (*values[:3], for_year(values[3], year))
         row += 1
         for col, v in enumerate(values, start=1):
-            cv.put(row, col, v, {**_BOX, "text_wrap": True, **({"align": "center"} if col == 3 else {})})
+            cv.put(row, col, v, {**BOX, "text_wrap": True, **({"align": "center"} if col == 3 else {})})
         cv.heights[row] = (
-            _LINE * max(_lines(v, w) for v, (_, w) in zip(values, _GUIDE_COLUMNS, strict=True)) + 3
+            LINE_HEIGHT * max(wrapped_lines(v, w) for v, (_, w) in zip(values, _GUIDE_COLUMNS, strict=True))
+            + 3
         )
     return cv
 
@@ -828,7 +751,7 @@ def _typed(value: Any, f: L.Field | None) -> Any:
     return value
 
 
-def _position(cv: _Canvas, ref: str) -> tuple[int, int] | None:
+def _position(cv: Canvas, ref: str) -> tuple[int, int] | None:
     """The cell to write for an A1 reference or range: its first cell, or the merge holding it."""
     try:
         row, col = parse_a1(ref.split(":")[0].strip())
@@ -839,7 +762,7 @@ def _position(cv: _Canvas, ref: str) -> tuple[int, int] | None:
     return cv.anchor(row, col)
 
 
-def _set(cv: _Canvas, ref: str, value: Any, f: L.Field | None) -> None:
+def _set(cv: Canvas, ref: str, value: Any, f: L.Field | None) -> None:
     if (at := _position(cv, ref)) is None:
         return
     row, col = at
@@ -907,7 +830,7 @@ def _relocate(
 
 
 def _overlay(
-    canvases: dict[str, _Canvas],
+    canvases: dict[str, Canvas],
     doc: Document | None,
     outputs: Mapping[str, object] | None,
     marks: Mapping[tuple[str, str], Sequence[str]] | None,
@@ -932,16 +855,16 @@ def _overlay(
         if (at := _position(cv, ref)) is None:
             continue
         for spot in _span_of(cv, ref):  # a range (J5:J11) is coloured whole
-            other = cv.cells.get(spot) or cv.put(*spot, None, _BOX)
+            other = cv.cells.get(spot) or cv.put(*spot, None, BOX)
             other.style = {**other.style, **MARK}
         row, col = at
-        cell = cv.cells.get((row, col)) or cv.put(row, col, None, _BOX)
+        cell = cv.cells.get((row, col)) or cv.put(row, col, None, BOX)
         cell.style = {**cell.style, **MARK}
         earlier = cell.comment.split("\n") if cell.comment else []
         cell.comment = "\n".join(dict.fromkeys([*earlier, *(str(m) for m in messages)]))
 
 
-def _span_of(cv: _Canvas, ref: str) -> list[tuple[int, int]]:
+def _span_of(cv: Canvas, ref: str) -> list[tuple[int, int]]:
     """The cells of a range reference (its top-left merge anchors), at most a few hundred; [] for one
     cell or a reference that does not parse."""
     if ":" not in ref:
@@ -956,84 +879,11 @@ def _span_of(cv: _Canvas, ref: str) -> list[tuple[int, int]]:
     return list(dict.fromkeys(cv.anchor(r, c) for r in range(r0, r1 + 1) for c in range(c0, c1 + 1)))
 
 
-def _fit_rows(cv: _Canvas) -> None:
-    """Make rows tall enough for the wrapped text they hold (Excel does not grow rows on opening)."""
-    for (row, col), cell in cv.cells.items():
-        if not (isinstance(cell.value, str) and cell.style.get("text_wrap")):
-            continue
-        last_col = cv.merges.get((row, col), (row, col))[1]
-        width = sum(cv.widths.get(c, 8.43) for c in range(col, last_col + 1))
-        needed = _LINE * _lines(cell.value, width) + 4
-        if needed > cv.heights.get(row, _LINE + 2):
-            cv.heights[row] = min(needed, 409)
-
-
-# --- canvas → worksheet ----------------------------------------------------------------------------
-
-
-def _write_value(ws: Worksheet, row: int, col: int, value: Any, fmt: Format) -> None:
-    # blanks, numbers and text (all but a few cells) through xlsxwriter's undecorated writers: the
-    # position is already numeric (tests/test_xlsxfast.py checks the bytes against the public ones)
-    if value is None or value == "":
-        ws._write_blank(row, col, None, fmt)
-    elif isinstance(value, bool):
-        ws.write_boolean(row, col, value, fmt)
-    elif isinstance(value, int | float | Decimal) and math.isfinite(value):
-        ws._write_number(row, col, float(value), fmt)
-    elif isinstance(value, datetime | date):
-        dt = value if isinstance(value, datetime) else datetime(value.year, value.month, value.day)
-        ws.write_datetime(row, col, dt, fmt)
-    else:
-        ws._write_string(row, col, str(value), fmt)
-
-
-def _flush(cv: _Canvas, ws: Worksheet, formats: Formats, canvases: dict[str, _Canvas]) -> None:
-    for col, w in sorted(cv.widths.items()):
-        ws.set_column(col - 1, col - 1, w)
-    for row, h in sorted(cv.heights.items()):
-        ws.set_row(row - 1, h)
-    for (row, col), (last_row, last_col) in cv.merges.items():
-        ws.merge_range(
-            row - 1, col - 1, last_row - 1, last_col - 1, "", formats.get(cv.cells[row, col].style)
-        )
-    by_style: dict[int, Format] = {}  # cells share style dicts (see _shared), all alive here
-    for (row, col), cell in cv.cells.items():
-        fmt = by_style.get(id(cell.style))
-        if fmt is None:
-            fmt = by_style[id(cell.style)] = formats.get(cell.style)
-        if cell.formula:
-            cached: Any = ""
-            if cell.source:
-                src = canvases.get(cell.source[0])
-                hit = src.cells.get(cell.source[1:]) if src else None
-                cached = hit.value if hit and hit.value is not None else ""
-            if isinstance(cached, Decimal | date):
-                cached = str(cached)
-            ws.write_formula(row - 1, col - 1, cell.formula, fmt, cached)
-        else:
-            _write_value(ws, row - 1, col - 1, cell.value, fmt)
-        if cell.comment:
-            lines = _lines(cell.comment, 40)
-            ws.write_comment(
-                row - 1,
-                col - 1,
-                cell.comment,
-                {"author": "县财政局", "x_scale": 2.2, "y_scale": 0.6 + 0.4 * lines},
-            )
-    for r0, c0, r1, c1, opts in cv.validations:
-        ws.data_validation(r0 - 1, c0 - 1, r1 - 1, c1 - 1, opts)
-    red = formats.get({"bg_color": "#FFC7CE", "font_color": "#9C0006"})
-    for r0, c0, r1, c1, formula in cv.conditionals:
-        ws.conditional_format(
-            r0 - 1, c0 - 1, r1 - 1, c1 - 1, {"type": "formula", "criteria": formula, "format": red}
-        )
-
-
 #: Rows of a table or score matrix the blank template prints (the form stays printable by hand).
 BLANK_PRINT_ROWS = 15
 
 
-def _filled_rows(cv: _Canvas, p: L.Placement) -> int:
+def _filled_rows(cv: Canvas, p: L.Placement) -> int:
     """How many rows of a table or matrix hold something typed (the last filled row's index + 1)."""
     b = p.block
     if isinstance(b, L.Table):
@@ -1050,7 +900,7 @@ def _filled_rows(cv: _Canvas, p: L.Placement) -> int:
     return n
 
 
-def _print_end(sheet: L.Sheet, canvases: Mapping[str, _Canvas], *, blank: bool) -> int:
+def _print_end(sheet: L.Sheet, canvases: Mapping[str, Canvas], *, blank: bool) -> int:
     """The last row to print (1-based): a sheet ending in a table or score matrix stops at its last filled
     row (a matrix: at least as many rows as indicators filled), the blank template after
     :data:`BLANK_PRINT_ROWS` rows; empty rows never print pages of their own."""
@@ -1108,12 +958,12 @@ class _Names:
 @lru_cache(maxsize=8)
 def _blank(
     year: int | None, grades: tuple[str, ...], words: ProfileText
-) -> tuple[_Canvas, dict[str, _Canvas], tuple[tuple[str, str], ...]]:
+) -> tuple[Canvas, dict[str, Canvas], tuple[tuple[str, str], ...]]:
     """The blank standard sheets drawn once per process (year, grades, profile); callers work on copies."""
     recorder = _Names()
     builder = _Builder(recorder, year, grades, words)  # type: ignore[arg-type]
     meta = builder.meta()
-    canvases: dict[str, _Canvas] = {}
+    canvases: dict[str, Canvas] = {}
     for sheet in L.WORKBOOK.sheets:
         canvases[sheet.name] = (
             builder.sheet(sheet) if sheet.blocks else _instructions(sheet, year, grades, words)
@@ -1149,13 +999,13 @@ def write_standard(
         doc, marks = _relocate(doc, marks)
     _overlay(canvases, doc, outputs, marks)
     for cv in canvases.values():
-        _fit_rows(cv)
+        fit_rows(cv)
 
     worksheets: dict[str, Worksheet] = {}
     for sheet in L.WORKBOOK.sheets:
         ws = wb.add_worksheet(sheet.name, worksheet_class=FastWorksheet)
         worksheets[sheet.key] = ws
-        _flush(canvases[sheet.name], ws, formats, canvases)
+        flush(canvases[sheet.name], ws, formats, canvases, _COMMENT_AUTHOR)
         _page_setup(ws, sheet)
         if sheet.blocks:
             ws.print_area(0, 0, _print_end(sheet, canvases, blank=doc is None) - 1, sheet.last_col - 1)
@@ -1170,7 +1020,7 @@ def write_standard(
         if protect:
             _protect(ws)
     meta_ws = wb.add_worksheet(L.META_SHEET_NAME, worksheet_class=FastWorksheet)
-    _flush(meta, meta_ws, formats, canvases)
+    flush(meta, meta_ws, formats, canvases, _COMMENT_AUTHOR)
     meta_ws.hide()
     if protect:
         _protect(meta_ws)
