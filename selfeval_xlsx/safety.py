@@ -18,6 +18,7 @@ from pathlib import PurePosixPath
 
 from .findings import Finding, make
 from .limits import DEFAULT_LIMITS, MB, Limits, size_text
+from .xlsx.cells import parse_a1
 from .xlsx.zipread import ZipRefused, check_directory, check_members, inflate, open_zip, read_small, zip_names
 
 ZIP_MAGICS = (b"PK\x03\x04", b"PK\x05\x06", b"PK\x07\x08")
@@ -457,7 +458,6 @@ _DTD_MARK = re.compile(
 )
 _XML_DECL_ENCODING = re.compile(r"^\s*<\?xml[^>]*?encoding\s*=\s*[\"']([^\"']{0,40})[\"']")
 _DIMENSION = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?dimension\b[^>]*?\bref\s*=\s*[\"']([^\"']{1,40})[\"']")
-_CELL = re.compile(r"^\$?([A-Za-z]{1,3})\$?(\d{1,7})$")
 _NOT_XML_SUFFIXES = (".bin", ".png", ".jpg", ".jpeg", ".gif", ".bmp", ".emf", ".wmf", ".tif", ".tiff", ".svg")
 _NOT_XML_SUFFIXES += (".ico", ".webp", ".wdp", ".jxr", ".ttf", ".odttf", ".fntdata")
 
@@ -648,14 +648,10 @@ def _dimension_warnings(
 
 def _extent(ref: str) -> tuple[int, int]:
     """Last row and column number of an A1 range (0, 0 if unreadable)."""
-    last = ref.split(":")[-1]
-    m = _CELL.match(last.strip())
-    if not m:
+    try:
+        return parse_a1(ref.split(":")[-1].strip())
+    except ValueError:
         return 0, 0
-    col = 0
-    for ch in m.group(1).upper():
-        col = col * 26 + ord(ch) - 64
-    return int(m.group(2)), col
 
 
 def _sheet_names(small: dict[str, bytes]) -> dict[str, str]:

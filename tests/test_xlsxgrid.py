@@ -28,6 +28,7 @@ from selfeval_xlsx.fill import filled_bytes
 from selfeval_xlsx.limits import Limits
 from selfeval_xlsx.template import TEMPLATE_FILENAME
 from selfeval_xlsx.xlsx import grid as X
+from selfeval_xlsx.xlsx.cells import column_letter
 from selfeval_xlsx.xlsx.grid import (
     Cell,
     Grid,
@@ -568,7 +569,7 @@ def test_number_formats_decide_dates_as_openpyxl_does() -> None:
     }
     formats = [14, 22, 46, 164, 165, 166, 167, 168, 169, 2, 47]
     cells = "".join(
-        f'<c r="{X._col_letters(i + 1)}1" s="{i + 1}"><v>45311.25</v></c>' for i in range(len(formats))
+        f'<c r="{column_letter(i + 1)}1" s="{i + 1}"><v>45311.25</v></c>' for i in range(len(formats))
     )
     cells += '<c r="A2" s="1"><v>0.5</v></c><c r="B2" s="2"><v>0.5</v></c>'
     cells += '<c r="C2" t="d"><v>2024-01-20T09:30:00</v></c>'
