@@ -55,24 +55,18 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path, PurePosixPath
 
+from .filenames import display_name, safe_member_path, safe_name, visible_text, zip_member_name
 from .findings import Finding, make
 from .limits import DEFAULT_LIMITS, MB, Limits, size_text
-from .safety import (
+from .safety import UnsafeInput, check_workbook, refusal
+from .sniff import (
     CONTAINER_KINDS,
     KIND_LABELS,
     READABLE_KINDS,
     UNREADABLE_WORKBOOK_KINDS,
     WORKBOOK_SUFFIXES,
-    UnsafeInput,
-    check_workbook,
-    clean_text,
-    display_name,
     kind_of,
-    refusal,
-    safe_member_path,
-    safe_name,
     sniff,
-    zip_member_name,
 )
 from .xlsx.zipread import ZipRefused, open_zip, read_member
 
@@ -840,7 +834,7 @@ def _name_findings(raw: str, shown: str) -> tuple[Finding, ...]:
 
 def _escape(text: str, limit: int = 200) -> str:
     """``text`` with invisible characters spelled out (``\\x00``, ``\\u202e``), cut to ``limit``."""
-    out = "".join(ch if ch == clean_text(ch) else ascii(ch)[1:-1] for ch in text)
+    out = "".join(ch if ch == visible_text(ch) else ascii(ch)[1:-1] for ch in text)
     return out if len(out) <= limit else out[: limit - 1] + "…"
 
 

@@ -90,7 +90,8 @@ def read_workbook(
             doc.findings.append(make("corrupt-workbook", f"无法打开文件：{exc.strerror or exc}", file=label))
             return doc
     doc = Document(file=label, sha256=hashlib.sha256(data).hexdigest())
-    from .safety import check_workbook, decrypt_default_password  # local: optional at import time
+    from .safety import check_workbook  # local: optional at import time
+    from .sniff import decrypt_default_password
 
     parts: dict[str, bytes] = {}  # the check inflates every part: the grid reader reuses them
     problems = check_workbook(data, label, limits, parts=parts)

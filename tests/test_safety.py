@@ -17,20 +17,11 @@ from hypothesis import strategies as st
 from openpyxl import load_workbook
 from workbooks import seed_bytes
 
+from selfeval_xlsx.filenames import display_name, safe_member_path, safe_name, zip_member_name
 from selfeval_xlsx.findings import CODES, Finding
 from selfeval_xlsx.limits import DEFAULT_LIMITS, MB, Limits
-from selfeval_xlsx.safety import (
-    KIND_LABELS,
-    check_workbook,
-    display_name,
-    kind_of,
-    ole_stream_names,
-    refusal,
-    safe_member_path,
-    safe_name,
-    sniff,
-    zip_member_name,
-)
+from selfeval_xlsx.safety import check_workbook, refusal
+from selfeval_xlsx.sniff import KIND_LABELS, kind_of, ole_stream_names, sniff
 from selfeval_xlsx.xlsx.zipread import ZipRefused, open_zip, read_member
 
 Gen = Callable[[Path], Path]
