@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import date, datetime
+from datetime import datetime
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
@@ -24,7 +24,7 @@ from xlsxwriter.workbook import Workbook
 from xlsxwriter.worksheet import Worksheet
 
 from . import layout as L
-from .document import CellRef, Document
+from .document import Document
 from .version import TEMPLATE_ID, TEMPLATE_VERSION, __version__
 from .xlsx.canvas import (
     LINE_HEIGHT,
@@ -34,7 +34,7 @@ from .xlsx.canvas import (
     flush,
     wrapped_lines,
 )
-from .xlsx.cells import a1, parse_a1
+from .xlsx.cells import a1
 from .xlsxfast import FastWorksheet
 
 TEMPLATE_FILENAME = f"乡镇整体支出绩效自评表_v{TEMPLATE_VERSION}.xlsx"
@@ -334,7 +334,8 @@ def validation(f: L.Field, first_cell: str, source: str | None = None) -> dict[s
 # --- layout → canvas -----------------------------------------------------------------------------
 
 
-def _locate(key: str) -> tuple[L.Sheet, L.Placement]:
+def locate(key: str) -> tuple[L.Sheet, L.Placement]:
+    """The data sheet and placement of the block ``key``; KeyError if no sheet has it."""
     for sheet in L.WORKBOOK.data_sheets:
         try:
             return sheet, sheet.find(key)
@@ -500,7 +501,7 @@ class _Builder:
                 cv.validate(first, col, last, self._validation(b, f, a1(first, col)))
 
     def _matrix(self, cv: Canvas, p: L.Placement, b: L.Matrix) -> None:
-        ref_sheet, ref_p = _locate(b.row_table)
+        ref_sheet, ref_p = locate(b.row_table)
         assert isinstance(ref_p.block, L.Table)
         ref_field = next(c for c in ref_p.block.columns if c.label == b.row_ref_header)
         ref_col = L.table_col(ref_p, ref_field.key)
@@ -736,149 +737,6 @@ def _instructions(
     return cv
 
 
-# --- values, outputs and marks ---------------------------------------------------------------------
-
-_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-
-
-def _typed(value: Any, f: L.Field | None) -> Any:
-    """The value as it should be written: ISO dates of date fields become dates; the rest unchanged."""
-    if isinstance(value, str) and _ISO_DATE.match(value) and (f is None or f.type is L.T.DATE):
-        try:
-            return date.fromisoformat(value)
-        except ValueError:
-            return value
-    return value
-
-
-def _position(cv: Canvas, ref: str) -> tuple[int, int] | None:
-    """The cell to write for an A1 reference or range: its first cell, or the merge holding it."""
-    try:
-        row, col = parse_a1(ref.split(":")[0].strip())
-    except ValueError:
-        return None
-    if not (1 <= row <= 1_048_576 and 1 <= col <= 16_384):
-        return None
-    return cv.anchor(row, col)
-
-
-def _set(cv: Canvas, ref: str, value: Any, f: L.Field | None) -> None:
-    if (at := _position(cv, ref)) is None:
-        return
-    row, col = at
-    cell = cv.cells.get((row, col)) or cv.put(row, col, None, field_style(f))
-    value = _typed(value, f)
-    cell.value, cell.formula, cell.source = value, None, None
-    nf = cell.style.get("num_format")
-    if isinstance(value, date):
-        cell.style = {**cell.style, "num_format": DATE_FORMAT}
-    elif isinstance(value, int | float | Decimal) and not isinstance(value, bool) and nf == "@":
-        cell.style = {k: v for k, v in cell.style.items() if k != "num_format"}
-
-
-def _output_ref(pointer: str, doc: Document | None) -> tuple[str, str] | None:
-    """Where a tool output goes: the document's own cell, else a row sibling's, else the layout's."""
-    if doc is not None and pointer in doc.cells:
-        ref = doc.cells[pointer]
-        return ref.sheet, ref.cell
-    parts = pointer.strip("/").split("/")
-    try:
-        sheet, p = _locate(parts[0])
-    except KeyError:
-        return None
-    if isinstance(p.block, L.Table) and len(parts) == 3 and parts[1].isdigit():
-        if parts[2] not in {c.key for c in p.block.columns}:
-            return None
-        col = L.table_col(p, parts[2])
-        prefix = f"/{parts[0]}/{parts[1]}/"
-        for ptr, ref in (doc.cells if doc else {}).items():
-            if ptr.startswith(prefix):
-                return ref.sheet, a1(int(re.sub(r"\D", "", ref.cell.split(":")[0]) or 0), col)
-        return sheet.name, a1(L.table_row(p, int(parts[1])), col)
-    try:
-        return L.cell_of(pointer)
-    except (KeyError, ValueError):  # a row or column the layout does not have
-        return None
-
-
-def _relocate(
-    doc: Document, marks: Mapping[tuple[str, str], Sequence[str]] | None
-) -> tuple[Document, Mapping[tuple[str, str], Sequence[str]] | None]:
-    """A document read from an earlier template, and its marks, moved to this template's cells.
-
-    Forms and grids move (their rows shifted when fields and rows were added); tables and matrices did
-    not move. Marks at cells no value was read from stay where they were.
-    """
-    fixed = {
-        p.block.key
-        for sheet in L.WORKBOOK.data_sheets
-        for p in sheet.placements
-        if isinstance(p.block, L.Form | L.Grid)
-    }
-    cells, moves = {}, {}
-    for pointer, ref in doc.cells.items():
-        new = L.cell_of(pointer) if pointer.strip("/").split("/")[0] in fixed else None
-        if new is None:
-            cells[pointer] = ref
-            continue
-        cells[pointer] = CellRef(*new)
-        moves[ref.sheet, ref.cell] = new
-    moved: dict[tuple[str, str], list[str]] = {}
-    for (sheet, ref), messages in (marks or {}).items():
-        moved.setdefault(moves.get((sheet, ref), (sheet, ref)), []).extend(messages)
-    return replace(doc, cells=cells, template_version=TEMPLATE_VERSION), moved
-
-
-def _overlay(
-    canvases: dict[str, Canvas],
-    doc: Document | None,
-    outputs: Mapping[str, object] | None,
-    marks: Mapping[tuple[str, str], Sequence[str]] | None,
-) -> None:
-    if doc is not None:
-        for pointer, ref in doc.cells.items():
-            value = doc.get(pointer)
-            if isinstance(value, dict):
-                value = value.get("value")
-            if value is None or value == "" or isinstance(value, dict | list) or ref.sheet not in canvases:
-                continue
-            _set(canvases[ref.sheet], ref.cell, value, L.field_at(pointer))
-    for pointer, value in (outputs or {}).items():
-        where = _output_ref(pointer, doc)
-        if value is None or where is None or where[0] not in canvases:
-            continue
-        _set(canvases[where[0]], where[1], value, L.field_at(pointer))
-    for (sheet, ref), messages in (marks or {}).items():
-        if sheet not in canvases or not messages:
-            continue
-        cv = canvases[sheet]
-        if (at := _position(cv, ref)) is None:
-            continue
-        for spot in _span_of(cv, ref):  # a range (J5:J11) is coloured whole
-            other = cv.cells.get(spot) or cv.put(*spot, None, BOX)
-            other.style = {**other.style, **MARK}
-        row, col = at
-        cell = cv.cells.get((row, col)) or cv.put(row, col, None, BOX)
-        cell.style = {**cell.style, **MARK}
-        earlier = cell.comment.split("\n") if cell.comment else []
-        cell.comment = "\n".join(dict.fromkeys([*earlier, *(str(m) for m in messages)]))
-
-
-def _span_of(cv: Canvas, ref: str) -> list[tuple[int, int]]:
-    """The cells of a range reference (its top-left merge anchors), at most a few hundred; [] for one
-    cell or a reference that does not parse."""
-    if ":" not in ref:
-        return []
-    try:
-        (r0, c0), (r1, c1) = (parse_a1(part.strip()) for part in ref.split(":", 1))
-    except ValueError:
-        return []
-    r0, r1, c0, c1 = min(r0, r1), max(r0, r1), min(c0, c1), max(c0, c1)
-    if (r1 - r0 + 1) * (c1 - c0 + 1) > 500:
-        return []
-    return list(dict.fromkeys(cv.anchor(r, c) for r in range(r0, r1 + 1) for c in range(c0, c1 + 1)))
-
-
 #: Rows of a table or score matrix the blank template prints (the form stays printable by hand).
 BLANK_PRINT_ROWS = 15
 
@@ -913,7 +771,7 @@ def _print_end(sheet: L.Sheet, canvases: Mapping[str, Canvas], *, blank: bool) -
         return L.table_row(last, min(b.rows, BLANK_PRINT_ROWS) - 1)
     n = _filled_rows(canvases[sheet.name], last)
     if isinstance(b, L.Matrix):
-        ref_sheet, ref_p = _locate(b.row_table)
+        ref_sheet, ref_p = locate(b.row_table)
         n = max(n, _filled_rows(canvases[ref_sheet.name], ref_p))
     return L.table_row(last, max(n, 1) - 1)
 
@@ -995,9 +853,12 @@ def write_standard(
         wb.define_name(name, formula)
     meta = blank_meta.copy()
     canvases = {name: cv.copy() for name, cv in blank.items()}
-    if doc is not None and doc.template_version != TEMPLATE_VERSION:
-        doc, marks = _relocate(doc, marks)
-    _overlay(canvases, doc, outputs, marks)
+    if doc is not None or outputs or marks:
+        from .writeback import overlay, relocate  # local: only completed and returned workbooks need it
+
+        if doc is not None and doc.template_version != TEMPLATE_VERSION:
+            doc, marks = relocate(doc, marks)
+        overlay(canvases, doc, outputs, marks)
     for cv in canvases.values():
         fit_rows(cv)
 
