@@ -8,12 +8,14 @@ value written into a merged cell keeps the merge.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
-from functools import lru_cache
+from functools import cache, lru_cache
+from importlib import resources
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -560,124 +562,47 @@ def for_year(text: str, year: int | None) -> str:
 
 # --- 填表说明 ---------------------------------------------------------------------------------------
 
-_GUIDE_COLUMNS: tuple[tuple[str, float], ...] = (("工作表", 12), ("项目", 24), ("是否必填", 10), ("说明", 64))
+
+@cache
+def guide_data() -> dict[str, Any]:
+    """The text of the 填表说明 sheet (``selfeval_xlsx/data/guide.json``), placeholders unfilled."""
+    data: dict[str, Any] = json.loads(
+        resources.files("selfeval_xlsx").joinpath("data", "guide.json").read_text(encoding="utf-8")
+    )
+    return data
 
 
-_PANEL_RULE = {
-    "auto": "评分方式三选一（按填写的内容自动识别）：",
-    "members": "本县评分规则要求评价小组成员逐项打分（方式一）。评分方式共三种：",
-    "agreed": "本县评分规则要求评价小组合议评分（方式二）。评分方式共三种：",
-    "none": "本县评分规则为单位自评、县财政局复核（方式三），“评价小组”表可不填。评分方式共三种：",
-}
+def _guide_columns() -> tuple[tuple[str, float], ...]:
+    return tuple((c["title"], c["width"]) for c in guide_data()["columns"])
 
 
-def _guide_text(grades: Sequence[str], words: ProfileText | None = None) -> list[tuple[str, str]]:
-    """(kind, text) rows of the instructions: kind is 'section' or 'para'."""
+def guide_text(grades: Sequence[str], words: ProfileText | None = None) -> list[tuple[str, str]]:
+    """(kind, text) rows of the instructions: kind is 'section' or 'para'; the data file's placeholders
+    filled from the layout and the profile's ``words``."""
     words = words or ProfileText.of(None)
-    b, i, pnl = L.BUDGET_SHEET.name, L.INDICATOR_SHEET.name, L.PANEL_SHEET.name
-    levels = "；".join(f"{k}：{'、'.join(v)}" for k, v in L.LEVELS.items())
-    return [
-        ("section", "一、总体要求"),
-        (
-            "para",
-            "1. 本表由乡镇（街道）财政所填写上一年度情况，经单位评价工作组评分（或单位自评）后，报送县财政局绩效股。"
-            "县直部门的整体支出自评、单个项目的支出自评也使用本表；同一单位同一年度可报送多份"
-            "（整体一份，每个项目各一份）。",
-        ),
-        (
-            "para",
-            "2. 请直接在本模板中填写（WPS或Excel均可），保存为.xlsx格式，不要另存为.xls或其他格式。"
-            "不要修改工作表名称，不要插入、删除、移动或隐藏行列，不要合并或拆分单元格。",
-        ),
-        (
-            "para",
-            "3. 只有白色单元格可以填写；灰色单元格是项目名称，浅蓝色单元格由县财政局的审核工具计算填写，"
-            "无需填写。标“*”的项目必须填写。选中单元格时会显示填写提示。",
-        ),
-        ("para", "4. 金额单位为万元，保留两位小数（四舍五入），只填数字，不要带“万元”等文字。"),
-        ("section", f"二、「{b}」"),
-        (
-            "para",
-            "填写单位名称、评价类型、所属县（市、区）、评价年度、填报人、联系电话和填报日期。"
-            "评价类型默认为“整体”（单位整体支出自评）；评价某一项目时选“项目”，并填写项目名称，"
-            "每个项目单独填一份表。乡镇（街道）填写12位行政区划代码；县直部门等没有乡镇区划代码的单位"
-            "改填18位统一社会信用代码（见法人证书），系统会核对其校验位，抄错一位即会提示。",
-        ),
-        (
-            "para",
-            "按资金来源填写年初预算数、全年预算数（调整后）和全年执行数；“合计”行必须填写，"
-            "并等于各资金来源之和。预算分基本支出和项目支出的，在“其中：基本支出”“其中：项目支出”"
-            "两行填写，两行之和应等于“合计”，各自的执行率由工具计算；不分的两行留空。分值、执行率和得分由工具计算"
-            f"（{f'预算执行{words.budget}分，按“合计”行计分' if words.budget != '0' else '预算执行不单独计分'}）。",
-        ),
-        (
-            "para",
-            f"填写年度总体目标和实际完成情况、自评总分和自评等级（{'、'.join(grades)}），"
-            "如实填写存在的问题和改进措施。“补充说明”为选填，用于生成自评报告。",
-        ),
-        ("section", f"三、「{i}」"),
-        (
-            "para",
-            f"每行填写一个三级指标，从第1行起连续填写，多余的行留空。先选一级指标，再选二级指标（{levels}）。",
-        ),
-        (
-            "para",
-            "指标性质：“≥”越大越好，“≤”越小越好，“=”等于目标值，“定性”为文字描述的指标。"
-            "定量指标的年度指标值和实际完成值只填数字，单位填在“计量单位”列；定性指标还要选择完成等级。"
-            "如目标是“2天以内”，指标性质选“≤”，年度指标值填2，计量单位填“天”；不要以“=”开头（会被当成公式）。"
-            "实际完成值填实际达到的数，不要照抄年度指标值，也不要带“≥”“≤”“以内”等字样。",
-        ),
-        (
-            "para",
-            f"分值：{words.weights}。每个一级指标至少填写一个指标，各一级指标下的分值合计须符合上述规定。"
-            "未得满分的指标必须填写偏差原因分析及改进措施。核定得分由工具计算。",
-        ),
-        (
-            "para",
-            "原表只印了各项得分和合计、没有逐项分值的：可将一个一级指标下各行的“分值”全部留空，但须填写各行的"
-            "“自评得分”。各项自评得分合计正好等于该类分值的，说明各项均得满分，分值即取自评得分；合计不足的，"
-            "按该类分值平均分配。推算的分值会在审核结果中逐项列出，请核对；有原始分值的，请照填。",
-        ),
-        ("section", f"四、「{pnl}」"),
-        (
-            "para",
-            "填写评价工作组成员（一般3至7人）的姓名、工作单位、职务和职称。“评分”中每一行对应"
-            "「绩效指标」中相同序号的指标。定性指标按评价小组的评分计分，定量指标按公式计分。"
-            + _PANEL_RULE.get(words.panel_mode, _PANEL_RULE["auto"]),
-        ),
-        (
-            "para",
-            "方式一 成员逐项打分：每一列对应成员名单中相同序号的成员（成员1即序号1），每位成员对每项指标打分，"
-            f"取平均分{words.trim}；“小组评分”列留空。",
-        ),
-        (
-            "para",
-            "方式二 小组合议：评价小组对每项指标只商定一个分数的，各成员列留空，把分数填在“小组评分”列"
-            "（至少每项定性指标都要填）。",
-        ),
-        (
-            "para",
-            "方式三 单位自评：没有评价小组打分的，本表可不填，定性指标按「绩效指标」中的“自评得分”计分，"
-            "审核时提示由县财政局复核。分数均不得超过该指标的分值（超过时单元格变红）。",
-        ),
-        ("section", "五、报送"),
-        (
-            "para",
-            "填写完成并核对无误后，将本文件按“单位名称+年度+自评表”命名（如“宋营镇2023年度自评表.xlsx”），"
-            "按县财政局通知的邮箱或方式报送县财政局绩效股。审核发现的问题会以橙色底色和批注标在退回的表中，"
-            "请按批注修改后重新报送。",
-        ),
-        (
-            "para",
-            f"模板版本：v{TEMPLATE_VERSION}（selfeval-xlsx {__version__}）。请使用县财政局下发的最新模板。",
-        ),
-        ("section", "六、填报项目一览"),
-    ]
+    data = guide_data()
+    budget_rule = data["budget_scored"] if words.budget != "0" else data["budget_unscored"]
+    panel_rules = data["panel_rules"]
+    values = {
+        "budget_sheet": L.BUDGET_SHEET.name,
+        "indicator_sheet": L.INDICATOR_SHEET.name,
+        "panel_sheet": L.PANEL_SHEET.name,
+        "levels": "；".join(f"{k}：{'、'.join(v)}" for k, v in L.LEVELS.items()),
+        "budget_rule": budget_rule.format(budget=words.budget),
+        "grades": "、".join(grades),
+        "weights": words.weights,
+        "trim": words.trim,
+        "panel_rule": panel_rules.get(words.panel_mode, panel_rules["auto"]),
+        "template_version": TEMPLATE_VERSION,
+        "version": __version__,
+    }
+    return [(p["kind"], p["text"].format_map(values)) for p in data["paragraphs"]]
 
 
-def _guide_rows(words: ProfileText | None = None) -> list[tuple[str, str, str, str]]:
+def guide_rows(words: ProfileText | None = None) -> list[tuple[str, str, str, str]]:
     """(sheet, item, required, help) of every field, straight from the layout."""
     words = words or ProfileText.of(None)
+    say = guide_data()["rows"]
     rows: list[tuple[str, str, str, str]] = []
     for sheet, p, f in L.iter_fields():
         b = p.block
@@ -685,19 +610,19 @@ def _guide_rows(words: ProfileText | None = None) -> list[tuple[str, str, str, s
             continue
         item = header_text(f).rstrip("*")
         if isinstance(b, L.Matrix):
-            item = f"成员评分（{f.label}）" if f is b.value else f.label
+            item = say["member_score"].format(label=f.label) if f is b.value else f.label
         if f.output:
-            need, text = "工具计算", "由县财政局审核工具计算，无需填写。"
+            need, text = say["output_need"], say["output_help"]
         else:
             required = f.required or (isinstance(b, L.Grid) and bool(b.required_rows))
             conditional = f.required_when is not None or f.key in L.UNIT_CODES
-            need = "必填" if required else "条件必填" if conditional else "选填"
+            need = say["required"] if required else say["conditional"] if conditional else say["optional"]
             if isinstance(b, L.Matrix) or b is L.MEMBERS:
-                need = "按评分方式"
+                need = say["by_panel_mode"]
             text = words.fill(f.help)
             if isinstance(b, L.Grid) and b.required_rows:
                 rows_ = "、".join(lbl for k, lbl in b.rows if k in b.required_rows)
-                text += f"“{rows_}”行必填。"
+                text += say["required_rows"].format(rows=rows_)
         rows.append((sheet.name, item, need, text))
     return rows
 
@@ -706,13 +631,14 @@ def _instructions(
     sheet: L.Sheet, year: int | None, grades: Sequence[str], words: ProfileText | None = None
 ) -> Canvas:
     cv = Canvas(sheet.name)
-    last = len(_GUIDE_COLUMNS)
-    cv.widths = {c: w for c, (_, w) in enumerate(_GUIDE_COLUMNS, start=1)}
-    width = sum(w for _, w in _GUIDE_COLUMNS)
+    columns = _guide_columns()
+    last = len(columns)
+    cv.widths = {c: w for c, (_, w) in enumerate(columns, start=1)}
+    width = sum(w for _, w in columns)
     cv.merge(1, 1, last, _title(sheet, year), TITLE)
     cv.heights[1] = 30
     row = 3
-    for kind, text in _guide_text(grades, words):
+    for kind, text in guide_text(grades, words):
         text = for_year(text, year)
         if kind == "section":
             if row > 3:
@@ -723,16 +649,15 @@ def _instructions(
             cv.merge(row, 1, last, text, {"text_wrap": True, "valign": "top"})
             cv.heights[row] = LINE_HEIGHT * wrapped_lines(text, width) + 3
         row += 1
-    for col, (title, _) in enumerate(_GUIDE_COLUMNS, start=1):
+    for col, (title, _) in enumerate(columns, start=1):
         cv.put(row, col, title, HEADER)
-    for values in _guide_rows(words):
+    for values in guide_rows(words):
         values = (*values[:3], for_year(values[3], year))
         row += 1
         for col, v in enumerate(values, start=1):
             cv.put(row, col, v, {**BOX, "text_wrap": True, **({"align": "center"} if col == 3 else {})})
         cv.heights[row] = (
-            LINE_HEIGHT * max(wrapped_lines(v, w) for v, (_, w) in zip(values, _GUIDE_COLUMNS, strict=True))
-            + 3
+            LINE_HEIGHT * max(wrapped_lines(v, w) for v, (_, w) in zip(values, columns, strict=True)) + 3
         )
     return cv
 
