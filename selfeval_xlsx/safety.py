@@ -30,6 +30,7 @@ class UnsafeInput(Exception):
         self.message = message
 
     def finding(self, file: str | None) -> Finding:
+        """The refusal as a finding about ``file``."""
         return make(self.code, self.message, file=file)
 
 

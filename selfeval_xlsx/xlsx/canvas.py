@@ -27,7 +27,9 @@ LINE_HEIGHT = 15
 class FormatSource(Protocol):
     """Where :func:`flush` gets the xlsxwriter format of a style (``template.Formats``)."""
 
-    def get(self, *styles: Style, **props: Any) -> Format: ...
+    def get(self, *styles: Style, **props: Any) -> Format:
+        """The format of the merged styles (later ones win)."""
+        ...
 
 
 _STYLES: dict[tuple[tuple[str, Any], ...], Style] = {}  # one dict per distinct style (see _shared)

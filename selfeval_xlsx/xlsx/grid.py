@@ -54,7 +54,7 @@ import re
 import zipfile
 from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn
 from xml.parsers import expat
 
 from .cells import MAX_COLUMN, column_index, column_letter, parse_a1  # MAX_COLUMN: openpyxl's limit (ZZZ)
@@ -499,7 +499,7 @@ class _Package:
         return b"".join(self.chunks(name))
 
 
-def _refuse(*_args: Any) -> None:
+def _refuse(*_args: Any) -> NoReturn:
     raise GridError("DOCTYPE or entity declaration in XML")
 
 

@@ -136,15 +136,16 @@ def inflate(data: bytes, info: zipfile.ZipInfo, cap: int, limits: Limits) -> Ite
     produced = 0
     if info.compress_type == zipfile.ZIP_STORED:
         for pos in range(start, end, _CHUNK_OUT):
-            chunk = view[pos : min(pos + _CHUNK_OUT, end)]
-            produced += len(chunk)
+            piece = view[pos : min(pos + _CHUNK_OUT, end)]
+            produced += len(piece)
             if produced > cap:
                 raise ZipRefused("inflated")
-            crc = zlib.crc32(chunk, crc)
-            yield bytes(chunk)
+            crc = zlib.crc32(piece, crc)
+            yield bytes(piece)
     elif info.compress_type == zipfile.ZIP_DEFLATED:
         inflater = zlib.decompressobj(-15)
         pos = start
+        feed: bytes | memoryview
         while not inflater.eof:
             if inflater.unconsumed_tail:
                 feed = inflater.unconsumed_tail
