@@ -391,20 +391,20 @@ def test_a_custom_rules_file_reaches_spawned_workers(tmp_path: Path, monkeypatch
 def test_an_internal_error_is_not_sent_back_to_the_township(tmp_path: Path, monkeypatch) -> None:
     """A file the tool failed on gets no returned copy, and its reason in the roll-up does not ask the
     township to correct it."""
-    from selfeval_xlsx import merge as M
+    from selfeval_xlsx import worker
 
     inbox = tmp_path / "inbox"
     inbox.mkdir()
     write(inbox, "宋营镇.xlsx", seed_bytes())
     write(inbox, "出错.xlsx", filled_bytes(S.township(0), 2023))
-    real = M.score_workbook
+    real = worker.score_workbook
 
     def fails_on_one(data: bytes, name: str, **kw):
         if name == "出错.xlsx":
             raise RuntimeError("a bug")
         return real(data, name=name, **kw)
 
-    monkeypatch.setattr(M, "score_workbook", fails_on_one)
+    monkeypatch.setattr(worker, "score_workbook", fails_on_one)
     result = api.merge(inbox, tmp_path / "out", jobs=1)
     assert result.counts["accepted"] == 1 and result.counts["rejected"] == 1
     [row] = result.rejected

@@ -427,7 +427,7 @@ def test_the_reason_lists_errors_then_the_warnings_that_need_attention(tmp_path:
 
 
 def test_what_a_name_says_about_being_a_revision_or_a_copy() -> None:
-    from selfeval_xlsx.merge import name_rank
+    from selfeval_xlsx.resubmissions import name_rank
 
     assert [
         name_rank(n)

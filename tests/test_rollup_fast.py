@@ -32,7 +32,7 @@ from xlsxwriter.worksheet import Worksheet
 
 from selfeval_xlsx import rollup as R
 from selfeval_xlsx import rollup_xlsx as X
-from selfeval_xlsx.merge import _json_text
+from selfeval_xlsx.publishing import _json_text
 from selfeval_xlsx.xlsxfast import FastSharedStrings
 
 
