@@ -623,7 +623,7 @@ def _estimate(b: dict[str, Any], jobs: int, manifest: dict[str, Any]) -> dict[st
 
 _WARM = """
 import compileall, json, sys, sysconfig
-import openpyxl, selfeval_xlsx.cli, selfeval_xlsx.completed, selfeval_xlsx.merge, selfeval_xlsx.rollup_xlsx
+import openpyxl, selfeval_xlsx.cli, selfeval_xlsx.completed, selfeval_xlsx.merge, selfeval_xlsx.rollup_read, selfeval_xlsx.rollup_write
 stdlib = sysconfig.get_paths()["stdlib"]
 roots = set()
 for module in list(sys.modules.values()):

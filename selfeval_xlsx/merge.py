@@ -57,7 +57,7 @@ class MergeResult:
 
     ``rollups`` hold each roll-up's townships, files, counts and totals. Their indicator, panel and
     finding rows are released once written, so that memory stays flat however large the inbox: read
-    them from ``rollup.json`` or with :func:`selfeval_xlsx.rollup_xlsx.read_rollup_workbook`.
+    them from ``rollup.json`` or with :func:`selfeval_xlsx.rollup_read.read_rollup_workbook`.
     """
 
     outdir: Path

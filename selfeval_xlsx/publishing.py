@@ -331,7 +331,7 @@ def write_rollups(
 def write_rollup(outdir: Path, roll: R.Rollup, spool: Spool) -> tuple[Path, Path]:
     """Load one roll-up's rows, write its workbook; return its path and that of its ``rollup.json`` text
     (UTF-8, in the staging folder: a worker would otherwise send megabytes back to the main process)."""
-    from .rollup_xlsx import paused_gc, write_rollup_workbook
+    from .rollup_write import paused_gc, write_rollup_workbook
 
     with paused_gc():
         spool.fill(roll)

@@ -1,7 +1,7 @@
 """The county roll-up as data: one row per township plus every indicator, panel score and finding.
 
 Built from small per-file summaries (never from whole workbooks), so it stays small however many files
-are merged. Rendered to ``汇总_<county>_<year>.xlsx`` by :mod:`selfeval_xlsx.rollup_xlsx` and to
+are merged. Rendered to ``汇总_<county>_<year>.xlsx`` by :mod:`selfeval_xlsx.rollup_write` and to
 ``rollup.json`` by :meth:`Rollup.to_dict`.
 """
 

@@ -57,9 +57,9 @@ def check_rollup_workbook(
 ) -> tuple[R.Rollup | None, list[Finding]]:
     """Read a roll-up workbook and check it; (the roll-up or ``None`` when unreadable, findings).
 
-    Call it for bytes that :func:`~selfeval_xlsx.rollup_xlsx.is_rollup_workbook` recognises. A roll-up
+    Call it for bytes that :func:`~selfeval_xlsx.rollup_read.is_rollup_workbook` recognises. A roll-up
     with any error finding must not be absorbed."""
-    from .rollup_xlsx import read_rollup
+    from .rollup_read import read_rollup
 
     got = read_rollup(data)
     if got is None:
@@ -100,7 +100,7 @@ class _Where:
     """Cells of the visible sheets for a row of the data."""
 
     def __init__(self, file: str) -> None:
-        from .rollup_xlsx import INDICATORS, SUMMARY, _indicator_cols, _summary_cols
+        from .rollup_write import INDICATORS, SUMMARY, _indicator_cols, _summary_cols
 
         self.file, self.summary, self.indicators = file, SUMMARY, INDICATORS
         self.cols = {c.header: get_column_letter(i) for i, c in enumerate(_summary_cols(), start=1)}
@@ -410,7 +410,7 @@ def check_visible(data: bytes, roll: R.Rollup, file: str = "") -> list[Finding]:
     what a merge absorbs): each row and the total row."""
     from openpyxl import load_workbook
 
-    from .rollup_xlsx import SUMMARY, summary_total
+    from .rollup_write import SUMMARY, summary_total
 
     w = _Where(file)
     n = len(roll.townships)
@@ -488,7 +488,7 @@ def check_rollup_file(
     path: str | Path, rules: Rules | None = None, keys: KeyRing = NO_KEYS, limits: Limits = DEFAULT_LIMITS
 ) -> tuple[R.Rollup | None, Report]:
     """Check one roll-up workbook as ``merge`` would before absorbing it (``selfeval-xlsx keys verify``)."""
-    from .rollup_xlsx import is_rollup_workbook
+    from .rollup_read import is_rollup_workbook
 
     path = Path(path)
     report = Report(path.name)

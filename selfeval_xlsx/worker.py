@@ -127,7 +127,7 @@ def _received(item: Item) -> dict[str, Any]:
 
 def _process_unsafe(task: Task) -> Processed:
     from .rollup_check import check_rollup_workbook
-    from .rollup_xlsx import is_rollup_workbook
+    from .rollup_read import is_rollup_workbook
 
     item = task.item
     base = _received(item)

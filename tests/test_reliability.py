@@ -302,7 +302,7 @@ def test_unreadable_inbox_entries_as_a_real_user(tmp_path: Path) -> None:
     """The same, with real permissions: the merge runs in a forked child that became ``nobody``."""
     import pwd
 
-    from selfeval_xlsx import completed, report, rollup_xlsx  # noqa: F401  (imported before dropping root)
+    from selfeval_xlsx import completed, report, rollup_read, rollup_write  # noqa: F401  (imported before dropping root)
 
     package = Path(api.__file__).parent
     closed = [d for d in (package, *package.parents) if not os.stat(d).st_mode & 0o001]

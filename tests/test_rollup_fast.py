@@ -2,7 +2,7 @@
 
 :class:`~selfeval_xlsx.xlsxfast.FastWorksheet` replaces xlsxwriter's row-and-cell-to-XML writer,
 :class:`~selfeval_xlsx.xlsxfast.FastWorkbook` its shared-strings writer, and ``_Writer._records`` inlines
-:meth:`~selfeval_xlsx.rollup_xlsx._Writer.put`; all lean on xlsxwriter's internals, so every part of the
+:meth:`~selfeval_xlsx.rollup_write._Writer.put`; all lean on xlsxwriter's internals, so every part of the
 workbook is compared byte for byte with what xlsxwriter's own workbook and worksheet and the plain
 cell-by-cell loop write (an xlsxwriter upgrade that changes its XML fails here)."""
 
@@ -31,7 +31,7 @@ from xlsxwriter.sharedstrings import SharedStrings
 from xlsxwriter.worksheet import Worksheet
 
 from selfeval_xlsx import rollup as R
-from selfeval_xlsx import rollup_xlsx as X
+from selfeval_xlsx import rollup_write as X
 from selfeval_xlsx.publishing import _json_text
 from selfeval_xlsx.xlsxfast import FastSharedStrings
 

@@ -18,15 +18,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from selfeval_xlsx import rollup as R
-from selfeval_xlsx.rollup_xlsx import (
+from selfeval_xlsx.rollup_read import (
     DATA_SHEET,
     ROLLUP_ID,
     ROLLUP_VERSION,
-    SHEETS,
     is_rollup_workbook,
     read_rollup_workbook,
-    write_rollup_workbook,
 )
+from selfeval_xlsx.rollup_write import SHEETS, write_rollup_workbook
 from selfeval_xlsx.template import write_template
 
 LINK = '=HYPERLINK("http://x","y")'
@@ -695,7 +694,7 @@ def test_summary_reads_as_one_table_and_says_who_is_missing(book: openpyxl.Workb
 def test_generation_time_is_local_and_in_chinese(book: openpyxl.Workbook) -> None:
     from datetime import datetime
 
-    from selfeval_xlsx.rollup_xlsx import local_time
+    from selfeval_xlsx.rollup_write import local_time
 
     run = book["运行信息"]
     shown = next(
@@ -708,6 +707,6 @@ def test_generation_time_is_local_and_in_chinese(book: openpyxl.Workbook) -> Non
 
 
 def test_ambiguous_width_characters_count_wide() -> None:
-    from selfeval_xlsx.rollup_xlsx import _str_width
+    from selfeval_xlsx.rollup_write import _str_width
 
     assert _str_width("░▓╝") == 6 and _str_width("abc") == 3 and _str_width("宋营镇") == 6
