@@ -13,12 +13,12 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from . import rollup as R
 from .drafts import reply_draft
 from .findings import Finding
 from .intake import SEP, safe_name
+from .jsoncodec import ascii_text, rows_text
 from .output import (
     atomic_file,
     atomic_write,
@@ -306,12 +306,11 @@ def write_rollups(
     folder's ``new/``), one roll-up in memory at a time; return the paths written.
 
     With several roll-ups (counties) and jobs, the workbooks are written in worker processes."""
-    import json
 
     out = []
     target_json = outdir / "rollup.json"
     with atomic_file(target_json) as fh:
-        fh.write(b'{\n  "tool_version": ' + json.dumps(__version__).encode() + b',\n  "rollups": [')
+        fh.write(b'{\n  "tool_version": ' + ascii_text(__version__).encode() + b',\n  "rollups": [')
         done: Iterable[tuple[Path, str]]
         if pool is not None and len(spooled) > 1:
             done = pool.map(write_rollup, [outdir] * len(spooled), *zip(*spooled, strict=True))
@@ -344,22 +343,6 @@ def write_rollup(outdir: Path, roll: R.Rollup, spool: Spool) -> tuple[Path, Path
         target = outdir / R.rollup_file_name(roll.county, roll.year)
         atomic_write(target, lambda w: write_rollup_workbook(w, roll, data))
         part = spool.staging / f"rollup-{roll.county_code}-{roll.year or 0}.json"
-        part.write_bytes(_json_text(data, "    ").encode("utf-8"))
+        part.write_bytes(rows_text(data, "    ").encode("utf-8"))
         spool.release(roll)
     return target, part
-
-
-def _json_text(data: dict[str, Any], indent: str = "") -> str:
-    """Pretty JSON with one line per row of the row lists (``json.dumps(indent=…)`` is many times
-    slower: it cannot use the C encoder)."""
-    import json
-
-    dump = json.JSONEncoder(ensure_ascii=False).encode  # one encoder: json.dumps makes one per call
-    parts = []
-    for key, value in data.items():
-        if isinstance(value, list) and value and isinstance(value[0], dict):
-            rows = f",\n{indent}    ".join(map(dump, value))
-            parts.append(f"{indent}  {dump(key)}: [\n{indent}    {rows}\n{indent}  ]")
-        else:
-            parts.append(f"{indent}  {dump(key)}: {dump(value)}")
-    return "{\n" + ",\n".join(parts) + f"\n{indent}}}"

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import gc
 import hashlib
-import json
 import re
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -34,6 +33,7 @@ from xlsxwriter.worksheet import Worksheet
 from . import rollup as R
 from .decimals import ZERO, q2
 from .findings import SEVERITY_LABELS
+from .jsoncodec import ascii_text
 from .rollup_read import DATA_SHEET, ROLLUP_ID, ROLLUP_VERSION
 from .template import FONT_NAME, FONT_SIZE
 from .xlsxfast import FastWorkbook, FastWorksheet
@@ -823,4 +823,4 @@ def _payload(r: R.Rollup, rollup: dict[str, Any] | None = None) -> str:
         "rollup_version": ROLLUP_VERSION,
         "rollup": r.to_dict() if rollup is None else rollup,
     }
-    return json.dumps(data, ensure_ascii=True, separators=(",", ":")).replace("_", "\\u005f")
+    return ascii_text(data).replace("_", "\\u005f")

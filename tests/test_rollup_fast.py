@@ -32,7 +32,7 @@ from xlsxwriter.worksheet import Worksheet
 
 from selfeval_xlsx import rollup as R
 from selfeval_xlsx import rollup_write as X
-from selfeval_xlsx.publishing import _json_text
+from selfeval_xlsx.jsoncodec import rows_text
 from selfeval_xlsx.xlsxfast import FastSharedStrings
 
 
@@ -280,7 +280,7 @@ def test_fast_paths_property(
 
 def test_json_text_is_json_with_one_line_per_row() -> None:
     data = odd().to_dict()
-    text = _json_text(data, "    ")
+    text = rows_text(data, "    ")
     assert json.loads(text) == data
     lines = text.split("\n")
     for key in ("townships", "indicators", "panel", "findings", "files"):
