@@ -2,9 +2,10 @@
 hidden data, ``--json`` reports and documents) goes through here.
 
 Amounts, rates and scores are exact decimal strings (``"8724.90"``: never binary floats, never an
-exponent), Chinese is written as is, and numbers in JSON read back as ``Decimal``. The standard library's
-C encoder is fast enough here (a 400-township roll-up encodes in a few tens of milliseconds); a typed
-codec such as msgspec would add a dependency and write Decimals with ``str`` (``1E+2``), not as here.
+exponent), Chinese is written as is, and numbers in JSON read back as ``Decimal``. The standard library
+is used on purpose: msgspec (measured 2026-12, a 400-township roll-up of 15,000 rows: ``rollup.json``'s
+text 178 ms here, 3.4 ms with msgspec) writes only compact JSON (``{"a":1}``, not ``{"a": 1}``), so
+``rollup.json`` would change, and encodes Decimals with ``str`` (``1E+2``).
 """
 
 from __future__ import annotations
