@@ -11,16 +11,16 @@ import sys
 from pathlib import Path
 
 import pytest
+import sampledata
 from click.testing import CliRunner
 from conftest import needs_soffice, soffice_convert
 from hostile import template_xlsm
 from openpyxl import load_workbook
+from openpyxl_fill import filled_bytes
 from workbooks import seed_bytes, write
 
 from selfeval_xlsx import api
-from selfeval_xlsx import sampledata as S
 from selfeval_xlsx.cli import cli
-from selfeval_xlsx.fill import filled_bytes
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "samples" / "inbox"
@@ -134,8 +134,10 @@ def test_same_result_whatever_jobs_and_on_a_second_run(tmp_path: Path) -> None:
 def test_resubmission_newest_wins_by_when_it_was_received_not_by_fill_date(tmp_path: Path) -> None:
     inbox = tmp_path / "inbox"
     inbox.mkdir()
-    old = S.variant(S.seed(), **{"identity.filled_on": "2024-01-25"})
-    new = S.variant(S.seed(), **{"identity.filled_on": "2024-01-05", "self_assessment.total": 98})
+    old = sampledata.variant(sampledata.seed(), **{"identity.filled_on": "2024-01-25"})
+    new = sampledata.variant(
+        sampledata.seed(), **{"identity.filled_on": "2024-01-05", "self_assessment.total": 98}
+    )
     write(inbox, "a-old.xlsx", filled_bytes(old, 2023))
     write(inbox, "z-new.xlsx", filled_bytes(new, 2023))
     os.utime(inbox / "a-old.xlsx", (1706000000, 1706000000))  # received 2024-01-23
@@ -163,7 +165,7 @@ def test_a_good_file_is_unchanged_by_broken_neighbours(tmp_path: Path) -> None:
 def test_user_text_never_becomes_a_formula(tmp_path: Path) -> None:
     inbox = tmp_path / "inbox"
     inbox.mkdir()
-    data = S.seed()
+    data = sampledata.seed()
     data["identity"]["unit_name"] = INJECTIONS[0]
     data["indicators"][0]["level3"] = INJECTIONS[1]
     data["indicators"][1]["level3"] = INJECTIONS[2]
@@ -205,7 +207,7 @@ def test_rollups_of_rollups_make_a_city_rollup(sample_merge, tmp_path: Path) -> 
     other = tmp_path / "other"
     other.mkdir()
     for i in range(3):
-        d = S.township(i, seed_value=50 + i)
+        d = sampledata.township(i, seed_value=50 + i)
         d["identity"].update(
             division_code=f"130132{100 + i}000", county="元氏县", unit_name=f"元氏{i}镇人民政府"
         )
@@ -396,7 +398,7 @@ def test_an_internal_error_is_not_sent_back_to_the_township(tmp_path: Path, monk
     inbox = tmp_path / "inbox"
     inbox.mkdir()
     write(inbox, "宋营镇.xlsx", seed_bytes())
-    write(inbox, "出错.xlsx", filled_bytes(S.township(0), 2023))
+    write(inbox, "出错.xlsx", filled_bytes(sampledata.township(0), 2023))
     real = worker.score_workbook
 
     def fails_on_one(data: bytes, name: str, **kw):

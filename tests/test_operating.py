@@ -18,17 +18,17 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import sampledata
 from click.testing import CliRunner
 from filelock import FileLock
+from openpyxl_fill import filled_bytes
 from workbooks import write
 
 from selfeval_xlsx import api, publishing, worker
 from selfeval_xlsx import merge as merge_mod
 from selfeval_xlsx import output as output_mod
-from selfeval_xlsx import sampledata as S
 from selfeval_xlsx.cli import cli
 from selfeval_xlsx.errors import DiskFull, FolderError, OutputBusy, OutputError
-from selfeval_xlsx.fill import filled_bytes
 from selfeval_xlsx.output import LOCK_NAME, STAGING_PREFIX
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -47,8 +47,8 @@ def tree(folder: Path) -> dict[str, str]:
 def township_inbox(folder: Path, n: int) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     for k in range(n):
-        data = S.township(k, seed_value=500 + k)
-        write(folder, f"乡镇{k:03d}.xlsx", filled_bytes(data, S.YEAR))
+        data = sampledata.township(k, seed_value=500 + k)
+        write(folder, f"乡镇{k:03d}.xlsx", filled_bytes(data, sampledata.YEAR))
     return folder
 
 
