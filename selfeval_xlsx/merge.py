@@ -21,7 +21,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import rollup as R
 from .drafts import DRAFTS
 from .errors import NothingToMerge, StagingWriteError
 from .findings import Finding, make
@@ -43,6 +42,7 @@ from .output import (
 )
 from .publishing import build_rollups, publish_workbooks, rejection_reason, write_drafts, write_rollups
 from .resubmissions import name_rank, settle
+from .rollup import FileRow, Rollup
 from .rules import Rules, load_rules
 from .runlog import RUN_LOG, log_to, stop_log
 from .signing import NO_KEYS, KeyRing
@@ -62,12 +62,12 @@ class MergeResult:
 
     outdir: Path
     counts: dict[str, int]
-    rollups: list[R.Rollup]
+    rollups: list[Rollup]
     outputs: list[Path]
     accepted: list[Processed]
-    rejected: list[R.FileRow]
-    superseded: list[R.FileRow]
-    skipped: list[R.FileRow]
+    rejected: list[FileRow]
+    superseded: list[FileRow]
+    skipped: list[FileRow]
     #: files found in OUT that this tool did not write (or that were edited since): kept, never deleted
     kept: list[Path] = field(default_factory=list)
 
@@ -282,14 +282,14 @@ def _finish(
     processed = list(_run(tasks, pool, o.jobs, o.progress))
     RUN_LOG.info("processed %s items in %.2fs", len(processed), time.perf_counter() - started)
 
-    rejected: list[R.FileRow] = [
-        R.FileRow(r.name, "rejected", rejection_reason(r.name, list(r.findings)), sha256=r.sha256)
+    rejected: list[FileRow] = [
+        FileRow(r.name, "rejected", rejection_reason(r.name, list(r.findings)), sha256=r.sha256)
         for r in intake.rejected
     ]
     reject_findings: list[tuple[str, list[Finding], str, str]] = [
         (r.name, list(r.findings), "", "") for r in intake.rejected
     ]
-    skipped = [R.FileRow(s.name, "skipped", s.reason) for s in intake.skipped]
+    skipped = [FileRow(s.name, "skipped", s.reason) for s in intake.skipped]
     valid: list[Processed] = []
     invalid: list[Processed] = []
     for p in processed:
@@ -312,7 +312,7 @@ def _finish(
     reject_findings.extend(settled.findings)
     for p in settled.rejected:
         rejected.append(
-            R.FileRow(p.name, "rejected", rejection_reason(p.name, p.findings), p.code, p.unit_name, p.sha256)
+            FileRow(p.name, "rejected", rejection_reason(p.name, p.findings), p.code, p.unit_name, p.sha256)
         )
         reject_findings.append((p.name, p.findings, p.code, p.unit_name))
 

@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from . import rollup as R
 from .drafts import reply_draft
 from .findings import Finding
 from .intake import SEP, safe_name
@@ -23,6 +22,7 @@ from .output import (
     atomic_file,
     atomic_write,
 )
+from .rollup import FileRow, FindingRow, Rollup, rollup_file_name
 from .rules import Rules
 from .signing import SigningKey
 from .validate import divisions
@@ -64,7 +64,7 @@ def publish_workbooks(
     staging: Path,
     accepted: list[Processed],
     invalid: list[Processed],
-    rejected: list[R.FileRow],
+    rejected: list[FileRow],
     reports: bool = False,
     completed: bool = True,
 ) -> dict[str, Path]:
@@ -107,7 +107,7 @@ def publish_workbooks(
 
 def write_drafts(
     folder: Path,
-    rejected: list[R.FileRow],
+    rejected: list[FileRow],
     senders: dict[str, tuple[str, int | None]],
     moved: dict[str, Path],
 ) -> None:
@@ -167,15 +167,15 @@ def _returned_stems(names: list[str]) -> list[str]:
 
 def build_rollups(
     accepted: list[Processed],
-    rejected: list[R.FileRow],
-    superseded: list[R.FileRow],
-    skipped: list[R.FileRow],
+    rejected: list[FileRow],
+    superseded: list[FileRow],
+    skipped: list[FileRow],
     reject_findings: list[tuple[str, list[Finding], str, str]],
     counts: dict[str, int],
     rules: Rules,
     staging: Path,
     year: int | None = None,
-) -> list[tuple[R.Rollup, Spool]]:
+) -> list[tuple[Rollup, Spool]]:
     """One roll-up per area and year: the county, or one level up when roll-ups are merged.
 
     The roll-ups hold their townships; their other rows wait in the returned spools."""
@@ -193,7 +193,7 @@ def build_rollups(
     out = []
     for (area, year), members in sorted(groups.items(), key=lambda kv: (kv[0][0], kv[0][1] or 0)):
         county = names.get(area) or next((p.county for p in members if p.county), "") or "未知地区"
-        roll = R.Rollup(
+        roll = Rollup(
             county_code=area,
             county=county,
             year=year,
@@ -237,11 +237,11 @@ class Spool:
 
     staging: Path
     files: list[str] = field(default_factory=list)
-    findings: list[R.FindingRow] = field(default_factory=list)
+    findings: list[FindingRow] = field(default_factory=list)
     excluded: dict[str, frozenset[str]] = field(default_factory=dict)  # spool file → codes left out
     signer: SigningKey | None = None  # signs the roll-up's data when set
 
-    def fill(self, roll: R.Rollup) -> None:
+    def fill(self, roll: Rollup) -> None:
         """Load the rows into ``roll``."""
         for name in self.files:
             if not name:
@@ -259,12 +259,12 @@ class Spool:
         roll.findings.extend(self.findings)
 
     @staticmethod
-    def release(roll: R.Rollup) -> None:
+    def release(roll: Rollup) -> None:
         """Drop ``roll``'s rows once written (see :class:`MergeResult`)."""
         roll.indicators, roll.panel, roll.findings = [], [], []
 
 
-def _absorb(roll: R.Rollup, p: Processed) -> None:
+def _absorb(roll: Rollup, p: Processed) -> None:
     sub = p.rollup
     assert sub is not None
     for row in sub.townships:
@@ -300,7 +300,7 @@ def _project(p: Processed) -> str:
 
 
 def write_rollups(
-    outdir: Path, spooled: list[tuple[R.Rollup, Spool]], pool: ProcessPoolExecutor | None = None
+    outdir: Path, spooled: list[tuple[Rollup, Spool]], pool: ProcessPoolExecutor | None = None
 ) -> list[Path]:
     """Write each roll-up's workbook and its part of ``rollup.json`` into ``outdir`` (the staging
     folder's ``new/``), one roll-up in memory at a time; return the paths written.
@@ -327,7 +327,7 @@ def write_rollups(
     return out
 
 
-def write_rollup(outdir: Path, roll: R.Rollup, spool: Spool) -> tuple[Path, Path]:
+def write_rollup(outdir: Path, roll: Rollup, spool: Spool) -> tuple[Path, Path]:
     """Load one roll-up's rows, write its workbook; return its path and that of its ``rollup.json`` text
     (UTF-8, in the staging folder: a worker would otherwise send megabytes back to the main process)."""
     from .rollup_write import paused_gc, write_rollup_workbook
@@ -340,7 +340,7 @@ def write_rollup(outdir: Path, roll: R.Rollup, spool: Spool) -> tuple[Path, Path
             from .signing import sign_rollup_data
 
             sign_rollup_data(data, spool.signer)
-        target = outdir / R.rollup_file_name(roll.county, roll.year)
+        target = outdir / rollup_file_name(roll.county, roll.year)
         atomic_write(target, lambda w: write_rollup_workbook(w, roll, data))
         part = spool.staging / f"rollup-{roll.county_code}-{roll.year or 0}.json"
         part.write_bytes(rows_text(data, "    ").encode("utf-8"))

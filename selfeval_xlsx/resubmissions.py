@@ -9,9 +9,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from . import rollup as R
 from .findings import Finding, make
 from .intake import SEP, copy_marked
+from .rollup import FileRow
 
 if TYPE_CHECKING:
     from .worker import Processed
@@ -58,10 +58,10 @@ class Settled:
     warnings added to accepted files (for the roll-up's findings)."""
 
     accepted: list[Processed] = field(default_factory=list)
-    superseded: list[R.FileRow] = field(default_factory=list)
+    superseded: list[FileRow] = field(default_factory=list)
     rejected: list[Processed] = field(default_factory=list)
-    skipped: list[R.FileRow] = field(default_factory=list)
-    notes: list[R.FileRow] = field(default_factory=list)
+    skipped: list[FileRow] = field(default_factory=list)
+    notes: list[FileRow] = field(default_factory=list)
     findings: list[tuple[str, list[Finding], str, str]] = field(default_factory=list)
 
     def warn(self, p: Processed, finding: Finding) -> None:
@@ -72,7 +72,7 @@ class Settled:
 
     def supersede(self, p: Processed, reason: str, by: str) -> None:
         self.superseded.append(
-            R.FileRow(p.name, "superseded", reason, p.code, p.unit_name, p.sha256, replaced_by=by)
+            FileRow(p.name, "superseded", reason, p.code, p.unit_name, p.sha256, replaced_by=by)
         )
 
 
@@ -99,7 +99,7 @@ def settle(valid: list[Processed], invalid: list[Processed]) -> Settled:
     for p in valid + invalid:
         if p.generated == "returned-unedited":
             out.skipped.append(
-                R.FileRow(
+                FileRow(
                     p.name,
                     "skipped",
                     "本工具生成的退回副本，尚未经乡镇修改（不是新的报送），不计入。",
@@ -158,7 +158,7 @@ def settle(valid: list[Processed], invalid: list[Processed]) -> Settled:
             by = winners.get(unit)
             where = f"该单位已有报送《{by.name}》计入" if by else "该单位已有其他报送或汇总表"
             reason = f"本工具生成的评分结果（已评分副本），{where}，不重复计入。"
-            out.skipped.append(R.FileRow(p.name, "skipped", reason, p.code, p.unit_name, p.sha256))
+            out.skipped.append(FileRow(p.name, "skipped", reason, p.code, p.unit_name, p.sha256))
         else:
             spare.setdefault(unit, []).append(p)
     for files in spare.values():
@@ -232,7 +232,7 @@ def take_rollup(p: Processed, winners: dict[Unit, Processed], taken: dict[Unit, 
             continue
         excluded.add(row.code)
         out.notes.append(
-            R.FileRow(f"{p.name}{SEP}{row.name}", "superseded", reason, row.code, row.name, p.sha256, by)
+            FileRow(f"{p.name}{SEP}{row.name}", "superseded", reason, row.code, row.name, p.sha256, by)
         )
     p.excluded = frozenset(excluded)
     if sub.townships and len(excluded) == len(sub.townships):

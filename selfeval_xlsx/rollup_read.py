@@ -17,7 +17,7 @@ from functools import cache
 from types import UnionType
 from typing import Any, get_args, get_type_hints
 
-from . import rollup as R
+from .rollup import FileRow, FindingRow, IndicatorRow, PanelRow, Rollup, TownshipRow
 
 ROLLUP_ID = "selfeval-xlsx/rollup"
 ROLLUP_VERSION = "1.0"
@@ -25,11 +25,11 @@ DATA_SHEET = "_rollup"
 _SHEET_IN_BOOK = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?sheet\b[^>]*?\bname\s*=\s*[\"']_rollup[\"']")
 
 _KINDS: dict[str, type] = {
-    "townships": R.TownshipRow,
-    "indicators": R.IndicatorRow,
-    "panel": R.PanelRow,
-    "findings": R.FindingRow,
-    "files": R.FileRow,
+    "townships": TownshipRow,
+    "indicators": IndicatorRow,
+    "panel": PanelRow,
+    "findings": FindingRow,
+    "files": FileRow,
 }
 
 
@@ -47,13 +47,13 @@ def is_rollup_workbook(data: bytes) -> bool:
         return False
 
 
-def read_rollup_workbook(data: bytes) -> R.Rollup | None:
+def read_rollup_workbook(data: bytes) -> Rollup | None:
     """The :class:`~selfeval_xlsx.rollup.Rollup` stored in a roll-up workbook; ``None`` for other bytes."""
     got = read_rollup(data)
     return None if got is None else got[0]
 
 
-def read_rollup(data: bytes) -> tuple[R.Rollup, dict[str, Any]] | None:
+def read_rollup(data: bytes) -> tuple[Rollup, dict[str, Any]] | None:
     """The roll-up stored in a roll-up workbook and the JSON object it was decoded from (what a signature
     covers, with its ``totals``); ``None`` for other bytes."""
     try:
@@ -84,7 +84,7 @@ def _data_cells(data: bytes) -> list[tuple[Any, Any]] | None:
         wb.close()
 
 
-def _decode(cells: list[tuple[Any, Any]]) -> tuple[R.Rollup, dict[str, Any]] | None:
+def _decode(cells: list[tuple[Any, Any]]) -> tuple[Rollup, dict[str, Any]] | None:
     head = {k: v for k, v in cells[:5] if isinstance(k, str)}
     if head.get("rollup_id") != ROLLUP_ID or str(head.get("rollup_version", "")).split(".")[0] != "1":
         return None
@@ -116,7 +116,7 @@ def _decode(cells: list[tuple[Any, Any]]) -> tuple[R.Rollup, dict[str, Any]] | N
         return None
     if not (isinstance(grades, list) and all(isinstance(g, str) for g in grades)):
         return None
-    scalars = _record(R.Rollup, {k: v for k, v in src.items() if k not in (*_KINDS, "counts", "grades")})
+    scalars = _record(Rollup, {k: v for k, v in src.items() if k not in (*_KINDS, "counts", "grades")})
     for key, value in lists.items():
         setattr(scalars, key, value)
     scalars.counts, scalars.grades = dict(counts), tuple(grades)

@@ -30,10 +30,10 @@ from xlsxwriter.format import Format
 from xlsxwriter.workbook import Workbook
 from xlsxwriter.worksheet import Worksheet
 
-from . import rollup as R
 from .decimals import ZERO, q2
 from .findings import SEVERITY_LABELS
 from .jsoncodec import ascii_text
+from .rollup import FileRow, Rollup, TownshipRow
 from .rollup_read import DATA_SHEET, ROLLUP_ID, ROLLUP_VERSION
 from .template import FONT_NAME, FONT_SIZE
 from .xlsxfast import FastWorkbook, FastWorksheet
@@ -107,7 +107,7 @@ class _Col:
 
 
 def write_rollup_workbook(
-    target: str | Path | BinaryIO, rollup: R.Rollup, data: dict[str, Any] | None = None
+    target: str | Path | BinaryIO, rollup: Rollup, data: dict[str, Any] | None = None
 ) -> None:
     """Write the roll-up workbook to a path or a binary file object (ranks the townships first).
 
@@ -116,7 +116,7 @@ def write_rollup_workbook(
         _write(target, rollup, data)
 
 
-def _write(target: str | Path | BinaryIO, rollup: R.Rollup, data: dict[str, Any] | None) -> None:
+def _write(target: str | Path | BinaryIO, rollup: Rollup, data: dict[str, Any] | None) -> None:
     rollup.rank()
     wb = FastWorkbook(
         str(target) if isinstance(target, str | Path) else target,
@@ -160,7 +160,7 @@ def paused_gc() -> Iterator[None]:
 
 
 class _Writer:
-    def __init__(self, wb: Workbook, rollup: R.Rollup, data: dict[str, Any] | None = None) -> None:
+    def __init__(self, wb: Workbook, rollup: Rollup, data: dict[str, Any] | None = None) -> None:
         self.wb, self.r, self.data = wb, rollup, data
         self.totals = rollup.totals()
         self._formats: dict[tuple[str, bool, bool], Format] = {}
@@ -617,7 +617,7 @@ def _code_title(code: str) -> str:
     return entry[1] if entry else code
 
 
-def summary_total(r: R.Rollup, t: dict[str, Any], header: str) -> Any:
+def summary_total(r: Rollup, t: dict[str, Any], header: str) -> Any:
     """The value of the 汇总 total row under ``header`` (``t`` is ``r.totals()``); ``None`` for a blank."""
     rows = r.townships
     mean = {
@@ -711,16 +711,16 @@ def _summary_cols() -> list[_Col]:
     ]
 
 
-def _source(t: R.TownshipRow) -> str:
+def _source(t: TownshipRow) -> str:
     return f"{t.file}（经汇总表{t.source_rollup}）" if t.source_rollup else t.file
 
 
-def _reply(f: R.FileRow) -> str:
+def _reply(f: FileRow) -> str:
     """What to paste into the reply e-mail: the reason, led by the file name unless it already names it."""
     return f.reason if f.file and f"《{f.file}》" in f.reason else f"《{f.file}》：{f.reason}"
 
 
-def _title(r: R.Rollup, what: str) -> str:
+def _title(r: Rollup, what: str) -> str:
     year = f"{r.year}年度" if r.year is not None else "（年度未知）"
     return f"{r.county}{year}{what}"
 
@@ -816,7 +816,7 @@ def _page(
 # --- the hidden data sheet ----------------------------------------------------------------------------
 
 
-def _payload(r: R.Rollup, rollup: dict[str, Any] | None = None) -> str:
+def _payload(r: Rollup, rollup: dict[str, Any] | None = None) -> str:
     """The roll-up as pure-ASCII JSON; '_' escaped too, as openpyxl mangles text like '_x005F_x0041_'."""
     data = {
         "rollup_id": ROLLUP_ID,

@@ -15,7 +15,6 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from . import rollup as R
 from .errors import StagingWriteError
 from .findings import Finding, make
 from .intake import ChangedFile, Item, generated_by_tool
@@ -26,6 +25,7 @@ from .output import (
 )
 from .pipeline import Scored, score_workbook
 from .resubmissions import name_rank, received_time
+from .rollup import FindingRow, IndicatorRow, PanelRow, Rollup, TownshipRow
 from .rules import Rules, load_rules
 from .runlog import log_error
 from .signing import NO_KEYS, KeyRing
@@ -47,10 +47,10 @@ class Processed:
     unit_name: str = ""
     county: str = ""
     filled_on: str = ""
-    row: R.TownshipRow | None = None
+    row: TownshipRow | None = None
     staged: str = ""  # file name of the completed/returned workbook in the staging folder
     report_staged: str = ""  # file name of the drafted 自评报告 in the staging folder
-    rollup: R.Rollup | None = None  # when the file is itself a roll-up workbook (townships and files only)
+    rollup: Rollup | None = None  # when the file is itself a roll-up workbook (townships and files only)
     rows_file: str = ""  # spooled (indicators, panel, finding rows) in the staging folder's rows/
     generated: str = ""  # intake.generated_by_tool: 'completed' / 'returned' / 'returned-unedited' / ''
     excluded: frozenset[str] = frozenset()  # codes of a roll-up's rows not taken (counted elsewhere)
@@ -318,12 +318,12 @@ def _stage(scored: Scored, task: Task, item: Item) -> str:
     return staged
 
 
-def _rows(scored: Scored, item: Item) -> tuple[R.TownshipRow, list[R.IndicatorRow], list[R.PanelRow]]:
+def _rows(scored: Scored, item: Item) -> tuple[TownshipRow, list[IndicatorRow], list[PanelRow]]:
     sub, res = scored.submission, scored.result
     assert sub is not None and res is not None
     total = sub.budget.get("total")
     sub_scores = {k: v.shown for k, v in res.subtotals.items()}
-    row = R.TownshipRow(
+    row = TownshipRow(
         code=sub.unit_code,
         name=sub.unit_name,
         county=sub.county,
@@ -351,7 +351,7 @@ def _rows(scored: Scored, item: Item) -> tuple[R.TownshipRow, list[R.IndicatorRo
         project_rate=_rate_shown(sub.budget.get("project"), res.rules),
     )
     indicators = [
-        R.IndicatorRow(
+        IndicatorRow(
             code=sub.unit_code,
             name=sub.unit_name,
             seq=s.indicator.seq,
@@ -374,7 +374,7 @@ def _rows(scored: Scored, item: Item) -> tuple[R.TownshipRow, list[R.IndicatorRo
     names = {m.seq: m for m in sub.members}
     level3 = {i.seq: i.level3 for i in sub.indicators}
     panel = [
-        R.PanelRow(
+        PanelRow(
             code=sub.unit_code,
             name=sub.unit_name,
             indicator=p.indicator,
@@ -399,9 +399,9 @@ def _text(value: Any) -> str:
     return f"{value:f}" if isinstance(value, Decimal) else str(value)
 
 
-def finding_rows(file: str, findings: list[Finding], code: str, name: str) -> list[R.FindingRow]:
+def finding_rows(file: str, findings: list[Finding], code: str, name: str) -> list[FindingRow]:
     return [
-        R.FindingRow(
+        FindingRow(
             file=file,
             code=code,
             name=name,
