@@ -361,11 +361,11 @@ def test_the_library_is_silent_but_merge_log_is_written(tmp_path: Path) -> None:
 def test_merge_under_spawn_matches_fork(tmp_path: Path, monkeypatch, method: str) -> None:
     """Workers that inherit nothing (spawn: Windows, macOS; forkserver: Python 3.14 on Linux) load the
     rules from their file and write to merge.log themselves: same counts and roll-up as forked ones."""
-    from selfeval_xlsx import merge as M
+    from selfeval_xlsx import merge as merge_module
 
     forked = api.merge(SAMPLES, tmp_path / "fork", jobs=2)
-    monkeypatch.setattr(M, "START_METHOD", method)
-    monkeypatch.delenv(M.START_METHOD_ENV, raising=False)
+    monkeypatch.setattr(merge_module, "START_METHOD", method)
+    monkeypatch.delenv(merge_module.START_METHOD_ENV, raising=False)
     spawned = api.merge(SAMPLES, tmp_path / method, jobs=2)
     assert spawned.counts == forked.counts
     assert rollup_content(tmp_path / method / "汇总_赵县_2023.xlsx") == rollup_content(
@@ -376,14 +376,16 @@ def test_merge_under_spawn_matches_fork(tmp_path: Path, monkeypatch, method: str
 
 
 def test_a_custom_rules_file_reaches_spawned_workers(tmp_path: Path, monkeypatch) -> None:
-    from selfeval_xlsx import merge as M
+    from selfeval_xlsx import merge as merge_module
 
-    profile = json.loads((Path(M.__file__).parent / "rules" / "mof-2020.json").read_text(encoding="utf-8"))
+    profile = json.loads(
+        (Path(merge_module.__file__).parent / "rules" / "mof-2020.json").read_text(encoding="utf-8")
+    )
     profile["name"] = "county-2024"
     profile["grades"] = [{"name": "甲", "min": 90}, {"name": "乙", "min": 0}]
     custom = tmp_path / "本县细则.json"
     custom.write_text(json.dumps(profile, ensure_ascii=False), encoding="utf-8")
-    monkeypatch.setattr(M, "START_METHOD", "spawn")
+    monkeypatch.setattr(merge_module, "START_METHOD", "spawn")
     result = api.merge(SAMPLES, tmp_path / "out", jobs=2, rules=api.load_rules(custom))
     townships = result.rollups[0].townships
     assert len(townships) == 12 and {t.grade for t in townships} == {"甲", "乙"}
