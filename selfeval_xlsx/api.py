@@ -89,7 +89,7 @@ def document_json(doc: Document) -> dict[str, Any]:
 def merge(inbox: str | Path, outdir: str | Path = "out", **options: Any) -> Any:
     """Merge every file under ``inbox`` into roll-ups in ``outdir`` (see :func:`selfeval_xlsx.merge.merge`)."""
     # What the workers write with, imported once here rather than by each worker after merge forks them.
-    from . import completed, rollup_xlsx  # noqa: F401
+    from . import completed, rollup_read, rollup_write  # noqa: F401
 
     if options.get("reports"):
         from . import report  # noqa: F401

@@ -506,8 +506,9 @@ def test_unknown_positions_are_skipped_not_fatal() -> None:
 
 
 def test_reader_reads_the_template_and_a_rewritten_document_unchanged() -> None:
-    from selfeval_xlsx import sampledata
-    from selfeval_xlsx.fill import filled_bytes
+    import sampledata
+    from openpyxl_fill import filled_bytes
+
     from selfeval_xlsx.reader import read_workbook
 
     blank = io.BytesIO()

@@ -6,18 +6,18 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import sampledata
 from openpyxl import Workbook
+from openpyxl_fill import filled_bytes
 
 from selfeval_xlsx import layout as L
-from selfeval_xlsx import sampledata as S
-from selfeval_xlsx.fill import filled_bytes
 
 Edit = Callable[[Workbook], None]
 
 
 def seed_bytes(edit: Edit | None = None, data: dict[str, Any] | None = None) -> bytes:
     """The seed township's workbook, optionally edited."""
-    return filled_bytes(data or S.seed(), S.YEAR, edit)
+    return filled_bytes(data or sampledata.seed(), sampledata.YEAR, edit)
 
 
 def write(tmp: Path, name: str, data: bytes) -> Path:
