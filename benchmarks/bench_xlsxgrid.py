@@ -1,4 +1,4 @@
-"""How fast the fast reader (``selfeval_xlsx.xlsxgrid.load_grid``) opens a filled workbook, against
+"""How fast the fast reader (``selfeval_xlsx.xlsx.grid.load_grid``) opens a filled workbook, against
 ``openpyxl.load_workbook``.
 
 ```sh
@@ -29,7 +29,7 @@ from typing import Any
 from openpyxl import load_workbook
 
 from selfeval_xlsx import layout as L
-from selfeval_xlsx.xlsxgrid import load_grid
+from selfeval_xlsx.xlsx.grid import load_grid
 
 # the sample data and the openpyxl filler are the tests' fixtures (tests/), not part of the package
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))

@@ -163,7 +163,7 @@ def cells_for(data: Mapping[str, Any]) -> dict[str, CellRef]:
 
 
 def _ref(sheet: str, row: int, col: int) -> CellRef:
-    from .cells import a1
+    from .xlsx.cells import a1
 
     return CellRef(sheet, a1(row, col))
 

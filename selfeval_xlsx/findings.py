@@ -201,7 +201,7 @@ class Report:
 
 def sort_key(f: Finding) -> tuple[int, str, int, str, str]:
     """Stable order: errors first, then by sheet, row, column."""
-    from .cells import cell_sort_key  # local: avoid import cycle
+    from .xlsx.cells import cell_sort_key  # local: avoid import cycle
 
     rank = {"error": 0, "warning": 1, "info": 2}[f.severity]
     row, col = cell_sort_key(f.cell)

@@ -20,8 +20,8 @@ from decimal import Decimal
 from enum import StrEnum
 from functools import cached_property
 
-from .cells import a1
 from .version import TEMPLATE_VERSION
+from .xlsx.cells import a1
 
 
 class T(StrEnum):

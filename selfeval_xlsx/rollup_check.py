@@ -17,8 +17,6 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from openpyxl.utils import get_column_letter
-
 from .decimals import ZERO, q2, to_decimal
 from .findings import Finding, Report, make
 from .jsoncodec import plain
@@ -29,6 +27,7 @@ from .rollup import Rollup, TownshipRow
 from .rules import Rules, list_rules, load_rules
 from .scoring import score_budget
 from .signing import NO_KEYS, KeyRing, verify_rollup_data
+from .xlsx.cells import column_letter
 
 #: The largest amount a township's budget table accepts (万元), as in the template's layout.
 MAX_AMOUNT = Decimal("100000000")
@@ -104,8 +103,8 @@ class _Where:
         from .rollup_write import INDICATORS, SUMMARY, _indicator_cols, _summary_cols
 
         self.file, self.summary, self.indicators = file, SUMMARY, INDICATORS
-        self.cols = {c.header: get_column_letter(i) for i, c in enumerate(_summary_cols(), start=1)}
-        self.icols = {c.header: get_column_letter(i) for i, c in enumerate(_indicator_cols(), start=1)}
+        self.cols = {c.header: column_letter(i) for i, c in enumerate(_summary_cols(), start=1)}
+        self.icols = {c.header: column_letter(i) for i, c in enumerate(_indicator_cols(), start=1)}
 
     def row(self, i: int, field: str) -> dict[str, Any]:
         return {"file": self.file, "sheet": self.summary, "cell": f"{self.cols[HEADERS[field]]}{_FIRST + i}"}

@@ -35,7 +35,7 @@ _KINDS: dict[str, type] = {
 
 def is_rollup_workbook(data: bytes) -> bool:
     """Cheap check: a zip whose workbook lists a ``_rollup`` sheet (:func:`read_rollup_workbook` decides)."""
-    from .safety import open_zip, read_member
+    from .xlsx.zipread import open_zip, read_member
 
     if not data.startswith(b"PK"):
         return False

@@ -942,7 +942,7 @@ def _row_of(ref: str) -> int:
 
 def extra_column_cell() -> str:
     """Column T of the first indicator row: well to the right of the table."""
-    from selfeval_xlsx.cells import a1
+    from selfeval_xlsx.xlsx.cells import a1
 
     return a1(_row_of(indicator_cell(0, "level3")[1]), 20)
 
@@ -956,7 +956,7 @@ def extra_column(path: Path, index: int = 0) -> Path:
 
 def hidden_row_first_cell() -> str:
     """Column A of the third indicator row (the one :func:`hidden_row` hides)."""
-    from selfeval_xlsx.cells import a1
+    from selfeval_xlsx.xlsx.cells import a1
 
     return a1(_row_of(indicator_cell(2, "level3")[1]), 1)
 

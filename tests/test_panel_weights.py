@@ -18,10 +18,10 @@ from workbooks import indicator_cell, panel_cell, seed_bytes, write
 
 from selfeval_xlsx import api
 from selfeval_xlsx import layout as L
-from selfeval_xlsx.cells import a1
 from selfeval_xlsx.cli import cli
 from selfeval_xlsx.completed import RESULT_SHEET
 from selfeval_xlsx.rules import RulesError
+from selfeval_xlsx.xlsx.cells import a1
 
 D = Decimal
 QUALITATIVE = (2, 3, 5, 6)  # the seed's 定性 indicators (seq)

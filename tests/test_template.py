@@ -15,10 +15,10 @@ from openpyxl.utils.cell import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from selfeval_xlsx import layout as L
-from selfeval_xlsx.cells import a1
 from selfeval_xlsx.document import CellRef, Document
 from selfeval_xlsx.template import TEMPLATE_FILENAME, ProfileText, write_standard, write_template
 from selfeval_xlsx.version import TEMPLATE_ID, TEMPLATE_VERSION, __version__
+from selfeval_xlsx.xlsx.cells import a1
 
 GRADES = ("优", "良", "中", "差")
 

@@ -20,7 +20,7 @@ from workbooks import chain, indicator_cell, seed_bytes, set_indicator, set_valu
 
 from selfeval_xlsx import api, reader
 from selfeval_xlsx import layout as L
-from selfeval_xlsx.xlsxgrid import GridError, grid_from_openpyxl, load_grid
+from selfeval_xlsx.xlsx.grid import GridError, grid_from_openpyxl, load_grid
 
 D = Decimal
 IND = L.INDICATOR_SHEET.name
@@ -152,7 +152,7 @@ def test_grid_reader_marks_percent_cells_like_openpyxl() -> None:
     for name in fast.sheetnames:
         assert fast[name].cells == slow[name].cells, name
     _, ref = indicator_cell(0, "actual")
-    from selfeval_xlsx.cells import parse_a1
+    from selfeval_xlsx.xlsx.cells import parse_a1
 
     assert fast[IND].cells[parse_a1(ref)].percent
 

@@ -25,10 +25,11 @@ from openpyxl.formula.translate import Translator, TranslatorError
 from openpyxl_fill import filled_bytes
 
 from selfeval_xlsx import layout as L
-from selfeval_xlsx import xlsxgrid as X
 from selfeval_xlsx.limits import Limits
 from selfeval_xlsx.template import TEMPLATE_FILENAME
-from selfeval_xlsx.xlsxgrid import (
+from selfeval_xlsx.xlsx import grid as X
+from selfeval_xlsx.xlsx.cells import column_letter
+from selfeval_xlsx.xlsx.grid import (
     Cell,
     Grid,
     GridError,
@@ -568,7 +569,7 @@ def test_number_formats_decide_dates_as_openpyxl_does() -> None:
     }
     formats = [14, 22, 46, 164, 165, 166, 167, 168, 169, 2, 47]
     cells = "".join(
-        f'<c r="{X._col_letters(i + 1)}1" s="{i + 1}"><v>45311.25</v></c>' for i in range(len(formats))
+        f'<c r="{column_letter(i + 1)}1" s="{i + 1}"><v>45311.25</v></c>' for i in range(len(formats))
     )
     cells += '<c r="A2" s="1"><v>0.5</v></c><c r="B2" s="2"><v>0.5</v></c>'
     cells += '<c r="C2" t="d"><v>2024-01-20T09:30:00</v></c>'
@@ -1084,7 +1085,7 @@ def test_sheet_accessors() -> None:
 def test_reader_gives_the_same_document_through_the_openpyxl_fallback(monkeypatch) -> None:
     """The reader falls back to openpyxl when the fast reader refuses a file: same values, same findings."""
     from selfeval_xlsx import reader
-    from selfeval_xlsx.xlsxgrid import GridError
+    from selfeval_xlsx.xlsx.grid import GridError
 
     files = sorted(p for p in INBOX.glob("*.xlsx") if not p.name.startswith("~$"))
     fast = {p.name: reader.read_workbook(p) for p in files}

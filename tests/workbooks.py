@@ -46,7 +46,7 @@ def set_value(pointer: str, value: Any) -> Edit:
 def indicator_cell(index: int, key: str) -> tuple[str, str]:
     """(sheet, A1) of an indicator table cell (0-based template row)."""
     p = L.INDICATOR_SHEET.find("indicators")
-    from selfeval_xlsx.cells import a1
+    from selfeval_xlsx.xlsx.cells import a1
 
     return L.INDICATOR_SHEET.name, a1(L.table_row(p, index), L.table_col(p, key))
 
@@ -61,7 +61,7 @@ def set_indicator(index: int, key: str, value: Any) -> Edit:
 
 
 def panel_cell(indicator_seq: int, member_seq: int) -> tuple[str, str]:
-    from selfeval_xlsx.cells import a1
+    from selfeval_xlsx.xlsx.cells import a1
 
     p = L.PANEL_SHEET.find("panel_scores")
     return L.PANEL_SHEET.name, a1(*L.matrix_cell(p, indicator_seq - 1, member_seq - 1))
