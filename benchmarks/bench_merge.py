@@ -13,7 +13,7 @@ Steps, each run in its own fresh process (a small wrapper process starts it, tim
 (d) the naive openpyxl pipeline: ``load_workbook`` → add a result sheet → ``save``, single process.
 
 The inbox of N valid, distinct township workbooks is generated once and cached in the work folder: a few
-dozen base workbooks are filled from the real template with :func:`selfeval_xlsx.fill.filled_bytes`; every
+dozen base workbooks are filled from the real template with ``filled_bytes`` of ``tests/openpyxl_fill.py``; every
 file is then one of them with its identity (division code, unit name, county, phone) rewritten in the
 sheet XML and re-zipped. A sample is validated with :func:`selfeval_xlsx.api.validate_workbook` on every
 run (zero errors, identity as intended); a stale cache is rebuilt.
@@ -147,8 +147,9 @@ class Base:
 
 def make_bases(count: int) -> list[Base]:
     """``count`` workbooks filled from the template with varied data (different seeds and townships)."""
-    from selfeval_xlsx.fill import filled_bytes
-    from selfeval_xlsx.sampledata import TOWNS, township
+    sys.path.insert(0, str(HERE.parent / "tests"))  # the tests' fixtures: sample data and the openpyxl filler
+    from openpyxl_fill import filled_bytes
+    from sampledata import TOWNS, township
 
     out = []
     for k in range(count):
@@ -623,7 +624,7 @@ def _estimate(b: dict[str, Any], jobs: int, manifest: dict[str, Any]) -> dict[st
 
 _WARM = """
 import compileall, json, sys, sysconfig
-import openpyxl, selfeval_xlsx.cli, selfeval_xlsx.completed, selfeval_xlsx.merge, selfeval_xlsx.rollup_xlsx
+import openpyxl, selfeval_xlsx.cli, selfeval_xlsx.completed, selfeval_xlsx.merge, selfeval_xlsx.rollup_read, selfeval_xlsx.rollup_write
 stdlib = sysconfig.get_paths()["stdlib"]
 roots = set()
 for module in list(sys.modules.values()):

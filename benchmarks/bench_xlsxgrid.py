@@ -1,4 +1,4 @@
-"""How fast the fast reader (``selfeval_xlsx.xlsxgrid.load_grid``) opens a filled workbook, against
+"""How fast the fast reader (``selfeval_xlsx.xlsx.grid.load_grid``) opens a filled workbook, against
 ``openpyxl.load_workbook``.
 
 ```sh
@@ -6,8 +6,8 @@ python benchmarks/bench_xlsxgrid.py               # 10 townships' workbooks, 20 
 python benchmarks/bench_xlsxgrid.py --repeat 50
 ```
 
-The workbooks are the seed and the nine fictional townships of ``selfeval_xlsx.sampledata``, filled from
-the real template (``selfeval_xlsx.fill.filled_bytes``). Each reader opens every workbook once to warm up,
+The workbooks are the seed and the nine fictional townships of ``tests/sampledata.py``, filled from
+the real template (``filled_bytes`` of ``tests/openpyxl_fill.py``). Each reader opens every workbook once to warm up,
 then ``--repeat`` times; the figure is the mean wall time per workbook. Three readers: ``load_grid`` of
 the whole workbook, ``load_grid`` of the data sheets only (what the reader asks for), and openpyxl's
 ``load_workbook`` (formulas as written, as the fallback reads them).
@@ -20,23 +20,30 @@ from __future__ import annotations
 
 import argparse
 import io
+import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from openpyxl import load_workbook
 
 from selfeval_xlsx import layout as L
-from selfeval_xlsx import sampledata as S
-from selfeval_xlsx.fill import filled_bytes
-from selfeval_xlsx.xlsxgrid import load_grid
+from selfeval_xlsx.xlsx.grid import load_grid
+
+# the sample data and the openpyxl filler are the tests' fixtures (tests/), not part of the package
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+import sampledata
+from openpyxl_fill import filled_bytes
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeat", type=int, default=20, help="rounds over the workbooks (default 20)")
     args = parser.parse_args()
-    books = [filled_bytes(S.seed(), 2023)] + [filled_bytes(S.township(i), 2023) for i in range(9)]
+    books = [filled_bytes(sampledata.seed(), 2023)] + [
+        filled_bytes(sampledata.township(i), 2023) for i in range(9)
+    ]
 
     def mean_ms(read: Callable[[bytes], Any]) -> float:
         for data in books:

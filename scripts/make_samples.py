@@ -17,9 +17,12 @@ from email.message import EmailMessage
 from email.utils import format_datetime
 from pathlib import Path
 
-from selfeval_xlsx import sampledata as S
-from selfeval_xlsx.fill import filled_bytes
 from selfeval_xlsx.layout import BUDGET_SHEET, INDICATOR_SHEET, META_SHEET_NAME
+
+# the sample data and the openpyxl filler are the tests' fixtures (tests/), not part of the package
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+import sampledata
+from openpyxl_fill import filled_bytes
 
 #: 基本支出 + 项目支出 = 合计 (the seed's totals), as a department's table splits them.
 SPLIT = {
@@ -73,45 +76,53 @@ def main(out: Path) -> None:
     if inbox.exists():
         shutil.rmtree(inbox)
     inbox.mkdir(parents=True)
-    towns = [S.township(i) for i in range(len(S.TOWNS))]
-    seed = S.seed()
+    towns = [sampledata.township(i) for i in range(len(sampledata.TOWNS))]
+    seed = sampledata.seed()
 
     def put(name: str, data: bytes) -> None:
         (inbox / name).write_bytes(data)
 
-    seed_bytes = filled_bytes(seed, S.YEAR)
+    seed_bytes = filled_bytes(seed, sampledata.YEAR)
     put("宋营镇2023自评表(修改).xlsx", seed_bytes)
     put("~$宋营镇2023自评表(修改).xlsx", b"\x05yinhua".ljust(165, b"\x00"))  # Excel's lock file
     put("宋营镇2023自评表(修改) - 副本.xlsx", seed_bytes)  # byte-identical copy
-    put("城关街道2023年度自评表.xlsx", filled_bytes(towns[0], S.YEAR))
+    put("城关街道2023年度自评表.xlsx", filled_bytes(towns[0], sampledata.YEAR))
     # 石桥镇 sent twice: the later 填报日期 wins
-    early = S.variant(towns[1], **{"identity.filled_on": "2024-01-08", "self_assessment.total": "99"})
-    put("石桥镇自评表.xlsx", filled_bytes(early, S.YEAR))
-    put("石桥镇自评表（更正）.xlsx", filled_bytes(towns[1], S.YEAR))
-    put("新建 Microsoft Excel 工作表.xlsx", filled_bytes(towns[2], S.YEAR))  # 柏林镇, >100%
+    early = sampledata.variant(
+        towns[1], **{"identity.filled_on": "2024-01-08", "self_assessment.total": "99"}
+    )
+    put("石桥镇自评表.xlsx", filled_bytes(early, sampledata.YEAR))
+    put("石桥镇自评表（更正）.xlsx", filled_bytes(towns[1], sampledata.YEAR))
+    put("新建 Microsoft Excel 工作表.xlsx", filled_bytes(towns[2], sampledata.YEAR))  # 柏林镇, >100%
     (inbox / "邮件").mkdir()
     (inbox / "邮件" / "梨园镇报送自评表.eml").write_bytes(
         email_with(
-            filled_bytes(towns[3], S.YEAR),
+            filled_bytes(towns[3], sampledata.YEAR),
             "梨园镇2023年整体支出绩效自评表.xlsx",
             "梨园镇财政所 <lyz@example.cn>",
             datetime(2024, 1, 16, 10, 5, tzinfo=UTC),
         )
     )
-    put("洨河镇.xlsx", filled_bytes(towns[4], S.YEAR))
-    put("安济镇自评材料.zip", gbk_zip({"安济镇/安济镇2023自评表.xlsx": filled_bytes(towns[5], S.YEAR)}))
-    put("永通乡2023.xlsx", filled_bytes(towns[6], S.YEAR))
-    put("清水乡2023.xlsx", filled_bytes(towns[7], S.YEAR))
-    put("槐树乡2023.xlsx", filled_bytes(towns[8], S.YEAR))
+    put("洨河镇.xlsx", filled_bytes(towns[4], sampledata.YEAR))
+    put(
+        "安济镇自评材料.zip",
+        gbk_zip({"安济镇/安济镇2023自评表.xlsx": filled_bytes(towns[5], sampledata.YEAR)}),
+    )
+    put("永通乡2023.xlsx", filled_bytes(towns[6], sampledata.YEAR))
+    put("清水乡2023.xlsx", filled_bytes(towns[7], sampledata.YEAR))
+    put("槐树乡2023.xlsx", filled_bytes(towns[8], sampledata.YEAR))
     put("关于报送绩效自评材料的通知.pdf", b"%PDF-1.4\n% not a workbook\n%%EOF\n")
     # a county department (统一社会信用代码, no township code) whose budget is split 基本/项目支出
-    department = S.variant(S.department(), **SPLIT)
-    put("赵县农业农村局2023部门整体自评.xlsx", filled_bytes(department, S.YEAR))
+    department = sampledata.variant(sampledata.department(), **SPLIT)
+    put("赵县农业农村局2023部门整体自评.xlsx", filled_bytes(department, sampledata.YEAR))
     # a second evaluation of 宋营镇 in the same year: one project's, kept beside the 整体 one
-    put("宋营镇2023人居环境整治项目自评.xlsx", filled_bytes(S.project(seed, "农村人居环境整治项目"), S.YEAR))
+    put(
+        "宋营镇2023人居环境整治项目自评.xlsx",
+        filled_bytes(sampledata.project(seed, "农村人居环境整治项目"), sampledata.YEAR),
+    )
 
     # --- broken submissions, edited the way people break them --------------------------------------
-    bad = S.township(0, seed_value=101)
+    bad = sampledata.township(0, seed_value=101)
 
     def text_amount(wb) -> None:  # type: ignore[no-untyped-def]
         from selfeval_xlsx.layout import grid_cell
@@ -122,10 +133,10 @@ def main(out: Path) -> None:
     put(
         "错误样例-金额填文字.xlsx",
         filled_bytes(
-            S.variant(
+            sampledata.variant(
                 bad, **{"identity.unit_name": "北沙乡人民政府", "identity.division_code": "130133204000"}
             ),
-            S.YEAR,
+            sampledata.YEAR,
             text_amount,
         ),
     )
@@ -136,27 +147,27 @@ def main(out: Path) -> None:
     put(
         "错误样例-缺少绩效指标表.xlsx",
         filled_bytes(
-            S.variant(
+            sampledata.variant(
                 bad, **{"identity.unit_name": "南沙乡人民政府", "identity.division_code": "130133205000"}
             ),
-            S.YEAR,
+            sampledata.YEAR,
             drop_indicators,
         ),
     )
-    weights = S.variant(
+    weights = sampledata.variant(
         bad, **{"identity.unit_name": "东河乡人民政府", "identity.division_code": "130133206000"}
     )
     weights["indicators"][0]["weight"] = 10  # total 85
-    put("错误样例-分值合计不符.xlsx", filled_bytes(weights, S.YEAR))
-    typo = S.variant(department, **{"identity.credit_code": S.DEPARTMENT_CODE[:-1] + "0"})
-    put("错误样例-信用代码错误.xlsx", filled_bytes(typo, S.YEAR))  # last character mistyped
+    put("错误样例-分值合计不符.xlsx", filled_bytes(weights, sampledata.YEAR))
+    typo = sampledata.variant(department, **{"identity.credit_code": sampledata.DEPARTMENT_CODE[:-1] + "0"})
+    put("错误样例-信用代码错误.xlsx", filled_bytes(typo, sampledata.YEAR))  # last character mistyped
     put(
         "错误样例-区划代码错误.xlsx",
         filled_bytes(
-            S.variant(
+            sampledata.variant(
                 bad, **{"identity.unit_name": "西河乡人民政府", "identity.division_code": "130199207000"}
             ),
-            S.YEAR,
+            sampledata.YEAR,
         ),
     )
 
@@ -169,10 +180,10 @@ def main(out: Path) -> None:
     put(
         "错误样例-旧版模板.xlsx",
         filled_bytes(
-            S.variant(
+            sampledata.variant(
                 bad, **{"identity.unit_name": "北河乡人民政府", "identity.division_code": "130133208000"}
             ),
-            S.YEAR,
+            sampledata.YEAR,
             old_template,
         ),
     )

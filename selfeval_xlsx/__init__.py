@@ -119,7 +119,7 @@ __all__ = [
 ]
 
 # A library is silent unless its caller asks: its loguru records are dropped until enable_logging().
-# (merge.log is written whatever this says: see selfeval_xlsx.merge._RUN_LOG.)
+# (merge.log is written whatever this says: see selfeval_xlsx.runlog.RUN_LOG.)
 logger.disable("selfeval_xlsx")
 
 

@@ -135,7 +135,7 @@ def merge(
     (:func:`load_keyring`) sign the roll-ups written and verify roll-ups merged as units."""
     # What the workers write with, imported once here rather than by each worker after merge forks them.
     from . import completed as _completed  # noqa: F401
-    from . import rollup_xlsx  # noqa: F401
+    from . import rollup_read, rollup_write  # noqa: F401
 
     if reports:
         from . import report  # noqa: F401

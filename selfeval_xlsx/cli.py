@@ -8,7 +8,6 @@ one Chinese line goes to stderr and no output is changed.
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -16,6 +15,7 @@ from typing import TYPE_CHECKING
 import click
 
 from . import cli_zh as zh
+from . import jsoncodec
 from .findings import SEVERITY_LABELS
 from .rollup import rollup_file_name
 from .version import __version__
@@ -178,7 +178,7 @@ def validate(files: tuple[Path, ...], rules_name: str | None, as_json: bool) -> 
             d = r.to_dict()
             d["document"] = api.document_json(doc) if r.valid and doc is not None else None  # for `fill`
             out.append(d)
-        click.echo(json.dumps(out, ensure_ascii=False, indent=2))
+        click.echo(jsoncodec.dumps(out))
     else:
         for _, r, skipped in checked:
             if r is None:
@@ -267,7 +267,7 @@ def score(file: Path, output: Path | None, rules_name: str | None, overwrite: bo
         out = scored.summary()
         out["output"] = str(target) if scored.valid else None
         out["findings"] = [f.to_dict() for f in scored.report.findings]
-        click.echo(json.dumps(out, ensure_ascii=False, indent=2))
+        click.echo(jsoncodec.dumps(out))
     else:
         _print_report(scored.report)
         if scored.result is not None:
@@ -407,7 +407,7 @@ def merge(
         bar.render_finish()
     c = result.counts
     if as_json:
-        click.echo(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
+        click.echo(jsoncodec.dumps(result.to_dict()))
     else:
         click.echo(
             f"共 {c['seen']} 个文件：通过 {c['accepted']}，被替代 {c['superseded']}，"
@@ -585,7 +585,7 @@ def keys_verify(
             click.echo(f"{path.name}：未通过检查，不能并入汇总。")
         _print_report(report)
     if as_json:
-        click.echo(json.dumps(out, ensure_ascii=False, indent=2))
+        click.echo(jsoncodec.dumps(out))
     sys.exit(1 if bad else 0)
 
 

@@ -22,8 +22,11 @@ from .document import Document
 from .findings import SEVERITY_LABELS, Finding, Report
 from .layout import SPENDING
 from .pipeline import Scored
-from .template import _BOX, _LINE, FONT_NAME, FONT_SIZE, LABEL, MARK, NOTE, Formats, _lines, write_standard
+from .template import BOX as _BOX
+from .template import FONT_NAME, FONT_SIZE, LABEL, MARK, NOTE, Formats, write_standard
 from .version import __version__
+from .xlsx.canvas import LINE_HEIGHT as _LINE
+from .xlsx.canvas import wrapped_lines as _lines
 from .xlsxfast import FastWorksheet
 
 RESULT_SHEET = "评分结果"

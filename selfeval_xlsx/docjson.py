@@ -12,13 +12,13 @@ strings (``"8724.90"``, how this tool writes them); both are accepted wherever t
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from . import jsoncodec
 from . import layout as L
 from .document import CellRef, Document
 from .errors import SelfevalError
@@ -33,19 +33,14 @@ class DocumentError(SelfevalError):
 
 
 def to_json(value: Any) -> Any:
-    """The document as JSON-ready data: every ``Decimal`` as its exact decimal string."""
-    if isinstance(value, Decimal):
-        return f"{value:f}"
-    if isinstance(value, Mapping):
-        return {str(k): to_json(v) for k, v in value.items() if not str(k).startswith("_")}
-    if isinstance(value, list | tuple):
-        return [to_json(v) for v in value]
-    return value
+    """The document as JSON-ready data: every ``Decimal`` as its exact decimal string, internal keys
+    (``_…``) left out (:func:`selfeval_xlsx.jsoncodec.plain`)."""
+    return jsoncodec.plain(value, private=False)
 
 
 def dumps(data: Mapping[str, Any]) -> str:
     """The document as pretty JSON text (UTF-8, Chinese as is)."""
-    return json.dumps(to_json(data), ensure_ascii=False, indent=2)
+    return jsoncodec.dumps(to_json(data))
 
 
 def parse(source: str | bytes | Path | Mapping[str, Any], *, name: str | None = None) -> Document:
@@ -60,11 +55,11 @@ def parse(source: str | bytes | Path | Mapping[str, Any], *, name: str | None = 
             raise DocumentError(f"无法读取“{source}”：{exc.strerror}。") from exc
     if isinstance(source, str | bytes):
         try:
-            data = json.loads(source, parse_float=Decimal)
+            data = jsoncodec.loads(source)
         except (ValueError, UnicodeDecodeError) as exc:
             raise DocumentError(f"“{name or 'JSON'}”不是有效的JSON（{exc}）。") from exc
     else:
-        data = json.loads(json.dumps(to_json(source), ensure_ascii=False), parse_float=Decimal)
+        data = jsoncodec.loads(jsoncodec.dumps(to_json(source), indent=None))
     if not isinstance(data, dict):
         raise DocumentError(
             f"“{name or 'JSON'}”应为一个JSON对象（自评表的数据），而不是{type(data).__name__}。"
@@ -168,7 +163,7 @@ def cells_for(data: Mapping[str, Any]) -> dict[str, CellRef]:
 
 
 def _ref(sheet: str, row: int, col: int) -> CellRef:
-    from .cells import a1
+    from .xlsx.cells import a1
 
     return CellRef(sheet, a1(row, col))
 

@@ -7,13 +7,12 @@ that says what to change.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
-from decimal import Decimal
 from typing import Any, Literal
 
-from .cells import cell_sort_key
+from .jsoncodec import dumps, plain
+from .xlsx.cells import cell_sort_key
 
 Severity = Literal["error", "warning", "info"]
 
@@ -146,7 +145,7 @@ class Finding:
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict (values are stringified where JSON has no type for them)."""
         out = asdict(self)
-        out["value"] = _jsonable(self.value)
+        out["value"] = plain(self.value)
         out["title"] = self.title
         return out
 
@@ -155,20 +154,6 @@ def make(code: str, message: str, **where: Any) -> Finding:
     """Create a finding with the code's default severity (overridable with ``severity=``)."""
     severity = where.pop("severity", None) or CODES[code][0]
     return Finding(code=code, message=message, severity=severity, **where)
-
-
-def _jsonable(value: Any) -> Any:
-    if value is None or isinstance(value, bool | int | str):
-        return value
-    if isinstance(value, float):
-        return value if value == value and value not in (float("inf"), float("-inf")) else str(value)
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    return str(value)
 
 
 @dataclass
@@ -212,7 +197,7 @@ class Report:
         }
 
     def to_json(self) -> str:
-        return json.dumps(self.to_dict(), ensure_ascii=False, indent=2)
+        return dumps(self.to_dict())
 
 
 def sort_key(f: Finding) -> tuple[int, str, int, str, str]:

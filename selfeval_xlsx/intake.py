@@ -31,7 +31,7 @@ identical get a ``〔2〕``, ``〔3〕`` marker. The tool's own outputs found in
 completed or returned workbooks by content (:func:`generated_by_tool`, used by ``merge``).
 
 Old ``.xls`` workbooks are Rejected (``unsupported-format``, "save as .xlsx") rather than read with
-python-calamine: the reader and every cell-level check work on the grid of :mod:`selfeval_xlsx.xlsxgrid`
+python-calamine: the reader and every cell-level check work on the grid of :mod:`selfeval_xlsx.xlsx.grid`
 (formulas as text, merged ranges, hidden rows, the exact cells of the template); a values-only BIFF reader
 would give those checks different answers for the same table, and re-saving takes a township clerk a few
 seconds.
@@ -56,27 +56,21 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path, PurePosixPath
 
+from .filenames import display_name, safe_member_path, safe_name, visible_text, zip_member_name
 from .findings import Finding, make
 from .limits import DEFAULT_LIMITS, MB, Limits, size_text
 from .messages import text
-from .safety import (
+from .safety import UnsafeInput, check_workbook, refusal
+from .sniff import (
     CONTAINER_KINDS,
     KIND_LABELS,
     READABLE_KINDS,
     UNREADABLE_WORKBOOK_KINDS,
     WORKBOOK_SUFFIXES,
-    UnsafeInput,
-    check_workbook,
-    clean_text,
-    display_name,
     kind_of,
-    open_zip,
-    read_member,
-    safe_member_path,
-    safe_name,
     sniff,
-    zip_member_name,
 )
+from .xlsx.zipread import ZipRefused, open_zip, read_member
 
 __all__ = [
     "ChangedFile",
@@ -463,9 +457,10 @@ class _Collector:
     def _zip(self, blob: _Blob) -> None:
         try:
             zf = open_zip(blob.data, self.limits)
-        except UnsafeInput as exc:
+        except ZipRefused as exc:
             sha = hashlib.sha256(blob.data).hexdigest()
-            self._reject(blob.name, blob.origin, "zip", sha, [_archive_finding(exc, blob.name)], blob)
+            finding = _archive_finding(refusal(exc, self.limits), blob.name)
+            self._reject(blob.name, blob.origin, "zip", sha, [finding], blob)
             return
         members = sorted((i for i in zf.infolist() if not i.is_dir()), key=lambda i: zip_member_name(i))
         if not members:
@@ -485,8 +480,10 @@ class _Collector:
             try:
                 cap = min(self.limits.max_file_bytes, left)
                 data = read_member(blob.data, info, cap=cap, limits=self.limits)
-            except UnsafeInput as exc:
-                self._reject(name, blob.origin, "unknown", "", [_archive_finding(exc, name)])
+            except ZipRefused as exc:
+                self._reject(
+                    name, blob.origin, "unknown", "", [_archive_finding(refusal(exc, self.limits), name)]
+                )
                 continue
             left -= len(data)
             member = _Blob(
@@ -818,7 +815,7 @@ def _name_findings(raw: str, shown: str) -> tuple[Finding, ...]:
 
 def _escape(text: str, limit: int = 200) -> str:
     """``text`` with invisible characters spelled out (``\\x00``, ``\\u202e``), cut to ``limit``."""
-    out = "".join(ch if ch == clean_text(ch) else ascii(ch)[1:-1] for ch in text)
+    out = "".join(ch if ch == visible_text(ch) else ascii(ch)[1:-1] for ch in text)
     return out if len(out) <= limit else out[: limit - 1] + "…"
 
 

@@ -20,8 +20,8 @@ from decimal import Decimal
 from enum import StrEnum
 from functools import cached_property
 
-from .cells import a1
 from .version import TEMPLATE_VERSION
+from .xlsx.cells import a1
 
 
 class T(StrEnum):
@@ -150,7 +150,6 @@ class Matrix:
     column_label: str  # format with {n}
     value: Field
     row_table: str  # key of the table whose seq the rows refer to
-    column_table: str
     #: An optional column right of the member columns: one score per row agreed by the whole panel
     #: (``/<agreed_key>/<index>`` → ``{"row": seq, "value": …}``).
     agreed: Field | None = None
@@ -551,7 +550,6 @@ PANEL_SCORES = Matrix(
         "score", "打分", T.SCORE, help="该成员对该指标的打分，不超过指标分值。", minimum=D(0), maximum=D(100)
     ),
     row_table="indicators",
-    column_table="members",
     agreed=Field(
         "agreed",
         "小组评分",

@@ -202,7 +202,7 @@ class Workspace:
 
     outdir: Path
     staging: Path
-    log_sink: Any = None  # the handler writing this run's merge.log (merge._log_to)
+    log_sink: Any = None  # the handler writing this run's merge.log (runlog.log_to)
 
     @property
     def new(self) -> Path:

@@ -17,11 +17,11 @@ from decimal import Decimal
 from typing import Any
 
 from . import layout as L
-from .cells import a1
 from .document import Document
 from .findings import Finding, make
 from .messages import text
 from .reader import short
+from .xlsx.cells import a1
 
 AUTO = "auto"
 MEMBERS, AGREED, NONE = "members", "agreed", "none"

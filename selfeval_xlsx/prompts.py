@@ -23,15 +23,15 @@ def squash(text: str) -> str:
 def template_prompts() -> frozenset[str]:
     """Every prompt the template shows, squashed: each help text and each of its sentences, each
     note, each label of an answer cell, and each paragraph (and sentence) of 填表说明."""
-    from .template import _guide_rows, _guide_text  # local: the template writer is heavy to import
+    from .template import guide_rows, guide_text  # local: the template writer is heavy to import
 
     texts: list[str] = []
     for _sheet, _p, f in L.iter_fields():
         texts += [f.help, f.label]
     for sheet in L.WORKBOOK.sheets:
         texts += [b.text for b in sheet.blocks if isinstance(b, L.Note)]
-    texts += [text for _kind, text in _guide_text(())]
-    texts += [row[3] for row in _guide_rows()]
+    texts += [text for _kind, text in guide_text(())]
+    texts += [row[3] for row in guide_rows()]
     out: set[str] = set()
     for text in texts:
         for piece in (text, *re.split(r"[。；]", text)):

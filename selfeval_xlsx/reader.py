@@ -25,7 +25,6 @@ from typing import Any, NamedTuple
 from loguru import logger
 
 from . import layout as L
-from .cells import a1
 from .decimals import percent, to_decimal
 from .document import CellRef, Document
 from .findings import Finding, make
@@ -45,7 +44,8 @@ from .values import (
     parse_text,
 )
 from .version import TEMPLATE_ID, TEMPLATE_VERSION
-from .xlsxgrid import Cell, Grid, GridError, GridLimitError, Sheet, grid_from_openpyxl, load_grid
+from .xlsx.cells import a1
+from .xlsx.grid import Cell, Grid, GridError, GridLimitError, Sheet, grid_from_openpyxl, load_grid
 
 MAX_SHOWN = 80  # characters of an offending value kept in a finding
 
@@ -95,7 +95,8 @@ def read_workbook(
             )
             return doc
     doc = Document(file=label, sha256=hashlib.sha256(data).hexdigest())
-    from .safety import check_workbook, decrypt_default_password  # local: optional at import time
+    from .safety import check_workbook  # local: optional at import time
+    from .sniff import decrypt_default_password
 
     parts: dict[str, bytes] = {}  # the check inflates every part: the grid reader reuses them
     problems = check_workbook(data, label, limits, parts=parts)

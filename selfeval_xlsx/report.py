@@ -24,16 +24,25 @@ from typing import Any, BinaryIO
 
 from docx import Document as new_document
 from docx.document import Document as DocxDocument
-from docx.enum.section import WD_ORIENT
 from docx.enum.table import WD_CELL_VERTICAL_ALIGNMENT, WD_ROW_HEIGHT_RULE, WD_TABLE_ALIGNMENT
-from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_COLOR_INDEX, WD_LINE_SPACING
-from docx.oxml import OxmlElement
-from docx.oxml.ns import qn
-from docx.shared import Cm, Pt, RGBColor
+from docx.enum.text import WD_COLOR_INDEX
+from docx.shared import Cm
 from docx.text.paragraph import Paragraph
-from docx.text.run import Run
 
 from .decimals import ZERO, fmt2
+from .docx_style import (
+    BODY_FONT,
+    H1_FONT,
+    H2_FONT,
+    SIZE_2,
+    SIZE_3,
+    SIZE_4,
+    TITLE_FONT,
+    column_widths,
+    row_props,
+    set_font,
+    setup_document,
+)
 from .findings import Finding
 from .layout import FUNDING, LEVELS
 from .model import Indicator, Submission
@@ -60,11 +69,6 @@ DEFAULT_KEYS = (
 )
 PLACEHOLDERS = ("unit_name", "short_name", "we", "year", "county")
 
-# fonts (names Windows ships since Vista; WPS maps them too) and sizes
-TITLE_FONT, H1_FONT, H2_FONT, BODY_FONT = "宋体", "黑体", "楷体", "仿宋"
-SIZE_2, SIZE_3, SIZE_4 = Pt(22), Pt(16), Pt(14)
-LINE = Pt(28)
-INDENT_CHARS = 200  # w:firstLineChars: 2 characters
 
 _NUMBERING = re.compile(
     r"^\s*(?:\d+\s*[.．、)）]|[（(]\s*\d+\s*[)）]|[一二三四五六七八九十]+\s*[、.．]|[（(][一二三四五六七八九十]+[)）])\s*"
@@ -282,7 +286,7 @@ class _Writer:
             text = _CONTROL.sub("", piece.text)
             if text:
                 run = p.add_run(text)
-                _font(run, BODY_FONT, SIZE_3)
+                set_font(run, BODY_FONT, SIZE_3)
                 if piece.marked:
                     run.font.highlight_color = HIGHLIGHT
         return p
@@ -306,7 +310,7 @@ class _Writer:
     def heading(self, text: str, level: int) -> None:
         p = self.doc.add_paragraph(style=f"Heading {level}")
         run = p.add_run(text)
-        _font(run, H1_FONT if level == 1 else H2_FONT, SIZE_3)
+        set_font(run, H1_FONT if level == 1 else H2_FONT, SIZE_3)
 
     def numbered(self, items: Sequence[str]) -> None:
         for i, item in enumerate(items, 1):
@@ -315,7 +319,7 @@ class _Writer:
     # --- the report --------------------------------------------------------------------------------
 
     def build(self) -> DocxDocument:
-        _setup(self.doc)
+        setup_document(self.doc)
         sub = self.sub
         self.doc.core_properties.title = f"{sub.unit_name}{sub.year}年度整体支出绩效自评报告"
         self.doc.core_properties.author = sub.unit_name
@@ -332,10 +336,10 @@ class _Writer:
     def title(self) -> None:
         p = self.doc.add_paragraph(style="Report Title")
         run = p.add_run(self.sub.unit_name)
-        _font(run, TITLE_FONT, SIZE_2, bold=True)
+        set_font(run, TITLE_FONT, SIZE_2, bold=True)
         run.add_break()
         run = p.add_run(f"{self.sub.year}年度整体支出绩效自评报告")
-        _font(run, TITLE_FONT, SIZE_2, bold=True)
+        set_font(run, TITLE_FONT, SIZE_2, bold=True)
         self.para("")  # a blank line under the title, as in official documents
         self.marked("opening")
 
@@ -551,19 +555,19 @@ class _Writer:
         self.heading("六、评价工作组人员名单", 1)
         p = self.para("绩效评价工作组人员名单", style="Table Caption")
         for run in p.runs:
-            _font(run, H1_FONT, SIZE_3)
+            set_font(run, H1_FONT, SIZE_3)
         header = ("序号", "姓名", "工作单位", "职务", "职称", "签字")
         widths = (Cm(1.5), Cm(1.9), Cm(4.0), Cm(4.5), Cm(1.7), Cm(2.0))  # 15.6 cm: the text width
         table = self.doc.add_table(rows=1 + len(sub.members), cols=len(header))
         table.style = "Table Grid"
         table.alignment = WD_TABLE_ALIGNMENT.CENTER
         table.autofit = False
-        _column_widths(table, widths)
+        column_widths(table, widths)
         rows = [header] + [(str(i), m.name, m.org, m.post, m.title, "") for i, m in enumerate(sub.members, 1)]
         for r_i, (row, values) in enumerate(zip(table.rows, rows, strict=True)):
             row.height = Cm(1.2)
             row.height_rule = WD_ROW_HEIGHT_RULE.AT_LEAST
-            _row_props(row, header=r_i == 0)
+            row_props(row, header=r_i == 0)
             for cell, value, width in zip(row.cells, values, widths, strict=True):
                 cell.width = width
                 cell.vertical_alignment = WD_CELL_VERTICAL_ALIGNMENT.CENTER
@@ -571,7 +575,7 @@ class _Writer:
                 cp.style = self.doc.styles["Table Text"]
                 if value:
                     run = cp.add_run(value)
-                    _font(run, H1_FONT if r_i == 0 else BODY_FONT, SIZE_4)
+                    set_font(run, H1_FONT if r_i == 0 else BODY_FONT, SIZE_4)
         date = _date(sub.filled_on)
         self.para("")
         for line in (sub.unit_name, date):
@@ -691,168 +695,6 @@ class _Problems:
         if diff:
             parts.append(f"部分指标的自评得分与实际完成情况不符（{self.names(diff)}）")
         return {"self": "；".join(parts) + "。"} if parts else {}
-
-
-# --- styles and low-level formatting ------------------------------------------------------------------
-
-
-def _font(run: Run, name: str, size: Pt | None = None, bold: bool | None = None) -> None:
-    """Set a run's font for Latin and East Asian text alike (Word/WPS read ``w:eastAsia``)."""
-    run.font.name = name
-    _east_asia(run._element.get_or_add_rPr(), name)
-    if size is not None:
-        run.font.size = size
-    if bold is not None:
-        run.font.bold = bold
-
-
-def _east_asia(rpr: Any, name: str) -> None:
-    rfonts = rpr.get_or_add_rFonts()
-    for attr in ("w:asciiTheme", "w:hAnsiTheme", "w:eastAsiaTheme", "w:cstheme"):
-        rfonts.attrib.pop(qn(attr), None)
-    for attr in ("w:ascii", "w:hAnsi", "w:eastAsia", "w:cs"):
-        rfonts.set(qn(attr), name)
-
-
-def _style_font(style: Any, name: str, size: Pt, bold: bool = False) -> None:
-    style.font.name = name
-    style.font.size = size
-    style.font.bold = bold
-    style.font.italic = False
-    style.font.color.rgb = RGBColor(0, 0, 0)
-    _east_asia(style.element.get_or_add_rPr(), name)
-
-
-def _style_para(style: Any, align: Any, indent: bool, line: Pt = LINE, keep_with_next: bool = False) -> None:
-    pf = style.paragraph_format
-    pf.alignment = align
-    pf.space_before = Pt(0)
-    pf.space_after = Pt(0)
-    pf.line_spacing = line
-    pf.line_spacing_rule = WD_LINE_SPACING.EXACTLY
-    pf.keep_with_next = keep_with_next
-    pf.widow_control = True
-    ind = style.element.get_or_add_pPr().get_or_add_ind()
-    for attr in ("w:firstLine", "w:firstLineChars", "w:hanging", "w:hangingChars", "w:left", "w:right"):
-        ind.attrib.pop(qn(attr), None)
-    if indent:
-        ind.set(qn("w:firstLine"), str(int(SIZE_3.pt * 2 * 20)))  # twips, for readers ignoring *Chars
-        ind.set(qn("w:firstLineChars"), str(INDENT_CHARS))
-    else:
-        ind.set(qn("w:firstLine"), "0")
-        ind.set(qn("w:firstLineChars"), "0")
-
-
-def _setup(doc: DocxDocument) -> None:
-    """A4 page, official-document margins, page numbers and the report's styles."""
-    from docx.enum.style import WD_STYLE_TYPE
-
-    section = doc.sections[0]
-    section.orientation = WD_ORIENT.PORTRAIT
-    section.page_width, section.page_height = Cm(21), Cm(29.7)
-    section.top_margin, section.bottom_margin = Cm(3.7), Cm(3.5)
-    section.left_margin, section.right_margin = Cm(2.8), Cm(2.6)
-    section.header_distance, section.footer_distance = Cm(1.5), Cm(2.5)
-
-    # document defaults: no theme fonts, Chinese language for East Asian text
-    defaults = doc.styles.element.find(qn("w:docDefaults"))
-    if defaults is not None:
-        rpr = defaults.find(f"{qn('w:rPrDefault')}/{qn('w:rPr')}")
-        if rpr is not None:
-            _east_asia(rpr, BODY_FONT)
-            _lang(rpr)
-
-    styles = doc.styles
-    normal = styles["Normal"]
-    _style_font(normal, BODY_FONT, SIZE_3)
-    _style_para(normal, WD_ALIGN_PARAGRAPH.JUSTIFY, indent=True)
-    _lang(normal.element.get_or_add_rPr())
-
-    for level, name in ((1, H1_FONT), (2, H2_FONT)):
-        h = styles[f"Heading {level}"]
-        _style_font(h, name, SIZE_3)
-        _style_para(h, WD_ALIGN_PARAGRAPH.JUSTIFY, indent=True, keep_with_next=True)
-
-    title = styles.add_style("Report Title", WD_STYLE_TYPE.PARAGRAPH)
-    title.base_style = normal
-    _style_font(title, TITLE_FONT, SIZE_2, bold=True)
-    _style_para(title, WD_ALIGN_PARAGRAPH.CENTER, indent=False, line=Pt(36))
-
-    caption = styles.add_style("Table Caption", WD_STYLE_TYPE.PARAGRAPH)
-    caption.base_style = normal
-    _style_font(caption, H1_FONT, SIZE_3)
-    _style_para(caption, WD_ALIGN_PARAGRAPH.CENTER, indent=False, keep_with_next=True)
-    caption.paragraph_format.space_after = Pt(6)
-
-    cell = styles.add_style("Table Text", WD_STYLE_TYPE.PARAGRAPH)
-    cell.base_style = normal
-    _style_font(cell, BODY_FONT, SIZE_4)
-    _style_para(cell, WD_ALIGN_PARAGRAPH.CENTER, indent=False, line=Pt(22))
-
-    sign = styles.add_style("Signature Line", WD_STYLE_TYPE.PARAGRAPH)
-    sign.base_style = normal
-    _style_font(sign, BODY_FONT, SIZE_3)
-    _style_para(sign, WD_ALIGN_PARAGRAPH.RIGHT, indent=False)
-    sign.paragraph_format.right_indent = Pt(32)
-
-    footer = styles["Footer"]
-    _style_font(footer, TITLE_FONT, SIZE_4)
-    _style_para(footer, WD_ALIGN_PARAGRAPH.CENTER, indent=False, line=Pt(20))
-    _page_numbers(section)
-
-
-def _lang(rpr: Any) -> None:
-    lang = rpr.find(qn("w:lang"))
-    if lang is None:
-        lang = OxmlElement("w:lang")
-        rpr.append(lang)
-    lang.set(qn("w:eastAsia"), "zh-CN")
-
-
-def _page_numbers(section: Any) -> None:
-    """Footer "— 1 —", centered, 宋体 四号 (GB/T 9704 style)."""
-    p = section.footer.paragraphs[0]
-    for text, field in (("— ", None), (None, "begin"), (" PAGE ", "instr"), (None, "separate"),
-                        ("1", None), (None, "end"), (" —", None)):  # fmt: skip
-        run = p.add_run()
-        _font(run, TITLE_FONT, SIZE_4)
-        if field in ("begin", "separate", "end"):
-            fld = OxmlElement("w:fldChar")
-            fld.set(qn("w:fldCharType"), field)
-            run._element.append(fld)
-        elif field == "instr":
-            instr = OxmlElement("w:instrText")
-            instr.set(qn("xml:space"), "preserve")
-            instr.text = text
-            run._element.append(instr)
-        else:
-            run.text = text or ""
-
-
-def _column_widths(table: Any, widths: Sequence[Any]) -> None:
-    """Fixed column widths in the grid too (LibreOffice and WPS lay tables out from ``w:tblGrid``)."""
-    for col, width in zip(table._tbl.tblGrid.findall(qn("w:gridCol")), widths, strict=True):
-        col.set(qn("w:w"), str(int(width.twips)))
-    tblpr = table._tbl.tblPr
-    tblw = tblpr.find(qn("w:tblW"))
-    if tblw is None:
-        tblw = OxmlElement("w:tblW")
-        tblpr.append(tblw)
-    tblw.set(qn("w:type"), "dxa")
-    tblw.set(qn("w:w"), str(int(sum(w.twips for w in widths))))
-    layout = OxmlElement("w:tblLayout")
-    layout.set(qn("w:type"), "fixed")
-    tblpr.append(layout)
-
-
-def _row_props(row: Any, header: bool) -> None:
-    """Rows never split across pages; the header row repeats on every page."""
-    trpr = row._tr.get_or_add_trPr()
-    for tag, wanted in (("w:cantSplit", True), ("w:tblHeader", header)):
-        if wanted:
-            el = OxmlElement(tag)
-            el.set(qn("w:val"), "true")
-            trpr.append(el)
 
 
 __all__ = ["MARK", "ReportError", "load_defaults", "short_name", "split_items", "we_word", "write_report"]

@@ -1,7 +1,7 @@
 """The county roll-up as data: one row per township plus every indicator, panel score and finding.
 
 Built from small per-file summaries (never from whole workbooks), so it stays small however many files
-are merged. Rendered to ``汇总_<county>_<year>.xlsx`` by :mod:`selfeval_xlsx.rollup_xlsx` and to
+are merged. Rendered to ``汇总_<county>_<year>.xlsx`` by :mod:`selfeval_xlsx.rollup_write` and to
 ``rollup.json`` by :meth:`Rollup.to_dict`.
 """
 
@@ -13,6 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 from .decimals import HUNDRED, ZERO, q2
+from .jsoncodec import decimal_text, plain
 
 #: The amounts (万元) of a township row: kept as typed in memory (totals and rates are computed from
 #: them), stored in rollup.json rounded half-up to 2 places (DOMAIN.md: money is rounded when stored).
@@ -183,14 +184,14 @@ class Rollup:
             if isinstance(value, list):
                 out[f.name] = [_row(v) for v in value]
             else:
-                out[f.name] = _plain(value)
-        out["totals"] = _plain(self.totals())
+                out[f.name] = plain(value)
+        out["totals"] = plain(self.totals())
         for row, src in zip(out["townships"], self.townships, strict=True):
-            row["difference"] = _plain(src.difference)
+            row["difference"] = plain(src.difference)
             for key in AMOUNTS:  # stored: 2 places, half-up, whatever was typed (5012.49000000000001)
                 value = getattr(src, key)
                 if value is not None:
-                    row[key] = f"{q2(value):f}"
+                    row[key] = decimal_text(q2(value))
         return out
 
 
@@ -202,21 +203,11 @@ def _row(row: Any) -> dict[str, Any]:
     out = {}
     for name in names:
         value = getattr(row, name)
-        out[name] = f"{value:f}" if isinstance(value, Decimal) else value
+        out[name] = decimal_text(value) if isinstance(value, Decimal) else value
     return out
 
 
 _FIELD_NAMES: dict[type, tuple[str, ...]] = {}
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return f"{value:f}"
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    return value
 
 
 ROLLUP_FILE_GLOB = "汇总_*.xlsx"

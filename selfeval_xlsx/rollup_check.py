@@ -17,17 +17,17 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from openpyxl.utils import get_column_letter
-
-from . import rollup as R
 from .decimals import ZERO, q2, to_decimal
 from .findings import Finding, Report, make
+from .jsoncodec import plain
 from .layout import FUNDING
 from .limits import DEFAULT_LIMITS, Limits
 from .model import Budget, Submission
+from .rollup import Rollup, TownshipRow
 from .rules import Rules, list_rules, load_rules
 from .scoring import score_budget
 from .signing import NO_KEYS, KeyRing, verify_rollup_data
+from .xlsx.cells import column_letter
 
 #: The largest amount a township's budget table accepts (万元), as in the template's layout.
 MAX_AMOUNT = Decimal("100000000")
@@ -54,12 +54,12 @@ _FIRST = 3  # first data row of the visible sheets (title, header, then the rows
 
 def check_rollup_workbook(
     data: bytes, file: str, rules: Rules, keys: KeyRing = NO_KEYS
-) -> tuple[R.Rollup | None, list[Finding]]:
+) -> tuple[Rollup | None, list[Finding]]:
     """Read a roll-up workbook and check it; (the roll-up or ``None`` when unreadable, findings).
 
-    Call it for bytes that :func:`~selfeval_xlsx.rollup_xlsx.is_rollup_workbook` recognises. A roll-up
+    Call it for bytes that :func:`~selfeval_xlsx.rollup_read.is_rollup_workbook` recognises. A roll-up
     with any error finding must not be absorbed."""
-    from .rollup_xlsx import read_rollup
+    from .rollup_read import read_rollup
 
     got = read_rollup(data)
     if got is None:
@@ -80,7 +80,7 @@ def check_rollup_workbook(
     return roll, found
 
 
-def _profile(roll: R.Rollup, rules: Rules, file: str) -> tuple[Rules | None, list[Finding]]:
+def _profile(roll: Rollup, rules: Rules, file: str) -> tuple[Rules | None, list[Finding]]:
     if roll.rules == rules.name:
         return rules, []
     if roll.rules in list_rules():
@@ -100,11 +100,11 @@ class _Where:
     """Cells of the visible sheets for a row of the data."""
 
     def __init__(self, file: str) -> None:
-        from .rollup_xlsx import INDICATORS, SUMMARY, _indicator_cols, _summary_cols
+        from .rollup_write import INDICATORS, SUMMARY, _indicator_cols, _summary_cols
 
         self.file, self.summary, self.indicators = file, SUMMARY, INDICATORS
-        self.cols = {c.header: get_column_letter(i) for i, c in enumerate(_summary_cols(), start=1)}
-        self.icols = {c.header: get_column_letter(i) for i, c in enumerate(_indicator_cols(), start=1)}
+        self.cols = {c.header: column_letter(i) for i, c in enumerate(_summary_cols(), start=1)}
+        self.icols = {c.header: column_letter(i) for i, c in enumerate(_indicator_cols(), start=1)}
 
     def row(self, i: int, field: str) -> dict[str, Any]:
         return {"file": self.file, "sheet": self.summary, "cell": f"{self.cols[HEADERS[field]]}{_FIRST + i}"}
@@ -116,7 +116,7 @@ class _Where:
         return {"file": self.file, "sheet": self.indicators, "cell": f"{self.icols[header]}{_FIRST + j}"}
 
 
-def check_rollup(roll: R.Rollup, raw: dict[str, Any], rules: Rules, file: str = "") -> list[Finding]:
+def check_rollup(roll: Rollup, raw: dict[str, Any], rules: Rules, file: str = "") -> list[Finding]:
     """Findings about a roll-up's data: each township row, its indicator rows, the county totals."""
     w = _Where(file)
     out: list[Finding] = []
@@ -172,7 +172,7 @@ def _level(code: str) -> int:
     return 6 if code[4:6] != "00" else 4 if code[2:4] != "00" else 2 if code[:2] != "00" else 0
 
 
-def _identity(t: R.TownshipRow, i: int, who: str, roll: R.Rollup, prefix: str, w: _Where) -> list[Finding]:
+def _identity(t: TownshipRow, i: int, who: str, roll: Rollup, prefix: str, w: _Where) -> list[Finding]:
     from .validate import county_codes, credit_check_char
 
     out = []
@@ -212,7 +212,7 @@ def _identity(t: R.TownshipRow, i: int, who: str, roll: R.Rollup, prefix: str, w
     return out
 
 
-def _row(t: R.TownshipRow, i: int, who: str, rules: Rules, w: _Where) -> list[Finding]:
+def _row(t: TownshipRow, i: int, who: str, rules: Rules, w: _Where) -> list[Finding]:
     """A township row's bounds, then its figures recomputed from its amounts and scores."""
     out: list[Finding] = []
     f = rules.fmt
@@ -280,7 +280,7 @@ def _row(t: R.TownshipRow, i: int, who: str, rules: Rules, w: _Where) -> list[Fi
     return out
 
 
-def _budget_only(t: R.TownshipRow) -> Submission:
+def _budget_only(t: TownshipRow) -> Submission:
     """A submission holding only a row's budget total, for :func:`score_budget`."""
     budget = {key: Budget(None, None, None) for key, _ in FUNDING}
     budget["total"] = Budget(t.initial, t.adjusted, t.executed)
@@ -298,7 +298,7 @@ def _s(v: Decimal | None) -> str:
     return "（空）" if v is None else f"{q2(v):f}"
 
 
-def _indicators(roll: R.Rollup, rules: Rules, w: _Where) -> list[Finding]:
+def _indicators(roll: Rollup, rules: Rules, w: _Where) -> list[Finding]:
     """Each indicator row's score within its weight; each township's subtotals the sum of its rows."""
     out: list[Finding] = []
     f = rules.fmt
@@ -325,7 +325,7 @@ def _indicators(roll: R.Rollup, rules: Rules, w: _Where) -> list[Finding]:
             )
         sums[(ind.code, ind.level1)].append(ind.score)
     # indicator rows name the unit's code only: a unit's evaluations (整体 and its projects) are summed
-    rows_of: dict[str, list[R.TownshipRow]] = defaultdict(list)
+    rows_of: dict[str, list[TownshipRow]] = defaultdict(list)
     for t in roll.townships:
         rows_of[t.code].append(t)
     for i, t in enumerate(roll.townships):
@@ -372,10 +372,10 @@ _TOTAL_LABELS = {
 }
 
 
-def _totals(roll: R.Rollup, raw: dict[str, Any], w: _Where) -> list[Finding]:
+def _totals(roll: Rollup, raw: dict[str, Any], w: _Where) -> list[Finding]:
     """The county totals stored with the data equal those of its rows."""
     stored = raw.get("totals")
-    expected = R._plain(roll.totals())
+    expected = plain(roll.totals())
     if not isinstance(stored, dict):
         return [
             make("rollup-figure-mismatch", "汇总表数据缺少合计。", **w.total(len(roll.townships), "name"))
@@ -405,12 +405,12 @@ def _text(v: Any) -> str:
 # --- the visible sheet ------------------------------------------------------------------------------
 
 
-def check_visible(data: bytes, roll: R.Rollup, file: str = "") -> list[Finding]:
+def check_visible(data: bytes, roll: Rollup, file: str = "") -> list[Finding]:
     """The visible 汇总 sheet shows the same figures as the data (a clerk reads the sheet; the data is
     what a merge absorbs): each row and the total row."""
     from openpyxl import load_workbook
 
-    from .rollup_xlsx import SUMMARY, summary_total
+    from .rollup_write import SUMMARY, summary_total
 
     w = _Where(file)
     n = len(roll.townships)
@@ -486,9 +486,9 @@ def _plainv(v: Any) -> Any:
 
 def check_rollup_file(
     path: str | Path, rules: Rules | None = None, keys: KeyRing = NO_KEYS, limits: Limits = DEFAULT_LIMITS
-) -> tuple[R.Rollup | None, Report]:
+) -> tuple[Rollup | None, Report]:
     """Check one roll-up workbook as ``merge`` would before absorbing it (``selfeval-xlsx keys verify``)."""
-    from .rollup_xlsx import is_rollup_workbook
+    from .rollup_read import is_rollup_workbook
 
     path = Path(path)
     report = Report(path.name)

@@ -8,13 +8,14 @@ value written into a merged cell keeps the merge.
 
 from __future__ import annotations
 
-import math
+import json
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
-from datetime import date, datetime
+from dataclasses import dataclass, replace
+from datetime import datetime
 from decimal import Decimal
-from functools import lru_cache
+from functools import cache, lru_cache
+from importlib import resources
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -25,9 +26,17 @@ from xlsxwriter.workbook import Workbook
 from xlsxwriter.worksheet import Worksheet
 
 from . import layout as L
-from .cells import a1, parse_a1
-from .document import CellRef, Document
+from .document import Document
 from .version import TEMPLATE_ID, TEMPLATE_VERSION, __version__
+from .xlsx.canvas import (
+    LINE_HEIGHT,
+    Canvas,
+    Style,
+    fit_rows,
+    flush,
+    wrapped_lines,
+)
+from .xlsx.cells import a1
 from .xlsxfast import FastWorksheet
 
 TEMPLATE_FILENAME = f"乡镇整体支出绩效自评表_v{TEMPLATE_VERSION}.xlsx"
@@ -35,7 +44,6 @@ DEFAULT_GRADES: tuple[str, ...] = ("优秀", "良好", "一般", "较差")
 FONT_NAME = "宋体"
 FONT_SIZE = 11
 
-Style = dict[str, Any]
 
 # --- styles (xlsxwriter format properties) --------------------------------------------------------
 
@@ -49,13 +57,13 @@ BASE: Style = {"font_name": FONT_NAME, "font_size": FONT_SIZE, "valign": "vcente
 TITLE: Style = {"bold": True, "font_size": 16, "align": "center"}
 SECTION: Style = {"bold": True, "font_size": 12}
 NOTE: Style = {"text_wrap": True, "font_color": "#595959"}
-_BOX: Style = {"border": 1, "border_color": BORDER}
-LABEL: Style = {**_BOX, "bold": True, "bg_color": GREY, "text_wrap": True}
+BOX: Style = {"border": 1, "border_color": BORDER}
+LABEL: Style = {**BOX, "bold": True, "bg_color": GREY, "text_wrap": True}
 HEADER: Style = {**LABEL, "align": "center"}
-SEQ: Style = {**_BOX, "bg_color": LIGHT, "align": "center"}
-INPUT: Style = {**_BOX, "bg_color": "#FFFFFF", "locked": False}
-TOOL: Style = {**_BOX, "bg_color": TOOL_FILL}
-UNUSED: Style = {**_BOX, "bg_color": LIGHT}
+SEQ: Style = {**BOX, "bg_color": LIGHT, "align": "center"}
+INPUT: Style = {**BOX, "bg_color": "#FFFFFF", "locked": False}
+TOOL: Style = {**BOX, "bg_color": TOOL_FILL}
+UNUSED: Style = {**BOX, "bg_color": LIGHT}
 MARK: Style = {"bg_color": MARK_FILL}
 
 NUM_FORMATS: dict[L.T, str] = {
@@ -73,10 +81,12 @@ NUM_FORMATS: dict[L.T, str] = {
 PERCENT = "0.00%"
 DATE_FORMAT = NUM_FORMATS[L.T.DATE]
 
+#: Who the comments the template writes are by.
+_COMMENT_AUTHOR = "县财政局"
+
 _LONG_ROW = 60  # points: a paragraph answer
 _HEADER_ROW = 32
 _ROW = 19  # a one-line input row (table rows keep the default height so they grow with wrapped text)
-_LINE = 15
 
 
 class Formats:
@@ -128,23 +138,23 @@ class Formats:
 
     @property
     def text(self) -> Format:
-        return self.get(_BOX, text_wrap=True)
+        return self.get(BOX, text_wrap=True)
 
     @property
     def money(self) -> Format:
-        return self.get(_BOX, num_format=NUM_FORMATS[L.T.MONEY])
+        return self.get(BOX, num_format=NUM_FORMATS[L.T.MONEY])
 
     @property
     def score(self) -> Format:
-        return self.get(_BOX, num_format=NUM_FORMATS[L.T.SCORE])
+        return self.get(BOX, num_format=NUM_FORMATS[L.T.SCORE])
 
     @property
     def percent(self) -> Format:
-        return self.get(_BOX, num_format=PERCENT)
+        return self.get(BOX, num_format=PERCENT)
 
     @property
     def date(self) -> Format:
-        return self.get(_BOX, num_format=DATE_FORMAT)
+        return self.get(BOX, num_format=DATE_FORMAT)
 
     @property
     def tool(self) -> Format:
@@ -152,7 +162,7 @@ class Formats:
 
     @property
     def mark(self) -> Format:
-        return self.get(_BOX, MARK)
+        return self.get(BOX, MARK)
 
 
 @dataclass
@@ -323,96 +333,11 @@ def validation(f: L.Field, first_cell: str, source: str | None = None) -> dict[s
 # --- the canvas ----------------------------------------------------------------------------------
 
 
-_STYLES: dict[tuple[tuple[str, Any], ...], Style] = {}  # one dict per distinct style (see _shared)
-
-
-def _shared(style: Style | None) -> Style:
-    """The one dict of this style that cells share: canvases hold some 2,000 cells but ~150 styles, and
-    :func:`_flush` looks each style's format up once. Shared styles are replaced, never changed."""
-    key = tuple((style or {}).items())
-    try:
-        hit = _STYLES.get(key)
-    except TypeError:  # an unhashable value: not shared
-        return dict(style or {})
-    if hit is None:
-        hit = dict(key)
-        if len(_STYLES) < 10_000:
-            _STYLES[key] = hit
-    return hit
-
-
-@dataclass
-class _Cell:
-    value: Any = None
-    style: Style = field(default_factory=dict)
-    formula: str | None = None
-    source: tuple[str, int, int] | None = None  # the cell a formula shows: its cached value
-    comment: str | None = None
-
-
-@dataclass
-class _Canvas:
-    """One sheet before it is written: 1-based cells, merges, validations, row heights."""
-
-    name: str
-    cells: dict[tuple[int, int], _Cell] = field(default_factory=dict)
-    merges: dict[tuple[int, int], tuple[int, int]] = field(default_factory=dict)
-    validations: list[tuple[int, int, int, int, dict[str, Any]]] = field(default_factory=list)
-    conditionals: list[tuple[int, int, int, int, str]] = field(default_factory=list)  # formula → red
-    heights: dict[int, float] = field(default_factory=dict)
-    widths: dict[int, float] = field(default_factory=dict)
-
-    def copy(self) -> _Canvas:
-        """A copy whose cells, heights and widths can be changed independently. Cells share their style
-        dicts with the original: a style is replaced (``cell.style = {**cell.style, …}``), never changed
-        in place."""
-        return _Canvas(
-            self.name,
-            {k: _Cell(c.value, c.style, c.formula, c.source, c.comment) for k, c in self.cells.items()},
-            dict(self.merges),
-            list(self.validations),
-            list(self.conditionals),
-            dict(self.heights),
-            dict(self.widths),
-        )
-
-    def put(self, row: int, col: int, value: Any = None, style: Style | None = None, **kw: Any) -> _Cell:
-        cell = _Cell(value, _shared(style), **kw)
-        self.cells[row, col] = cell
-        return cell
-
-    def merge(self, row: int, col: int, last_col: int, value: Any, style: Style) -> None:
-        """A one-row merged range (a single cell when it spans one column)."""
-        self.put(row, col, value, style)
-        if last_col > col:
-            self.merges[row, col] = (row, last_col)
-
-    def anchor(self, row: int, col: int) -> tuple[int, int]:
-        """The top-left cell of the merged range holding (row, col), or the cell itself."""
-        for (r, c), (lr, lc) in self.merges.items():
-            if r <= row <= lr and c <= col <= lc:
-                return r, c
-        return row, col
-
-    def validate(self, row: int, col: int, last_row: int, opts: dict[str, Any] | None) -> None:
-        if opts:
-            self.validations.append((row, col, last_row, col, opts))
-
-
 # --- layout → canvas -----------------------------------------------------------------------------
 
 
-def _lines(text: str, width: float) -> int:
-    """Rough number of lines a text wraps to in a column span of ``width`` characters."""
-    per_line = max(width - 2, 4)
-    n = 0
-    for part in text.split("\n"):
-        w = sum(2 if ord(ch) > 0x2E7F else 1 for ch in part)
-        n += max(1, math.ceil(w / per_line))
-    return n
-
-
-def _locate(key: str) -> tuple[L.Sheet, L.Placement]:
+def locate(key: str) -> tuple[L.Sheet, L.Placement]:
+    """The data sheet and placement of the block ``key``; KeyError if no sheet has it."""
     for sheet in L.WORKBOOK.data_sheets:
         try:
             return sheet, sheet.find(key)
@@ -452,8 +377,8 @@ class _Builder:
         self.sources: dict[tuple[str, str], str] = {}  # (block key, field key) → list source
 
     # _meta: identity and the dropdown lists
-    def meta(self) -> _Canvas:
-        cv = _Canvas(L.META_SHEET_NAME)
+    def meta(self) -> Canvas:
+        cv = Canvas(L.META_SHEET_NAME)
         values = {
             "template_id": TEMPLATE_ID,
             "template_version": TEMPLATE_VERSION,
@@ -484,7 +409,7 @@ class _Builder:
         return cv
 
     @staticmethod
-    def _meta_list(cv: _Canvas, col: int, title: str, items: Sequence[str]) -> None:
+    def _meta_list(cv: Canvas, col: int, title: str, items: Sequence[str]) -> None:
         cv.put(1, col, title)
         for i, item in enumerate(items):
             cv.put(2 + i, col, item)
@@ -501,8 +426,8 @@ class _Builder:
         return f"=INDIRECT({xl_rowcol_to_cell(row - 1, col - 1, False, True)})"
 
     # data sheets
-    def sheet(self, sheet: L.Sheet) -> _Canvas:
-        cv = _Canvas(sheet.name)
+    def sheet(self, sheet: L.Sheet) -> Canvas:
+        cv = Canvas(sheet.name)
         last = sheet.last_col
         cv.merge(1, 1, last, _title(sheet, self.year), TITLE)
         cv.heights[1] = 30
@@ -517,7 +442,7 @@ class _Builder:
             elif isinstance(b, L.Note):
                 text = self.words.fill(b.text)
                 cv.merge(p.row, 1, last, text, NOTE)
-                cv.heights[p.row] = _LINE * _lines(text, total_width) + 4
+                cv.heights[p.row] = LINE_HEIGHT * wrapped_lines(text, total_width) + 4
             elif isinstance(b, L.Form):
                 self._form(cv, sheet, p, b)
             elif isinstance(b, L.Grid):
@@ -528,7 +453,7 @@ class _Builder:
                 self._matrix(cv, p, b)
         return cv
 
-    def _form(self, cv: _Canvas, sheet: L.Sheet, p: L.Placement, b: L.Form) -> None:
+    def _form(self, cv: Canvas, sheet: L.Sheet, p: L.Placement, b: L.Form) -> None:
         for f in b.fields:
             row, col = L.form_cell(p, f.key)
             cv.put(row, col - 1, f.label + ("*" if f.required else ""), LABEL)  # 填表说明: "*" 必填
@@ -538,7 +463,7 @@ class _Builder:
             if not f.output:
                 cv.validate(row, col, row, self._validation(b, f, a1(row, col)))
 
-    def _grid(self, cv: _Canvas, p: L.Placement, b: L.Grid) -> None:
+    def _grid(self, cv: Canvas, p: L.Placement, b: L.Grid) -> None:
         first_key = b.rows[0][0]
         cv.put(p.row, 1, b.row_header, HEADER)
         cv.heights[p.row] = _HEADER_ROW
@@ -561,7 +486,7 @@ class _Builder:
             row, col = L.grid_cell(p, first_key, f.key)
             cv.validate(row, col, last_row, self._validation(b, f, a1(row, col)))
 
-    def _table(self, cv: _Canvas, p: L.Placement, b: L.Table) -> None:
+    def _table(self, cv: Canvas, p: L.Placement, b: L.Table) -> None:
         cv.heights[p.row] = _HEADER_ROW
         first, last = L.table_row(p, 0), L.table_row(p, b.rows - 1)
         for f in b.columns:
@@ -577,8 +502,8 @@ class _Builder:
             if f in b.inputs:
                 cv.validate(first, col, last, self._validation(b, f, a1(first, col)))
 
-    def _matrix(self, cv: _Canvas, p: L.Placement, b: L.Matrix) -> None:
-        ref_sheet, ref_p = _locate(b.row_table)
+    def _matrix(self, cv: Canvas, p: L.Placement, b: L.Matrix) -> None:
+        ref_sheet, ref_p = locate(b.row_table)
         assert isinstance(ref_p.block, L.Table)
         ref_field = next(c for c in ref_p.block.columns if c.label == b.row_ref_header)
         ref_col = L.table_col(ref_p, ref_field.key)
@@ -637,124 +562,47 @@ def for_year(text: str, year: int | None) -> str:
 
 # --- 填表说明 ---------------------------------------------------------------------------------------
 
-_GUIDE_COLUMNS: tuple[tuple[str, float], ...] = (("工作表", 12), ("项目", 24), ("是否必填", 10), ("说明", 64))
+
+@cache
+def guide_data() -> dict[str, Any]:
+    """The text of the 填表说明 sheet (``selfeval_xlsx/data/guide.json``), placeholders unfilled."""
+    data: dict[str, Any] = json.loads(
+        resources.files("selfeval_xlsx").joinpath("data", "guide.json").read_text(encoding="utf-8")
+    )
+    return data
 
 
-_PANEL_RULE = {
-    "auto": "评分方式三选一（按填写的内容自动识别）：",
-    "members": "本县评分规则要求评价小组成员逐项打分（方式一）。评分方式共三种：",
-    "agreed": "本县评分规则要求评价小组合议评分（方式二）。评分方式共三种：",
-    "none": "本县评分规则为单位自评、县财政局复核（方式三），“评价小组”表可不填。评分方式共三种：",
-}
+def _guide_columns() -> tuple[tuple[str, float], ...]:
+    return tuple((c["title"], c["width"]) for c in guide_data()["columns"])
 
 
-def _guide_text(grades: Sequence[str], words: ProfileText | None = None) -> list[tuple[str, str]]:
-    """(kind, text) rows of the instructions: kind is 'section' or 'para'."""
+def guide_text(grades: Sequence[str], words: ProfileText | None = None) -> list[tuple[str, str]]:
+    """(kind, text) rows of the instructions: kind is 'section' or 'para'; the data file's placeholders
+    filled from the layout and the profile's ``words``."""
     words = words or ProfileText.of(None)
-    b, i, pnl = L.BUDGET_SHEET.name, L.INDICATOR_SHEET.name, L.PANEL_SHEET.name
-    levels = "；".join(f"{k}：{'、'.join(v)}" for k, v in L.LEVELS.items())
-    return [
-        ("section", "一、总体要求"),
-        (
-            "para",
-            "1. 本表由乡镇（街道）财政所填写上一年度情况，经单位评价工作组评分（或单位自评）后，报送县财政局绩效股。"
-            "县直部门的整体支出自评、单个项目的支出自评也使用本表；同一单位同一年度可报送多份"
-            "（整体一份，每个项目各一份）。",
-        ),
-        (
-            "para",
-            "2. 请直接在本模板中填写（WPS或Excel均可），保存为.xlsx格式，不要另存为.xls或其他格式。"
-            "不要修改工作表名称，不要插入、删除、移动或隐藏行列，不要合并或拆分单元格。",
-        ),
-        (
-            "para",
-            "3. 只有白色单元格可以填写；灰色单元格是项目名称，浅蓝色单元格由县财政局的审核工具计算填写，"
-            "无需填写。标“*”的项目必须填写。选中单元格时会显示填写提示。",
-        ),
-        ("para", "4. 金额单位为万元，保留两位小数（四舍五入），只填数字，不要带“万元”等文字。"),
-        ("section", f"二、「{b}」"),
-        (
-            "para",
-            "填写单位名称、评价类型、所属县（市、区）、评价年度、填报人、联系电话和填报日期。"
-            "评价类型默认为“整体”（单位整体支出自评）；评价某一项目时选“项目”，并填写项目名称，"
-            "每个项目单独填一份表。乡镇（街道）填写12位行政区划代码；县直部门等没有乡镇区划代码的单位"
-            "改填18位统一社会信用代码（见法人证书），系统会核对其校验位，抄错一位即会提示。",
-        ),
-        (
-            "para",
-            "按资金来源填写年初预算数、全年预算数（调整后）和全年执行数；“合计”行必须填写，"
-            "并等于各资金来源之和。预算分基本支出和项目支出的，在“其中：基本支出”“其中：项目支出”"
-            "两行填写，两行之和应等于“合计”，各自的执行率由工具计算；不分的两行留空。分值、执行率和得分由工具计算"
-            f"（{f'预算执行{words.budget}分，按“合计”行计分' if words.budget != '0' else '预算执行不单独计分'}）。",
-        ),
-        (
-            "para",
-            f"填写年度总体目标和实际完成情况、自评总分和自评等级（{'、'.join(grades)}），"
-            "如实填写存在的问题和改进措施。“补充说明”为选填，用于生成自评报告。",
-        ),
-        ("section", f"三、「{i}」"),
-        (
-            "para",
-            f"每行填写一个三级指标，从第1行起连续填写，多余的行留空。先选一级指标，再选二级指标（{levels}）。",
-        ),
-        (
-            "para",
-            "指标性质：“≥”越大越好，“≤”越小越好，“=”等于目标值，“定性”为文字描述的指标。"
-            "定量指标的年度指标值和实际完成值只填数字，单位填在“计量单位”列；定性指标还要选择完成等级。"
-            "如目标是“2天以内”，指标性质选“≤”，年度指标值填2，计量单位填“天”；不要以“=”开头（会被当成公式）。"
-            "实际完成值填实际达到的数，不要照抄年度指标值，也不要带“≥”“≤”“以内”等字样。",
-        ),
-        (
-            "para",
-            f"分值：{words.weights}。每个一级指标至少填写一个指标，各一级指标下的分值合计须符合上述规定。"
-            "未得满分的指标必须填写偏差原因分析及改进措施。核定得分由工具计算。",
-        ),
-        (
-            "para",
-            "原表只印了各项得分和合计、没有逐项分值的：可将一个一级指标下各行的“分值”全部留空，但须填写各行的"
-            "“自评得分”。各项自评得分合计正好等于该类分值的，说明各项均得满分，分值即取自评得分；合计不足的，"
-            "按该类分值平均分配。推算的分值会在审核结果中逐项列出，请核对；有原始分值的，请照填。",
-        ),
-        ("section", f"四、「{pnl}」"),
-        (
-            "para",
-            "填写评价工作组成员（一般3至7人）的姓名、工作单位、职务和职称。“评分”中每一行对应"
-            "「绩效指标」中相同序号的指标。定性指标按评价小组的评分计分，定量指标按公式计分。"
-            + _PANEL_RULE.get(words.panel_mode, _PANEL_RULE["auto"]),
-        ),
-        (
-            "para",
-            "方式一 成员逐项打分：每一列对应成员名单中相同序号的成员（成员1即序号1），每位成员对每项指标打分，"
-            f"取平均分{words.trim}；“小组评分”列留空。",
-        ),
-        (
-            "para",
-            "方式二 小组合议：评价小组对每项指标只商定一个分数的，各成员列留空，把分数填在“小组评分”列"
-            "（至少每项定性指标都要填）。",
-        ),
-        (
-            "para",
-            "方式三 单位自评：没有评价小组打分的，本表可不填，定性指标按「绩效指标」中的“自评得分”计分，"
-            "审核时提示由县财政局复核。分数均不得超过该指标的分值（超过时单元格变红）。",
-        ),
-        ("section", "五、报送"),
-        (
-            "para",
-            "填写完成并核对无误后，将本文件按“单位名称+年度+自评表”命名（如“宋营镇2023年度自评表.xlsx”），"
-            "按县财政局通知的邮箱或方式报送县财政局绩效股。审核发现的问题会以橙色底色和批注标在退回的表中，"
-            "请按批注修改后重新报送。",
-        ),
-        (
-            "para",
-            f"模板版本：v{TEMPLATE_VERSION}（selfeval-xlsx {__version__}）。请使用县财政局下发的最新模板。",
-        ),
-        ("section", "六、填报项目一览"),
-    ]
+    data = guide_data()
+    budget_rule = data["budget_scored"] if words.budget != "0" else data["budget_unscored"]
+    panel_rules = data["panel_rules"]
+    values = {
+        "budget_sheet": L.BUDGET_SHEET.name,
+        "indicator_sheet": L.INDICATOR_SHEET.name,
+        "panel_sheet": L.PANEL_SHEET.name,
+        "levels": "；".join(f"{k}：{'、'.join(v)}" for k, v in L.LEVELS.items()),
+        "budget_rule": budget_rule.format(budget=words.budget),
+        "grades": "、".join(grades),
+        "weights": words.weights,
+        "trim": words.trim,
+        "panel_rule": panel_rules.get(words.panel_mode, panel_rules["auto"]),
+        "template_version": TEMPLATE_VERSION,
+        "version": __version__,
+    }
+    return [(p["kind"], p["text"].format_map(values)) for p in data["paragraphs"]]
 
 
-def _guide_rows(words: ProfileText | None = None) -> list[tuple[str, str, str, str]]:
+def guide_rows(words: ProfileText | None = None) -> list[tuple[str, str, str, str]]:
     """(sheet, item, required, help) of every field, straight from the layout."""
     words = words or ProfileText.of(None)
+    say = guide_data()["rows"]
     rows: list[tuple[str, str, str, str]] = []
     for sheet, p, f in L.iter_fields():
         b = p.block
@@ -762,34 +610,35 @@ def _guide_rows(words: ProfileText | None = None) -> list[tuple[str, str, str, s
             continue
         item = header_text(f).rstrip("*")
         if isinstance(b, L.Matrix):
-            item = f"成员评分（{f.label}）" if f is b.value else f.label
+            item = say["member_score"].format(label=f.label) if f is b.value else f.label
         if f.output:
-            need, text = "工具计算", "由县财政局审核工具计算，无需填写。"
+            need, text = say["output_need"], say["output_help"]
         else:
             required = f.required or (isinstance(b, L.Grid) and bool(b.required_rows))
             conditional = f.required_when is not None or f.key in L.UNIT_CODES
-            need = "必填" if required else "条件必填" if conditional else "选填"
+            need = say["required"] if required else say["conditional"] if conditional else say["optional"]
             if isinstance(b, L.Matrix) or b is L.MEMBERS:
-                need = "按评分方式"
+                need = say["by_panel_mode"]
             text = words.fill(f.help)
             if isinstance(b, L.Grid) and b.required_rows:
                 rows_ = "、".join(lbl for k, lbl in b.rows if k in b.required_rows)
-                text += f"“{rows_}”行必填。"
+                text += say["required_rows"].format(rows=rows_)
         rows.append((sheet.name, item, need, text))
     return rows
 
 
 def _instructions(
     sheet: L.Sheet, year: int | None, grades: Sequence[str], words: ProfileText | None = None
-) -> _Canvas:
-    cv = _Canvas(sheet.name)
-    last = len(_GUIDE_COLUMNS)
-    cv.widths = {c: w for c, (_, w) in enumerate(_GUIDE_COLUMNS, start=1)}
-    width = sum(w for _, w in _GUIDE_COLUMNS)
+) -> Canvas:
+    cv = Canvas(sheet.name)
+    columns = _guide_columns()
+    last = len(columns)
+    cv.widths = {c: w for c, (_, w) in enumerate(columns, start=1)}
+    width = sum(w for _, w in columns)
     cv.merge(1, 1, last, _title(sheet, year), TITLE)
     cv.heights[1] = 30
     row = 3
-    for kind, text in _guide_text(grades, words):
+    for kind, text in guide_text(grades, words):
         text = for_year(text, year)
         if kind == "section":
             if row > 3:
@@ -798,242 +647,26 @@ def _instructions(
             cv.heights[row] = 20
         else:
             cv.merge(row, 1, last, text, {"text_wrap": True, "valign": "top"})
-            cv.heights[row] = _LINE * _lines(text, width) + 3
+            cv.heights[row] = LINE_HEIGHT * wrapped_lines(text, width) + 3
         row += 1
-    for col, (title, _) in enumerate(_GUIDE_COLUMNS, start=1):
+    for col, (title, _) in enumerate(columns, start=1):
         cv.put(row, col, title, HEADER)
-    for values in _guide_rows(words):
+    for values in guide_rows(words):
         values = (*values[:3], for_year(values[3], year))
         row += 1
         for col, v in enumerate(values, start=1):
-            cv.put(row, col, v, {**_BOX, "text_wrap": True, **({"align": "center"} if col == 3 else {})})
+            cv.put(row, col, v, {**BOX, "text_wrap": True, **({"align": "center"} if col == 3 else {})})
         cv.heights[row] = (
-            _LINE * max(_lines(v, w) for v, (_, w) in zip(values, _GUIDE_COLUMNS, strict=True)) + 3
+            LINE_HEIGHT * max(wrapped_lines(v, w) for v, (_, w) in zip(values, columns, strict=True)) + 3
         )
     return cv
-
-
-# --- values, outputs and marks ---------------------------------------------------------------------
-
-_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-
-
-def _typed(value: Any, f: L.Field | None) -> Any:
-    """The value as it should be written: ISO dates of date fields become dates; the rest unchanged."""
-    if isinstance(value, str) and _ISO_DATE.match(value) and (f is None or f.type is L.T.DATE):
-        try:
-            return date.fromisoformat(value)
-        except ValueError:
-            return value
-    return value
-
-
-def _position(cv: _Canvas, ref: str) -> tuple[int, int] | None:
-    """The cell to write for an A1 reference or range: its first cell, or the merge holding it."""
-    try:
-        row, col = parse_a1(ref.split(":")[0].strip())
-    except ValueError:
-        return None
-    if not (1 <= row <= 1_048_576 and 1 <= col <= 16_384):
-        return None
-    return cv.anchor(row, col)
-
-
-def _set(cv: _Canvas, ref: str, value: Any, f: L.Field | None) -> None:
-    if (at := _position(cv, ref)) is None:
-        return
-    row, col = at
-    cell = cv.cells.get((row, col)) or cv.put(row, col, None, field_style(f))
-    value = _typed(value, f)
-    cell.value, cell.formula, cell.source = value, None, None
-    nf = cell.style.get("num_format")
-    if isinstance(value, date):
-        cell.style = {**cell.style, "num_format": DATE_FORMAT}
-    elif isinstance(value, int | float | Decimal) and not isinstance(value, bool) and nf == "@":
-        cell.style = {k: v for k, v in cell.style.items() if k != "num_format"}
-
-
-def _output_ref(pointer: str, doc: Document | None) -> tuple[str, str] | None:
-    """Where a tool output goes: the document's own cell, else a row sibling's, else the layout's."""
-    if doc is not None and pointer in doc.cells:
-        ref = doc.cells[pointer]
-        return ref.sheet, ref.cell
-    parts = pointer.strip("/").split("/")
-    try:
-        sheet, p = _locate(parts[0])
-    except KeyError:
-        return None
-    if isinstance(p.block, L.Table) and len(parts) == 3 and parts[1].isdigit():
-        if parts[2] not in {c.key for c in p.block.columns}:
-            return None
-        col = L.table_col(p, parts[2])
-        prefix = f"/{parts[0]}/{parts[1]}/"
-        for ptr, ref in (doc.cells if doc else {}).items():
-            if ptr.startswith(prefix):
-                return ref.sheet, a1(int(re.sub(r"\D", "", ref.cell.split(":")[0]) or 0), col)
-        return sheet.name, a1(L.table_row(p, int(parts[1])), col)
-    try:
-        return L.cell_of(pointer)
-    except (KeyError, ValueError):  # a row or column the layout does not have
-        return None
-
-
-def _relocate(
-    doc: Document, marks: Mapping[tuple[str, str], Sequence[str]] | None
-) -> tuple[Document, Mapping[tuple[str, str], Sequence[str]] | None]:
-    """A document read from an earlier template, and its marks, moved to this template's cells.
-
-    Forms and grids move (their rows shifted when fields and rows were added); tables and matrices did
-    not move. Marks at cells no value was read from stay where they were.
-    """
-    fixed = {
-        p.block.key
-        for sheet in L.WORKBOOK.data_sheets
-        for p in sheet.placements
-        if isinstance(p.block, L.Form | L.Grid)
-    }
-    cells, moves = {}, {}
-    for pointer, ref in doc.cells.items():
-        new = L.cell_of(pointer) if pointer.strip("/").split("/")[0] in fixed else None
-        if new is None:
-            cells[pointer] = ref
-            continue
-        cells[pointer] = CellRef(*new)
-        moves[ref.sheet, ref.cell] = new
-    moved: dict[tuple[str, str], list[str]] = {}
-    for (sheet, ref), messages in (marks or {}).items():
-        moved.setdefault(moves.get((sheet, ref), (sheet, ref)), []).extend(messages)
-    return replace(doc, cells=cells, template_version=TEMPLATE_VERSION), moved
-
-
-def _overlay(
-    canvases: dict[str, _Canvas],
-    doc: Document | None,
-    outputs: Mapping[str, object] | None,
-    marks: Mapping[tuple[str, str], Sequence[str]] | None,
-) -> None:
-    if doc is not None:
-        for pointer, ref in doc.cells.items():
-            value = doc.get(pointer)
-            if isinstance(value, dict):
-                value = value.get("value")
-            if value is None or value == "" or isinstance(value, dict | list) or ref.sheet not in canvases:
-                continue
-            _set(canvases[ref.sheet], ref.cell, value, L.field_at(pointer))
-    for pointer, value in (outputs or {}).items():
-        where = _output_ref(pointer, doc)
-        if value is None or where is None or where[0] not in canvases:
-            continue
-        _set(canvases[where[0]], where[1], value, L.field_at(pointer))
-    for (sheet, ref), messages in (marks or {}).items():
-        if sheet not in canvases or not messages:
-            continue
-        cv = canvases[sheet]
-        if (at := _position(cv, ref)) is None:
-            continue
-        for spot in _span_of(cv, ref):  # a range (J5:J11) is coloured whole
-            other = cv.cells.get(spot) or cv.put(*spot, None, _BOX)
-            other.style = {**other.style, **MARK}
-        row, col = at
-        cell = cv.cells.get((row, col)) or cv.put(row, col, None, _BOX)
-        cell.style = {**cell.style, **MARK}
-        earlier = cell.comment.split("\n") if cell.comment else []
-        cell.comment = "\n".join(dict.fromkeys([*earlier, *(str(m) for m in messages)]))
-
-
-def _span_of(cv: _Canvas, ref: str) -> list[tuple[int, int]]:
-    """The cells of a range reference (its top-left merge anchors), at most a few hundred; [] for one
-    cell or a reference that does not parse."""
-    if ":" not in ref:
-        return []
-    try:
-        (r0, c0), (r1, c1) = (parse_a1(part.strip()) for part in ref.split(":", 1))
-    except ValueError:
-        return []
-    r0, r1, c0, c1 = min(r0, r1), max(r0, r1), min(c0, c1), max(c0, c1)
-    if (r1 - r0 + 1) * (c1 - c0 + 1) > 500:
-        return []
-    return list(dict.fromkeys(cv.anchor(r, c) for r in range(r0, r1 + 1) for c in range(c0, c1 + 1)))
-
-
-def _fit_rows(cv: _Canvas) -> None:
-    """Make rows tall enough for the wrapped text they hold (Excel does not grow rows on opening)."""
-    for (row, col), cell in cv.cells.items():
-        if not (isinstance(cell.value, str) and cell.style.get("text_wrap")):
-            continue
-        last_col = cv.merges.get((row, col), (row, col))[1]
-        width = sum(cv.widths.get(c, 8.43) for c in range(col, last_col + 1))
-        needed = _LINE * _lines(cell.value, width) + 4
-        if needed > cv.heights.get(row, _LINE + 2):
-            cv.heights[row] = min(needed, 409)
-
-
-# --- canvas → worksheet ----------------------------------------------------------------------------
-
-
-def _write_value(ws: Worksheet, row: int, col: int, value: Any, fmt: Format) -> None:
-    # blanks, numbers and text (all but a few cells) through xlsxwriter's undecorated writers: the
-    # position is already numeric (tests/test_xlsxfast.py checks the bytes against the public ones)
-    if value is None or value == "":
-        ws._write_blank(row, col, None, fmt)
-    elif isinstance(value, bool):
-        ws.write_boolean(row, col, value, fmt)
-    elif isinstance(value, int | float | Decimal) and math.isfinite(value):
-        ws._write_number(row, col, float(value), fmt)
-    elif isinstance(value, datetime | date):
-        dt = value if isinstance(value, datetime) else datetime(value.year, value.month, value.day)
-        ws.write_datetime(row, col, dt, fmt)
-    else:
-        ws._write_string(row, col, str(value), fmt)
-
-
-def _flush(cv: _Canvas, ws: Worksheet, formats: Formats, canvases: dict[str, _Canvas]) -> None:
-    for col, w in sorted(cv.widths.items()):
-        ws.set_column(col - 1, col - 1, w)
-    for row, h in sorted(cv.heights.items()):
-        ws.set_row(row - 1, h)
-    for (row, col), (last_row, last_col) in cv.merges.items():
-        ws.merge_range(
-            row - 1, col - 1, last_row - 1, last_col - 1, "", formats.get(cv.cells[row, col].style)
-        )
-    by_style: dict[int, Format] = {}  # cells share style dicts (see _shared), all alive here
-    for (row, col), cell in cv.cells.items():
-        fmt = by_style.get(id(cell.style))
-        if fmt is None:
-            fmt = by_style[id(cell.style)] = formats.get(cell.style)
-        if cell.formula:
-            cached: Any = ""
-            if cell.source:
-                src = canvases.get(cell.source[0])
-                hit = src.cells.get(cell.source[1:]) if src else None
-                cached = hit.value if hit and hit.value is not None else ""
-            if isinstance(cached, Decimal | date):
-                cached = str(cached)
-            ws.write_formula(row - 1, col - 1, cell.formula, fmt, cached)
-        else:
-            _write_value(ws, row - 1, col - 1, cell.value, fmt)
-        if cell.comment:
-            lines = _lines(cell.comment, 40)
-            ws.write_comment(
-                row - 1,
-                col - 1,
-                cell.comment,
-                {"author": "县财政局", "x_scale": 2.2, "y_scale": 0.6 + 0.4 * lines},
-            )
-    for r0, c0, r1, c1, opts in cv.validations:
-        ws.data_validation(r0 - 1, c0 - 1, r1 - 1, c1 - 1, opts)
-    red = formats.get({"bg_color": "#FFC7CE", "font_color": "#9C0006"})
-    for r0, c0, r1, c1, formula in cv.conditionals:
-        ws.conditional_format(
-            r0 - 1, c0 - 1, r1 - 1, c1 - 1, {"type": "formula", "criteria": formula, "format": red}
-        )
 
 
 #: Rows of a table or score matrix the blank template prints (the form stays printable by hand).
 BLANK_PRINT_ROWS = 15
 
 
-def _filled_rows(cv: _Canvas, p: L.Placement) -> int:
+def _filled_rows(cv: Canvas, p: L.Placement) -> int:
     """How many rows of a table or matrix hold something typed (the last filled row's index + 1)."""
     b = p.block
     if isinstance(b, L.Table):
@@ -1050,7 +683,7 @@ def _filled_rows(cv: _Canvas, p: L.Placement) -> int:
     return n
 
 
-def _print_end(sheet: L.Sheet, canvases: Mapping[str, _Canvas], *, blank: bool) -> int:
+def _print_end(sheet: L.Sheet, canvases: Mapping[str, Canvas], *, blank: bool) -> int:
     """The last row to print (1-based): a sheet ending in a table or score matrix stops at its last filled
     row (a matrix: at least as many rows as indicators filled), the blank template after
     :data:`BLANK_PRINT_ROWS` rows; empty rows never print pages of their own."""
@@ -1063,7 +696,7 @@ def _print_end(sheet: L.Sheet, canvases: Mapping[str, _Canvas], *, blank: bool) 
         return L.table_row(last, min(b.rows, BLANK_PRINT_ROWS) - 1)
     n = _filled_rows(canvases[sheet.name], last)
     if isinstance(b, L.Matrix):
-        ref_sheet, ref_p = _locate(b.row_table)
+        ref_sheet, ref_p = locate(b.row_table)
         n = max(n, _filled_rows(canvases[ref_sheet.name], ref_p))
     return L.table_row(last, max(n, 1) - 1)
 
@@ -1108,12 +741,12 @@ class _Names:
 @lru_cache(maxsize=8)
 def _blank(
     year: int | None, grades: tuple[str, ...], words: ProfileText
-) -> tuple[_Canvas, dict[str, _Canvas], tuple[tuple[str, str], ...]]:
+) -> tuple[Canvas, dict[str, Canvas], tuple[tuple[str, str], ...]]:
     """The blank standard sheets drawn once per process (year, grades, profile); callers work on copies."""
     recorder = _Names()
     builder = _Builder(recorder, year, grades, words)  # type: ignore[arg-type]
     meta = builder.meta()
-    canvases: dict[str, _Canvas] = {}
+    canvases: dict[str, Canvas] = {}
     for sheet in L.WORKBOOK.sheets:
         canvases[sheet.name] = (
             builder.sheet(sheet) if sheet.blocks else _instructions(sheet, year, grades, words)
@@ -1145,17 +778,20 @@ def write_standard(
         wb.define_name(name, formula)
     meta = blank_meta.copy()
     canvases = {name: cv.copy() for name, cv in blank.items()}
-    if doc is not None and doc.template_version != TEMPLATE_VERSION:
-        doc, marks = _relocate(doc, marks)
-    _overlay(canvases, doc, outputs, marks)
+    if doc is not None or outputs or marks:
+        from .writeback import overlay, relocate  # local: only completed and returned workbooks need it
+
+        if doc is not None and doc.template_version != TEMPLATE_VERSION:
+            doc, marks = relocate(doc, marks)
+        overlay(canvases, doc, outputs, marks)
     for cv in canvases.values():
-        _fit_rows(cv)
+        fit_rows(cv)
 
     worksheets: dict[str, Worksheet] = {}
     for sheet in L.WORKBOOK.sheets:
         ws = wb.add_worksheet(sheet.name, worksheet_class=FastWorksheet)
         worksheets[sheet.key] = ws
-        _flush(canvases[sheet.name], ws, formats, canvases)
+        flush(canvases[sheet.name], ws, formats, canvases, _COMMENT_AUTHOR)
         _page_setup(ws, sheet)
         if sheet.blocks:
             ws.print_area(0, 0, _print_end(sheet, canvases, blank=doc is None) - 1, sheet.last_col - 1)
@@ -1170,7 +806,7 @@ def write_standard(
         if protect:
             _protect(ws)
     meta_ws = wb.add_worksheet(L.META_SHEET_NAME, worksheet_class=FastWorksheet)
-    _flush(meta, meta_ws, formats, canvases)
+    flush(meta, meta_ws, formats, canvases, _COMMENT_AUTHOR)
     meta_ws.hide()
     if protect:
         _protect(meta_ws)

@@ -41,7 +41,7 @@ NATURE_ALIASES = {
 EXCEL_EPOCH = datetime(1899, 12, 30)
 
 
-def clean_text(raw: str) -> str:
+def trim_spaces(raw: str) -> str:
     """Strip outer white space (incl. full-width and no-break spaces); keep inner line breaks."""
     if type(raw) is str and _SPACES.search(raw) is None:  # no white space (\s is what strip() strips)
         return raw
@@ -117,7 +117,7 @@ def parse_number(raw: Any, suffixes: tuple[str, ...] = ()) -> tuple[Any, str | N
         if f"{value}" == _seen(raw):  # nothing visible changed: say what did, not the same text twice
             return value, f"“{value}”是文本格式的数字，已按数字读取（建议把单元格设为数值格式）"
         return value, f"“{_seen(raw)}”已按数字{value}读取"
-    return clean_text(raw), None
+    return trim_spaces(raw), None
 
 
 def parse_int(raw: Any) -> tuple[Any, str | None]:
@@ -133,7 +133,7 @@ def parse_int(raw: Any) -> tuple[Any, str | None]:
 def parse_text(raw: Any) -> tuple[Any, str | None]:
     """Text, from text or from a number that Excel stored as one (a phone number, a code)."""
     if type(raw) is str:
-        return (clean_text(raw) or None), None
+        return (trim_spaces(raw) or None), None
     if raw is None:
         return None, None
     if isinstance(raw, bool):
@@ -147,7 +147,7 @@ def parse_text(raw: Any) -> tuple[Any, str | None]:
         return str(raw), None
     if isinstance(raw, datetime | date):
         return raw.isoformat()[:10], None
-    text = clean_text(str(raw))
+    text = trim_spaces(str(raw))
     return (text or None), None
 
 
@@ -200,10 +200,10 @@ def parse_date(raw: Any) -> tuple[Any, str | None]:
         try:
             day = date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
         except ValueError:
-            return clean_text(raw), None
+            return trim_spaces(raw), None
         iso = day.isoformat()
         return iso, (None if iso == raw.strip() else f"“{raw.strip()}”已按日期{iso}读取")
-    return clean_text(raw), None
+    return trim_spaces(raw), None
 
 
 def parse_nature(raw: Any) -> tuple[Any, str | None]:
@@ -215,7 +215,7 @@ def parse_nature(raw: Any) -> tuple[Any, str | None]:
         if candidate in NATURE_ALIASES:
             value = NATURE_ALIASES[candidate]
             return value, (None if value == text else f"“{raw.strip()}”已按“{value}”读取")
-    return clean_text(raw), None
+    return trim_spaces(raw), None
 
 
 def parse_choice(raw: Any, choices: tuple[str, ...]) -> tuple[Any, str | None]:
@@ -328,13 +328,13 @@ def parse_indicator(raw: str, nature: str, unit: str, key: str) -> tuple[Any, st
     """
     found = read_bounded(raw)
     if found is None:
-        return clean_text(raw), None, None
+        return trim_spaces(raw), None, None
     sign, number, typed = found
     if sign is not None and (sign != nature if key == "target" else sign != "="):
-        return clean_text(raw), None, None
+        return trim_spaces(raw), None, None
     converted = convert_unit(number, typed, unit)
     if converted is None:
-        return clean_text(raw), None, None
+        return trim_spaces(raw), None, None
     value, used = converted
     if value != number and value == value.to_integral_value():  # 1.5万 in 元: 15000, not 15000.0
         value = value.to_integral_value()

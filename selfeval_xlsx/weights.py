@@ -22,11 +22,11 @@ from collections.abc import Set as AbstractSet
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from .cells import parse_a1
 from .document import Document
 from .findings import Finding, make
 from .messages import text
 from .rules import Rules
+from .xlsx.cells import parse_a1
 
 ZERO = Decimal(0)
 

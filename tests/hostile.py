@@ -3,7 +3,7 @@
 Each public function writes one file at ``path`` and returns ``path`` (so ``hostile.pdf(tmp / "a.xlsx")``
 reads well in a test); the ``*_bytes`` helpers return bytes for building archives and e-mails. Everything
 is made here, in memory, from the standard library and xlsxwriter, or (hostile content in the real
-template) by filling the standard workbook with ``selfeval_xlsx.fill``: no fixture files, no network.
+template) by filling the standard workbook with ``tests/openpyxl_fill.py``: no fixture files, no network.
 
 :func:`catalogue` lists every case of issue 5 as a :class:`Case`: how to build it and what ``validate``,
 ``score`` and ``merge`` must make of it (``tests/test_hostile.py`` runs them all;
@@ -717,7 +717,7 @@ def symlink(path: Path, target: Path) -> Path | None:
 # ------------------------------------------------------------------------------------------------
 # hostile content in the real template
 # ------------------------------------------------------------------------------------------------
-# These start from the standard workbook filled by ``selfeval_xlsx.fill`` (openpyxl edits of the real
+# These start from the standard workbook filled by ``tests/openpyxl_fill.py`` (openpyxl edits of the real
 # template, as a clerk would make them), for townships of a county the bundled samples do not use
 # (元氏县, 130132), each with its own code, so that they never replace a sample township in a merge.
 
@@ -727,9 +727,9 @@ OUTSIDER_YEAR = 2023
 
 def outsider(index: int) -> dict[str, Any]:
     """A valid township of 元氏县 (``index`` 0–89 gives code ``130132{110 + index}000``)."""
-    from selfeval_xlsx import sampledata as S
+    import sampledata
 
-    data = S.township(1, seed_value=700 + index)  # a 镇: codes 100–199
+    data = sampledata.township(1, seed_value=700 + index)  # a 镇: codes 100–199
     data["identity"].update(
         division_code=f"{OUTSIDER_COUNTY[0]}{110 + index:03d}000",
         county=OUTSIDER_COUNTY[1],
@@ -742,7 +742,7 @@ def template_bytes(
     index: int = 0, edit: Callable[[Any], None] | None = None, data: dict[str, Any] | None = None
 ) -> bytes:
     """The standard workbook filled for :func:`outsider` ``index`` (or ``data``), then ``edit(wb)``."""
-    from selfeval_xlsx.fill import filled_bytes
+    from openpyxl_fill import filled_bytes
 
     return filled_bytes(data or outsider(index), OUTSIDER_YEAR, edit)
 
@@ -942,7 +942,7 @@ def _row_of(ref: str) -> int:
 
 def extra_column_cell() -> str:
     """Column T of the first indicator row: well to the right of the table."""
-    from selfeval_xlsx.cells import a1
+    from selfeval_xlsx.xlsx.cells import a1
 
     return a1(_row_of(indicator_cell(0, "level3")[1]), 20)
 
@@ -956,7 +956,7 @@ def extra_column(path: Path, index: int = 0) -> Path:
 
 def hidden_row_first_cell() -> str:
     """Column A of the third indicator row (the one :func:`hidden_row` hides)."""
-    from selfeval_xlsx.cells import a1
+    from selfeval_xlsx.xlsx.cells import a1
 
     return a1(_row_of(indicator_cell(2, "level3")[1]), 1)
 

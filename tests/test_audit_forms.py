@@ -198,8 +198,8 @@ def test_goal_with_a_generic_completion_statement(achieved: str, said: str) -> N
 
 
 def test_goal_copied_as_its_completion() -> None:
-    from selfeval_xlsx import sampledata as S
+    import sampledata
 
-    s = scored(set_value("/goals/achieved", S.SEED_GOAL))
+    s = scored(set_value("/goals/achieved", sampledata.SEED_GOAL))
     (f,) = found(s, "goal-not-reported")
     assert "与年度总体目标一字不差" in f.message

@@ -9,15 +9,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import sampledata
 from click.testing import CliRunner
 from openpyxl import Workbook, load_workbook
+from openpyxl_fill import fill, filled_bytes
 from workbooks import cell_of, chain, seed_bytes, set_value, write
 
 from selfeval_xlsx import api
 from selfeval_xlsx import layout as L
-from selfeval_xlsx import sampledata as S
 from selfeval_xlsx.cli import cli
-from selfeval_xlsx.fill import fill, filled_bytes
 from selfeval_xlsx.validate import credit_check_char
 from selfeval_xlsx.version import TEMPLATE_VERSION
 
@@ -32,7 +32,7 @@ SPLIT = {
 
 
 def split_seed() -> dict[str, Any]:
-    data = S.seed()
+    data = sampledata.seed()
     data["budget"].update(SPLIT)
     return data
 
@@ -64,7 +64,7 @@ def test_template_has_the_split_rows_under_the_total_with_their_own_rate() -> No
 
 
 def test_split_that_adds_up_is_valid_and_its_rates_are_written_back(tmp_path: Path) -> None:
-    scored = api.score_workbook(filled_bytes(split_seed(), S.YEAR))
+    scored = api.score_workbook(filled_bytes(split_seed(), sampledata.YEAR))
     assert scored.valid and not [f for f in scored.report.findings if f.code == "sum-mismatch"]
     assert scored.submission.budget["basic"].rate == Decimal("2624.90") / Decimal("2683.28")
     assert scored.result.total.shown == Decimal("98.68")  # the score comes from the 合计 row only
@@ -111,7 +111,7 @@ def test_only_the_split_filled_against_funding_sources_that_add_up() -> None:
     """Funding sources and the split are separate checks: both are reported, each at its own cells."""
     data = split_seed()
     data["budget"]["current"] = {"initial": "8000", "adjusted": "9000", "executed": "8000"}
-    _doc, report = api.validate_workbook(filled_bytes(data, S.YEAR))
+    _doc, report = api.validate_workbook(filled_bytes(data, sampledata.YEAR))
     found = {(f.code, f.cell) for f in errors(report)}
     _, total = cell_of("/budget/total/initial")
     assert ("sum-mismatch", total) in found  # the funding sources (8000 ≠ 8593.66): at the total
@@ -155,39 +155,53 @@ def test_blank_kind_reads_as_whole_and_other_words_are_refused() -> None:
 
 
 def test_department_with_a_credit_code_and_no_division_code_is_valid() -> None:
-    scored = api.score_workbook(filled_bytes(S.department(), S.YEAR))
+    scored = api.score_workbook(filled_bytes(sampledata.department(), sampledata.YEAR))
     assert scored.valid, scored.report.flatten(["code", "message"])
     sub = scored.submission
-    assert (sub.unit_code, sub.county_code, sub.division_code) == (S.DEPARTMENT_CODE, "130133", "")
+    assert (sub.unit_code, sub.county_code, sub.division_code) == (sampledata.DEPARTMENT_CODE, "130133", "")
 
 
 def test_gb_32100_check_character() -> None:
     assert credit_check_char("91350100M000100Y4") == "3"  # a code printed on a real business licence
     assert credit_check_char("91350100M000100YI") is None  # I is not a code character
-    assert S.DEPARTMENT_CODE == "11130133MB01234569"
+    assert sampledata.DEPARTMENT_CODE == "11130133MB01234569"
 
 
 @pytest.mark.parametrize(
     ("typed", "code", "words"),
     [
-        (S.DEPARTMENT_CODE[:-1] + "0", "invalid-code", "校验未通过"),  # the check character mistyped
-        (S.DEPARTMENT_CODE[:9] + S.DEPARTMENT_CODE[10:], "invalid-format", "校验未通过"),  # a character lost
-        (S.DEPARTMENT_CODE[:10] + "O" + S.DEPARTMENT_CODE[11:], "invalid-format", "不含I、O"),  # O for 0
-        (S.DEPARTMENT_CODE[:8] + "7" + S.DEPARTMENT_CODE[9:], "invalid-code", "校验未通过"),  # two swapped
+        (sampledata.DEPARTMENT_CODE[:-1] + "0", "invalid-code", "校验未通过"),  # the check character mistyped
+        (
+            sampledata.DEPARTMENT_CODE[:9] + sampledata.DEPARTMENT_CODE[10:],
+            "invalid-format",
+            "校验未通过",
+        ),  # a character lost
+        (
+            sampledata.DEPARTMENT_CODE[:10] + "O" + sampledata.DEPARTMENT_CODE[11:],
+            "invalid-format",
+            "不含I、O",
+        ),  # O for 0
+        (
+            sampledata.DEPARTMENT_CODE[:8] + "7" + sampledata.DEPARTMENT_CODE[9:],
+            "invalid-code",
+            "校验未通过",
+        ),  # two swapped
     ],
 )
 def test_mistyped_credit_code_is_an_error_at_its_cell(typed: str, code: str, words: str) -> None:
-    data = S.variant(S.department(), **{"identity.credit_code": typed})
-    _doc, report = api.validate_workbook(filled_bytes(data, S.YEAR))
+    data = sampledata.variant(sampledata.department(), **{"identity.credit_code": typed})
+    _doc, report = api.validate_workbook(filled_bytes(data, sampledata.YEAR))
     [f] = errors(report)
     assert (f.code, f.sheet, f.cell) == (code, *cell_of("/identity/credit_code"))
     assert words in f.message
 
 
 def test_credit_code_in_lower_case_is_normalised() -> None:
-    data = S.variant(S.department(), **{"identity.credit_code": S.DEPARTMENT_CODE.lower()})
-    scored = api.score_workbook(filled_bytes(data, S.YEAR))
-    assert scored.valid and scored.submission.credit_code == S.DEPARTMENT_CODE
+    data = sampledata.variant(
+        sampledata.department(), **{"identity.credit_code": sampledata.DEPARTMENT_CODE.lower()}
+    )
+    scored = api.score_workbook(filled_bytes(data, sampledata.YEAR))
+    assert scored.valid and scored.submission.credit_code == sampledata.DEPARTMENT_CODE
     assert ("value-normalised", cell_of("/identity/credit_code")[1]) in scored.report.flatten(
         ["code", "cell"]
     )
@@ -201,15 +215,17 @@ def test_unit_with_neither_code_is_told_which_to_fill() -> None:
 
 
 def test_credit_code_of_another_county_is_flagged_against_the_county_name() -> None:
-    other = S.credit_code("11130102MB0123456")  # 长安区, while 所属县 says 赵县
-    data = S.variant(S.department(), **{"identity.credit_code": other})
-    _doc, report = api.validate_workbook(filled_bytes(data, S.YEAR))
+    other = sampledata.credit_code("11130102MB0123456")  # 长安区, while 所属县 says 赵县
+    data = sampledata.variant(sampledata.department(), **{"identity.credit_code": other})
+    _doc, report = api.validate_workbook(filled_bytes(data, sampledata.YEAR))
     assert ("code-mismatch", cell_of("/identity/county")[1]) in report.flatten(["code", "cell"])
 
 
 def test_cli_validate_mistyped_credit_code(tmp_path: Path) -> None:
-    data = S.variant(S.department(), **{"identity.credit_code": S.DEPARTMENT_CODE[:-1] + "0"})
-    path = write(tmp_path, "农业农村局.xlsx", filled_bytes(data, S.YEAR))
+    data = sampledata.variant(
+        sampledata.department(), **{"identity.credit_code": sampledata.DEPARTMENT_CODE[:-1] + "0"}
+    )
+    path = write(tmp_path, "农业农村局.xlsx", filled_bytes(data, sampledata.YEAR))
     res = CliRunner().invoke(cli, ["validate", str(path)])
     assert res.exit_code == 1
     assert f"预算执行!{cell_of('/identity/credit_code')[1]}" in res.output and "校验未通过" in res.output
@@ -219,17 +235,19 @@ def test_cli_validate_mistyped_credit_code(tmp_path: Path) -> None:
 def evaluations_merge(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Any]:
     """宋营镇's 整体 evaluation, two project evaluations (one sent twice), and a county department."""
     inbox = tmp_path_factory.mktemp("inbox")
-    seed = S.seed()
-    road = S.project(seed, "乡村道路维护项目")
+    seed = sampledata.seed()
+    road = sampledata.project(seed, "乡村道路维护项目")
     put = {
         "宋营镇整体.xlsx": seed,
-        "宋营镇人居环境项目.xlsx": S.project(seed, "农村人居环境整治项目"),
-        "宋营镇道路项目.xlsx": S.variant(road, **{"identity.filled_on": "2024-01-10"}),
-        "宋营镇道路项目（更正）.xlsx": S.variant(road, **{"self_assessment.total": "98.68"}),
-        "农业农村局.xlsx": S.variant(S.department(), **{f"budget.{k}": v for k, v in SPLIT.items()}),
+        "宋营镇人居环境项目.xlsx": sampledata.project(seed, "农村人居环境整治项目"),
+        "宋营镇道路项目.xlsx": sampledata.variant(road, **{"identity.filled_on": "2024-01-10"}),
+        "宋营镇道路项目（更正）.xlsx": sampledata.variant(road, **{"self_assessment.total": "98.68"}),
+        "农业农村局.xlsx": sampledata.variant(
+            sampledata.department(), **{f"budget.{k}": v for k, v in SPLIT.items()}
+        ),
     }
     for name, data in put.items():
-        write(inbox, name, filled_bytes(data, S.YEAR))
+        write(inbox, name, filled_bytes(data, sampledata.YEAR))
     out = tmp_path_factory.mktemp("out") / "out"
     return out, api.merge(inbox, out, jobs=1)
 
@@ -246,7 +264,7 @@ def test_evaluations_of_one_unit_and_year_are_kept_apart(evaluations_merge) -> N
         ("130133101000", "整体"),
         ("130133101000", "项目：农村人居环境整治项目"),
         ("130133101000", "项目：乡村道路维护项目"),
-        (S.DEPARTMENT_CODE, "整体"),
+        (sampledata.DEPARTMENT_CODE, "整体"),
     }
 
 
@@ -257,7 +275,7 @@ def test_rollup_workbook_shows_the_evaluation_and_the_split(evaluations_merge) -
     rows = [[c.value for c in r] for r in ws.iter_rows(min_row=3, max_row=6)]
     by_name = {(r[head["单位名称"] - 1], r[head["评价对象"] - 1]): r for r in rows}
     dept = by_name["赵县农业农村局", "整体"]
-    assert dept[head["行政区划代码"] - 1] == S.DEPARTMENT_CODE
+    assert dept[head["行政区划代码"] - 1] == sampledata.DEPARTMENT_CODE
     assert dept[head["基本支出执行率(%)"] - 1] == 97.82 and dept[head["项目支出执行率(%)"] - 1] == 84.72
     assert by_name["宋营镇人民政府", "整体"][head["基本支出执行率(%)"] - 1] is None
     completed = sorted(p.name for p in (out / "completed").iterdir())
@@ -268,7 +286,9 @@ def test_cli_merge_keeps_two_projects(tmp_path: Path) -> None:
     inbox = tmp_path / "inbox"
     inbox.mkdir()
     for name in ("甲项目", "乙项目"):
-        write(inbox, f"{name}.xlsx", filled_bytes(S.project(S.seed(), name), S.YEAR))
+        write(
+            inbox, f"{name}.xlsx", filled_bytes(sampledata.project(sampledata.seed(), name), sampledata.YEAR)
+        )
     res = CliRunner().invoke(cli, ["merge", str(inbox), "-o", str(tmp_path / "out"), "--jobs", "1"])
     assert res.exit_code == 0, res.output
     assert len(list((tmp_path / "out" / "completed").iterdir())) == 2
@@ -296,7 +316,7 @@ def test_fixture_is_a_1_0_template() -> None:
 
 
 def test_v1_0_workbook_is_read_with_a_warning_naming_what_to_add() -> None:
-    scored = api.score_workbook(v1_0_bytes(S.seed()))
+    scored = api.score_workbook(v1_0_bytes(sampledata.seed()))
     assert scored.valid
     [f] = [f for f in scored.report.findings if f.code == "template-version"]
     assert f.severity == "warning"
@@ -315,7 +335,7 @@ def test_v1_0_findings_name_the_cells_of_the_file_as_sent() -> None:
     def typed(wb: Workbook) -> None:
         wb[old.name].cell(r, c).value = "约8700万"
 
-    _doc, report = api.validate_workbook(v1_0_bytes(S.seed(), typed))
+    _doc, report = api.validate_workbook(v1_0_bytes(sampledata.seed(), typed))
     [f] = errors(report)
     assert (f.code, f.cell) == ("type-error", "D17")  # where it is in the 1.0 workbook
     assert cell_of("/budget/total/executed")[1] == "D20"  # and where it is now
@@ -328,7 +348,7 @@ def test_v1_0_returned_and_completed_copies_are_on_the_new_template(tmp_path: Pa
     def typed(wb: Workbook) -> None:
         wb[old.name].cell(r, c).value = "约8700万"
 
-    doc, report = api.validate_workbook(v1_0_bytes(S.seed(), typed))
+    doc, report = api.validate_workbook(v1_0_bytes(sampledata.seed(), typed))
     from selfeval_xlsx.completed import write_returned
 
     target = tmp_path / "returned.xlsx"
@@ -338,11 +358,11 @@ def test_v1_0_returned_and_completed_copies_are_on_the_new_template(tmp_path: Pa
     assert wb[sheet][executed].comment is not None and "约8700万" in wb[sheet][executed].comment.text
     assert wb[sheet][cell_of("/identity/unit_name")[1]].value == "宋营镇人民政府"
     assert wb[sheet][cell_of("/identity/division_code")[1]].value == "130133101000"
-    assert wb[sheet][cell_of("/goals/annual_goal")[1]].value == S.SEED_GOAL
+    assert wb[sheet][cell_of("/goals/annual_goal")[1]].value == sampledata.SEED_GOAL
     meta = {row[0].value: row[1].value for row in wb[L.META_SHEET_NAME].iter_rows(max_col=2)}
     assert meta["template_version"] == TEMPLATE_VERSION
 
-    scored = api.score_workbook(v1_0_bytes(S.seed()))
+    scored = api.score_workbook(v1_0_bytes(sampledata.seed()))
     done = tmp_path / "done.xlsx"
     api.write_completed(done, scored)
     wb = load_workbook(done)
@@ -360,7 +380,7 @@ def test_v1_0_returned_and_completed_copies_are_on_the_new_template(tmp_path: Pa
 
 
 def test_cli_score_of_a_v1_0_workbook(tmp_path: Path) -> None:
-    path = write(tmp_path, "宋营镇2023.xlsx", v1_0_bytes(S.seed()))
+    path = write(tmp_path, "宋营镇2023.xlsx", v1_0_bytes(sampledata.seed()))
     res = CliRunner().invoke(cli, ["validate", str(path)])
     assert res.exit_code == 0, res.output
     assert "template-version" in res.output and "1.0版" in res.output

@@ -14,10 +14,10 @@ import pytest
 from openpyxl import load_workbook
 
 from selfeval_xlsx import intake as intake_module
+from selfeval_xlsx.filenames import safe_member_path
 from selfeval_xlsx.findings import make
 from selfeval_xlsx.intake import Intake, Item, Rejected, Skipped, collect, safe_name
 from selfeval_xlsx.limits import Limits
-from selfeval_xlsx.safety import safe_member_path
 
 SONGYING = H.xlsx_bytes(title="宋营镇人民政府")
 

@@ -11,16 +11,16 @@ import sys
 from pathlib import Path
 
 import pytest
+import sampledata
 from click.testing import CliRunner
 from conftest import needs_soffice, soffice_convert
 from hostile import template_xlsm
 from openpyxl import load_workbook
+from openpyxl_fill import filled_bytes
 from workbooks import seed_bytes, write
 
 from selfeval_xlsx import api
-from selfeval_xlsx import sampledata as S
 from selfeval_xlsx.cli import cli
-from selfeval_xlsx.fill import filled_bytes
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "samples" / "inbox"
@@ -134,8 +134,10 @@ def test_same_result_whatever_jobs_and_on_a_second_run(tmp_path: Path) -> None:
 def test_resubmission_newest_wins_by_when_it_was_received_not_by_fill_date(tmp_path: Path) -> None:
     inbox = tmp_path / "inbox"
     inbox.mkdir()
-    old = S.variant(S.seed(), **{"identity.filled_on": "2024-01-25"})
-    new = S.variant(S.seed(), **{"identity.filled_on": "2024-01-05", "self_assessment.total": 98})
+    old = sampledata.variant(sampledata.seed(), **{"identity.filled_on": "2024-01-25"})
+    new = sampledata.variant(
+        sampledata.seed(), **{"identity.filled_on": "2024-01-05", "self_assessment.total": 98}
+    )
     write(inbox, "a-old.xlsx", filled_bytes(old, 2023))
     write(inbox, "z-new.xlsx", filled_bytes(new, 2023))
     os.utime(inbox / "a-old.xlsx", (1706000000, 1706000000))  # received 2024-01-23
@@ -163,7 +165,7 @@ def test_a_good_file_is_unchanged_by_broken_neighbours(tmp_path: Path) -> None:
 def test_user_text_never_becomes_a_formula(tmp_path: Path) -> None:
     inbox = tmp_path / "inbox"
     inbox.mkdir()
-    data = S.seed()
+    data = sampledata.seed()
     data["identity"]["unit_name"] = INJECTIONS[0]
     data["indicators"][0]["level3"] = INJECTIONS[1]
     data["indicators"][1]["level3"] = INJECTIONS[2]
@@ -205,7 +207,7 @@ def test_rollups_of_rollups_make_a_city_rollup(sample_merge, tmp_path: Path) -> 
     other = tmp_path / "other"
     other.mkdir()
     for i in range(3):
-        d = S.township(i, seed_value=50 + i)
+        d = sampledata.township(i, seed_value=50 + i)
         d["identity"].update(
             division_code=f"130132{100 + i}000", county="元氏县", unit_name=f"元氏{i}镇人民政府"
         )
@@ -359,11 +361,11 @@ def test_the_library_is_silent_but_merge_log_is_written(tmp_path: Path) -> None:
 def test_merge_under_spawn_matches_fork(tmp_path: Path, monkeypatch, method: str) -> None:
     """Workers that inherit nothing (spawn: Windows, macOS; forkserver: Python 3.14 on Linux) load the
     rules from their file and write to merge.log themselves: same counts and roll-up as forked ones."""
-    from selfeval_xlsx import merge as M
+    from selfeval_xlsx import merge as merge_module
 
     forked = api.merge(SAMPLES, tmp_path / "fork", jobs=2)
-    monkeypatch.setattr(M, "START_METHOD", method)
-    monkeypatch.delenv(M.START_METHOD_ENV, raising=False)
+    monkeypatch.setattr(merge_module, "START_METHOD", method)
+    monkeypatch.delenv(merge_module.START_METHOD_ENV, raising=False)
     spawned = api.merge(SAMPLES, tmp_path / method, jobs=2)
     assert spawned.counts == forked.counts
     assert rollup_content(tmp_path / method / "汇总_赵县_2023.xlsx") == rollup_content(
@@ -374,14 +376,16 @@ def test_merge_under_spawn_matches_fork(tmp_path: Path, monkeypatch, method: str
 
 
 def test_a_custom_rules_file_reaches_spawned_workers(tmp_path: Path, monkeypatch) -> None:
-    from selfeval_xlsx import merge as M
+    from selfeval_xlsx import merge as merge_module
 
-    profile = json.loads((Path(M.__file__).parent / "rules" / "mof-2020.json").read_text(encoding="utf-8"))
+    profile = json.loads(
+        (Path(merge_module.__file__).parent / "rules" / "mof-2020.json").read_text(encoding="utf-8")
+    )
     profile["name"] = "county-2024"
     profile["grades"] = [{"name": "甲", "min": 90}, {"name": "乙", "min": 0}]
     custom = tmp_path / "本县细则.json"
     custom.write_text(json.dumps(profile, ensure_ascii=False), encoding="utf-8")
-    monkeypatch.setattr(M, "START_METHOD", "spawn")
+    monkeypatch.setattr(merge_module, "START_METHOD", "spawn")
     result = api.merge(SAMPLES, tmp_path / "out", jobs=2, rules=api.load_rules(custom))
     townships = result.rollups[0].townships
     assert len(townships) == 12 and {t.grade for t in townships} == {"甲", "乙"}
@@ -391,20 +395,20 @@ def test_a_custom_rules_file_reaches_spawned_workers(tmp_path: Path, monkeypatch
 def test_an_internal_error_is_not_sent_back_to_the_township(tmp_path: Path, monkeypatch) -> None:
     """A file the tool failed on gets no returned copy, and its reason in the roll-up does not ask the
     township to correct it."""
-    from selfeval_xlsx import merge as M
+    from selfeval_xlsx import worker
 
     inbox = tmp_path / "inbox"
     inbox.mkdir()
     write(inbox, "宋营镇.xlsx", seed_bytes())
-    write(inbox, "出错.xlsx", filled_bytes(S.township(0), 2023))
-    real = M.score_workbook
+    write(inbox, "出错.xlsx", filled_bytes(sampledata.township(0), 2023))
+    real = worker.score_workbook
 
     def fails_on_one(data: bytes, name: str, **kw):
         if name == "出错.xlsx":
             raise RuntimeError("a bug")
         return real(data, name=name, **kw)
 
-    monkeypatch.setattr(M, "score_workbook", fails_on_one)
+    monkeypatch.setattr(worker, "score_workbook", fails_on_one)
     result = api.merge(inbox, tmp_path / "out", jobs=1)
     assert result.counts["accepted"] == 1 and result.counts["rejected"] == 1
     [row] = result.rejected

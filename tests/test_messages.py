@@ -20,6 +20,8 @@ PACKAGE = Path(selfeval_xlsx.__file__).parent
 NOT_YET_IN_TABLE = {
     "safety.py",
     "merge.py",
+    "worker.py",  # split from merge.py
+    "resubmissions.py",  # split from merge.py
     "completed.py",
     "rollup_check.py",
     "signing.py",  # its findings are made in rollup_check's style: moves with it

@@ -18,17 +18,17 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import sampledata
 from click.testing import CliRunner
 from filelock import FileLock
+from openpyxl_fill import filled_bytes
 from workbooks import write
 
-from selfeval_xlsx import api
+from selfeval_xlsx import api, publishing, worker
 from selfeval_xlsx import merge as merge_mod
 from selfeval_xlsx import output as output_mod
-from selfeval_xlsx import sampledata as S
 from selfeval_xlsx.cli import cli
 from selfeval_xlsx.errors import DiskFull, FolderError, OutputBusy, OutputError
-from selfeval_xlsx.fill import filled_bytes
 from selfeval_xlsx.output import LOCK_NAME, STAGING_PREFIX
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -47,8 +47,8 @@ def tree(folder: Path) -> dict[str, str]:
 def township_inbox(folder: Path, n: int) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     for k in range(n):
-        data = S.township(k, seed_value=500 + k)
-        write(folder, f"乡镇{k:03d}.xlsx", filled_bytes(data, S.YEAR))
+        data = sampledata.township(k, seed_value=500 + k)
+        write(folder, f"乡镇{k:03d}.xlsx", filled_bytes(data, sampledata.YEAR))
     return folder
 
 
@@ -284,7 +284,8 @@ def _enospc_on_staging(monkeypatch: pytest.MonkeyPatch, after: int = 2) -> None:
                 raise OSError(errno.ENOSPC, "No space left on device", str(file))
         return real_open(file, mode, *a, **kw)  # type: ignore[call-overload]
 
-    monkeypatch.setattr(merge_mod, "open", fake_open, raising=False)
+    for module in (worker, publishing):  # the staging folder's writes
+        monkeypatch.setattr(module, "open", fake_open, raising=False)
 
 
 def test_disk_full_while_scoring_leaves_the_previous_output(previous: Path, inbox: Path, monkeypatch) -> None:
@@ -415,14 +416,14 @@ def test_exit_codes_are_in_the_help() -> None:
 def test_the_tools_own_failure_is_not_blamed_on_the_file(tmp_path: Path, inbox: Path, monkeypatch) -> None:
     """A bug while scoring one file: that file is set aside as an internal error (not "corrupt"), with
     its traceback in merge.log (no variable dumps); the others are merged."""
-    real = merge_mod.score_workbook
+    real = worker.score_workbook
 
     def flaky(data: bytes, *, name: str, **kw: object) -> object:
         if name == "乡镇002.xlsx":
             raise RuntimeError("secret-value-should-not-be-dumped")
         return real(data, name=name, **kw)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(merge_mod, "score_workbook", flaky)
+    monkeypatch.setattr(worker, "score_workbook", flaky)
     out = tmp_path / "out"
     result = api.merge(inbox, out, jobs=1)
     [row] = [r for r in result.rejected if r.file == "乡镇002.xlsx"]

@@ -10,18 +10,18 @@ from typing import Any
 
 import docx
 import pytest
+import sampledata
 from click.testing import CliRunner
 from openpyxl import Workbook, load_workbook
+from openpyxl_fill import filled_bytes
 from workbooks import indicator_cell, panel_cell, seed_bytes, write
 
 from selfeval_xlsx import api
 from selfeval_xlsx import layout as L
-from selfeval_xlsx import sampledata as S
-from selfeval_xlsx.cells import a1
 from selfeval_xlsx.cli import cli
 from selfeval_xlsx.completed import RESULT_SHEET
-from selfeval_xlsx.fill import filled_bytes
 from selfeval_xlsx.rules import RulesError
+from selfeval_xlsx.xlsx.cells import a1
 
 D = Decimal
 QUALITATIVE = (2, 3, 5, 6)  # the seed's 定性 indicators (seq)
@@ -47,7 +47,7 @@ def with_panel_mode(tmp: Path, mode: str) -> Any:
 
 
 def seed(**changes: Any) -> dict[str, Any]:
-    data = S.seed()
+    data = sampledata.seed()
     data.update(changes)
     return data
 
@@ -85,7 +85,7 @@ def test_no_panel_at_all_is_a_warning_and_self_scores_count() -> None:
 
 def test_members_listed_without_scores_is_one_warning_not_one_error_per_cell() -> None:
     """10 indicators × 3 members without a score used to be 30 errors."""
-    data = S.township(4)
+    data = sampledata.township(4)
     data["indicators"] = (data["indicators"] * 3)[:10]
     for i, r in enumerate(data["indicators"]):
         r["seq"] = i + 1
@@ -182,7 +182,7 @@ def test_none_mode_requires_self_scores_of_qualitative_rows_and_ignores_a_panel(
 
 
 def test_a_small_panel_is_a_warning_in_members_mode_only() -> None:
-    data = seed(members=S.seed()["members"][:2])
+    data = seed(members=sampledata.seed()["members"][:2])
     data["panel_scores"] = [e for e in data["panel_scores"] if e["column"] <= 2]
     scored = api.score_workbook(filled_bytes(data, 2023))
     assert scored.valid and scored.result.panel_mode == "members"
@@ -242,7 +242,7 @@ SPLIT_80 = {1: 15, 2: 15, 3: 10, 4: 10, 5: 20, 6: 10}  # 产出 50 / 效益 20 /
 
 
 def reweighted(weights: dict[int, int]) -> dict[str, Any]:
-    data = S.seed()
+    data = sampledata.seed()
     for r in data["indicators"]:
         r["weight"] = r["self_score"] = weights[r["seq"]]
     data["panel_scores"] = [{**e, "value": weights[e["row"]]} for e in data["panel_scores"]]
@@ -331,7 +331,7 @@ def no_weights(data: dict[str, Any], categories: tuple[str, ...] = tuple(L.LEVEL
 
 def test_weights_derived_from_full_self_scores() -> None:
     """Every row at full marks: the category's scores add up to its weight, so weight = score."""
-    scored = api.score_workbook(filled_bytes(no_weights(S.seed()), 2023))
+    scored = api.score_workbook(filled_bytes(no_weights(sampledata.seed()), 2023))
     assert scored.valid, found(scored.report)
     derived = [f for f in scored.report.findings if f.code == "weights-derived"]
     first, last = indicator_cell(0, "weight")[1], indicator_cell(3, "weight")[1]
@@ -363,7 +363,7 @@ def test_weights_split_equally_when_scores_fall_short(tmp_path: Path) -> None:
 
 
 def test_weights_not_derivable_are_errors_that_say_why() -> None:
-    data = no_weights(S.seed(), ("产出指标",))
+    data = no_weights(sampledata.seed(), ("产出指标",))
     for r, score in zip(data["indicators"][:4], (20, 10, 10, 5), strict=True):  # 20 > 12.5
         r["self_score"] = score
     _doc, report = api.validate_workbook(filled_bytes(data, 2023))
@@ -384,19 +384,19 @@ def test_weights_not_derivable_are_errors_that_say_why() -> None:
         sheet, ref = indicator_cell(0, "weight")
         wb[sheet][ref] = "#DIV/0!"
 
-    data = no_weights(S.seed(), ("产出指标",))
+    data = no_weights(sampledata.seed(), ("产出指标",))
     _doc, report = api.validate_workbook(filled_bytes(data, 2023, div0))
     assert "weights-derived" not in {f.code for f in report.findings}
     assert ("cell-error", "error", *indicator_cell(0, "weight")) in found(report)
     # some rows filled, some not: the usual missing 分值, one per blank row
-    data = S.seed()
+    data = sampledata.seed()
     data["indicators"][0]["weight"] = None
     _doc, report = api.validate_workbook(filled_bytes(data, 2023))
     assert found(report, "missing-value") == [("missing-value", "error", *indicator_cell(0, "weight"))]
 
 
 def test_cli_score_a_table_without_weights(tmp_path: Path) -> None:
-    source = write(tmp_path, "只有得分.xlsx", filled_bytes(no_weights(S.seed()), 2023))
+    source = write(tmp_path, "只有得分.xlsx", filled_bytes(no_weights(sampledata.seed()), 2023))
     result = CliRunner().invoke(cli, ["score", "--json", "-o", str(tmp_path / "out.xlsx"), str(source)])
     assert result.exit_code == 0, result.output
     codes = [f["code"] for f in json.loads(result.output)["findings"]]

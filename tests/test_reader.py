@@ -18,11 +18,11 @@ from workbooks import chain, panel_cell, seed_bytes, set_indicator
 
 from selfeval_xlsx import layout as L
 from selfeval_xlsx import reader
-from selfeval_xlsx.cells import MAX_COLUMN, a1, column_letter, parse_a1
 from selfeval_xlsx.document import Document
 from selfeval_xlsx.limits import DEFAULT_LIMITS
-from selfeval_xlsx.values import _SPACES, clean_text
-from selfeval_xlsx.xlsxgrid import load_grid
+from selfeval_xlsx.values import _SPACES, trim_spaces
+from selfeval_xlsx.xlsx.cells import MAX_COLUMN, a1, column_letter, parse_a1
+from selfeval_xlsx.xlsx.grid import load_grid
 
 
 def read_grid(grid) -> Document:  # type: ignore[no-untyped-def]
@@ -96,7 +96,7 @@ def test_column_letters_match_excel_for_every_column() -> None:
 
 
 def reference_clean_text(raw: str) -> str:
-    """clean_text as first written: line by line, then the outer line breaks and spaces."""
+    """trim_spaces as first written: line by line, then the outer line breaks and spaces."""
     lines = [
         _SPACES.sub(" ", line).strip() for line in raw.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     ]
@@ -105,4 +105,4 @@ def reference_clean_text(raw: str) -> str:
 
 @given(st.text(alphabet=st.sampled_from("ab 宋\t\n\r\u3000\u00a0\u200b\ufeff\u2028\x0b\x1c")) | st.text())
 def test_clean_text_shortcuts_match_the_line_by_line_rule(raw: str) -> None:
-    assert clean_text(raw) == reference_clean_text(raw)
+    assert trim_spaces(raw) == reference_clean_text(raw)

@@ -16,14 +16,14 @@ from pathlib import Path
 
 import hostile as H
 import pytest
+import sampledata
 from click.testing import CliRunner
 from openpyxl import load_workbook
+from openpyxl_fill import filled_bytes
 from workbooks import cell_of, chain, indicator_cell, seed_bytes, set_value, write
 
 from selfeval_xlsx import api
-from selfeval_xlsx import sampledata as S
 from selfeval_xlsx.cli import cli
-from selfeval_xlsx.fill import filled_bytes
 from selfeval_xlsx.intake import collect
 from selfeval_xlsx.limits import Limits
 
@@ -32,7 +32,7 @@ HOUR = 3600.0
 
 
 def township(i: int, **changes: object) -> bytes:
-    return filled_bytes(S.variant(S.township(i, seed_value=50 + i), **changes), 2023)
+    return filled_bytes(sampledata.variant(sampledata.township(i, seed_value=50 + i), **changes), 2023)
 
 
 def put(folder: Path, name: str, data: bytes, mtime: float | None = None) -> Path:
@@ -58,8 +58,12 @@ def reasons(roll: dict) -> dict[str, str]:
 def test_a_typo_year_in_fill_date_does_not_beat_the_later_correction(tmp_path: Path) -> None:
     inbox = tmp_path / "inbox"
     now = time.time()
-    typo = S.variant(S.seed(), **{"identity.filled_on": "2042-01-05", "self_assessment.total": 100})
-    fixed = S.variant(S.seed(), **{"identity.filled_on": "2024-01-20", "self_assessment.total": 98})
+    typo = sampledata.variant(
+        sampledata.seed(), **{"identity.filled_on": "2042-01-05", "self_assessment.total": 100}
+    )
+    fixed = sampledata.variant(
+        sampledata.seed(), **{"identity.filled_on": "2024-01-20", "self_assessment.total": 98}
+    )
     put(inbox, "宋营镇.xlsx", filled_bytes(typo, 2023), now - 5 * HOUR)
     put(inbox, "宋营镇-更新.xlsx", filled_bytes(fixed, 2023), now - 1 * HOUR)
     result = api.merge(inbox, tmp_path / "out", jobs=1)
@@ -69,7 +73,11 @@ def test_a_typo_year_in_fill_date_does_not_beat_the_later_correction(tmp_path: P
 
 def test_a_fill_date_in_the_future_is_a_warning_at_its_cell(tmp_path: Path) -> None:
     inbox = tmp_path / "inbox"
-    put(inbox, "宋营镇.xlsx", filled_bytes(S.variant(S.seed(), **{"identity.filled_on": "2042-01-05"}), 2023))
+    put(
+        inbox,
+        "宋营镇.xlsx",
+        filled_bytes(sampledata.variant(sampledata.seed(), **{"identity.filled_on": "2042-01-05"}), 2023),
+    )
     result = api.merge(inbox, tmp_path / "out", jobs=1)
     [p] = result.accepted
     [f] = [f for f in p.findings if f.code == "future-date"]
@@ -82,8 +90,8 @@ def test_a_fill_date_in_the_future_is_a_warning_at_its_cell(tmp_path: Path) -> N
 def test_within_one_email_the_revised_attachment_wins_and_the_clerk_is_told(tmp_path: Path) -> None:
     inbox = tmp_path / "inbox"
     inbox.mkdir()
-    first = filled_bytes(S.variant(S.seed(), **{"self_assessment.total": 100}), 2023)
-    revised = filled_bytes(S.variant(S.seed(), **{"self_assessment.total": 98}), 2023)
+    first = filled_bytes(sampledata.variant(sampledata.seed(), **{"self_assessment.total": 100}), 2023)
+    revised = filled_bytes(sampledata.variant(sampledata.seed(), **{"self_assessment.total": 98}), 2023)
     H.eml_rfc2231(inbox / "宋营镇.eml", {"自评表(修改).xlsx": revised, "自评表.xlsx": first})
     result = api.merge(inbox, tmp_path / "out", jobs=1)
     [winner] = result.accepted
@@ -103,10 +111,15 @@ def test_a_copy_never_beats_its_original_on_the_same_time(tmp_path: Path) -> Non
     put(
         inbox,
         "宋营镇 - 副本.xlsx",
-        filled_bytes(S.variant(S.seed(), **{"self_assessment.total": 97}), 2023),
+        filled_bytes(sampledata.variant(sampledata.seed(), **{"self_assessment.total": 97}), 2023),
         t,
     )
-    put(inbox, "宋营镇.xlsx", filled_bytes(S.variant(S.seed(), **{"self_assessment.total": 98}), 2023), t)
+    put(
+        inbox,
+        "宋营镇.xlsx",
+        filled_bytes(sampledata.variant(sampledata.seed(), **{"self_assessment.total": 98}), 2023),
+        t,
+    )
     result = api.merge(inbox, tmp_path / "out", jobs=1)
     assert [p.name for p in result.accepted] == ["宋营镇.xlsx"]
     assert "确认" in result.superseded[0].reason
@@ -115,8 +128,8 @@ def test_a_copy_never_beats_its_original_on_the_same_time(tmp_path: Path) -> Non
 def test_email_date_decides_and_a_future_email_date_is_a_warning(tmp_path: Path) -> None:
     inbox = tmp_path / "inbox"
     inbox.mkdir()
-    older = filled_bytes(S.variant(S.seed(), **{"self_assessment.total": 100}), 2023)
-    newer = filled_bytes(S.variant(S.seed(), **{"self_assessment.total": 98}), 2023)
+    older = filled_bytes(sampledata.variant(sampledata.seed(), **{"self_assessment.total": 100}), 2023)
+    newer = filled_bytes(sampledata.variant(sampledata.seed(), **{"self_assessment.total": 98}), 2023)
     # saved to disk in the opposite order from the one they arrived in
     H.eml_rfc2231(inbox / "b.eml", {"自评表.xlsx": older}, date=datetime(2024, 1, 10, 9, 0, tzinfo=CST))
     H.eml_rfc2231(inbox / "a.eml", {"自评表.xlsx": newer}, date=datetime(2024, 1, 12, 9, 0, tzinfo=CST))
@@ -302,7 +315,7 @@ def test_unreadable_inbox_entries_as_a_real_user(tmp_path: Path) -> None:
     """The same, with real permissions: the merge runs in a forked child that became ``nobody``."""
     import pwd
 
-    from selfeval_xlsx import completed, report, rollup_xlsx  # noqa: F401  (imported before dropping root)
+    from selfeval_xlsx import completed, report, rollup_read, rollup_write  # noqa: F401  (imported before dropping root)
 
     package = Path(api.__file__).parent
     closed = [d for d in (package, *package.parents) if not os.stat(d).st_mode & 0o001]
@@ -427,7 +440,7 @@ def test_the_reason_lists_errors_then_the_warnings_that_need_attention(tmp_path:
 
 
 def test_what_a_name_says_about_being_a_revision_or_a_copy() -> None:
-    from selfeval_xlsx.merge import name_rank
+    from selfeval_xlsx.resubmissions import name_rank
 
     assert [
         name_rank(n)

@@ -13,13 +13,13 @@ from typing import Any
 
 import docx
 import pytest
+import sampledata
 from conftest import needs_soffice, soffice_convert
 from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_COLOR_INDEX
 from docx.oxml.ns import qn
 from docx.shared import Pt
+from openpyxl_fill import filled_bytes
 
-from selfeval_xlsx import sampledata as S
-from selfeval_xlsx.fill import filled_bytes
 from selfeval_xlsx.pipeline import Scored, score_workbook
 from selfeval_xlsx.report import (
     MARK,
@@ -52,7 +52,7 @@ HEADINGS = [
 
 
 def scored_of(data: dict[str, Any], name: str = "自评表.xlsx") -> Scored:
-    scored = score_workbook(filled_bytes(data, S.YEAR), name=name)
+    scored = score_workbook(filled_bytes(data, sampledata.YEAR), name=name)
     assert scored.valid, scored.report.to_json()
     return scored
 
@@ -79,7 +79,7 @@ def highlighted(paragraph: Any) -> bool:
 
 @pytest.fixture(scope="module")
 def seed_scored() -> Scored:
-    return scored_of(S.seed(), "宋营镇2023自评表.xlsx")
+    return scored_of(sampledata.seed(), "宋营镇2023自评表.xlsx")
 
 
 @pytest.fixture(scope="module")
@@ -96,7 +96,7 @@ def seed_doc(seed_docx: Path) -> Any:
 
 @pytest.fixture(scope="module")
 def town7() -> tuple[Scored, Any]:
-    scored = scored_of(S.township(7), "清水乡.xlsx")
+    scored = scored_of(sampledata.township(7), "清水乡.xlsx")
     buf = io.BytesIO()
     write_report(buf, scored)  # a stream target, as a web app would use
     buf.seek(0)
@@ -233,9 +233,9 @@ def test_default_paragraphs_are_marked(seed_doc: Any) -> None:
     assert all(r.font.highlight_color == WD_COLOR_INDEX.YELLOW for r in first.runs if r.text)
     # the seed filled 部门概况 and 自评工作开展情况: those come from the workbook, unmarked
     overview = section(seed_doc, "（一）部门概况", "（二）部门收支预决算情况")
-    assert overview == [S.SEED_OVERVIEW]
+    assert overview == [sampledata.SEED_OVERVIEW]
     process = section(seed_doc, "（二）自评的方法和过程", "三、部门整体支出绩效目标实现情况及指标分析")
-    assert process[0] == S.SEED_PROCESS
+    assert process[0] == sampledata.SEED_PROCESS
     # every highlighted piece is a bracketed note; nothing from the workbook is highlighted
     marked_runs = [
         r.text for p in seed_doc.paragraphs for r in p.runs if r.font.highlight_color == WD_COLOR_INDEX.YELLOW
@@ -246,7 +246,7 @@ def test_default_paragraphs_are_marked(seed_doc: Any) -> None:
 
 
 def test_blank_narrative_uses_marked_defaults(tmp_path: Path) -> None:
-    data = S.variant(S.seed(), narrative={})
+    data = sampledata.variant(sampledata.seed(), narrative={})
     document = report_of(scored_of(data), tmp_path / "r.docx")
     defaults = load_defaults()
     overview = section(document, "（一）部门概况", "（二）部门收支预决算情况")
@@ -358,20 +358,22 @@ def test_township_with_missing_reasons(town7: tuple[Scored, Any]) -> None:
 
 
 def test_execution_over_100_is_a_problem_not_a_delay(tmp_path: Path) -> None:
-    document = report_of(scored_of(S.township(2)), tmp_path / "r.docx")  # 柏林镇: 106% execution
+    document = report_of(scored_of(sampledata.township(2)), tmp_path / "r.docx")  # 柏林镇: 106% execution
     problems = section(document, "（一）存在的主要问题", "（二）改进措施")
     assert any("超过全年预算数（调整后）" in p and "106.00%" in p for p in problems)
     assert not any(p.split(".", 1)[1] == "支付进度滞后。" for p in problems)
 
 
 def test_amounts_half_up(tmp_path: Path) -> None:
-    data = S.variant(S.seed(), **{"budget.total.initial": "8593.665"})
+    data = sampledata.variant(sampledata.seed(), **{"budget.total.initial": "8593.665"})
     document = report_of(scored_of(data), tmp_path / "r.docx")
     assert any("年初共安排预算资金8593.67万元" in t for t in texts(document))
 
 
 def test_invalid_workbook_has_no_report(tmp_path: Path) -> None:
-    scored = score_workbook(filled_bytes(S.variant(S.seed(), **{"identity.unit_name": None}), S.YEAR))
+    scored = score_workbook(
+        filled_bytes(sampledata.variant(sampledata.seed(), **{"identity.unit_name": None}), sampledata.YEAR)
+    )
     assert not scored.valid
     with pytest.raises(ReportError, match="存在错误"):
         write_report(tmp_path / "r.docx", scored)

@@ -2,7 +2,7 @@
 
 :class:`~selfeval_xlsx.xlsxfast.FastWorksheet` replaces xlsxwriter's row-and-cell-to-XML writer,
 :class:`~selfeval_xlsx.xlsxfast.FastWorkbook` its shared-strings writer, and ``_Writer._records`` inlines
-:meth:`~selfeval_xlsx.rollup_xlsx._Writer.put`; all lean on xlsxwriter's internals, so every part of the
+:meth:`~selfeval_xlsx.rollup_write._Writer.put`; all lean on xlsxwriter's internals, so every part of the
 workbook is compared byte for byte with what xlsxwriter's own workbook and worksheet and the plain
 cell-by-cell loop write (an xlsxwriter upgrade that changes its XML fails here)."""
 
@@ -30,9 +30,9 @@ from test_rollup_xlsx import INJECTIONS, sample
 from xlsxwriter.sharedstrings import SharedStrings
 from xlsxwriter.worksheet import Worksheet
 
-from selfeval_xlsx import rollup as R
-from selfeval_xlsx import rollup_xlsx as X
-from selfeval_xlsx.merge import _json_text
+from selfeval_xlsx import rollup_write as X
+from selfeval_xlsx.jsoncodec import rows_text
+from selfeval_xlsx.rollup import IndicatorRow, PanelRow, Rollup
 from selfeval_xlsx.xlsxfast import FastSharedStrings
 
 
@@ -63,7 +63,7 @@ def _plain_widths(ws: Worksheet, cols: Sequence[X._Col], rows: Sequence[Any]) ->
     return out
 
 
-def _parts(roll: R.Rollup, data: dict[str, Any] | None = None) -> dict[str, bytes]:
+def _parts(roll: Rollup, data: dict[str, Any] | None = None) -> dict[str, bytes]:
     """Every part of the written workbook but docProps/core.xml (it holds the time of writing)."""
     buf = io.BytesIO()
     with warnings.catch_warnings():
@@ -73,7 +73,7 @@ def _parts(roll: R.Rollup, data: dict[str, Any] | None = None) -> dict[str, byte
         return {n: zf.read(n) for n in zf.namelist() if n != "docProps/core.xml"}
 
 
-def _plain_parts(roll: R.Rollup, monkeypatch: pytest.MonkeyPatch) -> dict[str, bytes]:
+def _plain_parts(roll: Rollup, monkeypatch: pytest.MonkeyPatch) -> dict[str, bytes]:
     with monkeypatch.context() as m:
         m.setattr(X, "FastWorkbook", xlsxwriter.Workbook)  # xlsxwriter's own workbook and worksheets
         m.setattr(X._Writer, "sheet", lambda self, name: self.wb.add_worksheet(name))
@@ -82,7 +82,7 @@ def _plain_parts(roll: R.Rollup, monkeypatch: pytest.MonkeyPatch) -> dict[str, b
         return _parts(roll)
 
 
-def odd() -> R.Rollup:
+def odd() -> Rollup:
     """Text a cell cannot hold as is, risky first characters, blanks, non-finite numbers, long lines."""
     roll = sample()
     roll.townships[0].name = "_x005F_x0041_"
@@ -104,7 +104,7 @@ def odd() -> R.Rollup:
     return roll
 
 
-def big() -> R.Rollup:
+def big() -> Rollup:
     """Sixty townships of every indicator and panel row, values drawn from a fixed seed."""
     rnd = random.Random(6)
     words = ["宋营镇", "预算项目数", "党委书记", "", "≥", "达成", *INJECTIONS, "甲\n乙", "长" * 60]
@@ -120,20 +120,18 @@ def big() -> R.Rollup:
             text = [rnd.choice(words) for _ in range(8)]
             score = rnd.choice([D("15"), D("9.47"), None, D(seq)])
             roll.indicators.append(
-                R.IndicatorRow(code, name, seq, *text, D(20), score, D("7.5"), text[0], text[1])
+                IndicatorRow(code, name, seq, *text, D(20), score, D("7.5"), text[0], text[1])
             )
             for member in range(1, 6):
-                roll.panel.append(
-                    R.PanelRow(code, name, seq, text[2], member, text[3], text[4], D(member) / 3)
-                )
+                roll.panel.append(PanelRow(code, name, seq, text[2], member, text[3], text[4], D(member) / 3))
     return roll
 
 
 @pytest.mark.parametrize(
-    "make", [sample, odd, big, lambda: R.Rollup("410522", "安阳县", None, "default", "0.1.0", "")]
+    "make", [sample, odd, big, lambda: Rollup("410522", "安阳县", None, "default", "0.1.0", "")]
 )
 def test_fast_paths_write_the_same_workbook(
-    make: Callable[[], R.Rollup], monkeypatch: pytest.MonkeyPatch
+    make: Callable[[], Rollup], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     roll = make()
     plain = _plain_parts(roll, monkeypatch)
@@ -280,7 +278,7 @@ def test_fast_paths_property(
 
 def test_json_text_is_json_with_one_line_per_row() -> None:
     data = odd().to_dict()
-    text = _json_text(data, "    ")
+    text = rows_text(data, "    ")
     assert json.loads(text) == data
     lines = text.split("\n")
     for key in ("townships", "indicators", "panel", "findings", "files"):

@@ -12,14 +12,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import sampledata
 from click.testing import CliRunner
 from openpyxl import load_workbook
+from openpyxl_fill import filled_bytes
 from workbooks import seed_bytes, write
 
 from selfeval_xlsx import api
-from selfeval_xlsx import sampledata as S
 from selfeval_xlsx.cli import cli
-from selfeval_xlsx.fill import filled_bytes
 from selfeval_xlsx.signing import (
     KeyRing,
     load_keyring,
@@ -447,7 +447,7 @@ def test_cli_merge_with_keys_signs_and_the_city_verifies(
 
 
 def test_cli_keys_verify_refuses_a_township_workbook(tmp_path: Path) -> None:
-    d = S.township(1, seed_value=7)
+    d = sampledata.township(1, seed_value=7)
     path = write(tmp_path, "t.xlsx", filled_bytes(d, 2023))
     run = CliRunner().invoke(cli, ["keys", "verify", str(path), "--keys", str(tmp_path / "k")])
     assert run.exit_code == 1 and "不是selfeval-xlsx生成的汇总表" in run.output

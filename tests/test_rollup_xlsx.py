@@ -17,16 +17,15 @@ from conftest import needs_soffice, soffice_convert
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from selfeval_xlsx import rollup as R
-from selfeval_xlsx.rollup_xlsx import (
+from selfeval_xlsx.rollup import FileRow, FindingRow, IndicatorRow, PanelRow, Rollup, TownshipRow
+from selfeval_xlsx.rollup_read import (
     DATA_SHEET,
     ROLLUP_ID,
     ROLLUP_VERSION,
-    SHEETS,
     is_rollup_workbook,
     read_rollup_workbook,
-    write_rollup_workbook,
 )
+from selfeval_xlsx.rollup_write import SHEETS, write_rollup_workbook
 from selfeval_xlsx.template import write_template
 
 LINK = '=HYPERLINK("http://x","y")'
@@ -40,7 +39,7 @@ GRADES = ("优秀", "良好", "一般", "较差")
 
 def township(
     code: str, name: str, total: str, grade: str, self_total: str | None, **kw: object
-) -> R.TownshipRow:
+) -> TownshipRow:
     base: dict[str, object] = dict(
         code=code,
         name=name,
@@ -65,10 +64,10 @@ def township(
         filled_on="2024-01-15",
     )
     base.update(kw)
-    return R.TownshipRow(**base)  # type: ignore[arg-type]
+    return TownshipRow(**base)  # type: ignore[arg-type]
 
 
-def indicator(code: str, name: str, seq: int, level3: str, **kw: object) -> R.IndicatorRow:
+def indicator(code: str, name: str, seq: int, level3: str, **kw: object) -> IndicatorRow:
     base: dict[str, object] = dict(
         code=code,
         name=name,
@@ -88,10 +87,10 @@ def indicator(code: str, name: str, seq: int, level3: str, **kw: object) -> R.In
         reason="",
     )
     base.update(kw)
-    return R.IndicatorRow(**base)  # type: ignore[arg-type]
+    return IndicatorRow(**base)  # type: ignore[arg-type]
 
 
-def sample() -> R.Rollup:
+def sample() -> Rollup:
     """Four townships (one tie), an injection name, findings and every kind of file that was not used."""
     songying = township(
         "410522100000",
@@ -137,12 +136,12 @@ def sample() -> R.Rollup:
         ),
     ]
     panel = [
-        R.PanelRow("410522100000", "宋营镇人民政府", 2, "质量", 1, "卢迪", "党委副书记、镇长", D("18")),
-        R.PanelRow("410522100000", "宋营镇人民政府", 2, "质量", 2, "尹华", "办公室主任", D("17.5")),
-        R.PanelRow("410522200000", LINK, 1, AT, 1, MINUS, PIPE, D("15.5")),
+        PanelRow("410522100000", "宋营镇人民政府", 2, "质量", 1, "卢迪", "党委副书记、镇长", D("18")),
+        PanelRow("410522100000", "宋营镇人民政府", 2, "质量", 2, "尹华", "办公室主任", D("17.5")),
+        PanelRow("410522200000", LINK, 1, AT, 1, MINUS, PIPE, D("15.5")),
     ]
     findings = [
-        R.FindingRow(
+        FindingRow(
             "宋营镇人民政府.xlsx",
             "410522100000",
             "宋营镇人民政府",
@@ -154,7 +153,7 @@ def sample() -> R.Rollup:
             "自评总分100与按表内数据计算的90.83不符，请核对。",
             "100",
         ),
-        R.FindingRow(
+        FindingRow(
             "坏文件.xlsx",
             "",
             "",
@@ -165,16 +164,16 @@ def sample() -> R.Rollup:
             "C4",
             "请填写单位名称。",
         ),
-        R.FindingRow(f"{LINK}.xlsx", "410522200000", LINK, "info", "note", AT, "指标", "B5", MINUS, ARRAY),
+        FindingRow(f"{LINK}.xlsx", "410522200000", LINK, "info", "note", AT, "指标", "B5", MINUS, ARRAY),
     ]
     files = [
-        R.FileRow("跳过.txt", "skipped", "不是Excel工作簿，已跳过。"),
-        R.FileRow(
+        FileRow("跳过.txt", "skipped", "不是Excel工作簿，已跳过。"),
+        FileRow(
             "坏文件.xlsx",
             "rejected",
             "您单位报送的《坏文件.xlsx》未通过审核，请修改以下问题后重新报送：\n1. 请填写单位名称。",
         ),
-        R.FileRow(
+        FileRow(
             "宋营镇2023自评表(修改).xlsx",
             "superseded",
             "宋营镇人民政府的此份报送已被更新的报送《宋营镇人民政府.xlsx》替代。",
@@ -183,10 +182,10 @@ def sample() -> R.Rollup:
             "ab" * 32,
             "宋营镇人民政府.xlsx",
         ),
-        R.FileRow(f"{LINK}.xlsx", "rejected", "请重新填写：\n1. 年初预算数为空。", "410522200000", LINK),
-        R.FileRow("副本.xlsx", "duplicate", "与《宋营镇人民政府.xlsx》内容完全相同，已忽略。"),
+        FileRow(f"{LINK}.xlsx", "rejected", "请重新填写：\n1. 年初预算数为空。", "410522200000", LINK),
+        FileRow("副本.xlsx", "duplicate", "与《宋营镇人民政府.xlsx》内容完全相同，已忽略。"),
     ]
-    return R.Rollup(
+    return Rollup(
         county_code="410522",
         county="安阳县",
         year=2023,
@@ -203,14 +202,14 @@ def sample() -> R.Rollup:
     )
 
 
-def xlsx_bytes(roll: R.Rollup) -> bytes:
+def xlsx_bytes(roll: Rollup) -> bytes:
     buf = io.BytesIO()
     write_rollup_workbook(buf, roll)
     return buf.getvalue()
 
 
 @pytest.fixture(scope="module")
-def written() -> tuple[R.Rollup, bytes]:
+def written() -> tuple[Rollup, bytes]:
     roll = sample()
     with warnings.catch_warnings():
         warnings.simplefilter(
@@ -220,7 +219,7 @@ def written() -> tuple[R.Rollup, bytes]:
 
 
 @pytest.fixture(scope="module")
-def book(written: tuple[R.Rollup, bytes]) -> openpyxl.Workbook:
+def book(written: tuple[Rollup, bytes]) -> openpyxl.Workbook:
     return openpyxl.load_workbook(io.BytesIO(written[1]))
 
 
@@ -424,7 +423,7 @@ def test_stats_sheet_figures_and_grade_table(book: openpyxl.Workbook) -> None:
     assert ws["B5"].number_format == "#,##0.00" and ws["B7"].number_format == '0.00"%"'
 
 
-def test_two_native_charts_on_the_stats_sheet(written: tuple[R.Rollup, bytes]) -> None:
+def test_two_native_charts_on_the_stats_sheet(written: tuple[Rollup, bytes]) -> None:
     z = zipfile.ZipFile(io.BytesIO(written[1]))
     names = z.namelist()
     assert "xl/charts/chart1.xml" in names and "xl/charts/chart2.xml" in names
@@ -462,7 +461,7 @@ def test_injection_strings_are_text_cells_everywhere(book: openpyxl.Workbook) ->
     assert book["汇总"]["C5"].quotePrefix  # editing the cell in Excel keeps it text
 
 
-def test_no_formula_and_no_hyperlink_anywhere(written: tuple[R.Rollup, bytes]) -> None:
+def test_no_formula_and_no_hyperlink_anywhere(written: tuple[Rollup, bytes]) -> None:
     z = zipfile.ZipFile(io.BytesIO(written[1]))
     for name in z.namelist():
         if name.startswith("xl/worksheets/sheet"):
@@ -475,7 +474,7 @@ def test_no_formula_and_no_hyperlink_anywhere(written: tuple[R.Rollup, bytes]) -
 # --- reading back ----------------------------------------------------------------------------------------
 
 
-def test_round_trip(written: tuple[R.Rollup, bytes]) -> None:
+def test_round_trip(written: tuple[Rollup, bytes]) -> None:
     roll, data = written
     assert is_rollup_workbook(data)
     back = read_rollup_workbook(data)
@@ -504,7 +503,7 @@ def test_round_trip(written: tuple[R.Rollup, bytes]) -> None:
 
 
 def test_round_trip_of_an_empty_rollup() -> None:
-    roll = R.Rollup("410522", "安阳县", None, "default", "0.1.0", "2024-03-01T10:00:00+08:00", grades=GRADES)
+    roll = Rollup("410522", "安阳县", None, "default", "0.1.0", "2024-03-01T10:00:00+08:00", grades=GRADES)
     data = xlsx_bytes(roll)
     back = read_rollup_workbook(data)
     assert back == roll
@@ -623,7 +622,7 @@ def _foreign_rollup_sheet(wb: openpyxl.Workbook) -> None:
         lambda wb: wb.remove(wb[DATA_SHEET]),
     ],
 )
-def test_tampered_rollups_are_refused(written: tuple[R.Rollup, bytes], edit) -> None:  # type: ignore[no-untyped-def]
+def test_tampered_rollups_are_refused(written: tuple[Rollup, bytes], edit) -> None:  # type: ignore[no-untyped-def]
     assert read_rollup_workbook(written[1]) is not None
     assert read_rollup_workbook(_edited(written[1], edit)) is None
 
@@ -695,7 +694,7 @@ def test_summary_reads_as_one_table_and_says_who_is_missing(book: openpyxl.Workb
 def test_generation_time_is_local_and_in_chinese(book: openpyxl.Workbook) -> None:
     from datetime import datetime
 
-    from selfeval_xlsx.rollup_xlsx import local_time
+    from selfeval_xlsx.rollup_write import local_time
 
     run = book["运行信息"]
     shown = next(
@@ -708,6 +707,6 @@ def test_generation_time_is_local_and_in_chinese(book: openpyxl.Workbook) -> Non
 
 
 def test_ambiguous_width_characters_count_wide() -> None:
-    from selfeval_xlsx.rollup_xlsx import _str_width
+    from selfeval_xlsx.rollup_write import _str_width
 
     assert _str_width("░▓╝") == 6 and _str_width("abc") == 3 and _str_width("宋营镇") == 6

@@ -17,22 +17,12 @@ from hypothesis import strategies as st
 from openpyxl import load_workbook
 from workbooks import seed_bytes
 
+from selfeval_xlsx.filenames import display_name, safe_member_path, safe_name, zip_member_name
 from selfeval_xlsx.findings import CODES, Finding
 from selfeval_xlsx.limits import DEFAULT_LIMITS, MB, Limits
-from selfeval_xlsx.safety import (
-    KIND_LABELS,
-    UnsafeInput,
-    check_workbook,
-    display_name,
-    kind_of,
-    ole_stream_names,
-    open_zip,
-    read_member,
-    safe_member_path,
-    safe_name,
-    sniff,
-    zip_member_name,
-)
+from selfeval_xlsx.safety import check_workbook, refusal
+from selfeval_xlsx.sniff import KIND_LABELS, kind_of, ole_stream_names, sniff
+from selfeval_xlsx.xlsx.zipread import ZipRefused, open_zip, read_member
 
 Gen = Callable[[Path], Path]
 
@@ -284,21 +274,26 @@ def test_ole_parser_refuses_loops_and_truncation() -> None:
 def test_read_member_counts_real_bytes() -> None:
     data = H.raw_zip([H.RawMember(b"a.txt", b"x" * 10_000, size=100)])
     zf = open_zip(data)
-    with pytest.raises(UnsafeInput) as err:
+    with pytest.raises(ZipRefused) as err:
         read_member(data, zf.infolist()[0], cap=DEFAULT_LIMITS.max_file_bytes)
-    assert err.value.code == "corrupt-workbook"
+    assert err.value.reason == "corrupt"
+    assert refusal(err.value).code == "corrupt-workbook"
     honest = H.raw_zip([H.RawMember(b"a.txt", b"x" * 10_000)])
     zf = open_zip(honest)
     assert read_member(honest, zf.infolist()[0], cap=20_000) == b"x" * 10_000
-    with pytest.raises(UnsafeInput):
+    with pytest.raises(ZipRefused) as err:
         read_member(honest, zf.infolist()[0], cap=5_000)
+    assert err.value.reason == "inflated"
 
 
 def test_open_zip_bounds_the_directory_before_parsing_it() -> None:
     members = [H.RawMember(f"f{i}.txt".encode(), b"") for i in range(50)]
-    with pytest.raises(UnsafeInput) as err:
+    with pytest.raises(ZipRefused) as err:
         open_zip(H.raw_zip(members), Limits(max_members=10))
-    assert err.value.code == "too-large"
+    assert (err.value.reason, err.value.count) == ("members", 50)
+    refused = refusal(err.value, Limits(max_members=10))
+    assert refused.code == "too-large"
+    assert "50个，上限10个" in refused.message
 
 
 @pytest.mark.parametrize(

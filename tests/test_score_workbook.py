@@ -9,16 +9,16 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+import sampledata
 from click.testing import CliRunner
 from conftest import needs_soffice, soffice_convert
 from openpyxl import load_workbook
+from openpyxl_fill import filled_bytes
 from workbooks import cell_of, seed_bytes, set_indicator, set_value, write
 
 from selfeval_xlsx import api
-from selfeval_xlsx import sampledata as S
 from selfeval_xlsx.cli import cli
 from selfeval_xlsx.completed import RESULT_SHEET
-from selfeval_xlsx.fill import filled_bytes
 
 INJECTIONS = ['=HYPERLINK("http://x","y")', "+cmd|' /C calc'!A0", "@SUM(1)", "{=1+1}", "-2+3"]
 
@@ -39,7 +39,7 @@ def test_seed_township_figures() -> None:
 
 
 def test_mof_profile_changes_the_grade_not_the_total() -> None:
-    data = S.township(4)  # 洨河镇, around 77 points
+    data = sampledata.township(4)  # 洨河镇, around 77 points
     default = api.score_workbook(filled_bytes(data, 2023))
     mof = api.score_workbook(filled_bytes(data, 2023), rules=api.load_rules("mof-2020"))
     assert default.result.total.shown == mof.result.total.shown
@@ -48,7 +48,7 @@ def test_mof_profile_changes_the_grade_not_the_total() -> None:
 
 
 def test_completed_workbook_holds_values_scores_and_findings(tmp_path: Path) -> None:
-    data = S.seed()
+    data = sampledata.seed()
     data["indicators"][2]["level3"] = INJECTIONS[0]
     data["identity"]["preparer"] = INJECTIONS[2]
     scored = api.score_workbook(filled_bytes(data, 2023))

@@ -15,10 +15,10 @@ from openpyxl.utils.cell import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from selfeval_xlsx import layout as L
-from selfeval_xlsx.cells import a1
 from selfeval_xlsx.document import CellRef, Document
 from selfeval_xlsx.template import TEMPLATE_FILENAME, ProfileText, write_standard, write_template
 from selfeval_xlsx.version import TEMPLATE_ID, TEMPLATE_VERSION, __version__
+from selfeval_xlsx.xlsx.cells import a1
 
 GRADES = ("优", "良", "中", "差")
 
@@ -506,8 +506,9 @@ def test_unknown_positions_are_skipped_not_fatal() -> None:
 
 
 def test_reader_reads_the_template_and_a_rewritten_document_unchanged() -> None:
-    from selfeval_xlsx import sampledata
-    from selfeval_xlsx.fill import filled_bytes
+    import sampledata
+    from openpyxl_fill import filled_bytes
+
     from selfeval_xlsx.reader import read_workbook
 
     blank = io.BytesIO()

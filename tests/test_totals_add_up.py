@@ -19,13 +19,13 @@ from typing import Any
 
 import docx
 import pytest
+import sampledata
 from click.testing import CliRunner
 from openpyxl import load_workbook
+from openpyxl_fill import filled_bytes
 
 from selfeval_xlsx import api
-from selfeval_xlsx import sampledata as S
 from selfeval_xlsx.cli import cli
-from selfeval_xlsx.fill import filled_bytes
 
 D = Decimal
 SAMPLES = Path(__file__).resolve().parent.parent / "samples" / "inbox"
@@ -43,15 +43,15 @@ def many_townships(folder: Path) -> None:
     """``GENERATED`` townships of the sample county, each with its own code and figures."""
     ranges = {"街道": 1, "镇": 110, "乡": 210}
     for i in range(GENERATED):
-        data = S.township(i % len(S.TOWNS), seed_value=1000 + i)
+        data = sampledata.township(i % len(sampledata.TOWNS), seed_value=1000 + i)
         name = data["identity"]["unit_name"]
         kind = next(k for k in ranges if k in name)
         code = f"130133{ranges[kind] + i:03d}000"
-        data = S.variant(
+        data = sampledata.variant(
             data,
             **{"identity.division_code": code, "identity.unit_name": name.replace(kind, f"{i}{kind}", 1)},
         )
-        (folder / f"t{i:02d}.xlsx").write_bytes(filled_bytes(data, S.YEAR))
+        (folder / f"t{i:02d}.xlsx").write_bytes(filled_bytes(data, sampledata.YEAR))
 
 
 @pytest.fixture(scope="module", params=["samples", "generated"])
@@ -175,7 +175,7 @@ def test_score_json_adds_up(tmp_path: Path) -> None:
     files = [SAMPLES / "清水乡2023.xlsx"]
     for i in (3, 5, 7):
         path = tmp_path / f"t{i}.xlsx"
-        path.write_bytes(filled_bytes(S.township(i, seed_value=77 + i), S.YEAR))
+        path.write_bytes(filled_bytes(sampledata.township(i, seed_value=77 + i), sampledata.YEAR))
         files.append(path)
     for path in files:
         result = CliRunner().invoke(

@@ -6,8 +6,10 @@ import json
 from decimal import Decimal
 
 import pytest
+import sampledata
 from click.testing import CliRunner
 from openpyxl import Workbook
+from openpyxl_fill import filled_bytes
 from workbooks import (
     cell_of,
     chain,
@@ -20,10 +22,8 @@ from workbooks import (
 )
 
 from selfeval_xlsx import layout as L
-from selfeval_xlsx import sampledata as S
 from selfeval_xlsx.api import validate_workbook
 from selfeval_xlsx.cli import cli
-from selfeval_xlsx.fill import filled_bytes
 
 
 def errors(data: bytes) -> list[tuple[str, str | None, str | None]]:
@@ -158,7 +158,7 @@ def test_each_finding_at_its_cell(case: str) -> None:
 
 
 def test_weights_total_names_the_weight_column() -> None:
-    data = S.seed()
+    data = sampledata.seed()
     data["indicators"][0]["weight"] = 10  # 85 in all
     _doc, report = validate_workbook(filled_bytes(data, 2023), name="w.xlsx")
     [f] = [f for f in report.errors if f.code == "weights-total"]
@@ -222,7 +222,7 @@ def test_indicator_values_with_units_and_lookalike_signs() -> None:
 
 
 def test_percent_values_and_code_stored_as_number() -> None:
-    data = S.township(1)
+    data = sampledata.township(1)
     edit = chain(set_indicator(1, "actual", "97%"), set_value("/identity/division_code", 130133102000))
     doc, report = validate_workbook(filled_bytes(data, 2023, edit))
     assert report.valid, report.flatten(["code", "cell", "message"])
@@ -231,7 +231,7 @@ def test_percent_values_and_code_stored_as_number() -> None:
 
 
 def test_blank_rows_inside_the_indicator_table_are_skipped() -> None:
-    data = S.seed()
+    data = sampledata.seed()
     rows = (0, 1, 4, 5, 9, 10)
     for ind, row in zip(data["indicators"], rows, strict=True):
         ind["_row"] = row

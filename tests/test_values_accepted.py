@@ -20,7 +20,7 @@ from workbooks import chain, indicator_cell, seed_bytes, set_indicator, set_valu
 
 from selfeval_xlsx import api, reader
 from selfeval_xlsx import layout as L
-from selfeval_xlsx.xlsxgrid import GridError, grid_from_openpyxl, load_grid
+from selfeval_xlsx.xlsx.grid import GridError, grid_from_openpyxl, load_grid
 
 D = Decimal
 IND = L.INDICATOR_SHEET.name
@@ -152,7 +152,7 @@ def test_grid_reader_marks_percent_cells_like_openpyxl() -> None:
     for name in fast.sheetnames:
         assert fast[name].cells == slow[name].cells, name
     _, ref = indicator_cell(0, "actual")
-    from selfeval_xlsx.cells import parse_a1
+    from selfeval_xlsx.xlsx.cells import parse_a1
 
     assert fast[IND].cells[parse_a1(ref)].percent
 
@@ -279,19 +279,19 @@ def test_missing_sheet_message_shows_the_difference_visibly() -> None:
 def test_rollup_json_amounts_are_exact_two_place_strings(tmp_path: Path) -> None:
     """Amounts stored with a binary-float tail (5012.4900000000007, as Excel writes a sum pasted as a
     value) or typed with many places are stored in rollup.json as exact strings of at most 2 places."""
-    from selfeval_xlsx import sampledata as S
-    from selfeval_xlsx.fill import filled_bytes
+    import sampledata
+    from openpyxl_fill import filled_bytes
 
     inbox = tmp_path / "inbox"
     inbox.mkdir()
-    first = S.township(1)
+    first = sampledata.township(1)
     keys = ("initial", "adjusted", "executed")
     write(
         inbox,
         "a.xlsx",
         filled_bytes(
             first,
-            S.YEAR,
+            sampledata.YEAR,
             chain(
                 *(set_value(f"/budget/{row}/{key}", None) for row in ("carryover", "other") for key in keys),
                 set_value("/budget/current/executed", 5012.47 + 0.02),  # 5012.490000000001
@@ -303,7 +303,7 @@ def test_rollup_json_amounts_are_exact_two_place_strings(tmp_path: Path) -> None
             ),
         ),
     )
-    write(inbox, "b.xlsx", filled_bytes(S.township(2), S.YEAR))
+    write(inbox, "b.xlsx", filled_bytes(sampledata.township(2), sampledata.YEAR))
     api.merge(inbox, tmp_path / "out", jobs=1, completed=False)
     data = json.loads((tmp_path / "out" / "rollup.json").read_text(encoding="utf-8"))
     amounts = []
@@ -356,12 +356,12 @@ def test_default_password_workbook_is_decrypted_and_read(tmp_path: Path) -> None
 
 
 def test_default_password_workbook_is_accepted_by_merge(tmp_path: Path) -> None:
-    from selfeval_xlsx import sampledata as S
-    from selfeval_xlsx.fill import filled_bytes
+    import sampledata
+    from openpyxl_fill import filled_bytes
 
     inbox = tmp_path / "inbox"
     inbox.mkdir()
-    write(inbox, "a.xlsx", velvet(filled_bytes(S.township(1), S.YEAR)))
+    write(inbox, "a.xlsx", velvet(filled_bytes(sampledata.township(1), sampledata.YEAR)))
     result = api.merge(inbox, tmp_path / "out", jobs=1, completed=False)
     data = json.loads((tmp_path / "out" / "rollup.json").read_text(encoding="utf-8"))
     assert [r["file"] for roll in data["rollups"] for r in roll["townships"]] == ["a.xlsx"], result

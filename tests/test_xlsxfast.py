@@ -25,6 +25,7 @@ from selfeval_xlsx import completed, template
 from selfeval_xlsx.completed import write_completed, write_returned
 from selfeval_xlsx.pipeline import score_workbook
 from selfeval_xlsx.template import write_template
+from selfeval_xlsx.xlsx import canvas
 from selfeval_xlsx.xlsxfast import FastWorksheet
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples" / "inbox"
@@ -74,7 +75,7 @@ def _outputs() -> dict[str, bytes]:
 
 
 def _public_write_value(ws: Worksheet, row: int, col: int, value: Any, fmt: Any) -> None:
-    """``template._write_value`` through xlsxwriter's public writers only."""
+    """``xlsx.canvas.write_value`` through xlsxwriter's public writers only."""
     if value is None or value == "":
         ws.write_blank(row, col, None, fmt)
     elif isinstance(value, bool):
@@ -94,7 +95,7 @@ def test_fast_worksheet_writes_byte_for_byte_what_xlsxwriter_writes(monkeypatch:
     with monkeypatch.context() as m:
         m.setattr(template, "FastWorksheet", Worksheet)
         m.setattr(completed, "FastWorksheet", Worksheet)
-        m.setattr(template, "_write_value", _public_write_value)
+        m.setattr(canvas, "write_value", _public_write_value)
         plain = _outputs()
     assert fast.keys() == plain.keys()
     for name in fast:

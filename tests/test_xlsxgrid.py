@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import sampledata
 import xlsxwriter
 from conftest import needs_soffice, soffice_convert
 from openpyxl import Workbook, load_workbook
@@ -21,14 +22,14 @@ from openpyxl.cell.rich_text import CellRichText, TextBlock
 from openpyxl.cell.text import InlineFont
 from openpyxl.chart import BarChart, Reference
 from openpyxl.formula.translate import Translator, TranslatorError
+from openpyxl_fill import filled_bytes
 
 from selfeval_xlsx import layout as L
-from selfeval_xlsx import sampledata as S
-from selfeval_xlsx import xlsxgrid as X
-from selfeval_xlsx.fill import filled_bytes
 from selfeval_xlsx.limits import Limits
 from selfeval_xlsx.template import TEMPLATE_FILENAME
-from selfeval_xlsx.xlsxgrid import (
+from selfeval_xlsx.xlsx import grid as X
+from selfeval_xlsx.xlsx.cells import column_letter
+from selfeval_xlsx.xlsx.grid import (
     Cell,
     Grid,
     GridError,
@@ -81,7 +82,7 @@ def assert_same_as_openpyxl(data: bytes) -> Grid:
 
 def edited(edit: Callable[[Workbook], None]) -> bytes:
     """The seed township's workbook, edited with openpyxl the way a person would."""
-    return filled_bytes(S.seed(), S.YEAR, edit)
+    return filled_bytes(sampledata.seed(), sampledata.YEAR, edit)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -209,13 +210,13 @@ def rows(*cells: str) -> str:
 
 @pytest.mark.parametrize("index", [None, *range(9)], ids=lambda i: "seed" if i is None else f"township{i}")
 def test_generated_workbooks_read_as_openpyxl_reads_them(index: int | None) -> None:
-    data = filled_bytes(S.seed() if index is None else S.township(index), 2023)
+    data = filled_bytes(sampledata.seed() if index is None else sampledata.township(index), 2023)
     grid = assert_same_as_openpyxl(data)
     assert grid.sheetnames == [*(s.name for s in L.WORKBOOK.sheets), L.META_SHEET_NAME]
     assert grid[L.META_SHEET_NAME].state == "hidden"
     unit_sheet, unit_ref = L.cell_of("/identity/unit_name")
     row, col = X._parse_ref(unit_ref)
-    expected = (S.seed() if index is None else S.township(index))["identity"]["unit_name"]
+    expected = (sampledata.seed() if index is None else sampledata.township(index))["identity"]["unit_name"]
     assert grid[unit_sheet].get(row, col) == Cell(expected, "s")
 
 
@@ -347,14 +348,14 @@ def test_merged_cells_over_inputs_keep_only_the_top_left_value() -> None:
     grid = assert_same_as_openpyxl(edited(merge))
     ws = grid[unit_sheet]
     assert rng in [r.coord for r in ws.merged]
-    assert ws.value(r1, c1) == S.seed()["identity"]["unit_name"]
+    assert ws.value(r1, c1) == sampledata.seed()["identity"]["unit_name"]
     assert ws.get(r2, c2) is None  # covered: gone, as in openpyxl and Excel
 
     # values left inside a merged range by another program are dropped as openpyxl drops them
     def add_merge(xml: str) -> str:
         return re.sub(r"(<mergeCells[^>]*>)", rf'\1<mergeCell ref="{rng}"/>', xml, count=1)
 
-    data = patch_sheet(filled_bytes(S.seed(), S.YEAR), unit_sheet, add_merge)
+    data = patch_sheet(filled_bytes(sampledata.seed(), sampledata.YEAR), unit_sheet, add_merge)
     assert (
         f'<mergeCell ref="{rng}"/>'
         in zipfile.ZipFile(io.BytesIO(data)).read(sheet_part(data, unit_sheet)).decode()
@@ -568,7 +569,7 @@ def test_number_formats_decide_dates_as_openpyxl_does() -> None:
     }
     formats = [14, 22, 46, 164, 165, 166, 167, 168, 169, 2, 47]
     cells = "".join(
-        f'<c r="{X._col_letters(i + 1)}1" s="{i + 1}"><v>45311.25</v></c>' for i in range(len(formats))
+        f'<c r="{column_letter(i + 1)}1" s="{i + 1}"><v>45311.25</v></c>' for i in range(len(formats))
     )
     cells += '<c r="A2" s="1"><v>0.5</v></c><c r="B2" s="2"><v>0.5</v></c>'
     cells += '<c r="C2" t="d"><v>2024-01-20T09:30:00</v></c>'
@@ -772,8 +773,8 @@ def test_generated_and_edited_workbooks_read_the_same_on_every_path(monkeypatch:
         ws.row_dimensions[41].hidden = True
 
     for data in (
-        filled_bytes(S.seed(), 2023),
-        filled_bytes(S.township(3), 2023),
+        filled_bytes(sampledata.seed(), 2023),
+        filled_bytes(sampledata.township(3), 2023),
         TEMPLATE.read_bytes(),
         edited(fill_down),
     ):
@@ -912,7 +913,7 @@ def test_each_part_counts_once_against_the_total_limit() -> None:
 
 
 def test_only_the_named_sheets_are_parsed() -> None:
-    data = filled_bytes(S.seed(), 2023)
+    data = filled_bytes(sampledata.seed(), 2023)
     wanted = [s.name for s in L.WORKBOOK.data_sheets]
     some = load_grid(data, sheets=wanted)
     full = load_grid(data)
@@ -932,7 +933,7 @@ GOOD = rows('<row r="1"><c r="A1"><v>1</v></c></row>')
 
 
 def _truncated() -> bytes:
-    data = filled_bytes(S.seed(), 2023)
+    data = filled_bytes(sampledata.seed(), 2023)
     return data[: len(data) * 2 // 3]
 
 
@@ -1018,7 +1019,7 @@ def test_malformed_workbooks_raise_grid_error(make: Callable[[], bytes]) -> None
 
 
 def test_parts_beyond_the_limits_are_refused() -> None:
-    data = filled_bytes(S.seed(), 2023)
+    data = filled_bytes(sampledata.seed(), 2023)
     with pytest.raises(GridLimitError):
         load_grid(data, Limits(max_sheet_xml_bytes=10_000))
     with pytest.raises(GridLimitError):
@@ -1084,7 +1085,7 @@ def test_sheet_accessors() -> None:
 def test_reader_gives_the_same_document_through_the_openpyxl_fallback(monkeypatch) -> None:
     """The reader falls back to openpyxl when the fast reader refuses a file: same values, same findings."""
     from selfeval_xlsx import reader
-    from selfeval_xlsx.xlsxgrid import GridError
+    from selfeval_xlsx.xlsx.grid import GridError
 
     files = sorted(p for p in INBOX.glob("*.xlsx") if not p.name.startswith("~$"))
     fast = {p.name: reader.read_workbook(p) for p in files}

@@ -6,18 +6,18 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import sampledata
 from openpyxl import Workbook
+from openpyxl_fill import filled_bytes
 
 from selfeval_xlsx import layout as L
-from selfeval_xlsx import sampledata as S
-from selfeval_xlsx.fill import filled_bytes
 
 Edit = Callable[[Workbook], None]
 
 
 def seed_bytes(edit: Edit | None = None, data: dict[str, Any] | None = None) -> bytes:
     """The seed township's workbook, optionally edited."""
-    return filled_bytes(data or S.seed(), S.YEAR, edit)
+    return filled_bytes(data or sampledata.seed(), sampledata.YEAR, edit)
 
 
 def write(tmp: Path, name: str, data: bytes) -> Path:
@@ -46,7 +46,7 @@ def set_value(pointer: str, value: Any) -> Edit:
 def indicator_cell(index: int, key: str) -> tuple[str, str]:
     """(sheet, A1) of an indicator table cell (0-based template row)."""
     p = L.INDICATOR_SHEET.find("indicators")
-    from selfeval_xlsx.cells import a1
+    from selfeval_xlsx.xlsx.cells import a1
 
     return L.INDICATOR_SHEET.name, a1(L.table_row(p, index), L.table_col(p, key))
 
@@ -61,7 +61,7 @@ def set_indicator(index: int, key: str, value: Any) -> Edit:
 
 
 def panel_cell(indicator_seq: int, member_seq: int) -> tuple[str, str]:
-    from selfeval_xlsx.cells import a1
+    from selfeval_xlsx.xlsx.cells import a1
 
     p = L.PANEL_SHEET.find("panel_scores")
     return L.PANEL_SHEET.name, a1(*L.matrix_cell(p, indicator_seq - 1, member_seq - 1))

@@ -1,4 +1,5 @@
-"""The county roll-up workbook (``汇总_<county>_<year>.xlsx``): written by xlsxwriter, read by openpyxl.
+"""Writing the county roll-up workbook (``汇总_<county>_<year>.xlsx``) with xlsxwriter; it is read back
+by :mod:`selfeval_xlsx.rollup_read`.
 
 Visible sheets are for people (汇总, 指标明细, 评价小组, 问题清单, 退回文件, 统计, 运行信息); numbers
 there are floats for display only. The hidden ``_rollup`` sheet holds the exact
@@ -14,34 +15,28 @@ from __future__ import annotations
 
 import gc
 import hashlib
-import io
-import json
 import re
 import unicodedata
-import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import MISSING, dataclass, fields
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from functools import cache, lru_cache
 from pathlib import Path
-from types import UnionType
-from typing import Any, BinaryIO, get_args, get_type_hints
+from typing import Any, BinaryIO
 
 from xlsxwriter.format import Format
 from xlsxwriter.workbook import Workbook
 from xlsxwriter.worksheet import Worksheet
 
-from . import rollup as R
 from .decimals import ZERO, q2
 from .findings import SEVERITY_LABELS
+from .jsoncodec import ascii_text
+from .rollup import FileRow, Rollup, TownshipRow
+from .rollup_read import DATA_SHEET, ROLLUP_ID, ROLLUP_VERSION
 from .template import FONT_NAME, FONT_SIZE
 from .xlsxfast import FastWorkbook, FastWorksheet
-
-ROLLUP_ID = "selfeval-xlsx/rollup"
-ROLLUP_VERSION = "1.0"
-DATA_SHEET = "_rollup"
 
 SUMMARY, INDICATORS, PANEL, FINDINGS, FILES, STATS, RUN = (
     "汇总",
@@ -72,7 +67,6 @@ _MAX_CELL = 32_767
 LINE_HEIGHT = 16  # points per line of wrapped 11-pt text (CJK fallback fonts are taller than 宋体)
 _RISKY_START = ("=", "+", "-", "@", "{", "\t", "\r", "\n")
 _SURROGATE = re.compile("[\ud800-\udfff]")
-_SHEET_IN_BOOK = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?sheet\b[^>]*?\bname\s*=\s*[\"']_rollup[\"']")
 
 # --- styles -----------------------------------------------------------------------------------------
 
@@ -113,7 +107,7 @@ class _Col:
 
 
 def write_rollup_workbook(
-    target: str | Path | BinaryIO, rollup: R.Rollup, data: dict[str, Any] | None = None
+    target: str | Path | BinaryIO, rollup: Rollup, data: dict[str, Any] | None = None
 ) -> None:
     """Write the roll-up workbook to a path or a binary file object (ranks the townships first).
 
@@ -122,7 +116,7 @@ def write_rollup_workbook(
         _write(target, rollup, data)
 
 
-def _write(target: str | Path | BinaryIO, rollup: R.Rollup, data: dict[str, Any] | None) -> None:
+def _write(target: str | Path | BinaryIO, rollup: Rollup, data: dict[str, Any] | None) -> None:
     rollup.rank()
     wb = FastWorkbook(
         str(target) if isinstance(target, str | Path) else target,
@@ -162,47 +156,11 @@ def paused_gc() -> Iterator[None]:
             gc.enable()
 
 
-def is_rollup_workbook(data: bytes) -> bool:
-    """Cheap check: a zip whose workbook lists a ``_rollup`` sheet (:func:`read_rollup_workbook` decides)."""
-    from .safety import open_zip, read_member
-
-    if not data.startswith(b"PK"):
-        return False
-    try:
-        zf = open_zip(data)
-        info = zf.getinfo("xl/workbook.xml")
-        return bool(_SHEET_IN_BOOK.search(read_member(data, info, cap=1024 * 1024)))
-    except Exception:  # anything odd: not ours
-        return False
-
-
-def read_rollup_workbook(data: bytes) -> R.Rollup | None:
-    """The :class:`~selfeval_xlsx.rollup.Rollup` stored in a roll-up workbook; ``None`` for other bytes."""
-    got = read_rollup(data)
-    return None if got is None else got[0]
-
-
-def read_rollup(data: bytes) -> tuple[R.Rollup, dict[str, Any]] | None:
-    """The roll-up stored in a roll-up workbook and the JSON object it was decoded from (what a signature
-    covers, with its ``totals``); ``None`` for other bytes."""
-    try:
-        if not is_rollup_workbook(data):
-            return None
-        from .safety import check_workbook
-
-        if any(f.severity == "error" for f in check_workbook(data, "roll-up")):
-            return None
-        cells = _data_cells(data)
-        return None if cells is None else _decode(cells)
-    except Exception:  # a foreign or tampered workbook is "not a roll-up", never a crash
-        return None
-
-
 # --- the writer -------------------------------------------------------------------------------------
 
 
 class _Writer:
-    def __init__(self, wb: Workbook, rollup: R.Rollup, data: dict[str, Any] | None = None) -> None:
+    def __init__(self, wb: Workbook, rollup: Rollup, data: dict[str, Any] | None = None) -> None:
         self.wb, self.r, self.data = wb, rollup, data
         self.totals = rollup.totals()
         self._formats: dict[tuple[str, bool, bool], Format] = {}
@@ -659,7 +617,7 @@ def _code_title(code: str) -> str:
     return entry[1] if entry else code
 
 
-def summary_total(r: R.Rollup, t: dict[str, Any], header: str) -> Any:
+def summary_total(r: Rollup, t: dict[str, Any], header: str) -> Any:
     """The value of the 汇总 total row under ``header`` (``t`` is ``r.totals()``); ``None`` for a blank."""
     rows = r.townships
     mean = {
@@ -753,16 +711,16 @@ def _summary_cols() -> list[_Col]:
     ]
 
 
-def _source(t: R.TownshipRow) -> str:
+def _source(t: TownshipRow) -> str:
     return f"{t.file}（经汇总表{t.source_rollup}）" if t.source_rollup else t.file
 
 
-def _reply(f: R.FileRow) -> str:
+def _reply(f: FileRow) -> str:
     """What to paste into the reply e-mail: the reason, led by the file name unless it already names it."""
     return f.reason if f.file and f"《{f.file}》" in f.reason else f"《{f.file}》：{f.reason}"
 
 
-def _title(r: R.Rollup, what: str) -> str:
+def _title(r: Rollup, what: str) -> str:
     year = f"{r.year}年度" if r.year is not None else "（年度未知）"
     return f"{r.county}{year}{what}"
 
@@ -857,120 +815,12 @@ def _page(
 
 # --- the hidden data sheet ----------------------------------------------------------------------------
 
-_KINDS: dict[str, type] = {
-    "townships": R.TownshipRow,
-    "indicators": R.IndicatorRow,
-    "panel": R.PanelRow,
-    "findings": R.FindingRow,
-    "files": R.FileRow,
-}
 
-
-def _payload(r: R.Rollup, rollup: dict[str, Any] | None = None) -> str:
+def _payload(r: Rollup, rollup: dict[str, Any] | None = None) -> str:
     """The roll-up as pure-ASCII JSON; '_' escaped too, as openpyxl mangles text like '_x005F_x0041_'."""
     data = {
         "rollup_id": ROLLUP_ID,
         "rollup_version": ROLLUP_VERSION,
         "rollup": r.to_dict() if rollup is None else rollup,
     }
-    return json.dumps(data, ensure_ascii=True, separators=(",", ":")).replace("_", "\\u005f")
-
-
-def _data_cells(data: bytes) -> list[tuple[Any, Any]] | None:
-    from openpyxl import load_workbook
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True, keep_links=False)
-    try:
-        if DATA_SHEET not in wb.sheetnames:
-            return None
-        ws = wb[DATA_SHEET]
-        return [(row[0], row[1]) for row in ws.iter_rows(max_col=2, values_only=True) if len(row) >= 2]
-    finally:
-        wb.close()
-
-
-def _decode(cells: list[tuple[Any, Any]]) -> tuple[R.Rollup, dict[str, Any]] | None:
-    head = {k: v for k, v in cells[:5] if isinstance(k, str)}
-    if head.get("rollup_id") != ROLLUP_ID or str(head.get("rollup_version", "")).split(".")[0] != "1":
-        return None
-    chunks = [v for k, v in cells[5:] if k == "data"]
-    if head.get("encoding") != "json" or str(len(chunks)) != str(head.get("chunks")):
-        return None
-    if not all(isinstance(c, str) for c in chunks):
-        return None
-    payload = "".join(chunks)
-    if hashlib.sha256(payload.encode("ascii")).hexdigest() != head.get("sha256"):
-        return None
-    data = json.loads(payload)
-    if (
-        not isinstance(data, dict)
-        or data.get("rollup_id") != ROLLUP_ID
-        or not isinstance(data.get("rollup"), dict)
-    ):
-        return None
-    src = data["rollup"]
-    lists = {}
-    for key, cls in _KINDS.items():
-        items = src.get(key, [])
-        if not isinstance(items, list):
-            return None
-        lists[key] = [_record(cls, item) for item in items]
-    counts = src.get("counts", {})
-    grades = src.get("grades", [])
-    if not (isinstance(counts, dict) and all(isinstance(k, str) and _is_int(v) for k, v in counts.items())):
-        return None
-    if not (isinstance(grades, list) and all(isinstance(g, str) for g in grades)):
-        return None
-    scalars = _record(R.Rollup, {k: v for k, v in src.items() if k not in (*_KINDS, "counts", "grades")})
-    for key, value in lists.items():
-        setattr(scalars, key, value)
-    scalars.counts, scalars.grades = dict(counts), tuple(grades)
-    return scalars, src
-
-
-def _record(cls: type, item: Any) -> Any:
-    """A dataclass from a JSON object, each field checked against its type; ValueError if one does not fit."""
-    if not isinstance(item, dict):
-        raise ValueError(f"{cls.__name__}: not an object")
-    values: dict[str, Any] = {}
-    for name, options, required in _schema(cls):
-        if name in item:
-            values[name] = _value(options, item[name], f"{cls.__name__}.{name}")
-        elif required:
-            raise ValueError(f"{cls.__name__}.{name} missing")
-    return cls(**values)
-
-
-@cache
-def _schema(cls: type) -> tuple[tuple[str, tuple[Any, ...], bool], ...]:
-    """(field name, accepted types, required) of each field of a dataclass."""
-    hints = get_type_hints(cls)
-    return tuple(
-        (
-            f.name,
-            get_args(hints[f.name]) if isinstance(hints[f.name], UnionType) else (hints[f.name],),
-            f.default is MISSING and f.default_factory is MISSING,
-        )
-        for f in fields(cls)
-    )
-
-
-def _value(options: tuple[Any, ...], value: Any, where: str) -> Any:
-    if value is None and type(None) in options:
-        return None
-    if Decimal in options and isinstance(value, str):
-        d = Decimal(value)
-        if not d.is_finite() or d.adjusted() > 30 or d.as_tuple().exponent < -40:
-            raise ValueError(f"{where}: {value!r} out of range")
-        return d
-    if int in options and _is_int(value):
-        return value
-    if str in options and isinstance(value, str):
-        return value
-    raise ValueError(f"{where}: {value!r} does not fit {options}")
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
+    return ascii_text(data).replace("_", "\\u005f")

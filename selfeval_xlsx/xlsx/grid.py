@@ -30,7 +30,7 @@ openpyxl sometimes skips silently; a shared formula that cannot be moved gives `
 read only up to the first element the schema places after ``<mergeCells>`` (data validations,
 conditional formats, page setup…), so a misordered file (which Excel would refuse) loses its merges.
 
-Safety: the zip directory is bounded by :func:`selfeval_xlsx.safety.open_zip`; each part is inflated in
+Safety: the zip directory is bounded by :func:`selfeval_xlsx.xlsx.zipread.open_zip`; each part is inflated in
 chunks with its declared size checked against ``limits.max_sheet_xml_bytes`` (zipfile never produces
 more than the declared size, and checks the CRC) and the total against
 ``limits.max_total_uncompressed``; XML with a DOCTYPE, an entity declaration or an external entity is
@@ -54,10 +54,12 @@ import re
 import zipfile
 from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn
 from xml.parsers import expat
 
+from .cells import MAX_COLUMN, column_index, column_letter, parse_a1  # MAX_COLUMN: openpyxl's limit (ZZZ)
 from .limits import DEFAULT_LIMITS, Limits
+from .zipread import ZipRefused, open_zip
 
 #: Most cells kept over all sheets of one workbook (a real one has a few thousand).
 MAX_CELLS = 200_000
@@ -168,50 +170,15 @@ class Grid:
 # cell references
 # ------------------------------------------------------------------------------------------------
 
-_DIGITS = "0123456789"
-_COLS: dict[str, int] = {}  # 'A'..'XFD' → 1..16384, filled on demand
-_REF = re.compile(r"\$?([A-Za-z]{1,3})\$?([0-9]{1,7})")
-
-
-def _col_index(letters: str) -> int:
-    """1-based column of upper-case letters (A=1); 0 if not a column name."""
-    col = _COLS.get(letters)
-    if col is not None:
-        return col
-    if not 1 <= len(letters) <= 3 or not letters.isascii() or not letters.isalpha() or not letters.isupper():
-        return 0
-    col = 0
-    for ch in letters:
-        col = col * 26 + ord(ch) - 64
-    if col > MAX_COL:
-        return 0
-    _COLS[letters] = col
-    return col
-
-
-def _col_letters(col: int) -> str:
-    letters = ""
-    while col:
-        col, rem = divmod(col - 1, 26)
-        letters = chr(65 + rem) + letters
-    return letters
-
 
 def _parse_ref(ref: str) -> tuple[int, int]:
-    """(row, col) of an A1 reference such as ``'B14'`` (``$`` and lower case accepted)."""
-    letters = ref.rstrip(_DIGITS)
-    col = _COLS.get(letters)
-    if col is not None and len(letters) < len(ref) <= len(letters) + 7:
-        row = int(ref[len(letters) :])
-    else:
-        m = _REF.fullmatch(ref)
-        if m is None:
-            raise GridError(f"bad cell reference {ref[:40]!r}")
-        col = _col_index(m.group(1).upper())
-        row = int(m.group(2))
-        if not col:
-            raise GridError(f"bad cell reference {ref[:40]!r}")
-    if not 1 <= row <= MAX_ROW:
+    """(row, col) of an A1 reference such as ``'B14'`` (``$`` and lower case accepted) inside Excel's
+    grid; a :class:`GridError` otherwise."""
+    try:
+        row, col = parse_a1(ref)
+    except ValueError:
+        raise GridError(f"bad cell reference {ref[:40]!r}") from None
+    if not (1 <= row <= MAX_ROW and col <= MAX_COL):
         raise GridError(f"bad cell reference {ref[:40]!r}")
     return row, col
 
@@ -222,9 +189,9 @@ def _parse_range(ref: str) -> Range:
     r2, c2 = _parse_ref(last) if sep else (r1, c1)
     if r2 < r1 or c2 < c1:
         raise GridError(f"bad range {ref[:40]!r}")
-    coord = f"{_col_letters(c1)}{r1}"
+    coord = f"{column_letter(c1)}{r1}"
     if (r1, c1) != (r2, c2):
-        coord += f":{_col_letters(c2)}{r2}"
+        coord += f":{column_letter(c2)}{r2}"
     return Range(r1, c1, r2, c2, coord)
 
 
@@ -330,7 +297,6 @@ _OPERATORS = frozenset("+-*/^&=><%")
 _ROW_RANGE = re.compile(r"(\$?[1-9][0-9]{0,6}):(\$?[1-9][0-9]{0,6})$")
 _COL_RANGE = re.compile(r"(\$?[A-Za-z]{1,3}):(\$?[A-Za-z]{1,3})$")
 _CELL_REF = re.compile(r"(\$?[A-Za-z]{1,3})(\$?[1-9][0-9]{0,6})$")
-_MAX_TRANSLATED_COL = 18_278  # openpyxl's limit (ZZZ)
 
 
 class _Untranslatable(Exception):
@@ -349,14 +315,10 @@ def _move_row(text: str, drow: int) -> str:
 def _move_col(text: str, dcol: int) -> str:
     if text.startswith("$"):
         return text
-    letters = text.upper()
-    col = 0
-    for ch in letters:
-        col = col * 26 + ord(ch) - 64
-    col += dcol
-    if not 1 <= col <= _MAX_TRANSLATED_COL:
+    col = column_index(text.upper()) + dcol
+    if not 1 <= col <= MAX_COLUMN:
         raise _Untranslatable
-    return _col_letters(col)
+    return column_letter(col)
 
 
 def _move_range(text: str, drow: int, dcol: int) -> str:
@@ -487,13 +449,11 @@ class _Package:
     """Bounded access to the parts of a zip package."""
 
     def __init__(self, data: bytes, limits: Limits, parts: Mapping[str, bytes] | None = None) -> None:
-        from .safety import UnsafeInput, open_zip
-
         try:
             self.zf = open_zip(data, limits)
-        except UnsafeInput as exc:
-            kind = GridLimitError if exc.code == "too-large" else GridError
-            raise kind(exc.message) from exc
+        except ZipRefused as exc:
+            kind = GridLimitError if exc.reason in ("members", "bomb", "inflated") else GridError
+            raise kind(str(exc)) from exc
         self.limits = limits
         self.left = limits.max_total_uncompressed
         self.infos = {i.filename: i for i in self.zf.infolist()}
@@ -539,7 +499,7 @@ class _Package:
         return b"".join(self.chunks(name))
 
 
-def _refuse(*_args: Any) -> None:
+def _refuse(*_args: Any) -> NoReturn:
     raise GridError("DOCTYPE or entity declaration in XML")
 
 

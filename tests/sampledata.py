@@ -12,7 +12,7 @@ import random
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from .fill import panel_matrix
+from openpyxl_fill import panel_matrix
 
 COUNTY, COUNTY_CODE, YEAR = "赵县", "130133", 2023
 
@@ -336,7 +336,7 @@ def variant(data: dict[str, Any], **changes: Any) -> dict[str, Any]:
 
 def credit_code(body: str) -> str:
     """A 统一社会信用代码: ``body`` (its first 17 characters) and the check character (GB 32100-2015)."""
-    from .validate import credit_check_char
+    from selfeval_xlsx.validate import credit_check_char
 
     check = credit_check_char(body)
     if len(body) != 17 or check is None:

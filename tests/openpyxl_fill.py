@@ -15,14 +15,14 @@ from typing import Any
 
 from openpyxl import Workbook, load_workbook
 
-from . import layout as L
+from selfeval_xlsx import layout as L
 
 _DECIMAL = re.compile(r"^-?\d+(\.\d+)?$")
 
 
 def template_workbook(year: int | None = None) -> Workbook:
     """A fresh openpyxl Workbook of the blank template."""
-    from .template import write_template
+    from selfeval_xlsx.template import write_template
 
     buf = io.BytesIO()
     write_template(buf, year=year)

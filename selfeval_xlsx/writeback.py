@@ -1,0 +1,162 @@
+"""Writing a document back onto the template's canvases: a township's values at the cells they were
+read from, the tool's outputs and the reviewer's marks (completed and returned workbooks)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from . import layout as L
+from .document import CellRef, Document
+from .template import BOX, DATE_FORMAT, MARK, field_style, locate
+from .version import TEMPLATE_VERSION
+from .xlsx.canvas import Canvas
+from .xlsx.cells import a1, parse_a1
+
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def typed_value(value: Any, f: L.Field | None) -> Any:
+    """The value as it should be written: ISO dates of date fields become dates; the rest unchanged."""
+    if isinstance(value, str) and _ISO_DATE.match(value) and (f is None or f.type is L.T.DATE):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            return value
+    return value
+
+
+def cell_position(cv: Canvas, ref: str) -> tuple[int, int] | None:
+    """The cell to write for an A1 reference or range: its first cell, or the merge holding it."""
+    try:
+        row, col = parse_a1(ref.split(":")[0].strip())
+    except ValueError:
+        return None
+    if not (1 <= row <= 1_048_576 and 1 <= col <= 16_384):
+        return None
+    return cv.anchor(row, col)
+
+
+def set_value(cv: Canvas, ref: str, value: Any, f: L.Field | None) -> None:
+    """Write ``value`` (typed for field ``f``) at ``ref``, replacing any formula there; a number in a
+    text-formatted cell loses the text format."""
+    if (at := cell_position(cv, ref)) is None:
+        return
+    row, col = at
+    cell = cv.cells.get((row, col)) or cv.put(row, col, None, field_style(f))
+    value = typed_value(value, f)
+    cell.value, cell.formula, cell.source = value, None, None
+    nf = cell.style.get("num_format")
+    if isinstance(value, date):
+        cell.style = {**cell.style, "num_format": DATE_FORMAT}
+    elif isinstance(value, int | float | Decimal) and not isinstance(value, bool) and nf == "@":
+        cell.style = {k: v for k, v in cell.style.items() if k != "num_format"}
+
+
+def output_ref(pointer: str, doc: Document | None) -> tuple[str, str] | None:
+    """Where a tool output goes: the document's own cell, else a row sibling's, else the layout's."""
+    if doc is not None and pointer in doc.cells:
+        ref = doc.cells[pointer]
+        return ref.sheet, ref.cell
+    parts = pointer.strip("/").split("/")
+    try:
+        sheet, p = locate(parts[0])
+    except KeyError:
+        return None
+    if isinstance(p.block, L.Table) and len(parts) == 3 and parts[1].isdigit():
+        if parts[2] not in {c.key for c in p.block.columns}:
+            return None
+        col = L.table_col(p, parts[2])
+        prefix = f"/{parts[0]}/{parts[1]}/"
+        for ptr, ref in (doc.cells if doc else {}).items():
+            if ptr.startswith(prefix):
+                return ref.sheet, a1(int(re.sub(r"\D", "", ref.cell.split(":")[0]) or 0), col)
+        return sheet.name, a1(L.table_row(p, int(parts[1])), col)
+    try:
+        return L.cell_of(pointer)
+    except (KeyError, ValueError):  # a row or column the layout does not have
+        return None
+
+
+def relocate(
+    doc: Document, marks: Mapping[tuple[str, str], Sequence[str]] | None
+) -> tuple[Document, Mapping[tuple[str, str], Sequence[str]] | None]:
+    """A document read from an earlier template, and its marks, moved to this template's cells.
+
+    Forms and grids move (their rows shifted when fields and rows were added); tables and matrices did
+    not move. Marks at cells no value was read from stay where they were.
+    """
+    fixed = {
+        p.block.key
+        for sheet in L.WORKBOOK.data_sheets
+        for p in sheet.placements
+        if isinstance(p.block, L.Form | L.Grid)
+    }
+    cells, moves = {}, {}
+    for pointer, ref in doc.cells.items():
+        new = L.cell_of(pointer) if pointer.strip("/").split("/")[0] in fixed else None
+        if new is None:
+            cells[pointer] = ref
+            continue
+        cells[pointer] = CellRef(*new)
+        moves[ref.sheet, ref.cell] = new
+    moved: dict[tuple[str, str], list[str]] = {}
+    for (sheet, ref), messages in (marks or {}).items():
+        moved.setdefault(moves.get((sheet, ref), (sheet, ref)), []).extend(messages)
+    return replace(doc, cells=cells, template_version=TEMPLATE_VERSION), moved
+
+
+def overlay(
+    canvases: dict[str, Canvas],
+    doc: Document | None,
+    outputs: Mapping[str, object] | None,
+    marks: Mapping[tuple[str, str], Sequence[str]] | None,
+) -> None:
+    """Write a township's values (at the cells they were read from), the tool's ``outputs`` (by JSON
+    pointer) and reviewer ``marks`` (fill and comment) onto the blank template's canvases."""
+    if doc is not None:
+        for pointer, ref in doc.cells.items():
+            value = doc.get(pointer)
+            if isinstance(value, dict):
+                value = value.get("value")
+            if value is None or value == "" or isinstance(value, dict | list) or ref.sheet not in canvases:
+                continue
+            set_value(canvases[ref.sheet], ref.cell, value, L.field_at(pointer))
+    for pointer, value in (outputs or {}).items():
+        where = output_ref(pointer, doc)
+        if value is None or where is None or where[0] not in canvases:
+            continue
+        set_value(canvases[where[0]], where[1], value, L.field_at(pointer))
+    for (sheet, ref), messages in (marks or {}).items():
+        if sheet not in canvases or not messages:
+            continue
+        cv = canvases[sheet]
+        if (at := cell_position(cv, ref)) is None:
+            continue
+        for spot in span_of(cv, ref):  # a range (J5:J11) is coloured whole
+            other = cv.cells.get(spot) or cv.put(*spot, None, BOX)
+            other.style = {**other.style, **MARK}
+        row, col = at
+        cell = cv.cells.get((row, col)) or cv.put(row, col, None, BOX)
+        cell.style = {**cell.style, **MARK}
+        earlier = cell.comment.split("\n") if cell.comment else []
+        cell.comment = "\n".join(dict.fromkeys([*earlier, *(str(m) for m in messages)]))
+
+
+def span_of(cv: Canvas, ref: str) -> list[tuple[int, int]]:
+    """The cells of a range reference (its top-left merge anchors), at most a few hundred; [] for one
+    cell or a reference that does not parse."""
+    if ":" not in ref:
+        return []
+    try:
+        (r0, c0), (r1, c1) = (parse_a1(part.strip()) for part in ref.split(":", 1))
+    except ValueError:
+        return []
+    r0, r1, c0, c1 = min(r0, r1), max(r0, r1), min(c0, c1), max(c0, c1)
+    if (r1 - r0 + 1) * (c1 - c0 + 1) > 500:
+        return []
+    return list(dict.fromkeys(cv.anchor(r, c) for r in range(r0, r1 + 1) for c in range(c0, c1 + 1)))

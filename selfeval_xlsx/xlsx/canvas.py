@@ -1,0 +1,198 @@
+"""A sheet laid out in memory (:class:`Canvas`) before xlsxwriter writes it (:func:`flush`).
+
+Rows and columns are 1-based, as Excel shows them. Canvases can be copied and changed (a completed
+workbook is the template's canvas with values set), and cells share style dicts: a style is replaced,
+never changed in place.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, Protocol
+
+from xlsxwriter.format import Format
+from xlsxwriter.worksheet import Worksheet
+
+#: A cell style: xlsxwriter format properties.
+Style = dict[str, Any]
+
+#: Height in points of one line of text at the template's font size.
+LINE_HEIGHT = 15
+
+
+class FormatSource(Protocol):
+    """Where :func:`flush` gets the xlsxwriter format of a style (``template.Formats``)."""
+
+    def get(self, *styles: Style, **props: Any) -> Format:
+        """The format of the merged styles (later ones win)."""
+        ...
+
+
+_STYLES: dict[tuple[tuple[str, Any], ...], Style] = {}  # one dict per distinct style (see _shared)
+
+
+def shared_style(style: Style | None) -> Style:
+    """The one dict of this style that cells share: canvases hold some 2,000 cells but ~150 styles, and
+    :func:`flush` looks each style's format up once. Shared styles are replaced, never changed."""
+    key = tuple((style or {}).items())
+    try:
+        hit = _STYLES.get(key)
+    except TypeError:  # an unhashable value: not shared
+        return dict(style or {})
+    if hit is None:
+        hit = dict(key)
+        if len(_STYLES) < 10_000:
+            _STYLES[key] = hit
+    return hit
+
+
+@dataclass
+class Cell:
+    """One cell of a :class:`Canvas`: its value or formula, style, and comment."""
+
+    value: Any = None
+    style: Style = field(default_factory=dict)
+    formula: str | None = None
+    source: tuple[str, int, int] | None = None  # the cell a formula shows: its cached value
+    comment: str | None = None
+
+
+@dataclass
+class Canvas:
+    """One sheet before it is written: 1-based cells, merges, validations, row heights."""
+
+    name: str
+    cells: dict[tuple[int, int], Cell] = field(default_factory=dict)
+    merges: dict[tuple[int, int], tuple[int, int]] = field(default_factory=dict)
+    validations: list[tuple[int, int, int, int, dict[str, Any]]] = field(default_factory=list)
+    conditionals: list[tuple[int, int, int, int, str]] = field(default_factory=list)  # formula → red
+    heights: dict[int, float] = field(default_factory=dict)
+    widths: dict[int, float] = field(default_factory=dict)
+
+    def copy(self) -> Canvas:
+        """A copy whose cells, heights and widths can be changed independently. Cells share their style
+        dicts with the original: a style is replaced (``cell.style = {**cell.style, …}``), never changed
+        in place."""
+        return Canvas(
+            self.name,
+            {k: Cell(c.value, c.style, c.formula, c.source, c.comment) for k, c in self.cells.items()},
+            dict(self.merges),
+            list(self.validations),
+            list(self.conditionals),
+            dict(self.heights),
+            dict(self.widths),
+        )
+
+    def put(self, row: int, col: int, value: Any = None, style: Style | None = None, **kw: Any) -> Cell:
+        """Set the cell at (row, col) (1-based), its style shared (see :func:`shared_style`)."""
+        cell = Cell(value, shared_style(style), **kw)
+        self.cells[row, col] = cell
+        return cell
+
+    def merge(self, row: int, col: int, last_col: int, value: Any, style: Style) -> None:
+        """A one-row merged range (a single cell when it spans one column)."""
+        self.put(row, col, value, style)
+        if last_col > col:
+            self.merges[row, col] = (row, last_col)
+
+    def anchor(self, row: int, col: int) -> tuple[int, int]:
+        """The top-left cell of the merged range holding (row, col), or the cell itself."""
+        for (r, c), (lr, lc) in self.merges.items():
+            if r <= row <= lr and c <= col <= lc:
+                return r, c
+        return row, col
+
+    def validate(self, row: int, col: int, last_row: int, opts: dict[str, Any] | None) -> None:
+        """Add a data validation (xlsxwriter's options) over one column, rows ``row`` to ``last_row``."""
+        if opts:
+            self.validations.append((row, col, last_row, col, opts))
+
+
+def wrapped_lines(text: str, width: float) -> int:
+    """Rough number of lines a text wraps to in a column span of ``width`` characters."""
+    per_line = max(width - 2, 4)
+    n = 0
+    for part in text.split("\n"):
+        w = sum(2 if ord(ch) > 0x2E7F else 1 for ch in part)
+        n += max(1, math.ceil(w / per_line))
+    return n
+
+
+def fit_rows(cv: Canvas) -> None:
+    """Make rows tall enough for the wrapped text they hold (Excel does not grow rows on opening)."""
+    for (row, col), cell in cv.cells.items():
+        if not (isinstance(cell.value, str) and cell.style.get("text_wrap")):
+            continue
+        last_col = cv.merges.get((row, col), (row, col))[1]
+        width = sum(cv.widths.get(c, 8.43) for c in range(col, last_col + 1))
+        needed = LINE_HEIGHT * wrapped_lines(cell.value, width) + 4
+        if needed > cv.heights.get(row, LINE_HEIGHT + 2):
+            cv.heights[row] = min(needed, 409)
+
+
+def write_value(ws: Worksheet, row: int, col: int, value: Any, fmt: Format) -> None:
+    """Write one value (0-based position) with the writer its type needs."""
+    # blanks, numbers and text (all but a few cells) through xlsxwriter's undecorated writers: the
+    # position is already numeric (tests/test_xlsxfast.py checks the bytes against the public ones)
+    if value is None or value == "":
+        ws._write_blank(row, col, None, fmt)
+    elif isinstance(value, bool):
+        ws.write_boolean(row, col, value, fmt)
+    elif isinstance(value, int | float | Decimal) and math.isfinite(value):
+        ws._write_number(row, col, float(value), fmt)
+    elif isinstance(value, datetime | date):
+        dt = value if isinstance(value, datetime) else datetime(value.year, value.month, value.day)
+        ws.write_datetime(row, col, dt, fmt)
+    else:
+        ws._write_string(row, col, str(value), fmt)
+
+
+def flush(
+    cv: Canvas, ws: Worksheet, formats: FormatSource, canvases: Mapping[str, Canvas], comment_author: str
+) -> None:
+    """Write a canvas into an xlsxwriter worksheet: widths, heights, merges, cells (a formula with the
+    value of its ``source`` cell in ``canvases`` cached), comments by ``comment_author``, validations and
+    conditional formats (formula true → red)."""
+    for col, w in sorted(cv.widths.items()):
+        ws.set_column(col - 1, col - 1, w)
+    for row, h in sorted(cv.heights.items()):
+        ws.set_row(row - 1, h)
+    for (row, col), (last_row, last_col) in cv.merges.items():
+        ws.merge_range(
+            row - 1, col - 1, last_row - 1, last_col - 1, "", formats.get(cv.cells[row, col].style)
+        )
+    by_style: dict[int, Format] = {}  # cells share style dicts (see _shared), all alive here
+    for (row, col), cell in cv.cells.items():
+        fmt = by_style.get(id(cell.style))
+        if fmt is None:
+            fmt = by_style[id(cell.style)] = formats.get(cell.style)
+        if cell.formula:
+            cached: Any = ""
+            if cell.source:
+                src = canvases.get(cell.source[0])
+                hit = src.cells.get(cell.source[1:]) if src else None
+                cached = hit.value if hit and hit.value is not None else ""
+            if isinstance(cached, Decimal | date):
+                cached = str(cached)
+            ws.write_formula(row - 1, col - 1, cell.formula, fmt, cached)
+        else:
+            write_value(ws, row - 1, col - 1, cell.value, fmt)
+        if cell.comment:
+            lines = wrapped_lines(cell.comment, 40)
+            ws.write_comment(
+                row - 1,
+                col - 1,
+                cell.comment,
+                {"author": comment_author, "x_scale": 2.2, "y_scale": 0.6 + 0.4 * lines},
+            )
+    for r0, c0, r1, c1, opts in cv.validations:
+        ws.data_validation(r0 - 1, c0 - 1, r1 - 1, c1 - 1, opts)
+    red = formats.get({"bg_color": "#FFC7CE", "font_color": "#9C0006"})
+    for r0, c0, r1, c1, formula in cv.conditionals:
+        ws.conditional_format(
+            r0 - 1, c0 - 1, r1 - 1, c1 - 1, {"type": "formula", "criteria": formula, "format": red}
+        )
