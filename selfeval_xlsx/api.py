@@ -1,21 +1,31 @@
-"""The library's public functions: everything the CLI does, callable from a bureau's own script."""
+"""The library's public functions: everything the CLI does, callable from a bureau's own script.
+
+Everything here is also exported from the package itself (``from selfeval_xlsx import validate_workbook``).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from .document import Document
 from .findings import Report
 from .limits import DEFAULT_LIMITS, Limits
 from .output import write_output
+from .pipeline import Scored, Validated
 from .reader import read_workbook
 from .validate import validate_document
 from .validate import validate_workbook as _validate_workbook
 
+if TYPE_CHECKING:  # imported when used: keeps ``import selfeval_xlsx.api`` light
+    from .merge import MergeResult
+    from .rollup import Rollup
+    from .rules import Rules
+    from .signing import KeyRing
 
-def load_rules(name_or_path: str | Path | None = None) -> Any:
+
+def load_rules(name_or_path: str | Path | None = None) -> Rules:
     """A rules profile by shipped name (``default``, ``mof-2020``, ``budget-20``) or from a JSON file."""
     from .rules import load_rules as _load
 
@@ -31,7 +41,9 @@ def _to(target: str | Path | BinaryIO, write: Callable[[Any], None]) -> None:
         write(target)
 
 
-def write_template(target: str | Path | BinaryIO, *, year: int | None = None, rules: Any = None) -> None:
+def write_template(
+    target: str | Path | BinaryIO, *, year: int | None = None, rules: Rules | None = None
+) -> None:
     """Write the blank standard workbook (grades in its dropdown come from the rules profile)."""
     from .template import write_template as _write
 
@@ -40,29 +52,41 @@ def write_template(target: str | Path | BinaryIO, *, year: int | None = None, ru
 
 
 def validate_workbook(
-    source: str | Path | bytes, *, name: str | None = None, rules: Any = None, limits: Limits = DEFAULT_LIMITS
-) -> tuple[Document, Report]:
-    """Read and validate one workbook: its document and the report of findings."""
-    return _validate_workbook(source, name=name, rules=rules or load_rules(), limits=limits)
+    source: str | Path | bytes,
+    *,
+    name: str | None = None,
+    rules: Rules | None = None,
+    limits: Limits = DEFAULT_LIMITS,
+) -> Validated:
+    """Read and validate one workbook: a :class:`~selfeval_xlsx.pipeline.Validated` (``.doc``,
+    ``.report``, ``.valid``; ``doc, report = validate_workbook(…)`` unpacks it too)."""
+    doc, report = _validate_workbook(source, name=name, rules=rules or load_rules(), limits=limits)
+    return Validated(doc, report)
 
 
 def score_workbook(
-    source: str | Path | bytes, *, name: str | None = None, rules: Any = None, limits: Limits = DEFAULT_LIMITS
-) -> Any:
+    source: str | Path | bytes,
+    *,
+    name: str | None = None,
+    rules: Rules | None = None,
+    limits: Limits = DEFAULT_LIMITS,
+) -> Scored:
     """Read, validate, score and audit one workbook (a :class:`~selfeval_xlsx.pipeline.Scored`)."""
     from .pipeline import score_workbook as _score
 
     return _score(source, name=name, rules=rules or load_rules(), limits=limits)
 
 
-def write_completed(target: str | Path | BinaryIO, scored: Any) -> None:
+def write_completed(target: str | Path | BinaryIO, scored: Scored) -> None:
     """Write the completed workbook of a valid, scored submission."""
     from .completed import write_completed as _write
 
     _to(target, lambda fh: _write(fh, scored))
 
 
-def write_report(target: str | Path | BinaryIO, scored: Any, defaults: Any = None) -> None:
+def write_report(
+    target: str | Path | BinaryIO, scored: Scored, defaults: Mapping[str, str] | None = None
+) -> None:
     """Draft the township's 自评报告 (.docx) of a valid, scored submission."""
     from .report import write_report as _write
 
@@ -70,7 +94,11 @@ def write_report(target: str | Path | BinaryIO, scored: Any, defaults: Any = Non
 
 
 def fill_workbook(
-    target: str | Path | BinaryIO, document: Any, *, rules: Any = None, year: int | None = None
+    target: str | Path | BinaryIO,
+    document: Document | Mapping[str, Any] | str | bytes | Path,
+    *,
+    rules: Rules | None = None,
+    year: int | None = None,
 ) -> Report:
     """Write a standard workbook from a submission document (JSON text, a JSON file, a dict or a
     :class:`Document`); return the findings on its values (see :mod:`selfeval_xlsx.docjson`)."""
@@ -86,37 +114,82 @@ def document_json(doc: Document) -> dict[str, Any]:
     return to_json(doc.data)  # type: ignore[no-any-return]
 
 
-def merge(inbox: str | Path, outdir: str | Path = "out", **options: Any) -> Any:
-    """Merge every file under ``inbox`` into roll-ups in ``outdir`` (see :func:`selfeval_xlsx.merge.merge`)."""
+def merge(
+    inbox: str | Path,
+    outdir: str | Path = "out",
+    *,
+    rules: Rules | None = None,
+    jobs: int | None = None,
+    year: int | None = None,
+    completed: bool = True,
+    reports: bool = False,
+    report_defaults: Mapping[str, Any] | None = None,
+    limits: Limits = DEFAULT_LIMITS,
+    progress: Callable[[int, int], None] | None = None,
+    keys: KeyRing | None = None,
+) -> MergeResult:
+    """Merge every file under ``inbox`` into roll-ups in ``outdir`` (see :func:`selfeval_xlsx.merge.merge`
+    for what it raises). ``jobs``: worker processes (default: every CPU); ``year``: accept only that
+    evaluation year; ``completed``/``reports``: also write each township's 评分结果 workbook / draft
+    自评报告; ``progress(done, total)`` is called as files are processed; ``keys``
+    (:func:`load_keyring`) sign the roll-ups written and verify roll-ups merged as units."""
     # What the workers write with, imported once here rather than by each worker after merge forks them.
-    from . import completed, rollup_read, rollup_write  # noqa: F401
+    from . import completed as _completed  # noqa: F401
+    from . import rollup_read, rollup_write  # noqa: F401
 
-    if options.get("reports"):
+    if reports:
         from . import report  # noqa: F401
     from .merge import merge as _merge
+    from .signing import NO_KEYS
 
-    return _merge(inbox, outdir, **options)
+    return _merge(
+        inbox,
+        outdir,
+        rules=rules,
+        jobs=jobs,
+        year=year,
+        completed=completed,
+        reports=reports,
+        report_defaults=report_defaults,
+        limits=limits,
+        progress=progress,
+        keys=NO_KEYS if keys is None else keys,
+    )
 
 
-def generate_keys(area: str, name: str = "", directory: str | Path | None = None, **options: Any) -> Any:
+def generate_keys(
+    area: str, name: str = "", directory: str | Path | None = None, *, overwrite: bool = False
+) -> tuple[Path, Path, str]:
     """Create an area's signing key pair (see :func:`selfeval_xlsx.signing.generate_keys`)."""
     from .signing import generate_keys as _generate
 
-    return _generate(area, name, directory, **options)
+    return _generate(area, name, directory, overwrite=overwrite)
 
 
-def load_keyring(directory: str | Path | None = None, **options: Any) -> Any:
+def load_keyring(
+    directory: str | Path | None = None,
+    *,
+    trusted: str | Path | None = None,
+    sign: bool = True,
+    verify: bool = True,
+) -> KeyRing:
     """The signing and trusted keys ``merge(keys=…)`` uses (see :func:`selfeval_xlsx.signing.load_keyring`)."""
     from .signing import load_keyring as _load
 
-    return _load(directory, **options)
+    return _load(directory, trusted=trusted, sign=sign, verify=verify)
 
 
-def check_rollup_file(path: str | Path, **options: Any) -> Any:
+def check_rollup_file(
+    path: str | Path,
+    rules: Rules | None = None,
+    keys: KeyRing | None = None,
+    limits: Limits = DEFAULT_LIMITS,
+) -> tuple[Rollup | None, Report]:
     """Check one roll-up workbook (rows, totals, signature) as ``merge`` does before absorbing it."""
     from .rollup_check import check_rollup_file as _check
+    from .signing import NO_KEYS
 
-    return _check(path, **options)
+    return _check(path, rules, NO_KEYS if keys is None else keys, limits)
 
 
 __all__ = [

@@ -15,6 +15,7 @@ from typing import Any
 from .decimals import HUNDRED, ZERO
 from .findings import Finding, make
 from .layout import LEVELS
+from .messages import text
 from .model import Indicator, Submission
 from .prompts import is_prompt, squash
 from .rules import Rules
@@ -69,15 +70,24 @@ class _Audit:
             ceiling = ""
             best = r.quantize(res.max_total)
             if own > best and res.execution_rate_shown is not None and not res.budget.full:
-                ceiling = (
-                    f"预算执行率{res.execution_rate_shown:f}%，预算执行只能得{self.f(res.budget.value)}分，"
-                    f"本表总分最高为{self.f(best)}分。"
+                ceiling = text(
+                    "self-score-differs",
+                    "ceiling",
+                    rate=res.execution_rate_shown,
+                    budget=self.f(res.budget.value),
+                    best=self.f(best),
                 )
             self.add(
                 "self-score-differs",
-                f"自评总分填为{self.f(own)}分，但按本表数据核定为{self.f(total)}分（预算执行{self.f(res.budget.value)}分"
-                f"＋绩效指标{self.f(res.indicator_sum)}分），相差{self.f(abs(own - total))}分。{ceiling}"
-                f"请核对预算执行数和各指标得分，并将“自评总分”改为{self.f(total)}分。",
+                text(
+                    "self-score-differs",
+                    own=self.f(own),
+                    total=self.f(total),
+                    budget=self.f(res.budget.value),
+                    indicators=self.f(res.indicator_sum),
+                    diff=self.f(abs(own - total)),
+                    ceiling=ceiling,
+                ),
                 "/self_assessment/total",
                 own,
             )
@@ -85,8 +95,13 @@ class _Audit:
         if grade and grade != res.grade:
             self.add(
                 "self-grade-differs",
-                f"自评等级填为“{grade}”，但按核定总分{self.f(total)}分应为“{res.grade}”（{r.grade_text()}）。"
-                f"请将“自评等级”改为“{res.grade}”。",
+                text(
+                    "self-grade-differs",
+                    own=grade,
+                    total=self.f(total),
+                    grade=res.grade,
+                    grades=r.grade_text(),
+                ),
                 "/self_assessment/grade",
                 grade,
             )
@@ -102,9 +117,13 @@ class _Audit:
         if executed > adjusted:
             self.add(
                 "execution-over-100",
-                f"全年执行数{self.f(executed)}万元大于全年预算数（调整后）{self.f(adjusted)}万元，执行率为{self.pct(rate)}，"
-                f"按100%计分（{self.f(self.result.budget.value)}分）。请核对执行数和调整后预算数是否填错；"
-                "如确属超预算支出，请在“存在的问题”中说明原因。",
+                text(
+                    "execution-over-100",
+                    executed=self.f(executed),
+                    adjusted=self.f(adjusted),
+                    rate=self.pct(rate),
+                    score=self.f(self.result.budget.value),
+                ),
                 "/budget/total/executed",
                 executed,
             )
@@ -118,11 +137,16 @@ class _Audit:
         ):
             self.add(
                 "budget-lowered",
-                f"全年预算数（调整后）{self.f(adjusted)}万元比年初预算数{self.f(initial)}万元调减了"
-                f"{self.f(initial - adjusted)}万元（{self.pct((initial - adjusted) / initial)}），"
-                f"调减后与全年执行数{self.f(executed)}万元基本相同，执行率显示为{self.pct(rate)}；按年初预算计算执行率仅为"
-                f"{self.pct(executed / initial)}。请核实预算调整是否经过批复：按批复的全年预算数填写，"
-                "并在“存在的问题”中说明预算调减的原因。",
+                text(
+                    "budget-lowered",
+                    adjusted=self.f(adjusted),
+                    initial=self.f(initial),
+                    cut=self.f(initial - adjusted),
+                    share=self.pct((initial - adjusted) / initial),
+                    executed=self.f(executed),
+                    rate=self.pct(rate),
+                    initial_rate=self.pct(executed / initial),
+                ),
                 "/budget/total/adjusted",
                 adjusted,
             )
@@ -137,11 +161,15 @@ class _Audit:
         ):
             self.add(
                 "budget-raised",
-                f"全年预算数（调整后）{self.f(adjusted)}万元比年初预算数{self.f(initial)}万元调增了"
-                f"{self.f(adjusted - initial)}万元（{self.pct((adjusted - initial) / initial)}），"
-                f"调增后与全年执行数{self.f(executed)}万元基本相同，执行率显示为{self.pct(rate)}。"
-                "请核实预算调增是否经过批复（追加预算的文件），按批复的全年预算数填写，"
-                "并在“存在的问题”中说明年中追加预算的原因。",
+                text(
+                    "budget-raised",
+                    adjusted=self.f(adjusted),
+                    initial=self.f(initial),
+                    raise_=self.f(adjusted - initial),
+                    share=self.pct((adjusted - initial) / initial),
+                    executed=self.f(executed),
+                    rate=self.pct(rate),
+                ),
                 "/budget/total/adjusted",
                 adjusted,
             )
@@ -158,17 +186,21 @@ class _Audit:
                 vague_indicator = True
                 self.add(
                     "vague-indicator",
-                    f"{name}的指标性质为“{ind.nature}”（定量指标），但年度指标值“{ind.target}”不是数字，"
-                    f"无法按公式计分（暂按评价小组打分计{self.f(fig.value)}分）。请在“年度指标值”只填数字（如38、95），"
-                    "单位填在“计量单位”列；确实无法量化的，请把指标性质改为“定性”并写明评判标准。",
+                    text(
+                        "vague-indicator",
+                        "target",
+                        name=name,
+                        nature=ind.nature,
+                        target=ind.target,
+                        score=self.f(fig.value),
+                    ),
                     f"{p}/target",
                     ind.target,
                 )
             elif not ind.unit.strip():
                 self.add(
                     "vague-indicator",
-                    f"{name}是定量指标（年度指标值{ind.target:f}），但没有填写“计量单位”。"
-                    "请填写单位，如“个”“%”“万元”“天”。",
+                    text("vague-indicator", "unit", name=name, target=ind.target),
                     f"{p}/unit",
                     ind.target,
                 )
@@ -178,12 +210,12 @@ class _Audit:
                 listed = "”“".join(words)
                 self.add(
                     "vague-target",
-                    f"{name}的年度指标值“{ind.target}”使用了“{listed}”等模糊表述，没有可以核验的标准。"
-                    + (
-                        "定性指标请写明可以核验的完成标准，如“全年未发生重大安全事故”“按期完成验收并出具验收报告”；"
-                        "能够量化的，改为定量指标，填数字并写明计量单位。"
-                        if ind.nature == "定性"
-                        else "请改为可衡量的指标值，如“群众满意度≥90%”“资金拨付时间≤30天”；定量指标填数字并写明计量单位。"
+                    text(
+                        "vague-target",
+                        "qualitative" if ind.nature == "定性" else "quantitative",
+                        name=name,
+                        target=ind.target,
+                        words=listed,
                     ),
                     f"{p}/target",
                     ind.target,
@@ -193,9 +225,22 @@ class _Audit:
         if not fig.full and _blank(ind.reason, self.rules):
             self.add(
                 "missing-deviation-reason",
-                f"{name}核定得分{self.f(fig.value)}分，低于分值{self.f(ind.weight)}分，但“偏差原因分析及改进措施”"
-                f"{'未填写' if not ind.reason.strip() else '只填了“' + ind.reason.strip() + '”'}。"
-                "请写明未达到目标的原因和改进措施。",
+                text(
+                    "missing-deviation-reason",
+                    "filler",
+                    name=name,
+                    score=self.f(fig.value),
+                    weight=self.f(ind.weight),
+                    reason=ind.reason.strip(),
+                )
+                if ind.reason.strip()
+                else text(
+                    "missing-deviation-reason",
+                    "blank",
+                    name=name,
+                    score=self.f(fig.value),
+                    weight=self.f(ind.weight),
+                ),
                 f"{p}/reason",
                 ind.reason,
             )
@@ -205,9 +250,16 @@ class _Audit:
             low, high = s.band
             self.add(
                 "band-mismatch",
-                f"{name}完成等级填为“{ind.completion}”，该等级的得分应在{self.f(low)}～{self.f(high)}分之间，"
-                f"但{base}为{self.f(before)}分，已按完成等级调整为{self.f(fig.value)}分。"
-                "请核对完成等级和成员打分，使二者一致。",
+                text(
+                    "band-mismatch",
+                    name=name,
+                    completion=ind.completion,
+                    low=self.f(low),
+                    high=self.f(high),
+                    base=base,
+                    before=self.f(before),
+                    score=self.f(fig.value),
+                ),
                 f"{p}/completion",
                 ind.completion,
             )
@@ -223,8 +275,7 @@ class _Audit:
         if full:
             self.add(
                 "actual-copied-target",
-                f"{name}的实际完成值“{ind.actual}”与年度指标值一字不差（连比较符号一起照抄），却按满分自评。"
-                "请填写实际达到的数值（如96.5，不带“≥”“≤”等符号），并按实际完成情况自评打分。",
+                text("actual-copied-target", "audit", name=name, actual=ind.actual),
                 f"{ind.pointer}/actual",
                 ind.actual,
             )
@@ -238,9 +289,13 @@ class _Audit:
             why = "" if ind.reason.strip() else "，也没有说明扣分原因"
             self.add(
                 "deduction-without-shortfall",
-                f"{name}已完成目标（核定得满分{self.f(ind.weight)}分），但自评只给了{self.f(own)}分{why}。"
-                f"请核实：确已完成的，自评得分应为{self.f(ind.weight)}分；有未完成的情况，请据实修改实际完成值，"
-                "并在“偏差原因分析及改进措施”中说明。",
+                text(
+                    "deduction-without-shortfall",
+                    name=name,
+                    weight=self.f(ind.weight),
+                    own=self.f(own),
+                    why=why,
+                ),
                 f"{ind.pointer}/self_score",
                 own,
             )
@@ -250,8 +305,15 @@ class _Audit:
             check = "完成等级和评价小组成员打分" if s.qualitative else "年度指标值和实际完成值"
             self.add(
                 "indicator-self-score-differs",
-                f"{name}自评得分{self.f(own)}分，按本表数据核定为{self.f(fig.value)}分，相差{self.f(diff)}分"
-                f"（核定依据：{fig.explanation}）。请核对{check}，并将“自评得分”改为{self.f(fig.value)}分。",
+                text(
+                    "indicator-self-score-differs",
+                    name=name,
+                    own=self.f(own),
+                    score=self.f(fig.value),
+                    diff=self.f(diff),
+                    basis=fig.explanation,
+                    check=check,
+                ),
                 f"{ind.pointer}/self_score",
                 own,
             )
@@ -267,8 +329,7 @@ class _Audit:
             weight = r.category_weights.get(cat, ZERO)
             self.add(
                 "category-empty",
-                f"一级指标“{cat}”下没有任何指标（评分规则中该类共{self.f(weight)}分）。"
-                f"请至少设置一项{cat}，二级指标可选：{'、'.join(level2)}。",
+                text("category-empty", category=cat, weight=self.f(weight), level2="、".join(level2)),
                 "/indicators",
                 cat,
             )
@@ -278,10 +339,15 @@ class _Audit:
         if qual and weight > limit:
             self.add(
                 "qualitative-heavy",
-                f"定性指标（含未填数字的定量指标）共{len(qual)}项，分值合计{self.f(weight)}分，"
-                f"占指标总分{self.f(r.indicator_total)}分的{self.pct(weight / r.indicator_total)}，"
-                f"超过{self.pct(r.audit.qualitative_max_share)}（{self.f(limit)}分）。"
-                "请增加有数值目标和计量单位的定量指标，或把部分定性指标改为可量化的指标。",
+                text(
+                    "qualitative-heavy",
+                    count=len(qual),
+                    weight=self.f(weight),
+                    total=self.f(r.indicator_total),
+                    share=self.pct(weight / r.indicator_total),
+                    max_share=self.pct(r.audit.qualitative_max_share),
+                    limit=self.f(limit),
+                ),
                 "/indicators",
                 weight,
             )
@@ -294,8 +360,7 @@ class _Audit:
         if self.result.panel_mode == "members" and n < r.audit.min_panel_members:
             self.add(
                 "panel-too-small",
-                f"评价工作组只有{n}人，少于{r.audit.min_panel_members}人。请补充评价工作组成员"
-                "（如单位负责人、办公室主任、财政所所长），并由每位成员对各项指标打分。",
+                text("panel-too-small", count=n, minimum=r.audit.min_panel_members),
                 "/members",
                 n,
             )
@@ -313,10 +378,17 @@ class _Audit:
                     who = names.get(ps.member) or f"成员{ps.member}"
                     self.add(
                         "panel-outlier",
-                        f"评价小组成员“{who}”对{_name(ind)}打分{self.f(ps.score)}分，其他成员平均"
-                        f"{self.f(mean)}分，相差{self.f(gap)}分，超过该指标分值{self.f(ind.weight)}分的"
-                        f"{self.pct(r.audit.outlier_share)}（{self.f(allowed)}分）。请核实该打分是否填错；"
-                        "确无错误的，请在“偏差原因分析及改进措施”中说明评分分歧的原因。",
+                        text(
+                            "panel-outlier",
+                            who=who,
+                            name=_name(ind),
+                            score=self.f(ps.score),
+                            mean=self.f(mean),
+                            gap=self.f(gap),
+                            weight=self.f(ind.weight),
+                            share=self.pct(r.audit.outlier_share),
+                            allowed=self.f(allowed),
+                        ),
                         ps.pointer,
                         ps.score,
                     )
@@ -340,8 +412,7 @@ class _Audit:
         shown = self.sub.problems.strip() or "（空）"
         self.add(
             "no-problems-stated",
-            f"“存在的问题”填写为“{shown}”，但本表核定共失{self.f(lost)}分（{'；'.join(parts)}）。"
-            "请如实写明失分的原因和存在的主要问题。",
+            text("no-problems-stated", shown=shown, lost=self.f(lost), parts="；".join(parts)),
             "/review/problems",
             self.sub.problems,
         )
@@ -365,9 +436,7 @@ class _Audit:
             listed = "、".join(f"指标{s.indicator.seq}" for s in same)
             self.add(
                 "actual-equals-target",
-                f"全部{len(same)}项定量指标（{listed}）的实际完成值都与年度指标值完全相同，且都得满分。"
-                "请核实是否按实际完成情况填写：实际完成值应为统计或核实得到的数（如实际完成40个、达到96.5%），"
-                "而不是照抄年度指标值。",
+                text("actual-equals-target", count=len(same), listed=listed),
                 "/indicators",
                 len(same),
             )
@@ -380,8 +449,7 @@ class _Audit:
             words = "”“".join(dict.fromkeys(str(i.actual).strip() for i in generic))
             self.add(
                 "generic-completion",
-                f"{len(rows)}项指标中有{len(generic)}项的实际完成值只写了“{words}”，看不出实际完成了多少。"
-                "请逐项填写实际完成的数值或具体情况（定量指标填数字，定性指标写明做了什么、达到什么程度）。",
+                text("generic-completion", rows=len(rows), count=len(generic), words=words),
                 f"{generic[0].pointer}/actual",
                 len(generic),
             )
@@ -390,21 +458,21 @@ class _Audit:
         """The template's own prompt texts left in answer cells."""
         cells = [(f"/{k}", v) for k, v in PROMPT_CHECKED.items()]
         for ptr, attr in cells:
-            text = getattr(self.sub, attr)
-            if isinstance(text, str) and is_prompt(text):
-                self._prompt(ptr, text)
+            found = getattr(self.sub, attr)
+            if isinstance(found, str) and is_prompt(found):
+                self._prompt(ptr, found)
         for ind in self.sub.indicators:
             for key in ("level3", "target", "actual", "reason"):
-                text = getattr(ind, key)
-                if isinstance(text, str) and is_prompt(text):
-                    self._prompt(f"{ind.pointer}/{key}", text)
+                found = getattr(ind, key)
+                if isinstance(found, str) and is_prompt(found):
+                    self._prompt(f"{ind.pointer}/{key}", found)
 
-    def _prompt(self, pointer: str, text: str) -> None:
+    def _prompt(self, pointer: str, prompt: str) -> None:
         self.add(
             "template-text-left",
-            f"“{text.strip()}”是模板中的填写提示，不是填报内容。请删除提示文字，填写本单位的实际情况。",
+            text("template-text-left", prompt=prompt.strip()),
             pointer,
-            text,
+            prompt,
         )
 
     def execution_twice(self, ind: Indicator) -> None:
@@ -414,9 +482,12 @@ class _Audit:
             return
         self.add(
             "execution-scored-twice",
-            f"{_name(ind)}衡量的是“{words[0]}”，而预算执行情况已在“预算执行”部分单独计分"
-            f"（{self.f(self.rules.budget_weight)}分），同一事项计了两次分。"
-            "请改为反映本单位履职产出或效益的指标（如完成的项目数、服务人次、验收合格率）。",
+            text(
+                "execution-scored-twice",
+                name=_name(ind),
+                word=words[0],
+                weight=self.f(self.rules.budget_weight),
+            ),
             f"{ind.pointer}/level3",
             ind.level3,
         )
@@ -440,9 +511,13 @@ class _Audit:
             return
         self.add(
             "cost-differs-from-budget",
-            f"{_name(ind)}的实际完成值为{self.f(actual)}万元，但“预算执行”合计行的全年执行数为"
-            f"{self.f(executed)}万元，相差{self.f(abs(actual - executed))}万元。该指标反映的是全年支出总额，"
-            "两处应一致：请核对后修改其中填错的一处。",
+            text(
+                "cost-differs-from-budget",
+                name=_name(ind),
+                actual=self.f(actual),
+                executed=self.f(executed),
+                diff=self.f(abs(actual - executed)),
+            ),
             f"{ind.pointer}/actual",
             ind.actual,
         )
@@ -459,8 +534,7 @@ class _Audit:
             said = "与年度总体目标一字不差"
         self.add(
             "goal-not-reported",
-            f"填写了年度总体目标，但“实际完成情况”{said}，看不出目标完成得怎样。"
-            "请对照年度总体目标逐项写明实际完成情况（做了什么、完成了多少、未完成的原因）。",
+            text("goal-not-reported", said=said),
             "/goals/achieved",
             achieved,
         )

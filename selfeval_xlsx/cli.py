@@ -135,16 +135,18 @@ def _checked(path: Path, rules):  # type: ignore[no-untyped-def]
     would skip is listed with its reason."""
     from . import api
     from .findings import Report as _Report
-    from .intake import Item, collect_file
+    from .intake import Item, Rejected, collect_file
 
     if path.suffix.lower() not in (".zip", ".eml"):
         scored = api.score_workbook(path, rules=rules)
         yield scored.doc, scored.report, ""
         return
     found = collect_file(path)
-    entries = sorted(
-        [*((i.name, i) for i in found.items), *((r.name, r) for r in found.rejected)], key=lambda e: e[0]
-    )
+    received: list[tuple[str, Item | Rejected]] = [
+        *((i.name, i) for i in found.items),
+        *((r.name, r) for r in found.rejected),
+    ]
+    entries = sorted(received, key=lambda e: e[0])
     for name, entry in entries:
         if isinstance(entry, Item):
             scored = api.score_workbook(entry.data, name=name, rules=rules)

@@ -42,7 +42,7 @@ def _extras(text: str) -> str:
 class _Help:
     """What every command and group shares: the Chinese context, ``[选项]`` and the help option's text."""
 
-    context_class = Context
+    context_class: type[click.Context] = Context
 
     def get_help_option(self, ctx: click.Context) -> click.Option | None:
         option = super().get_help_option(ctx)  # type: ignore[misc]

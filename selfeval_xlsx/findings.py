@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 from .jsoncodec import dumps, plain
+from .xlsx.cells import cell_sort_key
 
 Severity = Literal["error", "warning", "info"]
 
@@ -201,7 +202,6 @@ class Report:
 
 def sort_key(f: Finding) -> tuple[int, str, int, str, str]:
     """Stable order: errors first, then by sheet, row, column."""
-    from .xlsx.cells import cell_sort_key  # local: avoid import cycle
 
     rank = {"error": 0, "warning": 1, "info": 2}[f.severity]
     row, col = cell_sort_key(f.cell)

@@ -31,9 +31,10 @@ identical get a ``〔2〕``, ``〔3〕`` marker. The tool's own outputs found in
 completed or returned workbooks by content (:func:`generated_by_tool`, used by ``merge``).
 
 Old ``.xls`` workbooks are Rejected (``unsupported-format``, "save as .xlsx") rather than read with
-python-calamine: the reader and every cell-level check work on openpyxl's model (formulas, merged cells,
-data validation, the exact cells of the template); a values-only BIFF reader would give those checks
-different answers for the same table, and re-saving takes a township clerk a few seconds.
+python-calamine: the reader and every cell-level check work on the grid of :mod:`selfeval_xlsx.xlsx.grid`
+(formulas as text, merged ranges, hidden rows, the exact cells of the template); a values-only BIFF reader
+would give those checks different answers for the same table, and re-saving takes a township clerk a few
+seconds.
 """
 
 from __future__ import annotations
@@ -58,6 +59,7 @@ from pathlib import Path, PurePosixPath
 from .filenames import display_name, safe_member_path, safe_name, visible_text, zip_member_name
 from .findings import Finding, make
 from .limits import DEFAULT_LIMITS, MB, Limits, size_text
+from .messages import text
 from .safety import UnsafeInput, check_workbook, refusal
 from .sniff import (
     CONTAINER_KINDS,
@@ -268,15 +270,9 @@ class _Collector:
         else:
             why = type(exc).__name__
         if folder:
-            message = (
-                f"无法读取文件夹“{name}”（{why}），其中的文件均未读取、未计入汇总。"
-                "请检查该文件夹的访问权限（或是否被其他程序占用）后重新运行汇总。"
-            )
+            message = text("unreadable-file", "folder", name=name, why=why)
         else:
-            message = (
-                f"无法读取文件“{name}”（{why}），未计入汇总。"
-                "请检查该文件的访问权限（或是否被其他程序占用）后重新运行汇总。"
-            )
+            message = text("unreadable-file", "file", name=name, why=why)
         finding = make("unreadable-file", message, file=name)
         self._reject(name, origin, "folder" if folder else "unknown", "", [finding])
 
@@ -311,7 +307,7 @@ class _Collector:
         """List (never read) every file under a folder deeper than ``max_inbox_depth``, each by name."""
         limit = self.limits.max_inbox_depth
         reason = f"文件夹层级过深（超过{limit}层），未读取"
-        message = f"该文件位于超过{limit}层的子文件夹中，未读取、未计入汇总。请把它移到收件箱的上层文件夹后重新运行汇总。"
+        message = text("too-deep", limit=limit)
         stack = [(folder, rel)]
         while stack:
             here, here_rel = stack.pop()
@@ -368,10 +364,8 @@ class _Collector:
         suffix = PurePosixPath(name).suffix.lower()
         wanted = {"zip", "ole", "eml", "xls", *_UNOPENED_CONTAINERS}
         if suffix in WORKBOOK_SUFFIXES or suffix == ".zip" or kind in wanted:
-            message = (
-                f"文件大小为{size_text(size)}，"
-                f"超过处理上限{size_text(self.limits.max_file_bytes)}，未读取。"
-                "请删除无关的工作表和图片后重新保存发送。"
+            message = text(
+                "too-large", "inbox-file", size=size_text(size), limit=size_text(self.limits.max_file_bytes)
             )
             self._reject(name, rel_path, kind, "", [make("too-large", message, file=name)])
         else:
@@ -385,7 +379,7 @@ class _Collector:
             self._classify(blob)
         except Exception:  # a hostile file must never stop the batch
             sha = hashlib.sha256(blob.data).hexdigest()
-            message = "文件结构异常，无法读取。请在Excel或WPS中打开后重新保存，再重新发送。"
+            message = text("corrupt-workbook", "structure")
             finding = make("corrupt-workbook", message, file=blob.name)
             self._reject(blob.name, blob.origin, "unknown", sha, [finding], blob)
 
@@ -422,10 +416,7 @@ class _Collector:
             return
         path = os.path.abspath(blob.path) if blob.path else ""
         if not path and self.held + len(blob.data) > self.limits.max_intake_bytes:
-            message = (
-                f"本批文件总量超过处理上限（{size_text(self.limits.max_intake_bytes)}），该文件未读取。"
-                "请把收件箱分成几批处理。"
-            )
+            message = text("too-large", "batch", limit=size_text(self.limits.max_intake_bytes))
             self._reject(
                 blob.name, blob.origin, kind, sha, [make("too-large", message, file=blob.name)], blob
             )
@@ -453,10 +444,7 @@ class _Collector:
     def _container(self, blob: _Blob, kind: str) -> None:
         if blob.depth >= self.limits.max_depth:
             what = "压缩包" if kind == "zip" else "邮件"
-            message = (
-                f"{what}嵌套层数过多（超过{self.limits.max_depth}层），未打开。"
-                "请直接发送.xlsx文件，不要把压缩包或邮件再套进压缩包。"
-            )
+            message = text("too-large", "nested", what=what, limit=self.limits.max_depth)
             sha = hashlib.sha256(blob.data).hexdigest()
             self._reject(
                 blob.name, blob.origin, kind, sha, [make("too-large", message, file=blob.name)], blob
@@ -513,7 +501,7 @@ class _Collector:
 
     def _email(self, blob: _Blob) -> None:
         if _mime_too_complex(blob.data, self.limits):
-            message = "邮件结构过于复杂（附件或嵌套过多、文件名过长），未读取。请把附件另存后直接放入收件箱。"
+            message = text("too-large", "email")
             sha = hashlib.sha256(blob.data).hexdigest()
             self._reject(
                 blob.name, blob.origin, "eml", sha, [make("too-large", message, file=blob.name)], blob
@@ -541,7 +529,7 @@ class _Collector:
         if not attachments:
             self._skip(blob.name, blob.origin, "邮件中没有附件")
             return
-        for count, (filename, part) in enumerate(attachments):
+        for count, (filename, attached) in enumerate(attachments):
             if count >= self.limits.max_extracted:
                 self._cut_off(blob, "邮件", len(attachments) - count)
                 break
@@ -550,13 +538,10 @@ class _Collector:
             if ignored:
                 self._skip(name, blob.origin, ignored)
                 continue
-            payload = part.get_payload(decode=True)
+            payload = attached.get_payload(decode=True)
             data = payload if isinstance(payload, bytes) else b""
             if len(data) > self.limits.max_file_bytes:
-                message = (
-                    f"附件超过处理上限{size_text(self.limits.max_file_bytes)}，未读取。"
-                    "请删除无关内容后重新发送。"
-                )
+                message = text("too-large", "attachment", limit=size_text(self.limits.max_file_bytes))
                 self._reject(name, blob.origin, "unknown", "", [make("too-large", message, file=name)])
                 continue
             sender = _email_from(msg)
@@ -571,17 +556,11 @@ class _Collector:
         if path == raw.replace("\\", "/"):
             return name, blob.findings
         shown = _escape(raw)
-        message = (
-            f"文件名“{shown}”含有路径、盘符、控制字符、系统保留名称或过长，已按“{path}”处理，内容照常读取。"
-            "建议以后使用简单的文件名，如“宋营镇2023年自评表.xlsx”。"
-        )
+        message = text("unsafe-name", "member", shown=shown, path=path)
         return name, (*blob.findings, make("unsafe-name", message, file=name, value=shown))
 
     def _cut_off(self, blob: _Blob, what: str, rest: int) -> None:
-        message = (
-            f"{what}中的文件超过{self.limits.max_extracted}个，其余{rest}个未读取。"
-            "请只发送自评表，或分成几个压缩包发送。"
-        )
+        message = text("too-large", "members", what=what, limit=self.limits.max_extracted, rest=rest)
         sha = hashlib.sha256(blob.data).hexdigest()
         kind = "zip" if what == "压缩包" else "eml"
         self._reject(blob.name, blob.origin, kind, sha, [make("too-large", message, file=blob.name)], blob)
@@ -610,14 +589,18 @@ class _Collector:
         skipped = list(self.skipped)
         # Of byte-identical copies the one kept is the one a person calls the original: a name not marked
         # 副本/Copy/(1) before one that is, then the earliest received, then (origin, name).
-        for entry in sorted([*self.items, *self.rejected], key=_original_first):
+        entries: list[Item | Rejected] = [*self.items, *self.rejected]
+        for entry in sorted(entries, key=_original_first):
             if entry.sha256 and entry.sha256 in kept:
                 first = kept[entry.sha256]
                 skipped.append(Skipped(entry.name, entry.origin, f"重复文件（与 {first} 内容相同）", first))
                 continue
             if entry.sha256:
                 kept[entry.sha256] = entry.name
-            (items if isinstance(entry, Item) else rejected).append(entry)
+            if isinstance(entry, Item):
+                items.append(entry)
+            else:
+                rejected.append(entry)
         skipped.sort(key=key)
         items.sort(key=key)
         rejected.sort(key=key)
@@ -826,9 +809,7 @@ def _fs_text(name: str) -> str:
 def _name_findings(raw: str, shown: str) -> tuple[Finding, ...]:
     if raw == shown:
         return ()
-    message = (
-        f"文件名“{_escape(raw)}”含有控制字符或过长，已显示为“{shown}”，内容照常读取。建议使用简单的文件名。"
-    )
+    message = text("unsafe-name", "shown", raw=_escape(raw), shown=shown)
     return (make("unsafe-name", message, file=shown, value=_escape(raw)),)
 
 
@@ -868,7 +849,7 @@ def _win_hidden(entry: os.DirEntry[str]) -> bool:
 
 def _archive_finding(exc: UnsafeInput, name: str) -> Finding:
     if exc.code == "corrupt-workbook":
-        message = "压缩包或其中的文件已损坏、不完整，无法解压。请重新压缩后发送，或直接发送.xlsx文件。"
+        message = text("corrupt-workbook", "archive")
         return make("corrupt-workbook", message, file=name)
     return exc.finding(name)
 

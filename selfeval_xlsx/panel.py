@@ -19,6 +19,7 @@ from typing import Any
 from . import layout as L
 from .document import Document
 from .findings import Finding, make
+from .messages import text
 from .reader import short
 from .xlsx.cells import a1
 
@@ -100,14 +101,14 @@ class _Check:
             if row not in self.indicators:
                 self.add(
                     "panel-unknown-indicator",
-                    f"第{row}行的打分对应的指标（序号{row}）在“绩效指标”表中不存在，请删除该打分或补充指标。",
+                    text("panel-unknown-indicator", "member", row=row),
                     **where,
                 )
                 continue
             if col not in self.members:
                 self.add(
                     "panel-unknown-member",
-                    f"“成员{col}”列有打分，但成员名单中没有第{col}位成员，请补充成员信息或删除该列打分。",
+                    text("panel-unknown-member", column=col),
                     **where,
                 )
                 continue
@@ -122,7 +123,7 @@ class _Check:
             if row not in self.indicators:
                 self.add(
                     "panel-unknown-indicator",
-                    f"第{row}行的“小组评分”对应的指标（序号{row}）在“绩效指标”表中不存在，请删除该分数或补充指标。",
+                    text("panel-unknown-indicator", "agreed", row=row),
                     **where,
                 )
                 continue
@@ -137,7 +138,9 @@ class _Check:
             and value > weight
         ):
             self.add(
-                "out-of-range", f"{who}第{seq}项指标的打分{value}超过该指标分值{weight}，请修改。", **where
+                "out-of-range",
+                text("out-of-range", "panel-score", who=who, seq=seq, value=value, weight=weight),
+                **where,
             )
 
     # --- the modes --------------------------------------------------------------------------------------
@@ -150,8 +153,7 @@ class _Check:
         if not self.members:
             self.add(
                 "missing-value",
-                "评分规则要求评价小组成员逐项打分，但未填写评价工作组成员。请在“评价小组”表填写成员（一般3至7人）"
-                "并由每位成员对各项指标打分。",
+                text("missing-value", "no-members-panel"),
                 **self.doc.where("/members"),
             )
             return
@@ -167,8 +169,7 @@ class _Check:
                 last = L.matrix_cell(self.p, seqs[-1] - 1, mseq - 1)[0]
                 self.add(
                     "panel-missing-score",
-                    f"{name}（“成员{mseq}”列）未对任何指标打分（共{len(seqs)}项）。请由该成员逐项打分；"
-                    "如评价小组只合议了一个分数，请清空各成员列，把分数填在“小组评分”列。",
+                    text("panel-missing-score", "member-none", name=name, column=mseq, count=len(seqs)),
                     field="/panel_scores",
                     **self.at_panel(first, col, last),
                 )
@@ -177,14 +178,12 @@ class _Check:
                 rr, cc = L.matrix_cell(self.p, seq - 1, mseq - 1)
                 self.add(
                     "panel-missing-score",
-                    f"{name}未对第{seq}项指标打分，请在该单元格填写分数。",
+                    text("panel-missing-score", "member", name=name, seq=seq),
                     field="/panel_scores",
                     **self.at_panel(rr, cc),
                 )
         if self.agreed:
-            self.ignored(
-                "已按成员逐项打分计分，“小组评分”列的分数未采用；如以合议分数为准，请清空各成员列。", AGREED
-            )
+            self.ignored(text("panel-ignored", "agreed"), AGREED)
 
     def agreed_mode(self) -> None:
         have = {e.get("row") for e in self.agreed}
@@ -195,8 +194,12 @@ class _Check:
             last = L.agreed_cell(self.p, need[-1] - 1)[0]
             self.add(
                 "panel-missing-score",
-                f"评分规则要求评价小组对定性指标合议评分，但“小组评分”列没有填写（定性指标{len(need)}项："
-                f"第{'、'.join(str(s) for s in need)}项）。请逐项填写评价小组合议的分数。",
+                text(
+                    "panel-missing-score",
+                    "agreed-none",
+                    count=len(need),
+                    seqs="、".join(str(s) for s in need),
+                ),
                 field=f"/{L.PANEL_SCORES.agreed_key}",
                 **self.at_panel(first, col, last),
             )
@@ -205,25 +208,24 @@ class _Check:
                 rr, cc = L.agreed_cell(self.p, seq - 1)
                 self.add(
                     "panel-missing-score",
-                    f"第{seq}项指标是定性指标，“小组评分”未填写，请填写评价小组合议的分数。",
+                    text("panel-missing-score", "agreed", seq=seq),
                     field=f"/{L.PANEL_SCORES.agreed_key}",
                     **self.at_panel(rr, cc),
                 )
         if self.doc.get("/panel_scores"):
-            self.ignored("评分规则为评价小组合议评分，各成员列的打分未采用。", MEMBERS)
+            self.ignored(text("panel-ignored", "members-agreed-mode"), MEMBERS)
 
     def none_mode(self) -> None:
         ignored = self.setting == NONE and bool(self.doc.get("/panel_scores") or self.agreed)
         if ignored:
-            self.ignored("评分规则为单位自评（不设评价小组打分），“评价小组”表中的打分未采用。", MEMBERS)
+            self.ignored(text("panel-ignored", "none-mode"), MEMBERS)
         qualitative = [(i, r) for i, r in enumerate(self.rows) if r.get("nature") == "定性"]
         for i, r in qualitative:
             ptr = f"/indicators/{i}/self_score"
             if r.get("self_score") is None and ptr not in self.broken:
                 self.add(
                     "missing-value",
-                    f"第{r.get('seq')}项指标是定性指标，本表没有评价小组打分（按单位自评得分计），"
-                    "请填写“自评得分”；如有评价小组打分，请填在“评价小组”表。",
+                    text("missing-value", "self-score-no-panel", seq=r.get("seq")),
                     **self.doc.where(ptr),
                 )
         if ignored or (self.doc.get("/members") is None and self.doc.get("/panel_scores") is None):
@@ -232,8 +234,7 @@ class _Check:
         p = self.p
         self.add(
             "panel-mode",
-            f"{why}：定性指标按单位自评得分计（{DESCRIPTIONS[NONE]}）。如评价小组逐人打分，请填在各成员列；"
-            "如合议了一个分数，请填在“小组评分”列。",
+            text("panel-mode", why=why, how=DESCRIPTIONS[NONE]),
             **self.at_panel(p.row, 1),
         )
 
@@ -247,7 +248,7 @@ def missing_sheet_warning(f: Finding) -> Finding:
     """The missing 评价小组 sheet, as the warning it is when the panel is optional."""
     return make(
         "missing-sheet",
-        f"{f.message}本表没有评价小组打分：定性指标按单位自评得分计（{DESCRIPTIONS[NONE]}）。",
+        text("missing-sheet", "panel-optional", message=f.message, how=DESCRIPTIONS[NONE]),
         severity="warning",
         file=f.file,
         sheet=f.sheet,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from .audit import audit
 from .document import Document
@@ -14,6 +14,26 @@ from .model import Submission
 from .rules import Rules, load_rules
 from .scoring import ScoreResult, score_submission
 from .validate import validate_document, validate_workbook
+
+
+class Validated(NamedTuple):
+    """A workbook's document and the report of its findings (what ``validate_workbook`` returns).
+
+    A named tuple: ``doc, report = validate_workbook(…)`` and ``[1]`` work as when it was a plain tuple.
+    """
+
+    doc: Document
+    report: Report
+
+    @property
+    def document(self) -> Document:
+        """The document read from the workbook (same as ``doc``)."""
+        return self.doc
+
+    @property
+    def valid(self) -> bool:
+        """True when no finding is an error."""
+        return self.report.valid
 
 
 @dataclass
@@ -26,7 +46,13 @@ class Scored:
     result: ScoreResult | None = None
 
     @property
+    def document(self) -> Document:
+        """The document read from the workbook (same as ``doc``)."""
+        return self.doc
+
+    @property
     def valid(self) -> bool:
+        """True when no finding is an error."""
         return self.report.valid
 
     def summary(self) -> dict[str, Any]:
@@ -84,4 +110,4 @@ def score_workbook(
     return score_document(doc, report, rules)
 
 
-__all__ = ["Scored", "score_document", "score_workbook", "validate_document"]
+__all__ = ["Scored", "Validated", "score_document", "score_workbook", "validate_document"]

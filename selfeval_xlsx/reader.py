@@ -30,6 +30,7 @@ from .document import CellRef, Document
 from .findings import Finding, make
 from .formulas import FormulaError, evaluate
 from .limits import DEFAULT_LIMITS, Limits, size_text
+from .messages import text
 from .values import (
     DASHES,
     explain_indicator,
@@ -69,9 +70,7 @@ def read_workbook(
             st = path.stat()
             if not stat.S_ISREG(st.st_mode):  # a pipe or device would block or never end: not opened
                 doc = Document(file=label)
-                message = (
-                    "这不是普通文件（可能是文件夹、管道或设备），未读取。请发送自评表（.xlsx）文件本身。"
-                )
+                message = text("not-a-workbook", "not-a-file")
                 doc.findings.append(make("not-a-workbook", message, file=label))
                 return doc
             if st.st_size > limits.max_file_bytes:
@@ -79,7 +78,7 @@ def read_workbook(
                 doc.findings.append(
                     make(
                         "too-large",
-                        f"文件超过{size_text(limits.max_file_bytes)}上限，请检查后重新发送。",
+                        text("too-large", "file", limit=size_text(limits.max_file_bytes)),
                         file=label,
                     )
                 )
@@ -87,7 +86,13 @@ def read_workbook(
             data = path.read_bytes()
         except OSError as exc:
             doc = Document(file=label)
-            doc.findings.append(make("corrupt-workbook", f"无法打开文件：{exc.strerror or exc}", file=label))
+            doc.findings.append(
+                make(
+                    "corrupt-workbook",
+                    text("corrupt-workbook", "unopened", reason=exc.strerror or exc),
+                    file=label,
+                )
+            )
             return doc
     doc = Document(file=label, sha256=hashlib.sha256(data).hexdigest())
     from .safety import check_workbook  # local: optional at import time
@@ -101,7 +106,7 @@ def read_workbook(
     if any(f.code == "default-password" for f in problems):  # checked decrypted: read decrypted
         inner = decrypt_default_password(data, limits)
         if inner is None:  # (cannot happen: the check decrypted it)
-            doc.findings.append(make("encrypted-workbook", "文件设有打开密码，无法读取。", file=label))
+            doc.findings.append(make("encrypted-workbook", text("encrypted-workbook"), file=label))
             return doc
         data = inner
     try:
@@ -110,7 +115,7 @@ def read_workbook(
         doc.findings.append(
             make(
                 "too-large",
-                f"工作簿内容超出处理上限（{exc}），请删除多余内容后重新发送。",
+                text("too-large", "content", detail=exc),
                 file=label,
             )
         )
@@ -119,7 +124,7 @@ def read_workbook(
         doc.findings.append(
             make(
                 "corrupt-workbook",
-                f"文件无法作为Excel工作簿读取（{type(exc).__name__}），请在Excel或WPS中重新保存为.xlsx后发送。",
+                text("corrupt-workbook", "unreadable", error=type(exc).__name__),
                 file=label,
             )
         )
@@ -420,32 +425,36 @@ class _Reader:
         if meta is None and not present:
             self._whole_file(
                 "unknown-template",
-                "这不是本年度的标准自评表模板（找不到“预算执行”“绩效指标”“评价小组”工作表）。"
-                "请使用财政局下发的模板填写后重新发送。",
+                text("unknown-template", "no-sheets"),
             )
             return
         if meta is not None and meta.get("template_id") not in (None, TEMPLATE_ID):
-            self._whole_file(
-                "unknown-template", "这不是本系统的标准自评表模板，请使用财政局下发的模板重新填写。"
-            )
+            self._whole_file("unknown-template", text("unknown-template", "foreign"))
             return
         version = TEMPLATE_VERSION if meta is None else str(meta.get("template_version"))
         layout = L.LAYOUTS.get(version)
         if layout is None:  # a version this tool does not know: read what it can where this one has it
             self._whole_file(
                 "template-version",
-                f"模板版本为{meta.get('template_version') if meta else ''}，本年度须使用{TEMPLATE_VERSION}版模板。"
-                f"退回的表已换成{TEMPLATE_VERSION}版，原文件中与新版位置相同的内容已录入；请逐项与原文件核对，"
-                "没有录入或位置不对的内容请在新版中重新填写后发送。",
+                text(
+                    "template-version",
+                    "unknown",
+                    version=meta.get("template_version") if meta else "",
+                    current=TEMPLATE_VERSION,
+                ),
             )
             layout = L.WORKBOOK
         if layout is not L.WORKBOOK:
             self.doc.template_version = version
             self._whole_file(
                 "template-version",
-                f"本表使用的是{version}版模板，已按{version}版读取。{TEMPLATE_VERSION}版模板新增了"
-                f"{'、'.join(L.added_since(version))}；请下次使用{TEMPLATE_VERSION}版模板，"
-                "评分或退回的表已换成新版，如需填写可在其中补充。",
+                text(
+                    "template-version",
+                    "older",
+                    version=version,
+                    current=TEMPLATE_VERSION,
+                    added="、".join(L.added_since(version)),
+                ),
                 severity="warning",
             )
         missing = [n for n in wanted if n not in names]
@@ -455,7 +464,7 @@ class _Reader:
                 self.doc.findings.append(
                     make(
                         "missing-sheet",
-                        f"找不到工作表“{n}”（现有工作表：{shown}）。请勿删除或重命名模板中的工作表。",
+                        text("missing-sheet", sheet=n, present=shown),
                         file=self.doc.file,
                         sheet=n,
                     )
@@ -465,7 +474,7 @@ class _Reader:
         if meta is None:
             self._whole_file(
                 "unknown-template",
-                "工作簿缺少模板标识（隐藏的_meta工作表），可能是复制到其他文件后填写的；已按标准格式读取。",
+                text("unknown-template", "no-meta"),
                 severity="warning",
             )
         known = {*wanted, L.META_SHEET_NAME, *(s.name for s in L.WORKBOOK.sheets)}
@@ -474,7 +483,7 @@ class _Reader:
                 self.doc.findings.append(
                     make(
                         "extra-data",
-                        f"工作表“{visible(n)}”不属于模板，其内容未读取。",
+                        text("extra-data", "sheet", sheet=visible(n)),
                         file=self.doc.file,
                         sheet=n,
                     )
@@ -498,8 +507,7 @@ class _Reader:
                 self.doc.findings.append(
                     make(
                         "value-normalised",
-                        f"工作表名称“{visible(n)}”含有空格或不可见字符，已按“{key}”读取；"
-                        f"建议把该工作表重命名为“{key}”。",
+                        text("value-normalised", "sheet-name", name=visible(n), key=key),
                         file=self.doc.file,
                         sheet=key,
                         value=n,
@@ -581,7 +589,7 @@ class _Reader:
                 self.doc.findings.append(
                     make(
                         "value-normalised",
-                        f"第{row}行是隐藏行但含有数据，已照常读取；请取消隐藏并核对。",
+                        text("value-normalised", "hidden-row", row=row),
                         file=self.doc.file,
                         sheet=sheet.name,
                         cell=first.cell,
@@ -661,7 +669,9 @@ class _Reader:
         if isinstance(raw, str) and len(raw) > self.limits.max_cell_chars:  # text or formula: not looked at
             self.flagged.add(pointer)
             where = {"file": self.doc.file, "sheet": sheet.name, "cell": ref, "field": pointer}
-            message = f"“{f.label}”超过{self.limits.max_cell_chars}字（现{len(raw)}字），请精简。"
+            message = text(
+                "too-long", "cell", label=f.label, limit=self.limits.max_cell_chars, length=len(raw)
+            )
             self.doc.findings.append(make("too-long", message, value=short(raw), **where))
             return
         if kind == "e" or kind == "f":
@@ -671,7 +681,7 @@ class _Reader:
                 self.doc.findings.append(
                     make(
                         "cell-error",
-                        f"“{f.label}”单元格为错误值{raw}，请改为正确的内容。",
+                        text("cell-error", label=f.label, value=raw),
                         value=raw,
                         **where,
                     )
@@ -681,7 +691,12 @@ class _Reader:
                 value, note = _indicator_value(str(raw), record, key)
                 if isinstance(value, Decimal):  # "=8个": typed as a value, taken by Excel for a formula
                     self.doc.findings.append(
-                        make("value-normalised", f"“{f.label}”：{note}。", value=short(raw), **where)
+                        make(
+                            "value-normalised",
+                            text("value-normalised", label=f.label, note=note),
+                            value=short(raw),
+                            **where,
+                        )
                     )
                     target[key] = value
                     return
@@ -691,7 +706,13 @@ class _Reader:
                     self.doc.findings.append(
                         make(
                             "formula-not-allowed",
-                            f"“{f.label}”填的“{short(raw)}”以“=”开头，被Excel当成了公式。{hint}",
+                            text(
+                                "formula-not-allowed",
+                                "typed-equals",
+                                label=f.label,
+                                value=short(raw),
+                                hint=hint,
+                            ),
                             value=short(raw),
                             **where,
                         )
@@ -711,7 +732,12 @@ class _Reader:
         if note:
             where = {"file": self.doc.file, "sheet": sheet.name, "cell": ref, "field": pointer}
             self.doc.findings.append(
-                make("value-normalised", f"“{f.label}”：{note}。", value=short(raw), **where)
+                make(
+                    "value-normalised",
+                    text("value-normalised", label=f.label, note=note),
+                    value=short(raw),
+                    **where,
+                )
             )
         if value is not None:
             target[key] = value
@@ -740,8 +766,14 @@ class _Reader:
                 self.doc.findings.append(
                     make(
                         "value-normalised",
-                        f"“{f.label}”：单元格为百分比格式，显示为{shown}，已按{value:f}读取；但{said}，"
-                        "请核对：如计量单位应为“%”请改正，如不是百分数请把单元格格式改为“数值”后重新填写。",
+                        text(
+                            "value-normalised",
+                            "percent-unit",
+                            label=f.label,
+                            shown=shown,
+                            value=value,
+                            said=said,
+                        ),
                         **where,
                     )
                 )
@@ -753,21 +785,20 @@ class _Reader:
         self.doc.findings.append(
             make(
                 "percent-format",
-                f"“{f.label}”单元格设为了百分比格式（显示为{shown}），无法确定所填的数是多少。"
-                f"请把该单元格格式改为“数值”或“常规”，直接填写{what}。",
+                text("percent-format", label=f.label, shown=shown, wanted=what),
                 **where,
             )
         )
         return None
 
-    def _formula(self, ws: Sheet, f: L.Field, text: str, pointer: str, where: dict) -> Any:
+    def _formula(self, ws: Sheet, f: L.Field, formula: str, pointer: str, where: dict) -> Any:
         if f.type not in L.NUMERIC_TYPES:
             self.flagged.add(pointer)
             self.doc.findings.append(
                 make(
                     "formula-not-allowed",
-                    f"“{f.label}”中是公式{short(text)}，请直接填写内容，不要使用公式。",
-                    value=short(text),
+                    text("formula-not-allowed", label=f.label, formula=short(formula)),
+                    value=short(formula),
                     **where,
                 )
             )
@@ -800,14 +831,20 @@ class _Reader:
             return number
 
         try:
-            value = evaluate(text, lookup)
+            value = evaluate(formula, lookup)
         except (FormulaError, ValueError, ArithmeticError) as exc:
             self.flagged.add(pointer)
             self.doc.findings.append(
                 make(
                     "formula-not-allowed",
-                    f"“{f.label}”中的公式{short(text)}无法核算（{exc}），请直接填写数值。",
-                    value=short(text),
+                    text(
+                        "formula-not-allowed",
+                        "unevaluated",
+                        label=f.label,
+                        formula=short(formula),
+                        reason=exc,
+                    ),
+                    value=short(formula),
                     **where,
                 )
             )
@@ -815,8 +852,8 @@ class _Reader:
         self.doc.findings.append(
             make(
                 "formula-recomputed",
-                f"“{f.label}”中的公式{short(text)}已由系统重新计算为{value.normalize():f}（不采用文件中缓存的结果）。",
-                value=short(text),
+                text("formula-recomputed", label=f.label, formula=short(formula), value=value.normalize()),
+                value=short(formula),
                 **where,
             )
         )
@@ -854,7 +891,7 @@ class _Reader:
                     "extra-data",
                     sheet,
                     a1(row, col),
-                    f"{a1(row, col)}在表格范围之外，其内容未读取；如需填写请放入模板的对应列。",
+                    text("extra-data", "right", cell=a1(row, col)),
                 )
                 return
 
@@ -868,8 +905,7 @@ class _Reader:
                         "extra-data",
                         sheet,
                         a1(row, col),
-                        f"{a1(row, col)}在模板表格之外，其内容未读取。指标最多{L.INDICATOR_ROWS}项，"
-                        "请勿在表格下方追加内容。",
+                        text("extra-data", "below", cell=a1(row, col), rows=L.INDICATOR_ROWS),
                     )
                     return
 
@@ -889,8 +925,7 @@ class _Reader:
                     "merged-input",
                     sheet,
                     rng.coord,
-                    f"单元格{rng.coord}被合并，只能读取左上角{a1(rng.min_row, rng.min_col)}的内容，"
-                    "其余单元格的内容会丢失。请取消合并后分别填写。",
+                    text("merged-input", cell=rng.coord, first=a1(rng.min_row, rng.min_col)),
                 )
 
     def _once(self, code: str, sheet: L.Sheet, cell: str, message: str) -> None:
@@ -926,17 +961,17 @@ def _numtext(raw: Any, record: dict[str, Any], key: str) -> tuple[Any, str | Non
         return parse_number(raw)
     if nature not in ("≥", "≤", "=") or not isinstance(raw, str):
         return parse_text(raw)
-    text = raw.strip()
+    typed = raw.strip()
     prefix_note = None
     if key == "target":
         for sign in ("≥", "≧", ">=", "＞＝", "≤", "≦", "<=", "＜＝", "=", "＝"):
-            if text.startswith(sign) and parse_nature(sign)[0] == nature:
-                text = text[len(sign) :].strip()
+            if typed.startswith(sign) and parse_nature(sign)[0] == nature:
+                typed = typed[len(sign) :].strip()
                 prefix_note = f"已去掉与指标性质重复的“{sign}”"
                 break
     unit = record.get("unit")
     suffixes = ("%", "％", *((unit,) if isinstance(unit, str) and unit else ()))
-    value, note = parse_number(text, suffixes)
+    value, note = parse_number(typed, suffixes)
     if isinstance(value, Decimal):
         return value, "；".join(x for x in (prefix_note, note) if x) or None
     return _indicator_value(raw, record, key)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal
+from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Context, Decimal, getcontext
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -125,8 +125,11 @@ class Rules:
         return self.grade_bands[-1].name
 
     def quantize(self, value: Decimal) -> Decimal:
-        """Round half-up (四舍五入) to the profile's places."""
-        return Decimal(value).quantize(self.unit, rounding=ROUND_HALF_UP)
+        """Round half-up (四舍五入) to the profile's places (with the digits it takes: a ratio of a huge
+        amount to a tiny one, shown in an audit message, must not raise ``InvalidOperation``)."""
+        value = Decimal(value)
+        digits = max(getcontext().prec, value.adjusted() - self.unit.as_tuple().exponent + 2)  # type: ignore[operator]
+        return value.quantize(self.unit, rounding=ROUND_HALF_UP, context=Context(prec=digits))
 
     def fmt(self, value: Decimal | None) -> str:
         """A figure as shown: rounded half-up, fixed places ('' for None)."""

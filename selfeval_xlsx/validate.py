@@ -22,6 +22,7 @@ from . import panel, weights
 from .document import Document
 from .findings import Finding, Report, make, sort_key
 from .limits import DEFAULT_LIMITS, Limits
+from .messages import text
 from .reader import read_workbook, short
 from .schema import fast_check, validator
 from .values import convert_unit, explain_indicator, read_bounded
@@ -138,16 +139,20 @@ def _from_schema(doc: Document, e: ValidationError) -> list[Finding]:
         for key in missing:
             ptr = f"{pointer.rstrip('/')}/{key}"
             label = _label(doc, ptr)
-            msg = f"{label}未填写，请补充。"
+            msg = text("missing-value", label=label)
             if in_then and key == "completion":
-                msg = f"{label}未填写：定性指标须选择完成等级（达成/部分达成/未达成）。"
+                msg = text("missing-value", "completion", label=label)
             elif in_then and (f := L.field_at(ptr)) is not None and f.required_when:
                 when = L.field_at(f"{pointer.rstrip('/')}/{f.required_when[0]}")
-                msg = (
-                    f"{label}未填写：{when.label if when else ''}为“{f.required_when[1]}”时必须填写，请补充。"
+                msg = text(
+                    "missing-value",
+                    "required-when",
+                    label=label,
+                    when=when.label if when else "",
+                    answer=f.required_when[1],
                 )
             elif key in ("indicators", "members"):
-                msg = "未填写任何指标。" if key == "indicators" else "未填写评价工作组成员。"
+                msg = text("missing-value", "no-indicators" if key == "indicators" else "no-members")
             out.append(make("missing-value", msg, **doc.where(ptr)))
         return out
     label = _label(doc, pointer)
@@ -158,16 +163,17 @@ def _from_schema(doc: Document, e: ValidationError) -> list[Finding]:
             return [_not_a_number(doc, pointer, label, value, where)]
         expected = e.validator_value
         want = {"number": "数字", "integer": "整数", "string": "文字"}
-        names = "或".join(want.get(t, t) for t in (expected if isinstance(expected, list) else [expected]))
-        return [make("type-error", f"{label}应填写{names}，现为“{value}”，请修改。", **where)]
+        names = "或".join(
+            want.get(t, str(t)) for t in (expected if isinstance(expected, list) else [expected])
+        )
+        return [make("type-error", text("type-error", label=label, expected=names, value=value), **where)]
     if kw in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
         f = L.field_at(pointer)
         if f is not None and f.type == L.T.NUMTEXT:
             return [
                 make(
                     "out-of-range",
-                    f"{label}为{value}，超出合理范围（绝对值不超过1万亿），无法计算得分。"
-                    "请核对是否多输了位数或填错了单位。",
+                    text("out-of-range", "numtext", label=label, value=value),
                     **where,
                 )
             ]
@@ -176,31 +182,37 @@ def _from_schema(doc: Document, e: ValidationError) -> list[Finding]:
         span = (
             f"{lo}～{hi}" if lo is not None and hi is not None else f"≥{lo}" if lo is not None else f"≤{hi}"
         )
-        return [make("out-of-range", f"{label}为{value}，超出允许范围（{span}），请核对。", **where)]
+        return [make("out-of-range", text("out-of-range", label=label, value=value, span=span), **where)]
     if kw == "enum":
         choices = "、".join(str(c) for c in e.validator_value)
-        return [make("invalid-choice", f"{label}为“{value}”，应从下拉列表选择：{choices}。", **where)]
+        return [
+            make("invalid-choice", text("invalid-choice", label=label, value=value, choices=choices), **where)
+        ]
     if kw in ("pattern", "format"):
-        hint = {
-            "division_code": "应为12位数字的统计用区划代码，如130133101000",
-            "credit_code": "统一社会信用代码校验未通过：应为18位，由数字和大写字母组成（不含I、O、Z、S、V），"
-            f"第3-8位为数字（登记机关的行政区划代码），现为{len(str(e.instance))}位。请对照单位的法人证书逐位核对",
-            "phone": "应为电话号码，如13800000000或0311-12345678",
-            "filled_on": "应为日期，如2024-01-15",
-        }.get(pointer.rsplit("/", 1)[-1], "格式不正确")
-        return [make("invalid-format", f"{label}为“{value}”，{hint}。", **where)]
+        key = pointer.rsplit("/", 1)[-1]
+        if key == "credit_code":
+            msg = text("invalid-format", key, label=label, value=value, length=len(str(e.instance)))
+        elif key in ("division_code", "phone", "filled_on"):
+            msg = text("invalid-format", key, label=label, value=value)
+        else:
+            msg = text("invalid-format", label=label, value=value)
+        return [make("invalid-format", msg, **where)]
     if kw == "maxLength":
         return [
-            make("too-long", f"{label}超过{e.validator_value}字（现{len(e.instance)}字），请精简。", **where)
+            make(
+                "too-long",
+                text("too-long", label=label, limit=e.validator_value, length=len(e.instance)),
+                **where,
+            )
         ]
     if kw == "minLength":
-        return [make("missing-value", f"{label}未填写，请补充。", **where)]
+        return [make("missing-value", text("missing-value", label=label), **where)]
     if kw == "minItems":
-        msg = "未填写任何绩效指标。" if pointer == "/indicators" else "未填写评价工作组成员。"
+        msg = text("missing-value", "no-indicator-rows" if pointer == "/indicators" else "no-members")
         return [make("missing-value", msg, **where)]
     if kw == "maxItems":
-        return [make("too-many-rows", f"{label}超过{e.validator_value}行。", **where)]
-    return [make("type-error", f"{label}不符合要求：{e.message[:100]}", **where)]
+        return [make("too-many-rows", text("too-many-rows", label=label, limit=e.validator_value), **where)]
+    return [make("type-error", text("type-error", "schema", label=label, detail=e.message[:100]), **where)]
 
 
 def _not_a_number(doc: Document, pointer: str, label: str, value: Any, where: dict[str, Any]) -> Finding:
@@ -216,19 +228,18 @@ def _not_a_number(doc: Document, pointer: str, label: str, value: Any, where: di
         if converted is not None and converted[0] == target:
             return make(
                 "actual-copied-target",
-                f"{label}“{value}”照抄了年度指标值（连“{sign}”一起），不是实际完成的数值，无法计分。"
-                f"请填写实际达到的数值（只填数字，如实际完成了{number:f}就填{number:f}），不带“≥”“≤”等符号，"
-                "并按实际完成情况自评打分。",
+                text("actual-copied-target", label=label, value=value, sign=sign, number=number),
                 severity="error",
                 **where,
             )
     hint = explain_indicator(value, nature, unit, key)
     if hint:
-        return make("nature-mismatch", f"{label}应为数字（指标性质为定量“{nature}”）。{hint}", **where)
+        return make(
+            "nature-mismatch", text("nature-mismatch", "hint", label=label, nature=nature, hint=hint), **where
+        )
     return make(
         "nature-mismatch",
-        f"{label}应为数字（指标性质为定量“≥/≤/=”），现为“{value}”。请只填数字并把单位写在“计量单位”列；"
-        "如确实无法量化，请将指标性质改为“定性”。",
+        text("nature-mismatch", label=label, value=value),
         **where,
     )
 
@@ -271,8 +282,7 @@ def _code(doc: Document, broken: set[str]) -> list[Finding]:
         return [
             make(
                 "missing-value",
-                "“行政区划代码”和“统一社会信用代码”都未填写：乡镇（街道）请填写12位行政区划代码，"
-                "县直部门等其他单位请填写18位统一社会信用代码。",
+                text("missing-value", "no-code"),
                 **doc.where(ptr),
             )
         ]
@@ -287,7 +297,7 @@ def _code(doc: Document, broken: set[str]) -> list[Finding]:
             *out,
             make(
                 "invalid-code",
-                f"行政区划代码{code}的前6位{code[:6]}不是有效的县级区划代码，请核对（可向县统计局查询）。",
+                text("invalid-code", "county", code=code, county=code[:6]),
                 **where,
             ),
         ]
@@ -296,7 +306,7 @@ def _code(doc: Document, broken: set[str]) -> list[Finding]:
             *out,
             make(
                 "invalid-code",
-                f"行政区划代码{code}的乡级部分（第7-12位{code[6:]}）无效：第7-9位应在001-599之间，后3位应为000。",
+                text("invalid-code", "township", code=code, township=code[6:]),
                 **where,
             ),
         ]
@@ -306,7 +316,7 @@ def _code(doc: Document, broken: set[str]) -> list[Finding]:
             out.append(
                 make(
                     "code-mismatch",
-                    f"单位名称含“{word}”，但区划代码第7-9位{code[6:9]}不在{lo:03d}-{hi:03d}（{word}）范围内，请核对。",
+                    text("code-mismatch", "township-kind", word=word, town=code[6:9], lo=lo, hi=hi),
                     **where,
                 )
             )
@@ -317,7 +327,7 @@ def _code(doc: Document, broken: set[str]) -> list[Finding]:
         out.append(
             make(
                 "code-mismatch",
-                f"所属县“{county}”与区划代码前6位对应的“{official}”不一致，请核对。",
+                text("code-mismatch", "county", county=county, official=official),
                 **{**doc.where("/identity/county"), "value": county},
             )
         )
@@ -337,8 +347,7 @@ def _credit(doc: Document, broken: set[str], check_county: bool) -> list[Finding
         return [
             make(
                 "invalid-code",
-                f"统一社会信用代码{code}校验未通过：按前17位计算，第18位（校验码）应为{expected}，现为{code[17]}。"
-                "通常是某一位抄错了，请对照单位的法人证书逐位核对。",
+                text("invalid-code", "credit-check", code=code, expected=expected, actual=code[17]),
                 **where,
             )
         ]
@@ -347,7 +356,7 @@ def _credit(doc: Document, broken: set[str], check_county: bool) -> list[Finding
         return [
             make(
                 "invalid-code",
-                f"统一社会信用代码{code}的第3-8位{area}不是有效的行政区划代码，请对照单位的法人证书核对。",
+                text("invalid-code", "credit-area", code=code, area=area),
                 **where,
             )
         ]
@@ -363,7 +372,7 @@ def _credit(doc: Document, broken: set[str], check_county: bool) -> list[Finding
         return [
             make(
                 "code-mismatch",
-                f"所属县“{county}”与统一社会信用代码第3-8位对应的“{official}”不一致，请核对。",
+                text("code-mismatch", "credit-county", county=county, official=official),
                 **{**doc.where("/identity/county"), "value": county},
             )
         ]
@@ -399,7 +408,7 @@ def _sums(doc: Document, broken: set[str]) -> list[Finding]:
             out.append(
                 make(
                     "sum-mismatch",
-                    f"“{col.label}”合计为{total:.2f}万元，但{what}之和为{s:.2f}万元，请核对后修改。",
+                    text("sum-mismatch", column=col.label, total=total, parts=what, sum=s),
                     **{**where, "value": total},
                 )
             )
@@ -419,10 +428,10 @@ def _blank_total(doc: Document, broken: set[str]) -> list[Finding]:
             continue
         values = [doc.get(f"/budget/{k}/{col.key}") for k in parts]
         filled = [v for v in values if isinstance(v, Decimal)]
-        hint = "请填写金额（万元）；确实没有的请填0。"
+        msg = text("missing-value", "blank-total", column=col.label)
         if filled:
-            hint = f"各资金来源行已填写，合计为{sum(filled, Decimal(0)):.2f}万元，请在合计行填写该数。"
-        out.append(make("missing-value", f"“合计”行的“{col.label}”未填写。{hint}", **doc.where(ptr)))
+            msg = text("missing-value", "blank-total-parts", column=col.label, total=sum(filled, Decimal(0)))
+        out.append(make("missing-value", msg, **doc.where(ptr)))
     return out
 
 
@@ -435,7 +444,7 @@ def _indicators(doc: Document, rules: Any, broken: set[str]) -> list[Finding]:
             out.append(
                 make(
                     "duplicate-seq",
-                    f"指标序号{r.get('seq')}重复，请修改为不重复的序号（评价小组打分按序号对应指标）。",
+                    text("duplicate-seq", seq=r.get("seq")),
                     **{**doc.where(f"/indicators/{i}/seq"), "value": r.get("seq")},
                 )
             )
@@ -445,7 +454,13 @@ def _indicators(doc: Document, rules: Any, broken: set[str]) -> list[Finding]:
             out.append(
                 make(
                     "category-mismatch",
-                    f"第{r.get('seq')}项指标的二级指标“{l2}”不属于一级指标“{l1}”，应为：{'、'.join(L.LEVELS[l1])}。",
+                    text(
+                        "category-mismatch",
+                        seq=r.get("seq"),
+                        level2=l2,
+                        level1=l1,
+                        allowed="、".join(L.LEVELS[l1]),
+                    ),
                     **{**doc.where(ptr), "value": l2},
                 )
             )
@@ -468,8 +483,12 @@ def _indicators(doc: Document, rules: Any, broken: set[str]) -> list[Finding]:
             out.append(
                 make(
                     "weights-total",
-                    f"指标分值合计为{total.normalize():f}分，应为{expected.normalize():f}分。"
-                    f"评分规则：{rules.weights_text()}。请调整各指标分值。",
+                    text(
+                        "weights-total",
+                        total=total.normalize(),
+                        expected=expected.normalize(),
+                        rules=rules.weights_text(),
+                    ),
                     file=doc.file,
                     sheet=first.sheet if first else L.INDICATOR_SHEET.name,
                     cell=cell,
@@ -497,8 +516,7 @@ def _targets(doc: Document, broken: set[str]) -> list[Finding]:
             out.append(
                 make(
                     "invalid-target",
-                    f"{head}，指标性质为“≥”（越大越好）：任何实际完成值都不小于0，得分没有意义。"
-                    "请填写大于0的目标值。",
+                    text("invalid-target", "zero-at-least", head=head),
                     **where,
                 )
             )
@@ -507,7 +525,7 @@ def _targets(doc: Document, broken: set[str]) -> list[Finding]:
             out.append(
                 make(
                     "invalid-target",
-                    f"{head}：实际完成值{what}即得0分，无法按比例扣分（如“不发生安全事故”类指标可保留）。",
+                    text("invalid-target", "zero", head=head, what=what),
                     severity="info",
                     **where,
                 )
@@ -516,8 +534,7 @@ def _targets(doc: Document, broken: set[str]) -> list[Finding]:
             out.append(
                 make(
                     "out-of-range",
-                    f"{head}，绝对值小于{L.MIN_TARGET:f}，无法作为计算得分的基数。"
-                    "请核对（百分数请填写如96，计量单位填“%”）。",
+                    text("out-of-range", "tiny-target", head=head, minimum=L.MIN_TARGET),
                     **where,
                 )
             )
@@ -525,8 +542,7 @@ def _targets(doc: Document, broken: set[str]) -> list[Finding]:
             out.append(
                 make(
                     "invalid-target",
-                    f"{head}，是负数，而指标性质为“≥”（越大越好）：完成比例无法计算，得分没有意义。"
-                    "请填写大于0的目标值；如指标是“下降不超过”“减少不少于”之类，请改写为正数并选择相应的“≥”或“≤”。",
+                    text("invalid-target", "negative-at-least", head=head),
                     **where,
                 )
             )
@@ -534,8 +550,7 @@ def _targets(doc: Document, broken: set[str]) -> list[Finding]:
             out.append(
                 make(
                     "invalid-target",
-                    f"{head}，是负数，而指标性质为“≤”（越小越好）：超出比例无法计算，得分没有意义。"
-                    "请填写不小于0的目标值；如指标是“下降不少于”之类，请改写为正数并选择“≥”。",
+                    text("invalid-target", "negative-at-most", head=head),
                     **where,
                 )
             )
@@ -552,8 +567,7 @@ def _divisor(doc: Document, broken: set[str]) -> list[Finding]:
     return [
         make(
             "out-of-range",
-            f"“合计”行的全年预算数（调整后）为{short(value)}万元，不足{L.MIN_ADJUSTED}万元，无法计算执行率。"
-            "请核对金额（单位为万元）。",
+            text("out-of-range", "tiny-adjusted", value=short(value), minimum=L.MIN_ADJUSTED),
             **{**doc.where(ptr), "value": short(value)},
         )
     ]
@@ -570,12 +584,12 @@ def _dates(doc: Document, broken: set[str]) -> list[Finding]:
         return []
     where = {**doc.where(ptr), "value": value}
     if not 2000 <= day.year <= 2100:
-        return [make("out-of-range", f"填报日期{value}不合理，请填写实际填报日期。", **where)]
+        return [make("out-of-range", text("out-of-range", "filled-on", value=value), **where)]
     if isinstance(year, int) and not year <= day.year <= year + 2:
         return [
             make(
                 "out-of-range",
-                f"填报日期{value}与评价年度{year}不符（应在{year}年至{year + 2}年之间），请核对。",
+                text("out-of-range", "filled-on-year", value=value, year=year, last=year + 2),
                 severity="warning",
                 **where,
             )

@@ -96,10 +96,10 @@ def parse_number(raw: Any, suffixes: tuple[str, ...] = ()) -> tuple[Any, str | N
     if isinstance(raw, bool):
         return raw, None
     if isinstance(raw, int | float | Decimal):
-        value = to_decimal(raw)
-        if value is None:
+        number = to_decimal(raw)
+        if number is None:
             return str(raw), None  # NaN / Infinity: reported as a type error
-        return value, None
+        return number, None
     if not isinstance(raw, str):
         return raw, None
     text = _plain(raw)

@@ -24,6 +24,7 @@ from typing import Any
 
 from .document import Document
 from .findings import Finding, make
+from .messages import text
 from .rules import Rules
 from .xlsx.cells import parse_a1
 
@@ -39,8 +40,7 @@ def _w(value: Decimal) -> str:
 
 def _span(doc: Document, pointers: Sequence[str]) -> dict[str, Any]:
     """Where a finding about several cells of one column goes: the range when they are contiguous rows."""
-    refs = [doc.cell(p) for p in pointers]
-    refs = [r for r in refs if r is not None]
+    refs = [r for r in (doc.cell(p) for p in pointers) if r is not None]
     if not refs:
         return {"sheet": None, "cell": None}
     first, last = refs[0], refs[-1]
@@ -86,8 +86,14 @@ def derive(
             out.append(
                 make(
                     "missing-value",
-                    f"一级指标“{cat}”的{len(idx)}项指标（{names}）都没有填写分值，且“自评得分”不全，无法推算。"
-                    f"请逐项填写分值（按评分规则该类合计{_w(cat_weight)}分）。",
+                    text(
+                        "missing-value",
+                        "weights-incomplete",
+                        category=cat,
+                        count=len(idx),
+                        names=names,
+                        weight=_w(cat_weight),
+                    ),
                     **where,
                 )
             )
@@ -109,8 +115,15 @@ def derive(
                 out.append(
                     make(
                         "missing-value",
-                        f"一级指标“{cat}”的{len(idx)}项指标（{names}）都没有填写分值，{why}，无法推算。"
-                        f"请逐项填写分值（按评分规则该类合计{_w(cat_weight)}分）。",
+                        text(
+                            "missing-value",
+                            "weights-underivable",
+                            category=cat,
+                            count=len(idx),
+                            names=names,
+                            why=why,
+                            weight=_w(cat_weight),
+                        ),
                         value=str(total),
                         **where,
                     )
@@ -123,8 +136,7 @@ def derive(
         out.append(
             make(
                 "weights-derived",
-                f"一级指标“{cat}”各项未填写分值，已按评分规则（该类{_w(cat_weight)}分）推算：{listed}"
-                f"（{how}）。如原表有逐项分值，请照原表填写。",
+                text("weights-derived", category=cat, weight=_w(cat_weight), listed=listed, how=how),
                 value=str(cat_weight),
                 **where,
             )
@@ -148,8 +160,14 @@ def check_categories(doc: Document, rules: Rules, broken: set[str]) -> list[Find
         out.append(
             make(
                 "category-weights",
-                f"一级指标“{cat}”{len(idx)}项指标的分值合计{_w(total)}分，按评分规则应为{_w(cat_weight)}分。"
-                f"评分规则：{rules.weights_text()}。请调整该类各指标的分值。",
+                text(
+                    "category-weights",
+                    category=cat,
+                    count=len(idx),
+                    total=_w(total),
+                    weight=_w(cat_weight),
+                    rules=rules.weights_text(),
+                ),
                 file=doc.file,
                 field="/indicators",
                 value=str(total),

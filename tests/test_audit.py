@@ -457,3 +457,21 @@ def test_deduction_without_shortfall_replaces_the_self_score_finding() -> None:
     assert f.field == "/indicators/0/self_score"
     assert "50.00分" in f.message and "45.00分" in f.message and "没有说明扣分原因" in f.message
     assert "indicator-self-score-differs" not in codes(findings)
+
+
+def test_a_huge_ratio_in_a_message_does_not_crash_scoring() -> None:
+    """A tiny 年初预算数 under a real adjusted budget makes the raise ratio ~1e152 %: rounding it for the
+    budget-raised message must not raise decimal.InvalidOperation (found by test_values_accepted)."""
+    from workbooks import chain, seed_bytes, set_value
+
+    from selfeval_xlsx import api
+
+    edit = chain(
+        set_value("/budget/total/initial", 1e-150),
+        set_value("/budget/total/adjusted", 100),
+        set_value("/budget/total/executed", 100),
+    )
+    scored = api.score_workbook(seed_bytes(edit))
+    (raised,) = [f for f in scored.report.findings if f.code == "budget-raised"]
+    assert "调增了100.00万元" in raised.message
+    assert load_rules().fmt(Decimal("8.36E+163")) == "836" + "0" * 161 + ".00"

@@ -1,0 +1,365 @@
+"""Every Chinese message a finding carries, in one table (as frictionless keeps a template on each error
+type), so the wording can be reviewed in one file and every finding code is known to have one.
+
+A code maps to its named variants (``"default"`` when it has one message); a template is a
+:meth:`str.format` string with named placeholders (format specs such as ``{total:.2f}`` allowed).
+:func:`text` fills one and raises on a missing or an unexpected placeholder.
+"""
+
+from __future__ import annotations
+
+import string
+from functools import cache
+from typing import Any
+
+#: code → variant → template. Codes whose messages are still written in other modules are listed in
+#: tests/test_messages.py (an allow-list to shrink).
+MESSAGES: dict[str, dict[str, str]] = {
+    # --- the file as a whole (reader) -----------------------------------------------------------
+    "not-a-workbook": {
+        "not-a-file": "这不是普通文件（可能是文件夹、管道或设备），未读取。请发送自评表（.xlsx）文件本身。",
+    },
+    "too-large": {
+        "file": "文件超过{limit}上限，请检查后重新发送。",
+        "inbox-file": "文件大小为{size}，超过处理上限{limit}，未读取。请删除无关的工作表和图片后重新保存发送。",
+        "batch": "本批文件总量超过处理上限（{limit}），该文件未读取。请把收件箱分成几批处理。",
+        "nested": "{what}嵌套层数过多（超过{limit}层），未打开。请直接发送.xlsx文件，不要把压缩包或邮件再套进压缩包。",
+        "email": "邮件结构过于复杂（附件或嵌套过多、文件名过长），未读取。请把附件另存后直接放入收件箱。",
+        "attachment": "附件超过处理上限{limit}，未读取。请删除无关内容后重新发送。",
+        "members": "{what}中的文件超过{limit}个，其余{rest}个未读取。请只发送自评表，或分成几个压缩包发送。",
+        "content": "工作簿内容超出处理上限（{detail}），请删除多余内容后重新发送。",
+    },
+    "corrupt-workbook": {
+        "structure": "文件结构异常，无法读取。请在Excel或WPS中打开后重新保存，再重新发送。",
+        "archive": "压缩包或其中的文件已损坏、不完整，无法解压。请重新压缩后发送，或直接发送.xlsx文件。",
+        "unopened": "无法打开文件：{reason}",
+        "unreadable": "文件无法作为Excel工作簿读取（{error}），请在Excel或WPS中重新保存为.xlsx后发送。",
+    },
+    "encrypted-workbook": {
+        "default": "文件设有打开密码，无法读取。",
+    },
+    "unknown-template": {
+        "no-sheets": "这不是本年度的标准自评表模板（找不到“预算执行”“绩效指标”“评价小组”工作表）。"
+        "请使用财政局下发的模板填写后重新发送。",
+        "foreign": "这不是本系统的标准自评表模板，请使用财政局下发的模板重新填写。",
+        "no-meta": "工作簿缺少模板标识（隐藏的_meta工作表），可能是复制到其他文件后填写的；已按标准格式读取。",
+    },
+    "template-version": {
+        "unknown": "模板版本为{version}，本年度须使用{current}版模板。"
+        "退回的表已换成{current}版，原文件中与新版位置相同的内容已录入；请逐项与原文件核对，"
+        "没有录入或位置不对的内容请在新版中重新填写后发送。",
+        "older": "本表使用的是{version}版模板，已按{version}版读取。{current}版模板新增了{added}；"
+        "请下次使用{current}版模板，评分或退回的表已换成新版，如需填写可在其中补充。",
+    },
+    "missing-sheet": {
+        "default": "找不到工作表“{sheet}”（现有工作表：{present}）。请勿删除或重命名模板中的工作表。",
+        "panel-optional": "{message}本表没有评价小组打分：定性指标按单位自评得分计（{how}）。",
+    },
+    "extra-data": {
+        "sheet": "工作表“{sheet}”不属于模板，其内容未读取。",
+        "right": "{cell}在表格范围之外，其内容未读取；如需填写请放入模板的对应列。",
+        "below": "{cell}在模板表格之外，其内容未读取。指标最多{rows}项，请勿在表格下方追加内容。",
+    },
+    # --- the inbox (intake) ----------------------------------------------------------------------
+    "unreadable-file": {
+        "folder": "无法读取文件夹“{name}”（{why}），其中的文件均未读取、未计入汇总。"
+        "请检查该文件夹的访问权限（或是否被其他程序占用）后重新运行汇总。",
+        "file": "无法读取文件“{name}”（{why}），未计入汇总。"
+        "请检查该文件的访问权限（或是否被其他程序占用）后重新运行汇总。",
+    },
+    "too-deep": {
+        "default": "该文件位于超过{limit}层的子文件夹中，未读取、未计入汇总。请把它移到收件箱的上层文件夹后重新运行汇总。",
+    },
+    "unsafe-name": {
+        "member": "文件名“{shown}”含有路径、盘符、控制字符、系统保留名称或过长，已按“{path}”处理，内容照常读取。"
+        "建议以后使用简单的文件名，如“宋营镇2023年自评表.xlsx”。",
+        "shown": "文件名“{raw}”含有控制字符或过长，已显示为“{shown}”，内容照常读取。建议使用简单的文件名。",
+    },
+    # --- cells (reader) ------------------------------------------------------------------------
+    "value-normalised": {
+        "default": "“{label}”：{note}。",
+        "sheet-name": "工作表名称“{name}”含有空格或不可见字符，已按“{key}”读取；建议把该工作表重命名为“{key}”。",
+        "hidden-row": "第{row}行是隐藏行但含有数据，已照常读取；请取消隐藏并核对。",
+        "percent-unit": "“{label}”：单元格为百分比格式，显示为{shown}，已按{value:f}读取；但{said}，"
+        "请核对：如计量单位应为“%”请改正，如不是百分数请把单元格格式改为“数值”后重新填写。",
+    },
+    "cell-error": {
+        "default": "“{label}”单元格为错误值{value}，请改为正确的内容。",
+    },
+    "formula-not-allowed": {
+        "default": "“{label}”中是公式{formula}，请直接填写内容，不要使用公式。",
+        "typed-equals": "“{label}”填的“{value}”以“=”开头，被Excel当成了公式。{hint}",
+        "unevaluated": "“{label}”中的公式{formula}无法核算（{reason}），请直接填写数值。",
+    },
+    "formula-recomputed": {
+        "default": "“{label}”中的公式{formula}已由系统重新计算为{value:f}（不采用文件中缓存的结果）。",
+    },
+    "percent-format": {
+        "default": "“{label}”单元格设为了百分比格式（显示为{shown}），无法确定所填的数是多少。"
+        "请把该单元格格式改为“数值”或“常规”，直接填写{wanted}。",
+    },
+    "merged-input": {
+        "default": "单元格{cell}被合并，只能读取左上角{first}的内容，其余单元格的内容会丢失。请取消合并后分别填写。",
+    },
+    # --- cells (validate: schema errors) --------------------------------------------------------
+    "missing-value": {
+        "default": "{label}未填写，请补充。",
+        "completion": "{label}未填写：定性指标须选择完成等级（达成/部分达成/未达成）。",
+        "required-when": "{label}未填写：{when}为“{answer}”时必须填写，请补充。",
+        "no-indicators": "未填写任何指标。",
+        "no-indicator-rows": "未填写任何绩效指标。",
+        "no-members": "未填写评价工作组成员。",
+        "no-code": "“行政区划代码”和“统一社会信用代码”都未填写：乡镇（街道）请填写12位行政区划代码，"
+        "县直部门等其他单位请填写18位统一社会信用代码。",
+        "no-members-panel": "评分规则要求评价小组成员逐项打分，但未填写评价工作组成员。请在“评价小组”表填写成员"
+        "（一般3至7人）并由每位成员对各项指标打分。",
+        "self-score-no-panel": "第{seq}项指标是定性指标，本表没有评价小组打分（按单位自评得分计），"
+        "请填写“自评得分”；如有评价小组打分，请填在“评价小组”表。",
+        "weights-incomplete": "一级指标“{category}”的{count}项指标（{names}）都没有填写分值，且“自评得分”不全，无法推算。"
+        "请逐项填写分值（按评分规则该类合计{weight}分）。",
+        "weights-underivable": "一级指标“{category}”的{count}项指标（{names}）都没有填写分值，{why}，无法推算。"
+        "请逐项填写分值（按评分规则该类合计{weight}分）。",
+        "blank-total": "“合计”行的“{column}”未填写。请填写金额（万元）；确实没有的请填0。",
+        "blank-total-parts": "“合计”行的“{column}”未填写。各资金来源行已填写，合计为{total:.2f}万元，"
+        "请在合计行填写该数。",
+    },
+    "type-error": {
+        "default": "{label}应填写{expected}，现为“{value}”，请修改。",
+        "schema": "{label}不符合要求：{detail}",
+    },
+    "out-of-range": {
+        "default": "{label}为{value}，超出允许范围（{span}），请核对。",
+        "numtext": "{label}为{value}，超出合理范围（绝对值不超过1万亿），无法计算得分。"
+        "请核对是否多输了位数或填错了单位。",
+        "tiny-target": "{head}，绝对值小于{minimum:f}，无法作为计算得分的基数。"
+        "请核对（百分数请填写如96，计量单位填“%”）。",
+        "tiny-adjusted": "“合计”行的全年预算数（调整后）为{value}万元，不足{minimum}万元，无法计算执行率。"
+        "请核对金额（单位为万元）。",
+        "filled-on": "填报日期{value}不合理，请填写实际填报日期。",
+        "panel-score": "{who}第{seq}项指标的打分{value}超过该指标分值{weight}，请修改。",
+        "filled-on-year": "填报日期{value}与评价年度{year}不符（应在{year}年至{last}年之间），请核对。",
+    },
+    "invalid-choice": {
+        "default": "{label}为“{value}”，应从下拉列表选择：{choices}。",
+    },
+    "invalid-format": {
+        "default": "{label}为“{value}”，格式不正确。",
+        "division_code": "{label}为“{value}”，应为12位数字的统计用区划代码，如130133101000。",
+        "credit_code": "{label}为“{value}”，统一社会信用代码校验未通过：应为18位，由数字和大写字母组成"
+        "（不含I、O、Z、S、V），第3-8位为数字（登记机关的行政区划代码），现为{length}位。"
+        "请对照单位的法人证书逐位核对。",
+        "phone": "{label}为“{value}”，应为电话号码，如13800000000或0311-12345678。",
+        "filled_on": "{label}为“{value}”，应为日期，如2024-01-15。",
+    },
+    "too-long": {
+        "default": "{label}超过{limit}字（现{length}字），请精简。",
+        "cell": "“{label}”超过{limit}字（现{length}字），请精简。",
+    },
+    "too-many-rows": {
+        "default": "{label}超过{limit}行。",
+    },
+    "nature-mismatch": {
+        "default": "{label}应为数字（指标性质为定量“≥/≤/=”），现为“{value}”。请只填数字并把单位写在“计量单位”列；"
+        "如确实无法量化，请将指标性质改为“定性”。",
+        "hint": "{label}应为数字（指标性质为定量“{nature}”）。{hint}",
+    },
+    "actual-copied-target": {
+        "audit": "{name}的实际完成值“{actual}”与年度指标值一字不差（连比较符号一起照抄），却按满分自评。"
+        "请填写实际达到的数值（如96.5，不带“≥”“≤”等符号），并按实际完成情况自评打分。",
+        "default": "{label}“{value}”照抄了年度指标值（连“{sign}”一起），不是实际完成的数值，无法计分。"
+        "请填写实际达到的数值（只填数字，如实际完成了{number:f}就填{number:f}），不带“≥”“≤”等符号，"
+        "并按实际完成情况自评打分。",
+    },
+    # --- cross-field rules (validate) ------------------------------------------------------------
+    "invalid-code": {
+        "county": "行政区划代码{code}的前6位{county}不是有效的县级区划代码，请核对（可向县统计局查询）。",
+        "township": "行政区划代码{code}的乡级部分（第7-12位{township}）无效：第7-9位应在001-599之间，后3位应为000。",
+        "credit-check": "统一社会信用代码{code}校验未通过：按前17位计算，第18位（校验码）应为{expected}，"
+        "现为{actual}。通常是某一位抄错了，请对照单位的法人证书逐位核对。",
+        "credit-area": "统一社会信用代码{code}的第3-8位{area}不是有效的行政区划代码，请对照单位的法人证书核对。",
+    },
+    "code-mismatch": {
+        "township-kind": "单位名称含“{word}”，但区划代码第7-9位{town}不在{lo:03d}-{hi:03d}（{word}）范围内，请核对。",
+        "county": "所属县“{county}”与区划代码前6位对应的“{official}”不一致，请核对。",
+        "credit-county": "所属县“{county}”与统一社会信用代码第3-8位对应的“{official}”不一致，请核对。",
+    },
+    "sum-mismatch": {
+        "default": "“{column}”合计为{total:.2f}万元，但{parts}之和为{sum:.2f}万元，请核对后修改。",
+    },
+    "duplicate-seq": {
+        "default": "指标序号{seq}重复，请修改为不重复的序号（评价小组打分按序号对应指标）。",
+    },
+    "category-mismatch": {
+        "default": "第{seq}项指标的二级指标“{level2}”不属于一级指标“{level1}”，应为：{allowed}。",
+    },
+    "weights-total": {
+        "default": "指标分值合计为{total:f}分，应为{expected:f}分。评分规则：{rules}。请调整各指标分值。",
+    },
+    "invalid-target": {
+        "zero-at-least": "{head}，指标性质为“≥”（越大越好）：任何实际完成值都不小于0，得分没有意义。"
+        "请填写大于0的目标值。",
+        "zero": "{head}：实际完成值{what}即得0分，无法按比例扣分（如“不发生安全事故”类指标可保留）。",
+        "negative-at-least": "{head}，是负数，而指标性质为“≥”（越大越好）：完成比例无法计算，得分没有意义。"
+        "请填写大于0的目标值；如指标是“下降不超过”“减少不少于”之类，请改写为正数并选择相应的“≥”或“≤”。",
+        "negative-at-most": "{head}，是负数，而指标性质为“≤”（越小越好）：超出比例无法计算，得分没有意义。"
+        "请填写不小于0的目标值；如指标是“下降不少于”之类，请改写为正数并选择“≥”。",
+    },
+    # --- the evaluation panel (panel) ------------------------------------------------------------
+    "panel-unknown-indicator": {
+        "member": "第{row}行的打分对应的指标（序号{row}）在“绩效指标”表中不存在，请删除该打分或补充指标。",
+        "agreed": "第{row}行的“小组评分”对应的指标（序号{row}）在“绩效指标”表中不存在，请删除该分数或补充指标。",
+    },
+    "panel-unknown-member": {
+        "default": "“成员{column}”列有打分，但成员名单中没有第{column}位成员，请补充成员信息或删除该列打分。",
+    },
+    "panel-missing-score": {
+        "member-none": "{name}（“成员{column}”列）未对任何指标打分（共{count}项）。请由该成员逐项打分；"
+        "如评价小组只合议了一个分数，请清空各成员列，把分数填在“小组评分”列。",
+        "member": "{name}未对第{seq}项指标打分，请在该单元格填写分数。",
+        "agreed-none": "评分规则要求评价小组对定性指标合议评分，但“小组评分”列没有填写（定性指标{count}项："
+        "第{seqs}项）。请逐项填写评价小组合议的分数。",
+        "agreed": "第{seq}项指标是定性指标，“小组评分”未填写，请填写评价小组合议的分数。",
+    },
+    "panel-ignored": {
+        "agreed": "已按成员逐项打分计分，“小组评分”列的分数未采用；如以合议分数为准，请清空各成员列。",
+        "members-agreed-mode": "评分规则为评价小组合议评分，各成员列的打分未采用。",
+        "none-mode": "评分规则为单位自评（不设评价小组打分），“评价小组”表中的打分未采用。",
+    },
+    "panel-mode": {
+        "default": "{why}：定性指标按单位自评得分计（{how}）。如评价小组逐人打分，请填在各成员列；"
+        "如合议了一个分数，请填在“小组评分”列。",
+    },
+    # --- weights (weights) ---------------------------------------------------------------------
+    "weights-derived": {
+        "default": "一级指标“{category}”各项未填写分值，已按评分规则（该类{weight}分）推算：{listed}（{how}）。"
+        "如原表有逐项分值，请照原表填写。",
+    },
+    "category-weights": {
+        "default": "一级指标“{category}”{count}项指标的分值合计{total}分，按评分规则应为{weight}分。"
+        "评分规则：{rules}。请调整该类各指标的分值。",
+    },
+    # --- audit (scoring) ---------------------------------------------------------------------------
+    "self-score-differs": {
+        "default": "自评总分填为{own}分，但按本表数据核定为{total}分（预算执行{budget}分＋绩效指标{indicators}分），"
+        "相差{diff}分。{ceiling}请核对预算执行数和各指标得分，并将“自评总分”改为{total}分。",
+        "ceiling": "预算执行率{rate:f}%，预算执行只能得{budget}分，本表总分最高为{best}分。",
+    },
+    "self-grade-differs": {
+        "default": "自评等级填为“{own}”，但按核定总分{total}分应为“{grade}”（{grades}）。请将“自评等级”改为“{grade}”。",
+    },
+    "execution-over-100": {
+        "default": "全年执行数{executed}万元大于全年预算数（调整后）{adjusted}万元，执行率为{rate}，"
+        "按100%计分（{score}分）。请核对执行数和调整后预算数是否填错；如确属超预算支出，请在“存在的问题”中说明原因。",
+    },
+    "budget-lowered": {
+        "default": "全年预算数（调整后）{adjusted}万元比年初预算数{initial}万元调减了{cut}万元（{share}），"
+        "调减后与全年执行数{executed}万元基本相同，执行率显示为{rate}；按年初预算计算执行率仅为{initial_rate}。"
+        "请核实预算调整是否经过批复：按批复的全年预算数填写，并在“存在的问题”中说明预算调减的原因。",
+    },
+    "budget-raised": {
+        "default": "全年预算数（调整后）{adjusted}万元比年初预算数{initial}万元调增了{raise_}万元（{share}），"
+        "调增后与全年执行数{executed}万元基本相同，执行率显示为{rate}。"
+        "请核实预算调增是否经过批复（追加预算的文件），按批复的全年预算数填写，"
+        "并在“存在的问题”中说明年中追加预算的原因。",
+    },
+    "vague-indicator": {
+        "target": "{name}的指标性质为“{nature}”（定量指标），但年度指标值“{target}”不是数字，"
+        "无法按公式计分（暂按评价小组打分计{score}分）。请在“年度指标值”只填数字（如38、95），"
+        "单位填在“计量单位”列；确实无法量化的，请把指标性质改为“定性”并写明评判标准。",
+        "unit": "{name}是定量指标（年度指标值{target:f}），但没有填写“计量单位”。请填写单位，如“个”“%”“万元”“天”。",
+    },
+    "vague-target": {
+        "qualitative": "{name}的年度指标值“{target}”使用了“{words}”等模糊表述，没有可以核验的标准。"
+        "定性指标请写明可以核验的完成标准，如“全年未发生重大安全事故”“按期完成验收并出具验收报告”；"
+        "能够量化的，改为定量指标，填数字并写明计量单位。",
+        "quantitative": "{name}的年度指标值“{target}”使用了“{words}”等模糊表述，没有可以核验的标准。"
+        "请改为可衡量的指标值，如“群众满意度≥90%”“资金拨付时间≤30天”；定量指标填数字并写明计量单位。",
+    },
+    "missing-deviation-reason": {
+        "blank": "{name}核定得分{score}分，低于分值{weight}分，但“偏差原因分析及改进措施”未填写。"
+        "请写明未达到目标的原因和改进措施。",
+        "filler": "{name}核定得分{score}分，低于分值{weight}分，但“偏差原因分析及改进措施”只填了“{reason}”。"
+        "请写明未达到目标的原因和改进措施。",
+    },
+    "band-mismatch": {
+        "default": "{name}完成等级填为“{completion}”，该等级的得分应在{low}～{high}分之间，"
+        "但{base}为{before}分，已按完成等级调整为{score}分。请核对完成等级和成员打分，使二者一致。",
+    },
+    "deduction-without-shortfall": {
+        "default": "{name}已完成目标（核定得满分{weight}分），但自评只给了{own}分{why}。"
+        "请核实：确已完成的，自评得分应为{weight}分；有未完成的情况，请据实修改实际完成值，"
+        "并在“偏差原因分析及改进措施”中说明。",
+    },
+    "indicator-self-score-differs": {
+        "default": "{name}自评得分{own}分，按本表数据核定为{score}分，相差{diff}分（核定依据：{basis}）。"
+        "请核对{check}，并将“自评得分”改为{score}分。",
+    },
+    "category-empty": {
+        "default": "一级指标“{category}”下没有任何指标（评分规则中该类共{weight}分）。"
+        "请至少设置一项{category}，二级指标可选：{level2}。",
+    },
+    "qualitative-heavy": {
+        "default": "定性指标（含未填数字的定量指标）共{count}项，分值合计{weight}分，"
+        "占指标总分{total}分的{share}，超过{max_share}（{limit}分）。"
+        "请增加有数值目标和计量单位的定量指标，或把部分定性指标改为可量化的指标。",
+    },
+    "panel-too-small": {
+        "default": "评价工作组只有{count}人，少于{minimum}人。请补充评价工作组成员"
+        "（如单位负责人、办公室主任、财政所所长），并由每位成员对各项指标打分。",
+    },
+    "panel-outlier": {
+        "default": "评价小组成员“{who}”对{name}打分{score}分，其他成员平均{mean}分，相差{gap}分，"
+        "超过该指标分值{weight}分的{share}（{allowed}分）。请核实该打分是否填错；"
+        "确无错误的，请在“偏差原因分析及改进措施”中说明评分分歧的原因。",
+    },
+    "no-problems-stated": {
+        "default": "“存在的问题”填写为“{shown}”，但本表核定共失{lost}分（{parts}）。请如实写明失分的原因和存在的主要问题。",
+    },
+    "actual-equals-target": {
+        "default": "全部{count}项定量指标（{listed}）的实际完成值都与年度指标值完全相同，且都得满分。"
+        "请核实是否按实际完成情况填写：实际完成值应为统计或核实得到的数（如实际完成40个、达到96.5%），"
+        "而不是照抄年度指标值。",
+    },
+    "generic-completion": {
+        "default": "{rows}项指标中有{count}项的实际完成值只写了“{words}”，看不出实际完成了多少。"
+        "请逐项填写实际完成的数值或具体情况（定量指标填数字，定性指标写明做了什么、达到什么程度）。",
+    },
+    "template-text-left": {
+        "default": "“{prompt}”是模板中的填写提示，不是填报内容。请删除提示文字，填写本单位的实际情况。",
+    },
+    "execution-scored-twice": {
+        "default": "{name}衡量的是“{word}”，而预算执行情况已在“预算执行”部分单独计分（{weight}分），"
+        "同一事项计了两次分。请改为反映本单位履职产出或效益的指标（如完成的项目数、服务人次、验收合格率）。",
+    },
+    "cost-differs-from-budget": {
+        "default": "{name}的实际完成值为{actual}万元，但“预算执行”合计行的全年执行数为{executed}万元，"
+        "相差{diff}万元。该指标反映的是全年支出总额，两处应一致：请核对后修改其中填错的一处。",
+    },
+    "goal-not-reported": {
+        "default": "填写了年度总体目标，但“实际完成情况”{said}，看不出目标完成得怎样。"
+        "请对照年度总体目标逐项写明实际完成情况（做了什么、完成了多少、未完成的原因）。",
+    },
+}
+
+
+@cache
+def placeholders(code: str, variant: str = "default") -> frozenset[str]:
+    """The names a template needs."""
+    return frozenset(
+        name for _, name, _, _ in string.Formatter().parse(MESSAGES[code][variant]) if name is not None
+    )
+
+
+def text(code: str, variant: str = "default", /, **values: Any) -> str:
+    """The message of ``code`` (its ``variant``) with ``values`` filled in.
+
+    Raises ``KeyError`` for an unknown code or variant and ``ValueError`` when a placeholder is left
+    without a value or a value has no placeholder.
+    """
+    template = MESSAGES[code][variant]
+    needed = placeholders(code, variant)
+    if missing := needed - values.keys():
+        raise ValueError(f"message {code}/{variant}: no value for {sorted(missing)}")
+    if extra := values.keys() - needed:
+        raise ValueError(f"message {code}/{variant}: no placeholder for {sorted(extra)}")
+    return template.format(**values)
