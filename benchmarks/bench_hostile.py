@@ -138,14 +138,14 @@ def machine() -> dict[str, Any]:
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
     sys.path.insert(0, str(ROOT / "tests"))
-    import hostile as H
+    import hostile
 
-    cases = [c for c in H.catalogue() if not args.only or c.id in args.only]
+    cases = [c for c in hostile.catalogue() if not args.only or c.id in args.only]
     rows = []
     with tempfile.TemporaryDirectory(prefix="bench-hostile-") as tmp:
         normal = Path(tmp) / "normal" / "元氏0镇2023自评表.xlsx"
         normal.parent.mkdir()
-        normal.write_bytes(H.template_bytes(index=0))
+        normal.write_bytes(hostile.template_bytes(index=0))
         print(
             f"{'case':28} {'size':>9}  {'score: verdict':30} {'ms':>8} {'ΔRSS MB':>8}   "
             f"{'merge: verdict':18} {'ms':>8} {'ΔRSS MB':>8}"

@@ -28,7 +28,7 @@ from typing import Any
 
 from openpyxl import load_workbook
 
-from selfeval_xlsx import layout as L
+from selfeval_xlsx import layout
 from selfeval_xlsx.xlsx.grid import load_grid
 
 # the sample data and the openpyxl filler are the tests' fixtures (tests/), not part of the package
@@ -54,7 +54,7 @@ def main() -> None:
                 read(data)
         return (time.perf_counter() - start) / (args.repeat * len(books)) * 1000
 
-    data_sheets = [s.name for s in L.WORKBOOK.data_sheets] + [L.META_SHEET_NAME]
+    data_sheets = [s.name for s in layout.WORKBOOK.data_sheets] + [layout.META_SHEET_NAME]
     grid_ms = mean_ms(load_grid)
     some_ms = mean_ms(lambda d: load_grid(d, sheets=data_sheets))
     openpyxl_ms = mean_ms(lambda d: load_workbook(io.BytesIO(d), data_only=False))

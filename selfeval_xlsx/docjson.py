@@ -18,8 +18,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from . import jsoncodec
-from . import layout as L
+from . import jsoncodec, layout
 from .document import CellRef, Document
 from .errors import SelfevalError
 from .findings import Report
@@ -68,17 +67,17 @@ def parse(source: str | bytes | Path | Mapping[str, Any], *, name: str | None = 
     return Document(file=name or "document.json", data=data, cells=cells_for(data))
 
 
-def _number(value: Any, f: L.Field | None) -> Any:
+def _number(value: Any, f: layout.Field | None) -> Any:
     """A JSON value as the reader would give it for field ``f``."""
     if f is None or isinstance(value, bool):
         return value
-    if f.type in (L.T.YEAR, L.T.INT):
+    if f.type in (layout.FieldType.YEAR, layout.FieldType.INT):
         if isinstance(value, str) and _INT.match(value):
             return int(value)
         if isinstance(value, Decimal) and value == value.to_integral_value():
             return int(value)
         return value
-    if f.type in (L.T.MONEY, L.T.SCORE, L.T.NUMTEXT):
+    if f.type in (layout.FieldType.MONEY, layout.FieldType.SCORE, layout.FieldType.NUMTEXT):
         if isinstance(value, int):
             return Decimal(value)
         if isinstance(value, str) and _DECIMAL.match(value):
@@ -89,40 +88,40 @@ def _number(value: Any, f: L.Field | None) -> Any:
 def _typed(data: dict[str, Any]) -> dict[str, Any]:
     """Numbers typed by the layout; blocks the document leaves out are present and empty, as the reader
     gives a blank workbook's (so that a missing block reads as its missing fields, at their cells)."""
-    for sheet in L.WORKBOOK.data_sheets:
+    for sheet in layout.WORKBOOK.data_sheets:
         for p in sheet.placements:
             b = p.block
-            if isinstance(b, L.Form | L.Grid):
+            if isinstance(b, layout.Form | layout.Grid):
                 data.setdefault(b.key, {})
-            elif isinstance(b, L.Table | L.Matrix):
+            elif isinstance(b, layout.Table | layout.Matrix):
                 data.setdefault(b.key, [])
-            if isinstance(b, L.Grid) and isinstance(data[b.key], dict):
+            if isinstance(b, layout.Grid) and isinstance(data[b.key], dict):
                 for row_key, _ in b.rows:
                     data[b.key].setdefault(row_key, {})
             part = data.get(getattr(b, "key", ""))
-            if isinstance(b, L.Form) and isinstance(part, dict):
+            if isinstance(b, layout.Form) and isinstance(part, dict):
                 for f in b.fields:
                     if f.key in part:
                         part[f.key] = _number(part[f.key], f)
-            elif isinstance(b, L.Grid) and isinstance(part, dict):
+            elif isinstance(b, layout.Grid) and isinstance(part, dict):
                 for row_key, _ in b.rows:
                     row = part.get(row_key)
                     if isinstance(row, dict):
                         for f in b.columns:
                             if f.key in row:
                                 row[f.key] = _number(row[f.key], f)
-            elif isinstance(b, L.Table) and isinstance(part, list):
+            elif isinstance(b, layout.Table) and isinstance(part, list):
                 for record in part:
                     if isinstance(record, dict):
                         for f in b.inputs:
                             if f.key in record:
                                 record[f.key] = _number(record[f.key], f)
-            elif isinstance(b, L.Matrix) and isinstance(part, list):
+            elif isinstance(b, layout.Matrix) and isinstance(part, list):
                 for entry in part:
                     if isinstance(entry, dict):
                         for key in ("row", "column"):
                             if isinstance(entry.get(key), Decimal | str):
-                                entry[key] = _number(entry[key], L.Field(key, key, L.T.INT))
+                                entry[key] = _number(entry[key], layout.Field(key, key, layout.FieldType.INT))
                         if "value" in entry:
                             entry["value"] = _number(entry["value"], b.value)
     return data
@@ -132,33 +131,33 @@ def cells_for(data: Mapping[str, Any]) -> dict[str, CellRef]:
     """The cell of every value of ``data`` that the layout has a place for (records of a table in
     order from its first row; what does not fit the workbook has none)."""
     cells: dict[str, CellRef] = {}
-    for sheet in L.WORKBOOK.data_sheets:
+    for sheet in layout.WORKBOOK.data_sheets:
         for p in sheet.placements:
             b = p.block
             part = data.get(getattr(b, "key", ""))
-            if isinstance(b, L.Form) and isinstance(part, dict):
+            if isinstance(b, layout.Form) and isinstance(part, dict):
                 for f in b.fields:
-                    cells[f"/{b.key}/{f.key}"] = _ref(sheet.name, *L.form_cell(p, f.key))
-            elif isinstance(b, L.Grid) and isinstance(part, dict):
+                    cells[f"/{b.key}/{f.key}"] = _ref(sheet.name, *layout.form_cell(p, f.key))
+            elif isinstance(b, layout.Grid) and isinstance(part, dict):
                 for row_key, _ in b.rows:
                     for f in b.columns:
                         cells[f"/{b.key}/{row_key}/{f.key}"] = _ref(
-                            sheet.name, *L.grid_cell(p, row_key, f.key)
+                            sheet.name, *layout.grid_cell(p, row_key, f.key)
                         )
-            elif isinstance(b, L.Table) and isinstance(part, list):
+            elif isinstance(b, layout.Table) and isinstance(part, list):
                 for i in range(min(len(part), b.rows)):
                     for f in b.inputs:
                         cells[f"/{b.key}/{i}/{f.key}"] = _ref(
-                            sheet.name, L.table_row(p, i), L.table_col(p, f.key)
+                            sheet.name, layout.table_row(p, i), layout.table_col(p, f.key)
                         )
-            elif isinstance(b, L.Matrix) and isinstance(part, list):
+            elif isinstance(b, layout.Matrix) and isinstance(part, list):
                 for i, entry in enumerate(part):
                     try:
                         row, col = int(entry["row"]), int(entry["column"])
                     except (KeyError, TypeError, ValueError):
                         continue
                     if 1 <= row <= b.rows and 1 <= col <= b.columns:
-                        cells[f"/{b.key}/{i}"] = _ref(sheet.name, *L.matrix_cell(p, row - 1, col - 1))
+                        cells[f"/{b.key}/{i}"] = _ref(sheet.name, *layout.matrix_cell(p, row - 1, col - 1))
     return cells
 
 

@@ -24,7 +24,7 @@ from .version import TEMPLATE_VERSION
 from .xlsx.cells import a1
 
 
-class T(StrEnum):
+class FieldType(StrEnum):
     """Value types of input cells."""
 
     TEXT = "text"  # a short line of text
@@ -40,7 +40,7 @@ class T(StrEnum):
     NUMTEXT = "numtext"  # a number where one applies, otherwise text (indicator values)
 
 
-NUMERIC_TYPES = frozenset({T.MONEY, T.SCORE, T.INT, T.YEAR})
+NUMERIC_TYPES = frozenset({FieldType.MONEY, FieldType.SCORE, FieldType.INT, FieldType.YEAR})
 
 
 @dataclass(frozen=True)
@@ -49,7 +49,7 @@ class Field:
 
     key: str
     label: str
-    type: T = T.TEXT
+    type: FieldType = FieldType.TEXT
     required: bool = False
     help: str = ""
     unit: str = ""
@@ -291,7 +291,7 @@ CREDIT_PATTERN = r"^[0-9A-HJ-NP-RTUW-Y]{2}[0-9]{6}[0-9A-HJ-NP-RTUW-Y]{10}$"
 INDICATOR_ROWS = 50
 PANEL_ROWS = 9
 
-_money = {"type": T.MONEY, "unit": "万元", "minimum": D(0), "maximum": D("100000000"), "width": 16}
+_money = {"type": FieldType.MONEY, "unit": "万元", "minimum": D(0), "maximum": D("100000000"), "width": 16}
 #: Sane ranges of the values scoring divides and multiplies (SECURITY.md, "Values"): an indicator value
 #: is at most 10^12 in magnitude (a schema bound: ``out-of-range`` at the cell); a target other than 0
 #: is at least 10^-6 in magnitude, and the total row's adjusted budget (the execution rate's divisor),
@@ -301,28 +301,38 @@ INDICATOR_VALUE_LIMIT = D(10**12)
 MIN_TARGET = D("0.000001")
 MIN_ADJUSTED = D("0.01")
 
-_UNIT_NAME = Field("unit_name", "单位名称", T.TEXT, True, "填写单位全称，如“宋营镇人民政府”。", max_length=60)
+_UNIT_NAME = Field(
+    "unit_name", "单位名称", FieldType.TEXT, True, "填写单位全称，如“宋营镇人民政府”。", max_length=60
+)
 _DIVISION_CODE = Field(
     "division_code",
     "行政区划代码",
-    T.CODE,
+    FieldType.CODE,
     True,
     "12位统计用区划代码：前6位为县级代码，第7-9位为乡级代码，后3位为000。",
     pattern=r"^[0-9]{12}$",
 )
 _IDENTITY_REST = (
-    Field("county", "所属县（市、区）", T.TEXT, True, "如“赵县”。", max_length=40),
-    Field("year", "评价年度", T.YEAR, True, "被评价的预算年度，如2023。", minimum=D(2000), maximum=D(2100)),
-    Field("preparer", "填报人", T.TEXT, True, "负责填写本表的人员姓名。", max_length=30),
+    Field("county", "所属县（市、区）", FieldType.TEXT, True, "如“赵县”。", max_length=40),
+    Field(
+        "year",
+        "评价年度",
+        FieldType.YEAR,
+        True,
+        "被评价的预算年度，如2023。",
+        minimum=D(2000),
+        maximum=D(2100),
+    ),
+    Field("preparer", "填报人", FieldType.TEXT, True, "负责填写本表的人员姓名。", max_length=30),
     Field(
         "phone",
         "联系电话",
-        T.PHONE,
+        FieldType.PHONE,
         True,
         "手机或座机，如13800000000或0311-12345678。",
         pattern=r"^[0-9][0-9\-]{6,19}$",
     ),
-    Field("filled_on", "填报日期", T.DATE, True, "填写日期，如2024-01-15。"),
+    Field("filled_on", "填报日期", FieldType.DATE, True, "填写日期，如2024-01-15。"),
 )
 
 IDENTITY = Form(
@@ -332,7 +342,7 @@ IDENTITY = Form(
         Field(
             "kind",
             "评价类型",
-            T.CHOICE,
+            FieldType.CHOICE,
             help="“整体”为单位整体支出自评；“项目”为某一项目的支出自评（须填写项目名称）。不填视为整体。",
             choices=KINDS,
             default=DEFAULT_KIND,
@@ -341,7 +351,7 @@ IDENTITY = Form(
         Field(
             "project_name",
             "项目名称",
-            T.TEXT,
+            FieldType.TEXT,
             help="评价类型为“项目”时必填：项目全称，如“农村人居环境整治项目”。",
             max_length=100,
             required_when=("kind", "项目"),
@@ -349,7 +359,7 @@ IDENTITY = Form(
         Field(
             "division_code",
             "行政区划代码",
-            T.CODE,
+            FieldType.CODE,
             help="乡镇（街道）填写12位统计用区划代码：前6位为县级代码，第7-9位为乡级代码，后3位为000。"
             "县直部门等非乡镇单位不填，改填统一社会信用代码。",
             pattern=r"^[0-9]{12}$",
@@ -357,7 +367,7 @@ IDENTITY = Form(
         Field(
             "credit_code",
             "统一社会信用代码",
-            T.CODE,
+            FieldType.CODE,
             help="没有乡镇区划代码的单位（如县直部门）必填：18位统一社会信用代码，见单位的法人证书。"
             "乡镇可不填。",
             pattern=CREDIT_PATTERN,
@@ -372,9 +382,9 @@ _BUDGET_COLUMNS = (
     Field("executed", "全年执行数", help="全年实际支付数（万元）。", **_money),
 )
 _BUDGET_OUTPUTS = (
-    Field("weight", "分值", T.SCORE, output=True, width=10),
-    Field("rate", "执行率", T.SCORE, output=True, unit="%", width=10),
-    Field("score", "得分", T.SCORE, output=True, width=10),
+    Field("weight", "分值", FieldType.SCORE, output=True, width=10),
+    Field("rate", "执行率", FieldType.SCORE, output=True, unit="%", width=10),
+    Field("score", "得分", FieldType.SCORE, output=True, width=10),
 )
 
 BUDGET = Grid(
@@ -393,8 +403,15 @@ BUDGET = Grid(
 GOALS = Form(
     "goals",
     (
-        Field("annual_goal", "年度总体目标", T.LONGTEXT, True, "年初设定的整体绩效目标。", max_length=4000),
-        Field("achieved", "实际完成情况", T.LONGTEXT, True, "目标的实际完成情况。", max_length=4000),
+        Field(
+            "annual_goal",
+            "年度总体目标",
+            FieldType.LONGTEXT,
+            True,
+            "年初设定的整体绩效目标。",
+            max_length=4000,
+        ),
+        Field("achieved", "实际完成情况", FieldType.LONGTEXT, True, "目标的实际完成情况。", max_length=4000),
     ),
 )
 
@@ -404,21 +421,23 @@ SELF = Form(
         Field(
             "total",
             "自评总分",
-            T.SCORE,
+            FieldType.SCORE,
             True,
             "评价小组综合打分后的总分（0-100）。",
             minimum=D(0),
             maximum=D(100),
         ),
-        Field("grade", "自评等级", T.CHOICE, True, "按评分标准对应的等级。", max_length=10),
+        Field("grade", "自评等级", FieldType.CHOICE, True, "按评分标准对应的等级。", max_length=10),
     ),
 )
 
 REVIEW = Form(
     "review",
     (
-        Field("problems", "存在的问题", T.LONGTEXT, True, "如实填写存在的主要问题。", max_length=4000),
-        Field("measures", "改进措施", T.LONGTEXT, True, "针对问题的具体改进措施。", max_length=4000),
+        Field(
+            "problems", "存在的问题", FieldType.LONGTEXT, True, "如实填写存在的主要问题。", max_length=4000
+        ),
+        Field("measures", "改进措施", FieldType.LONGTEXT, True, "针对问题的具体改进措施。", max_length=4000),
     ),
 )
 
@@ -428,14 +447,14 @@ NARRATIVE = Form(
         Field(
             "overview",
             "单位职能概况",
-            T.LONGTEXT,
+            FieldType.LONGTEXT,
             help="（选填）用于生成自评报告的“部门概况”。",
             max_length=4000,
         ),
         Field(
             "process",
             "自评工作开展情况",
-            T.LONGTEXT,
+            FieldType.LONGTEXT,
             help="（选填）自评的组织、方法和过程。",
             max_length=4000,
         ),
@@ -445,12 +464,14 @@ NARRATIVE = Form(
 INDICATORS = Table(
     "indicators",
     (
-        Field("seq", "序号", T.INT, width=6),
-        Field("level1", "一级指标", T.CHOICE, True, "从下拉列表选择。", choices=tuple(LEVELS), width=12),
+        Field("seq", "序号", FieldType.INT, width=6),
+        Field(
+            "level1", "一级指标", FieldType.CHOICE, True, "从下拉列表选择。", choices=tuple(LEVELS), width=12
+        ),
         Field(
             "level2",
             "二级指标",
-            T.CHOICE,
+            FieldType.CHOICE,
             True,
             "先选一级指标，再从下拉列表选择。",
             choices=tuple(x for xs in LEVELS.values() for x in xs),
@@ -458,12 +479,18 @@ INDICATORS = Table(
             width=16,
         ),
         Field(
-            "level3", "三级指标", T.TEXT, True, "具体指标名称，如“预算项目个数”。", max_length=200, width=22
+            "level3",
+            "三级指标",
+            FieldType.TEXT,
+            True,
+            "具体指标名称，如“预算项目个数”。",
+            max_length=200,
+            width=22,
         ),
         Field(
             "nature",
             "指标性质",
-            T.CHOICE,
+            FieldType.CHOICE,
             True,
             "≥越大越好，≤越小越好，=等于，定性。",
             choices=NATURES,
@@ -472,7 +499,7 @@ INDICATORS = Table(
         Field(
             "target",
             "年度指标值",
-            T.NUMTEXT,
+            FieldType.NUMTEXT,
             True,
             "定量指标填数字（单位填在“计量单位”列）；定性指标填文字。",
             minimum=-INDICATOR_VALUE_LIMIT,
@@ -480,11 +507,11 @@ INDICATORS = Table(
             max_length=500,
             width=14,
         ),
-        Field("unit", "计量单位", T.TEXT, help="如“个”“%”“万元”“天”。", max_length=20, width=8),
+        Field("unit", "计量单位", FieldType.TEXT, help="如“个”“%”“万元”“天”。", max_length=20, width=8),
         Field(
             "actual",
             "实际完成值",
-            T.NUMTEXT,
+            FieldType.NUMTEXT,
             True,
             "定量指标填数字；定性指标填文字。",
             minimum=-INDICATOR_VALUE_LIMIT,
@@ -492,11 +519,13 @@ INDICATORS = Table(
             max_length=500,
             width=14,
         ),
-        Field("completion", "完成等级", T.CHOICE, help="仅定性指标填写。", choices=COMPLETION, width=10),
+        Field(
+            "completion", "完成等级", FieldType.CHOICE, help="仅定性指标填写。", choices=COMPLETION, width=10
+        ),
         Field(
             "weight",
             "分值",
-            T.SCORE,
+            FieldType.SCORE,
             True,
             "本指标的分值。全部指标合计{indicators}分（{categories}）。原表只有得分、没有逐项分值的，"
             "可将一个一级指标下各行的分值全部留空，由工具按该类分值推算。",
@@ -507,7 +536,7 @@ INDICATORS = Table(
         Field(
             "self_score",
             "自评得分",
-            T.SCORE,
+            FieldType.SCORE,
             help="单位自评的得分（不设评价小组打分时，定性指标按此计分）。",
             minimum=D(0),
             maximum=D(100),
@@ -516,12 +545,12 @@ INDICATORS = Table(
         Field(
             "reason",
             "偏差原因分析及改进措施",
-            T.LONGTEXT,
+            FieldType.LONGTEXT,
             help="未得满分的指标必须填写。",
             max_length=2000,
             width=28,
         ),
-        Field("score", "核定得分", T.SCORE, output=True, width=9),
+        Field("score", "核定得分", FieldType.SCORE, output=True, width=9),
     ),
     INDICATOR_ROWS,
 )
@@ -529,11 +558,19 @@ INDICATORS = Table(
 MEMBERS = Table(
     "members",
     (
-        Field("seq", "序号", T.INT, width=6),
-        Field("name", "姓名", T.TEXT, True, "评价工作组成员姓名（一般3至7人）。", max_length=30, width=12),
-        Field("org", "工作单位", T.TEXT, help="如“宋营镇人民政府”。", max_length=60, width=20),
-        Field("post", "职务", T.TEXT, True, "如“党委副书记、镇长”。", max_length=60, width=20),
-        Field("title", "职称", T.TEXT, help="如无可不填。", max_length=30, width=10),
+        Field("seq", "序号", FieldType.INT, width=6),
+        Field(
+            "name",
+            "姓名",
+            FieldType.TEXT,
+            True,
+            "评价工作组成员姓名（一般3至7人）。",
+            max_length=30,
+            width=12,
+        ),
+        Field("org", "工作单位", FieldType.TEXT, help="如“宋营镇人民政府”。", max_length=60, width=20),
+        Field("post", "职务", FieldType.TEXT, True, "如“党委副书记、镇长”。", max_length=60, width=20),
+        Field("title", "职称", FieldType.TEXT, help="如无可不填。", max_length=30, width=10),
     ),
     PANEL_ROWS,
     min_rows=0,
@@ -547,13 +584,18 @@ PANEL_SCORES = Matrix(
     PANEL_ROWS,
     "成员{n}",
     Field(
-        "score", "打分", T.SCORE, help="该成员对该指标的打分，不超过指标分值。", minimum=D(0), maximum=D(100)
+        "score",
+        "打分",
+        FieldType.SCORE,
+        help="该成员对该指标的打分，不超过指标分值。",
+        minimum=D(0),
+        maximum=D(100),
     ),
     row_table="indicators",
     agreed=Field(
         "agreed",
         "小组评分",
-        T.SCORE,
+        FieldType.SCORE,
         help="评价小组合议给出的一个分数（成员不逐人打分时填写；逐人打分时留空），不超过指标分值。",
         minimum=D(0),
         maximum=D(100),

@@ -16,7 +16,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from . import layout as L
+from . import layout
 from .document import Document
 from .findings import Finding, make
 from .messages import text
@@ -44,7 +44,9 @@ def resolve(setting: str, has_member_scores: bool, has_agreed: bool) -> str:
 
 def document_mode(doc: Document, setting: str) -> str:
     """The mode of a read document under the profile's setting."""
-    return resolve(setting, bool(doc.get("/panel_scores")), bool(doc.get(f"/{L.PANEL_SCORES.agreed_key}")))
+    return resolve(
+        setting, bool(doc.get("/panel_scores")), bool(doc.get(f"/{layout.PANEL_SCORES.agreed_key}"))
+    )
 
 
 def label(mode: str) -> str:
@@ -64,8 +66,8 @@ class _Check:
         self.rows = doc.get("/indicators") or []
         self.indicators = {r.get("seq"): (i, r) for i, r in enumerate(self.rows)}
         self.members = {r.get("seq"): r for r in doc.get("/members") or []}
-        self.agreed = doc.get(f"/{L.PANEL_SCORES.agreed_key}") or []
-        self.p = L.PANEL_SHEET.find(L.PANEL_SCORES.key)
+        self.agreed = doc.get(f"/{layout.PANEL_SCORES.agreed_key}") or []
+        self.p = layout.PANEL_SHEET.find(layout.PANEL_SCORES.key)
         self.out: list[Finding] = []
 
     def run(self) -> list[Finding]:
@@ -86,7 +88,7 @@ class _Check:
 
     def at_panel(self, row: int, col: int, last_row: int | None = None) -> dict[str, Any]:
         cell = a1(row, col) if last_row is None or last_row == row else f"{a1(row, col)}:{a1(last_row, col)}"
-        return {"sheet": L.PANEL_SHEET.name, "cell": cell}
+        return {"sheet": layout.PANEL_SHEET.name, "cell": cell}
 
     def weight_of(self, seq: Any) -> Any:
         return self.indicators[seq][1].get("weight") if seq in self.indicators else None
@@ -115,7 +117,7 @@ class _Check:
             self.above_weight(ptr, value, row, f"{self.members[col].get('name', f'成员{col}')}对", where)
 
     def agreed_values(self) -> None:
-        key = L.PANEL_SCORES.agreed_key
+        key = layout.PANEL_SCORES.agreed_key
         for k, entry in enumerate(self.agreed):
             ptr = f"/{key}/{k}/value"
             row, value = entry.get("row"), entry.get("value")
@@ -147,7 +149,7 @@ class _Check:
 
     def scorable(self) -> list[int]:
         """Indicator seqs that have a row in the score matrix."""
-        return [s for s in self.indicators if isinstance(s, int) and 1 <= s <= L.PANEL_SCORES.rows]
+        return [s for s in self.indicators if isinstance(s, int) and 1 <= s <= layout.PANEL_SCORES.rows]
 
     def members_mode(self) -> None:
         if not self.members:
@@ -160,13 +162,13 @@ class _Check:
         scored = {(e.get("row"), e.get("column")) for e in self.doc.get("/panel_scores") or []}
         seqs = sorted(self.scorable())
         for mseq, member in sorted(self.members.items(), key=lambda kv: str(kv[0])):
-            if not isinstance(mseq, int) or not 1 <= mseq <= L.PANEL_SCORES.columns or not seqs:
+            if not isinstance(mseq, int) or not 1 <= mseq <= layout.PANEL_SCORES.columns or not seqs:
                 continue
             name = member.get("name", f"成员{mseq}")
             missing = [s for s in seqs if (s, mseq) not in scored]
             if len(missing) == len(seqs) and len(seqs) > 1:
-                first, col = L.matrix_cell(self.p, seqs[0] - 1, mseq - 1)
-                last = L.matrix_cell(self.p, seqs[-1] - 1, mseq - 1)[0]
+                first, col = layout.matrix_cell(self.p, seqs[0] - 1, mseq - 1)
+                last = layout.matrix_cell(self.p, seqs[-1] - 1, mseq - 1)[0]
                 self.add(
                     "panel-missing-score",
                     text("panel-missing-score", "member-none", name=name, column=mseq, count=len(seqs)),
@@ -175,7 +177,7 @@ class _Check:
                 )
                 continue
             for seq in missing:
-                rr, cc = L.matrix_cell(self.p, seq - 1, mseq - 1)
+                rr, cc = layout.matrix_cell(self.p, seq - 1, mseq - 1)
                 self.add(
                     "panel-missing-score",
                     text("panel-missing-score", "member", name=name, seq=seq),
@@ -190,8 +192,8 @@ class _Check:
         need = [s for s in sorted(self.scorable()) if self.indicators[s][1].get("nature") == "定性"]
         missing = [s for s in need if s not in have]
         if missing and len(missing) == len(need) and len(need) > 1:
-            first, col = L.agreed_cell(self.p, need[0] - 1)
-            last = L.agreed_cell(self.p, need[-1] - 1)[0]
+            first, col = layout.agreed_cell(self.p, need[0] - 1)
+            last = layout.agreed_cell(self.p, need[-1] - 1)[0]
             self.add(
                 "panel-missing-score",
                 text(
@@ -200,16 +202,16 @@ class _Check:
                     count=len(need),
                     seqs="、".join(str(s) for s in need),
                 ),
-                field=f"/{L.PANEL_SCORES.agreed_key}",
+                field=f"/{layout.PANEL_SCORES.agreed_key}",
                 **self.at_panel(first, col, last),
             )
         else:
             for seq in missing:
-                rr, cc = L.agreed_cell(self.p, seq - 1)
+                rr, cc = layout.agreed_cell(self.p, seq - 1)
                 self.add(
                     "panel-missing-score",
                     text("panel-missing-score", "agreed", seq=seq),
-                    field=f"/{L.PANEL_SCORES.agreed_key}",
+                    field=f"/{layout.PANEL_SCORES.agreed_key}",
                     **self.at_panel(rr, cc),
                 )
         if self.doc.get("/panel_scores"):
@@ -240,7 +242,7 @@ class _Check:
 
     def ignored(self, message: str, which: str) -> None:
         p = self.p
-        col = L.agreed_cell(p, 0)[1] if which == AGREED else L.matrix_cell(p, 0, 0)[1]
+        col = layout.agreed_cell(p, 0)[1] if which == AGREED else layout.matrix_cell(p, 0, 0)[1]
         self.add("panel-ignored", message, **self.at_panel(p.row, col))
 
 

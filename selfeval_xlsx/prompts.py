@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from functools import cache
 
-from . import layout as L
+from . import layout
 
 _NOISE = re.compile(r"[\s\u3000。．.，,、；;：:！!（）()*＊“”\"'‘’]+")
 
@@ -26,10 +26,10 @@ def template_prompts() -> frozenset[str]:
     from .template import guide_rows, guide_text  # local: the template writer is heavy to import
 
     texts: list[str] = []
-    for _sheet, _p, f in L.iter_fields():
+    for _sheet, _p, f in layout.iter_fields():
         texts += [f.help, f.label]
-    for sheet in L.WORKBOOK.sheets:
-        texts += [b.text for b in sheet.blocks if isinstance(b, L.Note)]
+    for sheet in layout.WORKBOOK.sheets:
+        texts += [b.text for b in sheet.blocks if isinstance(b, layout.Note)]
     texts += [text for _kind, text in guide_text(())]
     texts += [row[3] for row in guide_rows()]
     out: set[str] = set()

@@ -24,7 +24,7 @@ from typing import Any, NamedTuple
 
 from loguru import logger
 
-from . import layout as L
+from . import layout
 from .decimals import percent, to_decimal
 from .document import CellRef, Document
 from .findings import Finding, make
@@ -174,7 +174,7 @@ class _SheetNames(frozenset[str]):
 
 
 #: The sheets whose cells the reader looks at (the others are only listed by name).
-_READ_SHEETS = _SheetNames({*(s.name for s in L.WORKBOOK.data_sheets), L.META_SHEET_NAME})
+_READ_SHEETS = _SheetNames({*(s.name for s in layout.WORKBOOK.data_sheets), layout.META_SHEET_NAME})
 
 
 def _load_grid(data: bytes, limits: Limits, parts: dict[str, bytes] | None = None) -> Grid:
@@ -211,7 +211,7 @@ class _Slot(NamedTuple):
     """One value cell of a Form or Grid: its pointer, field, position and cell reference."""
 
     pointer: str
-    field: L.Field
+    field: layout.Field
     pos: tuple[int, int]
     ref: CellRef
     parse: Parse
@@ -235,7 +235,7 @@ class _TablePlan(NamedTuple):
     last_col: int
     input_cols: frozenset[int]
     #: The inputs in reading order (numbers-or-text last), each with its index in ``table.columns``.
-    order: tuple[tuple[int, L.Field, int, Parse], ...]  # (column index, field, sheet column, parse)
+    order: tuple[tuple[int, layout.Field, int, Parse], ...]  # (column index, field, sheet column, parse)
     #: Per record index: the record's pointer and the pointer of each column.
     pointers: tuple[tuple[str, tuple[str, ...]], ...]
     #: Per data row: the cell of column A and the cell of each column.
@@ -247,7 +247,7 @@ class _MatrixPlan(NamedTuple):
     rows: range
     first_col: int
     last_col: int
-    field: L.Field
+    field: layout.Field
     parse: Parse
     pointers: tuple[tuple[str, str], ...]  # per entry index: (entry pointer, value pointer)
     refs: tuple[tuple[CellRef, ...], ...]  # per data row, per matrix column
@@ -255,7 +255,7 @@ class _MatrixPlan(NamedTuple):
     #: field, parse, per entry index (entry pointer, value pointer) and per data row its cell.
     agreed_col: int = 0
     agreed_key: str = ""
-    agreed_field: L.Field | None = None
+    agreed_field: layout.Field | None = None
     agreed_parse: Parse | None = None
     agreed_pointers: tuple[tuple[str, str], ...] = ()
     agreed_refs: tuple[CellRef, ...] = ()
@@ -270,73 +270,73 @@ class _SheetPlan(NamedTuple):
     end: int  # first row below the last block
 
 
-def _parser(f: L.Field) -> Parse:
+def _parser(f: layout.Field) -> Parse:
     """The parse function of a field's type (what ``_Reader._value`` applies to a cell's value)."""
     t = f.type
-    if t == L.T.MONEY:
+    if t == layout.FieldType.MONEY:
         return lambda raw, _record: _money(raw)
-    if t == L.T.SCORE:
+    if t == layout.FieldType.SCORE:
         return lambda raw, _record: parse_number(raw, ("分",))
-    if t in (L.T.YEAR, L.T.INT):
+    if t in (layout.FieldType.YEAR, layout.FieldType.INT):
         return lambda raw, _record: parse_int(raw)
-    if t == L.T.DATE:
+    if t == layout.FieldType.DATE:
         return lambda raw, _record: parse_date(raw)
-    if t == L.T.CODE and f.key == "credit_code":
+    if t == layout.FieldType.CODE and f.key == "credit_code":
         return lambda raw, _record: _credit_code(raw)
-    if t == L.T.CODE:
+    if t == layout.FieldType.CODE:
         return lambda raw, _record: parse_code(raw)
-    if t == L.T.CHOICE:
+    if t == layout.FieldType.CHOICE:
         if f.key == "nature":
             return lambda raw, _record: parse_nature(raw)
         choices = f.choices
         return lambda raw, _record: parse_choice(raw, choices)
-    if t == L.T.NUMTEXT:
+    if t == layout.FieldType.NUMTEXT:
         key = f.key
         return lambda raw, record: _numtext(raw, record or {}, key)
     return lambda raw, _record: parse_text(raw)
 
 
-def _slot(name: str, pointer: str, f: L.Field, row: int, col: int, read: bool = True) -> _Slot:
+def _slot(name: str, pointer: str, f: layout.Field, row: int, col: int, read: bool = True) -> _Slot:
     return _Slot(pointer, f, (row, col), CellRef(name, a1(row, col)), _parser(f), read)
 
 
-def _build_plan(sheet: L.Sheet) -> _SheetPlan:
+def _build_plan(sheet: layout.Sheet) -> _SheetPlan:
     name = sheet.name
     blocks: list[BlockPlan] = []
     inputs: set[tuple[int, int]] = set()
     for p in sheet.placements:
         b = p.block
-        if isinstance(b, L.Form):
+        if isinstance(b, layout.Form):
             slots = []
             for f in b.fields:
-                row, col = L.form_cell(p, f.key)
+                row, col = layout.form_cell(p, f.key)
                 inputs.add((row, col))
                 slots.append(_slot(name, f"/{b.key}/{f.key}", f, row, col))
             blocks.append(_FormPlan(b.key, tuple(slots)))
-        elif isinstance(b, L.Grid):
+        elif isinstance(b, layout.Grid):
             grid_rows = []
             for row_key, _label in b.rows:
                 slots = []
                 for f in (*b.columns, *b.outputs):
-                    row, col = L.grid_cell(p, row_key, f.key)
+                    row, col = layout.grid_cell(p, row_key, f.key)
                     if not f.output:
                         inputs.add((row, col))
                     slots.append(_slot(name, f"/{b.key}/{row_key}/{f.key}", f, row, col, not f.output))
                 grid_rows.append((row_key, tuple(slots)))
             blocks.append(_GridPlan(b.key, tuple(grid_rows)))
-        elif isinstance(b, L.Table):
-            rows = range(L.table_row(p, 0), L.table_row(p, b.rows))
-            cols = tuple(L.table_col(p, f.key) for f in b.columns)
-            input_cols = frozenset(L.table_col(p, f.key) for f in b.inputs)
+        elif isinstance(b, layout.Table):
+            rows = range(layout.table_row(p, 0), layout.table_row(p, b.rows))
+            cols = tuple(layout.table_col(p, f.key) for f in b.columns)
+            input_cols = frozenset(layout.table_col(p, f.key) for f in b.inputs)
             inputs.update((row, col) for row in rows for col in input_cols)
             position = {f.key: j for j, f in enumerate(b.columns)}
             # numbers-or-text columns last: how they parse depends on 指标性质 and 计量单位
-            ordered = sorted(b.inputs, key=lambda f: f.type == L.T.NUMTEXT)
+            ordered = sorted(b.inputs, key=lambda f: f.type == layout.FieldType.NUMTEXT)
             blocks.append(
                 _TablePlan(
                     key=b.key,
                     rows=rows,
-                    seq_col=L.table_col(p, "seq"),
+                    seq_col=layout.table_col(p, "seq"),
                     last_col=len(b.columns),
                     input_cols=input_cols,
                     order=tuple((position[f.key], f, cols[position[f.key]], _parser(f)) for f in ordered),
@@ -350,21 +350,21 @@ def _build_plan(sheet: L.Sheet) -> _SheetPlan:
                     ),
                 )
             )
-        elif isinstance(b, L.Matrix):
-            rows = range(L.table_row(p, 0), L.table_row(p, b.rows))
-            first_col = L.matrix_cell(p, 0, 0)[1]
-            inputs.update(L.matrix_cell(p, r, c) for r in range(b.rows) for c in range(b.width))
+        elif isinstance(b, layout.Matrix):
+            rows = range(layout.table_row(p, 0), layout.table_row(p, b.rows))
+            first_col = layout.matrix_cell(p, 0, 0)[1]
+            inputs.update(layout.matrix_cell(p, r, c) for r in range(b.rows) for c in range(b.width))
             agreed: dict[str, Any] = {}
             if b.agreed:
                 agreed = {
-                    "agreed_col": L.agreed_cell(p, 0)[1],
+                    "agreed_col": layout.agreed_cell(p, 0)[1],
                     "agreed_key": b.agreed_key,
                     "agreed_field": b.agreed,
                     "agreed_parse": _parser(b.agreed),
                     "agreed_pointers": tuple(
                         (f"/{b.agreed_key}/{n}", f"/{b.agreed_key}/{n}/value") for n in range(b.rows)
                     ),
-                    "agreed_refs": tuple(CellRef(name, a1(*L.agreed_cell(p, r))) for r in range(b.rows)),
+                    "agreed_refs": tuple(CellRef(name, a1(*layout.agreed_cell(p, r))) for r in range(b.rows)),
                 }
             blocks.append(
                 _MatrixPlan(
@@ -378,7 +378,7 @@ def _build_plan(sheet: L.Sheet) -> _SheetPlan:
                         (f"/{b.key}/{n}", f"/{b.key}/{n}/value") for n in range(b.rows * b.columns)
                     ),
                     refs=tuple(
-                        tuple(CellRef(name, a1(*L.matrix_cell(p, r, c))) for c in range(b.columns))
+                        tuple(CellRef(name, a1(*layout.matrix_cell(p, r, c))) for c in range(b.columns))
                         for r in range(b.rows)
                     ),
                     **agreed,
@@ -391,14 +391,14 @@ def _build_plan(sheet: L.Sheet) -> _SheetPlan:
     return _SheetPlan(
         blocks=tuple(blocks),
         inputs_by_row={row: tuple(sorted(cols)) for row, cols in by_row.items()},
-        end=last.row + L._height(last.block),
+        end=last.row + layout._height(last.block),
     )
 
 
-_PLANS: dict[int, tuple[L.Sheet, _SheetPlan]] = {}
+_PLANS: dict[int, tuple[layout.Sheet, _SheetPlan]] = {}
 
 
-def _plan(sheet: L.Sheet) -> _SheetPlan:
+def _plan(sheet: layout.Sheet) -> _SheetPlan:
     """The sheet's plan, built once per process (keyed by identity: the entry keeps the sheet alive)."""
     entry = _PLANS.get(id(sheet))
     if entry is None or entry[0] is not sheet:
@@ -418,8 +418,8 @@ class _Reader:
     # --- structure -------------------------------------------------------------------------------
 
     def read(self) -> None:
-        wanted = [s.name for s in L.WORKBOOK.data_sheets]
-        names = self._names({*wanted, L.META_SHEET_NAME, *(s.name for s in L.WORKBOOK.sheets)})
+        wanted = [s.name for s in layout.WORKBOOK.data_sheets]
+        names = self._names({*wanted, layout.META_SHEET_NAME, *(s.name for s in layout.WORKBOOK.sheets)})
         present = [n for n in wanted if n in names]
         meta = self._meta(names)
         if meta is None and not present:
@@ -432,8 +432,8 @@ class _Reader:
             self._whole_file("unknown-template", text("unknown-template", "foreign"))
             return
         version = TEMPLATE_VERSION if meta is None else str(meta.get("template_version"))
-        layout = L.LAYOUTS.get(version)
-        if layout is None:  # a version this tool does not know: read what it can where this one has it
+        chosen = layout.LAYOUTS.get(version)
+        if chosen is None:  # a version this tool does not know: read what it can where this one has it
             self._whole_file(
                 "template-version",
                 text(
@@ -443,8 +443,8 @@ class _Reader:
                     current=TEMPLATE_VERSION,
                 ),
             )
-            layout = L.WORKBOOK
-        if layout is not L.WORKBOOK:
+            chosen = layout.WORKBOOK
+        if chosen is not layout.WORKBOOK:
             self.doc.template_version = version
             self._whole_file(
                 "template-version",
@@ -453,13 +453,13 @@ class _Reader:
                     "older",
                     version=version,
                     current=TEMPLATE_VERSION,
-                    added="、".join(L.added_since(version)),
+                    added="、".join(layout.added_since(version)),
                 ),
                 severity="warning",
             )
         missing = [n for n in wanted if n not in names]
         if missing:
-            shown = "、".join(f"“{visible(n)}”" for n in names if n != L.META_SHEET_NAME) or "无"
+            shown = "、".join(f"“{visible(n)}”" for n in names if n != layout.META_SHEET_NAME) or "无"
             for n in missing:
                 self.doc.findings.append(
                     make(
@@ -477,7 +477,7 @@ class _Reader:
                 text("unknown-template", "no-meta"),
                 severity="warning",
             )
-        known = {*wanted, L.META_SHEET_NAME, *(s.name for s in L.WORKBOOK.sheets)}
+        known = {*wanted, layout.META_SHEET_NAME, *(s.name for s in layout.WORKBOOK.sheets)}
         for n in names:
             if n not in known:
                 self.doc.findings.append(
@@ -488,7 +488,7 @@ class _Reader:
                         sheet=n,
                     )
                 )
-        for sheet in layout.data_sheets:
+        for sheet in chosen.data_sheets:
             if sheet.name in names:
                 self._sheet(sheet, self.wb[self.actual.get(sheet.name, sheet.name)])
         self.doc.flagged = frozenset(self.flagged)  # read by validation, which reports them once
@@ -519,9 +519,9 @@ class _Reader:
         self.doc.findings.append(make(code, message, file=self.doc.file, severity=severity))
 
     def _meta(self, names: list[str]) -> dict[str, Any] | None:
-        if L.META_SHEET_NAME not in names:
+        if layout.META_SHEET_NAME not in names:
             return None
-        ws = self.wb[self.actual.get(L.META_SHEET_NAME, L.META_SHEET_NAME)]
+        ws = self.wb[self.actual.get(layout.META_SHEET_NAME, layout.META_SHEET_NAME)]
         out: dict[str, Any] = {}
         for row in range(1, 21):
             key = ws.value(row, 1)
@@ -531,7 +531,7 @@ class _Reader:
 
     # --- sheets ----------------------------------------------------------------------------------
 
-    def _sheet(self, sheet: L.Sheet, ws: Sheet) -> None:
+    def _sheet(self, sheet: layout.Sheet, ws: Sheet) -> None:
         plan = _plan(sheet)
         for b in plan.blocks:
             if isinstance(b, _FormPlan):
@@ -545,16 +545,18 @@ class _Reader:
         self._merged(sheet, ws, plan.inputs_by_row)
         self._below(sheet, ws, plan.end)
 
-    def _form(self, sheet: L.Sheet, ws: Sheet, plan: _FormPlan) -> None:
+    def _form(self, sheet: layout.Sheet, ws: Sheet, plan: _FormPlan) -> None:
         target = self.doc.data.setdefault(plan.key, {})
         self._slots(sheet, ws, plan.slots, target)
 
-    def _grid(self, sheet: L.Sheet, ws: Sheet, plan: _GridPlan) -> None:
+    def _grid(self, sheet: layout.Sheet, ws: Sheet, plan: _GridPlan) -> None:
         data = self.doc.data.setdefault(plan.key, {})
         for row_key, slots in plan.rows:
             self._slots(sheet, ws, slots, data.setdefault(row_key, {}))
 
-    def _slots(self, sheet: L.Sheet, ws: Sheet, slots: tuple[_Slot, ...], target: dict[str, Any]) -> None:
+    def _slots(
+        self, sheet: layout.Sheet, ws: Sheet, slots: tuple[_Slot, ...], target: dict[str, Any]
+    ) -> None:
         """Record the cell of each slot; read the value of each input that is not blank."""
         cells, doc_cells = ws.cells, self.doc.cells
         for s in slots:
@@ -565,7 +567,7 @@ class _Reader:
             if cell is not None and not _blank(cell.value):
                 self._value(sheet, ws, s.pointer, s.field, s.parse, s.ref.cell, cell, target, s.field.key)
 
-    def _table(self, sheet: L.Sheet, ws: Sheet, plan: _TablePlan) -> None:
+    def _table(self, sheet: layout.Sheet, ws: Sheet, plan: _TablePlan) -> None:
         records: list[dict[str, Any]] = self.doc.data.setdefault(plan.key, [])
         index = self._columns_by_row(ws)
         cells, doc_cells = ws.cells, self.doc.cells
@@ -598,7 +600,7 @@ class _Reader:
                 )
             self._extra_columns(sheet, ws, row, plan.last_col)
 
-    def _matrix(self, sheet: L.Sheet, ws: Sheet, plan: _MatrixPlan) -> None:
+    def _matrix(self, sheet: layout.Sheet, ws: Sheet, plan: _MatrixPlan) -> None:
         entries: list[dict[str, Any]] = self.doc.data.setdefault(plan.key, [])
         agreed: list[dict[str, Any]] = (
             self.doc.data.setdefault(plan.agreed_key, []) if plan.agreed_col else []
@@ -652,10 +654,10 @@ class _Reader:
 
     def _value(
         self,
-        sheet: L.Sheet,
+        sheet: layout.Sheet,
         ws: Sheet,
         pointer: str,
-        f: L.Field,
+        f: layout.Field,
         parse: Parse,
         ref: str,
         cell: Cell,
@@ -687,7 +689,11 @@ class _Reader:
                     )
                 )
                 return
-            if f.type == L.T.NUMTEXT and record is not None and record.get("nature") in ("≥", "≤", "="):
+            if (
+                f.type == layout.FieldType.NUMTEXT
+                and record is not None
+                and record.get("nature") in ("≥", "≤", "=")
+            ):
                 value, note = _indicator_value(str(raw), record, key)
                 if isinstance(value, Decimal):  # "=8个": typed as a value, taken by Excel for a formula
                     self.doc.findings.append(
@@ -743,7 +749,13 @@ class _Reader:
             target[key] = value
 
     def _percent(
-        self, sheet: L.Sheet, pointer: str, f: L.Field, ref: str, raw: Any, record: dict[str, Any] | None
+        self,
+        sheet: layout.Sheet,
+        pointer: str,
+        f: layout.Field,
+        ref: str,
+        raw: Any,
+        record: dict[str, Any] | None,
     ) -> Any:
         """A number shown as a percentage (typed as ``96%`` in Excel, stored as 0.96).
 
@@ -758,9 +770,9 @@ class _Reader:
         value = percent(number)
         shown = f"{value:f}%"
         where = {"file": self.doc.file, "sheet": sheet.name, "cell": ref, "field": pointer, "value": shown}
-        unit = (record or {}).get("unit") if f.type == L.T.NUMTEXT else None
+        unit = (record or {}).get("unit") if f.type == layout.FieldType.NUMTEXT else None
         unit = unit.strip() if isinstance(unit, str) else ""
-        if f.type == L.T.NUMTEXT and unit not in _MONEY_UNITS:
+        if f.type == layout.FieldType.NUMTEXT and unit not in _MONEY_UNITS:
             if unicodedata.normalize("NFKC", unit) not in _PERCENT_UNITS:
                 said = f"计量单位为“{unit}”" if unit else "计量单位未填写"
                 self.doc.findings.append(
@@ -791,8 +803,8 @@ class _Reader:
         )
         return None
 
-    def _formula(self, ws: Sheet, f: L.Field, formula: str, pointer: str, where: dict) -> Any:
-        if f.type not in L.NUMERIC_TYPES:
+    def _formula(self, ws: Sheet, f: layout.Field, formula: str, pointer: str, where: dict) -> Any:
+        if f.type not in layout.NUMERIC_TYPES:
             self.flagged.add(pointer)
             self.doc.findings.append(
                 make(
@@ -881,7 +893,7 @@ class _Reader:
             self._row_index[ws.name] = index
         return index
 
-    def _extra_columns(self, sheet: L.Sheet, ws: Sheet, row: int, last_col: int) -> None:
+    def _extra_columns(self, sheet: layout.Sheet, ws: Sheet, row: int, last_col: int) -> None:
         cols = self._columns_by_row(ws).get(row)
         if not cols or cols[-1] <= last_col:
             return
@@ -895,7 +907,7 @@ class _Reader:
                 )
                 return
 
-    def _below(self, sheet: L.Sheet, ws: Sheet, end: int) -> None:
+    def _below(self, sheet: layout.Sheet, ws: Sheet, end: int) -> None:
         stop = min(ws.max_row, end + self.limits.max_rows)
         index = self._columns_by_row(ws)
         for row in sorted(r for r in index if end <= r <= stop):
@@ -905,11 +917,11 @@ class _Reader:
                         "extra-data",
                         sheet,
                         a1(row, col),
-                        text("extra-data", "below", cell=a1(row, col), rows=L.INDICATOR_ROWS),
+                        text("extra-data", "below", cell=a1(row, col), rows=layout.INDICATOR_ROWS),
                     )
                     return
 
-    def _merged(self, sheet: L.Sheet, ws: Sheet, inputs_by_row: dict[int, tuple[int, ...]]) -> None:
+    def _merged(self, sheet: layout.Sheet, ws: Sheet, inputs_by_row: dict[int, tuple[int, ...]]) -> None:
         """A merged range over two or more input cells (looking at most 201 rows × 65 columns of it)."""
         for rng in ws.merged[: self.limits.max_rows]:
             first_col, last_col = rng.min_col, min(rng.max_col, rng.min_col + 64)
@@ -928,18 +940,23 @@ class _Reader:
                     text("merged-input", cell=rng.coord, first=a1(rng.min_row, rng.min_col)),
                 )
 
-    def _once(self, code: str, sheet: L.Sheet, cell: str, message: str) -> None:
+    def _once(self, code: str, sheet: layout.Sheet, cell: str, message: str) -> None:
         if any(f.code == code and f.sheet == sheet.name for f in self.doc.findings):
             return
         self.doc.findings.append(make(code, message, file=self.doc.file, sheet=sheet.name, cell=cell))
 
 
 #: Field types whose numbers shown as percentages are looked at (text fields keep the stored number).
-_PERCENT_READ = frozenset({*L.NUMERIC_TYPES, L.T.NUMTEXT})
+_PERCENT_READ = frozenset({*layout.NUMERIC_TYPES, layout.FieldType.NUMTEXT})
 #: Units of an indicator value that say "percent" (NFKC) and units of money (a % format there is an error).
 _PERCENT_UNITS = frozenset({"%", "百分比", "百分点", "百分率"})
 _MONEY_UNITS = frozenset({"万元", "元", "亿元", "千元"})
-_PERCENT_WANTED = {L.T.MONEY: "以万元为单位的金额", L.T.SCORE: "分数", L.T.INT: "整数", L.T.YEAR: "年份"}
+_PERCENT_WANTED = {
+    layout.FieldType.MONEY: "以万元为单位的金额",
+    layout.FieldType.SCORE: "分数",
+    layout.FieldType.INT: "整数",
+    layout.FieldType.YEAR: "年份",
+}
 
 
 def _money(raw: Any) -> tuple[Any, str | None]:
@@ -992,9 +1009,9 @@ def _indicator_value(raw: str, record: dict[str, Any], key: str) -> tuple[Any, s
 def _must_fill(pointer: str) -> bool:
     """True for a cell that must be filled: a required field, or a budget cell of a required row."""
     parts = pointer.strip("/").split("/")
-    if parts[0] == L.BUDGET.key:
-        return len(parts) == 3 and parts[1] in L.BUDGET.required_rows
-    f = L.field_at(pointer)
+    if parts[0] == layout.BUDGET.key:
+        return len(parts) == 3 and parts[1] in layout.BUDGET.required_rows
+    f = layout.field_at(pointer)
     return bool(f and f.required)
 
 

@@ -20,23 +20,23 @@ from typing import Any
 import fastjsonschema
 from jsonschema import Draft202012Validator, FormatChecker
 
-from . import layout as L
+from . import layout
 from .version import TEMPLATE_VERSION
 
 SCHEMA_FILE = "submission.schema.json"
 QUANTITATIVE = ["≥", "≤", "="]
 
 
-def field_schema(f: L.Field) -> dict[str, Any]:
+def field_schema(f: layout.Field) -> dict[str, Any]:
     """Schema of one field's value."""
     s: dict[str, Any]
-    if f.type in (L.T.MONEY, L.T.SCORE):
+    if f.type in (layout.FieldType.MONEY, layout.FieldType.SCORE):
         s = {"type": "number"}
-    elif f.type in (L.T.YEAR, L.T.INT):
+    elif f.type in (layout.FieldType.YEAR, layout.FieldType.INT):
         s = {"type": "integer"}
-    elif f.type == L.T.NUMTEXT:
+    elif f.type == layout.FieldType.NUMTEXT:
         s = {"type": ["number", "string"]}
-    elif f.type == L.T.DATE:
+    elif f.type == layout.FieldType.DATE:
         s = {"type": "string", "format": "date", "pattern": r"^\d{4}-\d{2}-\d{2}$"}
     else:
         s = {"type": "string", "minLength": 1}
@@ -44,11 +44,11 @@ def field_schema(f: L.Field) -> dict[str, Any]:
         s["minimum"] = int(f.minimum) if f.minimum == f.minimum.to_integral_value() else float(f.minimum)
     if f.maximum is not None:
         s["maximum"] = int(f.maximum) if f.maximum == f.maximum.to_integral_value() else float(f.maximum)
-    if f.max_length and f.type != L.T.NUMTEXT:
+    if f.max_length and f.type != layout.FieldType.NUMTEXT:
         s["maxLength"] = f.max_length
     if f.pattern:
         s["pattern"] = f.pattern
-    if f.type == L.T.CHOICE and f.choices:
+    if f.type == layout.FieldType.CHOICE and f.choices:
         s["enum"] = list(f.choices)
     s["title"] = f.label
     if f.unit:
@@ -56,7 +56,7 @@ def field_schema(f: L.Field) -> dict[str, Any]:
     return s
 
 
-def _object(fields: tuple[L.Field, ...], required: bool = True) -> dict[str, Any]:
+def _object(fields: tuple[layout.Field, ...], required: bool = True) -> dict[str, Any]:
     out: dict[str, Any] = {
         "type": "object",
         "properties": {f.key: field_schema(f) for f in fields},
@@ -80,13 +80,13 @@ def build_schema() -> dict[str, Any]:
     """The submission schema, derived from :data:`selfeval_xlsx.layout.WORKBOOK`."""
     props: dict[str, Any] = {}
     required: list[str] = []
-    for sheet in L.WORKBOOK.data_sheets:
+    for sheet in layout.WORKBOOK.data_sheets:
         for p in sheet.placements:
             b = p.block
-            if isinstance(b, L.Form):
+            if isinstance(b, layout.Form):
                 props[b.key] = _object(b.fields)
                 required.append(b.key)
-            elif isinstance(b, L.Grid):
+            elif isinstance(b, layout.Grid):
                 cols = tuple(c for c in b.columns)
                 props[b.key] = {
                     "type": "object",
@@ -100,7 +100,7 @@ def build_schema() -> dict[str, Any]:
                     "required": list(b.required_rows),
                 }
                 required.append(b.key)
-            elif isinstance(b, L.Table):
+            elif isinstance(b, layout.Table):
                 item = _object(tuple(c for c in b.columns if not c.output))
                 item["properties"]["seq"] = {"type": "integer", "minimum": 1, "title": "序号"}
                 if b.key == "indicators":
@@ -120,7 +120,7 @@ def build_schema() -> dict[str, Any]:
                 if b.min_rows:
                     props[b.key]["minItems"] = b.min_rows
                     required.append(b.key)
-            elif isinstance(b, L.Matrix):
+            elif isinstance(b, layout.Matrix):
                 props[b.key] = {
                     "type": "array",
                     "items": {

@@ -25,7 +25,7 @@ from xlsxwriter.utility import quote_sheetname, xl_rowcol_to_cell
 from xlsxwriter.workbook import Workbook
 from xlsxwriter.worksheet import Worksheet
 
-from . import layout as L
+from . import layout
 from .document import Document
 from .version import TEMPLATE_ID, TEMPLATE_VERSION, __version__
 from .xlsx.canvas import (
@@ -66,20 +66,20 @@ TOOL: Style = {**BOX, "bg_color": TOOL_FILL}
 UNUSED: Style = {**BOX, "bg_color": LIGHT}
 MARK: Style = {"bg_color": MARK_FILL}
 
-NUM_FORMATS: dict[L.T, str] = {
-    L.T.MONEY: "#,##0.00",
-    L.T.SCORE: "0.00",
-    L.T.INT: "0",
-    L.T.YEAR: "0",
-    L.T.DATE: "yyyy-mm-dd",
-    L.T.TEXT: "@",
-    L.T.LONGTEXT: "@",
-    L.T.CODE: "@",
-    L.T.PHONE: "@",
-    L.T.CHOICE: "@",
+NUM_FORMATS: dict[layout.FieldType, str] = {
+    layout.FieldType.MONEY: "#,##0.00",
+    layout.FieldType.SCORE: "0.00",
+    layout.FieldType.INT: "0",
+    layout.FieldType.YEAR: "0",
+    layout.FieldType.DATE: "yyyy-mm-dd",
+    layout.FieldType.TEXT: "@",
+    layout.FieldType.LONGTEXT: "@",
+    layout.FieldType.CODE: "@",
+    layout.FieldType.PHONE: "@",
+    layout.FieldType.CHOICE: "@",
 }
 PERCENT = "0.00%"
-DATE_FORMAT = NUM_FORMATS[L.T.DATE]
+DATE_FORMAT = NUM_FORMATS[layout.FieldType.DATE]
 
 #: Who the comments the template writes are by.
 _COMMENT_AUTHOR = "县财政局"
@@ -142,11 +142,11 @@ class Formats:
 
     @property
     def money(self) -> Format:
-        return self.get(BOX, num_format=NUM_FORMATS[L.T.MONEY])
+        return self.get(BOX, num_format=NUM_FORMATS[layout.FieldType.MONEY])
 
     @property
     def score(self) -> Format:
-        return self.get(BOX, num_format=NUM_FORMATS[L.T.SCORE])
+        return self.get(BOX, num_format=NUM_FORMATS[layout.FieldType.SCORE])
 
     @property
     def percent(self) -> Format:
@@ -231,14 +231,14 @@ def _trim_text(more_than: int, each_side: int) -> str:
 # --- field → style and validation ----------------------------------------------------------------
 
 
-def number_format(f: L.Field) -> str | None:
+def number_format(f: layout.Field) -> str | None:
     """The number format of a field's cells (``None``: General)."""
     if f.unit == "%":
         return PERCENT
     return NUM_FORMATS.get(f.type)
 
 
-def field_style(f: L.Field | None) -> Style:
+def field_style(f: layout.Field | None) -> Style:
     """Style of a field's value cell: white and unlocked for input, blue and locked for tool output."""
     if f is None:
         return dict(INPUT)
@@ -246,16 +246,21 @@ def field_style(f: L.Field | None) -> Style:
     nf = number_format(f)
     if nf:
         style["num_format"] = nf
-    if f.type in (L.T.LONGTEXT, L.T.TEXT, L.T.NUMTEXT):
+    if f.type in (layout.FieldType.LONGTEXT, layout.FieldType.TEXT, layout.FieldType.NUMTEXT):
         style["text_wrap"] = True
-    if f.type is L.T.LONGTEXT:
+    if f.type is layout.FieldType.LONGTEXT:
         style["valign"] = "top"
-    if f.type in (L.T.CHOICE, L.T.DATE, L.T.YEAR, L.T.INT):
+    if f.type in (
+        layout.FieldType.CHOICE,
+        layout.FieldType.DATE,
+        layout.FieldType.YEAR,
+        layout.FieldType.INT,
+    ):
         style["align"] = "center"
     return style
 
 
-def header_text(f: L.Field) -> str:
+def header_text(f: layout.Field) -> str:
     """Column header of a field: label, unit in full-width brackets, ``*`` when required."""
     unit = f"（{f.unit}）" if f.unit else ""
     return f"{f.label}{unit}{'*' if f.required else ''}"
@@ -268,13 +273,13 @@ def _num(d: Decimal) -> int | float:
 _DIGITS = re.compile(r"^\^\[0-9\]\{(\d+)\}\$$")
 
 
-def validation(f: L.Field, first_cell: str, source: str | None = None) -> dict[str, Any] | None:
+def validation(f: layout.Field, first_cell: str, source: str | None = None) -> dict[str, Any] | None:
     """xlsxwriter data-validation options for a field's input cells (``first_cell``: top-left A1)."""
     opts: dict[str, Any]
-    if f.type is L.T.CHOICE and source:
+    if f.type is layout.FieldType.CHOICE and source:
         opts = {"validate": "list", "source": source, "error_message": "请从下拉列表中选择。"}
-    elif f.type in L.NUMERIC_TYPES:
-        whole = f.type in (L.T.YEAR, L.T.INT)
+    elif f.type in layout.NUMERIC_TYPES:
+        whole = f.type in (layout.FieldType.YEAR, layout.FieldType.INT)
         kind = "整数" if whole else "数字"
         lo, hi = f.minimum, f.maximum
         opts = {"validate": "integer" if whole else "decimal"}
@@ -290,10 +295,10 @@ def validation(f: L.Field, first_cell: str, source: str | None = None) -> dict[s
         else:
             opts |= {"criteria": "between", "minimum": -1e15, "maximum": 1e15}
             msg = f"请输入{kind}"
-        if f.type is L.T.MONEY:
+        if f.type is layout.FieldType.MONEY:
             msg += "（单位：万元，保留两位小数，不要带文字）"
         opts["error_message"] = msg + "。"
-    elif f.type is L.T.DATE:
+    elif f.type is layout.FieldType.DATE:
         opts = {
             "validate": "date",
             "criteria": "between",
@@ -336,9 +341,9 @@ def validation(f: L.Field, first_cell: str, source: str | None = None) -> dict[s
 # --- layout → canvas -----------------------------------------------------------------------------
 
 
-def locate(key: str) -> tuple[L.Sheet, L.Placement]:
+def locate(key: str) -> tuple[layout.Sheet, layout.Placement]:
     """The data sheet and placement of the block ``key``; KeyError if no sheet has it."""
-    for sheet in L.WORKBOOK.data_sheets:
+    for sheet in layout.WORKBOOK.data_sheets:
         try:
             return sheet, sheet.find(key)
         except KeyError:
@@ -346,12 +351,12 @@ def locate(key: str) -> tuple[L.Sheet, L.Placement]:
     raise KeyError(key)
 
 
-def _title(sheet: L.Sheet, year: int | None) -> str:
+def _title(sheet: layout.Sheet, year: int | None) -> str:
     return sheet.title.format(year=year if year is not None else "____")
 
 
-def _choices(block: L.Block, f: L.Field, grades: Sequence[str]) -> tuple[str, ...]:
-    if block is L.SELF and f.key == "grade":
+def _choices(block: layout.Block, f: layout.Field, grades: Sequence[str]) -> tuple[str, ...]:
+    if block is layout.SELF and f.key == "grade":
         return tuple(grades)
     return f.choices
 
@@ -378,24 +383,24 @@ class _Builder:
 
     # _meta: identity and the dropdown lists
     def meta(self) -> Canvas:
-        cv = Canvas(L.META_SHEET_NAME)
+        cv = Canvas(layout.META_SHEET_NAME)
         values = {
             "template_id": TEMPLATE_ID,
             "template_version": TEMPLATE_VERSION,
             "year": self.year,
             "generator": __version__,
         }
-        for key, name in L.META_KEYS:
-            row, col = L.meta_cell(key)
+        for key, name in layout.META_KEYS:
+            row, col = layout.meta_cell(key)
             cv.put(row, col - 1, key)
             cv.put(row, col, values[key])
             self.wb.define_name(name, "=" + _absolute(cv.name, row, col))
-        col = L.META_LISTS_COL
-        for _sheet, p, f in L.iter_fields():
-            if f.type is not L.T.CHOICE or f.output:
+        col = layout.META_LISTS_COL
+        for _sheet, p, f in layout.iter_fields():
+            if f.type is not layout.FieldType.CHOICE or f.output:
                 continue
             if f.depends_on:
-                for parent, items in L.LEVELS.items():
+                for parent, items in layout.LEVELS.items():
                     self._meta_list(cv, col, parent, items)
                     self.wb.define_name(parent, "=" + _absolute(cv.name, 2, col, 1 + len(items)))
                     col += 1
@@ -415,18 +420,18 @@ class _Builder:
             cv.put(2 + i, col, item)
 
     @staticmethod
-    def _dependent_source(p: L.Placement, f: L.Field) -> str:
+    def _dependent_source(p: layout.Placement, f: layout.Field) -> str:
         assert f.depends_on
-        if isinstance(p.block, L.Table):
-            row, col = L.table_row(p, 0), L.table_col(p, f.depends_on)
-        elif isinstance(p.block, L.Form):
-            row, col = L.form_cell(p, f.depends_on)
+        if isinstance(p.block, layout.Table):
+            row, col = layout.table_row(p, 0), layout.table_col(p, f.depends_on)
+        elif isinstance(p.block, layout.Form):
+            row, col = layout.form_cell(p, f.depends_on)
         else:
             raise NotImplementedError(f"dependent list in {type(p.block).__name__}")
         return f"=INDIRECT({xl_rowcol_to_cell(row - 1, col - 1, False, True)})"
 
     # data sheets
-    def sheet(self, sheet: L.Sheet) -> Canvas:
+    def sheet(self, sheet: layout.Sheet) -> Canvas:
         cv = Canvas(sheet.name)
         last = sheet.last_col
         cv.merge(1, 1, last, _title(sheet, self.year), TITLE)
@@ -436,65 +441,65 @@ class _Builder:
         total_width = sum(cv.widths.get(c, 8.43) for c in range(1, last + 1))
         for p in sheet.placements:
             b = p.block
-            if isinstance(b, L.Section):
+            if isinstance(b, layout.Section):
                 cv.put(p.row, 1, b.title, SECTION)
                 cv.heights[p.row] = 20
-            elif isinstance(b, L.Note):
+            elif isinstance(b, layout.Note):
                 text = self.words.fill(b.text)
                 cv.merge(p.row, 1, last, text, NOTE)
                 cv.heights[p.row] = LINE_HEIGHT * wrapped_lines(text, total_width) + 4
-            elif isinstance(b, L.Form):
+            elif isinstance(b, layout.Form):
                 self._form(cv, sheet, p, b)
-            elif isinstance(b, L.Grid):
+            elif isinstance(b, layout.Grid):
                 self._grid(cv, p, b)
-            elif isinstance(b, L.Table):
+            elif isinstance(b, layout.Table):
                 self._table(cv, p, b)
-            elif isinstance(b, L.Matrix):
+            elif isinstance(b, layout.Matrix):
                 self._matrix(cv, p, b)
         return cv
 
-    def _form(self, cv: Canvas, sheet: L.Sheet, p: L.Placement, b: L.Form) -> None:
+    def _form(self, cv: Canvas, sheet: layout.Sheet, p: layout.Placement, b: layout.Form) -> None:
         for f in b.fields:
-            row, col = L.form_cell(p, f.key)
+            row, col = layout.form_cell(p, f.key)
             cv.put(row, col - 1, f.label + ("*" if f.required else ""), LABEL)  # 填表说明: "*" 必填
-            value = self.year if f.type is L.T.YEAR and not f.output else f.default
+            value = self.year if f.type is layout.FieldType.YEAR and not f.output else f.default
             cv.merge(row, col, sheet.last_col, value, {**field_style(f), "align": "left"})
-            cv.heights[row] = _LONG_ROW if f.type is L.T.LONGTEXT else _ROW
+            cv.heights[row] = _LONG_ROW if f.type is layout.FieldType.LONGTEXT else _ROW
             if not f.output:
                 cv.validate(row, col, row, self._validation(b, f, a1(row, col)))
 
-    def _grid(self, cv: Canvas, p: L.Placement, b: L.Grid) -> None:
+    def _grid(self, cv: Canvas, p: layout.Placement, b: layout.Grid) -> None:
         first_key = b.rows[0][0]
         cv.put(p.row, 1, b.row_header, HEADER)
         cv.heights[p.row] = _HEADER_ROW
         for f in (*b.columns, *b.outputs):
-            _, col = L.grid_cell(p, first_key, f.key)
+            _, col = layout.grid_cell(p, first_key, f.key)
             cv.put(p.row, col, header_text(f), HEADER)
         for key, label in b.rows:
             bold = {"bold": True} if key == b.total_row else {}
-            row, _ = L.grid_cell(p, key, b.columns[0].key)
+            row, _ = layout.grid_cell(p, key, b.columns[0].key)
             cv.heights[row] = _ROW
             cv.put(row, 1, label + ("*" if key in b.required_rows else ""), {**LABEL, **bold})
             for f in b.columns:
-                cv.put(row, L.grid_cell(p, key, f.key)[1], None, {**field_style(f), **bold})
+                cv.put(row, layout.grid_cell(p, key, f.key)[1], None, {**field_style(f), **bold})
             shown = b.outputs_of(key)
             for f in b.outputs:
                 style = {**field_style(f), **bold} if f.key in shown else UNUSED
-                cv.put(row, L.grid_cell(p, key, f.key)[1], None, style)
-        last_row = L.grid_cell(p, b.rows[-1][0], b.columns[0].key)[0]
+                cv.put(row, layout.grid_cell(p, key, f.key)[1], None, style)
+        last_row = layout.grid_cell(p, b.rows[-1][0], b.columns[0].key)[0]
         for f in b.columns:
-            row, col = L.grid_cell(p, first_key, f.key)
+            row, col = layout.grid_cell(p, first_key, f.key)
             cv.validate(row, col, last_row, self._validation(b, f, a1(row, col)))
 
-    def _table(self, cv: Canvas, p: L.Placement, b: L.Table) -> None:
+    def _table(self, cv: Canvas, p: layout.Placement, b: layout.Table) -> None:
         cv.heights[p.row] = _HEADER_ROW
-        first, last = L.table_row(p, 0), L.table_row(p, b.rows - 1)
+        first, last = layout.table_row(p, 0), layout.table_row(p, b.rows - 1)
         for f in b.columns:
-            col = L.table_col(p, f.key)
+            col = layout.table_col(p, f.key)
             cv.put(p.row, col, header_text(f), HEADER)
             cv.widths.setdefault(col, f.width)
             for i in range(b.rows):
-                row = L.table_row(p, i)
+                row = layout.table_row(p, i)
                 if f.key == "seq":
                     cv.put(row, col, i + 1, SEQ)
                 else:
@@ -502,48 +507,48 @@ class _Builder:
             if f in b.inputs:
                 cv.validate(first, col, last, self._validation(b, f, a1(first, col)))
 
-    def _matrix(self, cv: Canvas, p: L.Placement, b: L.Matrix) -> None:
+    def _matrix(self, cv: Canvas, p: layout.Placement, b: layout.Matrix) -> None:
         ref_sheet, ref_p = locate(b.row_table)
-        assert isinstance(ref_p.block, L.Table)
+        assert isinstance(ref_p.block, layout.Table)
         ref_field = next(c for c in ref_p.block.columns if c.label == b.row_ref_header)
-        ref_col = L.table_col(ref_p, ref_field.key)
-        weight_col = L.table_col(ref_p, "weight")
+        ref_col = layout.table_col(ref_p, ref_field.key)
+        weight_col = layout.table_col(ref_p, "weight")
         cv.put(p.row, 1, b.row_header, HEADER)
         cv.put(p.row, 2, b.row_ref_header, HEADER)
         cv.heights[p.row] = _HEADER_ROW
         for j in range(b.columns):
-            cv.put(p.row, L.matrix_cell(p, 0, j)[1], b.column_label.format(n=j + 1), HEADER)
+            cv.put(p.row, layout.matrix_cell(p, 0, j)[1], b.column_label.format(n=j + 1), HEADER)
         for i in range(b.rows):
-            row = L.matrix_cell(p, i, 0)[0]
+            row = layout.matrix_cell(p, i, 0)[0]
             cv.heights[row] = _ROW
-            src_row = L.table_row(ref_p, i)
+            src_row = layout.table_row(ref_p, i)
             ref = f"{quote_sheetname(ref_sheet.name)}!{a1(src_row, ref_col)}"
             cv.put(row, 1, i + 1, SEQ)
             cv.put(row, 2, None, {**SEQ, "align": "left"}, formula=f'=IF({ref}="","",{ref})')
             cv.cells[row, 2].source = (ref_sheet.name, src_row, ref_col)
             for j in range(b.columns):
-                cv.put(row, L.matrix_cell(p, i, j)[1], None, field_style(b.value))
-        (r0, c0), (r1, c1) = L.matrix_cell(p, 0, 0), L.matrix_cell(p, b.rows - 1, b.columns - 1)
+                cv.put(row, layout.matrix_cell(p, i, j)[1], None, field_style(b.value))
+        (r0, c0), (r1, c1) = layout.matrix_cell(p, 0, 0), layout.matrix_cell(p, b.rows - 1, b.columns - 1)
         opts = self._validation(b, b.value, a1(r0, c0))
         if opts:
             cv.validations.append((r0, c0, r1, c1, opts))
         if b.agreed:
-            c1 = L.agreed_cell(p, 0)[1]
+            c1 = layout.agreed_cell(p, 0)[1]
             cv.put(p.row, c1, header_text(b.agreed), HEADER)
             for i in range(b.rows):
-                cv.put(L.agreed_cell(p, i)[0], c1, None, field_style(b.agreed))
+                cv.put(layout.agreed_cell(p, i)[0], c1, None, field_style(b.agreed))
             opts = self._validation(b, b.agreed, a1(r0, c1))
             if opts:
                 cv.validations.append((r0, c1, r1, c1, opts))
         # a score above the indicator's weight turns red while typing
         weight = quote_sheetname(ref_sheet.name) + "!"
-        weight += xl_rowcol_to_cell(L.table_row(ref_p, 0) - 1, weight_col - 1, False, True)
+        weight += xl_rowcol_to_cell(layout.table_row(ref_p, 0) - 1, weight_col - 1, False, True)
         first = a1(r0, c0)
         cv.conditionals.append(
             (r0, c0, r1, c1, f"=AND(ISNUMBER({first}),ISNUMBER({weight}),{first}>{weight})")
         )
 
-    def _validation(self, b: L.Block, f: L.Field, first_cell: str) -> dict[str, Any] | None:
+    def _validation(self, b: layout.Block, f: layout.Field, first_cell: str) -> dict[str, Any] | None:
         if "{" in f.help:
             f = replace(f, help=self.words.fill(f.help))
         if self.year is not None and f.help:
@@ -584,10 +589,10 @@ def guide_text(grades: Sequence[str], words: ProfileText | None = None) -> list[
     budget_rule = data["budget_scored"] if words.budget != "0" else data["budget_unscored"]
     panel_rules = data["panel_rules"]
     values = {
-        "budget_sheet": L.BUDGET_SHEET.name,
-        "indicator_sheet": L.INDICATOR_SHEET.name,
-        "panel_sheet": L.PANEL_SHEET.name,
-        "levels": "；".join(f"{k}：{'、'.join(v)}" for k, v in L.LEVELS.items()),
+        "budget_sheet": layout.BUDGET_SHEET.name,
+        "indicator_sheet": layout.INDICATOR_SHEET.name,
+        "panel_sheet": layout.PANEL_SHEET.name,
+        "levels": "；".join(f"{k}：{'、'.join(v)}" for k, v in layout.LEVELS.items()),
         "budget_rule": budget_rule.format(budget=words.budget),
         "grades": "、".join(grades),
         "weights": words.weights,
@@ -604,23 +609,23 @@ def guide_rows(words: ProfileText | None = None) -> list[tuple[str, str, str, st
     words = words or ProfileText.of(None)
     say = guide_data()["rows"]
     rows: list[tuple[str, str, str, str]] = []
-    for sheet, p, f in L.iter_fields():
+    for sheet, p, f in layout.iter_fields():
         b = p.block
-        if isinstance(b, L.Table) and f.key == "seq":
+        if isinstance(b, layout.Table) and f.key == "seq":
             continue
         item = header_text(f).rstrip("*")
-        if isinstance(b, L.Matrix):
+        if isinstance(b, layout.Matrix):
             item = say["member_score"].format(label=f.label) if f is b.value else f.label
         if f.output:
             need, text = say["output_need"], say["output_help"]
         else:
-            required = f.required or (isinstance(b, L.Grid) and bool(b.required_rows))
-            conditional = f.required_when is not None or f.key in L.UNIT_CODES
+            required = f.required or (isinstance(b, layout.Grid) and bool(b.required_rows))
+            conditional = f.required_when is not None or f.key in layout.UNIT_CODES
             need = say["required"] if required else say["conditional"] if conditional else say["optional"]
-            if isinstance(b, L.Matrix) or b is L.MEMBERS:
+            if isinstance(b, layout.Matrix) or b is layout.MEMBERS:
                 need = say["by_panel_mode"]
             text = words.fill(f.help)
-            if isinstance(b, L.Grid) and b.required_rows:
+            if isinstance(b, layout.Grid) and b.required_rows:
                 rows_ = "、".join(lbl for k, lbl in b.rows if k in b.required_rows)
                 text += say["required_rows"].format(rows=rows_)
         rows.append((sheet.name, item, need, text))
@@ -628,7 +633,7 @@ def guide_rows(words: ProfileText | None = None) -> list[tuple[str, str, str, st
 
 
 def _instructions(
-    sheet: L.Sheet, year: int | None, grades: Sequence[str], words: ProfileText | None = None
+    sheet: layout.Sheet, year: int | None, grades: Sequence[str], words: ProfileText | None = None
 ) -> Canvas:
     cv = Canvas(sheet.name)
     columns = _guide_columns()
@@ -666,42 +671,42 @@ def _instructions(
 BLANK_PRINT_ROWS = 15
 
 
-def _filled_rows(cv: Canvas, p: L.Placement) -> int:
+def _filled_rows(cv: Canvas, p: layout.Placement) -> int:
     """How many rows of a table or matrix hold something typed (the last filled row's index + 1)."""
     b = p.block
-    if isinstance(b, L.Table):
-        cols = [L.table_col(p, f.key) for f in b.columns if f.key != "seq"]
-    elif isinstance(b, L.Matrix):
-        cols = [L.matrix_cell(p, 0, j)[1] for j in range(b.columns)]
+    if isinstance(b, layout.Table):
+        cols = [layout.table_col(p, f.key) for f in b.columns if f.key != "seq"]
+    elif isinstance(b, layout.Matrix):
+        cols = [layout.matrix_cell(p, 0, j)[1] for j in range(b.columns)]
     else:
         return 0
     n = 0
     for i in range(b.rows):
-        row = L.table_row(p, i)
+        row = layout.table_row(p, i)
         if any((c := cv.cells.get((row, col))) and c.value not in (None, "") for col in cols):
             n = i + 1
     return n
 
 
-def _print_end(sheet: L.Sheet, canvases: Mapping[str, Canvas], *, blank: bool) -> int:
+def _print_end(sheet: layout.Sheet, canvases: Mapping[str, Canvas], *, blank: bool) -> int:
     """The last row to print (1-based): a sheet ending in a table or score matrix stops at its last filled
     row (a matrix: at least as many rows as indicators filled), the blank template after
     :data:`BLANK_PRINT_ROWS` rows; empty rows never print pages of their own."""
     last = sheet.placements[-1]
     b = last.block
-    if not isinstance(b, L.Table | L.Matrix):
+    if not isinstance(b, layout.Table | layout.Matrix):
         cv = canvases[sheet.name]
         return max(r for r, _ in cv.cells)
     if blank:
-        return L.table_row(last, min(b.rows, BLANK_PRINT_ROWS) - 1)
+        return layout.table_row(last, min(b.rows, BLANK_PRINT_ROWS) - 1)
     n = _filled_rows(canvases[sheet.name], last)
-    if isinstance(b, L.Matrix):
+    if isinstance(b, layout.Matrix):
         ref_sheet, ref_p = locate(b.row_table)
         n = max(n, _filled_rows(canvases[ref_sheet.name], ref_p))
-    return L.table_row(last, max(n, 1) - 1)
+    return layout.table_row(last, max(n, 1) - 1)
 
 
-def _page_setup(ws: Worksheet, sheet: L.Sheet | None) -> None:
+def _page_setup(ws: Worksheet, sheet: layout.Sheet | None) -> None:
     ws.set_paper(9)
     if sheet is not None and sheet.landscape:
         ws.set_landscape()
@@ -747,7 +752,7 @@ def _blank(
     builder = _Builder(recorder, year, grades, words)  # type: ignore[arg-type]
     meta = builder.meta()
     canvases: dict[str, Canvas] = {}
-    for sheet in L.WORKBOOK.sheets:
+    for sheet in layout.WORKBOOK.sheets:
         canvases[sheet.name] = (
             builder.sheet(sheet) if sheet.blocks else _instructions(sheet, year, grades, words)
         )
@@ -788,7 +793,7 @@ def write_standard(
         fit_rows(cv)
 
     worksheets: dict[str, Worksheet] = {}
-    for sheet in L.WORKBOOK.sheets:
+    for sheet in layout.WORKBOOK.sheets:
         ws = wb.add_worksheet(sheet.name, worksheet_class=FastWorksheet)
         worksheets[sheet.key] = ws
         flush(canvases[sheet.name], ws, formats, canvases, _COMMENT_AUTHOR)
@@ -805,12 +810,12 @@ def write_standard(
             ws.hide_gridlines(2)
         if protect:
             _protect(ws)
-    meta_ws = wb.add_worksheet(L.META_SHEET_NAME, worksheet_class=FastWorksheet)
+    meta_ws = wb.add_worksheet(layout.META_SHEET_NAME, worksheet_class=FastWorksheet)
     flush(meta, meta_ws, formats, canvases, _COMMENT_AUTHOR)
     meta_ws.hide()
     if protect:
         _protect(meta_ws)
-    worksheets[L.WORKBOOK.sheets[0].key].activate()
+    worksheets[layout.WORKBOOK.sheets[0].key].activate()
     return StandardSheets(worksheets, meta_ws, formats)
 
 
@@ -827,7 +832,7 @@ def write_template(
         str(target) if isinstance(target, str | Path) else target,
         {"in_memory": True, "default_format_properties": {"font_name": FONT_NAME, "font_size": FONT_SIZE}},
     )
-    title = _title(L.BUDGET_SHEET, year).split(" · ")[0]
+    title = _title(layout.BUDGET_SHEET, year).split(" · ")[0]
     wb.set_properties({"title": title, "subject": TEMPLATE_ID, "comments": f"template v{TEMPLATE_VERSION}"})
     write_standard(wb, year=year, grades=grades, rules=rules)
     wb.close()

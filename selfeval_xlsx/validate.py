@@ -17,8 +17,7 @@ from typing import Any
 
 from jsonschema import ValidationError
 
-from . import layout as L
-from . import panel, weights
+from . import layout, panel, weights
 from .document import Document
 from .findings import Finding, Report, make, sort_key
 from .limits import DEFAULT_LIMITS, Limits
@@ -72,7 +71,7 @@ def validate_document(doc: Document, rules: Any = None) -> Report:
         panel.missing_sheet_warning(f)
         if panel_optional
         and f.code == "missing-sheet"
-        and f.sheet == L.PANEL_SHEET.name
+        and f.sheet == layout.PANEL_SHEET.name
         and f.severity == "error"
         else f
         for f in doc.findings
@@ -113,7 +112,7 @@ def _default_rules() -> Any:
 
 
 def _label(doc: Document, pointer: str) -> str:
-    f = L.field_at(pointer)
+    f = layout.field_at(pointer)
     label = f.label if f else pointer
     parts = pointer.strip("/").split("/")
     if parts[0] == "indicators" and len(parts) >= 2 and parts[1].isdigit():
@@ -122,7 +121,7 @@ def _label(doc: Document, pointer: str) -> str:
     if parts[0] == "members" and len(parts) >= 2 and parts[1].isdigit():
         return f"评价小组第{doc.get(f'/members/{parts[1]}/seq')}位成员的“{label}”"
     if parts[0] == "budget" and len(parts) >= 2:
-        row = dict(L.BUDGET.rows).get(parts[1], parts[1])
+        row = dict(layout.BUDGET.rows).get(parts[1], parts[1])
         return f"“{row}”行的“{label}”"
     if parts[0] == "panel_scores":
         return "评价小组打分"
@@ -142,8 +141,8 @@ def _from_schema(doc: Document, e: ValidationError) -> list[Finding]:
             msg = text("missing-value", label=label)
             if in_then and key == "completion":
                 msg = text("missing-value", "completion", label=label)
-            elif in_then and (f := L.field_at(ptr)) is not None and f.required_when:
-                when = L.field_at(f"{pointer.rstrip('/')}/{f.required_when[0]}")
+            elif in_then and (f := layout.field_at(ptr)) is not None and f.required_when:
+                when = layout.field_at(f"{pointer.rstrip('/')}/{f.required_when[0]}")
                 msg = text(
                     "missing-value",
                     "required-when",
@@ -168,8 +167,8 @@ def _from_schema(doc: Document, e: ValidationError) -> list[Finding]:
         )
         return [make("type-error", text("type-error", label=label, expected=names, value=value), **where)]
     if kw in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
-        f = L.field_at(pointer)
-        if f is not None and f.type == L.T.NUMTEXT:
+        f = layout.field_at(pointer)
+        if f is not None and f.type == layout.FieldType.NUMTEXT:
             return [
                 make(
                     "out-of-range",
@@ -267,11 +266,11 @@ def credit_check_char(code: str) -> str | None:
     when one of them is not a code character."""
     total = 0
     for ch, weight in zip(code[:17], CREDIT_WEIGHTS, strict=True):
-        value = L.CREDIT_CHARS.find(ch)
+        value = layout.CREDIT_CHARS.find(ch)
         if value < 0:
             return None
         total += value * weight
-    return L.CREDIT_CHARS[(31 - total % 31) % 31]
+    return layout.CREDIT_CHARS[(31 - total % 31) % 31]
 
 
 def _code(doc: Document, broken: set[str]) -> list[Finding]:
@@ -339,7 +338,7 @@ def _credit(doc: Document, broken: set[str], check_county: bool) -> list[Finding
     characters), which must be a known one and, for a unit without a township code, its county."""
     ptr = "/identity/credit_code"
     code = doc.get(ptr)
-    if ptr in broken or not isinstance(code, str) or not re.match(L.CREDIT_PATTERN, code):
+    if ptr in broken or not isinstance(code, str) or not re.match(layout.CREDIT_PATTERN, code):
         return []
     where = {**doc.where(ptr), "value": code}
     expected = credit_check_char(code)
@@ -383,7 +382,7 @@ def _sums(doc: Document, broken: set[str]) -> list[Finding]:
     """Each group of budget rows adds up to the total row (blank rows count as 0; an all-blank group is
     not used). Funding sources are flagged at the total; the 基本支出/项目支出 split at its own cells."""
     out = []
-    b = L.BUDGET
+    b = layout.BUDGET
     for n, (what, parts) in enumerate(b.groups):
         for col in b.columns:
             ptrs = [f"/budget/{k}/{col.key}" for k in parts]
@@ -420,9 +419,9 @@ def _blank_total(doc: Document, broken: set[str]) -> list[Finding]:
     cut check switches off). The tool does not fill it in from the funding-source rows, even when they
     are filled: the message gives their sum for the clerk to type (a figure the township signs)."""
     out = []
-    total_row = L.BUDGET.total_row
-    parts = [k for k, _ in L.BUDGET.rows if k != total_row]
-    for col in L.BUDGET.columns:
+    total_row = layout.BUDGET.total_row
+    parts = [k for k, _ in layout.BUDGET.rows if k != total_row]
+    for col in layout.BUDGET.columns:
         ptr = f"/budget/{total_row}/{col.key}"
         if ptr in broken or doc.get(ptr) is not None:
             continue
@@ -450,7 +449,7 @@ def _indicators(doc: Document, rules: Any, broken: set[str]) -> list[Finding]:
             )
         l1, l2 = r.get("level1"), r.get("level2")
         ptr = f"/indicators/{i}/level2"
-        if l1 in L.LEVELS and l2 and ptr not in broken and l2 not in L.LEVELS[l1]:
+        if l1 in layout.LEVELS and l2 and ptr not in broken and l2 not in layout.LEVELS[l1]:
             out.append(
                 make(
                     "category-mismatch",
@@ -459,7 +458,7 @@ def _indicators(doc: Document, rules: Any, broken: set[str]) -> list[Finding]:
                         seq=r.get("seq"),
                         level2=l2,
                         level1=l1,
-                        allowed="、".join(L.LEVELS[l1]),
+                        allowed="、".join(layout.LEVELS[l1]),
                     ),
                     **{**doc.where(ptr), "value": l2},
                 )
@@ -490,7 +489,7 @@ def _indicators(doc: Document, rules: Any, broken: set[str]) -> list[Finding]:
                         rules=rules.weights_text(),
                     ),
                     file=doc.file,
-                    sheet=first.sheet if first else L.INDICATOR_SHEET.name,
+                    sheet=first.sheet if first else layout.INDICATOR_SHEET.name,
                     cell=cell,
                     field="/indicators",
                     value=str(total),
@@ -530,11 +529,11 @@ def _targets(doc: Document, broken: set[str]) -> list[Finding]:
                     **where,
                 )
             )
-        elif abs(target) < L.MIN_TARGET:
+        elif abs(target) < layout.MIN_TARGET:
             out.append(
                 make(
                     "out-of-range",
-                    text("out-of-range", "tiny-target", head=head, minimum=L.MIN_TARGET),
+                    text("out-of-range", "tiny-target", head=head, minimum=layout.MIN_TARGET),
                     **where,
                 )
             )
@@ -560,14 +559,14 @@ def _targets(doc: Document, broken: set[str]) -> list[Finding]:
 def _divisor(doc: Document, broken: set[str]) -> list[Finding]:
     """The total row's adjusted budget divides the executed amount: a positive amount below 0.01 万元
     would give an execution rate of billions of per cent."""
-    ptr = f"/budget/{L.BUDGET.total_row}/adjusted"
+    ptr = f"/budget/{layout.BUDGET.total_row}/adjusted"
     value = doc.get(ptr)
-    if ptr in broken or not isinstance(value, Decimal) or not 0 < value < L.MIN_ADJUSTED:
+    if ptr in broken or not isinstance(value, Decimal) or not 0 < value < layout.MIN_ADJUSTED:
         return []
     return [
         make(
             "out-of-range",
-            text("out-of-range", "tiny-adjusted", value=short(value), minimum=L.MIN_ADJUSTED),
+            text("out-of-range", "tiny-adjusted", value=short(value), minimum=layout.MIN_ADJUSTED),
             **{**doc.where(ptr), "value": short(value)},
         )
     ]

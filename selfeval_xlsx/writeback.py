@@ -10,7 +10,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from . import layout as L
+from . import layout
 from .document import CellRef, Document
 from .template import BOX, DATE_FORMAT, MARK, field_style, locate
 from .version import TEMPLATE_VERSION
@@ -20,9 +20,9 @@ from .xlsx.cells import a1, parse_a1
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
-def typed_value(value: Any, f: L.Field | None) -> Any:
+def typed_value(value: Any, f: layout.Field | None) -> Any:
     """The value as it should be written: ISO dates of date fields become dates; the rest unchanged."""
-    if isinstance(value, str) and _ISO_DATE.match(value) and (f is None or f.type is L.T.DATE):
+    if isinstance(value, str) and _ISO_DATE.match(value) and (f is None or f.type is layout.FieldType.DATE):
         try:
             return date.fromisoformat(value)
         except ValueError:
@@ -41,7 +41,7 @@ def cell_position(cv: Canvas, ref: str) -> tuple[int, int] | None:
     return cv.anchor(row, col)
 
 
-def set_value(cv: Canvas, ref: str, value: Any, f: L.Field | None) -> None:
+def set_value(cv: Canvas, ref: str, value: Any, f: layout.Field | None) -> None:
     """Write ``value`` (typed for field ``f``) at ``ref``, replacing any formula there; a number in a
     text-formatted cell loses the text format."""
     if (at := cell_position(cv, ref)) is None:
@@ -67,17 +67,17 @@ def output_ref(pointer: str, doc: Document | None) -> tuple[str, str] | None:
         sheet, p = locate(parts[0])
     except KeyError:
         return None
-    if isinstance(p.block, L.Table) and len(parts) == 3 and parts[1].isdigit():
+    if isinstance(p.block, layout.Table) and len(parts) == 3 and parts[1].isdigit():
         if parts[2] not in {c.key for c in p.block.columns}:
             return None
-        col = L.table_col(p, parts[2])
+        col = layout.table_col(p, parts[2])
         prefix = f"/{parts[0]}/{parts[1]}/"
         for ptr, ref in (doc.cells if doc else {}).items():
             if ptr.startswith(prefix):
                 return ref.sheet, a1(int(re.sub(r"\D", "", ref.cell.split(":")[0]) or 0), col)
-        return sheet.name, a1(L.table_row(p, int(parts[1])), col)
+        return sheet.name, a1(layout.table_row(p, int(parts[1])), col)
     try:
-        return L.cell_of(pointer)
+        return layout.cell_of(pointer)
     except (KeyError, ValueError):  # a row or column the layout does not have
         return None
 
@@ -92,13 +92,13 @@ def relocate(
     """
     fixed = {
         p.block.key
-        for sheet in L.WORKBOOK.data_sheets
+        for sheet in layout.WORKBOOK.data_sheets
         for p in sheet.placements
-        if isinstance(p.block, L.Form | L.Grid)
+        if isinstance(p.block, layout.Form | layout.Grid)
     }
     cells, moves = {}, {}
     for pointer, ref in doc.cells.items():
-        new = L.cell_of(pointer) if pointer.strip("/").split("/")[0] in fixed else None
+        new = layout.cell_of(pointer) if pointer.strip("/").split("/")[0] in fixed else None
         if new is None:
             cells[pointer] = ref
             continue
@@ -125,12 +125,12 @@ def overlay(
                 value = value.get("value")
             if value is None or value == "" or isinstance(value, dict | list) or ref.sheet not in canvases:
                 continue
-            set_value(canvases[ref.sheet], ref.cell, value, L.field_at(pointer))
+            set_value(canvases[ref.sheet], ref.cell, value, layout.field_at(pointer))
     for pointer, value in (outputs or {}).items():
         where = output_ref(pointer, doc)
         if value is None or where is None or where[0] not in canvases:
             continue
-        set_value(canvases[where[0]], where[1], value, L.field_at(pointer))
+        set_value(canvases[where[0]], where[1], value, layout.field_at(pointer))
     for (sheet, ref), messages in (marks or {}).items():
         if sheet not in canvases or not messages:
             continue

@@ -883,11 +883,11 @@ def template_raw_number(
 
 def _indicator_rows(count: int) -> Callable[[Any], None]:
     def edit(wb: Any) -> None:
-        from selfeval_xlsx import layout as L
+        from selfeval_xlsx import layout
 
-        p = L.INDICATOR_SHEET.find("indicators")
-        ws = wb[L.INDICATOR_SHEET.name]
-        first = L.table_row(p, 0)
+        p = layout.INDICATOR_SHEET.find("indicators")
+        ws = wb[layout.INDICATOR_SHEET.name]
+        first = layout.table_row(p, 0)
         cols = range(1, len(p.block.columns) + 1)
         template = [[ws.cell(first + r, c).value for c in cols] for r in range(6)]
         for i in range(count):
@@ -975,10 +975,10 @@ def hidden_row(path: Path, index: int = 0) -> Path:
 
 def template_version(path: Path, key: str = "template_version", value: str = "0.9", index: int = 0) -> Path:
     """A filled workbook claiming another template version (or id) in its hidden ``_meta`` sheet."""
-    from selfeval_xlsx import layout as L
+    from selfeval_xlsx import layout
 
     def edit(wb: Any) -> None:
-        for row in wb[L.META_SHEET_NAME].iter_rows(max_col=2):
+        for row in wb[layout.META_SHEET_NAME].iter_rows(max_col=2):
             if row[0].value == key:
                 row[1].value = value
 

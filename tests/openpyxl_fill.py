@@ -15,7 +15,7 @@ from typing import Any
 
 from openpyxl import Workbook, load_workbook
 
-from selfeval_xlsx import layout as L
+from selfeval_xlsx import layout
 
 _DECIMAL = re.compile(r"^-?\d+(\.\d+)?$")
 
@@ -30,9 +30,9 @@ def template_workbook(year: int | None = None) -> Workbook:
     return load_workbook(buf)
 
 
-def _cell_value(value: Any, f: L.Field | None = None) -> Any:
+def _cell_value(value: Any, f: layout.Field | None = None) -> Any:
     """What Excel would store for a typed value: numbers as numbers, dates as dates, text as text."""
-    numeric = f is None or f.type in (*L.NUMERIC_TYPES, L.T.NUMTEXT)
+    numeric = f is None or f.type in (*layout.NUMERIC_TYPES, layout.FieldType.NUMTEXT)
     if numeric and isinstance(value, str) and _DECIMAL.match(value):
         value = Decimal(value)
     if isinstance(value, Decimal):
@@ -52,42 +52,45 @@ def _put(cell: Any, value: Any) -> None:
         cell.data_type = "s"
 
 
-def fill(wb: Workbook, data: dict[str, Any], layout: L.Workbook = L.WORKBOOK) -> Workbook:
+def fill(wb: Workbook, data: dict[str, Any], positions: layout.Workbook = layout.WORKBOOK) -> Workbook:
     """Write ``data`` into the template's input cells (in place) and return the workbook.
 
-    ``layout``: the positions of another template version (``L.LAYOUTS["1.0"]``) for a workbook of it;
+    ``positions``: the positions of another template version (``layout.LAYOUTS["1.0"]``) for a workbook of it;
     fields that version lacks are left out."""
-    for sheet in layout.data_sheets:
+    for sheet in positions.data_sheets:
         ws = wb[sheet.name]
         for p in sheet.placements:
             b = p.block
-            if isinstance(b, L.Form):
+            if isinstance(b, layout.Form):
                 for f in b.fields:
                     value = data.get(b.key, {}).get(f.key)
                     if value is not None:
-                        r, c = L.form_cell(p, f.key)
+                        r, c = layout.form_cell(p, f.key)
                         _put(ws.cell(r, c), _cell_value(value, f))
-            elif isinstance(b, L.Grid):
+            elif isinstance(b, layout.Grid):
                 for row_key, _ in b.rows:
                     for f in b.columns:
                         value = data.get(b.key, {}).get(row_key, {}).get(f.key)
                         if value is not None:
-                            r, c = L.grid_cell(p, row_key, f.key)
+                            r, c = layout.grid_cell(p, row_key, f.key)
                             _put(ws.cell(r, c), _cell_value(value, f))
-            elif isinstance(b, L.Table):
+            elif isinstance(b, layout.Table):
                 for i, record in enumerate(data.get(b.key, [])):
                     index = record.get("_row", i)  # `_row` puts a record lower, leaving blank rows
                     for f in b.inputs:
                         value = record.get(f.key)
                         if value is not None:
-                            _put(ws.cell(L.table_row(p, index), L.table_col(p, f.key)), _cell_value(value, f))
-            elif isinstance(b, L.Matrix):
+                            _put(
+                                ws.cell(layout.table_row(p, index), layout.table_col(p, f.key)),
+                                _cell_value(value, f),
+                            )
+            elif isinstance(b, layout.Matrix):
                 for entry in data.get(b.key, []):
-                    r, c = L.matrix_cell(p, int(entry["row"]) - 1, int(entry["column"]) - 1)
+                    r, c = layout.matrix_cell(p, int(entry["row"]) - 1, int(entry["column"]) - 1)
                     ws.cell(r, c).value = _cell_value(entry["value"], b.value)
                 if b.agreed:
                     for entry in data.get(b.agreed_key, []):
-                        r, c = L.agreed_cell(p, int(entry["row"]) - 1)
+                        r, c = layout.agreed_cell(p, int(entry["row"]) - 1)
                         ws.cell(r, c).value = _cell_value(entry["value"], b.agreed)
     return wb
 

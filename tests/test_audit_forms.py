@@ -120,10 +120,10 @@ def test_generic_completion_on_one_row_is_not_a_pattern() -> None:
 
 
 def test_template_prompt_left_in_answer_cells() -> None:
-    from selfeval_xlsx import layout as L
+    from selfeval_xlsx import layout
 
-    achieved_help = next(f.help for f in L.GOALS.fields if f.key == "achieved")
-    reason_help = next(f.help for f in L.INDICATORS.columns if f.key == "reason")
+    achieved_help = next(f.help for f in layout.GOALS.fields if f.key == "achieved")
+    reason_help = next(f.help for f in layout.INDICATORS.columns if f.key == "reason")
     s = scored(set_value("/goals/achieved", achieved_help), set_indicator(0, "reason", reason_help))
     cells = {(f.sheet, f.cell) for f in found(s, "template-text-left")}
     assert cells == {cell_of("/goals/achieved"), indicator_cell(0, "reason")}

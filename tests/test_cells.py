@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from selfeval_xlsx.xlsx import grid as X
+from selfeval_xlsx.xlsx import grid as grid_reader
 from selfeval_xlsx.xlsx.cells import a1, column_index, parse_a1
 
 
@@ -43,7 +43,7 @@ def test_column_index_and_a1_are_inverse() -> None:
 
 
 def test_the_grid_bounds_references_to_excels_sheet() -> None:
-    assert X._parse_ref("xfd1048576") == (1048576, 16384)
+    assert grid_reader._parse_ref("xfd1048576") == (1048576, 16384)
     for ref in ("XFE1", "A0", "A1048577", "B12345678"):
-        with pytest.raises(X.GridError):
-            X._parse_ref(ref)
+        with pytest.raises(grid_reader.GridError):
+            grid_reader._parse_ref(ref)

@@ -15,8 +15,7 @@ from openpyxl import Workbook, load_workbook
 from openpyxl_fill import fill, filled_bytes
 from workbooks import cell_of, chain, seed_bytes, set_value, write
 
-from selfeval_xlsx import api
-from selfeval_xlsx import layout as L
+from selfeval_xlsx import api, layout
 from selfeval_xlsx.cli import cli
 from selfeval_xlsx.validate import credit_check_char
 from selfeval_xlsx.version import TEMPLATE_VERSION
@@ -135,7 +134,7 @@ def test_kind_is_a_dropdown_defaulting_to_whole() -> None:
     assert wb[sheet][ref].value == "整体"
     [dv] = [dv for dv in wb[sheet].data_validations.dataValidation if ref in str(dv.sqref)]
     assert dv.type == "list"
-    meta = wb[L.META_SHEET_NAME]
+    meta = wb[layout.META_SHEET_NAME]
     col = next(c for c in meta[1] if c.value == "评价类型").column
     assert [meta.cell(r, col).value for r in (2, 3)] == ["整体", "项目"]
 
@@ -301,7 +300,7 @@ def v1_0_bytes(data: dict[str, Any], edit: Any = None) -> bytes:
     """A workbook of the 1.0 template (as a township that kept last year's file would send), filled at
     its own positions."""
     wb = load_workbook(TEMPLATE_1_0)
-    fill(wb, data, L.LAYOUTS["1.0"])
+    fill(wb, data, layout.LAYOUTS["1.0"])
     if edit:
         edit(wb)
     buf = io.BytesIO()
@@ -310,7 +309,7 @@ def v1_0_bytes(data: dict[str, Any], edit: Any = None) -> bytes:
 
 
 def test_fixture_is_a_1_0_template() -> None:
-    meta = load_workbook(TEMPLATE_1_0)[L.META_SHEET_NAME]
+    meta = load_workbook(TEMPLATE_1_0)[layout.META_SHEET_NAME]
     assert {r[0].value: r[1].value for r in meta.iter_rows(max_col=2)}["template_version"] == "1.0"
     assert TEMPLATE_VERSION == "1.1"
 
@@ -324,13 +323,13 @@ def test_v1_0_workbook_is_read_with_a_warning_naming_what_to_add() -> None:
         assert added in f.message
     current = api.score_workbook(seed_bytes())
     assert scored.result.total.shown == current.result.total.shown == Decimal("98.68")
-    assert scored.submission.budget == {k: current.submission.budget[k] for k, _ in L.FUNDING}
+    assert scored.submission.budget == {k: current.submission.budget[k] for k, _ in layout.FUNDING}
     assert scored.submission.kind == "整体"
 
 
 def test_v1_0_findings_name_the_cells_of_the_file_as_sent() -> None:
-    old = L.LAYOUTS["1.0"].sheet("budget")
-    r, c = L.grid_cell(old.find("budget"), "total", "executed")
+    old = layout.LAYOUTS["1.0"].sheet("budget")
+    r, c = layout.grid_cell(old.find("budget"), "total", "executed")
 
     def typed(wb: Workbook) -> None:
         wb[old.name].cell(r, c).value = "约8700万"
@@ -342,8 +341,8 @@ def test_v1_0_findings_name_the_cells_of_the_file_as_sent() -> None:
 
 
 def test_v1_0_returned_and_completed_copies_are_on_the_new_template(tmp_path: Path) -> None:
-    old = L.LAYOUTS["1.0"].sheet("budget")
-    r, c = L.grid_cell(old.find("budget"), "total", "executed")
+    old = layout.LAYOUTS["1.0"].sheet("budget")
+    r, c = layout.grid_cell(old.find("budget"), "total", "executed")
 
     def typed(wb: Workbook) -> None:
         wb[old.name].cell(r, c).value = "约8700万"
@@ -359,7 +358,7 @@ def test_v1_0_returned_and_completed_copies_are_on_the_new_template(tmp_path: Pa
     assert wb[sheet][cell_of("/identity/unit_name")[1]].value == "宋营镇人民政府"
     assert wb[sheet][cell_of("/identity/division_code")[1]].value == "130133101000"
     assert wb[sheet][cell_of("/goals/annual_goal")[1]].value == sampledata.SEED_GOAL
-    meta = {row[0].value: row[1].value for row in wb[L.META_SHEET_NAME].iter_rows(max_col=2)}
+    meta = {row[0].value: row[1].value for row in wb[layout.META_SHEET_NAME].iter_rows(max_col=2)}
     assert meta["template_version"] == TEMPLATE_VERSION
 
     scored = api.score_workbook(v1_0_bytes(sampledata.seed()))

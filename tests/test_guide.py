@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from openpyxl import load_workbook
 
 import selfeval_xlsx
-from selfeval_xlsx import layout as L
+from selfeval_xlsx import layout
 from selfeval_xlsx.cli import cli
 from selfeval_xlsx.version import TEMPLATE_VERSION, __version__
 
@@ -23,7 +23,7 @@ def _guide_sheet(tmp_path: Path, profile: str) -> dict[str, str]:
     target = tmp_path / f"{profile}.xlsx"
     result = CliRunner().invoke(cli, ["template", "-o", str(target), "--rules", profile])
     assert result.exit_code == 0, result.output
-    ws = load_workbook(target)[L.WORKBOOK.sheets[0].name]
+    ws = load_workbook(target)[layout.WORKBOOK.sheets[0].name]
     assert ws.title == "填表说明"
     return {c.coordinate: c.value for row in ws.iter_rows() for c in row if c.value is not None}
 

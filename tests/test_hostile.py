@@ -30,7 +30,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import hostile as H
+import hostile
 import pytest
 from click.testing import CliRunner, Result
 from hypothesis import HealthCheck, example, given, settings
@@ -38,14 +38,13 @@ from hypothesis import strategies as st
 from openpyxl import load_workbook
 from openpyxl.utils.exceptions import IllegalCharacterError
 
-from selfeval_xlsx import api
-from selfeval_xlsx import layout as L
+from selfeval_xlsx import api, layout
 from selfeval_xlsx.cli import cli
 from selfeval_xlsx.findings import CODES
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "samples" / "inbox"
-CASES = H.catalogue()
+CASES = hostile.catalogue()
 IDS = [c.id for c in CASES]
 #: Generators used only inside other generators (``symlink_outside`` makes its link with ``symlink``).
 BUILDING_BLOCKS = {"symlink"}
@@ -59,7 +58,7 @@ def made_of_user_text(formula: str) -> bool:
     return any(m in formula for m in FORMULA_MARKERS) or bare == "1+1"
 
 
-Place = Callable[[H.Case, Path], Path]
+Place = Callable[[hostile.Case, Path], Path]
 
 
 # --- helpers ---------------------------------------------------------------------------------------
@@ -70,7 +69,7 @@ def place() -> Place:
     """Write a case into a folder; each case is generated once per session, then copied."""
     cache_: dict[str, bytes] = {}
 
-    def put(case: H.Case, folder: Path) -> Path:
+    def put(case: hostile.Case, folder: Path) -> Path:
         folder.mkdir(parents=True, exist_ok=True)
         if case.id in cache_:
             path = folder / case.name
@@ -125,7 +124,7 @@ def assert_clean(res: Result, exit_code: int) -> None:
     assert res.exit_code == exit_code, res.output[-2000:]
 
 
-def check_findings(case: H.Case, findings: list[dict[str, Any]], name: str) -> None:
+def check_findings(case: hostile.Case, findings: list[dict[str, Any]], name: str) -> None:
     """Findings (as JSON dicts) say what the case calls for, with stable codes, naming the file."""
     codes = [f["code"] for f in findings]
     assert set(case.codes) <= set(codes), codes
@@ -193,9 +192,9 @@ def strings_in(book: Path) -> set[str]:
 def test_catalogue_covers_every_generator_and_every_category() -> None:
     generators = {
         name
-        for name, f in vars(H).items()
+        for name, f in vars(hostile).items()
         if inspect.isfunction(f)
-        and f.__module__ == H.__name__
+        and f.__module__ == hostile.__name__
         and not name.startswith("_")
         and list(inspect.signature(f).parameters)[:1] == ["path"]
     }
@@ -215,7 +214,7 @@ def test_catalogue_covers_every_generator_and_every_category() -> None:
 
 
 @pytest.mark.parametrize("case", CASES, ids=IDS)
-def test_library_validate_and_score(case: H.Case, place: Place, tmp_path: Path, monkeypatch) -> None:
+def test_library_validate_and_score(case: hostile.Case, place: Place, tmp_path: Path, monkeypatch) -> None:
     inbox, _out = layout_for(tmp_path, monkeypatch)
     path = place(case, inbox)
     before = snapshot(tmp_path)
@@ -246,7 +245,7 @@ def test_library_validate_and_score(case: H.Case, place: Place, tmp_path: Path, 
 
 
 @pytest.mark.parametrize("case", CASES, ids=IDS)
-def test_cli_validate_and_score(case: H.Case, place: Place, tmp_path: Path, monkeypatch) -> None:
+def test_cli_validate_and_score(case: hostile.Case, place: Place, tmp_path: Path, monkeypatch) -> None:
     inbox, out = layout_for(tmp_path, monkeypatch)
     path = place(case, inbox)
     out.mkdir()
@@ -296,7 +295,7 @@ def test_cli_validate_and_score(case: H.Case, place: Place, tmp_path: Path, monk
 
 
 @pytest.mark.parametrize("case", CASES, ids=IDS)
-def test_cli_merge(case: H.Case, place: Place, tmp_path: Path, monkeypatch) -> None:
+def test_cli_merge(case: hostile.Case, place: Place, tmp_path: Path, monkeypatch) -> None:
     inbox, out = layout_for(tmp_path, monkeypatch)
     path = place(case, inbox)
     before = snapshot(tmp_path, skip=out)
@@ -330,8 +329,8 @@ def test_cli_merge(case: H.Case, place: Place, tmp_path: Path, monkeypatch) -> N
     assert len(completed) == accepted
     assert len({t["code"] for r in rolls for t in r["townships"]}) == accepted
     check_outputs(out, scan_formulas=bool(accepted))
-    if case.gen is H.injection_xlsx:
-        wanted = {p.strip() for p in H.INJECTIONS}
+    if case.gen is hostile.injection_xlsx:
+        wanted = {p.strip() for p in hostile.INJECTIONS}
         for book in [*completed, *out.glob("汇总_*.xlsx")]:
             assert wanted <= {s.strip() for s in strings_in(book)}, book.name
 
@@ -436,7 +435,7 @@ def test_every_rejected_file_is_listed_when_a_merge_spans_counties(tmp_path: Pat
     county) must still be listed, not left out of both."""
     inbox = tmp_path / "inbox"
     shutil.copytree(SAMPLES, inbox)
-    H.template_xlsx(inbox / "元氏县的一个镇.xlsx", index=3)  # a second county: two roll-ups
+    hostile.template_xlsx(inbox / "元氏县的一个镇.xlsx", index=3)  # a second county: two roll-ups
     result = api.merge(inbox, tmp_path / "out", jobs=1)
     rolls = json.loads((tmp_path / "out" / "rollup.json").read_text(encoding="utf-8"))["rollups"]
     assert len(rolls) == 2
@@ -451,12 +450,15 @@ def test_every_rejected_file_is_listed_when_a_merge_spans_counties(tmp_path: Pat
 def township_copies(folder: Path, n: int) -> None:
     """``n`` valid, distinct township workbooks, made fast: one filled workbook with its identity
     (code and unit name, whole shared strings) rewritten, re-zipped."""
-    base = H.template_bytes(index=0)
-    code, name = H.outsider(0)["identity"]["division_code"], H.outsider(0)["identity"]["unit_name"]
-    members = H.parts(base)
+    base = hostile.template_bytes(index=0)
+    code, name = (
+        hostile.outsider(0)["identity"]["division_code"],
+        hostile.outsider(0)["identity"]["unit_name"],
+    )
+    members = hostile.parts(base)
     folder.mkdir(parents=True, exist_ok=True)
     for k in range(n):
-        new_code, new_name = f"{H.OUTSIDER_COUNTY[0]}{110 + k:03d}000", f"元氏{k}镇人民政府"
+        new_code, new_name = f"{hostile.OUTSIDER_COUNTY[0]}{110 + k:03d}000", f"元氏{k}镇人民政府"
         replaced, hits = {}, 0
         for part, body in members.items():
             if part.startswith("xl/") and part.endswith(".xml"):
@@ -466,7 +468,7 @@ def township_copies(folder: Path, n: int) -> None:
                         body = body.replace(old_b, new_b)
             replaced[part] = body
         assert hits >= 2
-        (folder / f"{new_name}2023自评表.xlsx").write_bytes(H.rebuild_xlsx(base, replaced))
+        (folder / f"{new_name}2023自评表.xlsx").write_bytes(hostile.rebuild_xlsx(base, replaced))
 
 
 def _xml_forms(text: str) -> list[bytes]:
@@ -579,11 +581,11 @@ def test_merge_killed_with_sigkill_then_run_again(place: Place, tmp_path: Path) 
 
 @cache
 def _base() -> bytes:
-    return H.template_bytes(index=0)
+    return hostile.template_bytes(index=0)
 
 
-_DATA_SHEETS = [s.name for s in L.WORKBOOK.data_sheets]
-_ALL_SHEETS = [*_DATA_SHEETS, L.META_SHEET_NAME, "填表说明"]
+_DATA_SHEETS = [s.name for s in layout.WORKBOOK.data_sheets]
+_ALL_SHEETS = [*_DATA_SHEETS, layout.META_SHEET_NAME, "填表说明"]
 _ODD_VALUES = st.sampled_from(
     [
         "NaN",
@@ -664,8 +666,8 @@ def _apply(wb: Any, edit: tuple[Any, ...]) -> None:
 
 
 def _member_seq_cell() -> tuple[int, int]:
-    p = L.PANEL_SHEET.find("members")
-    return L.table_row(p, 0), L.table_col(p, "seq")
+    p = layout.PANEL_SHEET.find("members")
+    return layout.table_row(p, 0), layout.table_col(p, "seq")
 
 
 @settings(
@@ -674,7 +676,9 @@ def _member_seq_cell() -> tuple[int, int]:
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 @given(edits=st.lists(_EDIT, min_size=1, max_size=6))
-@example(edits=[("set", L.PANEL_SHEET.name, *_member_seq_cell(), -2)])  # was: ValueError in validate._panel
+@example(
+    edits=[("set", layout.PANEL_SHEET.name, *_member_seq_cell(), -2)]
+)  # was: ValueError in validate._panel
 def test_random_edits_never_escape(edits: list[tuple[Any, ...]]) -> None:
     wb = load_workbook(io.BytesIO(_base()))
     for edit in edits:

@@ -9,7 +9,7 @@ import sys
 from datetime import datetime
 from pathlib import Path
 
-import hostile as H
+import hostile
 import pytest
 from openpyxl import load_workbook
 
@@ -19,7 +19,7 @@ from selfeval_xlsx.findings import make
 from selfeval_xlsx.intake import Intake, Item, Rejected, Skipped, collect, safe_name
 from selfeval_xlsx.limits import Limits
 
-SONGYING = H.xlsx_bytes(title="宋营镇人民政府")
+SONGYING = hostile.xlsx_bytes(title="宋营镇人民政府")
 
 
 def _snapshot(root: Path) -> dict[str, tuple[str, int]]:
@@ -49,78 +49,84 @@ def build_inbox(root: Path) -> Path:
 
     (inbox / "宋营镇2023.xlsx").write_bytes(SONGYING)
     (inbox / "乡镇" / "宋营镇2023 - 副本.xlsx").write_bytes(SONGYING)  # byte-identical copy
-    H.xlsx(inbox / "乡镇" / "补交" / "王庄乡.xlsx", title="王庄乡")
-    H.xlsm(inbox / "城关镇（宏）.xlsm")
-    H.huge_dimension_xlsx(inbox / "大范围.xlsx")
+    hostile.xlsx(inbox / "乡镇" / "补交" / "王庄乡.xlsx", title="王庄乡")
+    hostile.xlsm(inbox / "城关镇（宏）.xlsm")
+    hostile.huge_dimension_xlsx(inbox / "大范围.xlsx")
 
-    H.pdf(inbox / "改名的PDF.xlsx")
-    H.pdf(inbox / "说明.pdf")
-    H.docx(inbox / "其实是Word.xlsx")
-    H.docx(inbox / "通知.docx")
-    H.png(inbox / "截图.png")
-    H.text(inbox / "备注.txt", "请查收")
-    H.empty(inbox / "空.xlsx")
-    H.empty(inbox / "空白.txt")
-    H.random_bytes(inbox / "乱码.xlsx")
-    H.truncated_zip(inbox / "没下载完.xlsx")
-    H.zip_without_workbook(inbox / "没有工作簿.xlsx")
-    H.encrypted_ole(inbox / "有密码.xlsx")
-    H.old_xls(inbox / "旧格式.xls")
-    H.wps_et(inbox / "WPS表格.et")
-    H.xlsb(inbox / "二进制.xlsb")
-    H.zip_bomb(inbox / "炸弹.xlsx", inflated=256 * 1024 * 1024)
-    H.zip_bomb(inbox / "撒谎的炸弹.xlsx", inflated=256 * 1024 * 1024, lie=True)
-    H.lying_sizes_xlsx(inbox / "尺寸不符.xlsx")
-    H.billion_laughs_xlsx(inbox / "实体炸弹.xlsx")
-    H.quadratic_blowup_xlsx(inbox / "二次膨胀.xlsx")
-    H.external_entity_xlsx(inbox / "外部实体.xlsx")
-    H.lock_file(inbox / "~$宋营镇2023.xlsx")
+    hostile.pdf(inbox / "改名的PDF.xlsx")
+    hostile.pdf(inbox / "说明.pdf")
+    hostile.docx(inbox / "其实是Word.xlsx")
+    hostile.docx(inbox / "通知.docx")
+    hostile.png(inbox / "截图.png")
+    hostile.text(inbox / "备注.txt", "请查收")
+    hostile.empty(inbox / "空.xlsx")
+    hostile.empty(inbox / "空白.txt")
+    hostile.random_bytes(inbox / "乱码.xlsx")
+    hostile.truncated_zip(inbox / "没下载完.xlsx")
+    hostile.zip_without_workbook(inbox / "没有工作簿.xlsx")
+    hostile.encrypted_ole(inbox / "有密码.xlsx")
+    hostile.old_xls(inbox / "旧格式.xls")
+    hostile.wps_et(inbox / "WPS表格.et")
+    hostile.xlsb(inbox / "二进制.xlsb")
+    hostile.zip_bomb(inbox / "炸弹.xlsx", inflated=256 * 1024 * 1024)
+    hostile.zip_bomb(inbox / "撒谎的炸弹.xlsx", inflated=256 * 1024 * 1024, lie=True)
+    hostile.lying_sizes_xlsx(inbox / "尺寸不符.xlsx")
+    hostile.billion_laughs_xlsx(inbox / "实体炸弹.xlsx")
+    hostile.quadratic_blowup_xlsx(inbox / "二次膨胀.xlsx")
+    hostile.external_entity_xlsx(inbox / "外部实体.xlsx")
+    hostile.lock_file(inbox / "~$宋营镇2023.xlsx")
     (inbox / "Thumbs.db").write_bytes(b"\xd0\xcf\x11\xe0")
     (inbox / "desktop.ini").write_text("[.ShellClassInfo]")
     (inbox / ".DS_Store").write_bytes(b"\x00\x00\x00\x01Bud1")
 
-    H.gbk_names_zip(
+    hostile.gbk_names_zip(
         inbox / "城关镇.zip",
         {
-            "城关镇2023自评表.xlsx": H.xlsx_bytes(title="城关镇"),
+            "城关镇2023自评表.xlsx": hostile.xlsx_bytes(title="城关镇"),
             "附件/说明.txt": "说明".encode("gbk"),
             "__MACOSX/._城关镇2023自评表.xlsx": b"\x00",
             "~$城关镇2023自评表.xlsx": b"lock",
             "宋营镇副本.xlsx": SONGYING,  # duplicate of a loose file
         },
     )
-    H.traversal_zip(inbox / "危险文件名.zip")
-    H.nested_zip(inbox / "两层.zip", 2, H.xlsx_bytes(title="两层"))
-    H.nested_zip(inbox / "三层.zip", 3, H.xlsx_bytes(title="三层"))
-    H.plain_zip(inbox / "空压缩包.zip", {})
-    (inbox / "坏压缩包.zip").write_bytes(H.plain_zip_bytes({"a.xlsx": SONGYING})[:-30])
+    hostile.traversal_zip(inbox / "危险文件名.zip")
+    hostile.nested_zip(inbox / "两层.zip", 2, hostile.xlsx_bytes(title="两层"))
+    hostile.nested_zip(inbox / "三层.zip", 3, hostile.xlsx_bytes(title="三层"))
+    hostile.plain_zip(inbox / "空压缩包.zip", {})
+    (inbox / "坏压缩包.zip").write_bytes(hostile.plain_zip_bytes({"a.xlsx": SONGYING})[:-30])
 
-    H.eml_rfc2231(inbox / "王楼乡来信.eml", {"王楼乡2023年自评表.xlsx": H.xlsx_bytes(title="王楼乡")})
-    H.eml_raw(
-        inbox / "李村镇来信.eml", H.encoded_word("李村镇自评表.xlsx", "GBK"), H.xlsx_bytes(title="李村镇")
+    hostile.eml_rfc2231(
+        inbox / "王楼乡来信.eml", {"王楼乡2023年自评表.xlsx": hostile.xlsx_bytes(title="王楼乡")}
     )
-    H.eml_raw(
+    hostile.eml_raw(
+        inbox / "李村镇来信.eml",
+        hostile.encoded_word("李村镇自评表.xlsx", "GBK"),
+        hostile.xlsx_bytes(title="李村镇"),
+    )
+    hostile.eml_raw(
         inbox / "赵庄镇来信.eml",
         b'"' + "赵庄镇自评表.xlsx".encode("gbk") + b'"',  # raw 8-bit GBK in the header
-        H.xlsx_bytes(title="赵庄镇"),
+        hostile.xlsx_bytes(title="赵庄镇"),
     )
-    H.eml_raw(
+    hostile.eml_raw(
         inbox / "镕镇来信.eml",
-        H.encoded_word("镕镇自评表.xlsx", "GBK").replace(b"GBK", b"GB2312"),  # 镕 is not in GB2312
-        H.xlsx_bytes(title="镕镇"),
+        hostile.encoded_word("镕镇自评表.xlsx", "GBK").replace(b"GBK", b"GB2312"),  # 镕 is not in GB2312
+        hostile.xlsx_bytes(title="镕镇"),
     )
-    H.eml_rfc2231(
+    hostile.eml_rfc2231(
         inbox / "打包来信.eml",
-        {"张庄镇.zip": H.plain_zip_bytes({"张庄镇.xlsx": H.xlsx_bytes(title="张庄镇")})},
+        {"张庄镇.zip": hostile.plain_zip_bytes({"张庄镇.xlsx": hostile.xlsx_bytes(title="张庄镇")})},
     )
-    zip_in_zip = H.plain_zip_bytes({"inner.zip": H.plain_zip_bytes({"深.xlsx": H.xlsx_bytes(title="深")})})
-    H.eml_rfc2231(inbox / "套娃来信.eml", {"外层.zip": zip_in_zip})
-    H.eml_rfc2231(inbox / "没附件.eml", {})
-    H.eml_nested_multipart(inbox / "复杂邮件.eml", levels=200)
+    zip_in_zip = hostile.plain_zip_bytes(
+        {"inner.zip": hostile.plain_zip_bytes({"深.xlsx": hostile.xlsx_bytes(title="深")})}
+    )
+    hostile.eml_rfc2231(inbox / "套娃来信.eml", {"外层.zip": zip_in_zip})
+    hostile.eml_rfc2231(inbox / "没附件.eml", {})
+    hostile.eml_nested_multipart(inbox / "复杂邮件.eml", levels=200)
 
-    H.symlink(inbox / "外部链接.xlsx", root / "outside.xlsx")
-    H.symlink(inbox / "内部链接.xlsx", inbox / "宋营镇2023.xlsx")
-    (root / "outside.xlsx").write_bytes(H.xlsx_bytes(title="外部"))
+    hostile.symlink(inbox / "外部链接.xlsx", root / "outside.xlsx")
+    hostile.symlink(inbox / "内部链接.xlsx", inbox / "宋营镇2023.xlsx")
+    (root / "outside.xlsx").write_bytes(hostile.xlsx_bytes(title="外部"))
     if hasattr(os, "mkfifo"):
         os.mkfifo(inbox / "管道.xlsx")
     return inbox
@@ -279,9 +285,9 @@ def test_email_items_carry_the_date_header(result) -> None:
     intake, _, _ = result
     items = _by_name(intake.items)
     for name in ("王楼乡来信.eml › 王楼乡2023年自评表.xlsx", "李村镇来信.eml › 李村镇自评表.xlsx"):
-        assert items[name].email_date == H.EMAIL_DATE
+        assert items[name].email_date == hostile.EMAIL_DATE
         assert isinstance(items[name].email_date, datetime)
-    assert items["打包来信.eml › 张庄镇.zip › 张庄镇.xlsx"].email_date == H.EMAIL_DATE
+    assert items["打包来信.eml › 张庄镇.zip › 张庄镇.xlsx"].email_date == hostile.EMAIL_DATE
     assert items["乡镇/补交/王庄乡.xlsx"].email_date is None
 
 
@@ -315,8 +321,8 @@ def test_archives_we_cannot_open_are_rejected_not_skipped(tmp_path: Path) -> Non
     """They may hold a submission, so the township must hear about them."""
     inbox = tmp_path / "inbox"
     inbox.mkdir()
-    H.rar(inbox / "宋营镇.rar")
-    H.outlook_msg(inbox / "来信.msg")
+    hostile.rar(inbox / "宋营镇.rar")
+    hostile.outlook_msg(inbox / "来信.msg")
     got = collect(inbox)
     assert [(r.name, r.kind, r.findings[0].code) for r in got.rejected] == [
         ("宋营镇.rar", "rar", "unsupported-format"),
@@ -328,7 +334,7 @@ def test_archives_we_cannot_open_are_rejected_not_skipped(tmp_path: Path) -> Non
 def test_max_extracted_cuts_off_an_archive(tmp_path: Path) -> None:
     inbox = tmp_path / "inbox"
     inbox.mkdir()
-    H.plain_zip(inbox / "多.zip", {f"{i}.xlsx": H.xlsx_bytes(title=f"单位{i}") for i in range(5)})
+    hostile.plain_zip(inbox / "多.zip", {f"{i}.xlsx": hostile.xlsx_bytes(title=f"单位{i}") for i in range(5)})
     got = collect(inbox, Limits(max_extracted=2))
     assert [i.name for i in got.items] == ["多.zip › 0.xlsx", "多.zip › 1.xlsx"]
     assert [(r.name, r.findings[0].code) for r in got.rejected] == [("多.zip", "too-large")]
@@ -338,9 +344,9 @@ def test_max_extracted_cuts_off_an_archive(tmp_path: Path) -> None:
 def test_max_file_bytes_rejects_without_reading(tmp_path: Path) -> None:
     inbox = tmp_path / "inbox"
     inbox.mkdir()
-    H.xlsx(inbox / "大.xlsx", rows=500)
-    H.pdf(inbox / "大.pdf")
-    (inbox / "大.pdf").write_bytes(H.PDF + b"\n%" + b"x" * 5000)
+    hostile.xlsx(inbox / "大.xlsx", rows=500)
+    hostile.pdf(inbox / "大.pdf")
+    (inbox / "大.pdf").write_bytes(hostile.PDF + b"\n%" + b"x" * 5000)
     got = collect(inbox, Limits(max_file_bytes=2000))
     assert [(r.name, r.sha256, r.findings[0].code) for r in got.rejected] == [("大.xlsx", "", "too-large")]
     assert [s.name for s in got.skipped] == ["大.pdf"] and "超过大小上限" in got.skipped[0].reason
@@ -353,7 +359,7 @@ def test_intake_memory_budget(tmp_path: Path) -> None:
     inbox = tmp_path / "inbox"
     inbox.mkdir()
     for i in range(3):
-        H.xlsx(tmp_path / f"{i}.xlsx", title=f"单位{i}")
+        hostile.xlsx(tmp_path / f"{i}.xlsx", title=f"单位{i}")
     size = (tmp_path / "0.xlsx").stat().st_size
     with zipfile.ZipFile(inbox / "打包.zip", "w") as zf:
         for i in range(3):
@@ -369,10 +375,10 @@ def test_intake_memory_budget(tmp_path: Path) -> None:
 def test_plain_files_are_read_again_and_checked(tmp_path: Path) -> None:
     inbox = tmp_path / "inbox"
     inbox.mkdir()
-    H.xlsx(inbox / "a.xlsx", title="单位")
+    hostile.xlsx(inbox / "a.xlsx", title="单位")
     [item] = collect(inbox).items
     assert item.held == b"" and item.path and item.data == (inbox / "a.xlsx").read_bytes()
-    H.xlsx(inbox / "a.xlsx", title="另一个单位")  # replaced after intake
+    hostile.xlsx(inbox / "a.xlsx", title="另一个单位")  # replaced after intake
     with pytest.raises(intake_module.ChangedFile):
         item.data  # noqa: B018
 
@@ -380,7 +386,7 @@ def test_plain_files_are_read_again_and_checked(tmp_path: Path) -> None:
 def test_max_depth_is_a_setting(tmp_path: Path) -> None:
     inbox = tmp_path / "inbox"
     inbox.mkdir()
-    H.nested_zip(inbox / "两层.zip", 2, SONGYING)
+    hostile.nested_zip(inbox / "两层.zip", 2, SONGYING)
     assert [r.findings[0].code for r in collect(inbox, Limits(max_depth=1)).rejected] == ["too-large"]
     assert len(collect(inbox, Limits(max_depth=3)).items) == 1
 
@@ -389,7 +395,7 @@ def test_max_inbox_files(tmp_path: Path) -> None:
     inbox = tmp_path / "inbox"
     inbox.mkdir()
     for i in range(5):
-        H.xlsx(inbox / f"{i}.xlsx", title=f"单位{i}")
+        hostile.xlsx(inbox / f"{i}.xlsx", title=f"单位{i}")
     got = collect(inbox, Limits(max_inbox_files=3))
     assert len(got.items) == 3
     assert any("收件箱文件过多" in s.reason for s in got.skipped)
@@ -398,8 +404,8 @@ def test_max_inbox_files(tmp_path: Path) -> None:
 def test_one_failing_file_never_stops_the_batch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     inbox = tmp_path / "inbox"
     inbox.mkdir()
-    H.xlsx(inbox / "a.xlsx", title="甲")
-    H.xlsx(inbox / "b.xlsx", title="乙")
+    hostile.xlsx(inbox / "a.xlsx", title="甲")
+    hostile.xlsx(inbox / "b.xlsx", title="乙")
     real = intake_module.check_workbook
 
     def flaky(data: bytes, name: str, limits: Limits) -> list:
@@ -453,7 +459,7 @@ def test_skipped_and_rejected_are_plain_values() -> None:
 def test_identical_copies_keep_the_original(tmp_path: Path) -> None:
     """Of byte-identical files the kept one is what a person calls the original: never a name marked
     副本/Copy/(1) when another exists, else the earliest received (issue 16)."""
-    data = H.xlsx_bytes(title="原件")
+    data = hostile.xlsx_bytes(title="原件")
     (tmp_path / "宋营镇(修改) - 副本.xlsx").write_bytes(data)
     (tmp_path / "宋营镇(修改).xlsx").write_bytes(data)
     (tmp_path / "宋营镇(修改)(1).xlsx").write_bytes(data)

@@ -16,14 +16,13 @@ from conftest import needs_soffice, soffice_convert
 from openpyxl import load_workbook
 from workbooks import seed_bytes, set_value
 
-from selfeval_xlsx import api
-from selfeval_xlsx import layout as L
+from selfeval_xlsx import api, layout
 from selfeval_xlsx.completed import DETAIL_SHEET, RESULT_SHEET, RETURN_SHEET, write_returned
 from selfeval_xlsx.pipeline import score_workbook
 from selfeval_xlsx.template import BLANK_PRINT_ROWS, for_year, write_template
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples" / "inbox"
-STANDARD = [s.name for s in L.WORKBOOK.sheets]
+STANDARD = [s.name for s in layout.WORKBOOK.sheets]
 
 
 def _completed(tmp_path: Path) -> Path:
@@ -56,8 +55,8 @@ def _blank_pages(pdf: Path) -> list[int]:
 
 
 def _indicator_rows(wb) -> int:  # type: ignore[no-untyped-def]
-    p = L.INDICATOR_SHEET.find("indicators")
-    return L.table_row(p, 0)
+    p = layout.INDICATOR_SHEET.find("indicators")
+    return layout.table_row(p, 0)
 
 
 # --- sheet order and the one-page forms ------------------------------------------------------------------
@@ -65,7 +64,7 @@ def _indicator_rows(wb) -> int:  # type: ignore[no-untyped-def]
 
 def test_completed_prints_the_result_form_first_and_the_detail_last(tmp_path: Path) -> None:
     wb = load_workbook(_completed(tmp_path))
-    assert wb.sheetnames == [RESULT_SHEET, *STANDARD, L.META_SHEET_NAME, DETAIL_SHEET]
+    assert wb.sheetnames == [RESULT_SHEET, *STANDARD, layout.META_SHEET_NAME, DETAIL_SHEET]
     assert wb.active.title == RESULT_SHEET
     ws = wb[RESULT_SHEET]
     assert ws.page_setup.paperSize == 9 and ws.page_setup.orientation == "portrait"
@@ -145,7 +144,7 @@ def test_old_template_version_gets_a_returned_copy(tmp_path: Path) -> None:
     wb = load_workbook(_returned(tmp_path, SAMPLES / "错误样例-旧版模板.xlsx"))
     texts = [str(c.value) for row in wb[RETURN_SHEET].iter_rows() for c in row if c.value]
     assert any("旧版模板" in t and "重新填写" in t for t in texts)
-    sheet, ref = L.cell_of("/identity/unit_name")
+    sheet, ref = layout.cell_of("/identity/unit_name")
     assert wb[sheet][ref].value == "北河乡人民政府"  # what maps is carried over
 
 
@@ -164,18 +163,20 @@ def test_a_range_finding_colours_the_whole_range(tmp_path: Path) -> None:
 def test_print_areas_end_at_the_last_filled_row(tmp_path: Path) -> None:
     wb = load_workbook(_completed(tmp_path))
     n = len([i for i in api.score_workbook(seed_bytes()).submission.indicators])  # type: ignore[union-attr]
-    p = L.INDICATOR_SHEET.find("indicators")
-    assert wb[L.INDICATOR_SHEET.name].print_area.endswith(f"${L.table_row(p, n - 1)}")
-    m = L.PANEL_SHEET.find("panel_scores")
-    assert wb[L.PANEL_SHEET.name].print_area.endswith(f"${L.table_row(m, n - 1)}")
+    p = layout.INDICATOR_SHEET.find("indicators")
+    assert wb[layout.INDICATOR_SHEET.name].print_area.endswith(f"${layout.table_row(p, n - 1)}")
+    m = layout.PANEL_SHEET.find("panel_scores")
+    assert wb[layout.PANEL_SHEET.name].print_area.endswith(f"${layout.table_row(m, n - 1)}")
 
 
 def test_blank_template_prints_a_sensible_number_of_rows(tmp_path: Path) -> None:
     buf = io.BytesIO()
     write_template(buf, year=2024)
     wb = load_workbook(io.BytesIO(buf.getvalue()))
-    p = L.INDICATOR_SHEET.find("indicators")
-    assert wb[L.INDICATOR_SHEET.name].print_area.endswith(f"${L.table_row(p, BLANK_PRINT_ROWS - 1)}")
+    p = layout.INDICATOR_SHEET.find("indicators")
+    assert wb[layout.INDICATOR_SHEET.name].print_area.endswith(
+        f"${layout.table_row(p, BLANK_PRINT_ROWS - 1)}"
+    )
 
 
 # --- the template's words ---------------------------------------------------------------------------------
@@ -185,13 +186,13 @@ def test_template_marks_required_fields_and_names_its_year(tmp_path: Path) -> No
     buf = io.BytesIO()
     write_template(buf, year=2024)
     wb = load_workbook(io.BytesIO(buf.getvalue()))
-    sheet, ref = L.cell_of("/identity/unit_name")
+    sheet, ref = layout.cell_of("/identity/unit_name")
     label = wb[sheet].cell(wb[sheet][ref].row, wb[sheet][ref].column - 1).value
     assert label == "单位名称*"
     guide = " ".join(str(c.value) for row in wb["填表说明"].iter_rows() for c in row if c.value)
     assert "宋营镇2024年度自评表.xlsx" in guide and "2023年度自评表" not in guide
     assert "如2024" in guide and "如2023" not in guide
-    assert wb[L.PANEL_SHEET.name]["A1"].value.endswith(L.PANEL_SHEET.name)  # title and tab agree
+    assert wb[layout.PANEL_SHEET.name]["A1"].value.endswith(layout.PANEL_SHEET.name)  # title and tab agree
     assert for_year("如2023。", None) == "如2023。"
 
 

@@ -16,8 +16,7 @@ from openpyxl import Workbook, load_workbook
 from openpyxl_fill import filled_bytes
 from workbooks import indicator_cell, panel_cell, seed_bytes, write
 
-from selfeval_xlsx import api
-from selfeval_xlsx import layout as L
+from selfeval_xlsx import api, layout
 from selfeval_xlsx.cli import cli
 from selfeval_xlsx.completed import RESULT_SHEET
 from selfeval_xlsx.rules import RulesError
@@ -140,8 +139,8 @@ def test_agreed_scores_in_the_agreed_column(tmp_path: Path) -> None:
     data = seed(panel_scores=[], panel_agreed=agreed)
     doc, report = api.validate_workbook(filled_bytes(data, 2023))
     assert report.valid, found(report)
-    p = L.PANEL_SHEET.find("panel_scores")
-    assert doc.cells["/panel_agreed/0/value"].cell == a1(*L.agreed_cell(p, 1))
+    p = layout.PANEL_SHEET.find("panel_scores")
+    assert doc.cells["/panel_agreed/0/value"].cell == a1(*layout.agreed_cell(p, 1))
     scored = api.score_workbook(filled_bytes(data, 2023))
     assert scored.result.panel_mode == "agreed"
     s = scored.result.for_indicator(1)  # 工作完成质量 (seq 2), weight 15
@@ -151,8 +150,8 @@ def test_agreed_scores_in_the_agreed_column(tmp_path: Path) -> None:
     # an agreed score above the weight is an error at its cell; a 定性 row without one too
     data["panel_agreed"] = [{"row": 2, "value": 16}, *agreed[1:3]]
     _doc, report = api.validate_workbook(filled_bytes(data, 2023))
-    assert ("out-of-range", "error", "评价小组", a1(*L.agreed_cell(p, 1))) in found(report)
-    assert ("panel-missing-score", "error", "评价小组", a1(*L.agreed_cell(p, 5))) in found(report)
+    assert ("out-of-range", "error", "评价小组", a1(*layout.agreed_cell(p, 1))) in found(report)
+    assert ("panel-missing-score", "error", "评价小组", a1(*layout.agreed_cell(p, 5))) in found(report)
     # both filled: the member scores count and the agreed column is reported as not used
     _doc, report = api.validate_workbook(filled_bytes(seed(panel_agreed=agreed), 2023))
     assert report.valid and [f.code for f in report.warnings if f.code.startswith("panel")] == [
@@ -322,7 +321,7 @@ def test_custom_profile_budget_0_indicators_100(tmp_path: Path) -> None:
 # --- point 3: no per-indicator 分值 ---------------------------------------------------------------------
 
 
-def no_weights(data: dict[str, Any], categories: tuple[str, ...] = tuple(L.LEVELS)) -> dict[str, Any]:
+def no_weights(data: dict[str, Any], categories: tuple[str, ...] = tuple(layout.LEVELS)) -> dict[str, Any]:
     for r in data["indicators"]:
         if r["level1"] in categories:
             r["weight"] = None

@@ -16,8 +16,7 @@ from hypothesis import strategies as st
 from openpyxl.utils.cell import column_index_from_string, get_column_letter
 from workbooks import chain, panel_cell, seed_bytes, set_indicator
 
-from selfeval_xlsx import layout as L
-from selfeval_xlsx import reader
+from selfeval_xlsx import layout, reader
 from selfeval_xlsx.document import Document
 from selfeval_xlsx.limits import DEFAULT_LIMITS
 from selfeval_xlsx.values import _SPACES, trim_spaces
@@ -38,24 +37,26 @@ def snapshot(doc: Document) -> tuple:
 def test_every_form_and_grid_pointer_is_at_the_layouts_cell() -> None:
     doc = read_grid(load_grid(seed_bytes(), sheets=reader._READ_SHEETS))
     pointers = [
-        f"/{p.block.key}/{f.key}" if isinstance(p.block, L.Form) else f"/{p.block.key}/{row}/{f.key}"
-        for sheet in L.WORKBOOK.data_sheets
+        f"/{p.block.key}/{f.key}" if isinstance(p.block, layout.Form) else f"/{p.block.key}/{row}/{f.key}"
+        for sheet in layout.WORKBOOK.data_sheets
         for p in sheet.placements
-        if isinstance(p.block, L.Form | L.Grid)
-        for row in ((None,) if isinstance(p.block, L.Form) else [k for k, _ in p.block.rows])
-        for f in (p.block.fields if isinstance(p.block, L.Form) else (*p.block.columns, *p.block.outputs))
+        if isinstance(p.block, layout.Form | layout.Grid)
+        for row in ((None,) if isinstance(p.block, layout.Form) else [k for k, _ in p.block.rows])
+        for f in (
+            p.block.fields if isinstance(p.block, layout.Form) else (*p.block.columns, *p.block.outputs)
+        )
     ]
     assert len(pointers) == 18 + 6 * 6  # 18 form fields; 6 budget rows × 3 inputs + 3 outputs
     for pointer in pointers:
         ref = doc.cells[pointer]
-        assert (ref.sheet, ref.cell) == L.cell_of(pointer), pointer
+        assert (ref.sheet, ref.cell) == layout.cell_of(pointer), pointer
 
 
 def test_blank_looking_cells_read_as_empty_ones() -> None:
     """A row whose inputs hold only spaces (full-width, no-break, empty text) is no record; a score of
     spaces is no entry: the same document as without them."""
     blanks = ("   ", "\u3000", "\u00a0 ", "")
-    keys = [f.key for f in L.INDICATORS.inputs]
+    keys = [f.key for f in layout.INDICATORS.inputs]
     edits = [set_indicator(8, key, blanks[i % len(blanks)]) for i, key in enumerate(keys)]
 
     def spaces_in_panel(wb) -> None:  # type: ignore[no-untyped-def]
@@ -70,8 +71,8 @@ def test_blank_looking_cells_read_as_empty_ones() -> None:
 
 def test_the_order_of_cells_in_the_sheet_does_not_matter() -> None:
     def extra(wb) -> None:  # type: ignore[no-untyped-def]
-        wb[L.INDICATOR_SHEET.name]["P9"] = "表外"  # beyond the table: one extra-data finding
-        wb[L.PANEL_SHEET.name]["B200"] = "表下"
+        wb[layout.INDICATOR_SHEET.name]["P9"] = "表外"  # beyond the table: one extra-data finding
+        wb[layout.PANEL_SHEET.name]["B200"] = "表下"
 
     grid = load_grid(seed_bytes(extra), sheets=reader._READ_SHEETS)
     expected = snapshot(read_grid(grid))

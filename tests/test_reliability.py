@@ -14,7 +14,7 @@ import unicodedata
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-import hostile as H
+import hostile
 import pytest
 import sampledata
 from click.testing import CliRunner
@@ -92,7 +92,7 @@ def test_within_one_email_the_revised_attachment_wins_and_the_clerk_is_told(tmp_
     inbox.mkdir()
     first = filled_bytes(sampledata.variant(sampledata.seed(), **{"self_assessment.total": 100}), 2023)
     revised = filled_bytes(sampledata.variant(sampledata.seed(), **{"self_assessment.total": 98}), 2023)
-    H.eml_rfc2231(inbox / "宋营镇.eml", {"自评表(修改).xlsx": revised, "自评表.xlsx": first})
+    hostile.eml_rfc2231(inbox / "宋营镇.eml", {"自评表(修改).xlsx": revised, "自评表.xlsx": first})
     result = api.merge(inbox, tmp_path / "out", jobs=1)
     [winner] = result.accepted
     assert winner.name == "宋营镇.eml › 自评表(修改).xlsx"
@@ -131,15 +131,17 @@ def test_email_date_decides_and_a_future_email_date_is_a_warning(tmp_path: Path)
     older = filled_bytes(sampledata.variant(sampledata.seed(), **{"self_assessment.total": 100}), 2023)
     newer = filled_bytes(sampledata.variant(sampledata.seed(), **{"self_assessment.total": 98}), 2023)
     # saved to disk in the opposite order from the one they arrived in
-    H.eml_rfc2231(inbox / "b.eml", {"自评表.xlsx": older}, date=datetime(2024, 1, 10, 9, 0, tzinfo=CST))
-    H.eml_rfc2231(inbox / "a.eml", {"自评表.xlsx": newer}, date=datetime(2024, 1, 12, 9, 0, tzinfo=CST))
+    hostile.eml_rfc2231(inbox / "b.eml", {"自评表.xlsx": older}, date=datetime(2024, 1, 10, 9, 0, tzinfo=CST))
+    hostile.eml_rfc2231(inbox / "a.eml", {"自评表.xlsx": newer}, date=datetime(2024, 1, 12, 9, 0, tzinfo=CST))
     os.utime(inbox / "a.eml", (time.time() - 5 * HOUR,) * 2)
     result = api.merge(inbox, tmp_path / "out", jobs=1)
     assert [p.name for p in result.accepted] == ["a.eml › 自评表.xlsx"]
 
     future = tmp_path / "future"
     future.mkdir()
-    H.eml_rfc2231(future / "c.eml", {"自评表.xlsx": older}, date=datetime.now(CST) + timedelta(days=400))
+    hostile.eml_rfc2231(
+        future / "c.eml", {"自评表.xlsx": older}, date=datetime.now(CST) + timedelta(days=400)
+    )
     [p] = api.merge(future, tmp_path / "out2", jobs=1).accepted
     assert any(f.code == "future-date" and "邮件" in f.message for f in p.findings)
 
@@ -377,7 +379,7 @@ def test_unreadable_inbox_entries_as_a_real_user(tmp_path: Path) -> None:
 def test_every_file_under_a_too_deep_folder_is_named(tmp_path: Path) -> None:
     inbox = tmp_path / "inbox"
     deep = inbox.joinpath(*[f"d{i}" for i in range(20)])
-    put(deep, "宋营镇.xlsx", H.xlsx_bytes(title="宋营镇"))
+    put(deep, "宋营镇.xlsx", hostile.xlsx_bytes(title="宋营镇"))
     put(deep / "more", "说明.txt", b"x")
     got = collect(inbox)  # the default reaches well past 16 levels
     assert [i.name.rsplit("/", 1)[-1] for i in got.items] == ["宋营镇.xlsx"]
@@ -463,7 +465,7 @@ def test_two_attachments_of_one_email_with_one_name_are_told_apart(tmp_path: Pat
     inbox = tmp_path / "inbox"
     inbox.mkdir()
     raw = (
-        H.eml_rfc2231(inbox / "x.eml", {"自评表.xlsx": H.xlsx_bytes(title="甲")})
+        hostile.eml_rfc2231(inbox / "x.eml", {"自评表.xlsx": hostile.xlsx_bytes(title="甲")})
         .read_bytes()
         .replace(b"\r\n", b"\n")
     )
@@ -471,7 +473,7 @@ def test_two_attachments_of_one_email_with_one_name_are_told_apart(tmp_path: Pat
 
     msg = message_from_bytes(raw, policy=policy.default)
     msg.add_attachment(
-        H.xlsx_bytes(title="乙"), maintype="application", subtype="octet-stream", filename="自评表.xlsx"
+        hostile.xlsx_bytes(title="乙"), maintype="application", subtype="octet-stream", filename="自评表.xlsx"
     )
     (inbox / "x.eml").write_bytes(bytes(msg))
     got = collect(inbox)

@@ -30,14 +30,18 @@ from test_rollup_xlsx import INJECTIONS, sample
 from xlsxwriter.sharedstrings import SharedStrings
 from xlsxwriter.worksheet import Worksheet
 
-from selfeval_xlsx import rollup_write as X
+from selfeval_xlsx import rollup_write
 from selfeval_xlsx.jsoncodec import rows_text
 from selfeval_xlsx.rollup import IndicatorRow, PanelRow, Rollup
 from selfeval_xlsx.xlsxfast import FastSharedStrings
 
 
 def _plain_records(
-    self: X._Writer, ws: Worksheet, cols: Sequence[X._Col], rows: Sequence[Any], widths: list[int]
+    self: rollup_write._Writer,
+    ws: Worksheet,
+    cols: Sequence[rollup_write._Col],
+    rows: Sequence[Any],
+    widths: list[int],
 ) -> None:
     """The records written cell by cell with ``put`` (what ``_records`` inlines)."""
     for i, row in enumerate(rows, start=2):
@@ -46,17 +50,17 @@ def _plain_records(
             value = col.get(row)
             self.put(ws, i, c, value, col.kind)
             if col.kind == "wrap" and isinstance(value, str):
-                lines = max(lines, X._lines(value, widths[c]))
+                lines = max(lines, rollup_write._lines(value, widths[c]))
         if lines > 1:
-            ws.set_row(i, min(409, X.LINE_HEIGHT * lines + 3))
+            ws.set_row(i, min(409, rollup_write.LINE_HEIGHT * lines + 3))
 
 
-def _plain_widths(ws: Worksheet, cols: Sequence[X._Col], rows: Sequence[Any]) -> list[int]:
+def _plain_widths(ws: Worksheet, cols: Sequence[rollup_write._Col], rows: Sequence[Any]) -> list[int]:
     """Column widths measured on every column, fixed ones too (``_widths`` skips those)."""
-    widest = [X._text_width(c.header, "text") // 2 + 2 for c in cols]
+    widest = [rollup_write._text_width(c.header, "text") // 2 + 2 for c in cols]
     for row in list(rows)[:2000]:
         for i, c in enumerate(cols):
-            widest[i] = max(widest[i], X._text_width(c.get(row), c.kind) + 2)
+            widest[i] = max(widest[i], rollup_write._text_width(c.get(row), c.kind) + 2)
     out = [min(max(w, c.width[0]), c.width[1]) for w, c in zip(widest, cols, strict=True)]
     for i, w in enumerate(out):
         ws.set_column(i, i, w)
@@ -68,17 +72,19 @@ def _parts(roll: Rollup, data: dict[str, Any] | None = None) -> dict[str, bytes]
     buf = io.BytesIO()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the 40,000-character text is truncated with a warning
-        X.write_rollup_workbook(buf, copy.deepcopy(roll), data)
+        rollup_write.write_rollup_workbook(buf, copy.deepcopy(roll), data)
     with zipfile.ZipFile(buf) as zf:
         return {n: zf.read(n) for n in zf.namelist() if n != "docProps/core.xml"}
 
 
 def _plain_parts(roll: Rollup, monkeypatch: pytest.MonkeyPatch) -> dict[str, bytes]:
     with monkeypatch.context() as m:
-        m.setattr(X, "FastWorkbook", xlsxwriter.Workbook)  # xlsxwriter's own workbook and worksheets
-        m.setattr(X._Writer, "sheet", lambda self, name: self.wb.add_worksheet(name))
-        m.setattr(X._Writer, "_records", _plain_records)
-        m.setattr(X, "_widths", _plain_widths)
+        m.setattr(
+            rollup_write, "FastWorkbook", xlsxwriter.Workbook
+        )  # xlsxwriter's own workbook and worksheets
+        m.setattr(rollup_write._Writer, "sheet", lambda self, name: self.wb.add_worksheet(name))
+        m.setattr(rollup_write._Writer, "_records", _plain_records)
+        m.setattr(rollup_write, "_widths", _plain_widths)
         return _parts(roll)
 
 
@@ -141,7 +147,7 @@ def test_fast_paths_write_the_same_workbook(
     assert _parts(roll, ranked.to_dict()) == plain  # merge hands over the dict it writes to rollup.json
 
 
-def _every_kind_of_row(self: X._Writer) -> None:
+def _every_kind_of_row(self: rollup_write._Writer) -> None:
     """The roll-up, then on each sheet every kind of row and cell xlsxwriter writes: hidden rows (with
     and without cells), rows and columns with formats (over cells without one), outline levels, rows
     with only a height or a note, formulas (number, text, boolean, error and blank results), booleans,
@@ -188,14 +194,14 @@ def _every_kind_of_row(self: X._Writer) -> None:
             ws.write_number(1_048_575, 16_383, 1)  # the last cell of a sheet
 
 
-_write = X._Writer.write
+_write = rollup_write._Writer.write
 
 
 def test_fast_rows_write_what_xlsxwriter_writes_for_every_kind_of_row(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     roll = odd()
-    monkeypatch.setattr(X._Writer, "write", _every_kind_of_row)
+    monkeypatch.setattr(rollup_write._Writer, "write", _every_kind_of_row)
     plain = _plain_parts(roll, monkeypatch)
     with monkeypatch.context() as m:
         m.setattr(Worksheet, "_write_rows", None)  # FastWorksheet writes every row itself: no fallback

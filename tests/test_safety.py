@@ -10,7 +10,7 @@ import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
-import hostile as H
+import hostile
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -32,7 +32,7 @@ def _bytes(tmp_path: Path, gen: Gen, name: str) -> bytes:
 
 
 def _eml(path: Path) -> Path:
-    return H.eml_rfc2231(path, {"宋营镇.xlsx": H.xlsx_bytes()})
+    return hostile.eml_rfc2231(path, {"宋营镇.xlsx": hostile.xlsx_bytes()})
 
 
 def _mht(path: Path) -> Path:
@@ -50,27 +50,27 @@ def _html(path: Path) -> Path:
 
 
 SNIFF_CASES = [
-    (H.xlsx, "a.xlsx", "xlsx"),
-    (H.xlsm, "a.xlsm", "xlsm"),
-    (H.empty, "a.xlsx", "empty"),
-    (H.random_bytes, "a.xlsx", "unknown"),
-    (H.pdf, "a.xlsx", "pdf"),
-    (H.docx, "a.xlsx", "docx"),
-    (H.truncated_zip, "a.xlsx", "xlsx"),  # named from local headers; the check finds it corrupt
-    (H.zip_without_workbook, "a.xlsx", "zip"),
-    (H.encrypted_ole, "a.xlsx", "ole-encrypted"),
-    (H.old_xls, "a.xls", "xls"),
-    (H.wps_et, "a.et", "xls"),  # bytes alone cannot tell .et from .xls
-    (H.xlsb, "a.xlsb", "xlsb"),
-    (H.ods, "a.ods", "ods"),
-    (H.png, "a.png", "image"),
-    (H.text, "a.csv", "text"),
+    (hostile.xlsx, "a.xlsx", "xlsx"),
+    (hostile.xlsm, "a.xlsm", "xlsm"),
+    (hostile.empty, "a.xlsx", "empty"),
+    (hostile.random_bytes, "a.xlsx", "unknown"),
+    (hostile.pdf, "a.xlsx", "pdf"),
+    (hostile.docx, "a.xlsx", "docx"),
+    (hostile.truncated_zip, "a.xlsx", "xlsx"),  # named from local headers; the check finds it corrupt
+    (hostile.zip_without_workbook, "a.xlsx", "zip"),
+    (hostile.encrypted_ole, "a.xlsx", "ole-encrypted"),
+    (hostile.old_xls, "a.xls", "xls"),
+    (hostile.wps_et, "a.et", "xls"),  # bytes alone cannot tell .et from .xls
+    (hostile.xlsb, "a.xlsb", "xlsb"),
+    (hostile.ods, "a.ods", "ods"),
+    (hostile.png, "a.png", "image"),
+    (hostile.text, "a.csv", "text"),
     (_eml, "a.eml", "eml"),
     (_mht, "a.xls", "mht"),
     (_html, "a.xls", "html"),
-    (H.rar, "a.rar", "rar"),
-    (H.outlook_msg, "a.msg", "msg"),
-    (H.overlapping_zip, "a.zip", "zip"),
+    (hostile.rar, "a.rar", "rar"),
+    (hostile.outlook_msg, "a.msg", "msg"),
+    (hostile.overlapping_zip, "a.zip", "zip"),
 ]
 
 
@@ -80,38 +80,38 @@ def test_sniff_decides_by_bytes(tmp_path: Path, gen: Gen, name: str, kind: str) 
 
 
 def test_kind_of_uses_the_name_only_for_et(tmp_path: Path) -> None:
-    data = _bytes(tmp_path, H.wps_et, "a.et")
+    data = _bytes(tmp_path, hostile.wps_et, "a.et")
     assert kind_of(data, "宋营镇.et") == "et"
     assert kind_of(data, "宋营镇.xls") == "xls"
-    assert kind_of(_bytes(tmp_path, H.pdf, "b.et"), "b.et") == "pdf"
+    assert kind_of(_bytes(tmp_path, hostile.pdf, "b.et"), "b.et") == "pdf"
 
 
 REFUSED = [
-    (H.empty, "empty.xlsx", "not-a-workbook", "文件为空"),
-    (H.random_bytes, "random.xlsx", "corrupt-workbook", "损坏"),
-    (H.pdf, "renamed.xlsx", "not-a-workbook", "该文件实际是PDF文档"),
-    (H.docx, "word.xlsx", "not-a-workbook", "Word文档"),
-    (H.png, "picture.xlsx", "not-a-workbook", "图片"),
-    (H.text, "export.xls", "not-a-workbook", "文本文件"),
-    (H.truncated_zip, "truncated.xlsx", "corrupt-workbook", "损坏或不完整"),
-    (H.zip_without_workbook, "noparts.xlsx", "corrupt-workbook", "损坏或不完整"),
-    (H.encrypted_ole, "password.xlsx", "encrypted-workbook", "取消密码"),
-    (H.old_xls, "old.xls", "unsupported-format", "另存为"),
-    (H.wps_et, "wps.et", "unsupported-format", "WPS"),
-    (H.xlsb, "binary.xlsb", "unsupported-format", ".xlsb"),
-    (H.ods, "open.ods", "unsupported-format", ".ods"),
+    (hostile.empty, "empty.xlsx", "not-a-workbook", "文件为空"),
+    (hostile.random_bytes, "random.xlsx", "corrupt-workbook", "损坏"),
+    (hostile.pdf, "renamed.xlsx", "not-a-workbook", "该文件实际是PDF文档"),
+    (hostile.docx, "word.xlsx", "not-a-workbook", "Word文档"),
+    (hostile.png, "picture.xlsx", "not-a-workbook", "图片"),
+    (hostile.text, "export.xls", "not-a-workbook", "文本文件"),
+    (hostile.truncated_zip, "truncated.xlsx", "corrupt-workbook", "损坏或不完整"),
+    (hostile.zip_without_workbook, "noparts.xlsx", "corrupt-workbook", "损坏或不完整"),
+    (hostile.encrypted_ole, "password.xlsx", "encrypted-workbook", "取消密码"),
+    (hostile.old_xls, "old.xls", "unsupported-format", "另存为"),
+    (hostile.wps_et, "wps.et", "unsupported-format", "WPS"),
+    (hostile.xlsb, "binary.xlsb", "unsupported-format", ".xlsb"),
+    (hostile.ods, "open.ods", "unsupported-format", ".ods"),
     (_html, "web.xls", "unsupported-format", "网页"),
-    (H.zip_bomb, "bomb.xlsx", "too-large", "压缩炸弹"),
-    (H.lying_sizes_xlsx, "lying.xlsx", "corrupt-workbook", "损坏"),
-    (H.huge_declared_xlsx, "huge.xlsx", "too-large", "压缩比异常"),  # 3 GB declared from 1.5 KB
-    (H.zip_encrypted_member, "zipcrypto.xlsx", "encrypted-workbook", "密码"),
-    (H.many_members_xlsx, "many.xlsx", "too-large", "部件过多"),
-    (H.overlapping_zip, "overlap.xlsx", "corrupt-workbook", "损坏"),
-    (H.billion_laughs_xlsx, "laughs.xlsx", "corrupt-workbook", "DOCTYPE"),
-    (H.quadratic_blowup_xlsx, "quadratic.xlsx", "corrupt-workbook", "DOCTYPE"),
-    (H.external_entity_xlsx, "xxe.xlsx", "corrupt-workbook", "DOCTYPE"),
-    (H.utf16_doctype_xlsx, "utf16.xlsx", "corrupt-workbook", "DOCTYPE"),
-    (H.ebcdic_xlsx, "ebcdic.xlsx", "corrupt-workbook", "字符编码"),
+    (hostile.zip_bomb, "bomb.xlsx", "too-large", "压缩炸弹"),
+    (hostile.lying_sizes_xlsx, "lying.xlsx", "corrupt-workbook", "损坏"),
+    (hostile.huge_declared_xlsx, "huge.xlsx", "too-large", "压缩比异常"),  # 3 GB declared from 1.5 KB
+    (hostile.zip_encrypted_member, "zipcrypto.xlsx", "encrypted-workbook", "密码"),
+    (hostile.many_members_xlsx, "many.xlsx", "too-large", "部件过多"),
+    (hostile.overlapping_zip, "overlap.xlsx", "corrupt-workbook", "损坏"),
+    (hostile.billion_laughs_xlsx, "laughs.xlsx", "corrupt-workbook", "DOCTYPE"),
+    (hostile.quadratic_blowup_xlsx, "quadratic.xlsx", "corrupt-workbook", "DOCTYPE"),
+    (hostile.external_entity_xlsx, "xxe.xlsx", "corrupt-workbook", "DOCTYPE"),
+    (hostile.utf16_doctype_xlsx, "utf16.xlsx", "corrupt-workbook", "DOCTYPE"),
+    (hostile.ebcdic_xlsx, "ebcdic.xlsx", "corrupt-workbook", "字符编码"),
 ]
 
 
@@ -125,26 +125,26 @@ def test_check_workbook_refuses(tmp_path: Path, gen: Gen, name: str, code: str, 
 
 
 def test_valid_workbooks_are_safe(tmp_path: Path) -> None:
-    for data in (H.xlsx_bytes(), seed_bytes(), H.xlsx_bytes(rows=1500)):
+    for data in (hostile.xlsx_bytes(), seed_bytes(), hostile.xlsx_bytes(rows=1500)):
         assert check_workbook(data, "宋营镇2023.xlsx") == []
         load_workbook(io.BytesIO(data)).close()  # and openpyxl agrees
 
 
 def test_lying_local_header_alone_is_harmless(tmp_path: Path) -> None:
     """zipfile (and so openpyxl) trusts the central directory; a local header that lies changes nothing."""
-    sheet = H.parts(H.xlsx_bytes())["xl/worksheets/sheet1.xml"]
-    member = H.RawMember(b"xl/worksheets/sheet1.xml", sheet, local_size=10)
-    data = H.xlsx_with({"xl/worksheets/sheet1.xml": member})
+    sheet = hostile.parts(hostile.xlsx_bytes())["xl/worksheets/sheet1.xml"]
+    member = hostile.RawMember(b"xl/worksheets/sheet1.xml", sheet, local_size=10)
+    data = hostile.xlsx_with({"xl/worksheets/sheet1.xml": member})
     assert check_workbook(data, "a.xlsx") == []
 
 
 def test_macro_workbook_is_readable_with_a_warning(tmp_path: Path) -> None:
-    findings = check_workbook(_bytes(tmp_path, H.xlsm, "a.xlsm"), "a.xlsm")
+    findings = check_workbook(_bytes(tmp_path, hostile.xlsm, "a.xlsm"), "a.xlsm")
     assert [(f.code, f.severity) for f in findings] == [("macro-ignored", "warning")]
 
 
 def test_absurd_dimension_is_a_warning_naming_the_sheet(tmp_path: Path) -> None:
-    findings = check_workbook(_bytes(tmp_path, H.huge_dimension_xlsx, "a.xlsx"), "a.xlsx")
+    findings = check_workbook(_bytes(tmp_path, hostile.huge_dimension_xlsx, "a.xlsx"), "a.xlsx")
     assert [(f.code, f.severity, f.sheet, f.value) for f in findings] == [
         ("extra-data", "warning", "预算执行", "A1:XFD1048576")
     ]
@@ -153,18 +153,18 @@ def test_absurd_dimension_is_a_warning_naming_the_sheet(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("ref", [b"A1:J60", b"A1", b"B2:BL2000"])
 def test_dimension_within_limits_is_silent(tmp_path: Path, ref: bytes) -> None:
-    data = H.huge_dimension_xlsx(tmp_path / "a.xlsx", ref).read_bytes()
+    data = hostile.huge_dimension_xlsx(tmp_path / "a.xlsx", ref).read_bytes()
     assert check_workbook(data, "a.xlsx") == []
 
 
 def test_dimension_limit_is_a_setting(tmp_path: Path) -> None:
-    data = H.huge_dimension_xlsx(tmp_path / "a.xlsx", b"A1:J60").read_bytes()
+    data = hostile.huge_dimension_xlsx(tmp_path / "a.xlsx", b"A1:J60").read_bytes()
     assert [f.code for f in check_workbook(data, "a.xlsx", Limits(max_rows=50))] == ["extra-data"]
 
 
 @pytest.mark.parametrize("lie", [False, True], ids=["honest-headers", "lying-headers"])
 def test_a_1_gb_bomb_is_refused_early_in_little_memory(tmp_path: Path, lie: bool) -> None:
-    data = H.zip_bomb(tmp_path / "bomb.xlsx", inflated=1024 * MB, lie=lie).read_bytes()
+    data = hostile.zip_bomb(tmp_path / "bomb.xlsx", inflated=1024 * MB, lie=lie).read_bytes()
     tracemalloc.start()
     started = time.perf_counter()
     findings = check_workbook(data, "bomb.xlsx")
@@ -183,10 +183,10 @@ def test_a_1_gb_bomb_is_refused_early_in_little_memory(tmp_path: Path, lie: bool
 
 def test_bomb_hiding_its_ratio_is_caught_while_inflating() -> None:
     """Declared 40 MB from 240 KB (ratio 170, under every cap) but really ~1000×: stopped at ~1 MB."""
-    body, crc = H.repeat_deflate(40 * MB)
+    body, crc = hostile.repeat_deflate(40 * MB)
     padded = body + b"\x00" * 200_000  # bytes after the deflate stream inflate the declared compressed size
-    member = H.RawMember(b"xl/worksheets/sheet1.xml", compressed=padded, crc=crc, size=40 * MB)
-    data = H.xlsx_with({"xl/worksheets/sheet1.xml": member})
+    member = hostile.RawMember(b"xl/worksheets/sheet1.xml", compressed=padded, crc=crc, size=40 * MB)
+    data = hostile.xlsx_with({"xl/worksheets/sheet1.xml": member})
     tracemalloc.start()
     findings = check_workbook(data, "a.xlsx")
     peak = tracemalloc.get_traced_memory()[1]
@@ -197,7 +197,7 @@ def test_bomb_hiding_its_ratio_is_caught_while_inflating() -> None:
 
 def test_ratio_applies_only_above_the_floor() -> None:
     """900 KB of zeros compresses ~1000× but stays below the 1 MB floor: a normal (if odd) workbook."""
-    data = H.rebuild_xlsx(H.xlsx_bytes(), {"xl/media/blank.bin": b"\x00" * 900_000})
+    data = hostile.rebuild_xlsx(hostile.xlsx_bytes(), {"xl/media/blank.bin": b"\x00" * 900_000})
     assert check_workbook(data, "a.xlsx") == []
     assert [f.code for f in check_workbook(data, "a.xlsx", Limits(ratio_floor_bytes=100_000))] == [
         "too-large"
@@ -215,13 +215,13 @@ def test_ratio_applies_only_above_the_floor() -> None:
     ids=["file", "members", "sheet-xml", "total"],
 )
 def test_every_bound_is_a_setting(limits: Limits) -> None:
-    findings = check_workbook(H.xlsx_bytes(), "a.xlsx", limits)
+    findings = check_workbook(hostile.xlsx_bytes(), "a.xlsx", limits)
     assert [(f.code, f.severity) for f in findings] == [("too-large", "error")]
 
 
 def test_normal_workbook_is_checked_fast() -> None:
     """Measured, not asserted (speed never is): the figure is printed for the record."""
-    for label, data in (("xlsxwriter", H.xlsx_bytes()), ("seed template", seed_bytes())):
+    for label, data in (("xlsxwriter", hostile.xlsx_bytes()), ("seed template", seed_bytes())):
         check_workbook(data, "a.xlsx")
         n = 200
         started = time.perf_counter()
@@ -246,25 +246,25 @@ def test_check_workbook_never_raises_on_damaged_files(cut: int, flips: list[tupl
     assert sniff(bytes(data)) in KIND_LABELS
 
 
-_VALID = H.xlsx_bytes()
+_VALID = hostile.xlsx_bytes()
 
 
 # --- OLE2 --------------------------------------------------------------------------------------
 
 
 def test_ole_stream_names_reads_the_directory() -> None:
-    names = ole_stream_names(H.encrypted_ole_bytes())
+    names = ole_stream_names(hostile.encrypted_ole_bytes())
     assert names == ["Root Entry", "EncryptionInfo", "EncryptedPackage"]
 
 
 def test_ole_parser_refuses_loops_and_truncation() -> None:
-    data = bytearray(H.xls_bytes())
+    data = bytearray(hostile.xls_bytes())
     (first_dir,) = struct.unpack_from("<I", data, 48)
     struct.pack_into("<I", data, 512 + first_dir * 4, first_dir)  # the directory chain points to itself
     with pytest.raises(ValueError):
         ole_stream_names(bytes(data))
     with pytest.raises(ValueError):
-        ole_stream_names(H.xls_bytes()[:700])
+        ole_stream_names(hostile.xls_bytes()[:700])
     assert sniff(bytes(data)) == "ole"  # an unreadable OLE file is still recognised as one
 
 
@@ -272,13 +272,13 @@ def test_ole_parser_refuses_loops_and_truncation() -> None:
 
 
 def test_read_member_counts_real_bytes() -> None:
-    data = H.raw_zip([H.RawMember(b"a.txt", b"x" * 10_000, size=100)])
+    data = hostile.raw_zip([hostile.RawMember(b"a.txt", b"x" * 10_000, size=100)])
     zf = open_zip(data)
     with pytest.raises(ZipRefused) as err:
         read_member(data, zf.infolist()[0], cap=DEFAULT_LIMITS.max_file_bytes)
     assert err.value.reason == "corrupt"
     assert refusal(err.value).code == "corrupt-workbook"
-    honest = H.raw_zip([H.RawMember(b"a.txt", b"x" * 10_000)])
+    honest = hostile.raw_zip([hostile.RawMember(b"a.txt", b"x" * 10_000)])
     zf = open_zip(honest)
     assert read_member(honest, zf.infolist()[0], cap=20_000) == b"x" * 10_000
     with pytest.raises(ZipRefused) as err:
@@ -287,9 +287,9 @@ def test_read_member_counts_real_bytes() -> None:
 
 
 def test_open_zip_bounds_the_directory_before_parsing_it() -> None:
-    members = [H.RawMember(f"f{i}.txt".encode(), b"") for i in range(50)]
+    members = [hostile.RawMember(f"f{i}.txt".encode(), b"") for i in range(50)]
     with pytest.raises(ZipRefused) as err:
-        open_zip(H.raw_zip(members), Limits(max_members=10))
+        open_zip(hostile.raw_zip(members), Limits(max_members=10))
     assert (err.value.reason, err.value.count) == ("members", 50)
     refused = refusal(err.value, Limits(max_members=10))
     assert refused.code == "too-large"
@@ -307,14 +307,14 @@ def test_open_zip_bounds_the_directory_before_parsing_it() -> None:
     ],
 )
 def test_zip_member_name_decodes_like_the_maker_meant(raw: bytes, flags: int, expected: str) -> None:
-    zf = zipfile.ZipFile(io.BytesIO(H.raw_zip([H.RawMember(raw, b"x", flags=flags)])))
+    zf = zipfile.ZipFile(io.BytesIO(hostile.raw_zip([hostile.RawMember(raw, b"x", flags=flags)])))
     assert zip_member_name(zf.infolist()[0]) == expected
 
 
 def test_zip_member_name_prefers_the_unicode_path_field() -> None:
     raw = "城关镇.xlsx".encode("gbk")
-    extra = H.unicode_path_extra("城关镇（修改）.xlsx", raw)
-    zf = zipfile.ZipFile(io.BytesIO(H.raw_zip([H.RawMember(raw, b"x", extra=extra)])))
+    extra = hostile.unicode_path_extra("城关镇（修改）.xlsx", raw)
+    zf = zipfile.ZipFile(io.BytesIO(hostile.raw_zip([hostile.RawMember(raw, b"x", extra=extra)])))
     assert zip_member_name(zf.infolist()[0]) == "城关镇（修改）.xlsx"
 
 

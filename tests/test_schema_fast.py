@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 from unittest import mock
 
-import hostile as H
+import hostile
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -96,7 +96,7 @@ def sample_docs() -> list[Document]:
 def hostile_docs(tmp_path_factory: pytest.TempPathFactory) -> list[Document]:
     folder = tmp_path_factory.mktemp("hostile")
     paths = []
-    for case in H.catalogue():
+    for case in hostile.catalogue():
         if Path(case.name).suffix.lower() in (".xlsx", ".xlsm") and not set(case.codes) & UNREADABLE:
             (folder / case.id).mkdir()
             path = case.build(folder / case.id)

@@ -21,7 +21,7 @@ from workbooks import (
     write,
 )
 
-from selfeval_xlsx import layout as L
+from selfeval_xlsx import layout
 from selfeval_xlsx.api import validate_workbook
 from selfeval_xlsx.cli import cli
 
@@ -316,7 +316,7 @@ def test_another_workbook_is_one_unknown_template_finding(tmp_path) -> None:
 
 def test_old_template_version_is_one_finding() -> None:
     def old(wb: Workbook) -> None:
-        for row in wb[L.META_SHEET_NAME].iter_rows(max_col=2):
+        for row in wb[layout.META_SHEET_NAME].iter_rows(max_col=2):
             if row[0].value == "template_version":
                 row[1].value = "0.9"
 

@@ -18,12 +18,11 @@ from hypothesis import strategies as st
 from openpyxl import Workbook
 from workbooks import chain, indicator_cell, seed_bytes, set_indicator, set_value, write
 
-from selfeval_xlsx import api, reader
-from selfeval_xlsx import layout as L
+from selfeval_xlsx import api, layout, reader
 from selfeval_xlsx.xlsx.grid import GridError, grid_from_openpyxl, load_grid
 
 D = Decimal
-IND = L.INDICATOR_SHEET.name
+IND = layout.INDICATOR_SHEET.name
 
 
 def fast_and_fallback(monkeypatch: pytest.MonkeyPatch, data: bytes) -> list:
@@ -120,7 +119,7 @@ def test_percent_with_another_unit_is_read_as_percent_with_a_warning() -> None:
 def test_percent_format_in_an_amount_cell_is_an_error_at_the_cell(monkeypatch: pytest.MonkeyPatch) -> None:
     """A 万元 cell shown as a percentage cannot be told apart (typed 8724.9 into a % cell, or formatted
     after typing): an error at the cell, never silently ×100 or ÷100."""
-    sheet, ref = L.cell_of("/budget/total/executed")
+    sheet, ref = layout.cell_of("/budget/total/executed")
 
     def edit(wb: Workbook) -> None:
         wb[sheet][ref].number_format = "0.00%"
@@ -224,7 +223,7 @@ def test_tiny_target_is_out_of_range_at_its_cell() -> None:
 
 
 def test_tiny_adjusted_budget_is_out_of_range_at_its_cell() -> None:
-    sheet, ref = L.cell_of("/budget/total/adjusted")
+    sheet, ref = layout.cell_of("/budget/total/adjusted")
     scored = api.score_workbook(seed_bytes(set_value("/budget/total/adjusted", 1e-300)))
     found = [f for f in scored.report if (f.sheet, f.cell) == (sheet, ref)]
     assert "out-of-range" in [f.code for f in found], scored.report.flatten()
@@ -241,7 +240,7 @@ def test_tiny_adjusted_budget_is_out_of_range_at_its_cell() -> None:
 def test_sheet_name_with_invisible_white_space_is_accepted(
     monkeypatch: pytest.MonkeyPatch, suffix: str, shown: str, where: str
 ) -> None:
-    budget = L.WORKBOOK.data_sheets[0].name
+    budget = layout.WORKBOOK.data_sheets[0].name
     renamed = budget + suffix if where == "end" else suffix + budget
 
     def edit(wb: Workbook) -> None:
@@ -262,7 +261,7 @@ def test_sheet_name_with_invisible_white_space_is_accepted(
 def test_missing_sheet_message_shows_the_difference_visibly() -> None:
     """A name that differs in more than white space is still missing; the names listed show their
     invisible characters."""
-    budget = L.WORKBOOK.data_sheets[0].name
+    budget = layout.WORKBOOK.data_sheets[0].name
 
     def edit(wb: Workbook) -> None:
         wb[budget].title = budget + "表 "

@@ -14,8 +14,7 @@ from typing import Any
 import pytest
 from workbooks import chain, indicator_cell, seed_bytes, set_indicator, set_value
 
-from selfeval_xlsx import api
-from selfeval_xlsx import layout as L
+from selfeval_xlsx import api, layout
 
 D = Decimal
 
@@ -32,7 +31,7 @@ def row(nature: str, unit: str, target: Any, actual: Any) -> Any:
 
 def at(scored: Any, key: str) -> list:
     _, ref = indicator_cell(0, key)
-    return [f for f in scored.report if f.sheet == L.INDICATOR_SHEET.name and f.cell == ref]
+    return [f for f in scored.report if f.sheet == layout.INDICATOR_SHEET.name and f.cell == ref]
 
 
 @pytest.mark.parametrize(
@@ -139,7 +138,7 @@ def test_dash_in_an_optional_amount_cell_is_blank_without_a_finding(dash: str) -
 
 def test_dash_in_the_total_row_is_blank_with_a_warning_and_an_error() -> None:
     _doc, report = api.validate_workbook(seed_bytes(set_value("/budget/total/executed", "—")))
-    sheet, ref = L.cell_of("/budget/total/executed")  # type: ignore[misc]
+    sheet, ref = layout.cell_of("/budget/total/executed")  # type: ignore[misc]
     found = {(f.code, f.severity) for f in report if f.cell == ref and f.sheet == sheet}
     assert ("value-normalised", "warning") in found and ("missing-value", "error") in found
     assert not [f for f in report if f.code == "type-error"]

@@ -27,7 +27,7 @@ from openpyxl_fill import filled_bytes
 from selfeval_xlsx import layout as L
 from selfeval_xlsx.limits import Limits
 from selfeval_xlsx.template import TEMPLATE_FILENAME
-from selfeval_xlsx.xlsx import grid as X
+from selfeval_xlsx.xlsx import grid as grid_reader
 from selfeval_xlsx.xlsx.cells import column_letter
 from selfeval_xlsx.xlsx.grid import (
     Cell,
@@ -215,7 +215,7 @@ def test_generated_workbooks_read_as_openpyxl_reads_them(index: int | None) -> N
     assert grid.sheetnames == [*(s.name for s in L.WORKBOOK.sheets), L.META_SHEET_NAME]
     assert grid[L.META_SHEET_NAME].state == "hidden"
     unit_sheet, unit_ref = L.cell_of("/identity/unit_name")
-    row, col = X._parse_ref(unit_ref)
+    row, col = grid_reader._parse_ref(unit_ref)
     expected = (sampledata.seed() if index is None else sampledata.township(index))["identity"]["unit_name"]
     assert grid[unit_sheet].get(row, col) == Cell(expected, "s")
 
@@ -308,7 +308,8 @@ def test_edited_workbook_reads_as_openpyxl_reads_it() -> None:
     grid = assert_same_as_openpyxl(edited(_everything))
     ws = grid[BUDGET]
     got = {
-        ref: ws.get(*X._parse_ref(ref)) for ref in ("H14", "H15", "H16", "H17", "H18", "H19", "H21", "H22")
+        ref: ws.get(*grid_reader._parse_ref(ref))
+        for ref in ("H14", "H15", "H16", "H17", "H18", "H19", "H21", "H22")
     }
     assert got == {
         "H14": Cell(8724.9, "n"),
@@ -339,7 +340,7 @@ def test_merged_cells_over_inputs_keep_only_the_top_left_value() -> None:
     unit_sheet, unit_ref = L.cell_of("/identity/unit_name")
     county_sheet, county_ref = L.cell_of("/identity/county")
     assert unit_sheet == county_sheet
-    (r1, c1), (r2, c2) = X._parse_ref(unit_ref), X._parse_ref(county_ref)
+    (r1, c1), (r2, c2) = grid_reader._parse_ref(unit_ref), grid_reader._parse_ref(county_ref)
     rng = f"{unit_ref}:{county_ref}"
 
     def merge(wb: Workbook) -> None:
@@ -671,7 +672,7 @@ FORMULAS = [
 @pytest.mark.parametrize("formula", FORMULAS)
 @pytest.mark.parametrize("dest", ["D5", "C3", "A1", "XFD1048576", "B2"])
 def test_formula_translation_matches_openpyxl(formula: str, dest: str) -> None:
-    drow, dcol = X._parse_ref(dest)[0] - 3, X._parse_ref(dest)[1] - 3
+    drow, dcol = grid_reader._parse_ref(dest)[0] - 3, grid_reader._parse_ref(dest)[1] - 3
     try:
         expected = Translator(formula, "C3").translate_formula(dest)
     except TranslatorError:  # openpyxl gives up on the whole workbook; Excel shows #REF!
@@ -687,8 +688,8 @@ def test_builtin_date_formats_agree_with_openpyxl() -> None:
     from openpyxl.styles.numbers import BUILTIN_FORMATS, is_date_format, is_timedelta_format
 
     for fmt_id, code in BUILTIN_FORMATS.items():
-        assert (fmt_id in X._BUILTIN_DATES) == is_date_format(code), fmt_id
-        assert X._BUILTIN_DATES.get(fmt_id, False) == is_timedelta_format(code), fmt_id
+        assert (fmt_id in grid_reader._BUILTIN_DATES) == is_date_format(code), fmt_id
+        assert grid_reader._BUILTIN_DATES.get(fmt_id, False) == is_timedelta_format(code), fmt_id
     for code in (
         'yyyy"年"m"月"d"日"',
         "[Red]0.00",
@@ -699,8 +700,8 @@ def test_builtin_date_formats_agree_with_openpyxl() -> None:
         "[$-F800]dddd",
         "General",
     ):
-        assert X.is_date_format(code) == is_date_format(code), code
-        assert X.is_timedelta_format(code) == is_timedelta_format(code), code
+        assert grid_reader.is_date_format(code) == is_date_format(code), code
+        assert grid_reader.is_timedelta_format(code) == is_timedelta_format(code), code
 
 
 def test_merged_ranges_reach_max_row_and_clear_covered_cells() -> None:
@@ -746,8 +747,8 @@ def paths(data: bytes, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
             ("namespaced", {"_plain_prefixes": lambda data: None}),
         ):
             for name, value in patch.items():
-                m.setattr(X, name, value)
-            X._STYLES_SEEN.clear()
+                m.setattr(grid_reader, name, value)
+            grid_reader._STYLES_SEEN.clear()
             try:
                 out[label] = snapshot(load_grid(data))
             except GridError as exc:
@@ -789,7 +790,12 @@ def test_cut_empty_cells_still_count_in_max_row(monkeypatch: pytest.MonkeyPatch)
         '<row r="3"><c r="XFD3"/></row>',  # out of order: the largest row still counts
     )
     data = raw_xlsx([("表", body)], styles=styles_xml([0, 0]))
-    assert X._strip_empty(X._Package(data, Limits()).small("xl/worksheets/sheet1.xml") or b"") is not None
+    assert (
+        grid_reader._strip_empty(
+            grid_reader._Package(data, Limits()).small("xl/worksheets/sheet1.xml") or b""
+        )
+        is not None
+    )
     snap = assert_paths_agree(data, monkeypatch)
     assert snap["表"]["max_row"] == 5
     assert snap["表"]["cells"] == {(1, 2): ("n", "int", 1)}
@@ -837,9 +843,9 @@ def test_cell_like_text_is_not_cut(hidden: str, monkeypatch: pytest.MonkeyPatch)
 )
 def test_names_are_read_as_written_only_when_that_reads_the_same(root: str, plain: bool) -> None:
     data = (f"{root}<sheetData/></worksheet>").encode()
-    assert (X._plain_prefixes(data) is not None) is plain
-    assert X._plain_prefixes(b'<?xml version="1.0" encoding="UTF-16"?>' + data) is None
-    assert X._plain_prefixes(("\ufeff" + root).encode("utf-16-le")) is None
+    assert (grid_reader._plain_prefixes(data) is not None) is plain
+    assert grid_reader._plain_prefixes(b'<?xml version="1.0" encoding="UTF-16"?>' + data) is None
+    assert grid_reader._plain_prefixes(("\ufeff" + root).encode("utf-16-le")) is None
 
 
 def test_an_unbound_prefix_is_refused_on_every_path(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -849,15 +855,15 @@ def test_an_unbound_prefix_is_refused_on_every_path(monkeypatch: pytest.MonkeyPa
 
 
 def test_a_styles_part_is_parsed_once_per_distinct_content(monkeypatch: pytest.MonkeyPatch) -> None:
-    X._STYLES_SEEN.clear()
+    grid_reader._STYLES_SEEN.clear()
     calls: list[str] = []
-    parse = X._parse_number_styles
+    parse = grid_reader._parse_number_styles
 
     def counting(pkg: Any, part: str, data: bytes | None = None) -> Any:
         calls.append(part)
         return parse(pkg, part, data)
 
-    monkeypatch.setattr(X, "_parse_number_styles", counting)
+    monkeypatch.setattr(grid_reader, "_parse_number_styles", counting)
     body = rows('<row r="1"><c r="A1" s="1"><v>45000</v></c></row>')
     as_date = raw_xlsx([("表", body)], styles=styles_xml([14]))
     as_number = raw_xlsx([("表", body)], styles=styles_xml([2]))
@@ -904,7 +910,10 @@ def test_each_part_counts_once_against_the_total_limit() -> None:
     """A part got whole for the fast paths is not inflated (and counted) again by the slower one."""
     body = f'<x:sheetData xmlns:x="{MAIN}"><x:row r="1"><x:c r="A1"><x:v>7</x:v></x:c></x:row></x:sheetData>'
     data = raw_xlsx([("表", body)])
-    assert X._plain_prefixes(zipfile.ZipFile(io.BytesIO(data)).read("xl/worksheets/sheet1.xml")) is None
+    assert (
+        grid_reader._plain_prefixes(zipfile.ZipFile(io.BytesIO(data)).read("xl/worksheets/sheet1.xml"))
+        is None
+    )
     read = ("xl/workbook.xml", "xl/_rels/workbook.xml.rels", "xl/styles.xml", "xl/worksheets/sheet1.xml")
     total = sum(zipfile.ZipFile(io.BytesIO(data)).getinfo(name).file_size for name in read)
     assert load_grid(data, Limits(max_total_uncompressed=total))["表"].get(1, 1) == Cell(7, "n")
@@ -1047,7 +1056,7 @@ def test_too_many_cells_raise_instead_of_eating_memory(monkeypatch: pytest.Monke
     )
     data = raw_xlsx([("表", body)])
     assert len(load_grid(data)["表"].cells) == 200
-    monkeypatch.setattr(X, "MAX_CELLS", 150)
+    monkeypatch.setattr(grid_reader, "MAX_CELLS", 150)
     with pytest.raises(GridLimitError):
         load_grid(data)
 
@@ -1062,10 +1071,10 @@ def test_hostile_merged_ranges_are_bounded(monkeypatch: pytest.MonkeyPatch) -> N
     data = raw_xlsx([("表", cells + f"<mergeCells>{merges}</mergeCells>")])
     ws = load_grid(data)["表"]
     assert ws.cells == {(1, 1): Cell(1, "n")} and ws.max_row == 1_048_576 and len(ws.merged) == 200
-    monkeypatch.setattr(X, "MAX_MERGE_WORK", 3999)  # the first range alone looks at 4000 cells
+    monkeypatch.setattr(grid_reader, "MAX_MERGE_WORK", 3999)  # the first range alone looks at 4000 cells
     with pytest.raises(GridLimitError):
         load_grid(data)
-    many = "".join(f'<mergeCell ref="A{r}:B{r}"/>' for r in range(1, X.MAX_MERGED + 2))
+    many = "".join(f'<mergeCell ref="A{r}:B{r}"/>' for r in range(1, grid_reader.MAX_MERGED + 2))
     with pytest.raises(GridLimitError):
         load_grid(raw_xlsx([("表", cells + f"<mergeCells>{many}</mergeCells>")]))
 

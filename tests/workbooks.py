@@ -10,7 +10,7 @@ import sampledata
 from openpyxl import Workbook
 from openpyxl_fill import filled_bytes
 
-from selfeval_xlsx import layout as L
+from selfeval_xlsx import layout
 
 Edit = Callable[[Workbook], None]
 
@@ -28,7 +28,7 @@ def write(tmp: Path, name: str, data: bytes) -> Path:
 
 def cell_of(pointer: str) -> tuple[str, str]:
     """(sheet, A1) of a Form/Grid pointer, from the layout."""
-    found = L.cell_of(pointer)
+    found = layout.cell_of(pointer)
     assert found is not None, pointer
     return found
 
@@ -45,10 +45,10 @@ def set_value(pointer: str, value: Any) -> Edit:
 
 def indicator_cell(index: int, key: str) -> tuple[str, str]:
     """(sheet, A1) of an indicator table cell (0-based template row)."""
-    p = L.INDICATOR_SHEET.find("indicators")
+    p = layout.INDICATOR_SHEET.find("indicators")
     from selfeval_xlsx.xlsx.cells import a1
 
-    return L.INDICATOR_SHEET.name, a1(L.table_row(p, index), L.table_col(p, key))
+    return layout.INDICATOR_SHEET.name, a1(layout.table_row(p, index), layout.table_col(p, key))
 
 
 def set_indicator(index: int, key: str, value: Any) -> Edit:
@@ -63,8 +63,8 @@ def set_indicator(index: int, key: str, value: Any) -> Edit:
 def panel_cell(indicator_seq: int, member_seq: int) -> tuple[str, str]:
     from selfeval_xlsx.xlsx.cells import a1
 
-    p = L.PANEL_SHEET.find("panel_scores")
-    return L.PANEL_SHEET.name, a1(*L.matrix_cell(p, indicator_seq - 1, member_seq - 1))
+    p = layout.PANEL_SHEET.find("panel_scores")
+    return layout.PANEL_SHEET.name, a1(*layout.matrix_cell(p, indicator_seq - 1, member_seq - 1))
 
 
 def chain(*edits: Edit) -> Edit:
