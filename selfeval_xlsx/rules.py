@@ -106,7 +106,9 @@ class Rules:
     places: int
     audit: AuditRules
     panel_mode: str = "auto"  # auto / members / agreed / none (see selfeval_xlsx.panel)
-    ledger_tolerance: Decimal = Decimal("0.01")  # 万元: a reported amount this far from the ledger's is flagged
+    ledger_tolerance: Decimal = Decimal(
+        "0.01"
+    )  # 万元: a reported amount this far from the ledger's is flagged
 
     @property
     def grades(self) -> tuple[str, ...]:
