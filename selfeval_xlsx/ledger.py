@@ -225,7 +225,8 @@ def compare(
                 column=f"“合计”行的“{f.label if f else key}”",
                 reported=f"{q2(mine):f}",
                 ledger=f"{q2(theirs):f}",
-                diff=f"{q2(mine - theirs):+f}",
+                more="多" if mine > theirs else "少",
+                diff=f"{q2(abs(mine - theirs)):f}",
                 tolerance=f"{tolerance:f}",
             )
         )

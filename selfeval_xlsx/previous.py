@@ -211,53 +211,57 @@ def _same(a: str, b: str) -> bool:
     return a.strip() == b.strip()
 
 
+#: Indicators are flagged as copied only when at least this share of a unit's indicators (and at least
+#: :data:`COPIED_MIN` of them) are last year's word for word: one 100% 合格率 met two years running is
+#: common, a whole table copied is the box-ticking pattern.
+COPIED_SHARE = Decimal("0.5")
+COPIED_MIN = 2
+
+
+def _copy_key(level3: str, target: str, unit: str, actual: str) -> tuple[str, str, str, str]:
+    return (level3.strip(), target.strip(), unit.strip(), actual.strip())
+
+
 def copied_indicators(
     last: Iterable[PreviousIndicator], now: Iterable[Indicator], file: str
 ) -> list[Finding]:
-    """Indicators copied word for word from last year: the same name, target, unit and actual."""
-    seen = {
-        (p.level3.strip(), p.target.strip(), p.unit.strip(), p.actual.strip())
-        for p in last
-        if p.actual.strip()
-    }
-    out = []
-    for i in now:
-        if (
-            i.actual.strip()
-            and (i.level3.strip(), i.target.strip(), i.unit.strip(), i.actual.strip()) in seen
-        ):
-            out.append(
-                round_finding(
-                    "copied-from-last-year",
-                    file=file,
-                    sheet=i.sheet,
-                    cell=i.cell,
-                    value=i.actual,
-                    seq=i.seq,
-                    indicator=i.level3,
-                    target=i.target,
-                    actual=i.actual,
-                )
-            )
-    return out
+    """Indicators copied word for word from last year (the same name, target, unit and actual), when
+    they are at least :data:`COPIED_SHARE` of the unit's indicators: one finding at each."""
+    seen = {_copy_key(p.level3, p.target, p.unit, p.actual) for p in last if p.actual.strip()}
+    now = list(now)
+    same = [i for i in now if i.actual.strip() and _copy_key(i.level3, i.target, i.unit, i.actual) in seen]
+    if len(same) < COPIED_MIN or len(same) < COPIED_SHARE * len(now):
+        return []
+    return [
+        round_finding(
+            "copied-from-last-year",
+            file=file,
+            sheet=i.sheet,
+            cell=i.cell,
+            value=i.actual,
+            seq=i.seq,
+            indicator=i.level3,
+            target=i.target,
+            actual=i.actual,
+            count=len(same),
+            total=len(now),
+        )
+        for i in same
+    ]
 
 
-def recurring_problems(last: Iterable[PreviousProblem], now: Iterable[Finding]) -> list[Finding]:
-    """This year's problems (errors and warnings) found last year too, with the same code at the same
-    sheet and cell."""
+def recurring_problems(last: Iterable[PreviousProblem], now: Iterable[Finding], file: str) -> list[Finding]:
+    """One finding listing this year's problems (errors and warnings) that last year's roll-up found
+    too, with the same code at the same sheet and cell; none when there are none."""
     before = {(p.finding, p.sheet, p.cell) for p in last}
-    out = []
-    for f in now:
-        if f.severity in ("error", "warning") and (f.code, f.sheet or "", f.cell or "") in before:
-            out.append(
-                round_finding(
-                    "recurring-problem",
-                    file=f.file,
-                    sheet=f.sheet,
-                    cell=f.cell,
-                    value=f.code,
-                    title=f.title,
-                    message=f.message,
-                )
-            )
-    return out
+    again = [
+        f
+        for f in now
+        if f.severity in ("error", "warning") and (f.code, f.sheet or "", f.cell or "") in before
+    ]
+    if not again:
+        return []
+    listed = "；".join(f"“{f.title}”（{f.where or '整个文件'}）" for f in again)
+    return [
+        round_finding("recurring-problem", file=file, value=len(again), count=len(again), problems=listed)
+    ]

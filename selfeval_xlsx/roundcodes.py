@@ -91,7 +91,7 @@ ROUND_CODES: dict[str, tuple[Severity, str, str]] = {
     "ledger-mismatch": (
         "warning",
         "报送数与预算执行台账不符",
-        "{column}填报为{reported}万元，财政预算执行台账为{ledger}万元，相差{diff}万元（允许误差{tolerance}万元），"
+        "{column}填报为{reported}万元，财政预算执行台账为{ledger}万元，填报数比台账{more}{diff}万元（允许误差{tolerance}万元），"
         "请核对后按台账数填报，或说明差异原因。",
     ),
     "ledger-missing": (
@@ -113,13 +113,13 @@ ROUND_CODES: dict[str, tuple[Severity, str, str]] = {
     "copied-from-last-year": (
         "warning",
         "指标照抄上年",
-        "指标{seq}“{indicator}”的指标值“{target}”和实际完成值“{actual}”与上年完全相同，"
-        "请按本年度实际情况填写。",
+        "指标{seq}“{indicator}”的指标值“{target}”和实际完成值“{actual}”与上年完全相同"
+        "（全部{total}项指标中有{count}项与上年相同），请按本年度实际情况填写。",
     ),
     "recurring-problem": (
         "warning",
         "上年问题再次出现",
-        "上年在同一位置已指出“{title}”，本年仍然存在，请重点整改：{message}",
+        "上年汇总在相同位置指出的{count}个问题本年仍然存在，请重点整改：{problems}。",
     ),
 }
 
