@@ -211,7 +211,7 @@ def _same(a: str, b: str) -> bool:
     return a.strip() == b.strip()
 
 
-#: Indicators are flagged as copied only when at least this share of a unit's indicators (and at least
+#: Indicators are flagged as copied only when more than this share of a unit's indicators (and at least
 #: :data:`COPIED_MIN` of them) are last year's word for word: one 100% 合格率 met two years running is
 #: common, a whole table copied is the box-ticking pattern.
 COPIED_SHARE = Decimal("0.5")
@@ -226,11 +226,11 @@ def copied_indicators(
     last: Iterable[PreviousIndicator], now: Iterable[Indicator], file: str
 ) -> list[Finding]:
     """Indicators copied word for word from last year (the same name, target, unit and actual), when
-    they are at least :data:`COPIED_SHARE` of the unit's indicators: one finding at each."""
+    they are more than :data:`COPIED_SHARE` of the unit's indicators: one finding at each."""
     seen = {_copy_key(p.level3, p.target, p.unit, p.actual) for p in last if p.actual.strip()}
     now = list(now)
     same = [i for i in now if i.actual.strip() and _copy_key(i.level3, i.target, i.unit, i.actual) in seen]
-    if len(same) < COPIED_MIN or len(same) < COPIED_SHARE * len(now):
+    if len(same) < COPIED_MIN or len(same) <= COPIED_SHARE * len(now):
         return []
     return [
         round_finding(
