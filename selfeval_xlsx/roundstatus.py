@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from .roster import Roster, RosterUnit
@@ -31,13 +31,12 @@ class Receipt:
 
 @dataclass
 class UnitStatus:
-    """One row of 报送情况."""
+    """One row of 报送情况 (flat, as every roll-up row: stored in rollup.json and the roll-up workbook)."""
 
     code: str
     name: str
     status: str  # 已通过 / 已退回 / 未报送
-    on_roster: bool = True
-    row: int = 0  # the roster row (0 when not on the roster)
+    roster_row: int = 0  # the unit's row in the roster; 0: not on the roster
     contact: str = ""
     phone: str = ""
     email: str = ""
@@ -45,24 +44,14 @@ class UnitStatus:
     last_received: str = ""
     returned: int = 0  # how many of its files were returned
     reason: str = ""  # why the latest returned file was returned (已退回)
-    files: list[str] = field(default_factory=list)
+    files: str = ""  # the files received, one a line
+
+    @property
+    def on_roster(self) -> bool:
+        return self.roster_row > 0
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "code": self.code,
-            "name": self.name,
-            "status": self.status,
-            "on_roster": self.on_roster,
-            "row": self.row,
-            "contact": self.contact,
-            "phone": self.phone,
-            "email": self.email,
-            "first_received": self.first_received,
-            "last_received": self.last_received,
-            "returned": self.returned,
-            "reason": self.reason,
-            "files": list(self.files),
-        }
+        return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
 @dataclass
@@ -144,7 +133,7 @@ def _fill(s: UnitStatus, rs: list[Receipt]) -> UnitStatus:
     s.status, s.returned, s.reason = _status(rs)
     dates = sorted(r.received for r in rs if r.received)
     s.first_received, s.last_received = (dates[0], dates[-1]) if dates else ("", "")
-    s.files = [r.file for r in rs]
+    s.files = "\n".join(r.file for r in rs)
     return s
 
 
@@ -162,9 +151,9 @@ def round_status(roster: Roster, receipts: Iterable[Receipt]) -> RoundStatus:
             extra.setdefault(r.code or short_name(r.name), []).append(r)
     out = RoundStatus(roster.file)
     for u in roster.units:
-        s = UnitStatus(u.code, u.name, MISSING, True, u.row, u.contact, u.phone, u.email)
+        s = UnitStatus(u.code, u.name, MISSING, u.row, u.contact, u.phone, u.email)
         out.units.append(_fill(s, by_unit[u.row]))
     for rs in extra.values():
         named = next((r for r in rs if r.outcome == "accepted"), rs[0])
-        out.units.append(_fill(UnitStatus(named.code, named.name, MISSING, on_roster=False), rs))
+        out.units.append(_fill(UnitStatus(named.code, named.name, MISSING), rs))
     return out
