@@ -198,11 +198,11 @@ def main(out: Path) -> None:
 #: and two that sent nothing (韩村镇 with an e-mail: a reminder draft; 谢庄乡 without). 北河乡 and
 #: 西河乡 (returned samples) are not on it: they show as units not on the roster.
 ROSTER_EXTRA = [
-    ("北沙乡人民政府", f"{S.COUNTY_CODE}204000", "孙丽", "0311-84960204", ""),
-    ("南沙乡人民政府", f"{S.COUNTY_CODE}205000", "马静", "0311-84960205", ""),
-    ("东河乡人民政府", f"{S.COUNTY_CODE}206000", "郭涛", "0311-84960206", "dhx@example.cn"),
-    ("韩村镇人民政府", f"{S.COUNTY_CODE}107000", "冯敏", "0311-84960107", "hcz@example.cn"),
-    ("谢庄乡人民政府", f"{S.COUNTY_CODE}207000", "罗勇", "0311-84960207", ""),
+    ("北沙乡人民政府", f"{sampledata.COUNTY_CODE}204000", "孙丽", "0311-84960204", ""),
+    ("南沙乡人民政府", f"{sampledata.COUNTY_CODE}205000", "马静", "0311-84960205", ""),
+    ("东河乡人民政府", f"{sampledata.COUNTY_CODE}206000", "郭涛", "0311-84960206", "dhx@example.cn"),
+    ("韩村镇人民政府", f"{sampledata.COUNTY_CODE}107000", "冯敏", "0311-84960107", "hcz@example.cn"),
+    ("谢庄乡人民政府", f"{sampledata.COUNTY_CODE}207000", "罗勇", "0311-84960207", ""),
 ]
 #: The ledger's 全年执行数 of 洨河镇 differs from what it reported (by 12.3456 万元).
 LEDGER_DIFFERS = ("洨河镇人民政府", "executed", Decimal("12.3456"))
@@ -213,7 +213,11 @@ COPIED = 7
 
 
 def _accepted_units() -> list[dict]:  # type: ignore[type-arg]
-    return [S.seed(), *(S.township(i) for i in range(len(S.TOWNS))), S.variant(S.department(), **SPLIT)]
+    return [
+        sampledata.seed(),
+        *(sampledata.township(i) for i in range(len(sampledata.TOWNS))),
+        sampledata.variant(sampledata.department(), **SPLIT),
+    ]
 
 
 def write_roster(path: Path) -> None:
@@ -224,7 +228,7 @@ def write_roster(path: Path) -> None:
     wb = Workbook()
     ws = wb.active
     ws.title = "报送单位名单"
-    ws.append([f"{S.COUNTY}{S.YEAR}年度整体支出绩效自评报送单位名单"])
+    ws.append([f"{sampledata.COUNTY}{sampledata.YEAR}年度整体支出绩效自评报送单位名单"])
     ws.merge_cells("A1:F1")
     ws["A1"].font = Font(bold=True, size=14)
     ws["A1"].alignment = Alignment(horizontal="center")
@@ -249,7 +253,7 @@ def write_roster(path: Path) -> None:
 def write_ledger(path: Path) -> None:
     """The bureau's budget-system export: a .csv in GBK (as Excel on Chinese Windows saves it), in 元,
     with a title line and a 单位：元 line above the header."""
-    lines = [f"{S.COUNTY}{S.YEAR}年度预算执行情况（预算管理一体化系统导出）", "单位：元"]
+    lines = [f"{sampledata.COUNTY}{sampledata.YEAR}年度预算执行情况（预算管理一体化系统导出）", "单位：元"]
     lines.append("单位编码,单位名称,年初预算数,全年预算数,全年执行数")
     for d in _accepted_units():
         ident = d["identity"]
@@ -262,7 +266,9 @@ def write_ledger(path: Path) -> None:
         code = ident.get("division_code") or ident.get("credit_code")
         yuan = [f"{(total[k] * 10000):.2f}" for k in ("initial", "adjusted", "executed")]
         lines.append(",".join([code, ident["unit_name"], *(f'"{_thousands(y)}"' for y in yuan)]))
-    lines.append(f'{S.COUNTY_CODE}107000,韩村镇人民政府,"32,150,000.00","33,870,000.00","30,120,500.00"')
+    lines.append(
+        f'{sampledata.COUNTY_CODE}107000,韩村镇人民政府,"32,150,000.00","33,870,000.00","30,120,500.00"'
+    )
     path.write_bytes(("\r\n".join(lines) + "\r\n").encode("gbk"))
 
 
@@ -275,16 +281,22 @@ def _last_year(data: dict, index: int) -> dict:  # type: ignore[type-arg]
     """A unit's 2022 workbook: year and dates a year earlier, other figures, lower numeric actuals
     (except 清水乡's indicators, which 2023 copies word for word)."""
     ident = data["identity"]
-    last = S.township(index, seed_value=2022 + index) if index not in (-1, COPIED) else S.variant(data)
+    last = (
+        sampledata.township(index, seed_value=2022 + index)
+        if index not in (-1, COPIED)
+        else sampledata.variant(data)
+    )
     if index != COPIED:  # last year's numeric actuals a step lower, its own year in the text
         for row in last["indicators"]:
             actual = row.get("actual")
             if isinstance(actual, int | float | Decimal) or str(actual).replace(".", "").isdigit():
                 row["actual"] = str((Decimal(str(actual)) * Decimal("0.9")).quantize(Decimal("0.01")))
             elif isinstance(actual, str):
-                row["actual"] = actual.replace(str(S.YEAR), str(S.YEAR - 1))
-    last["identity"] = {**last["identity"], "unit_name": ident["unit_name"], "year": S.YEAR - 1}
-    last["identity"]["filled_on"] = last["identity"]["filled_on"].replace(str(S.YEAR + 1), str(S.YEAR))
+                row["actual"] = actual.replace(str(sampledata.YEAR), str(sampledata.YEAR - 1))
+    last["identity"] = {**last["identity"], "unit_name": ident["unit_name"], "year": sampledata.YEAR - 1}
+    last["identity"]["filled_on"] = last["identity"]["filled_on"].replace(
+        str(sampledata.YEAR + 1), str(sampledata.YEAR)
+    )
     return last
 
 
@@ -296,15 +308,15 @@ def write_last_year(folder: Path) -> None:
     from selfeval_xlsx.api import merge
 
     units = [
-        (-1, S.seed()),
-        *((i, S.township(i)) for i in range(len(S.TOWNS))),
-        (-1, S.variant(S.department(), **SPLIT)),
+        (-1, sampledata.seed()),
+        *((i, sampledata.township(i)) for i in range(len(sampledata.TOWNS))),
+        (-1, sampledata.variant(sampledata.department(), **SPLIT)),
     ]
     with tempfile.TemporaryDirectory() as tmp:
         inbox, out = Path(tmp) / "inbox", Path(tmp) / "out"
         inbox.mkdir()
         for n, (index, data) in enumerate(units):
-            (inbox / f"{n:02d}.xlsx").write_bytes(filled_bytes(_last_year(data, index), S.YEAR - 1))
+            (inbox / f"{n:02d}.xlsx").write_bytes(filled_bytes(_last_year(data, index), sampledata.YEAR - 1))
         merge(inbox, out, jobs=1)
         if folder.exists():
             shutil.rmtree(folder)

@@ -17,10 +17,10 @@ from decimal import Decimal
 from pathlib import Path
 
 from .decimals import HUNDRED, q2
-from .findings import Finding
+from .findings import Finding, make
 from .layout import cell_of, field_at
 from .limits import DEFAULT_LIMITS, Limits
-from .roundcodes import round_finding
+from .messages import text
 from .tablefile import Table, TableError, cell_amount, cell_text, header_key, read_table
 
 #: The reported amounts a ledger can hold, by their key in the budget table's total row.
@@ -130,11 +130,13 @@ def read_ledger(
         table = read_table(source, HEADERS, REQUIRED, name=file, limits=limits)
     except TableError as exc:
         reason = str(exc) if str(exc).endswith("。") else f"{exc}。"
-        ledger.findings.append(round_finding("ledger-unreadable", file=file, reason=reason))
+        ledger.findings.append(
+            make("ledger-unreadable", text("ledger-unreadable", file=file, reason=reason), file=file)
+        )
         return ledger
     found = _unit_of(table, unit)
     if found is None:
-        ledger.findings.append(round_finding("ledger-unit", file=file))
+        ledger.findings.append(make("ledger-unit", text("ledger-unit", file=file), file=file))
         return ledger
     ledger.unit = found
     divisor = UNITS[found]
@@ -147,7 +149,12 @@ def read_ledger(
         first_col = letters.get("code", letters.get("name"))
         if not label:
             ledger.findings.append(
-                round_finding("ledger-no-unit", file=file, cell=f"{first_col}{number}", row=number)
+                make(
+                    "ledger-no-unit",
+                    text("ledger-no-unit", row=number),
+                    file=file,
+                    cell=f"{first_col}{number}",
+                )
             )
             continue
         if header_key(label) in ("合计", "总计", "小计"):
@@ -155,13 +162,11 @@ def read_ledger(
         key = code or f"name:{_short(unit_name)}"
         if key in seen:
             ledger.findings.append(
-                round_finding(
+                make(
                     "ledger-duplicate",
+                    text("ledger-duplicate", row=number, unit=label, first=seen[key]),
                     file=file,
                     cell=f"{first_col}{number}",
-                    row=number,
-                    unit=label,
-                    first=seen[key],
                 )
             )
             continue
@@ -175,14 +180,18 @@ def read_ledger(
             value = cell_amount(raw)
             if value is None:
                 ledger.findings.append(
-                    round_finding(
+                    make(
                         "ledger-bad-number",
+                        text(
+                            "ledger-bad-number",
+                            value=cell_text(raw),
+                            row=number,
+                            unit=label,
+                            column=table.title_of(k),
+                        ),
                         file=file,
                         cell=f"{letters[k]}{number}",
                         value=cell_text(raw),
-                        row=number,
-                        unit=label,
-                        column=table.title_of(k),
                     )
                 )
             amounts[k] = None if value is None else value / divisor
@@ -191,7 +200,7 @@ def read_ledger(
 
 
 def _letter(index: int) -> str:
-    from .cells import column_letter
+    from .xlsx.cells import column_letter
 
     return column_letter(index + 1)
 
@@ -215,19 +224,22 @@ def compare(
         sheet, cell = (cells or {}).get(key) or cell_of(POINTERS[key]) or (None, None)
         f = field_at(POINTERS[key])
         out.append(
-            round_finding(
+            make(
                 "ledger-mismatch",
+                text(
+                    "ledger-mismatch",
+                    column=f"“合计”行的“{f.label if f else key}”",
+                    reported=f"{q2(mine):f}",
+                    ledger=f"{q2(theirs):f}",
+                    more="多" if mine > theirs else "少",
+                    diff=f"{q2(abs(mine - theirs)):f}",
+                    tolerance=f"{tolerance:f}",
+                ),
                 file=file,
                 sheet=sheet,
                 cell=cell,
                 field=POINTERS[key],
                 value=f"{q2(mine):f}",
-                column=f"“合计”行的“{f.label if f else key}”",
-                reported=f"{q2(mine):f}",
-                ledger=f"{q2(theirs):f}",
-                more="多" if mine > theirs else "少",
-                diff=f"{q2(abs(mine - theirs)):f}",
-                tolerance=f"{tolerance:f}",
             )
         )
     return out
@@ -259,7 +271,13 @@ def check_ledger(
     for u in units:
         row = ledger.find(u.code, u.name)
         if row is None:
-            out.append(round_finding("ledger-missing", file=u.file, name=u.name, code=u.code or "无代码"))
+            out.append(
+                make(
+                    "ledger-missing",
+                    text("ledger-missing", name=u.name, code=u.code or "无代码"),
+                    file=u.file,
+                )
+            )
             continue
         used.add(row.row)
         matched[u.code or u.name] = row
@@ -267,5 +285,11 @@ def check_ledger(
         out += compare(row, reported, tolerance=tolerance, file=u.file)
     for row in ledger.rows:
         if row.row not in used:
-            out.append(round_finding("ledger-not-submitted", file=ledger.file, row=row.row, unit=row.label))
+            out.append(
+                make(
+                    "ledger-not-submitted",
+                    text("ledger-not-submitted", row=row.row, unit=row.label),
+                    file=ledger.file,
+                )
+            )
     return matched, out

@@ -15,10 +15,10 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from . import layout as L
-from .cells import parse_a1
 from .document import CellRef, Document
+from .filenames import safe_name
 from .roster import Roster, RosterUnit, county_of
-from .safety import safe_name
+from .xlsx.cells import parse_a1
 
 #: The identity values a prefilled workbook carries, by JSON pointer.
 NAME, DIVISION, CREDIT, COUNTY, YEAR = (

@@ -15,9 +15,9 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
-from .findings import Finding
+from .findings import Finding, make
 from .limits import DEFAULT_LIMITS, Limits
-from .roundcodes import round_finding
+from .messages import text
 
 ROLLUP_JSON = "rollup.json"
 
@@ -94,12 +94,24 @@ def read_previous(path: str | Path, *, limits: Limits = DEFAULT_LIMITS) -> Previ
         for raw in rollups:
             _absorb(prev, raw)
     except _Unreadable as exc:
-        prev.findings.append(round_finding("previous-unreadable", file=path.name, reason=str(exc)))
+        prev.findings.append(
+            make(
+                "previous-unreadable",
+                text("previous-unreadable", file=path.name, reason=str(exc)),
+                file=path.name,
+            )
+        )
         prev.units.clear()
     except (KeyError, TypeError, ValueError, AttributeError):
         prev.findings.append(
-            round_finding(
-                "previous-unreadable", file=path.name, reason="内容不是本工具生成的汇总数据（可能已被改动）。"
+            make(
+                "previous-unreadable",
+                text(
+                    "previous-unreadable",
+                    file=path.name,
+                    reason="内容不是本工具生成的汇总数据（可能已被改动）。",
+                ),
+                file=path.name,
             )
         )
         prev.units.clear()
@@ -127,7 +139,7 @@ def _load(path: Path, limits: Limits) -> list[dict[str, Any]]:
         return [r for b in books for r in _load(b, limits)]
     data = _read(path, limits)
     if data[:4] == b"PK\x03\x04":
-        from .rollup_xlsx import read_rollup
+        from .rollup_read import read_rollup
 
         got = read_rollup(data)
         if got is None:
@@ -233,18 +245,21 @@ def copied_indicators(
     if len(same) < COPIED_MIN or len(same) <= COPIED_SHARE * len(now):
         return []
     return [
-        round_finding(
+        make(
             "copied-from-last-year",
+            text(
+                "copied-from-last-year",
+                seq=i.seq,
+                indicator=i.level3,
+                target=i.target,
+                actual=i.actual,
+                count=len(same),
+                total=len(now),
+            ),
             file=file,
             sheet=i.sheet,
             cell=i.cell,
             value=i.actual,
-            seq=i.seq,
-            indicator=i.level3,
-            target=i.target,
-            actual=i.actual,
-            count=len(same),
-            total=len(now),
         )
         for i in same
     ]
@@ -263,5 +278,10 @@ def recurring_problems(last: Iterable[PreviousProblem], now: Iterable[Finding], 
         return []
     listed = "；".join(f"“{f.title}”（{f.where or '整个文件'}）" for f in again)
     return [
-        round_finding("recurring-problem", file=file, value=len(again), count=len(again), problems=listed)
+        make(
+            "recurring-problem",
+            text("recurring-problem", count=len(again), problems=listed),
+            file=file,
+            value=len(again),
+        )
     ]

@@ -16,7 +16,7 @@ from .drafts import DRAFT_HEADER
 
 def reminder_file_name(unit: str) -> str:
     """``催报_<单位名称>.eml``, made safe for any file system."""
-    from .safety import safe_name
+    from .filenames import safe_name
 
     return safe_name(f"催报_{unit}.eml")
 

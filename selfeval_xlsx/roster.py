@@ -12,12 +12,12 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .cells import cell_sort_key, column_letter
-from .findings import Finding
+from .findings import Finding, make
 from .layout import CREDIT_PATTERN
 from .limits import DEFAULT_LIMITS, Limits
-from .roundcodes import round_finding
+from .messages import text
 from .tablefile import TableError, cell_text, read_table
+from .xlsx.cells import cell_sort_key, column_letter
 
 HEADERS: dict[str, tuple[str, ...]] = {
     "code": ("行政区划代码", "单位代码", "统一社会信用代码", "区划代码", "代码", "单位编码", "信用代码"),
@@ -103,7 +103,13 @@ def read_roster(
     try:
         table = read_table(source, HEADERS, REQUIRED, name=file, limits=limits)
     except TableError as exc:
-        roster.findings.append(round_finding("roster-unreadable", file=file, reason=_sentence(str(exc))))
+        roster.findings.append(
+            make(
+                "roster-unreadable",
+                text("roster-unreadable", file=file, reason=_sentence(str(exc))),
+                file=file,
+            )
+        )
         return roster
     col = {k: _letter(i) for k, i in table.columns.items()}
     seen: dict[str, int] = {}
@@ -113,31 +119,38 @@ def read_roster(
         unit_name = cell_text(table.get(row, "name"))
         where = {"file": file, "cell": f"{col.get('code', col['name'])}{number}", "value": code or unit_name}
         if not unit_name:
-            roster.findings.append(round_finding("roster-no-name", row=number, code=code or "无", **where))
+            roster.findings.append(
+                make("roster-no-name", text("roster-no-name", row=number, code=code or "无"), **where)
+            )
             continue
         if code and not county_of(code):
             roster.findings.append(
-                round_finding("roster-bad-code", row=number, name=unit_name, code=code, **where)
+                make(
+                    "roster-bad-code", text("roster-bad-code", row=number, name=unit_name, code=code), **where
+                )
             )
             code = ""
         elif not code:
-            roster.findings.append(round_finding("roster-no-code", row=number, name=unit_name, **where))
+            roster.findings.append(
+                make("roster-no-code", text("roster-no-code", row=number, name=unit_name), **where)
+            )
         elif county_of(code) not in county_codes():
             roster.findings.append(
-                round_finding(
+                make(
                     "roster-unknown-county",
-                    row=number,
-                    name=unit_name,
-                    code=code,
-                    county=county_of(code),
+                    text(
+                        "roster-unknown-county", row=number, name=unit_name, code=code, county=county_of(code)
+                    ),
                     **where,
                 )
             )
         key = code or f"name:{unit_name}"
         if key in seen:
             roster.findings.append(
-                round_finding(
-                    "roster-duplicate", row=number, code=code or unit_name, first=seen[key], **where
+                make(
+                    "roster-duplicate",
+                    text("roster-duplicate", row=number, code=code or unit_name, first=seen[key]),
+                    **where,
                 )
             )
             continue
@@ -146,7 +159,11 @@ def read_roster(
         if email and not EMAIL.match(email):
             at = {**where, "cell": f"{col['email']}{number}", "value": email}
             roster.findings.append(
-                round_finding("roster-bad-email", row=number, name=unit_name, email=email, **at)
+                make(
+                    "roster-bad-email",
+                    text("roster-bad-email", row=number, name=unit_name, email=email),
+                    **at,
+                )
             )
             email = ""
         rows.append(
@@ -168,23 +185,26 @@ def read_roster(
         for u in rows:
             if u.county_code in counties and u.county_code != main:
                 roster.findings.append(
-                    round_finding(
+                    make(
                         "roster-other-county",
+                        text(
+                            "roster-other-county",
+                            row=u.row,
+                            name=u.name,
+                            code=u.code,
+                            other=counties[u.county_code],
+                            county=u.county_code,
+                            main=counties.get(main, main),
+                        ),
                         file=file,
                         cell=f"{col.get('code', col['name'])}{u.row}",
                         value=u.code,
-                        row=u.row,
-                        name=u.name,
-                        code=u.code,
-                        other=counties[u.county_code],
-                        county=u.county_code,
-                        main=counties.get(main, main),
                     )
                 )
     roster.units = rows
     roster.findings.sort(key=lambda f: cell_sort_key(f.cell))
     if not rows:
-        roster.findings.append(round_finding("roster-empty", file=file))
+        roster.findings.append(make("roster-empty", text("roster-empty", file=file), file=file))
     return roster
 
 

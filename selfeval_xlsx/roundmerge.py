@@ -17,13 +17,14 @@ from typing import Any
 
 from . import layout as L
 from . import rollup as R
-from .cells import a1
-from .findings import Finding
+from .findings import Finding, make
 from .ledger import DEFAULT_TOLERANCE, Ledger, Reported, check_ledger, read_ledger
 from .limits import DEFAULT_LIMITS, Limits
+from .messages import text
 from .previous import Indicator, Previous, copied_indicators, read_previous, recurring_problems
 from .roster import Roster, county_of, read_roster
 from .roundstatus import Receipt, RoundStatus, round_status
+from .xlsx.cells import a1
 
 
 @dataclass
@@ -86,6 +87,10 @@ def apply_round(
             receipts = [r for r in receipts if county_of(r.code) in ("", roll.county_code)]
         status = round_status(roster, receipts)
         roll.status = status.units
+        for u in status.extra:
+            first = u.files.split("\n")[0]
+            message = text("not-on-roster", name=u.name or "（未填单位名称）", code=u.code or "无代码")
+            found.append(make("not-on-roster", message, file=first, value=u.code))
     if inputs.ledger is not None:
         whole = [t for t in roll.townships if _is_whole(t) and not t.source_rollup]
         reported = [Reported(t.code, t.name, t.file, t.initial, t.adjusted, t.executed) for t in whole]

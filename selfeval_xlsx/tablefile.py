@@ -118,7 +118,7 @@ def _csv_rows(data: bytes, limits: Limits) -> list[list[Any]]:
 
 def _xlsx_rows(data: bytes, name: str, limits: Limits) -> list[list[Any]]:
     from .safety import check_workbook
-    from .xlsxgrid import GridError, load_grid
+    from .xlsx.grid import GridError, load_grid
 
     problems = [f for f in check_workbook(data, name, limits) if f.severity == "error"]
     if problems:

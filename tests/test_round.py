@@ -12,16 +12,17 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+import sampledata as S
 
-from selfeval_xlsx import sampledata as S
+from selfeval_xlsx import messages
 from selfeval_xlsx.api import validate_workbook
+from selfeval_xlsx.findings import CODES
 from selfeval_xlsx.layout import cell_of
 from selfeval_xlsx.ledger import Reported, check_ledger, compare, read_ledger
 from selfeval_xlsx.prefill import prefilled_file_name, write_prefilled, write_prefilled_all
 from selfeval_xlsx.previous import Indicator, PreviousIndicator, copied_indicators, read_previous
 from selfeval_xlsx.reminders import reminder_draft
 from selfeval_xlsx.roster import Roster, RosterUnit, read_roster
-from selfeval_xlsx.roundcodes import ROUND_CODES
 from selfeval_xlsx.roundstatus import MISSING, PASSED, RETURNED, Receipt, round_status
 from selfeval_xlsx.rules import load_rules
 
@@ -323,6 +324,8 @@ def test_prefilled_file_names_are_safe_and_distinct(tmp_path):
     assert buf.getvalue()[:2] == b"PK"
 
 
-def test_every_round_code_has_a_message_template():
-    for code, (severity, title, template) in ROUND_CODES.items():
-        assert severity in ("error", "warning", "info") and title and template, code
+def test_every_round_code_is_in_the_message_table():
+    round_codes = [c for c in CODES if c.startswith(("roster-", "ledger-", "previous-"))]
+    assert len(round_codes) >= 16
+    for code in [*round_codes, "not-on-roster", "copied-from-last-year", "recurring-problem"]:
+        assert CODES[code][1] and messages.MESSAGES[code]["default"], code
