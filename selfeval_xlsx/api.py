@@ -127,12 +127,18 @@ def merge(
     limits: Limits = DEFAULT_LIMITS,
     progress: Callable[[int, int], None] | None = None,
     keys: KeyRing | None = None,
+    roster: str | Path | None = None,
+    ledger: str | Path | None = None,
+    previous: str | Path | None = None,
+    ledger_unit: str | None = None,
 ) -> MergeResult:
     """Merge every file under ``inbox`` into roll-ups in ``outdir`` (see :func:`selfeval_xlsx.merge.merge`
     for what it raises). ``jobs``: worker processes (default: every CPU); ``year``: accept only that
     evaluation year; ``completed``/``reports``: also write each township's 评分结果 workbook / draft
     自评报告; ``progress(done, total)`` is called as files are processed; ``keys``
-    (:func:`load_keyring`) sign the roll-ups written and verify roll-ups merged as units."""
+    (:func:`load_keyring`) sign the roll-ups written and verify roll-ups merged as units. The round:
+    ``roster`` (the units expected: 报送情况 and reminder drafts), ``ledger`` (the bureau's figures,
+    ``ledger_unit`` 元/万元 when the file does not say) and ``previous`` (last year's output)."""
     # What the workers write with, imported once here rather than by each worker after merge forks them.
     from . import completed as _completed  # noqa: F401
     from . import rollup_read, rollup_write  # noqa: F401
@@ -154,6 +160,10 @@ def merge(
         limits=limits,
         progress=progress,
         keys=NO_KEYS if keys is None else keys,
+        roster=roster,
+        ledger=ledger,
+        previous=previous,
+        ledger_unit=ledger_unit,
     )
 
 

@@ -9,11 +9,12 @@ returns the indicators copied from last year and the problems that reappear.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from . import layout as L
 from . import rollup as R
@@ -23,8 +24,17 @@ from .limits import DEFAULT_LIMITS, Limits
 from .messages import text
 from .previous import Indicator, Previous, copied_indicators, read_previous, recurring_problems
 from .roster import Roster, county_of, read_roster
-from .roundstatus import Receipt, RoundStatus, round_status
+from .roundstatus import MISSING, Receipt, RoundStatus, round_status
 from .xlsx.cells import a1
+
+
+class FileRowLike(Protocol):
+    """What a receipt is made from (a :class:`~selfeval_xlsx.rollup.FileRow`, or an accepted row)."""
+
+    file: str
+    code: str
+    name: str
+    reason: str
 
 
 @dataclass
@@ -141,7 +151,7 @@ def apply_rows(roll: R.Rollup, previous: Previous | None) -> list[Finding]:
     return out
 
 
-def finding_rows(roll: R.Rollup, findings: Iterable[Finding]) -> list[R.FindingRow]:
+def round_finding_rows(roll: R.Rollup, findings: Iterable[Finding]) -> list[R.FindingRow]:
     """Findings as the roll-up lists them: named by the unit whose file they are about ('' for the round
     files' own problems)."""
     units = {t.file: (t.code, t.name) for t in roll.townships}
@@ -160,3 +170,56 @@ def finding_rows(roll: R.Rollup, findings: Iterable[Finding]) -> list[R.FindingR
         )
         for f in findings
     ]
+
+
+def _day(stamp: float | None) -> str:
+    if stamp is None:
+        return ""
+    try:
+        return datetime.fromtimestamp(stamp).strftime("%Y-%m-%d %H:%M")
+    except (OverflowError, OSError, ValueError):
+        return ""
+
+
+def _first_problem(reason: str) -> str:
+    """A rejection's reason in one line: its first numbered problem (and how many more), else its first
+    line."""
+    lines = [line.strip() for line in reason.splitlines() if line.strip()]
+    numbered = [line.partition(". ")[2] for line in lines if line.partition(". ")[0].isdigit()]
+    if numbered:
+        return numbered[0] + (f"（另有{len(numbered) - 1}处问题）" if len(numbered) > 1 else "")
+    return lines[0] if lines else ""
+
+
+def receipts_of(outcomes: Iterable[tuple[str, FileRowLike]], received: Mapping[str, float]) -> list[Receipt]:
+    """Receipts from the merge's file rows (``outcome``, row with ``file``, ``code``, ``name``,
+    ``reason``) and when each file was received (by file name, a timestamp)."""
+    return [
+        Receipt(
+            row.code,
+            row.name,
+            outcome,
+            row.file,
+            _day(received.get(row.file)),
+            _first_problem(row.reason) if outcome == "rejected" else "",
+        )
+        for outcome, row in outcomes
+        if row.code or row.name
+    ]
+
+
+def write_reminders(folder: Path, roll: R.Rollup, *, now: datetime | None = None) -> list[Path]:
+    """A reminder draft (``催报_<单位>.eml``) in ``folder`` for each roster unit 未报送 with an e-mail."""
+    from .reminders import reminder_draft, reminder_file_name
+
+    out = []
+    for s in roll.status:
+        if s.on_roster and s.status == MISSING and s.email:
+            path = folder / reminder_file_name(s.name)
+            data = reminder_draft(
+                unit=s.name, email=s.email, contact=s.contact, year=roll.year, county=roll.county, now=now
+            )
+            folder.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data)
+            out.append(path)
+    return out
