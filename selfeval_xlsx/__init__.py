@@ -27,6 +27,7 @@ if TYPE_CHECKING:  # what __getattr__ below imports on first use, for type check
         validate_document,
         validate_workbook,
         write_completed,
+        write_prefilled_templates,
         write_report,
         write_template,
     )
@@ -55,6 +56,7 @@ _LAZY: dict[str, str] = {
             "validate_document",
             "validate_workbook",
             "write_completed",
+            "write_prefilled_templates",
             "write_report",
             "write_template",
         ),
@@ -114,6 +116,7 @@ __all__ = [
     "validate_document",
     "validate_workbook",
     "write_completed",
+    "write_prefilled_templates",
     "write_report",
     "write_template",
 ]

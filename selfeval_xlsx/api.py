@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from .document import Document
-from .findings import Report
+from .findings import Finding, Report
 from .limits import DEFAULT_LIMITS, Limits
 from .output import write_output
 from .pipeline import Scored, Validated
@@ -20,6 +20,7 @@ from .validate import validate_workbook as _validate_workbook
 
 if TYPE_CHECKING:  # imported when used: keeps ``import selfeval_xlsx.api`` light
     from .merge import MergeResult
+    from .prefill import Prefilled
     from .rollup import Rollup
     from .rules import Rules
     from .signing import KeyRing
@@ -167,6 +168,19 @@ def merge(
     )
 
 
+def write_prefilled_templates(
+    roster: str | Path, outdir: str | Path, *, year: int | None = None, rules: Rules | None = None
+) -> tuple[list[Prefilled], list[Finding]]:
+    """One prefilled workbook per unit of ``roster`` in ``outdir`` (name, code, county and year filled
+    and locked; see :mod:`selfeval_xlsx.prefill`): (the workbooks written, the roster's findings)."""
+    from .prefill import write_prefilled_all
+    from .roster import read_roster
+
+    units = read_roster(roster)
+    done = write_prefilled_all(units, outdir, year=year, rules=rules or load_rules())
+    return done, units.findings
+
+
 def generate_keys(
     area: str, name: str = "", directory: str | Path | None = None, *, overwrite: bool = False
 ) -> tuple[Path, Path, str]:
@@ -215,6 +229,7 @@ __all__ = [
     "validate_document",
     "validate_workbook",
     "write_completed",
+    "write_prefilled_templates",
     "write_report",
     "write_template",
 ]

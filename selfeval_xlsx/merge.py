@@ -360,7 +360,9 @@ def _finish(
         accepted, rejected, listed, skipped, reject_findings, counts, rules, staging, year
     )
     RUN_LOG.info("workbooks staged, roll-ups built in %.2fs", time.perf_counter() - started)
-    statuses, reminders = _apply_round(o.round_inputs, spooled, processed, accepted, rejected, superseded, ws.new)
+    statuses, reminders = _apply_round(
+        o.round_inputs, spooled, processed, accepted, rejected, superseded, ws.new
+    )
     for roll, spool in spooled:
         spool.signer = o.keys.signer_for(roll.county_code)
     tops = write_rollups(ws.new, spooled, pool)
