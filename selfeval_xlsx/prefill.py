@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from . import layout as L
+from . import layout
 from .document import CellRef, Document
 from .filenames import safe_name
 from .roster import Roster, RosterUnit, county_of
@@ -59,7 +59,7 @@ def _document(values: dict[str, Any]) -> Document:
     for pointer, value in values.items():
         form, key = pointer.strip("/").split("/")
         data.setdefault(form, {})[key] = value
-        where = L.cell_of(pointer)
+        where = layout.cell_of(pointer)
         assert where is not None, pointer
         cells[pointer] = CellRef(*where)
     return Document(file="", data=data, cells=cells)
@@ -91,10 +91,10 @@ def write_prefilled(
         }
     )
     sheets = write_standard(wb, year=year, grades=rules.grades, doc=_document(values), rules=rules)
-    keys = {s.name: s.key for s in L.WORKBOOK.sheets}
+    keys = {s.name: s.key for s in layout.WORKBOOK.sheets}
     for pointer, value in values.items():
-        sheet, ref = L.cell_of(pointer)  # type: ignore[misc]
-        f = L.field_at(pointer)
+        sheet, ref = layout.cell_of(pointer)  # type: ignore[misc]
+        f = layout.field_at(pointer)
         row, col = parse_a1(ref)
         fmt = sheets.formats.get(field_style(f), locked=True, bg_color=TOOL_FILL)
         ws = sheets[keys[sheet]]

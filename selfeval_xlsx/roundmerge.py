@@ -16,13 +16,13 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Protocol
 
-from . import layout as L
-from . import rollup as R
+from . import layout
 from .findings import Finding, make
 from .ledger import DEFAULT_TOLERANCE, Ledger, Reported, check_ledger, read_ledger
 from .limits import DEFAULT_LIMITS, Limits
 from .messages import text
 from .previous import Indicator, Previous, copied_indicators, read_previous, recurring_problems
+from .rollup import FindingRow, IndicatorRow, Rollup, TownshipRow
 from .roster import Roster, county_of, read_roster
 from .roundstatus import MISSING, Receipt, RoundStatus, round_status
 from .xlsx.cells import a1
@@ -76,12 +76,12 @@ class RoundInputs:
         ]
 
 
-def _is_whole(t: R.TownshipRow) -> bool:
+def _is_whole(t: TownshipRow) -> bool:
     return t.kind != "项目"
 
 
 def apply_round(
-    roll: R.Rollup, inputs: RoundInputs, receipts: Iterable[Receipt], *, only_roll: bool = True
+    roll: Rollup, inputs: RoundInputs, receipts: Iterable[Receipt], *, only_roll: bool = True
 ) -> tuple[RoundStatus | None, list[Finding]]:
     """Set ``roll``'s 报送情况 rows, its units' ledger rates and last year's figures; return the status
     (``None`` without a usable roster) and the findings to list in the roll-up (the round files' own
@@ -119,17 +119,17 @@ def apply_round(
 
 def _indicator_cell(index: int, key: str) -> tuple[str, str]:
     """Where an indicator's value is, when the table was read without blank rows in between."""
-    p = L.INDICATOR_SHEET.find("indicators")
-    return L.INDICATOR_SHEET.name, a1(L.table_row(p, index), L.table_col(p, key))
+    p = layout.INDICATOR_SHEET.find("indicators")
+    return layout.INDICATOR_SHEET.name, a1(layout.table_row(p, index), layout.table_col(p, key))
 
 
-def apply_rows(roll: R.Rollup, previous: Previous | None) -> list[Finding]:
+def apply_rows(roll: Rollup, previous: Previous | None) -> list[Finding]:
     """Once ``roll``'s rows are loaded: indicators copied word for word from last year, and last year's
     problems found again (one finding per unit listing them)."""
     if previous is None or not previous.units:
         return []
     files = {t.code: t.file for t in roll.townships if _is_whole(t) and not t.source_rollup}
-    by_unit: dict[str, list[R.IndicatorRow]] = {}
+    by_unit: dict[str, list[IndicatorRow]] = {}
     for i in roll.indicators:
         if i.code in files:
             by_unit.setdefault(i.code, []).append(i)
@@ -151,12 +151,12 @@ def apply_rows(roll: R.Rollup, previous: Previous | None) -> list[Finding]:
     return out
 
 
-def round_finding_rows(roll: R.Rollup, findings: Iterable[Finding]) -> list[R.FindingRow]:
+def round_finding_rows(roll: Rollup, findings: Iterable[Finding]) -> list[FindingRow]:
     """Findings as the roll-up lists them: named by the unit whose file they are about ('' for the round
     files' own problems)."""
     units = {t.file: (t.code, t.name) for t in roll.townships}
     return [
-        R.FindingRow(
+        FindingRow(
             file=f.file or "",
             code=units.get(f.file or "", ("", ""))[0],
             name=units.get(f.file or "", ("", ""))[1],
@@ -208,7 +208,7 @@ def receipts_of(outcomes: Iterable[tuple[str, FileRowLike]], received: Mapping[s
     ]
 
 
-def write_reminders(folder: Path, roll: R.Rollup, *, now: datetime | None = None) -> list[Path]:
+def write_reminders(folder: Path, roll: Rollup, *, now: datetime | None = None) -> list[Path]:
     """A reminder draft (``催报_<单位>.eml``) in ``folder`` for each roster unit 未报送 with an e-mail."""
     from .reminders import reminder_draft, reminder_file_name
 

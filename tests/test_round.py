@@ -12,7 +12,7 @@ from pathlib import Path
 
 import openpyxl
 import pytest
-import sampledata as S
+import sampledata
 
 from selfeval_xlsx import messages
 from selfeval_xlsx.api import validate_workbook
@@ -27,7 +27,7 @@ from selfeval_xlsx.roundstatus import MISSING, PASSED, RETURNED, Receipt, round_
 from selfeval_xlsx.rules import load_rules
 
 SAMPLES = Path(__file__).resolve().parents[1] / "samples"
-TOWN = f"{S.COUNTY_CODE}101000"
+TOWN = f"{sampledata.COUNTY_CODE}101000"
 HEADER = ["序号", "单位名称", "行政区划代码", "联系人", "联系电话", "电子邮箱"]
 
 
@@ -56,14 +56,14 @@ def test_roster_from_excel_with_a_title_row_and_codes_typed_as_numbers():
     data = excel_roster(
         [
             [1, "宋营镇人民政府", 130133101000, "尹华", "0311-84950000", "syz@example.cn"],
-            [2, "赵县农业农村局", S.DEPARTMENT_CODE, "", "", ""],
+            [2, "赵县农业农村局", sampledata.DEPARTMENT_CODE, "", "", ""],
         ]
     )
     roster = read_roster(data, name="名单.xlsx")
     assert roster.findings == []
     assert [(u.row, u.code, u.name, u.email) for u in roster.units] == [
         (3, TOWN, "宋营镇人民政府", "syz@example.cn"),
-        (4, S.DEPARTMENT_CODE, "赵县农业农村局", ""),
+        (4, sampledata.DEPARTMENT_CODE, "赵县农业农村局", ""),
     ]
     assert roster.units[0].contact == "尹华" and roster.units[0].phone == "0311-84950000"
 
@@ -218,7 +218,7 @@ def test_previous_from_the_folder_its_json_or_its_workbook(what):
     prev = read_previous(SAMPLES / what)
     assert prev.findings == []
     unit = prev.unit(TOWN)
-    assert unit is not None and unit.year == S.YEAR - 1 and unit.grade and unit.total is not None
+    assert unit is not None and unit.year == sampledata.YEAR - 1 and unit.grade and unit.total is not None
     assert prev.indicators[TOWN] and prev.problems[TOWN]
 
 
@@ -288,7 +288,7 @@ def test_reminder_draft_is_an_unsent_chinese_email():
 
 def test_prefilled_workbooks_carry_the_identity_locked(tmp_path):
     roster = read_roster(SAMPLES / "roster.xlsx")
-    done = write_prefilled_all(roster, tmp_path, year=S.YEAR)
+    done = write_prefilled_all(roster, tmp_path, year=sampledata.YEAR)
     assert len(done) == len(roster.units) == len(list(tmp_path.glob("*.xlsx")))
     town = next(p for p in done if p.unit.code == TOWN)
     assert (
@@ -299,17 +299,18 @@ def test_prefilled_workbooks_carry_the_identity_locked(tmp_path):
     doc, _ = validate_workbook(town.path)
     assert doc.get("/identity/unit_name") == "宋营镇人民政府"
     assert doc.get("/identity/division_code") == TOWN
-    assert doc.get("/identity/county") == S.COUNTY and doc.get("/identity/year") == S.YEAR
+    assert doc.get("/identity/county") == sampledata.COUNTY and doc.get("/identity/year") == sampledata.YEAR
     wb = openpyxl.load_workbook(town.path)
     for pointer in ("/identity/unit_name", "/identity/division_code", "/identity/county", "/identity/year"):
         sheet, ref = cell_of(pointer)
         assert wb[sheet].protection.sheet and wb[sheet][ref].protection.locked, pointer
     sheet, ref = cell_of("/identity/preparer")
     assert not wb[sheet][ref].protection.locked  # the rest is the township's to fill
-    dept = next(p for p in done if p.unit.code == S.DEPARTMENT_CODE)
+    dept = next(p for p in done if p.unit.code == sampledata.DEPARTMENT_CODE)
     doc, _ = validate_workbook(dept.path)
     assert (
-        doc.get("/identity/credit_code") == S.DEPARTMENT_CODE and doc.get("/identity/division_code") is None
+        doc.get("/identity/credit_code") == sampledata.DEPARTMENT_CODE
+        and doc.get("/identity/division_code") is None
     )
 
 
