@@ -115,7 +115,7 @@ def cli() -> None:
     type=zh.Path(exists=True, dir_okay=False, path_type=Path),
     default=None,
     metavar="FILE",
-    help="报送单位名单（.xlsx或.csv）：为名单中每个单位生成一份预填并锁定单位名称、代码、所属县和年度的模板。",
+    help="报送单位名单（表格文件，工作簿或逗号分隔的文本文件均可）：为名单中每个单位生成一份预填并锁定单位名称、代码、所属县和年度的模板。",
 )
 @_rules_option
 def template(output: Path, year: int | None, roster: Path | None, rules_name: str | None) -> None:
@@ -386,14 +386,14 @@ def _load_defaults(path: Path | None):  # type: ignore[no-untyped-def]
     type=zh.Path(exists=True, dir_okay=False, path_type=Path),
     default=None,
     metavar="FILE",
-    help="报送单位名单（.xlsx或.csv）：汇总表增加“报送情况”，并为未报送且有邮箱的单位生成催报邮件草稿。",
+    help="报送单位名单（表格文件，工作簿或逗号分隔的文本文件均可）：汇总表增加“报送情况”，并为未报送且有邮箱的单位生成催报邮件草稿。",
 )
 @click.option(
     "--ledger",
     type=zh.Path(exists=True, dir_okay=False, path_type=Path),
     default=None,
     metavar="FILE",
-    help="财政预算执行台账（预算系统导出的.xlsx或.csv）：逐单位核对报送的预算数和执行数。",
+    help="财政预算执行台账（预算系统导出的表格文件）：逐单位核对报送的预算数和执行数。",
 )
 @click.option(
     "--ledger-unit",
@@ -406,7 +406,7 @@ def _load_defaults(path: Path | None):  # type: ignore[no-untyped-def]
     type=zh.Path(exists=True, path_type=Path),
     default=None,
     metavar="DIR|FILE",
-    help="上年的输出文件夹（或其中的rollup.json、汇总表）：与上年比较得分、等级和执行率。",
+    help="上年的输出文件夹（或其中的汇总数据文件、汇总表）：与上年比较得分、等级和执行率。",
 )
 @click.option("--json", "as_json", is_flag=True, help="以JSON输出汇总结果。")
 def merge(
