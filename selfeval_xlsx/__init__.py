@@ -37,6 +37,7 @@ if TYPE_CHECKING:  # what __getattr__ below imports on first use, for type check
     from .limits import DEFAULT_LIMITS, Limits
     from .merge import MergeResult
     from .pipeline import Scored, Validated
+    from .prefill import Prefilled
     from .rollup import Rollup
     from .rules import Rules, RulesError
     from .signing import KeyFileError, KeyRing
@@ -71,6 +72,7 @@ _LAZY: dict[str, str] = {
     "DEFAULT_LIMITS": "limits",
     "Limits": "limits",
     "MergeResult": "merge",
+    "Prefilled": "prefill",
     "Scored": "pipeline",
     "Validated": "pipeline",
     "Rollup": "rollup",
@@ -96,6 +98,7 @@ __all__ = [
     "NothingToMerge",
     "OutputBusy",
     "OutputError",
+    "Prefilled",
     "Report",
     "Rollup",
     "Rules",
