@@ -49,8 +49,8 @@ SUMMARY, INDICATORS, PANEL, FINDINGS, FILES, STATS, RUN, STATUS = (
     "报送情况",
 )
 #: The order a bureau head reads them: the one-page 统计 (figures and charts), then the ranking, then the
-#: details; the hidden data last. 报送情况 (after 汇总) only when the merge had a roster.
-SHEETS = (STATS, SUMMARY, STATUS, INDICATORS, PANEL, FINDINGS, FILES, RUN, DATA_SHEET)
+#: details; the hidden data last. With a roster (merge --roster), 报送情况 follows 汇总.
+SHEETS = (STATS, SUMMARY, INDICATORS, PANEL, FINDINGS, FILES, RUN, DATA_SHEET)
 
 STATUS_LABELS = {"rejected": "退回", "superseded": "已被替代", "duplicate": "重复文件", "skipped": "已跳过"}
 COUNT_LABELS = {
