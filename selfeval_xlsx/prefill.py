@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -105,6 +106,10 @@ def write_prefilled(
     wb.close()
 
 
+def _write_one(fh: Any, *, unit: RosterUnit, year: int | None, county: str, rules: Any) -> None:
+    write_prefilled(fh, unit, year=year, county=county, rules=rules)
+
+
 @dataclass(frozen=True)
 class Prefilled:
     """One workbook written: the unit and its file."""
@@ -138,6 +143,6 @@ def write_prefilled_all(
             name = prefilled_file_name(f"{unit.name}_{unit.code or unit.row}", year)
         used.add(name.casefold())
         path = outdir / name
-        write(path, lambda fh, u=unit: write_prefilled(fh, u, year=year, county=county, rules=rules))
+        write(path, partial(_write_one, unit=unit, year=year, county=county, rules=rules))
         done.append(Prefilled(unit, path))
     return done

@@ -512,6 +512,28 @@ class _Writer:
             ("最高分", t["max_total"], "score", "、".join(top)),
             ("最低分", t["min_total"], "score", "、".join(low)),
         ]
+        if any(r.ledger_rate is not None for r in rows):  # merge --ledger
+            differ = sorted({f.name for f in self.r.findings if f.finding == "ledger-mismatch"})
+            items.append(
+                (
+                    "与台账不符的单位数",
+                    len(differ),
+                    "count",
+                    "、".join(differ) or "报送数与财政预算执行台账一致",
+                )
+            )
+        last = [r for r in rows if r.last_total is not None]
+        if last:  # merge --previous
+            mean_last = q2(sum((r.last_total or ZERO for r in last), ZERO) / len(last))
+            mean_now = q2(sum((r.total for r in last), ZERO) / len(last))
+            items.append(
+                (
+                    "上年平均得分",
+                    mean_last,
+                    "score",
+                    f"有上年数据的{len(last)}个单位；其本年平均{mean_now:.2f}",
+                )
+            )
         if "expected" in t:  # merge --roster: the figures cover the units 已通过 only
             missing = len([u for u in self.r.status if u.on_roster and u.status != "已通过"])
             items.insert(
