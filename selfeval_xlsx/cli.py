@@ -540,6 +540,14 @@ def _print_round(result) -> None:  # type: ignore[no-untyped-def]
             click.echo(f"  名单外：{u.name}（{u.code or '无代码'}，{u.status}）")
     if result.reminders:
         click.echo(f"催报邮件草稿（{len(result.reminders)}）：{'、'.join(p.name for p in result.reminders)}")
+    differ = [f for f in result.ledger_findings if f.code == "ledger-mismatch"]
+    if differ:
+        click.echo(f"与财政预算执行台账不符（{len(differ)}处，详见汇总表的“问题清单”）：")
+        for f in differ:
+            click.echo(f"  {f.file}：{f.message}（{f.where}）")
+    for f in result.ledger_findings:
+        if f.code in ("ledger-missing", "ledger-not-submitted"):
+            click.echo(f"  {f.message}")
 
 
 def _print_next_steps(result) -> None:  # type: ignore[no-untyped-def]

@@ -85,6 +85,8 @@ class MergeResult:
     round_findings: list[Finding] = field(default_factory=list)
     #: reminder drafts written (drafts/催报_*.eml)
     reminders: list[Path] = field(default_factory=list)
+    #: what the ledger check found (reported figures that differ, units missing on either side)
+    ledger_findings: list[Finding] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -360,7 +362,7 @@ def _finish(
         accepted, rejected, listed, skipped, reject_findings, counts, rules, staging, year
     )
     RUN_LOG.info("workbooks staged, roll-ups built in %.2fs", time.perf_counter() - started)
-    statuses, reminders = _apply_round(
+    statuses, reminders, ledger_found = _apply_round(
         o.round_inputs, spooled, processed, accepted, rejected, superseded, ws.new
     )
     for roll, spool in spooled:
@@ -377,6 +379,7 @@ def _finish(
     result.kept = done.kept
     result.statuses, result.round_findings = statuses, o.round_inputs.findings
     result.reminders = [ws.outdir / DRAFTS / p.name for p in reminders]
+    result.ledger_findings = ledger_found
     return result
 
 
@@ -388,11 +391,12 @@ def _apply_round(
     rejected: list[FileRow],
     superseded: list[FileRow],
     new: Path,
-) -> tuple[list[RoundStatus], list[Path]]:
+) -> tuple[list[RoundStatus], list[Path], list[Finding]]:
     """The roster, ledger and last year's roll-up applied to each roll-up (:mod:`selfeval_xlsx.roundmerge`);
-    reminder drafts for the units that sent nothing."""
+    reminder drafts for the units that sent nothing. Returns the statuses, the drafts and the ledger's
+    findings."""
     if not inputs:
-        return [], []
+        return [], [], []
     received = {p.name: p.received for p in processed}
     outcomes = [
         *(
@@ -404,15 +408,16 @@ def _apply_round(
         *(("superseded", row) for row in superseded),
     ]
     receipts = receipts_of(outcomes, received)
-    statuses, reminders = [], []
+    statuses, reminders, ledger_found = [], [], []
     for roll, spool in spooled:
         status, found = apply_round(roll, inputs, receipts, only_roll=len(spooled) == 1)
         spool.findings.extend(round_finding_rows(roll, found))
+        ledger_found += [f for f in found if f.code.startswith("ledger-") and f not in inputs.findings]
         spool.previous = inputs.previous
         if status is not None:
             statuses.append(status)
             reminders += write_reminders(new / DRAFTS, roll)
-    return statuses, reminders
+    return statuses, reminders, ledger_found
 
 
 def _run(

@@ -109,6 +109,8 @@ def test_rollup_workbook_has_the_status_sheet_on_one_a4_page(merged) -> None:  #
     assert {"台账执行率(%)", "上年总分", "上年等级", "总分变化", "上年执行率(%)", "执行率变化"} <= set(
         headers
     )
+    stats = {row[0]: row[1] for row in wb["统计"].iter_rows(min_row=3, max_col=2, values_only=True) if row[0]}
+    assert stats["应报单位数"] == 16 and stats["与台账不符的单位数"] == 1 and stats["上年平均得分"]
     roll = read_rollup_workbook(path.read_bytes())  # the roll-up still reads back, status rows included
     assert roll is not None and len(roll.status) == 18
 
@@ -170,6 +172,9 @@ def test_cli_merge_with_the_round(tmp_path: Path) -> None:
     assert "报送情况：应报 16 个单位，已通过 11，已退回 3，未报送 2；名单外报送 2 个单位。" in result.output
     assert "  未报送：韩村镇人民政府" in result.output and "  名单外：北河乡人民政府" in result.output
     assert "催报邮件草稿（1）：催报_韩村镇人民政府.eml" in result.output
+    assert "与财政预算执行台账不符（1处" in result.output
+    assert "洨河镇.xlsx：“合计”行的“全年执行数”填报为3505.61万元" in result.output
+    assert "预算执行台账中没有“槐树乡人民政府”" in result.output
     as_json = CliRunner().invoke(cli, [*args[:3], str(tmp_path / "json"), "--roster", str(ROSTER), "--json"])
     data = json.loads(as_json.output)
     assert data["rollups"][0]["totals"]["expected"] == 16 and len(data["rollups"][0]["status"]) == 18
