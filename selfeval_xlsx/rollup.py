@@ -212,8 +212,24 @@ class Rollup:
             else:
                 out[f.name] = plain(value)
         out["totals"] = plain(self.totals())
+        # the round's keys only when the merge had a roster / ledger / last year (a plain roll-up's
+        # rollup.json is as before)
+        if not self.status:
+            del out["status"]
+        unused = [
+            key
+            for key, used in (
+                ("ledger_rate", any(t.ledger_rate is not None for t in self.townships)),
+                ("last_total", any(t.last_total is not None for t in self.townships)),
+            )
+            if not used
+        ]
+        if "last_total" in unused:
+            unused += ["last_grade", "last_rate"]
         for row, src in zip(out["townships"], self.townships, strict=True):
             row["difference"] = plain(src.difference)
+            for key in unused:
+                del row[key]
             if src.last_total is not None:
                 row["total_change"] = plain(src.total_change)
                 row["rate_change"] = plain(src.rate_change)
