@@ -1,6 +1,7 @@
 """Regenerate samples/: the blank-template-based sample inbox a bureau would receive.
 
 Usage: python scripts/make_samples.py [OUTDIR]   (default: samples/)
+       python scripts/make_samples.py --round [OUTDIR]   (only the round's files: roster, ledger, last year)
 
 Every workbook is the tool's own template filled with openpyxl (as a person would), then, for the
 broken ones, edited the way people break them. See samples/README.md for the list.
@@ -13,6 +14,7 @@ import shutil
 import sys
 import zipfile
 from datetime import UTC, datetime
+from decimal import Decimal
 from email.message import EmailMessage
 from email.utils import format_datetime
 from pathlib import Path
@@ -190,5 +192,150 @@ def main(out: Path) -> None:
     print(f"wrote {sum(1 for p in inbox.rglob('*') if p.is_file())} files under {inbox}")
 
 
+# --- the collection round: roster, the bureau's ledger, last year's roll-up ---------------------------
+
+#: The roster: (name, code, contact, phone, e-mail). Every accepted sample unit, three returned ones,
+#: and two that sent nothing (韩村镇 with an e-mail: a reminder draft; 谢庄乡 without). 北河乡 and
+#: 西河乡 (returned samples) are not on it: they show as units not on the roster.
+ROSTER_EXTRA = [
+    ("北沙乡人民政府", f"{sampledata.COUNTY_CODE}204000", "孙丽", "0311-84960204", ""),
+    ("南沙乡人民政府", f"{sampledata.COUNTY_CODE}205000", "马静", "0311-84960205", ""),
+    ("东河乡人民政府", f"{sampledata.COUNTY_CODE}206000", "郭涛", "0311-84960206", "dhx@example.cn"),
+    ("韩村镇人民政府", f"{sampledata.COUNTY_CODE}107000", "冯敏", "0311-84960107", "hcz@example.cn"),
+    ("谢庄乡人民政府", f"{sampledata.COUNTY_CODE}207000", "罗勇", "0311-84960207", ""),
+]
+#: The ledger's 全年执行数 of 洨河镇 differs from what it reported (by 12.3456 万元).
+LEDGER_DIFFERS = ("洨河镇人民政府", "executed", Decimal("12.3456"))
+#: Not in the ledger (the budget system files it under another code): its figures are not checked.
+LEDGER_MISSING = "槐树乡人民政府"
+#: Last year (2022): 清水乡's indicators are those of 2023 word for word (copied), the others differ.
+COPIED = 7
+
+
+def _accepted_units() -> list[dict]:  # type: ignore[type-arg]
+    return [
+        sampledata.seed(),
+        *(sampledata.township(i) for i in range(len(sampledata.TOWNS))),
+        sampledata.variant(sampledata.department(), **SPLIT),
+    ]
+
+
+def write_roster(path: Path) -> None:
+    """The roster as a clerk types it in Excel: a title row, a header with *, codes typed as text."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Font
+
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "报送单位名单"
+    ws.append([f"{sampledata.COUNTY}{sampledata.YEAR}年度整体支出绩效自评报送单位名单"])
+    ws.merge_cells("A1:F1")
+    ws["A1"].font = Font(bold=True, size=14)
+    ws["A1"].alignment = Alignment(horizontal="center")
+    ws.append(["序号", "单位名称*", "行政区划代码/统一社会信用代码", "联系人", "联系电话", "电子邮箱"])
+    emails = {"梨园镇人民政府": "lyz@example.cn", "宋营镇人民政府": "syz@example.cn"}
+    rows = []
+    for d in _accepted_units():
+        ident = d["identity"]
+        code = ident.get("division_code") or ident.get("credit_code")
+        rows.append(
+            (ident["unit_name"], code, ident["preparer"], ident["phone"], emails.get(ident["unit_name"], ""))
+        )
+    rows += ROSTER_EXTRA
+    for n, (name, code, contact, phone, email) in enumerate(rows, start=1):
+        ws.append([n, name, code, contact, phone, email])
+        ws.cell(ws.max_row, 3).number_format = "@"
+    for col, width in zip("ABCDEF", (6, 22, 24, 10, 16, 22), strict=True):
+        ws.column_dimensions[col].width = width
+    wb.save(path)
+
+
+def write_ledger(path: Path) -> None:
+    """The bureau's budget-system export: a .csv in GBK (as Excel on Chinese Windows saves it), in 元,
+    with a title line and a 单位：元 line above the header."""
+    lines = [f"{sampledata.COUNTY}{sampledata.YEAR}年度预算执行情况（预算管理一体化系统导出）", "单位：元"]
+    lines.append("单位编码,单位名称,年初预算数,全年预算数,全年执行数")
+    for d in _accepted_units():
+        ident = d["identity"]
+        if ident["unit_name"] == LEDGER_MISSING:
+            continue
+        total = {k: Decimal(v) for k, v in d["budget"]["total"].items()}
+        name, key, diff = LEDGER_DIFFERS
+        if ident["unit_name"] == name:
+            total[key] += diff
+        code = ident.get("division_code") or ident.get("credit_code")
+        yuan = [f"{(total[k] * 10000):.2f}" for k in ("initial", "adjusted", "executed")]
+        lines.append(",".join([code, ident["unit_name"], *(f'"{_thousands(y)}"' for y in yuan)]))
+    lines.append(
+        f'{sampledata.COUNTY_CODE}107000,韩村镇人民政府,"32,150,000.00","33,870,000.00","30,120,500.00"'
+    )
+    path.write_bytes(("\r\n".join(lines) + "\r\n").encode("gbk"))
+
+
+def _thousands(text: str) -> str:
+    whole, _, cents = text.partition(".")
+    return f"{int(whole):,}.{cents}"
+
+
+def _last_year(data: dict, index: int) -> dict:  # type: ignore[type-arg]
+    """A unit's 2022 workbook: year and dates a year earlier, other figures, lower numeric actuals
+    (except 清水乡's indicators, which 2023 copies word for word)."""
+    ident = data["identity"]
+    last = (
+        sampledata.township(index, seed_value=2022 + index)
+        if index not in (-1, COPIED)
+        else sampledata.variant(data)
+    )
+    if index != COPIED:  # last year's numeric actuals a step lower, its own year in the text
+        for row in last["indicators"]:
+            actual = row.get("actual")
+            if isinstance(actual, int | float | Decimal) or str(actual).replace(".", "").isdigit():
+                row["actual"] = str((Decimal(str(actual)) * Decimal("0.9")).quantize(Decimal("0.01")))
+            elif isinstance(actual, str):
+                row["actual"] = actual.replace(str(sampledata.YEAR), str(sampledata.YEAR - 1))
+    last["identity"] = {**last["identity"], "unit_name": ident["unit_name"], "year": sampledata.YEAR - 1}
+    last["identity"]["filled_on"] = last["identity"]["filled_on"].replace(
+        str(sampledata.YEAR + 1), str(sampledata.YEAR)
+    )
+    return last
+
+
+def write_last_year(folder: Path) -> None:
+    """Last year's output, made by running the tool on the 2022 workbooks of the accepted units; only
+    ``rollup.json`` and the roll-up workbook are kept."""
+    import tempfile
+
+    from selfeval_xlsx.api import merge
+
+    units = [
+        (-1, sampledata.seed()),
+        *((i, sampledata.township(i)) for i in range(len(sampledata.TOWNS))),
+        (-1, sampledata.variant(sampledata.department(), **SPLIT)),
+    ]
+    with tempfile.TemporaryDirectory() as tmp:
+        inbox, out = Path(tmp) / "inbox", Path(tmp) / "out"
+        inbox.mkdir()
+        for n, (index, data) in enumerate(units):
+            (inbox / f"{n:02d}.xlsx").write_bytes(filled_bytes(_last_year(data, index), sampledata.YEAR - 1))
+        merge(inbox, out, jobs=1)
+        if folder.exists():
+            shutil.rmtree(folder)
+        folder.mkdir(parents=True)
+        for p in out.iterdir():
+            if p.name == "rollup.json" or p.name.startswith("汇总_"):
+                shutil.copy2(p, folder / p.name)
+
+
+def round_samples(out: Path) -> None:
+    write_roster(out / "roster.xlsx")
+    write_ledger(out / "ledger.csv")
+    write_last_year(out / "last-year")
+    print(f"wrote {out / 'roster.xlsx'}, {out / 'ledger.csv'} and {out / 'last-year'}")
+
+
 if __name__ == "__main__":
-    main(Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).resolve().parents[1] / "samples")
+    args = [a for a in sys.argv[1:] if a != "--round"]
+    target = Path(args[0]) if args else Path(__file__).resolve().parents[1] / "samples"
+    if "--round" not in sys.argv:
+        main(target)
+    round_samples(target)

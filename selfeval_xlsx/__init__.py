@@ -27,6 +27,7 @@ if TYPE_CHECKING:  # what __getattr__ below imports on first use, for type check
         validate_document,
         validate_workbook,
         write_completed,
+        write_prefilled_templates,
         write_report,
         write_template,
     )
@@ -36,6 +37,7 @@ if TYPE_CHECKING:  # what __getattr__ below imports on first use, for type check
     from .limits import DEFAULT_LIMITS, Limits
     from .merge import MergeResult
     from .pipeline import Scored, Validated
+    from .prefill import Prefilled
     from .rollup import Rollup
     from .rules import Rules, RulesError
     from .signing import KeyFileError, KeyRing
@@ -55,6 +57,7 @@ _LAZY: dict[str, str] = {
             "validate_document",
             "validate_workbook",
             "write_completed",
+            "write_prefilled_templates",
             "write_report",
             "write_template",
         ),
@@ -69,6 +72,7 @@ _LAZY: dict[str, str] = {
     "DEFAULT_LIMITS": "limits",
     "Limits": "limits",
     "MergeResult": "merge",
+    "Prefilled": "prefill",
     "Scored": "pipeline",
     "Validated": "pipeline",
     "Rollup": "rollup",
@@ -94,6 +98,7 @@ __all__ = [
     "NothingToMerge",
     "OutputBusy",
     "OutputError",
+    "Prefilled",
     "Report",
     "Rollup",
     "Rules",
@@ -114,6 +119,7 @@ __all__ = [
     "validate_document",
     "validate_workbook",
     "write_completed",
+    "write_prefilled_templates",
     "write_report",
     "write_template",
 ]

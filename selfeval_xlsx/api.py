@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from .document import Document
-from .findings import Report
+from .findings import Finding, Report
 from .limits import DEFAULT_LIMITS, Limits
 from .output import write_output
 from .pipeline import Scored, Validated
@@ -20,6 +20,7 @@ from .validate import validate_workbook as _validate_workbook
 
 if TYPE_CHECKING:  # imported when used: keeps ``import selfeval_xlsx.api`` light
     from .merge import MergeResult
+    from .prefill import Prefilled
     from .rollup import Rollup
     from .rules import Rules
     from .signing import KeyRing
@@ -127,12 +128,18 @@ def merge(
     limits: Limits = DEFAULT_LIMITS,
     progress: Callable[[int, int], None] | None = None,
     keys: KeyRing | None = None,
+    roster: str | Path | None = None,
+    ledger: str | Path | None = None,
+    previous: str | Path | None = None,
+    ledger_unit: str | None = None,
 ) -> MergeResult:
     """Merge every file under ``inbox`` into roll-ups in ``outdir`` (see :func:`selfeval_xlsx.merge.merge`
     for what it raises). ``jobs``: worker processes (default: every CPU); ``year``: accept only that
     evaluation year; ``completed``/``reports``: also write each township's 评分结果 workbook / draft
     自评报告; ``progress(done, total)`` is called as files are processed; ``keys``
-    (:func:`load_keyring`) sign the roll-ups written and verify roll-ups merged as units."""
+    (:func:`load_keyring`) sign the roll-ups written and verify roll-ups merged as units. The round:
+    ``roster`` (the units expected: 报送情况 and reminder drafts), ``ledger`` (the bureau's figures,
+    ``ledger_unit`` 元/万元 when the file does not say) and ``previous`` (last year's output)."""
     # What the workers write with, imported once here rather than by each worker after merge forks them.
     from . import completed as _completed  # noqa: F401
     from . import rollup_read, rollup_write  # noqa: F401
@@ -154,7 +161,24 @@ def merge(
         limits=limits,
         progress=progress,
         keys=NO_KEYS if keys is None else keys,
+        roster=roster,
+        ledger=ledger,
+        previous=previous,
+        ledger_unit=ledger_unit,
     )
+
+
+def write_prefilled_templates(
+    roster: str | Path, outdir: str | Path, *, year: int | None = None, rules: Rules | None = None
+) -> tuple[list[Prefilled], list[Finding]]:
+    """One prefilled workbook per unit of ``roster`` in ``outdir`` (name, code, county and year filled
+    and locked; see :mod:`selfeval_xlsx.prefill`): (the workbooks written, the roster's findings)."""
+    from .prefill import write_prefilled_all
+    from .roster import read_roster
+
+    units = read_roster(roster)
+    done = write_prefilled_all(units, outdir, year=year, rules=rules or load_rules())
+    return done, units.findings
 
 
 def generate_keys(
@@ -205,6 +229,7 @@ __all__ = [
     "validate_document",
     "validate_workbook",
     "write_completed",
+    "write_prefilled_templates",
     "write_report",
     "write_template",
 ]

@@ -104,20 +104,43 @@ def cli() -> None:
     "-o",
     "--output",
     "output",
-    type=zh.Path(dir_okay=False, path_type=Path),
+    type=zh.Path(path_type=Path),
     required=True,
-    metavar="FILE",
-    help="要生成的模板文件。",
+    metavar="FILE|DIR",
+    help="要生成的模板文件；使用 --roster 时为存放各单位预填模板的文件夹。",
 )
 @click.option("--year", type=zh.IntRange(2000, 2100), default=None, metavar="YYYY", help="标题中的评价年度。")
+@click.option(
+    "--roster",
+    type=zh.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    metavar="FILE",
+    help="报送单位名单（表格文件，工作簿或逗号分隔的文本文件均可）：为名单中每个单位生成一份预填并锁定单位名称、代码、所属县和年度的模板。",
+)
 @_rules_option
-def template(output: Path, year: int | None, rules_name: str | None) -> None:
-    """生成空白的标准自评表模板。"""
+def template(output: Path, year: int | None, roster: Path | None, rules_name: str | None) -> None:
+    """生成空白的标准自评表模板（或按报送单位名单为每个单位生成预填模板）。"""
     from . import api
 
     rules = _load_rules(rules_name)
-    api.write_template(output, year=year, rules=rules)
-    click.echo(f"已生成模板：{output}")
+    if roster is None:
+        if output.is_dir():
+            raise click.UsageError(f"{output} 是文件夹，请指定要生成的模板文件名（如 自评表模板.xlsx）。")
+        api.write_template(output, year=year, rules=rules)
+        click.echo(f"已生成模板：{output}")
+        return
+    if output.exists() and not output.is_dir():
+        raise click.UsageError(f"使用 --roster 时 -o 应为文件夹，{output} 是文件。")
+    done, problems = api.write_prefilled_templates(roster, output, year=year, rules=rules)
+    for f in problems:
+        click.echo(f"名单问题：{f.message}", err=True)
+    if not done:
+        click.echo(f"名单《{roster.name}》中没有可用的单位，未生成模板。", err=True)
+        sys.exit(1)
+    click.echo(f"已为 {len(done)} 个单位生成预填模板（单位名称、代码、所属县、年度已锁定）：{output}")
+    for p in done:
+        click.echo(f"  {p.path.name}")
+    sys.exit(1 if any(f.severity == "error" for f in problems) else 0)
 
 
 def _print_report(report: Report) -> None:
@@ -358,6 +381,33 @@ def _load_defaults(path: Path | None):  # type: ignore[no-untyped-def]
 @_keys_options
 @click.option("--no-sign", is_flag=True, help="不对生成的汇总表签名（默认：密钥目录中有本地区私钥时签名）。")
 @click.option("--no-verify", is_flag=True, help="不验证收到的汇总表的签名（默认：配置了受信任公钥时验证）。")
+@click.option(
+    "--roster",
+    type=zh.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    metavar="FILE",
+    help="报送单位名单（表格文件，工作簿或逗号分隔的文本文件均可）：汇总表增加“报送情况”，并为未报送且有邮箱的单位生成催报邮件草稿。",
+)
+@click.option(
+    "--ledger",
+    type=zh.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    metavar="FILE",
+    help="财政预算执行台账（预算系统导出的表格文件）：逐单位核对报送的预算数和执行数。",
+)
+@click.option(
+    "--ledger-unit",
+    type=click.Choice(["元", "万元"]),
+    default=None,
+    help="台账金额单位（台账表头未写明“单位：元”或“单位：万元”时使用）。",
+)
+@click.option(
+    "--previous",
+    type=zh.Path(exists=True, path_type=Path),
+    default=None,
+    metavar="DIR|FILE",
+    help="上年的输出文件夹（或其中的汇总数据文件、汇总表）：与上年比较得分、等级和执行率。",
+)
 @click.option("--json", "as_json", is_flag=True, help="以JSON输出汇总结果。")
 def merge(
     inbox: Path,
@@ -372,6 +422,10 @@ def merge(
     trusted_dir: Path | None,
     no_sign: bool,
     no_verify: bool,
+    roster: Path | None,
+    ledger: Path | None,
+    ledger_unit: str | None,
+    previous: Path | None,
     as_json: bool,
 ) -> None:
     """检查、评分并汇总 INBOX 文件夹（含子文件夹）中的全部报送，结果写入输出文件夹。"""
@@ -402,6 +456,10 @@ def merge(
         report_defaults=defaults,
         progress=progress,
         keys=keys,
+        roster=roster,
+        ledger=ledger,
+        previous=previous,
+        ledger_unit=ledger_unit,
     )
     if bar is not None:
         bar.render_finish()
@@ -414,6 +472,7 @@ def merge(
             f"退回 {c['rejected']}，跳过 {c['skipped']}。"
         )
         _print_files(result)
+        _print_round(result)
         for roll in result.rollups:
             signer = keys.signer_for(roll.county_code)
             signed = (
@@ -464,6 +523,31 @@ def _print_files(result) -> None:  # type: ignore[no-untyped-def]
             click.echo(f"{title}（{len(rows)}）：")
             for row in rows:
                 click.echo(f"  {row.file}：{_first_line(row.reason)}")
+
+
+def _print_round(result) -> None:  # type: ignore[no-untyped-def]
+    """The round: problems of the roster/ledger/last year's files, who has reported, reminders."""
+    for f in result.round_findings:
+        if f.severity in ("error", "warning"):
+            click.echo(f"  {f.file}：{f.message}")
+    for status in result.statuses:
+        click.echo(f"报送情况：{status.summary()}。")
+        for u in status.expected:
+            if u.status != "已通过":
+                why = f"：{u.reason}" if u.reason else ""
+                click.echo(f"  {u.status}：{u.name}{why}")
+        for u in status.extra:
+            click.echo(f"  名单外：{u.name}（{u.code or '无代码'}，{u.status}）")
+    if result.reminders:
+        click.echo(f"催报邮件草稿（{len(result.reminders)}）：{'、'.join(p.name for p in result.reminders)}")
+    differ = [f for f in result.ledger_findings if f.code == "ledger-mismatch"]
+    if differ:
+        click.echo(f"与财政预算执行台账不符（{len(differ)}处，详见汇总表的“问题清单”）：")
+        for f in differ:
+            click.echo(f"  {f.file}：{f.message}（{f.where}）")
+    for f in result.ledger_findings:
+        if f.code in ("ledger-missing", "ledger-not-submitted"):
+            click.echo(f"  {f.message}")
 
 
 def _print_next_steps(result) -> None:  # type: ignore[no-untyped-def]

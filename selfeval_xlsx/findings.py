@@ -110,6 +110,28 @@ CODES: dict[str, tuple[Severity, str]] = {
     "rollup-key-area": ("error", "签名密钥与地区不符"),
     "rollup-bad-signature": ("error", "汇总表签名与数据不符"),
     "rollup-unverified": ("warning", "汇总表来源未经验证"),
+    # --- the collection round: roster, ledger, last year (issue 17) ---------------------------------
+    "roster-unreadable": ("error", "名单无法读取"),
+    "roster-duplicate": ("error", "名单中单位重复"),
+    "roster-bad-code": ("error", "名单中单位代码无效"),
+    "roster-unknown-county": ("error", "名单中区划代码无效"),
+    "roster-other-county": ("warning", "名单中有外县单位"),
+    "roster-no-name": ("error", "名单中单位名称为空"),
+    "roster-no-code": ("warning", "名单中未填单位代码"),
+    "roster-bad-email": ("warning", "名单中邮箱格式不正确"),
+    "roster-empty": ("error", "名单中没有单位"),
+    "not-on-roster": ("warning", "报送单位不在名单中"),
+    "ledger-unreadable": ("error", "预算执行台账无法读取"),
+    "ledger-unit": ("error", "台账金额单位不明"),
+    "ledger-duplicate": ("error", "台账中单位重复"),
+    "ledger-bad-number": ("error", "台账金额不是数字"),
+    "ledger-no-unit": ("error", "台账行没有单位"),
+    "ledger-mismatch": ("warning", "报送数与预算执行台账不符"),
+    "ledger-missing": ("warning", "台账中没有该单位"),
+    "ledger-not-submitted": ("info", "台账单位未报送"),
+    "previous-unreadable": ("error", "上年汇总无法读取"),
+    "copied-from-last-year": ("warning", "指标照抄上年"),
+    "recurring-problem": ("warning", "上年问题再次出现"),
 }
 
 

@@ -631,9 +631,9 @@ def _original_first(entry: Item | Rejected) -> tuple[bool, float, str, str]:
 
 
 def _own_draft(msg: email.message.Message) -> bool:
-    """Whether an e-mail is one of this tool's reply drafts (``drafts.DRAFT_HEADER``)."""
+    """Whether an e-mail is one of this tool's reply or reminder drafts (``drafts.DRAFT_HEADER``)."""
     try:
-        return str(msg.get("X-Selfeval-Xlsx", "")).strip() == "reply-draft"
+        return str(msg.get("X-Selfeval-Xlsx", "")).strip() in ("reply-draft", "reminder-draft")
     except Exception:
         return False
 

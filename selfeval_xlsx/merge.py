@@ -40,9 +40,18 @@ from .output import (
     staged_bytes,
     workspace,
 )
-from .publishing import build_rollups, publish_workbooks, rejection_reason, write_drafts, write_rollups
+from .publishing import (
+    Spool,
+    build_rollups,
+    publish_workbooks,
+    rejection_reason,
+    write_drafts,
+    write_rollups,
+)
 from .resubmissions import name_rank, settle
 from .rollup import FileRow, Rollup
+from .roundmerge import RoundInputs, apply_round, receipts_of, round_finding_rows, write_reminders
+from .roundstatus import RoundStatus
 from .rules import Rules, load_rules
 from .runlog import RUN_LOG, log_to, stop_log
 from .signing import NO_KEYS, KeyRing
@@ -70,6 +79,14 @@ class MergeResult:
     skipped: list[FileRow]
     #: files found in OUT that this tool did not write (or that were edited since): kept, never deleted
     kept: list[Path] = field(default_factory=list)
+    #: with a roster: who has reported, per roll-up
+    statuses: list[RoundStatus] = field(default_factory=list)
+    #: the problems of the roster, ledger and last year's files themselves (also in the roll-up)
+    round_findings: list[Finding] = field(default_factory=list)
+    #: reminder drafts written (drafts/催报_*.eml)
+    reminders: list[Path] = field(default_factory=list)
+    #: what the ledger check found (reported figures that differ, units missing on either side)
+    ledger_findings: list[Finding] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -105,8 +122,19 @@ def merge(
     limits: Limits = DEFAULT_LIMITS,
     progress: Callable[[int, int], None] | None = None,
     keys: KeyRing = NO_KEYS,
+    roster: str | Path | None = None,
+    ledger: str | Path | None = None,
+    previous: str | Path | None = None,
+    ledger_unit: str | None = None,
 ) -> MergeResult:
     """Merge every file under ``inbox`` into roll-ups in ``outdir``. Never modifies the inbox.
+
+    The round (:mod:`selfeval_xlsx.roundmerge`): ``roster`` (.xlsx/.csv of the units expected) adds the
+    报送情况 rows and reminder drafts for units that sent nothing; ``ledger`` (the bureau's budget-system
+    export; ``ledger_unit`` 元/万元 when the file does not say) checks each unit's reported figures;
+    ``previous`` (last year's output folder, rollup.json or roll-up workbook) adds last year's figures,
+    copied indicators and recurring problems. A bad one of these files is a finding in the roll-up and
+    ``MergeResult.round_findings``; it never stops the merge.
 
     ``outdir`` changes only when the run succeeds, all at once (see :mod:`selfeval_xlsx.output`).
     Raises :class:`~selfeval_xlsx.errors.FolderError` when the folders overlap,
@@ -123,7 +151,8 @@ def merge(
     if not intake.items and not intake.rejected:
         raise NothingToMerge(_nothing_to_merge(inbox, intake))
     tracker = _Progress(progress)
-    options = _Options(jobs, year, completed, reports, report_defaults, limits, tracker, keys)
+    inputs = RoundInputs.load(roster, ledger, previous, ledger_unit=ledger_unit, rules=rules, limits=limits)
+    options = _Options(jobs, year, completed, reports, report_defaults, limits, tracker, keys, inputs)
     with workspace(outdir) as ws:
         (ws.staging / "rows").mkdir()
         # one run's log, published with its outputs (merge.log does not grow from run to run)
@@ -189,6 +218,7 @@ class _Options:
     limits: Limits
     progress: Callable[[int, int], None] | None
     keys: KeyRing = NO_KEYS
+    round_inputs: RoundInputs = field(default_factory=RoundInputs)
 
 
 def _nothing_to_merge(inbox: Path, intake: Intake) -> str:
@@ -332,6 +362,9 @@ def _finish(
         accepted, rejected, listed, skipped, reject_findings, counts, rules, staging, year
     )
     RUN_LOG.info("workbooks staged, roll-ups built in %.2fs", time.perf_counter() - started)
+    statuses, reminders, ledger_found = _apply_round(
+        o.round_inputs, spooled, processed, accepted, rejected, superseded, ws.new
+    )
     for roll, spool in spooled:
         spool.signer = o.keys.signer_for(roll.county_code)
     tops = write_rollups(ws.new, spooled, pool)
@@ -344,7 +377,47 @@ def _finish(
     done = publish(ws, [*folders, *(t.name for t in tops), LOG_NAME])
     result = MergeResult(outdir, counts, rollups, done.outputs, accepted, rejected, superseded, skipped)
     result.kept = done.kept
+    result.statuses, result.round_findings = statuses, o.round_inputs.findings
+    result.reminders = [ws.outdir / DRAFTS / p.name for p in reminders]
+    result.ledger_findings = ledger_found
     return result
+
+
+def _apply_round(
+    inputs: RoundInputs,
+    spooled: list[tuple[Rollup, Spool]],
+    processed: list[Processed],
+    accepted: list[Processed],
+    rejected: list[FileRow],
+    superseded: list[FileRow],
+    new: Path,
+) -> tuple[list[RoundStatus], list[Path], list[Finding]]:
+    """The roster, ledger and last year's roll-up applied to each roll-up (:mod:`selfeval_xlsx.roundmerge`);
+    reminder drafts for the units that sent nothing. Returns the statuses, the drafts and the ledger's
+    findings."""
+    if not inputs:
+        return [], [], []
+    received = {p.name: p.received for p in processed}
+    outcomes = [
+        *(
+            ("accepted", FileRow(p.name, "accepted", "", p.code, p.unit_name))
+            for p in accepted
+            if p.rollup is None
+        ),
+        *(("rejected", row) for row in rejected),
+        *(("superseded", row) for row in superseded),
+    ]
+    receipts = receipts_of(outcomes, received)
+    statuses, reminders, ledger_found = [], [], []
+    for roll, spool in spooled:
+        status, found = apply_round(roll, inputs, receipts, only_roll=len(spooled) == 1)
+        spool.findings.extend(round_finding_rows(roll, found))
+        ledger_found += [f for f in found if f.code.startswith("ledger-") and f not in inputs.findings]
+        spool.previous = inputs.previous
+        if status is not None:
+            statuses.append(status)
+            reminders += write_reminders(new / DRAFTS, roll)
+    return statuses, reminders, ledger_found
 
 
 def _run(

@@ -22,6 +22,7 @@ from .output import (
     atomic_file,
     atomic_write,
 )
+from .previous import Previous
 from .rollup import FileRow, FindingRow, Rollup, rollup_file_name
 from .rules import Rules
 from .signing import SigningKey
@@ -240,6 +241,7 @@ class Spool:
     findings: list[FindingRow] = field(default_factory=list)
     excluded: dict[str, frozenset[str]] = field(default_factory=dict)  # spool file → codes left out
     signer: SigningKey | None = None  # signs the roll-up's data when set
+    previous: Previous | None = None  # last year's roll-up (merge --previous), compared once rows are loaded
 
     def fill(self, roll: Rollup) -> None:
         """Load the rows into ``roll``."""
@@ -257,6 +259,10 @@ class Spool:
             roll.panel.extend(panel)
             roll.findings.extend(findings)
         roll.findings.extend(self.findings)
+        if self.previous is not None:  # copied indicators, recurring problems: need the rows
+            from .roundmerge import apply_rows, round_finding_rows
+
+            roll.findings.extend(round_finding_rows(roll, apply_rows(roll, self.previous)))
 
     @staticmethod
     def release(roll: Rollup) -> None:

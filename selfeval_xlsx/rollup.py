@@ -14,6 +14,7 @@ from typing import Any
 
 from .decimals import HUNDRED, ZERO, q2
 from .jsoncodec import decimal_text, plain
+from .roundstatus import PASSED, UnitStatus
 
 #: The amounts (万元) of a township row: kept as typed in memory (totals and rates are computed from
 #: them), stored in rollup.json rounded half-up to 2 places (DOMAIN.md: money is rounded when stored).
@@ -51,6 +52,21 @@ class TownshipRow:
     project: str = ""  # 项目名称 when kind is 项目
     basic_rate: Decimal | None = None  # 基本支出 execution rate, percent shown, when the split is filled
     project_rate: Decimal | None = None  # 项目支出 execution rate
+    # the round (merge --ledger / --previous): the ledger's execution rate, last year's figures
+    ledger_rate: Decimal | None = None  # percent, from the bureau's ledger
+    last_total: Decimal | None = None
+    last_grade: str = ""
+    last_rate: Decimal | None = None
+
+    @property
+    def total_change(self) -> Decimal | None:
+        """This year's total minus last year's (points)."""
+        return None if self.last_total is None else self.total - self.last_total
+
+    @property
+    def rate_change(self) -> Decimal | None:
+        """This year's execution rate minus last year's (percentage points)."""
+        return None if self.last_rate is None or self.rate is None else self.rate - self.last_rate
 
     @property
     def evaluation(self) -> str:
@@ -139,6 +155,8 @@ class Rollup:
     files: list[FileRow] = field(default_factory=list)  # rejected / superseded / skipped
     counts: dict[str, int] = field(default_factory=dict)  # seen / accepted / superseded / rejected / skipped
     grades: tuple[str, ...] = ()  # the profile's grade names, best first
+    #: 报送情况 (merge --roster): every roster unit's status, then the units not on the roster
+    status: list[UnitStatus] = field(default_factory=list)
 
     def rank(self) -> None:
         """Sort townships by total (desc), then code, and number them; ties share a rank."""
@@ -174,7 +192,15 @@ class Rollup:
             "max_total": max((r.total for r in rows), default=None),
             "min_total": min((r.total for r in rows), default=None),
             "grades": {g: dist.get(g, 0) for g in (self.grades or tuple(sorted(dist)))},
+            **self._coverage(),
         }
+
+    def _coverage(self) -> dict[str, Any]:
+        """With a roster: how many of the expected units the figures cover (those 已通过)."""
+        expected = [s for s in self.status if s.on_roster]
+        if not expected:
+            return {}
+        return {"expected": len(expected), "covered": sum(1 for s in expected if s.status == PASSED)}
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict (Decimals as strings, exact)."""
@@ -186,8 +212,27 @@ class Rollup:
             else:
                 out[f.name] = plain(value)
         out["totals"] = plain(self.totals())
+        # the round's keys only when the merge had a roster / ledger / last year (a plain roll-up's
+        # rollup.json is as before)
+        if not self.status:
+            del out["status"]
+        unused = [
+            key
+            for key, used in (
+                ("ledger_rate", any(t.ledger_rate is not None for t in self.townships)),
+                ("last_total", any(t.last_total is not None for t in self.townships)),
+            )
+            if not used
+        ]
+        if "last_total" in unused:
+            unused += ["last_grade", "last_rate"]
         for row, src in zip(out["townships"], self.townships, strict=True):
             row["difference"] = plain(src.difference)
+            for key in unused:
+                del row[key]
+            if src.last_total is not None:
+                row["total_change"] = plain(src.total_change)
+                row["rate_change"] = plain(src.rate_change)
             for key in AMOUNTS:  # stored: 2 places, half-up, whatever was typed (5012.49000000000001)
                 value = getattr(src, key)
                 if value is not None:

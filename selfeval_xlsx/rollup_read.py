@@ -18,6 +18,7 @@ from types import UnionType
 from typing import Any, get_args, get_type_hints
 
 from .rollup import FileRow, FindingRow, IndicatorRow, PanelRow, Rollup, TownshipRow
+from .roundstatus import UnitStatus
 
 ROLLUP_ID = "selfeval-xlsx/rollup"
 ROLLUP_VERSION = "1.0"
@@ -30,6 +31,7 @@ _KINDS: dict[str, type] = {
     "panel": PanelRow,
     "findings": FindingRow,
     "files": FileRow,
+    "status": UnitStatus,
 }
 
 

@@ -38,7 +38,7 @@ from .rollup_read import DATA_SHEET, ROLLUP_ID, ROLLUP_VERSION
 from .template import FONT_NAME, FONT_SIZE
 from .xlsxfast import FastWorkbook, FastWorksheet
 
-SUMMARY, INDICATORS, PANEL, FINDINGS, FILES, STATS, RUN = (
+SUMMARY, INDICATORS, PANEL, FINDINGS, FILES, STATS, RUN, STATUS = (
     "汇总",
     "指标明细",
     "评价小组",
@@ -46,9 +46,10 @@ SUMMARY, INDICATORS, PANEL, FINDINGS, FILES, STATS, RUN = (
     "退回文件",
     "统计",
     "运行信息",
+    "报送情况",
 )
 #: The order a bureau head reads them: the one-page 统计 (figures and charts), then the ranking, then the
-#: details; the hidden data last.
+#: details; the hidden data last. With a roster (merge --roster), 报送情况 follows 汇总.
 SHEETS = (STATS, SUMMARY, INDICATORS, PANEL, FINDINGS, FILES, RUN, DATA_SHEET)
 
 STATUS_LABELS = {"rejected": "退回", "superseded": "已被替代", "duplicate": "重复文件", "skipped": "已跳过"}
@@ -169,6 +170,8 @@ class _Writer:
     def write(self) -> None:
         stats = self.sheet(STATS)  # first in the workbook; filled once 汇总's rows are known
         self._summary()
+        if self.r.status:
+            self._status()
         self._indicators()
         self._panel()
         self._findings()
@@ -293,7 +296,7 @@ class _Writer:
     def _summary(self) -> Worksheet:
         ws = self.sheet(SUMMARY)
         rows = self.r.townships
-        cols = _summary_cols()
+        cols = _summary_cols(self.r)
         last = self.grid(ws, _title(self.r, "乡镇整体支出绩效自评汇总表"), cols, rows)
         self.summary_rows = (2, 1 + len(rows))
         by = {c.header: i for i, c in enumerate(cols)}
@@ -356,12 +359,57 @@ class _Writer:
         """The line under the ranking: how many units it leaves out, and why."""
         rejected = {f.file for f in self.r.files if f.status == "rejected"}
         n = len(self.r.townships)
+        if self.r.status:
+            return _coverage_text(self.r)
         if not rejected:
             return f"共{n}个单位参加排名；没有退回的报送。未报送的单位不在本表中，请对照应报名单核对。"
         return (
             f"共{n}个单位参加排名；另有{len(rejected)}份报送被退回，未参加排名（见“退回文件”表），"
             "修改后重新报送的再次汇总即可计入。未报送的单位不在本表中，请对照应报名单核对。"
         )
+
+    def _status(self) -> None:
+        """报送情况: every roster unit's status (roster order), then the units not on the roster."""
+        ws = self.sheet(STATUS)
+        rows = list(enumerate(self.r.status, 1))
+        cols = [
+            _Col("序号", "int", lambda p: p[0], (5, 5)),
+            _Col("状态", "center", lambda p: p[1].status, (8, 8)),
+            _Col("单位名称", "wrap", lambda p: p[1].name, (12, 22)),
+            _Col("单位代码", "text", lambda p: p[1].code, (14, 19)),
+            _Col("名单行号", "int", lambda p: p[1].roster_row or "名单外", (6, 8)),
+            _Col("联系人", "text", lambda p: p[1].contact, (8, 10)),
+            _Col("联系电话", "text", lambda p: p[1].phone, (12, 14)),
+            _Col("电子邮箱", "wrap", lambda p: p[1].email, (10, 22)),
+            _Col("首次收到", "center", lambda p: p[1].first_received, (16, 16)),
+            _Col("最近收到", "center", lambda p: p[1].last_received, (16, 16)),
+            _Col("退回次数", "int", lambda p: p[1].returned, (6, 6)),
+            _Col("退回原因（最近一次）", "wrap", lambda p: p[1].reason, (20, 40)),
+            _Col("收到的文件", "wrap", lambda p: p[1].files, (14, 30)),
+        ]
+        last = self.grid(ws, _title(self.r, "乡镇整体支出绩效自评报送情况"), cols, rows, table="报送情况表")
+        if rows:
+            for label, style in (("未报送", _BAD), ("已退回", _LOW)):
+                ws.conditional_format(
+                    2,
+                    1,
+                    last,
+                    1,
+                    {
+                        "type": "cell",
+                        "criteria": "==",
+                        "value": f'"{label}"',
+                        "format": self.wb.add_format(style),
+                    },
+                )
+        note = (
+            _coverage_text(self.r)
+            + "状态按本次汇总收到的文件判断；“名单外”为报送了但不在报送单位名单中的单位。"
+        )
+        ws.merge_range(last + 1, 0, last + 1, len(cols) - 1, "", self.fmt("note"))
+        ws.write_string(last + 1, 0, note, self.fmt("note"))
+        ws.set_row(last + 1, LINE_HEIGHT * _lines(note, 150) + 6)
+        ws.print_area(0, 0, last + 1, len(cols) - 1)
 
     def _total_value(self, header: str) -> Any:
         return summary_total(self.r, self.totals, header)
@@ -464,6 +512,39 @@ class _Writer:
             ("最高分", t["max_total"], "score", "、".join(top)),
             ("最低分", t["min_total"], "score", "、".join(low)),
         ]
+        if any(r.ledger_rate is not None for r in rows):  # merge --ledger
+            differ = sorted({f.name for f in self.r.findings if f.finding == "ledger-mismatch"})
+            items.append(
+                (
+                    "与台账不符的单位数",
+                    len(differ),
+                    "count",
+                    "、".join(differ) or "报送数与财政预算执行台账一致",
+                )
+            )
+        last = [r for r in rows if r.last_total is not None]
+        if last:  # merge --previous
+            mean_last = q2(sum((r.last_total or ZERO for r in last), ZERO) / len(last))
+            mean_now = q2(sum((r.total for r in last), ZERO) / len(last))
+            items.append(
+                (
+                    "上年平均得分",
+                    mean_last,
+                    "score",
+                    f"有上年数据的{len(last)}个单位；其本年平均{mean_now:.2f}",
+                )
+            )
+        if "expected" in t:  # merge --roster: the figures cover the units 已通过 only
+            missing = len([u for u in self.r.status if u.on_roster and u.status != "已通过"])
+            items.insert(
+                1,
+                (
+                    "应报单位数",
+                    t["expected"],
+                    "count",
+                    f"报送单位名单中的单位；已通过{t['covered']}个，尚有{missing}个未通过或未报送",
+                ),
+            )
         for i, (label, value, kind, note) in enumerate(items, start=2):
             self.put(ws, i, 0, label, "text")
             self.put(ws, i, 1, value, kind)
@@ -489,7 +570,7 @@ class _Writer:
         chart_rows = 0
         first, last = self.summary_rows
         if rows:
-            by = {c.header: i for i, c in enumerate(_summary_cols())}
+            by = {c.header: i for i, c in enumerate(_summary_cols(self.r))}
             height = max(300, 90 + 18 * len(rows))
             bar = self.wb.add_chart({"type": "bar"})
             bar.add_series(
@@ -682,7 +763,47 @@ def _signature_text(block: Any) -> str:
     )
 
 
-def _summary_cols() -> list[_Col]:
+def _coverage_text(r: Rollup, see: bool = True) -> str:
+    """How many of the roster's units the roll-up covers, and who is missing."""
+    expected = [u for u in r.status if u.on_roster]
+    passed = [u for u in expected if u.status == "已通过"]
+    returned = [u.name for u in expected if u.status == "已退回"]
+    missing = [u.name for u in expected if u.status == "未报送"]
+    text = f"名单应报{len(expected)}个单位，本表汇总了已通过的{len(passed)}个"
+    if returned:
+        text += f"；已退回{len(returned)}个：{'、'.join(returned)}"
+    if missing:
+        text += f"；未报送{len(missing)}个：{'、'.join(missing)}"
+    return text + ("（详见“报送情况”表）。" if see else "。")
+
+
+def _round_cols(r: Rollup | None) -> list[_Col]:
+    """The round's columns of 汇总, when the merge had a ledger / last year's roll-up."""
+    if r is None:
+        return []
+    cols = []
+    if any(t.ledger_rate is not None for t in r.townships):
+        cols.append(_Col("台账执行率(%)", "rate", lambda t: t.ledger_rate, (9, 9)))
+    if any(t.last_total is not None for t in r.townships):
+        cols += [
+            _Col("上年总分", "score", lambda t: t.last_total, (8, 8)),
+            _Col("上年等级", "center", lambda t: t.last_grade, (6, 8)),
+            _Col("总分变化", "diff", lambda t: t.total_change, (8, 8)),
+            _Col("上年执行率(%)", "rate", lambda t: t.last_rate, (9, 9)),
+            _Col("执行率变化", "diff", lambda t: t.rate_change, (8, 8)),
+        ]
+    return cols
+
+
+def _summary_cols(r: Rollup | None = None) -> list[_Col]:
+    """The columns of 汇总; with ``r``, the round's (ledger, last year) before 来源文件 (the columns a
+    roll-up check reads keep their places)."""
+    base = _base_summary_cols()
+    at = next(i for i, c in enumerate(base) if c.header == "来源文件")
+    return [*base[:at], *_round_cols(r), *base[at:]]
+
+
+def _base_summary_cols() -> list[_Col]:
     return [
         _Col("排名", "int", lambda t: t.rank, (5, 5)),
         _Col("行政区划代码", "text", lambda t: t.code, (14, 19)),  # 19: an 18-character credit code

@@ -106,6 +106,9 @@ class Rules:
     places: int
     audit: AuditRules
     panel_mode: str = "auto"  # auto / members / agreed / none (see selfeval_xlsx.panel)
+    ledger_tolerance: Decimal = Decimal(
+        "0.01"
+    )  # 万元: a reported amount this far from the ledger's is flagged
 
     @property
     def grades(self) -> tuple[str, ...]:
@@ -369,4 +372,5 @@ def _build(d: dict[str, Any], file: str) -> Rules:
         places=int(d["rounding"]["places"]),
         audit=audit,
         panel_mode=d["panel"].get("mode", "auto"),
+        ledger_tolerance=_dec(d.get("ledger", {}).get("tolerance", "0.01")),
     )
