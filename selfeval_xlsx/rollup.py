@@ -159,13 +159,25 @@ class Rollup:
     status: list[UnitStatus] = field(default_factory=list)
 
     def rank(self) -> None:
-        """Sort townships by total (desc), then code, and number them; ties share a rank."""
-        self.townships.sort(key=lambda r: (-r.total, r.code))
+        """Rank the units' overall (整体) evaluations by total (desc), then code; ties share a rank.
+
+        Project evaluations (评价类型 项目) are a different exercise on part of a unit's budget: they follow
+        the ranking, by code and project, with rank 0 (not ranked), and stay out of its figures."""
+        whole = sorted((r for r in self.townships if r.kind != "项目"), key=lambda r: (-r.total, r.code))
+        projects = sorted((r for r in self.townships if r.kind == "项目"), key=lambda r: (r.code, r.project))
+        self.townships[:] = whole + projects
         prev, rank = None, 0
-        for i, row in enumerate(self.townships, start=1):
+        for i, row in enumerate(whole, start=1):
             if row.total != prev:
                 rank, prev = i, row.total
             row.rank = rank
+        for row in projects:
+            row.rank = 0
+
+    @property
+    def ranked(self) -> list[TownshipRow]:
+        """The rows of the ranking: every unit's overall (整体) evaluation, not the project evaluations."""
+        return [r for r in self.townships if r.kind != "项目"]
 
     @property
     def rejected(self) -> list[FileRow]:
@@ -173,9 +185,10 @@ class Rollup:
 
     def totals(self) -> dict[str, Any]:
         """County figures: budget sums, budget-weighted execution rate, mean score, grade distribution."""
-        rows = self.townships
-        # a project's budget is part of its unit's (整体) budget: summing both would count it twice
-        whole = [r for r in rows if r.kind != "项目"]
+        # a project's budget is part of its unit's (整体) budget: summing both would count it twice, and
+        # its score is not comparable with the units' overall scores, so the figures are of 整体 rows
+        rows = whole = self.ranked
+        projects = len(self.townships) - len(whole)
         initial = sum((r.initial or ZERO for r in whole), ZERO)
         adjusted = sum((r.adjusted or ZERO for r in whole), ZERO)
         executed = sum((r.executed or ZERO for r in whole), ZERO)
@@ -192,6 +205,7 @@ class Rollup:
             "max_total": max((r.total for r in rows), default=None),
             "min_total": min((r.total for r in rows), default=None),
             "grades": {g: dist.get(g, 0) for g in (self.grades or tuple(sorted(dist)))},
+            **({"projects": projects} if projects else {}),
             **self._coverage(),
         }
 

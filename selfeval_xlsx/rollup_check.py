@@ -365,7 +365,7 @@ _TOTAL_LABELS = {
     "executed": "全年执行数合计",
     "rate": "执行率",
     "mean_total": "平均核定总分",
-    "townships": "乡镇数",
+    "townships": "单位数",
     "max_total": "最高核定总分",
     "min_total": "最低核定总分",
     "grades": "等级分布",

@@ -358,13 +358,15 @@ class _Writer:
     def _missing(self) -> str:
         """The line under the ranking: how many units it leaves out, and why."""
         rejected = {f.file for f in self.r.files if f.status == "rejected"}
-        n = len(self.r.townships)
+        n = len(self.r.ranked)
+        projects = len(self.r.townships) - n
+        also = f"项目支出评价{projects}项列于表末，不参加排名和合计。" if projects else ""
         if self.r.status:
-            return _coverage_text(self.r)
+            return also + _coverage_text(self.r)
         if not rejected:
-            return f"共{n}个单位参加排名；没有退回的报送。未报送的单位不在本表中，请对照应报名单核对。"
+            return f"共{n}个单位参加排名；{also}没有退回的报送。未报送的单位不在本表中，请对照应报名单核对。"
         return (
-            f"共{n}个单位参加排名；另有{len(rejected)}份报送被退回，未参加排名（见“退回文件”表），"
+            f"共{n}个单位参加排名；{also}另有{len(rejected)}份报送被退回，未参加排名（见“退回文件”表），"
             "修改后重新报送的再次汇总即可计入。未报送的单位不在本表中，请对照应报名单核对。"
         )
 
@@ -495,7 +497,7 @@ class _Writer:
         ws.print_area(0, 0, last, 6)
 
     def _stats(self, ws: Worksheet) -> None:
-        t, rows = self.totals, self.r.townships
+        t, rows = self.totals, self.r.ranked  # the figures are of the overall (整体) evaluations
         self.title(ws, _title(self.r, "乡镇整体支出绩效自评统计"), 3)
         ws.write_string(1, 0, "项目", self.fmt("header"))
         ws.write_string(1, 1, "数值", self.fmt("header"))
@@ -503,7 +505,7 @@ class _Writer:
         top = [r.name for r in rows if t["max_total"] is not None and r.total == t["max_total"]]
         low = [r.name for r in rows if t["min_total"] is not None and r.total == t["min_total"]]
         items: list[tuple[str, Any, str, str]] = [
-            ("乡镇数", t["townships"], "count", "通过审核、纳入汇总的乡镇"),
+            ("单位数", t["townships"], "count", "通过审核、纳入汇总的整体支出自评（乡镇、街道、部门）"),
             ("年初预算合计（万元）", t["initial"], "money", ""),
             ("全年预算合计（万元）", t["adjusted"], "money", "即调整预算数"),
             ("全年执行合计（万元）", t["executed"], "money", ""),
@@ -512,6 +514,11 @@ class _Writer:
             ("最高分", t["max_total"], "score", "、".join(top)),
             ("最低分", t["min_total"], "score", "、".join(low)),
         ]
+        if t.get("projects"):
+            items.insert(
+                1,
+                ("项目评价数", t["projects"], "count", "项目支出自评另列于“汇总”表末，不参加排名和本表统计"),
+            )
         if any(r.ledger_rate is not None for r in rows):  # merge --ledger
             differ = sorted({f.name for f in self.r.findings if f.finding == "ledger-mismatch"})
             items.append(
@@ -553,7 +560,7 @@ class _Writer:
                 ws.set_row(i, LINE_HEIGHT * lines + 3)
         g0 = 2 + len(items) + 1
         ws.write_string(g0, 0, "核定等级分布", self.fmt("section"))
-        for c, head in enumerate(("等级", "乡镇数", "占比")):
+        for c, head in enumerate(("等级", "单位数", "占比")):
             ws.write_string(g0 + 1, c, head, self.fmt("header"))
         grades = list(t["grades"].items())
         for i, (grade, count) in enumerate(grades, start=g0 + 2):
@@ -569,6 +576,7 @@ class _Writer:
 
         chart_rows = 0
         first, last = self.summary_rows
+        last = first + len(rows) - 1  # the chart shows the ranking, not the project evaluations after it
         if rows:
             by = {c.header: i for i, c in enumerate(_summary_cols(self.r))}
             height = max(300, 90 + 18 * len(rows))
@@ -583,7 +591,7 @@ class _Writer:
                     "gap": 60,
                 }
             )
-            bar.set_title({"name": "各乡镇核定总分", "name_font": _font(12, bold=True)})
+            bar.set_title({"name": "各单位核定总分（整体）", "name_font": _font(12, bold=True)})
             axis = {"min": 0, "num_format": "0", "num_font": _font(9), "major_gridlines": {"visible": True}}
             if t["max_total"] <= 100:  # totals are out of 100 (budget 10 + indicators 90)
                 axis["max"] = 100
@@ -597,7 +605,7 @@ class _Writer:
             col = self.wb.add_chart({"type": "column"})
             col.add_series(
                 {
-                    "name": "乡镇数",
+                    "name": "单位数",
                     "categories": [STATS, g0 + 2, 0, bottom, 0],
                     "values": [STATS, g0 + 2, 1, bottom, 1],
                     "fill": {"color": "#70AD47"},
@@ -605,7 +613,7 @@ class _Writer:
                     "gap": 80,
                 }
             )
-            col.set_title({"name": "核定等级分布（乡镇数）", "name_font": _font(12, bold=True)})
+            col.set_title({"name": "核定等级分布（单位数）", "name_font": _font(12, bold=True)})
             col.set_x_axis({"num_font": _font(10)})
             step = max(1, -(-max(t["grades"].values()) // 8))  # whole townships, at most ~8 gridlines
             col.set_y_axis({"min": 0, "major_unit": step, "num_format": "0", "num_font": _font(9)})
@@ -700,7 +708,7 @@ def _code_title(code: str) -> str:
 
 def summary_total(r: Rollup, t: dict[str, Any], header: str) -> Any:
     """The value of the 汇总 total row under ``header`` (``t`` is ``r.totals()``); ``None`` for a blank."""
-    rows = r.townships
+    rows = r.ranked  # the means are of the overall evaluations; the counts are of every row
     mean = {
         "预算执行得分": "budget_score",
         "产出指标得分": "output_score",
@@ -709,14 +717,14 @@ def summary_total(r: Rollup, t: dict[str, Any], header: str) -> Any:
     }
     values: dict[str, Any] = {
         "排名": "合计",
-        "单位名称": f"全部{t['townships']}个乡镇（合计／平均）",
+        "单位名称": f"全部{t['townships']}个单位（合计／平均）",
         "年初预算数": t["initial"],
         "全年预算数": t["adjusted"],
         "全年执行数": t["executed"],
         "执行率(%)": t["rate"],
         "核定总分": t["mean_total"],
-        "错误数": sum(row.errors for row in rows),
-        "警告数": sum(row.warnings for row in rows),
+        "错误数": sum(row.errors for row in r.townships),
+        "警告数": sum(row.warnings for row in r.townships),
     }
     if header in mean and rows:
         # the row's 核定总分 is the mean of the totals; the parts' means, each rounded, need not add up
@@ -805,7 +813,7 @@ def _summary_cols(r: Rollup | None = None) -> list[_Col]:
 
 def _base_summary_cols() -> list[_Col]:
     return [
-        _Col("排名", "int", lambda t: t.rank, (5, 5)),
+        _Col("排名", "int", lambda t: t.rank or "—", (5, 5)),
         _Col("行政区划代码", "text", lambda t: t.code, (14, 19)),  # 19: an 18-character credit code
         _Col("单位名称", "wrap", lambda t: t.name, (10, 22)),
         _Col("评价对象", "wrap", lambda t: t.evaluation, (6, 16)),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import shutil
+from decimal import ROUND_HALF_UP, Decimal
 from email.parser import BytesParser
 from email.policy import default
 from pathlib import Path
@@ -237,3 +238,28 @@ def test_every_command_and_option_is_in_the_readme() -> None:
         top = cli.commands.get(named[0])
         assert top is not None, row
         assert not isinstance(top, click.Group) or named[1] in top.commands, row
+
+
+def test_project_evaluations_follow_the_ranking_unranked(merged) -> None:  # type: ignore[no-untyped-def]
+    """宋营镇's 项目 evaluation is listed after the ranking without a rank, and stays out of the county's
+    figures: 11 units are ranked, not 12, and the mean is of their overall (整体) totals."""
+    import json
+
+    import openpyxl
+
+    _, out, _ = merged
+    data = json.loads((out / "rollup.json").read_text("utf-8"))["rollups"][0]
+    rows = data["townships"]
+    kinds = [r["kind"] for r in rows]
+    assert kinds == ["整体"] * 11 + ["项目"]
+    assert [r["rank"] for r in rows][-1] == 0 and sorted(r["rank"] for r in rows[:11])[0] == 1
+    totals = data["totals"]
+    assert totals["townships"] == 11 and totals["projects"] == 1
+    mean = sum(Decimal(r["total"]) for r in rows[:11]) / 11
+    assert Decimal(totals["mean_total"]) == mean.quantize(Decimal("0.01"), ROUND_HALF_UP)
+    assert sum(totals["grades"].values()) == 11
+    book = openpyxl.load_workbook(next(out.glob("汇总_*.xlsx")))
+    summary = [row for row in book["汇总"].iter_rows(min_row=3, values_only=True) if row[0] is not None]
+    assert summary[11][0] == "—" and "农村人居环境整治项目" in summary[11][3]
+    stats = {r[0]: r[1] for r in book["统计"].iter_rows(min_row=3, max_row=12, values_only=True)}
+    assert stats["单位数"] == 11 and stats["项目评价数"] == 1

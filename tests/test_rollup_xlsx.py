@@ -413,7 +413,7 @@ def test_run_sheet_flags_counts_that_do_not_add_up() -> None:
 def test_stats_sheet_figures_and_grade_table(book: openpyxl.Workbook) -> None:
     ws = book["统计"]
     values = {r[0]: r[1] for r in ws.iter_rows(min_row=3, max_row=10, values_only=True)}
-    assert values["乡镇数"] == 4
+    assert values["单位数"] == 4
     assert values["年初预算合计（万元）"] == pytest.approx(10593.66)
     assert values["预算加权执行率(%)"] == 97.41
     assert values["平均得分"] == 75.77 and values["最高分"] == 90.83 and values["最低分"] == 55.25
@@ -429,7 +429,7 @@ def test_two_native_charts_on_the_stats_sheet(written: tuple[Rollup, bytes]) -> 
     assert "xl/charts/chart1.xml" in names and "xl/charts/chart2.xml" in names
     bar = z.read("xl/charts/chart1.xml").decode()
     col = z.read("xl/charts/chart2.xml").decode()
-    assert "<c:barChart>" in bar and '<c:barDir val="bar"/>' in bar and "各乡镇核定总分" in bar
+    assert "<c:barChart>" in bar and '<c:barDir val="bar"/>' in bar and "各单位核定总分（整体）" in bar
     assert "<c:f>汇总!$C$3:$C$6</c:f>" in bar and "<c:f>汇总!$O$3:$O$6</c:f>" in bar  # names, totals
     assert (
         "核定等级分布" in col
@@ -671,7 +671,9 @@ def test_libreoffice_renders_the_rollup(tmp_path: Path) -> None:
     assert "安阳县2023年度乡镇整体支出绩效自评汇总表" in pages[1] and "宋营镇人民政府" in pages[1]
     assert LINK in pages[1]  # shown as the text it is, not as a link
     assert "10,593.66" in pages[1] and "97.41%" in pages[1] and "75.77" in pages[1]  # the total line
-    assert "各乡镇核定总分" in pages[0] and "核定等级分布" in pages[0]  # both chart titles on the 统计 page
+    assert (
+        "各单位核定总分（整体）" in pages[0] and "核定等级分布" in pages[0]
+    )  # both chart titles on the 统计 page
     assert "78.50" in pages[0]  # a data label of the bar chart (the tables there do not hold 78.50)
     assert "rollup_id" not in text
 
@@ -685,7 +687,7 @@ def test_summary_reads_as_one_table_and_says_who_is_missing(book: openpyxl.Workb
     heights = {ws.row_dimensions[r].height for r in rows}
     assert len(heights) == 1 and heights.pop() >= 20  # one height: no row clipped, none uneven
     texts = [c.value for row in ws.iter_rows() for c in row if isinstance(c.value, str)]
-    assert any(t == "全部4个乡镇（合计／平均）" for t in texts)  # full-width brackets both sides
+    assert any(t == "全部4个单位（合计／平均）" for t in texts)  # full-width brackets both sides
     missing = [t for t in texts if t.startswith("共4个单位参加排名")]
     assert missing and "另有2份报送被退回" in missing[0]
     assert ws.print_area.endswith(f"${ws.max_row}")  # the line under the table prints
