@@ -544,7 +544,8 @@ def _print_round(result) -> None:  # type: ignore[no-untyped-def]
     if differ:
         click.echo(f"与财政预算执行台账不符（{len(differ)}处，详见汇总表的“问题清单”）：")
         for f in differ:
-            click.echo(f"  {f.file}：{f.message}（{f.where}）")
+            where = f"（{f.sheet}工作表{f.cell}单元格）" if f.sheet and f.cell else ""  # as the rejections say it
+            click.echo(f"  {f.file}：{f.message}{where}")
     for f in result.ledger_findings:
         if f.code in ("ledger-missing", "ledger-not-submitted"):
             click.echo(f"  {f.message}")
