@@ -100,11 +100,11 @@ class _Where:
     """Cells of the visible sheets for a row of the data."""
 
     def __init__(self, file: str) -> None:
-        from .rollup_write import INDICATORS, SUMMARY, _indicator_cols, _summary_cols
+        from .rollup_write import INDICATORS, SUMMARY, indicator_columns, summary_columns
 
         self.file, self.summary, self.indicators = file, SUMMARY, INDICATORS
-        self.cols = {c.header: column_letter(i) for i, c in enumerate(_summary_cols(), start=1)}
-        self.icols = {c.header: column_letter(i) for i, c in enumerate(_indicator_cols(), start=1)}
+        self.cols = {c.header: column_letter(i) for i, c in enumerate(summary_columns(), start=1)}
+        self.icols = {c.header: column_letter(i) for i, c in enumerate(indicator_columns(), start=1)}
 
     def row(self, i: int, field: str) -> dict[str, Any]:
         return {"file": self.file, "sheet": self.summary, "cell": f"{self.cols[HEADERS[field]]}{_FIRST + i}"}

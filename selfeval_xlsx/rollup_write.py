@@ -293,7 +293,7 @@ class _Writer:
     def _summary(self) -> Worksheet:
         ws = self.sheet(SUMMARY)
         rows = self.r.townships
-        cols = _summary_cols()
+        cols = summary_columns()
         last = self.grid(ws, _title(self.r, "乡镇整体支出绩效自评汇总表"), cols, rows)
         self.summary_rows = (2, 1 + len(rows))
         by = {c.header: i for i, c in enumerate(cols)}
@@ -324,13 +324,13 @@ class _Writer:
                 first, diff, last, diff, {"type": "cell", "criteria": "<", "value": -limit, "format": low}
             )
             for grade in _poor(self.r.grades):
-                for col in (by["核定等级"], by["自评等级"]):
+                for index in (by["核定等级"], by["自评等级"]):
                     quoted = '"' + grade.replace('"', '""') + '"'
                     ws.conditional_format(
                         first,
-                        col,
+                        index,
                         last,
-                        col,
+                        index,
                         {"type": "cell", "criteria": "==", "value": quoted, "format": bad},
                     )
         widths = _widths(ws, cols, rows)  # as grid() set them
@@ -368,7 +368,7 @@ class _Writer:
 
     def _indicators(self) -> None:
         ws = self.sheet(INDICATORS)
-        cols = _indicator_cols()
+        cols = indicator_columns()
         self.grid(ws, _title(self.r, "乡镇整体支出绩效指标明细"), cols, self.r.indicators, table="指标明细表")
 
     def _panel(self) -> None:
@@ -489,7 +489,7 @@ class _Writer:
         chart_rows = 0
         first, last = self.summary_rows
         if rows:
-            by = {c.header: i for i, c in enumerate(_summary_cols())}
+            by = {c.header: i for i, c in enumerate(summary_columns())}
             height = max(300, 90 + 18 * len(rows))
             bar = self.wb.add_chart({"type": "bar"})
             bar.add_series(
@@ -648,7 +648,8 @@ def summary_total(r: Rollup, t: dict[str, Any], header: str) -> Any:
     return values.get(header)
 
 
-def _indicator_cols() -> list[_Col]:
+def indicator_columns() -> list[_Col]:
+    """The 指标明细 sheet's columns, in order (rollup_check names cells by their headers)."""
     return [
         _Col("行政区划代码", "text", lambda i: i.code, (14, 14)),
         _Col("单位名称", "wrap", lambda i: i.name, (10, 24)),
@@ -682,7 +683,8 @@ def _signature_text(block: Any) -> str:
     )
 
 
-def _summary_cols() -> list[_Col]:
+def summary_columns() -> list[_Col]:
+    """The 汇总 sheet's columns, in order (rollup_check names cells by their headers)."""
     return [
         _Col("排名", "int", lambda t: t.rank, (5, 5)),
         _Col("行政区划代码", "text", lambda t: t.code, (14, 19)),  # 19: an 18-character credit code
