@@ -134,10 +134,10 @@ def merge(
             error = OSError(exc.errno, os.strerror(exc.errno))
             raise _failed(ws, sink, _output_error(error, ws, tracker)) from None
         except Exception as exc:
-            error = os_error_in(exc)
-            if error is None or error.errno not in OUTPUT_ERRNOS:
+            found = os_error_in(exc)
+            if found is None or found.errno not in OUTPUT_ERRNOS:
                 raise
-            raise _failed(ws, sink, _output_error(error, ws, tracker)) from exc
+            raise _failed(ws, sink, _output_error(found, ws, tracker)) from exc
         except BaseException:
             _remove_sink(sink)
             raise
@@ -324,7 +324,7 @@ def _finish(
         "skipped": len(skipped),
     }
     moved = publish_workbooks(ws.new, staging, accepted, invalid, rejected, o.reports, o.completed)
-    senders = {r.name: (r.email_from, None) for r in intake.rejected}
+    senders: dict[str, tuple[str, int | None]] = {r.name: (r.email_from, None) for r in intake.rejected}
     senders.update({p.name: (p.email_from, p.year) for p in settled.rejected})
     write_drafts(ws.new / DRAFTS, rejected, senders, moved)
     listed = [*superseded, *settled.notes]  # roll-up rows not taken are listed, not counted (not files)

@@ -75,7 +75,19 @@ _UNSUPPORTED = {
 }
 
 _DIMENSION = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?dimension\b[^>]*?\bref\s*=\s*[\"']([^\"']{1,40})[\"']")
-_NOT_XML_SUFFIXES = (".bin", ".png", ".jpg", ".jpeg", ".gif", ".bmp", ".emf", ".wmf", ".tif", ".tiff", ".svg")
+_NOT_XML_SUFFIXES: tuple[str, ...] = (
+    ".bin",
+    ".png",
+    ".jpg",
+    ".jpeg",
+    ".gif",
+    ".bmp",
+    ".emf",
+    ".wmf",
+    ".tif",
+    ".tiff",
+    ".svg",
+)
 _NOT_XML_SUFFIXES += (".ico", ".webp", ".wdp", ".jxr", ".ttf", ".odttf", ".fntdata")
 
 

@@ -145,10 +145,10 @@ def _process_unsafe(task: Task) -> Processed:
     if not scored.valid and is_rollup_workbook(data):
         sub, checked = check_rollup_workbook(data, item.name, _rules(task.rules), task.keys)
         if sub is None or any(f.severity == "error" for f in checked):  # rejected whole, never in part
-            ident = (
-                {} if sub is None else {"code": sub.county_code, "year": sub.year, "unit_name": sub.county}
-            )
-            return Processed(**base, valid=False, findings=[*item.findings, *checked], **ident)
+            rejected = Processed(**base, valid=False, findings=[*item.findings, *checked])
+            if sub is not None:
+                rejected.code, rejected.year, rejected.unit_name = sub.county_code, sub.year, sub.county
+            return rejected
         if sub is not None:
             rows = (
                 sub.indicators,
@@ -283,7 +283,7 @@ class _staging_writes:
 
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: object) -> None:
         error = os_error_in(exc)
-        if error is not None and error.errno in OUTPUT_ERRNOS:
+        if error is not None and error.errno is not None and error.errno in OUTPUT_ERRNOS:
             raise StagingWriteError(error.errno, str(error)) from None
 
 
