@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from . import messages
 from .drafts import DRAFTS
 from .errors import NothingToMerge, StagingWriteError
 from .findings import Finding, make
@@ -298,7 +299,7 @@ def _finish(
             p.findings.append(
                 make(
                     "year-mismatch",
-                    f"文件为{p.year}年度，本次汇总为{year}年度。如报送有误，请按{year}年度重新填报。",
+                    messages.text("year-mismatch", "merge", year=p.year, wanted=year),
                     severity="error",
                     file=p.name,
                 )

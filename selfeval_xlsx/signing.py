@@ -34,6 +34,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from . import messages
 from .findings import Finding, make
 
 ENV_VAR = "SELFEVAL_XLSX_KEYS"
@@ -293,23 +294,21 @@ def verify_rollup_data(
     is unverified when none are (or verification is turned off)."""
     where: dict[str, Any] = {"file": file, "sheet": sheet}
     area, year = data.get("county_code"), data.get("year")
-    label = f"{data.get('county') or ''}（{area}）{'' if year is None else f'{year}年度'}汇总表"
+    county = data.get("county") or ""
+    label = (
+        messages.phrase("rollup", county=county, area=area)
+        if year is None
+        else messages.phrase("rollup", "year", county=county, area=area, year=year)
+    )
     if not keys.verifying:
-        why = "已关闭签名验证（--no-verify）" if not keys.verify else "本机未配置受信任的公钥"
-        return [
-            make(
-                "rollup-unverified",
-                f"{label}的来源未经验证：{why}。各乡镇数据已逐项核对，但无法确认该表确由报送地区生成且未被改动；"
-                "请将下级地区的公钥（.pub文件）放入受信任公钥目录后重新汇总。",
-                **where,
-            )
-        ]
+        why = messages.text("rollup-unverified", "no-verify" if not keys.verify else "no-keys", label=label)
+        return [make("rollup-unverified", why, **where)]
     block = data.get(SIGNATURE_KEY)
     if not isinstance(block, dict):
         return [
             make(
                 "rollup-unsigned",
-                f"{label}没有签名，无法确认其来源，未纳入汇总。请报送地区配置签名密钥后重新汇总并报送。",
+                messages.text("rollup-unsigned", label=label),
                 **where,
             )
         ]
@@ -319,8 +318,7 @@ def verify_rollup_data(
         return [
             make(
                 "rollup-untrusted-key",
-                f"{label}的签名密钥（指纹{show_fingerprint(str(signer))}）不在受信任公钥目录中，未纳入汇总。"
-                "如该地区更换了密钥，请向其索取新的公钥文件并电话核对指纹。",
+                messages.text("rollup-untrusted-key", label=label, fingerprint=show_fingerprint(str(signer))),
                 value=signer,
                 **where,
             )
@@ -329,8 +327,13 @@ def verify_rollup_data(
         return [
             make(
                 "rollup-key-area",
-                f"{label}由{key.name or key.area}（{key.area}）的密钥签名，该密钥无权签署{area}地区的汇总表，"
-                "未纳入汇总。",
+                messages.text(
+                    "rollup-key-area",
+                    label=label,
+                    signer=key.name or key.area,
+                    signer_area=key.area,
+                    area=area,
+                ),
                 value=signer,
                 **where,
             )
@@ -346,7 +349,7 @@ def verify_rollup_data(
         return [
             make(
                 "rollup-bad-signature",
-                f"{label}的数据与其签名不符：签名后内容被改动过，未纳入汇总。请向报送地区索取原始汇总表。",
+                messages.text("rollup-bad-signature", label=label),
                 value=signer,
                 **where,
             )
