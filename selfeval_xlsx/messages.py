@@ -513,6 +513,31 @@ PHRASES: dict[str, dict[str, str]] = {
     "rollup-value": {"blank": "（空）", "count": "{name}{count}个"},
     "rollup-shown": {"default": "{column}显示为{shown}，数据中为{data}"},
     "file-kind": {"submission": "报送", "completed": "评分结果"},  # what a resubmission message names
+    "unreadable-why": {"no-permission": "没有读取权限", "not-regular": "不是普通文件"},
+    # why intake skips a file (listed, not a finding: the file is not a submission)
+    "skip": {
+        "too-many-files": "收件箱文件过多（超过{limit}个），其余未读取",
+        "too-deep": "文件夹层级过深（超过{limit}层），未读取",
+        "outside-link": "指向收件箱外的链接（未跟随）",
+        "inside-link": "链接（未跟随；所指文件若在收件箱内会单独处理）",
+        "staging-folder": "本工具上次运行遗留的临时文件夹（其中的文件未读取）",
+        "hidden-folder": "隐藏文件夹或系统文件夹（其中的文件未读取）",
+        "in-hidden-folder": "隐藏文件夹或系统文件夹中的文件",
+        "not-regular": "不是普通文件（设备、管道等）",
+        "hidden-file": "隐藏文件",
+        "lock-file": "Office临时锁定文件（~$开头）",
+        "system-file": "系统文件（{label}）",
+        "tool-temporary": "本工具上次运行遗留的临时文件",
+        "large-other": "不是工作簿（{label}），且超过大小上限，未读取",
+        "other-kind": "不是工作簿（{label}）",
+        "empty": "空文件（0字节）",
+        "empty-zip": "空压缩包",
+        "own-draft": "本工具生成的回复邮件草稿（drafts/），不是报送",
+        "no-attachments": "邮件中没有附件",
+        "rollup-json": "本工具生成的汇总数据（rollup.json），不是报送文件",
+        "merge-log": "本工具的运行日志（merge.log），不是报送文件",
+        "duplicate": "重复文件（与 {first} 内容相同）",
+    },
 }
 
 #: After a list cut short (``《a》《b》等``).

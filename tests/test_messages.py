@@ -119,18 +119,18 @@ def test_every_phrase_call_fills_exactly_its_placeholders() -> None:
     for name, call in calls:
         args = call.args
         assert args and isinstance(args[0], ast.Constant), f"{name}:{call.lineno}: name must be a literal"
-        variant = args[1].value if len(args) > 1 and isinstance(args[1], ast.Constant) else "default"
         phrase = args[0].value
-        assert phrase in messages.PHRASES and variant in messages.PHRASES[phrase], (name, call.lineno)
-        given = {k.arg for k in call.keywords}
-        assert None not in given, f"{name}:{call.lineno}: values must be named"
-        assert given == set(messages.phrase_placeholders(phrase, variant)), (
-            name,
-            call.lineno,
-            phrase,
-            variant,
-        )
-        used.add((phrase, variant))
+        variants = ["default"]
+        if len(args) > 1:  # a literal, or "a" if … else "b" (both must fit)
+            branches = [args[1].body, args[1].orelse] if isinstance(args[1], ast.IfExp) else [args[1]]
+            assert all(isinstance(b, ast.Constant) for b in branches), f"{name}:{call.lineno}"
+            variants = [b.value for b in branches if isinstance(b, ast.Constant)]
+        for variant in variants:
+            assert phrase in messages.PHRASES and variant in messages.PHRASES[phrase], (name, call.lineno)
+            given = {k.arg for k in call.keywords}
+            assert None not in given, f"{name}:{call.lineno}: values must be named"
+            assert given == set(messages.phrase_placeholders(phrase, variant)), (name, call.lineno, variant)
+            used.add((phrase, variant))
     every = {(phrase, variant) for phrase, variants in messages.PHRASES.items() for variant in variants}
     assert not every - used, f"phrases no call uses: {sorted(every - used)}"
 
