@@ -194,13 +194,13 @@ class _Options:
 
 def _nothing_to_merge(inbox: Path, intake: Intake) -> str:
     if not intake.skipped:
-        return f"文件夹“{inbox}”中没有任何文件，没有可汇总的内容，未生成汇总表。请把各单位报送的文件放入该文件夹后重试。"
-    listed = "、".join(f"{s.name}（{s.reason}）" for s in intake.skipped[:5])
-    more = f"等{len(intake.skipped)}个文件" if len(intake.skipped) > 5 else ""
-    return (
-        f"文件夹“{inbox}”中没有自评表工作簿（.xlsx/.xlsm，或含有工作簿的 .zip/.eml），没有可汇总的内容，"
-        f"未生成汇总表。其中的{listed}{more}均不是报送文件。"
+        return messages.phrase("nothing-to-merge", "empty", inbox=inbox)
+    listed = "、".join(
+        messages.phrase("nothing-to-merge", "item", name=s.name, reason=s.reason) for s in intake.skipped[:5]
     )
+    count = len(intake.skipped)
+    more = messages.phrase("nothing-to-merge", "more", count=count) if count > 5 else ""
+    return messages.phrase("nothing-to-merge", "no-workbooks", inbox=inbox, listed=listed, more=more)
 
 
 def _merge(inbox: Path, ws: Workspace, rules: Rules, o: _Options, intake: Intake) -> MergeResult:

@@ -513,6 +513,26 @@ PHRASES: dict[str, dict[str, str]] = {
     "rollup-value": {"blank": "（空）", "count": "{name}{count}个"},
     "rollup-shown": {"default": "{column}显示为{shown}，数据中为{data}"},
     "file-kind": {"submission": "报送", "completed": "评分结果"},  # what a resubmission message names
+    # merge refuses an inbox with nothing to merge (NothingToMerge)
+    "nothing-to-merge": {
+        "empty": "文件夹“{inbox}”中没有任何文件，没有可汇总的内容，未生成汇总表。请把各单位报送的文件放入该文件夹后重试。",
+        "no-workbooks": "文件夹“{inbox}”中没有自评表工作簿（.xlsx/.xlsm，或含有工作簿的 .zip/.eml），没有可汇总的内容，"
+        "未生成汇总表。其中的{listed}{more}均不是报送文件。",
+        "item": "{name}（{reason}）",
+        "more": "等{count}个文件",
+    },
+    # a key file refused (signing: KeyFileError, or a problem listed by load_keyring)
+    "key-file": {
+        "bad-area": "地区代码“{area}”无效：应为6位数字的县级（或市级、省级）区划代码，如130133。",
+        "exists": "密钥文件{path}已存在。如确需更换密钥，请先备份旧密钥再使用--overwrite。",
+        "public-unreadable": "无法读取公钥文件{file}（{error}）。",
+        "not-public": "公钥文件{file}不是selfeval-xlsx生成的公钥（缺少或无法识别key一行）。",
+        "public-area": "公钥文件{file}的地区代码“{area}”无效，无法确定该密钥可签署哪个地区。",
+        "fingerprint": "公钥文件{file}中的指纹与密钥不符，文件可能被改动，请向报送单位重新索取。",
+        "not-ed25519": "私钥文件{file}不是Ed25519私钥。",
+        "private-name": "私钥文件{file}的文件名不以6位地区代码开头，未使用。",
+        "private-unreadable": "私钥文件{file}无法读取（{error}），未使用。",
+    },
     "unreadable-why": {"no-permission": "没有读取权限", "not-regular": "不是普通文件"},
     # why intake skips a file (listed, not a finding: the file is not a submission)
     "skip": {

@@ -132,7 +132,7 @@ def generate_keys(
     Refuses to replace an existing key unless ``overwrite`` (a replaced key cannot sign for the files the
     level above already trusts)."""
     if not _CODE.match(area or ""):
-        raise KeyFileError(f"地区代码“{area}”无效：应为6位数字的县级（或市级、省级）区划代码，如130133。")
+        raise KeyFileError(messages.phrase("key-file", "bad-area", area=area))
     if not name:
         from .validate import divisions
 
@@ -145,7 +145,7 @@ def generate_keys(
     private, public = folder / f"{stem}.key", folder / f"{stem}.pub"
     existing = [p for p in (private, public) if p.exists()]
     if existing and not overwrite:
-        raise KeyFileError(f"密钥文件{existing[0]}已存在。如确需更换密钥，请先备份旧密钥再使用--overwrite。")
+        raise KeyFileError(messages.phrase("key-file", "exists", path=existing[0]))
     key = Ed25519PrivateKey.generate()
     pem = key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
@@ -180,7 +180,9 @@ def read_public_key(path: str | Path) -> PublicKey:
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise KeyFileError(f"无法读取公钥文件{path.name}（{type(exc).__name__}）。") from exc
+        raise KeyFileError(
+            messages.phrase("key-file", "public-unreadable", file=path.name, error=type(exc).__name__)
+        ) from exc
     fields: dict[str, str] = {}
     for line in text.splitlines()[:50]:
         if line.startswith("#") or ":" not in line:
@@ -191,14 +193,12 @@ def read_public_key(path: str | Path) -> PublicKey:
         raw = base64.b64decode(fields.get("key", ""), validate=True)
         Ed25519PublicKey.from_public_bytes(raw)
     except ValueError as exc:
-        raise KeyFileError(
-            f"公钥文件{path.name}不是selfeval-xlsx生成的公钥（缺少或无法识别key一行）。"
-        ) from exc
+        raise KeyFileError(messages.phrase("key-file", "not-public", file=path.name)) from exc
     area = fields.get("area", "")
     if not _CODE.match(area):
-        raise KeyFileError(f"公钥文件{path.name}的地区代码“{area}”无效，无法确定该密钥可签署哪个地区。")
+        raise KeyFileError(messages.phrase("key-file", "public-area", file=path.name, area=area))
     if fields.get("fingerprint") and fields["fingerprint"] != fingerprint(raw):
-        raise KeyFileError(f"公钥文件{path.name}中的指纹与密钥不符，文件可能被改动，请向报送单位重新索取。")
+        raise KeyFileError(messages.phrase("key-file", "fingerprint", file=path.name))
     return PublicKey(area=area, name=fields.get("name", ""), raw=raw, file=path.name)
 
 
@@ -206,7 +206,7 @@ def _read_private(path: str | Path) -> Ed25519PrivateKey:
     data = Path(path).read_bytes()
     key = serialization.load_pem_private_key(data, password=None)
     if not isinstance(key, Ed25519PrivateKey):
-        raise KeyFileError(f"私钥文件{Path(path).name}不是Ed25519私钥。")
+        raise KeyFileError(messages.phrase("key-file", "not-ed25519", file=Path(path).name))
     return key
 
 
@@ -227,7 +227,7 @@ def load_keyring(
         for path in sorted(folder.glob("*.key")):
             area = path.stem[:6]
             if not _CODE.match(area):
-                problems.append(f"私钥文件{path.name}的文件名不以6位地区代码开头，未使用。")
+                problems.append(messages.phrase("key-file", "private-name", file=path.name))
                 continue
             try:
                 raw = (
@@ -236,7 +236,11 @@ def load_keyring(
                     .public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
                 )
             except Exception as exc:  # a broken key file must not stop a merge: it is reported
-                problems.append(f"私钥文件{path.name}无法读取（{type(exc).__name__}），未使用。")
+                problems.append(
+                    messages.phrase(
+                        "key-file", "private-unreadable", file=path.name, error=type(exc).__name__
+                    )
+                )
                 continue
             name = path.stem[7:]
             signing.append(SigningKey(area, name, str(path), fingerprint(raw)))

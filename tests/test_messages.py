@@ -16,7 +16,7 @@ from selfeval_xlsx.findings import CODES
 PACKAGE = Path(selfeval_xlsx.__file__).parent
 
 #: Modules whose findings still carry messages written where they are made (issue 15): completed.py (the
-#: returned copy's missing-sheet note). merge.py's wording left is not a finding's (the NothingToMerge text).
+#: returned copy's missing-sheet note; its module was being rewritten by issue 18).
 NOT_YET_IN_TABLE = {
     "completed.py",
 }
