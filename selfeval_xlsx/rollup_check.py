@@ -85,12 +85,14 @@ def _profile(roll: Rollup, rules: Rules, file: str) -> tuple[Rules | None, list[
         return rules, []
     if roll.rules in list_rules():
         return load_rules(roll.rules), []
+    from .rollup_write import RUN
+
     return None, [
         make(
             "rollup-invalid",
             messages.text("rollup-invalid", "rules", rules=roll.rules),
             file=file,
-            sheet="运行信息",
+            sheet=RUN,
         )
     ]
 
@@ -117,6 +119,8 @@ class _Where:
 
 def check_rollup(roll: Rollup, raw: dict[str, Any], rules: Rules, file: str = "") -> list[Finding]:
     """Findings about a roll-up's data: each township row, its indicator rows, the county totals."""
+    from .rollup_write import RUN, STATS
+
     w = _Where(file)
     out: list[Finding] = []
     level = _level(roll.county_code)
@@ -152,7 +156,7 @@ def check_rollup(roll: Rollup, raw: dict[str, Any], rules: Rules, file: str = ""
                     expected="、".join(rules.grades),
                 ),
                 file=file,
-                sheet="统计",
+                sheet=STATS,
             )
         )
     counts = roll.counts
@@ -165,7 +169,7 @@ def check_rollup(roll: Rollup, raw: dict[str, Any], rules: Rules, file: str = ""
                     "rollup-figure-mismatch", "counts", seen=counts.get("seen", 0), parts=sum(parts)
                 ),
                 file=file,
-                sheet="运行信息",
+                sheet=RUN,
             )
         )
     return out
