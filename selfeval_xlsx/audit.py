@@ -496,12 +496,12 @@ class _Audit:
         """A 成本 indicator about the whole budget whose amount differs from the 合计 全年执行数."""
         row = self.sub.budget.get("total")
         executed = row.executed if row else None
-        if ind.level2 != "成本指标" or executed is None or not isinstance(ind.actual, Decimal):
+        if row is None or ind.level2 != "成本指标" or executed is None or not isinstance(ind.actual, Decimal):
             return
         factor = COST_UNITS.get(ind.unit.strip())
         if factor is None or any(w in ind.level3 for w in COST_PART_WORDS):
             return
-        amounts = {x for x in (row.initial, row.adjusted, executed) if x is not None}  # type: ignore[union-attr]
+        amounts = {x for x in (row.initial, row.adjusted, executed) if x is not None}
         target = ind.target * factor if isinstance(ind.target, Decimal) else None
         names_total = any(w in ind.level3 for w in COST_TOTAL_WORDS)
         if not names_total and (target is None or target not in amounts):

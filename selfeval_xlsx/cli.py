@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 # so that ``--help`` and usage errors answer at once.
 
 
-def _rules_option(f):  # type: ignore[no-untyped-def]
+def _rules_option(f):
     return click.option(
         "--rules",
         "rules_name",
@@ -37,7 +37,7 @@ def _rules_option(f):  # type: ignore[no-untyped-def]
     )(f)
 
 
-def _keys_options(f):  # type: ignore[no-untyped-def]
+def _keys_options(f):
     f = click.option(
         "--trusted",
         "trusted_dir",
@@ -54,7 +54,7 @@ def _keys_options(f):  # type: ignore[no-untyped-def]
     )(f)
 
 
-def _load_rules(name: str | None):  # type: ignore[no-untyped-def]
+def _load_rules(name: str | None):
     from . import api
 
     try:
@@ -152,7 +152,7 @@ def _print_report(report: Report) -> None:
         click.echo(f"  [{sev}] {where + '  ' if where else ''}{f.code}  {f.message}")
 
 
-def _checked(path: Path, rules):  # type: ignore[no-untyped-def]
+def _checked(path: Path, rules):
     """What ``validate`` reports on one file: every finding ``score`` (and ``merge``) would report on it,
     for a workbook or for each workbook in a .zip or .eml (named ``容器 › 成员``); a file ``merge``
     would skip is listed with its reason."""
@@ -342,7 +342,7 @@ def report(file: Path, output: Path | None, rules_name: str | None, defaults_pat
     click.echo(f"已生成自评报告：{target}（黄色底纹“【请修改】”处为默认文字，请据实修改）")
 
 
-def _load_defaults(path: Path | None):  # type: ignore[no-untyped-def]
+def _load_defaults(path: Path | None):
     from .report import ReportError, load_defaults
 
     try:
@@ -510,7 +510,7 @@ def _first_line(reason: str) -> str:
     return lines[0] if lines else ""
 
 
-def _print_files(result) -> None:  # type: ignore[no-untyped-def]
+def _print_files(result) -> None:
     """Every file under the heading of its fate, with a one-line reason (the roll-up's 文件清单 has all)."""
     if result.accepted:
         click.echo(f"通过（{len(result.accepted)}）：")
@@ -525,7 +525,7 @@ def _print_files(result) -> None:  # type: ignore[no-untyped-def]
                 click.echo(f"  {row.file}：{_first_line(row.reason)}")
 
 
-def _print_round(result) -> None:  # type: ignore[no-untyped-def]
+def _print_round(result) -> None:
     """The round: problems of the roster/ledger/last year's files, who has reported, reminders."""
     for f in result.round_findings:
         if f.severity in ("error", "warning"):
@@ -544,14 +544,16 @@ def _print_round(result) -> None:  # type: ignore[no-untyped-def]
     if differ:
         click.echo(f"与财政预算执行台账不符（{len(differ)}处，详见汇总表的“问题清单”）：")
         for f in differ:
-            where = f"（{f.sheet}工作表{f.cell}单元格）" if f.sheet and f.cell else ""  # as the rejections say it
+            where = (
+                f"（{f.sheet}工作表{f.cell}单元格）" if f.sheet and f.cell else ""
+            )  # as the rejections say it
             click.echo(f"  {f.file}：{f.message}{where}")
     for f in result.ledger_findings:
         if f.code in ("ledger-missing", "ledger-not-submitted"):
             click.echo(f"  {f.message}")
 
 
-def _print_next_steps(result) -> None:  # type: ignore[no-untyped-def]
+def _print_next_steps(result) -> None:
     """What the clerk does next, and what exit code 1 means."""
     check = [r.file for r in (*result.superseded, *result.skipped) if "请确认" in r.reason]
     internal = [r.file for r in result.rejected if "请勿退回" in r.reason]

@@ -39,20 +39,20 @@ def _extras(text: str) -> str:
     return text.replace("[default: ", "[默认：").replace("default: ", "默认：").replace("required", "必填")
 
 
-class _Help:
+class _Help(click.Command):
     """What every command and group shares: the Chinese context, ``[选项]`` and the help option's text."""
 
     context_class: type[click.Context] = Context
 
     def get_help_option(self, ctx: click.Context) -> click.Option | None:
-        option = super().get_help_option(ctx)  # type: ignore[misc]
+        option = super().get_help_option(ctx)
         if option is not None:
             option.help = "显示本帮助并退出。"
-        return option  # type: ignore[no-any-return]
+        return option
 
     def format_options(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         rows = []
-        for param in self.get_params(ctx):  # type: ignore[attr-defined]
+        for param in self.get_params(ctx):
             record = param.get_help_record(ctx)
             if record is not None:
                 rows.append((record[0], _extras(record[1])))
@@ -81,7 +81,7 @@ class Group(_Help, click.Group):
         kwargs.setdefault("subcommand_metavar", "命令 [参数]...")
         super().__init__(*args, **kwargs)
 
-    def main(  # type: ignore[override]
+    def main(
         self,
         args: Sequence[str] | None = None,
         prog_name: str | None = None,
@@ -105,8 +105,8 @@ class Group(_Help, click.Group):
         except OSError as exc:  # output piped into a program that stopped reading (as click's own main)
             if exc.errno != errno.EPIPE:
                 raise
-            sys.stdout = click.utils.PacifyFlushWrapper(sys.stdout)  # type: ignore[assignment]
-            sys.stderr = click.utils.PacifyFlushWrapper(sys.stderr)  # type: ignore[assignment]
+            sys.stdout = click.utils.PacifyFlushWrapper(sys.stdout)
+            sys.stderr = click.utils.PacifyFlushWrapper(sys.stderr)
             sys.exit(1)
         sys.exit(code if isinstance(code, int) else 0)
 

@@ -29,7 +29,8 @@ def plain(value: Decimal) -> Decimal:
     exponent = value.as_tuple().exponent
     if isinstance(exponent, int) and exponent < 0:
         value = value.normalize(_WIDE)
-    if value.as_tuple().exponent > 0 and value.adjusted() < 28:  # type: ignore[operator]
+    exponent = value.as_tuple().exponent
+    if isinstance(exponent, int) and exponent > 0 and value.adjusted() < 28:
         value = value.quantize(ONE, context=_WIDE)
     return value
 

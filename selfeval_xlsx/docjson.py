@@ -47,11 +47,12 @@ def parse(source: str | bytes | Path | Mapping[str, Any], *, name: str | None = 
     typed by the layout (amounts and scores ``Decimal``, years and counts ``int``), every value placed at
     the cell the layout gives it. Raises :class:`DocumentError` if it is not a JSON object."""
     if isinstance(source, Path):
-        name = name or source.name
+        path = source
+        name = name or path.name
         try:
-            source = source.read_bytes()
+            source = path.read_bytes()
         except OSError as exc:
-            raise DocumentError(f"无法读取“{source}”：{exc.strerror}。") from exc
+            raise DocumentError(f"无法读取“{path}”：{exc.strerror}。") from exc
     if isinstance(source, str | bytes):
         try:
             data = jsoncodec.loads(source)
@@ -180,10 +181,11 @@ def fill_workbook(
     from .api import _to, load_rules
     from .validate import validate_document
 
-    doc = document if isinstance(document, Document) else parse(document)  # type: ignore[arg-type]
+    doc = document if isinstance(document, Document) else parse(document)
     rules = rules or load_rules()
     report = validate_document(Document(doc.file, dict(doc.data), dict(doc.cells)), rules)
-    ident = doc.data.get("identity") if isinstance(doc.data.get("identity"), dict) else {}
+    identity = doc.data.get("identity")
+    ident = identity if isinstance(identity, dict) else {}
     year = year or (ident.get("year") if isinstance(ident.get("year"), int) else None)
 
     def write(fh: Any) -> None:

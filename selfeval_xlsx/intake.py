@@ -59,7 +59,7 @@ from pathlib import Path, PurePosixPath
 from .filenames import display_name, safe_member_path, safe_name, visible_text, zip_member_name
 from .findings import Finding, make
 from .limits import DEFAULT_LIMITS, MB, Limits, size_text
-from .messages import text
+from .messages import phrase, text
 from .safety import UnsafeInput, check_workbook, refusal
 from .sniff import (
     CONTAINER_KINDS,
@@ -248,9 +248,8 @@ class _Collector:
         for entry in entries:
             rel_path = f"{rel}/{_fs_text(entry.name)}" if rel else _fs_text(entry.name)
             if self.walked >= self.limits.max_inbox_files:
-                self._skip(
-                    rel_path, rel_path, f"收件箱文件过多（超过{self.limits.max_inbox_files}个），其余未读取"
-                )
+                reason = phrase("skip", "too-many-files", limit=self.limits.max_inbox_files)
+                self._skip(rel_path, rel_path, reason)
                 return
             self.walked += 1
             try:
@@ -264,7 +263,7 @@ class _Collector:
     def _unreadable(self, name: str, origin: str, exc: BaseException, folder: bool = False) -> None:
         """A folder or file that could not be read: Rejected (unread input is not success)."""
         if isinstance(exc, PermissionError):
-            why = "没有读取权限"
+            why = phrase("unreadable-why", "no-permission")
         elif isinstance(exc, OSError):
             why = exc.strerror or type(exc).__name__
         else:
@@ -284,16 +283,13 @@ class _Collector:
                 inside = os.path.commonpath([str(self.root), target]) == str(self.root)
             except ValueError:  # another drive (Windows)
                 inside = False
-            reason = "指向收件箱外的链接（未跟随）"
-            if inside:
-                reason = "链接（未跟随；所指文件若在收件箱内会单独处理）"
-            self._skip(name, rel_path, reason)
+            self._skip(name, rel_path, phrase("skip", "inside-link" if inside else "outside-link"))
         elif entry.is_dir(follow_symlinks=False):
             low = entry.name.lower()
             if entry.name.startswith(_STAGING_PREFIX):
-                self._skip(name + "/", rel_path, "本工具上次运行遗留的临时文件夹（其中的文件未读取）")
+                self._skip(name + "/", rel_path, phrase("skip", "staging-folder"))
             elif entry.name.startswith(".") or low in _SYSTEM_DIRS or _win_hidden(entry):
-                self._skip(name + "/", rel_path, "隐藏文件夹或系统文件夹（其中的文件未读取）")
+                self._skip(name + "/", rel_path, phrase("skip", "hidden-folder"))
             elif depth + 1 > self.limits.max_inbox_depth:
                 self._too_deep(Path(entry.path), rel_path)
             else:
@@ -301,12 +297,12 @@ class _Collector:
         elif entry.is_file(follow_symlinks=False):
             self._disk_file(entry, name, rel_path)
         else:
-            self._skip(name, rel_path, "不是普通文件（设备、管道等）")
+            self._skip(name, rel_path, phrase("skip", "not-regular"))
 
     def _too_deep(self, folder: Path, rel: str) -> None:
         """List (never read) every file under a folder deeper than ``max_inbox_depth``, each by name."""
         limit = self.limits.max_inbox_depth
-        reason = f"文件夹层级过深（超过{limit}层），未读取"
+        reason = phrase("skip", "too-deep", limit=limit)
         message = text("too-deep", limit=limit)
         stack = [(folder, rel)]
         while stack:
@@ -322,7 +318,7 @@ class _Collector:
                 name = self._shown(rel_path)
                 if self.walked >= self.limits.max_inbox_files:
                     limit_files = self.limits.max_inbox_files
-                    self._skip(name, rel_path, f"收件箱文件过多（超过{limit_files}个），其余未读取")
+                    self._skip(name, rel_path, phrase("skip", "too-many-files", limit=limit_files))
                     return
                 self.walked += 1
                 try:
@@ -338,9 +334,9 @@ class _Collector:
 
     def _disk_file(self, entry: os.DirEntry[str], name: str, rel_path: str) -> None:
         base = entry.name
-        reason = _ignored_name(base) or ("隐藏文件" if _win_hidden(entry) else None)
+        reason = _ignored_name(base) or (phrase("skip", "hidden-file") if _win_hidden(entry) else None)
         if _TOOL_TMP.match(base):
-            reason = "本工具上次运行遗留的临时文件"
+            reason = phrase("skip", "tool-temporary")
         if reason:
             self._skip(name, rel_path, reason)
             return
@@ -370,7 +366,7 @@ class _Collector:
             self._reject(name, rel_path, kind, "", [make("too-large", message, file=name)])
         else:
             label = KIND_LABELS.get(kind, kind)
-            self._skip(name, rel_path, f"不是工作簿（{label}），且超过大小上限，未读取")
+            self._skip(name, rel_path, phrase("skip", "large-other", label=label))
 
     # --- classification ---------------------------------------------------------------------------
 
@@ -388,7 +384,7 @@ class _Collector:
         if kind in CONTAINER_KINDS and not (kind == "zip" and blob.suffix in WORKBOOK_SUFFIXES):
             self._container(blob, kind)
         elif kind == "ole-encrypted" and blob.suffix in _DOC_SUFFIXES:
-            self._skip(blob.name, blob.origin, f"不是工作簿（{KIND_LABELS[kind]}）")
+            self._skip(blob.name, blob.origin, phrase("skip", "other-kind", label=KIND_LABELS[kind]))
         elif (
             kind in READABLE_KINDS
             or kind in UNREADABLE_WORKBOOK_KINDS
@@ -397,11 +393,13 @@ class _Collector:
         ):
             self._workbook(blob, kind)
         elif kind == "empty":
-            self._skip(blob.name, blob.origin, "空文件（0字节）")
+            self._skip(blob.name, blob.origin, phrase("skip", "empty"))
         elif _tool_text(blob):
             self._skip(blob.name, blob.origin, _tool_text(blob) or "")
         else:
-            self._skip(blob.name, blob.origin, f"不是工作簿（{KIND_LABELS.get(kind, kind)}）")
+            self._skip(
+                blob.name, blob.origin, phrase("skip", "other-kind", label=KIND_LABELS.get(kind, kind))
+            )
 
     def _workbook(self, blob: _Blob, kind: str) -> None:
         sha = hashlib.sha256(blob.data).hexdigest()
@@ -464,7 +462,7 @@ class _Collector:
             return
         members = sorted((i for i in zf.infolist() if not i.is_dir()), key=lambda i: zip_member_name(i))
         if not members:
-            self._skip(blob.name, blob.origin, "空压缩包")
+            self._skip(blob.name, blob.origin, phrase("skip", "empty-zip"))
             return
         left = self.limits.max_total_uncompressed
         for count, info in enumerate(members):
@@ -509,7 +507,7 @@ class _Collector:
             return
         msg = email.message_from_bytes(blob.data, policy=email.policy.default)
         if _own_draft(msg):
-            self._skip(blob.name, blob.origin, "本工具生成的回复邮件草稿（drafts/），不是报送")
+            self._skip(blob.name, blob.origin, phrase("skip", "own-draft"))
             return
         date = _email_date(msg)
         attachments: list[tuple[str, email.message.Message]] = []
@@ -527,7 +525,7 @@ class _Collector:
                 filename = f"附件{len(attachments) + 1}{ext}"
             attachments.append((filename, part))
         if not attachments:
-            self._skip(blob.name, blob.origin, "邮件中没有附件")
+            self._skip(blob.name, blob.origin, phrase("skip", "no-attachments"))
             return
         for count, (filename, attached) in enumerate(attachments):
             if count >= self.limits.max_extracted:
@@ -593,7 +591,9 @@ class _Collector:
         for entry in sorted(entries, key=_original_first):
             if entry.sha256 and entry.sha256 in kept:
                 first = kept[entry.sha256]
-                skipped.append(Skipped(entry.name, entry.origin, f"重复文件（与 {first} 内容相同）", first))
+                skipped.append(
+                    Skipped(entry.name, entry.origin, phrase("skip", "duplicate", first=first), first)
+                )
                 continue
             if entry.sha256:
                 kept[entry.sha256] = entry.name
@@ -716,9 +716,9 @@ def _tool_text(blob: _Blob) -> str | None:
     base = blob.name.rsplit("/", 1)[-1].rsplit(SEP, 1)[-1].lower()
     head = blob.data[:4096]
     if base.endswith(".json") and head.lstrip().startswith(b"{") and b'"tool_version"' in head:
-        return "本工具生成的汇总数据（rollup.json），不是报送文件"
+        return phrase("skip", "rollup-json")
     if base.endswith(".log") and b"selfeval_xlsx." in head:
-        return "本工具的运行日志（merge.log），不是报送文件"
+        return phrase("skip", "merge-log")
     return None
 
 
@@ -769,7 +769,7 @@ def _read_file(path: str, limit: int, head_only: bool = False) -> tuple[bytes, f
     try:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
-            raise OSError(0, "不是普通文件")
+            raise OSError(0, phrase("unreadable-why", "not-regular"))
         if st.st_size > limit and not head_only:
             raise _TooLarge(st.st_size)
         chunks, total = [], 0
@@ -823,11 +823,11 @@ def _ignored_name(base: str) -> str | None:
     """Why a file name alone says "not a submission" (lock, hidden, system files), else None."""
     low = base.lower()
     if base.startswith("~$"):
-        return "Office临时锁定文件（~$开头）"
+        return phrase("skip", "lock-file")
     if low in _SYSTEM_FILES:
-        return f"系统文件（{_SYSTEM_FILES[low]}）"
+        return phrase("skip", "system-file", label=_SYSTEM_FILES[low])
     if base.startswith("."):
-        return "隐藏文件"
+        return phrase("skip", "hidden-file")
     return None
 
 
@@ -835,7 +835,7 @@ def _ignored_path(raw: str) -> str | None:
     """Like :func:`_ignored_name` for a path inside an archive; also skips ``__MACOSX/`` folders."""
     parts = [p for p in raw.replace("\\", "/").split("/") if p]
     if any(p.lower() in _SYSTEM_DIRS or (p.startswith(".") and p.strip(".")) for p in parts[:-1]):
-        return "隐藏文件夹或系统文件夹中的文件"
+        return phrase("skip", "in-hidden-folder")
     return _ignored_name(parts[-1]) if parts else None
 
 

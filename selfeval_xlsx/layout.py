@@ -291,7 +291,14 @@ CREDIT_PATTERN = r"^[0-9A-HJ-NP-RTUW-Y]{2}[0-9]{6}[0-9A-HJ-NP-RTUW-Y]{10}$"
 INDICATOR_ROWS = 50
 PANEL_ROWS = 9
 
-_money = {"type": FieldType.MONEY, "unit": "万元", "minimum": D(0), "maximum": D("100000000"), "width": 16}
+
+def _money(key: str, label: str, help: str) -> Field:
+    """An amount in 万元 (a budget column)."""
+    return Field(
+        key, label, FieldType.MONEY, help=help, unit="万元", minimum=D(0), maximum=D("100000000"), width=16
+    )
+
+
 #: Sane ranges of the values scoring divides and multiplies (SECURITY.md, "Values"): an indicator value
 #: is at most 10^12 in magnitude (a schema bound: ``out-of-range`` at the cell); a target other than 0
 #: is at least 10^-6 in magnitude, and the total row's adjusted budget (the execution rate's divisor),
@@ -377,9 +384,9 @@ IDENTITY = Form(
 )
 
 _BUDGET_COLUMNS = (
-    Field("initial", "年初预算数", help="年初批复的预算数（万元，保留两位小数）。", **_money),
-    Field("adjusted", "全年预算数（调整后）", help="年中调整后的全年预算数（万元）。", **_money),
-    Field("executed", "全年执行数", help="全年实际支付数（万元）。", **_money),
+    _money("initial", "年初预算数", help="年初批复的预算数（万元，保留两位小数）。"),
+    _money("adjusted", "全年预算数（调整后）", help="年中调整后的全年预算数（万元）。"),
+    _money("executed", "全年执行数", help="全年实际支付数（万元）。"),
 )
 _BUDGET_OUTPUTS = (
     Field("weight", "分值", FieldType.SCORE, output=True, width=10),
@@ -725,7 +732,7 @@ def added_since(version: str) -> list[str]:
 
 def iter_fields() -> list[tuple[Sheet, Placement, Field]]:
     """Every input and output field of every data sheet, with its sheet and placement."""
-    out = []
+    out: list[tuple[Sheet, Placement, Field]] = []
     for sheet in WORKBOOK.data_sheets:
         for p in sheet.placements:
             b = p.block

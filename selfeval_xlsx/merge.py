@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from . import messages
 from .drafts import DRAFTS
 from .errors import NothingToMerge, StagingWriteError
 from .findings import Finding, make
@@ -163,10 +164,10 @@ def merge(
             error = OSError(exc.errno, os.strerror(exc.errno))
             raise _failed(ws, sink, _output_error(error, ws, tracker)) from None
         except Exception as exc:
-            error = os_error_in(exc)
-            if error is None or error.errno not in OUTPUT_ERRNOS:
+            found = os_error_in(exc)
+            if found is None or found.errno not in OUTPUT_ERRNOS:
                 raise
-            raise _failed(ws, sink, _output_error(error, ws, tracker)) from exc
+            raise _failed(ws, sink, _output_error(found, ws, tracker)) from exc
         except BaseException:
             _remove_sink(sink)
             raise
@@ -223,13 +224,13 @@ class _Options:
 
 def _nothing_to_merge(inbox: Path, intake: Intake) -> str:
     if not intake.skipped:
-        return f"文件夹“{inbox}”中没有任何文件，没有可汇总的内容，未生成汇总表。请把各单位报送的文件放入该文件夹后重试。"
-    listed = "、".join(f"{s.name}（{s.reason}）" for s in intake.skipped[:5])
-    more = f"等{len(intake.skipped)}个文件" if len(intake.skipped) > 5 else ""
-    return (
-        f"文件夹“{inbox}”中没有自评表工作簿（.xlsx/.xlsm，或含有工作簿的 .zip/.eml），没有可汇总的内容，"
-        f"未生成汇总表。其中的{listed}{more}均不是报送文件。"
+        return messages.phrase("nothing-to-merge", "empty", inbox=inbox)
+    listed = "、".join(
+        messages.phrase("nothing-to-merge", "item", name=s.name, reason=s.reason) for s in intake.skipped[:5]
     )
+    count = len(intake.skipped)
+    more = messages.phrase("nothing-to-merge", "more", count=count) if count > 5 else ""
+    return messages.phrase("nothing-to-merge", "no-workbooks", inbox=inbox, listed=listed, more=more)
 
 
 def _merge(inbox: Path, ws: Workspace, rules: Rules, o: _Options, intake: Intake) -> MergeResult:
@@ -328,7 +329,7 @@ def _finish(
             p.findings.append(
                 make(
                     "year-mismatch",
-                    f"文件为{p.year}年度，本次汇总为{year}年度。如报送有误，请按{year}年度重新填报。",
+                    messages.text("year-mismatch", "merge", year=p.year, wanted=year),
                     severity="error",
                     file=p.name,
                 )
@@ -354,7 +355,7 @@ def _finish(
         "skipped": len(skipped),
     }
     moved = publish_workbooks(ws.new, staging, accepted, invalid, rejected, o.reports, o.completed)
-    senders = {r.name: (r.email_from, None) for r in intake.rejected}
+    senders: dict[str, tuple[str, int | None]] = {r.name: (r.email_from, None) for r in intake.rejected}
     senders.update({p.name: (p.email_from, p.year) for p in settled.rejected})
     write_drafts(ws.new / DRAFTS, rejected, senders, moved)
     listed = [*superseded, *settled.notes]  # roll-up rows not taken are listed, not counted (not files)

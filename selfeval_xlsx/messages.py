@@ -9,17 +9,36 @@ A code maps to its named variants (``"default"`` when it has one message); a tem
 from __future__ import annotations
 
 import string
+from collections.abc import Sequence
 from functools import cache
 from typing import Any
+
+#: Shared wording of several templates below.
+_RESAVE = "请在Excel或WPS中打开，点“文件→另存为”，文件类型选“Excel工作簿（*.xlsx）”，保存后重新发送。"
+_NO_ARCHIVE = "请直接发送.xlsx文件，或改用ZIP格式压缩。"
+_BY_NAME = "（标有“修改、更正、最终、新”的优先，标有“副本、Copy、(1)”的不优先）"
+_ASK_ORIGINAL = "请向报送地区索取原始汇总表。"
 
 #: code → variant → template. Codes whose messages are still written in other modules are listed in
 #: tests/test_messages.py (an allow-list to shrink).
 MESSAGES: dict[str, dict[str, str]] = {
     # --- the file as a whole (reader) -----------------------------------------------------------
     "not-a-workbook": {
+        "empty": "文件为空（0字节），可能保存或下载未完成。请重新保存后发送。",
+        "text": "该文件是文本文件（如CSV），不是Excel工作簿。" + _RESAVE,
+        "zip": "该文件实际是ZIP压缩包，不是Excel工作簿。请解压后发送其中的.xlsx文件。",
+        "other-kind": "该文件实际是{label}，不是Excel工作簿。请确认是否发错了文件，重新发送自评表（.xlsx）。",
+        "rollup-unreadable": "无法读取该文件（{error}）。",
         "not-a-file": "这不是普通文件（可能是文件夹、管道或设备），未读取。请发送自评表（.xlsx）文件本身。",
     },
     "too-large": {
+        "workbook": "文件大小为{size}，超过处理上限{limit}。请删除无关的工作表和图片后重新保存发送。",
+        "inflated": "文件解压后的内容超过处理上限（{total}，单个部件{part}）。"
+        "请删除无关的工作表、行和图片后重新保存发送。",
+        "bomb": "文件的压缩比异常（超过{ratio}倍），可能是恶意构造的“压缩炸弹”，已拒绝读取。"
+        "请在Excel或WPS中另存为新的.xlsx后重新发送。",
+        "parts": "文件内部包含的部件过多（{count}个，上限{limit}个），已拒绝读取。请删除无关内容后重新保存发送。",
+        "rollup-file": "文件超出处理上限，未读取。",
         "file": "文件超过{limit}上限，请检查后重新发送。",
         "inbox-file": "文件大小为{size}，超过处理上限{limit}，未读取。请删除无关的工作表和图片后重新保存发送。",
         "batch": "本批文件总量超过处理上限（{limit}），该文件未读取。请把收件箱分成几批处理。",
@@ -30,15 +49,22 @@ MESSAGES: dict[str, dict[str, str]] = {
         "content": "工作簿内容超出处理上限（{detail}），请删除多余内容后重新发送。",
     },
     "corrupt-workbook": {
+        "damaged": "文件已损坏或不完整，无法读取。请在Excel或WPS中打开后重新保存，再重新发送。",
+        "dtd": "文件内部含有不允许的XML声明（DOCTYPE/ENTITY），可能是被篡改或恶意构造的文件，已拒绝读取。"
+        "请在Excel或WPS中把内容复制到新的工作簿，另存为.xlsx后重新发送。",
+        "odd-encoding": "文件内部的XML使用了异常的字符编码，已拒绝读取。请在Excel或WPS中另存为新的.xlsx后重新发送。",
         "structure": "文件结构异常，无法读取。请在Excel或WPS中打开后重新保存，再重新发送。",
         "archive": "压缩包或其中的文件已损坏、不完整，无法解压。请重新压缩后发送，或直接发送.xlsx文件。",
         "unopened": "无法打开文件：{reason}",
         "unreadable": "文件无法作为Excel工作簿读取（{error}），请在Excel或WPS中重新保存为.xlsx后发送。",
     },
     "encrypted-workbook": {
+        "password": "文件设有打开密码，无法读取。请取消密码（文件→信息→保护工作簿→用密码进行加密，清空密码）后重新发送。",
+        "zip": "压缩包设有密码，无法解压。请去掉密码后重新压缩发送，或直接发送.xlsx文件。",
         "default": "文件设有打开密码，无法读取。",
     },
     "unknown-template": {
+        "not-rollup": "该文件不是selfeval-xlsx生成的汇总表（没有_rollup工作表）。乡镇自评表请用validate命令检查。",
         "no-sheets": "这不是本年度的标准自评表模板（找不到“预算执行”“绩效指标”“评价小组”工作表）。"
         "请使用财政局下发的模板填写后重新发送。",
         "foreign": "这不是本系统的标准自评表模板，请使用财政局下发的模板重新填写。",
@@ -56,6 +82,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "panel-optional": "{message}本表没有评价小组打分：定性指标按单位自评得分计（{how}）。",
     },
     "extra-data": {
+        "dimension": "工作表记录的数据范围为{ref}，远超模板大小；本工具只读取前{rows}行、"
+        "前{cols}列。若有内容填在模板以外，请移回模板对应位置；否则无需处理。",
+        "dimension-sheet": "工作表“{sheet}”记录的数据范围为{ref}，远超模板大小；本工具只读取前{rows}行、"
+        "前{cols}列。若有内容填在模板以外，请移回模板对应位置；否则无需处理。",
         "sheet": "工作表“{sheet}”不属于模板，其内容未读取。",
         "right": "{cell}在表格范围之外，其内容未读取；如需填写请放入模板的对应列。",
         "below": "{cell}在模板表格之外，其内容未读取。指标最多{rows}项，请勿在表格下方追加内容。",
@@ -74,6 +104,127 @@ MESSAGES: dict[str, dict[str, str]] = {
         "member": "文件名“{shown}”含有路径、盘符、控制字符、系统保留名称或过长，已按“{path}”处理，内容照常读取。"
         "建议以后使用简单的文件名，如“宋营镇2023年自评表.xlsx”。",
         "shown": "文件名“{raw}”含有控制字符或过长，已显示为“{shown}”，内容照常读取。建议使用简单的文件名。",
+    },
+    # --- the workbook check (safety) -------------------------------------------------------------
+    "unsupported-format": {
+        "xls": ".xls为旧格式，无法读取。" + _RESAVE,
+        "et": "该文件为WPS表格格式（.et），无法读取。" + _RESAVE,
+        "xlsb": "该文件为Excel二进制工作簿（.xlsb），无法读取。" + _RESAVE,
+        "ods": "该文件为OpenDocument表格（.ods），无法读取。" + _RESAVE,
+        "xml-spreadsheet": "该文件为Excel 2003 XML表格，不是标准的Excel工作簿。" + _RESAVE,
+        "html": "该文件实际是网页文件（常见于系统导出或“另存为网页”），不是Excel工作簿。" + _RESAVE,
+        "mht": "该文件实际是单个网页文件（.mht），不是Excel工作簿。" + _RESAVE,
+        "rar": "RAR压缩包无法解压。" + _NO_ARCHIVE,
+        "7z": "7z压缩包无法解压。" + _NO_ARCHIVE,
+        "gzip": "gzip压缩文件无法解压。" + _NO_ARCHIVE,
+        "msg": "Outlook邮件（.msg）无法读取。请在Outlook中把附件“另存为”文件后放入收件箱，或把邮件另存为.eml。",
+        "zip-method": "压缩包使用了不常见的压缩方式，无法解压。"
+        "请用系统自带的“发送到→压缩(zipped)文件夹”重新压缩，或直接发送.xlsx文件。",
+    },
+    "default-password": {
+        "default": "文件以Excel的默认密码加密（设为“建议只读”或只设了修改密码时会这样保存），打开时不需要密码，"
+        "已自动解密后读取；原文件未作任何改动。",
+    },
+    "macro-ignored": {
+        "default": "文件含有宏（VBA），宏不会运行，也不会保留在汇总结果中。如表中数据依赖宏计算，请先运行宏并另存为.xlsx。",
+    },
+    # --- a worker's own trouble, dates, the choice among resubmissions (worker, resubmissions) ----
+    "internal-error": {
+        "default": "本工具处理该文件时出错（{error}），这不是文件本身的问题，请勿退回乡镇："
+        "请将该文件和输出目录中的 merge.log 转交技术人员。",
+    },
+    "file-changed": {
+        "default": "该文件在汇总过程中被修改、替换或删除，未处理。请确认文件无误后重新运行汇总。",
+    },
+    "future-date": {
+        "email": "该文件所在邮件的发送日期为{sent:%Y-%m-%d %H:%M}，晚于当前时间，可能是发件电脑的"
+        "时钟有误；判断先后报送时改按文件保存时间，请核对。",
+        "filled-on": "填报日期为{filled}，晚于收到该文件的日期（{received}），请核对填报日期。"
+        "填报日期不影响先后报送的判断（以收到时间为准）。",
+    },
+    "resubmission-tie": {
+        "default": "该单位另有{count}份同时收到、内容不同的{what}（{others}，如同一封邮件的多个附件），"
+        "无法按收到时间判断先后，已按文件名选用本文件" + _BY_NAME + "。请核对确认选用无误。",
+    },
+    "tool-output": {
+        "default": "本文件是本工具生成的评分结果（已评分副本），收件箱中没有该单位的原始报送，"
+        "已按其中的填报内容计入汇总。请确认原始报送确已遗失或未收到。",
+    },
+    "superseded": {
+        "newer-valid": "{unit}的此份报送有错误，但已有更新的报送《{winner}》通过审核，无需退回。",
+        "older-by-name": "{unit}的此份报送有错误，与通过审核的《{winner}》收到时间相同，按文件名"
+        + _BY_NAME
+        + "视为旧版，无需退回；请确认选用无误。",
+        "newer": "{unit}的此份{what}已被更新的{what}《{winner}》替代。",
+        "tie": "{unit}的此份{what}与《{winner}》收到时间相同、内容不同，已按文件名选用《{winner}》"
+        + _BY_NAME
+        + "，请确认选用无误；如应采用本文件，请删除另一份后重新汇总。",
+        "rollup-row-own": "汇总表《{rollup}》中{name}（{code}）一行未计入：收件箱中有该单位自己的报送"
+        "《{own}》，原始报送优先于汇总表中的行。",
+        "rollup-row-earlier": "汇总表《{rollup}》中{name}（{code}）一行未计入：该单位已按较新的汇总表"
+        "《{earlier}》计入，同一单位只计一次。",
+        "rollup-whole": "汇总表《{rollup}》中的{count}个单位均已按{named}计入（单位自己的报送优先于汇总表，"
+        "同一单位只计一次），本汇总表不再重复计入。",
+    },
+    "skipped": {
+        "returned-unedited": "本工具生成的退回副本，尚未经乡镇修改（不是新的报送），不计入。",
+        "completed-counted": "本工具生成的评分结果（已评分副本），该单位已有报送《{by}》计入，不重复计入。",
+        "completed-covered": "本工具生成的评分结果（已评分副本），该单位已有其他报送或汇总表，不重复计入。",
+    },
+    "year-mismatch": {
+        "merge": "文件为{year}年度，本次汇总为{wanted}年度。如报送有误，请按{wanted}年度重新填报。",
+        "rollup-row": "{who}的评价年度为{year}，与汇总表的年度{rollup_year}不符。",
+    },
+    # --- roll-up workbooks (rollup_check, signing) -----------------------------------------------
+    "rollup-corrupt": {
+        "default": "这是一份汇总表，但其隐藏的数据工作表（_rollup）已损坏或被改动，无法读取，未纳入汇总。"
+        + _ASK_ORIGINAL,
+    },
+    "rollup-invalid": {
+        "rules": "汇总表使用的评分规则“{rules}”本机没有，无法核对其中各乡镇的得分，未纳入汇总。"
+        "请使用与报送地区相同的评分规则（--rules）重新汇总。",
+        "grades": "汇总表的等级设置（{grades}）与评分规则“{rules}”（{expected}）不符。",
+    },
+    "rollup-duplicate-unit": {
+        "default": "{who}与第{other}行是同一单位的同一项评价，一个单位的每项评价在汇总表中只能"
+        "出现一次，该汇总表未纳入汇总。",
+    },
+    "rollup-figure-mismatch": {
+        "counts": "汇总表的文件数不相符：收到{seen}个，通过、被替代、退回、跳过合计{parts}个。",
+        "rate": "{who}：执行率为{rate}%，按全年执行数÷全年预算数（{executed}÷{adjusted}）应为{expected}%。",
+        "budget-score": "{who}：预算执行得分为{score}，按执行率应为{expected}（{explanation}）。",
+        "total": "{who}：核定总分为{total}，但预算执行、产出、效益、满意度得分合计为{parts}。",
+        "grade": "{who}：核定等级为“{grade}”，核定总分{total}按评分规则（{bands}）应为“{expected}”。",
+        "subtotal": "{who}：{column}为{shown}，但指标明细中该单位{category}各项核定得分合计为{total}。",
+        "no-totals": "汇总表数据缺少合计。",
+        "total-row": "合计行的{label}为{stored}{unit}，按各乡镇行计算应为{expected}{unit}。",
+    },
+    "rollup-sheet-mismatch": {
+        "no-sheet": "汇总表缺少“汇总”工作表。",
+        "more": "“汇总”工作表还有更多行与汇总表数据不符。",
+        "row": "“汇总”工作表第{row}行的内容与汇总表数据不符（{detail}）：表格被改动过，未纳入汇总。"
+        + _ASK_ORIGINAL,
+        "total-row": "“汇总”工作表合计行的内容与汇总表数据不符（{detail}）：表格被改动过，未纳入汇总。"
+        + _ASK_ORIGINAL,
+    },
+    "rollup-unverified": {
+        "no-verify": "{label}的来源未经验证：已关闭签名验证（--no-verify）。各乡镇数据已逐项核对，"
+        "但无法确认该表确由报送地区生成且未被改动；请将下级地区的公钥（.pub文件）放入受信任公钥目录后重新汇总。",
+        "no-keys": "{label}的来源未经验证：本机未配置受信任的公钥。各乡镇数据已逐项核对，"
+        "但无法确认该表确由报送地区生成且未被改动；请将下级地区的公钥（.pub文件）放入受信任公钥目录后重新汇总。",
+    },
+    "rollup-unsigned": {
+        "default": "{label}没有签名，无法确认其来源，未纳入汇总。请报送地区配置签名密钥后重新汇总并报送。",
+    },
+    "rollup-untrusted-key": {
+        "default": "{label}的签名密钥（指纹{fingerprint}）不在受信任公钥目录中，未纳入汇总。"
+        "如该地区更换了密钥，请向其索取新的公钥文件并电话核对指纹。",
+    },
+    "rollup-key-area": {
+        "default": "{label}由{signer}（{signer_area}）的密钥签名，该密钥无权签署{area}地区的汇总表，未纳入汇总。",
+    },
+    "rollup-bad-signature": {
+        "default": "{label}的数据与其签名不符：签名后内容被改动过，未纳入汇总。" + _ASK_ORIGINAL,
     },
     # --- cells (reader) ------------------------------------------------------------------------
     "value-normalised": {
@@ -128,6 +279,12 @@ MESSAGES: dict[str, dict[str, str]] = {
         "schema": "{label}不符合要求：{detail}",
     },
     "out-of-range": {
+        "rollup-amount": "{who}：{column}为{value:f}万元，应在0至{maximum:f}万元之间。",
+        "rollup-rate": "{who}：执行率为{rate:f}%，不能为负数。",
+        "rollup-score": "{who}：{column}为{value}分，应在0至{maximum}分之间。",
+        "rollup-errors": "{who}：错误数为{errors}：有错误的乡镇报送不能纳入汇总。",
+        "rollup-weight": "{who}的分值{weight}超出范围。",
+        "rollup-indicator-score": "{who}的核定得分为{score}，应在0至其分值{weight}之间。",
         "default": "{label}为{value}，超出允许范围（{span}），请核对。",
         "numtext": "{label}为{value}，超出合理范围（绝对值不超过1万亿），无法计算得分。"
         "请核对是否多输了位数或填错了单位。",
@@ -172,6 +329,8 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
     # --- cross-field rules (validate) ------------------------------------------------------------
     "invalid-code": {
+        "rollup-code": "{who}的单位代码无效（应为12位统计用区划代码，或18位统一社会信用代码）。",
+        "rollup-area": "{who}不属于本汇总表的地区{county}（{county_code}）。",
         "county": "行政区划代码{code}的前6位{county}不是有效的县级区划代码，请核对（可向县统计局查询）。",
         "township": "行政区划代码{code}的乡级部分（第7-12位{township}）无效：第7-9位应在001-599之间，后3位应为000。",
         "credit-check": "统一社会信用代码{code}校验未通过：按前17位计算，第18位（校验码）应为{expected}，"
@@ -406,12 +565,81 @@ MESSAGES: dict[str, dict[str, str]] = {
 }
 
 
+#: Pieces that several messages name (a roll-up, one of its rows, a value shown), and the reasons a file
+#: is skipped (intake): name → variant → template, filled by :func:`phrase`.
+PHRASES: dict[str, dict[str, str]] = {
+    "rollup": {
+        "default": "{county}（{area}）汇总表",
+        "year": "{county}（{area}）{year}年度汇总表",
+    },
+    "rollup-row": {"default": "第{row}行{name}（{code}）"},
+    "rollup-indicator": {"default": "{name}（{code}）第{seq}项指标"},
+    "rollup-value": {"blank": "（空）", "count": "{name}{count}个"},
+    "rollup-shown": {"default": "{column}显示为{shown}，数据中为{data}"},
+    "file-kind": {"submission": "报送", "completed": "评分结果"},  # what a resubmission message names
+    # merge refuses an inbox with nothing to merge (NothingToMerge)
+    "nothing-to-merge": {
+        "empty": "文件夹“{inbox}”中没有任何文件，没有可汇总的内容，未生成汇总表。请把各单位报送的文件放入该文件夹后重试。",
+        "no-workbooks": "文件夹“{inbox}”中没有自评表工作簿（.xlsx/.xlsm，或含有工作簿的 .zip/.eml），没有可汇总的内容，"
+        "未生成汇总表。其中的{listed}{more}均不是报送文件。",
+        "item": "{name}（{reason}）",
+        "more": "等{count}个文件",
+    },
+    # a key file refused (signing: KeyFileError, or a problem listed by load_keyring)
+    "key-file": {
+        "bad-area": "地区代码“{area}”无效：应为6位数字的县级（或市级、省级）区划代码，如130133。",
+        "exists": "密钥文件{path}已存在。如确需更换密钥，请先备份旧密钥再使用--overwrite。",
+        "public-unreadable": "无法读取公钥文件{file}（{error}）。",
+        "not-public": "公钥文件{file}不是selfeval-xlsx生成的公钥（缺少或无法识别key一行）。",
+        "public-area": "公钥文件{file}的地区代码“{area}”无效，无法确定该密钥可签署哪个地区。",
+        "fingerprint": "公钥文件{file}中的指纹与密钥不符，文件可能被改动，请向报送单位重新索取。",
+        "not-ed25519": "私钥文件{file}不是Ed25519私钥。",
+        "private-name": "私钥文件{file}的文件名不以6位地区代码开头，未使用。",
+        "private-unreadable": "私钥文件{file}无法读取（{error}），未使用。",
+    },
+    "unreadable-why": {"no-permission": "没有读取权限", "not-regular": "不是普通文件"},
+    # why intake skips a file (listed, not a finding: the file is not a submission)
+    "skip": {
+        "too-many-files": "收件箱文件过多（超过{limit}个），其余未读取",
+        "too-deep": "文件夹层级过深（超过{limit}层），未读取",
+        "outside-link": "指向收件箱外的链接（未跟随）",
+        "inside-link": "链接（未跟随；所指文件若在收件箱内会单独处理）",
+        "staging-folder": "本工具上次运行遗留的临时文件夹（其中的文件未读取）",
+        "hidden-folder": "隐藏文件夹或系统文件夹（其中的文件未读取）",
+        "in-hidden-folder": "隐藏文件夹或系统文件夹中的文件",
+        "not-regular": "不是普通文件（设备、管道等）",
+        "hidden-file": "隐藏文件",
+        "lock-file": "Office临时锁定文件（~$开头）",
+        "system-file": "系统文件（{label}）",
+        "tool-temporary": "本工具上次运行遗留的临时文件",
+        "large-other": "不是工作簿（{label}），且超过大小上限，未读取",
+        "other-kind": "不是工作簿（{label}）",
+        "empty": "空文件（0字节）",
+        "empty-zip": "空压缩包",
+        "own-draft": "本工具生成的回复邮件草稿（drafts/），不是报送",
+        "no-attachments": "邮件中没有附件",
+        "rollup-json": "本工具生成的汇总数据（rollup.json），不是报送文件",
+        "merge-log": "本工具的运行日志（merge.log），不是报送文件",
+        "duplicate": "重复文件（与 {first} 内容相同）",
+    },
+}
+
+#: After a list cut short (``《a》《b》等``).
+AND_MORE = "等"
+
+
+def titles(names: Sequence[str], most: int | None = None) -> str:
+    """File names as book titles, ``《a》《b》``; with ``most``, the first ``most`` and 等 when cut."""
+    shown = names if most is None else names[:most]
+    return "".join(f"《{name}》" for name in shown) + (
+        AND_MORE if most is not None and len(names) > most else ""
+    )
+
+
 @cache
 def placeholders(code: str, variant: str = "default") -> frozenset[str]:
     """The names a template needs."""
-    return frozenset(
-        name for _, name, _, _ in string.Formatter().parse(MESSAGES[code][variant]) if name is not None
-    )
+    return _names(MESSAGES[code][variant])
 
 
 def text(code: str, variant: str = "default", /, **values: Any) -> str:
@@ -422,8 +650,29 @@ def text(code: str, variant: str = "default", /, **values: Any) -> str:
     """
     template = MESSAGES[code][variant]
     needed = placeholders(code, variant)
+    return _fill(template, needed, f"message {code}/{variant}", values)
+
+
+@cache
+def phrase_placeholders(name: str, variant: str = "default") -> frozenset[str]:
+    """The names a phrase needs."""
+    return _names(PHRASES[name][variant])
+
+
+def phrase(name: str, variant: str = "default", /, **values: Any) -> str:
+    """A phrase of :data:`PHRASES` with ``values`` filled in (raises as :func:`text` does)."""
+    return _fill(
+        PHRASES[name][variant], phrase_placeholders(name, variant), f"phrase {name}/{variant}", values
+    )
+
+
+def _names(template: str) -> frozenset[str]:
+    return frozenset(name for _, name, _, _ in string.Formatter().parse(template) if name is not None)
+
+
+def _fill(template: str, needed: frozenset[str], what: str, values: dict[str, Any]) -> str:
     if missing := needed - values.keys():
-        raise ValueError(f"message {code}/{variant}: no value for {sorted(missing)}")
+        raise ValueError(f"{what}: no value for {sorted(missing)}")
     if extra := values.keys() - needed:
-        raise ValueError(f"message {code}/{variant}: no placeholder for {sorted(extra)}")
+        raise ValueError(f"{what}: no placeholder for {sorted(extra)}")
     return template.format(**values)

@@ -317,7 +317,7 @@ def write_rollups(
     target_json = outdir / "rollup.json"
     with atomic_file(target_json) as fh:
         fh.write(b'{\n  "tool_version": ' + ascii_text(__version__).encode() + b',\n  "rollups": [')
-        done: Iterable[tuple[Path, str]]
+        done: Iterable[tuple[Path, Path]]  # (workbook, its spooled part of rollup.json)
         if pool is not None and len(spooled) > 1:
             done = pool.map(write_rollup, [outdir] * len(spooled), *zip(*spooled, strict=True))
         else:

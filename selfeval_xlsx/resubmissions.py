@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from . import messages
 from .findings import Finding, make
 from .intake import SEP, copy_marked
 from .rollup import FileRow
@@ -102,7 +103,7 @@ def settle(valid: list[Processed], invalid: list[Processed]) -> Settled:
                 FileRow(
                     p.name,
                     "skipped",
-                    "本工具生成的退回副本，尚未经乡镇修改（不是新的报送），不计入。",
+                    messages.text("skipped", "returned-unedited"),
                     p.code,
                     p.unit_name,
                     p.sha256,
@@ -118,7 +119,7 @@ def settle(valid: list[Processed], invalid: list[Processed]) -> Settled:
     winners: dict[Unit, Processed] = {}
     for unit, files in primary.items():
         good = [p for p in files if p.valid]
-        winner = pick(good, out, "报送") if good else None
+        winner = pick(good, out, messages.phrase("file-kind", "submission")) if good else None
         if winner is not None:
             winners[unit] = winner
             out.accepted.append(winner)
@@ -131,15 +132,13 @@ def settle(valid: list[Processed], invalid: list[Processed]) -> Settled:
             elif gap >= TIE_SECONDS:
                 out.supersede(
                     p,
-                    f"{p.unit_name}的此份报送有错误，但已有更新的报送《{winner.name}》通过审核，无需退回。",
+                    messages.text("superseded", "newer-valid", unit=p.unit_name, winner=winner.name),
                     winner.name,
                 )
             elif name_rank(p.name) < name_rank(winner.name):  # received together: the name says older
                 out.supersede(
                     p,
-                    f"{p.unit_name}的此份报送有错误，与通过审核的《{winner.name}》收到时间相同，按文件名"
-                    f"（标有“修改、更正、最终、新”的优先，标有“副本、Copy、(1)”的不优先）视为旧版，无需退回；"
-                    "请确认选用无误。",
+                    messages.text("superseded", "older-by-name", unit=p.unit_name, winner=winner.name),
                     winner.name,
                 )
             else:  # received together, nothing says which is newer: returned, to be safe
@@ -156,19 +155,18 @@ def settle(valid: list[Processed], invalid: list[Processed]) -> Settled:
         unit = p.identity
         if unit in covered or not p.valid:
             by = winners.get(unit)
-            where = f"该单位已有报送《{by.name}》计入" if by else "该单位已有其他报送或汇总表"
-            reason = f"本工具生成的评分结果（已评分副本），{where}，不重复计入。"
+            reason = (
+                messages.text("skipped", "completed-counted", by=by.name)
+                if by
+                else messages.text("skipped", "completed-covered")
+            )
             out.skipped.append(FileRow(p.name, "skipped", reason, p.code, p.unit_name, p.sha256))
         else:
             spare.setdefault(unit, []).append(p)
     for files in spare.values():
-        winner = pick(files, out, "评分结果")
+        winner = pick(files, out, messages.phrase("file-kind", "completed"))
         out.accepted.append(winner)
-        message = (
-            "本文件是本工具生成的评分结果（已评分副本），收件箱中没有该单位的原始报送，"
-            "已按其中的填报内容计入汇总。请确认原始报送确已遗失或未收到。"
-        )
-        out.warn(winner, make("tool-output", message, file=winner.name))
+        out.warn(winner, make("tool-output", messages.text("tool-output"), file=winner.name))
     out.accepted.sort(key=lambda p: (p.code, p.name))
     order = {p.name: i for i, p in enumerate(valid + invalid)}  # lists in the order files were processed
     out.superseded.sort(key=lambda r: order.get(r.file, len(order)))
@@ -186,23 +184,15 @@ def pick(files: list[Processed], out: Settled, what: str) -> Processed:
     winner = max(close, key=lambda p: (name_rank(p.name), p.received, p.name))
     tie = [p for p in close if p is not winner]
     if tie:
-        others = "".join(f"《{p.name}》" for p in tie[:5])
-        message = (
-            f"该单位另有{len(tie)}份同时收到、内容不同的{what}（{others}，如同一封邮件的多个附件），"
-            "无法按收到时间判断先后，已按文件名选用本文件（标有“修改、更正、最终、新”的优先，"
-            "标有“副本、Copy、(1)”的不优先）。请核对确认选用无误。"
-        )
+        others = messages.titles([p.name for p in tie[:5]])
+        message = messages.text("resubmission-tie", count=len(tie), what=what, others=others)
         out.warn(winner, make("resubmission-tie", message, file=winner.name))
     for p in files:
         if p is winner:
             continue
-        reason = f"{p.unit_name}的此份{what}已被更新的{what}《{winner.name}》替代。"
-        if p in tie:
-            reason = (
-                f"{p.unit_name}的此份{what}与《{winner.name}》收到时间相同、内容不同，已按文件名选用"
-                f"《{winner.name}》（标有“修改、更正、最终、新”的优先，标有“副本、Copy、(1)”的不优先），"
-                "请确认选用无误；如应采用本文件，请删除另一份后重新汇总。"
-            )
+        reason = messages.text(
+            "superseded", "tie" if p in tie else "newer", unit=p.unit_name, what=what, winner=winner.name
+        )
         out.supersede(p, reason, winner.name)
     return winner
 
@@ -216,15 +206,18 @@ def take_rollup(p: Processed, winners: dict[Unit, Processed], taken: dict[Unit, 
         unit: Unit = (row.code, row.year, row.kind, row.project)
         own, earlier = winners.get(unit), taken.get(unit)
         if own is not None:
-            reason = (
-                f"汇总表《{p.name}》中{row.name}（{row.code}）一行未计入：收件箱中有该单位自己的报送"
-                f"《{own.name}》，原始报送优先于汇总表中的行。"
+            reason = messages.text(
+                "superseded", "rollup-row-own", rollup=p.name, name=row.name, code=row.code, own=own.name
             )
             by = own.name
         elif earlier is not None:
-            reason = (
-                f"汇总表《{p.name}》中{row.name}（{row.code}）一行未计入：该单位已按较新的汇总表"
-                f"《{earlier}》计入，同一单位只计一次。"
+            reason = messages.text(
+                "superseded",
+                "rollup-row-earlier",
+                rollup=p.name,
+                name=row.name,
+                code=row.code,
+                earlier=earlier,
             )
             by = earlier
         else:
@@ -239,11 +232,8 @@ def take_rollup(p: Processed, winners: dict[Unit, Processed], taken: dict[Unit, 
         rows = [n for n in out.notes if n.file.startswith(f"{p.name}{SEP}")]
         out.notes = [n for n in out.notes if n not in rows]
         bys = sorted({n.replaced_by for n in rows})
-        named = "".join(f"《{b}》" for b in bys[:5]) + ("等" if len(bys) > 5 else "")
-        reason = (
-            f"汇总表《{p.name}》中的{len(rows)}个单位均已按{named}计入（单位自己的报送优先于汇总表，"
-            "同一单位只计一次），本汇总表不再重复计入。"
-        )
+        named = messages.titles(bys, most=5)
+        reason = messages.text("superseded", "rollup-whole", rollup=p.name, count=len(rows), named=named)
         out.supersede(p, reason, bys[0] if len(bys) == 1 else "")
     else:
         out.accepted.append(p)

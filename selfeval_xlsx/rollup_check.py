@@ -17,6 +17,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from . import messages
 from .decimals import ZERO, q2, to_decimal
 from .findings import Finding, Report, make
 from .jsoncodec import plain
@@ -66,8 +67,7 @@ def check_rollup_workbook(
         return None, [
             make(
                 "rollup-corrupt",
-                "这是一份汇总表，但其隐藏的数据工作表（_rollup）已损坏或被改动，无法读取，未纳入汇总。"
-                "请向报送地区索取原始汇总表。",
+                messages.text("rollup-corrupt"),
                 file=file,
             )
         ]
@@ -85,13 +85,14 @@ def _profile(roll: Rollup, rules: Rules, file: str) -> tuple[Rules | None, list[
         return rules, []
     if roll.rules in list_rules():
         return load_rules(roll.rules), []
+    from .rollup_write import RUN
+
     return None, [
         make(
             "rollup-invalid",
-            f"汇总表使用的评分规则“{roll.rules}”本机没有，无法核对其中各乡镇的得分，未纳入汇总。"
-            "请使用与报送地区相同的评分规则（--rules）重新汇总。",
+            messages.text("rollup-invalid", "rules", rules=roll.rules),
             file=file,
-            sheet="运行信息",
+            sheet=RUN,
         )
     ]
 
@@ -100,11 +101,11 @@ class _Where:
     """Cells of the visible sheets for a row of the data."""
 
     def __init__(self, file: str) -> None:
-        from .rollup_write import INDICATORS, SUMMARY, _indicator_cols, _summary_cols
+        from .rollup_write import INDICATORS, SUMMARY, indicator_columns, summary_columns
 
         self.file, self.summary, self.indicators = file, SUMMARY, INDICATORS
-        self.cols = {c.header: column_letter(i) for i, c in enumerate(_summary_cols(), start=1)}
-        self.icols = {c.header: column_letter(i) for i, c in enumerate(_indicator_cols(), start=1)}
+        self.cols = {c.header: column_letter(i) for i, c in enumerate(summary_columns(), start=1)}
+        self.icols = {c.header: column_letter(i) for i, c in enumerate(indicator_columns(), start=1)}
 
     def row(self, i: int, field: str) -> dict[str, Any]:
         return {"file": self.file, "sheet": self.summary, "cell": f"{self.cols[HEADERS[field]]}{_FIRST + i}"}
@@ -118,20 +119,21 @@ class _Where:
 
 def check_rollup(roll: Rollup, raw: dict[str, Any], rules: Rules, file: str = "") -> list[Finding]:
     """Findings about a roll-up's data: each township row, its indicator rows, the county totals."""
+    from .rollup_write import RUN, STATS
+
     w = _Where(file)
     out: list[Finding] = []
     level = _level(roll.county_code)
     prefix = roll.county_code[:level]
     seen: dict[tuple[str, str, str], int] = {}
     for i, t in enumerate(roll.townships):
-        who = f"第{_FIRST + i}行{t.name}（{t.code}）"
+        who = messages.phrase("rollup-row", row=_FIRST + i, name=t.name, code=t.code)
         unit = (t.code, t.kind, t.project)  # a unit's 整体 evaluation and each of its projects: one row each
         if unit in seen:
             out.append(
                 make(
                     "rollup-duplicate-unit",
-                    f"{who}与第{_FIRST + seen[unit]}行是同一单位的同一项评价，一个单位的每项评价在汇总表中只能"
-                    "出现一次，该汇总表未纳入汇总。",
+                    messages.text("rollup-duplicate-unit", who=who, other=_FIRST + seen[unit]),
                     value=t.code,
                     **w.row(i, "code"),
                 )
@@ -146,10 +148,15 @@ def check_rollup(roll: Rollup, raw: dict[str, Any], rules: Rules, file: str = ""
         out.append(
             make(
                 "rollup-invalid",
-                f"汇总表的等级设置（{'、'.join(roll.grades)}）与评分规则“{rules.name}”"
-                f"（{'、'.join(rules.grades)}）不符。",
+                messages.text(
+                    "rollup-invalid",
+                    "grades",
+                    grades="、".join(roll.grades),
+                    rules=rules.name,
+                    expected="、".join(rules.grades),
+                ),
                 file=file,
-                sheet="统计",
+                sheet=STATS,
             )
         )
     counts = roll.counts
@@ -158,10 +165,11 @@ def check_rollup(roll: Rollup, raw: dict[str, Any], rules: Rules, file: str = ""
         out.append(
             make(
                 "rollup-figure-mismatch",
-                f"汇总表的文件数不相符：收到{counts.get('seen', 0)}个，"
-                f"通过、被替代、退回、跳过合计{sum(parts)}个。",
+                messages.text(
+                    "rollup-figure-mismatch", "counts", seen=counts.get("seen", 0), parts=sum(parts)
+                ),
                 file=file,
-                sheet="运行信息",
+                sheet=RUN,
             )
         )
     return out
@@ -185,7 +193,7 @@ def _identity(t: TownshipRow, i: int, who: str, roll: Rollup, prefix: str, w: _W
         out.append(
             make(
                 "invalid-code",
-                f"{who}的单位代码无效（应为12位统计用区划代码，或18位统一社会信用代码）。",
+                messages.text("invalid-code", "rollup-code", who=who),
                 value=code,
                 **w.row(i, "code"),
             )
@@ -194,7 +202,9 @@ def _identity(t: TownshipRow, i: int, who: str, roll: Rollup, prefix: str, w: _W
         out.append(
             make(
                 "invalid-code",
-                f"{who}不属于本汇总表的地区{roll.county}（{roll.county_code}）。",
+                messages.text(
+                    "invalid-code", "rollup-area", who=who, county=roll.county, county_code=roll.county_code
+                ),
                 value=code,
                 **w.row(i, "code"),
             )
@@ -203,7 +213,7 @@ def _identity(t: TownshipRow, i: int, who: str, roll: Rollup, prefix: str, w: _W
         out.append(
             make(
                 "year-mismatch",
-                f"{who}的评价年度为{t.year}，与汇总表的年度{roll.year}不符。",
+                messages.text("year-mismatch", "rollup-row", who=who, year=t.year, rollup_year=roll.year),
                 severity="error",
                 value=t.year,
                 **w.row(i, "code"),
@@ -218,14 +228,21 @@ def _row(t: TownshipRow, i: int, who: str, rules: Rules, w: _Where) -> list[Find
     f = rules.fmt
 
     def bad(field: str, message: str, value: Any, code: str = "out-of-range") -> None:
-        out.append(make(code, f"{who}：{message}", value=value, **w.row(i, field)))
+        out.append(make(code, message, value=value, **w.row(i, field)))
 
     for field in ("initial", "adjusted", "executed"):
         v = getattr(t, field)
         if v is not None and not ZERO <= v <= MAX_AMOUNT:
-            bad(field, f"{HEADERS[field]}为{v:f}万元，应在0至{MAX_AMOUNT:f}万元之间。", v)
+            column = HEADERS[field]
+            bad(
+                field,
+                messages.text(
+                    "out-of-range", "rollup-amount", who=who, column=column, value=v, maximum=MAX_AMOUNT
+                ),
+                v,
+            )
     if t.rate is not None and t.rate < 0:
-        bad("rate", f"执行率为{t.rate:f}%，不能为负数。", t.rate)
+        bad("rate", messages.text("out-of-range", "rollup-rate", who=who, rate=t.rate), t.rate)
     weights = {
         "budget_score": rules.budget_weight,
         **{v: rules.category_weights[k] for k, v in SUBTOTALS.items()},
@@ -233,14 +250,14 @@ def _row(t: TownshipRow, i: int, who: str, rules: Rules, w: _Where) -> list[Find
     for field, weight in weights.items():
         v = getattr(t, field)
         if not ZERO <= v <= weight:
-            bad(field, f"{HEADERS[field]}为{f(v)}分，应在0至{f(weight)}分之间。", v)
+            bad(field, _score_range(who, HEADERS[field], f(v), f(weight)), v)
     top = rules.budget_weight + rules.indicator_total
     for field in ("total", "self_total"):
         v = getattr(t, field)
         if v is not None and not ZERO <= v <= top:
-            bad(field, f"{HEADERS[field]}为{f(v)}分，应在0至{f(top)}分之间。", v)
+            bad(field, _score_range(who, HEADERS[field], f(v), f(top)), v)
     if t.errors != 0 or t.warnings < 0:
-        bad("errors", f"错误数为{t.errors}：有错误的乡镇报送不能纳入汇总。", t.errors)
+        bad("errors", messages.text("out-of-range", "rollup-errors", who=who, errors=t.errors), t.errors)
     # figures recomputed with the scoring engine, from the amounts and the component scores
     sub = _budget_only(t)
     rate, budget = score_budget(sub, rules)
@@ -248,14 +265,29 @@ def _row(t: TownshipRow, i: int, who: str, rules: Rules, w: _Where) -> list[Find
     if not _same(t.rate, rate_shown):
         bad(
             "rate",
-            f"执行率为{_s(t.rate)}%，按全年执行数÷全年预算数（{f(t.executed)}÷{f(t.adjusted)}）应为{_s(rate_shown)}%。",
+            messages.text(
+                "rollup-figure-mismatch",
+                "rate",
+                who=who,
+                rate=_s(t.rate),
+                executed=f(t.executed),
+                adjusted=f(t.adjusted),
+                expected=_s(rate_shown),
+            ),
             t.rate,
             "rollup-figure-mismatch",
         )
     if t.budget_score != budget.shown:
         bad(
             "budget_score",
-            f"预算执行得分为{f(t.budget_score)}，按执行率应为{f(budget.shown)}（{budget.explanation}）。",
+            messages.text(
+                "rollup-figure-mismatch",
+                "budget-score",
+                who=who,
+                score=f(t.budget_score),
+                expected=f(budget.shown),
+                explanation=budget.explanation,
+            ),
             t.budget_score,
             "rollup-figure-mismatch",
         )
@@ -265,7 +297,9 @@ def _row(t: TownshipRow, i: int, who: str, rules: Rules, w: _Where) -> list[Find
     if abs(t.total - sum(parts, ZERO)) > rules.unit * len(parts) / 2:
         bad(
             "total",
-            f"核定总分为{f(t.total)}，但预算执行、产出、效益、满意度得分合计为{f(sum(parts, ZERO))}。",
+            messages.text(
+                "rollup-figure-mismatch", "total", who=who, total=f(t.total), parts=f(sum(parts, ZERO))
+            ),
             t.total,
             "rollup-figure-mismatch",
         )
@@ -273,11 +307,23 @@ def _row(t: TownshipRow, i: int, who: str, rules: Rules, w: _Where) -> list[Find
     if t.grade != grade:
         bad(
             "grade",
-            f"核定等级为“{t.grade}”，核定总分{f(t.total)}按评分规则（{rules.grade_text()}）应为“{grade}”。",
+            messages.text(
+                "rollup-figure-mismatch",
+                "grade",
+                who=who,
+                grade=t.grade,
+                total=f(t.total),
+                bands=rules.grade_text(),
+                expected=grade,
+            ),
             t.grade,
             "rollup-figure-mismatch",
         )
     return out
+
+
+def _score_range(who: str, column: str, value: str, maximum: str) -> str:
+    return messages.text("out-of-range", "rollup-score", who=who, column=column, value=value, maximum=maximum)
 
 
 def _budget_only(t: TownshipRow) -> Submission:
@@ -295,7 +341,7 @@ def _same(a: Decimal | None, b: Decimal | None) -> bool:
 
 
 def _s(v: Decimal | None) -> str:
-    return "（空）" if v is None else f"{q2(v):f}"
+    return messages.phrase("rollup-value", "blank") if v is None else f"{q2(v):f}"
 
 
 def _indicators(roll: Rollup, rules: Rules, w: _Where) -> list[Finding]:
@@ -304,12 +350,12 @@ def _indicators(roll: Rollup, rules: Rules, w: _Where) -> list[Finding]:
     f = rules.fmt
     sums: dict[tuple[str, str], list[Decimal]] = defaultdict(list)
     for j, ind in enumerate(roll.indicators):
-        who = f"{ind.name}（{ind.code}）第{ind.seq}项指标"
+        who = messages.phrase("rollup-indicator", name=ind.name, code=ind.code, seq=ind.seq)
         if not ZERO <= ind.weight <= rules.indicator_total:
             out.append(
                 make(
                     "out-of-range",
-                    f"{who}的分值{f(ind.weight)}超出范围。",
+                    messages.text("out-of-range", "rollup-weight", who=who, weight=f(ind.weight)),
                     value=ind.weight,
                     **w.indicator(j, "分值"),
                 )
@@ -318,7 +364,13 @@ def _indicators(roll: Rollup, rules: Rules, w: _Where) -> list[Finding]:
             out.append(
                 make(
                     "out-of-range",
-                    f"{who}的核定得分为{f(ind.score)}，应在0至其分值{f(ind.weight)}之间。",
+                    messages.text(
+                        "out-of-range",
+                        "rollup-indicator-score",
+                        who=who,
+                        score=f(ind.score),
+                        weight=f(ind.weight),
+                    ),
                     value=ind.score,
                     **w.indicator(j, "核定得分"),
                 )
@@ -339,8 +391,15 @@ def _indicators(roll: Rollup, rules: Rules, w: _Where) -> list[Finding]:
                 out.append(
                     make(
                         "rollup-figure-mismatch",
-                        f"第{_FIRST + i}行{t.name}（{t.code}）：{HEADERS[field]}为{f(getattr(t, field))}，"
-                        f"但指标明细中该单位{cat}各项核定得分合计为{f(total)}。",
+                        messages.text(
+                            "rollup-figure-mismatch",
+                            "subtotal",
+                            who=messages.phrase("rollup-row", row=_FIRST + i, name=t.name, code=t.code),
+                            column=HEADERS[field],
+                            shown=f(getattr(t, field)),
+                            category=cat,
+                            total=f(total),
+                        ),
                         value=getattr(t, field),
                         **w.row(i, field),
                     )
@@ -378,7 +437,11 @@ def _totals(roll: Rollup, raw: dict[str, Any], w: _Where) -> list[Finding]:
     expected = plain(roll.totals())
     if not isinstance(stored, dict):
         return [
-            make("rollup-figure-mismatch", "汇总表数据缺少合计。", **w.total(len(roll.townships), "name"))
+            make(
+                "rollup-figure-mismatch",
+                messages.text("rollup-figure-mismatch", "no-totals"),
+                **w.total(len(roll.townships), "name"),
+            )
         ]
     out = []
     for key, field in _TOTAL_FIELDS.items():
@@ -387,8 +450,14 @@ def _totals(roll: Rollup, raw: dict[str, Any], w: _Where) -> list[Finding]:
             out.append(
                 make(
                     "rollup-figure-mismatch",
-                    f"合计行的{_TOTAL_LABELS[key]}为{_text(stored.get(key))}{unit}，"
-                    f"按各乡镇行计算应为{_text(expected.get(key))}{unit}。",
+                    messages.text(
+                        "rollup-figure-mismatch",
+                        "total-row",
+                        label=_TOTAL_LABELS[key],
+                        stored=_text(stored.get(key)),
+                        unit=unit,
+                        expected=_text(expected.get(key)),
+                    ),
                     value=stored.get(key),
                     **w.total(len(roll.townships), field),
                 )
@@ -398,8 +467,8 @@ def _totals(roll: Rollup, raw: dict[str, Any], w: _Where) -> list[Finding]:
 
 def _text(v: Any) -> str:
     if isinstance(v, dict):
-        return "、".join(f"{k}{n}个" for k, n in v.items())
-    return "（空）" if v is None else str(v)
+        return "、".join(messages.phrase("rollup-value", "count", name=k, count=n) for k, n in v.items())
+    return messages.phrase("rollup-value", "blank") if v is None else str(v)
 
 
 # --- the visible sheet ------------------------------------------------------------------------------
@@ -419,7 +488,8 @@ def check_visible(data: bytes, roll: Rollup, file: str = "") -> list[Finding]:
         wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True, keep_links=False)
     try:
         if SUMMARY not in wb.sheetnames:
-            return [make("rollup-sheet-mismatch", "汇总表缺少“汇总”工作表。", file=file, sheet=SUMMARY)]
+            missing = messages.text("rollup-sheet-mismatch", "no-sheet")
+            return [make("rollup-sheet-mismatch", missing, file=file, sheet=SUMMARY)]
         ws = wb[SUMMARY]
         headers = list(w.cols)
         rows = list(ws.iter_rows(min_row=_FIRST, max_row=_FIRST + n, max_col=len(headers), values_only=True))
@@ -444,22 +514,23 @@ def check_visible(data: bytes, roll: Rollup, file: str = "") -> list[Finding]:
             out.append(
                 make(
                     "rollup-sheet-mismatch",
-                    "“汇总”工作表还有更多行与汇总表数据不符。",
+                    messages.text("rollup-sheet-mismatch", "more"),
                     file=file,
                     sheet=SUMMARY,
                 )
             )
             break
         first = wrong[0]
-        what = "合计行" if i == n else f"第{_FIRST + i}行"
         detail = "；".join(
-            f"{h}显示为{_text(shown.get(h))}，数据中为{_text(_plainv(want[h]))}" for h in wrong[:4]
-        ) + ("等" if len(wrong) > 4 else "")
+            messages.phrase("rollup-shown", column=h, shown=_text(shown.get(h)), data=_text(_plainv(want[h])))
+            for h in wrong[:4]
+        ) + (messages.AND_MORE if len(wrong) > 4 else "")
         out.append(
             make(
                 "rollup-sheet-mismatch",
-                f"“汇总”工作表{what}的内容与汇总表数据不符（{detail}）：表格被改动过，未纳入汇总。"
-                "请向报送地区索取原始汇总表。",
+                messages.text("rollup-sheet-mismatch", "total-row", detail=detail)
+                if i == n
+                else messages.text("rollup-sheet-mismatch", "row", row=_FIRST + i, detail=detail),
                 value=shown.get(first),
                 **w.row(i, fields[first]),
             )
@@ -496,13 +567,15 @@ def check_rollup_file(
         size = path.stat().st_size
         data = b"" if size > limits.max_file_bytes else path.read_bytes()
     except OSError as exc:
-        report.extend([make("not-a-workbook", f"无法读取该文件（{type(exc).__name__}）。", file=path.name)])
+        unreadable = messages.text("not-a-workbook", "rollup-unreadable", error=type(exc).__name__)
+        report.extend([make("not-a-workbook", unreadable, file=path.name)])
         return None, report
     if size > limits.max_file_bytes:
-        report.extend([make("too-large", "文件超出处理上限，未读取。", file=path.name, value=size)])
+        too_large = messages.text("too-large", "rollup-file")
+        report.extend([make("too-large", too_large, file=path.name, value=size)])
         return None, report
     if not is_rollup_workbook(data):
-        message = "该文件不是selfeval-xlsx生成的汇总表（没有_rollup工作表）。乡镇自评表请用validate命令检查。"
+        message = messages.text("unknown-template", "not-rollup")
         report.extend([make("unknown-template", message, file=path.name)])
         return None, report
     roll, found = check_rollup_workbook(data, path.name, rules or load_rules(), keys)

@@ -157,7 +157,8 @@ def _value(options: tuple[Any, ...], value: Any, where: str) -> Any:
         return None
     if Decimal in options and isinstance(value, str):
         d = Decimal(value)
-        if not d.is_finite() or d.adjusted() > 30 or d.as_tuple().exponent < -40:
+        exponent = d.as_tuple().exponent  # a letter only for NaN and infinity
+        if not d.is_finite() or d.adjusted() > 30 or (isinstance(exponent, int) and exponent < -40):
             raise ValueError(f"{where}: {value!r} out of range")
         return d
     if int in options and _is_int(value):

@@ -296,7 +296,7 @@ class _Writer:
     def _summary(self) -> Worksheet:
         ws = self.sheet(SUMMARY)
         rows = self.r.townships
-        cols = _summary_cols(self.r)
+        cols = summary_columns(self.r)
         last = self.grid(ws, _title(self.r, "乡镇整体支出绩效自评汇总表"), cols, rows)
         self.summary_rows = (2, 1 + len(rows))
         by = {c.header: i for i, c in enumerate(cols)}
@@ -327,13 +327,13 @@ class _Writer:
                 first, diff, last, diff, {"type": "cell", "criteria": "<", "value": -limit, "format": low}
             )
             for grade in _poor(self.r.grades):
-                for col in (by["核定等级"], by["自评等级"]):
+                for index in (by["核定等级"], by["自评等级"]):
                     quoted = '"' + grade.replace('"', '""') + '"'
                     ws.conditional_format(
                         first,
-                        col,
+                        index,
                         last,
-                        col,
+                        index,
                         {"type": "cell", "criteria": "==", "value": quoted, "format": bad},
                     )
         widths = _widths(ws, cols, rows)  # as grid() set them
@@ -418,7 +418,7 @@ class _Writer:
 
     def _indicators(self) -> None:
         ws = self.sheet(INDICATORS)
-        cols = _indicator_cols()
+        cols = indicator_columns()
         self.grid(ws, _title(self.r, "乡镇整体支出绩效指标明细"), cols, self.r.indicators, table="指标明细表")
 
     def _panel(self) -> None:
@@ -575,17 +575,17 @@ class _Writer:
         ws.set_column(4, 13, 9)
 
         chart_rows = 0
-        first, last = self.summary_rows
-        last = first + len(rows) - 1  # the chart shows the ranking, not the project evaluations after it
+        first = self.summary_rows[0]
+        final = first + len(rows) - 1  # the chart shows the ranking, not the project evaluations after it
         if rows:
-            by = {c.header: i for i, c in enumerate(_summary_cols(self.r))}
+            by = {c.header: i for i, c in enumerate(summary_columns(self.r))}
             height = max(300, 90 + 18 * len(rows))
             bar = self.wb.add_chart({"type": "bar"})
             bar.add_series(
                 {
                     "name": "核定总分",
-                    "categories": [SUMMARY, first, by["单位名称"], last, by["单位名称"]],
-                    "values": [SUMMARY, first, by["核定总分"], last, by["核定总分"]],
+                    "categories": [SUMMARY, first, by["单位名称"], final, by["单位名称"]],
+                    "values": [SUMMARY, first, by["核定总分"], final, by["核定总分"]],
                     "fill": {"color": "#4472C4"},
                     "data_labels": {"value": True, "num_format": "0.00", "font": _font(9)},
                     "gap": 60,
@@ -737,7 +737,8 @@ def summary_total(r: Rollup, t: dict[str, Any], header: str) -> Any:
     return values.get(header)
 
 
-def _indicator_cols() -> list[_Col]:
+def indicator_columns() -> list[_Col]:
+    """The 指标明细 sheet's columns, in order (rollup_check names cells by their headers)."""
     return [
         _Col("行政区划代码", "text", lambda i: i.code, (14, 14)),
         _Col("单位名称", "wrap", lambda i: i.name, (10, 24)),
@@ -803,15 +804,15 @@ def _round_cols(r: Rollup | None) -> list[_Col]:
     return cols
 
 
-def _summary_cols(r: Rollup | None = None) -> list[_Col]:
-    """The columns of 汇总; with ``r``, the round's (ledger, last year) before 来源文件 (the columns a
+def summary_columns(r: Rollup | None = None) -> list[_Col]:
+    """The columns of 汇总, in order (rollup_check names cells by their headers); with ``r``, the round's (ledger, last year) before 来源文件 (the columns a
     roll-up check reads keep their places)."""
-    base = _base_summary_cols()
+    base = _base_summary_columns()
     at = next(i for i, c in enumerate(base) if c.header == "来源文件")
     return [*base[:at], *_round_cols(r), *base[at:]]
 
 
-def _base_summary_cols() -> list[_Col]:
+def _base_summary_columns() -> list[_Col]:
     return [
         _Col("排名", "int", lambda t: t.rank or "—", (5, 5)),
         _Col("行政区划代码", "text", lambda t: t.code, (14, 19)),  # 19: an 18-character credit code

@@ -131,7 +131,9 @@ class Rules:
         """Round half-up (四舍五入) to the profile's places (with the digits it takes: a ratio of a huge
         amount to a tiny one, shown in an audit message, must not raise ``InvalidOperation``)."""
         value = Decimal(value)
-        digits = max(getcontext().prec, value.adjusted() - self.unit.as_tuple().exponent + 2)  # type: ignore[operator]
+        places = self.unit.as_tuple().exponent  # an int: the unit is a finite number
+        places = places if isinstance(places, int) else 0
+        digits = max(getcontext().prec, value.adjusted() - places + 2)
         return value.quantize(self.unit, rounding=ROUND_HALF_UP, context=Context(prec=digits))
 
     def fmt(self, value: Decimal | None) -> str:

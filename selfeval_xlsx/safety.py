@@ -13,6 +13,7 @@ import re
 import zipfile
 from pathlib import PurePosixPath
 
+from . import messages
 from .findings import Finding, make
 from .limits import DEFAULT_LIMITS, MB, Limits, size_text
 from .sniff import KIND_LABELS, READABLE_KINDS, _kind, decrypt_default_password
@@ -38,44 +39,23 @@ class UnsafeInput(Exception):
 # the workbook check
 # ------------------------------------------------------------------------------------------------
 
-_CORRUPT = "文件已损坏或不完整，无法读取。请在Excel或WPS中打开后重新保存，再重新发送。"
-_ENCRYPTED = (
-    "文件设有打开密码，无法读取。请取消密码（文件→信息→保护工作簿→用密码进行加密，清空密码）后重新发送。"
-)
-_DEFAULT_PASSWORD = (
-    "文件以Excel的默认密码加密（设为“建议只读”或只设了修改密码时会这样保存），打开时不需要密码，"
-    "已自动解密后读取；原文件未作任何改动。"
-)
-_ZIP_ENCRYPTED = "压缩包设有密码，无法解压。请去掉密码后重新压缩发送，或直接发送.xlsx文件。"
-_ZIP_METHOD = (
-    "压缩包使用了不常见的压缩方式，无法解压。"
-    "请用系统自带的“发送到→压缩(zipped)文件夹”重新压缩，或直接发送.xlsx文件。"
-)
-_DTD = (
-    "文件内部含有不允许的XML声明（DOCTYPE/ENTITY），可能是被篡改或恶意构造的文件，已拒绝读取。"
-    "请在Excel或WPS中把内容复制到新的工作簿，另存为.xlsx后重新发送。"
-)
-_ODD_ENCODING = "文件内部的XML使用了异常的字符编码，已拒绝读取。请在Excel或WPS中另存为新的.xlsx后重新发送。"
-_MACRO = (
-    "文件含有宏（VBA），宏不会运行，也不会保留在汇总结果中。如表中数据依赖宏计算，请先运行宏并另存为.xlsx。"
-)
-_RESAVE = "请在Excel或WPS中打开，点“文件→另存为”，文件类型选“Excel工作簿（*.xlsx）”，保存后重新发送。"
-_UNSUPPORTED = {
-    "xls": ".xls为旧格式，无法读取。" + _RESAVE,
-    "et": "该文件为WPS表格格式（.et），无法读取。" + _RESAVE,
-    "xlsb": "该文件为Excel二进制工作簿（.xlsb），无法读取。" + _RESAVE,
-    "ods": "该文件为OpenDocument表格（.ods），无法读取。" + _RESAVE,
-    "xml-spreadsheet": "该文件为Excel 2003 XML表格，不是标准的Excel工作簿。" + _RESAVE,
-    "html": "该文件实际是网页文件（常见于系统导出或“另存为网页”），不是Excel工作簿。" + _RESAVE,
-    "mht": "该文件实际是单个网页文件（.mht），不是Excel工作簿。" + _RESAVE,
-    "rar": "RAR压缩包无法解压。请直接发送.xlsx文件，或改用ZIP格式压缩。",
-    "7z": "7z压缩包无法解压。请直接发送.xlsx文件，或改用ZIP格式压缩。",
-    "gzip": "gzip压缩文件无法解压。请直接发送.xlsx文件，或改用ZIP格式压缩。",
-    "msg": "Outlook邮件（.msg）无法读取。请在Outlook中把附件“另存为”文件后放入收件箱，或把邮件另存为.eml。",
-}
+#: Kinds refused with their own message (``unsupported-format``, its variant named by the kind).
+_UNSUPPORTED = frozenset(messages.MESSAGES["unsupported-format"]) - {"zip-method"}
 
 _DIMENSION = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?dimension\b[^>]*?\bref\s*=\s*[\"']([^\"']{1,40})[\"']")
-_NOT_XML_SUFFIXES = (".bin", ".png", ".jpg", ".jpeg", ".gif", ".bmp", ".emf", ".wmf", ".tif", ".tiff", ".svg")
+_NOT_XML_SUFFIXES: tuple[str, ...] = (
+    ".bin",
+    ".png",
+    ".jpg",
+    ".jpeg",
+    ".gif",
+    ".bmp",
+    ".emf",
+    ".wmf",
+    ".tif",
+    ".tiff",
+    ".svg",
+)
 _NOT_XML_SUFFIXES += (".ico", ".webp", ".wdp", ".jxr", ".ttf", ".odttf", ".fntdata")
 
 
@@ -107,53 +87,48 @@ def check_workbook(
         if kind == "default-password":
             inner = decrypt_default_password(data, limits)
             if inner is None:  # beyond these limits (the kind was decided with the defaults)
-                return [make("encrypted-workbook", _ENCRYPTED, file=name)]
+                return [
+                    make("encrypted-workbook", messages.text("encrypted-workbook", "password"), file=name)
+                ]
             return [
-                make("default-password", _DEFAULT_PASSWORD, file=name),
+                make("default-password", messages.text("default-password"), file=name),
                 *check_workbook(inner, name, limits, parts=parts),
             ]
         if kind not in READABLE_KINDS:
             return [_not_readable(kind, data, name)]
         if zf is None:  # recognised from local headers only: say why the directory could not be used
             open_zip(data, limits)
-            return [make("corrupt-workbook", _CORRUPT, file=name)]
+            return [make("corrupt-workbook", _corrupt(), file=name)]
         warnings = _check_package(zf, data, name, limits, parts)
     except ZipRefused as exc:
         return [refusal(exc, limits).finding(name)]
     except UnsafeInput as exc:
         return [exc.finding(name)]
     except Exception:  # anything unforeseen in a hostile file is a refusal, never a crash
-        return [make("corrupt-workbook", _CORRUPT, file=name)]
+        return [make("corrupt-workbook", _corrupt(), file=name)]
     if kind == "xlsm":
-        warnings.insert(0, make("macro-ignored", _MACRO, file=name))
+        warnings.insert(0, make("macro-ignored", messages.text("macro-ignored"), file=name))
     return warnings
 
 
 def _not_readable(kind: str, data: bytes, name: str) -> Finding:
     label = KIND_LABELS.get(kind, kind)
     if kind == "ole-encrypted":
-        return make("encrypted-workbook", _ENCRYPTED, file=name)
+        return make("encrypted-workbook", messages.text("encrypted-workbook", "password"), file=name)
     if kind in _UNSUPPORTED:
-        return make("unsupported-format", _UNSUPPORTED[kind], file=name)
+        return make("unsupported-format", messages.text("unsupported-format", kind), file=name)
     if kind == "empty":
-        return make(
-            "not-a-workbook", "文件为空（0字节），可能保存或下载未完成。请重新保存后发送。", file=name
-        )
+        return make("not-a-workbook", messages.text("not-a-workbook", "empty"), file=name)
     if kind == "text":
-        return make("not-a-workbook", "该文件是文本文件（如CSV），不是Excel工作簿。" + _RESAVE, file=name)
+        return make("not-a-workbook", messages.text("not-a-workbook", "text"), file=name)
     if kind in ("unknown", "ole"):
-        return make("corrupt-workbook", _CORRUPT, file=name)
+        return make("corrupt-workbook", _corrupt(), file=name)
     if kind == "zip":
         names, _ = zip_names(data)
         if any(n.lower() in ("[content_types].xml", "_rels/.rels") for n in names):
-            return make("corrupt-workbook", _CORRUPT, file=name)
-        message = "该文件实际是ZIP压缩包，不是Excel工作簿。请解压后发送其中的.xlsx文件。"
-        return make("not-a-workbook", message, file=name)
-    return make(
-        "not-a-workbook",
-        f"该文件实际是{label}，不是Excel工作簿。请确认是否发错了文件，重新发送自评表（.xlsx）。",
-        file=name,
-    )
+            return make("corrupt-workbook", _corrupt(), file=name)
+        return make("not-a-workbook", messages.text("not-a-workbook", "zip"), file=name)
+    return make("not-a-workbook", messages.text("not-a-workbook", "other-kind", label=label), file=name)
 
 
 def _check_package(
@@ -163,7 +138,7 @@ def _check_package(
     check_members(zf, data, limits)
     infos = zf.infolist()
     if "[Content_Types].xml" not in zf.NameToInfo:
-        raise UnsafeInput("corrupt-workbook", _CORRUPT)
+        raise UnsafeInput("corrupt-workbook", _corrupt())
     for info in infos:  # declared sizes first: refuse a bomb that admits it before inflating anything
         if info.file_size > limits.ratio_floor_bytes and info.file_size > limits.max_ratio * max(
             1, info.compress_size
@@ -200,7 +175,7 @@ def _check_package(
                     first = False
                 window = tail + chunk if tail else chunk
                 if b"!" in window and DTD_MARK.search(window):  # '!' is rare in XML: a fast pre-filter
-                    raise UnsafeInput("corrupt-workbook", _DTD)
+                    raise UnsafeInput("corrupt-workbook", messages.text("corrupt-workbook", "dtd"))
                 tail = window[-24:]
             if keep and produced <= 1 * MB:
                 kept.append(chunk)
@@ -218,7 +193,7 @@ def _check_package(
 def _check_encoding(first: bytes) -> None:
     """Refuse XML whose encoding could hide a DOCTYPE from a byte scan (UTF-32, EBCDIC, UTF-7…)."""
     if odd_encoding(first):
-        raise UnsafeInput("corrupt-workbook", _ODD_ENCODING)
+        raise UnsafeInput("corrupt-workbook", messages.text("corrupt-workbook", "odd-encoding"))
 
 
 def _dimension_warnings(
@@ -233,12 +208,13 @@ def _dimension_warnings(
         if sheet_names is None:
             sheet_names = _sheet_names(small)
         sheet = sheet_names.get(part)
-        label = f"工作表“{sheet}”" if sheet else "工作表"
+        rows, cols = limits.max_rows, limits.max_cols
         out.append(
             make(
                 "extra-data",
-                f"{label}记录的数据范围为{ref}，远超模板大小；本工具只读取前{limits.max_rows}行、"
-                f"前{limits.max_cols}列。若有内容填在模板以外，请移回模板对应位置；否则无需处理。",
+                messages.text("extra-data", "dimension-sheet", sheet=sheet, ref=ref, rows=rows, cols=cols)
+                if sheet
+                else messages.text("extra-data", "dimension", ref=ref, rows=rows, cols=cols),
                 severity="warning",
                 file=name,
                 sheet=sheet,
@@ -280,31 +256,22 @@ def _sheet_names(small: dict[str, bytes]) -> dict[str, str]:
 
 
 def _too_large_file(size: int, limits: Limits) -> str:
-    return (
-        f"文件大小为{size_text(size)}，超过处理上限{size_text(limits.max_file_bytes)}。"
-        "请删除无关的工作表和图片后重新保存发送。"
+    return messages.text(
+        "too-large", "workbook", size=size_text(size), limit=size_text(limits.max_file_bytes)
     )
 
 
 def _too_large_inflated(limits: Limits) -> str:
-    return (
-        f"文件解压后的内容超过处理上限（{size_text(limits.max_total_uncompressed)}，单个部件"
-        f"{size_text(limits.max_sheet_xml_bytes)}）。请删除无关的工作表、行和图片后重新保存发送。"
-    )
+    total, part = size_text(limits.max_total_uncompressed), size_text(limits.max_sheet_xml_bytes)
+    return messages.text("too-large", "inflated", total=total, part=part)
 
 
 def _bomb(limits: Limits) -> str:
-    return (
-        f"文件的压缩比异常（超过{limits.max_ratio}倍），可能是恶意构造的“压缩炸弹”，已拒绝读取。"
-        "请在Excel或WPS中另存为新的.xlsx后重新发送。"
-    )
+    return messages.text("too-large", "bomb", ratio=limits.max_ratio)
 
 
 def _too_many_members(count: int, limits: Limits) -> str:
-    return (
-        f"文件内部包含的部件过多（{count}个，上限{limits.max_members}个），已拒绝读取。"
-        "请删除无关内容后重新保存发送。"
-    )
+    return messages.text("too-large", "parts", count=count, limit=limits.max_members)
 
 
 def refusal(exc: ZipRefused, limits: Limits = DEFAULT_LIMITS) -> UnsafeInput:
@@ -316,7 +283,11 @@ def refusal(exc: ZipRefused, limits: Limits = DEFAULT_LIMITS) -> UnsafeInput:
     if exc.reason == "inflated":
         return UnsafeInput("too-large", _too_large_inflated(limits))
     if exc.reason == "encrypted":
-        return UnsafeInput("encrypted-workbook", _ZIP_ENCRYPTED)
+        return UnsafeInput("encrypted-workbook", messages.text("encrypted-workbook", "zip"))
     if exc.reason == "method":
-        return UnsafeInput("unsupported-format", _ZIP_METHOD)
-    return UnsafeInput("corrupt-workbook", _CORRUPT)
+        return UnsafeInput("unsupported-format", messages.text("unsupported-format", "zip-method"))
+    return UnsafeInput("corrupt-workbook", _corrupt())
+
+
+def _corrupt() -> str:
+    return messages.text("corrupt-workbook", "damaged")

@@ -244,9 +244,13 @@ def fast_check() -> Callable[[Any], bool]:
     except ValueError:
         return lambda data: False  # no fast path: every document goes to the full validator
     checker = FormatChecker()  # as validator() has it
+
+    def conforms(name: str) -> Callable[[Any], bool]:
+        return lambda value: checker.conforms(value, name)
+
     compiled = fastjsonschema.compile(
         definition,
-        formats={name: lambda value, name=name: checker.conforms(value, name) for name in formats},
+        formats={name: conforms(name) for name in formats},
         use_default=False,  # never write defaults into the document
     )
 

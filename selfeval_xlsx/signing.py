@@ -34,6 +34,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from . import messages
 from .findings import Finding, make
 
 ENV_VAR = "SELFEVAL_XLSX_KEYS"
@@ -131,7 +132,7 @@ def generate_keys(
     Refuses to replace an existing key unless ``overwrite`` (a replaced key cannot sign for the files the
     level above already trusts)."""
     if not _CODE.match(area or ""):
-        raise KeyFileError(f"地区代码“{area}”无效：应为6位数字的县级（或市级、省级）区划代码，如130133。")
+        raise KeyFileError(messages.phrase("key-file", "bad-area", area=area))
     if not name:
         from .validate import divisions
 
@@ -144,7 +145,7 @@ def generate_keys(
     private, public = folder / f"{stem}.key", folder / f"{stem}.pub"
     existing = [p for p in (private, public) if p.exists()]
     if existing and not overwrite:
-        raise KeyFileError(f"密钥文件{existing[0]}已存在。如确需更换密钥，请先备份旧密钥再使用--overwrite。")
+        raise KeyFileError(messages.phrase("key-file", "exists", path=existing[0]))
     key = Ed25519PrivateKey.generate()
     pem = key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
@@ -179,7 +180,9 @@ def read_public_key(path: str | Path) -> PublicKey:
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise KeyFileError(f"无法读取公钥文件{path.name}（{type(exc).__name__}）。") from exc
+        raise KeyFileError(
+            messages.phrase("key-file", "public-unreadable", file=path.name, error=type(exc).__name__)
+        ) from exc
     fields: dict[str, str] = {}
     for line in text.splitlines()[:50]:
         if line.startswith("#") or ":" not in line:
@@ -190,14 +193,12 @@ def read_public_key(path: str | Path) -> PublicKey:
         raw = base64.b64decode(fields.get("key", ""), validate=True)
         Ed25519PublicKey.from_public_bytes(raw)
     except ValueError as exc:
-        raise KeyFileError(
-            f"公钥文件{path.name}不是selfeval-xlsx生成的公钥（缺少或无法识别key一行）。"
-        ) from exc
+        raise KeyFileError(messages.phrase("key-file", "not-public", file=path.name)) from exc
     area = fields.get("area", "")
     if not _CODE.match(area):
-        raise KeyFileError(f"公钥文件{path.name}的地区代码“{area}”无效，无法确定该密钥可签署哪个地区。")
+        raise KeyFileError(messages.phrase("key-file", "public-area", file=path.name, area=area))
     if fields.get("fingerprint") and fields["fingerprint"] != fingerprint(raw):
-        raise KeyFileError(f"公钥文件{path.name}中的指纹与密钥不符，文件可能被改动，请向报送单位重新索取。")
+        raise KeyFileError(messages.phrase("key-file", "fingerprint", file=path.name))
     return PublicKey(area=area, name=fields.get("name", ""), raw=raw, file=path.name)
 
 
@@ -205,7 +206,7 @@ def _read_private(path: str | Path) -> Ed25519PrivateKey:
     data = Path(path).read_bytes()
     key = serialization.load_pem_private_key(data, password=None)
     if not isinstance(key, Ed25519PrivateKey):
-        raise KeyFileError(f"私钥文件{Path(path).name}不是Ed25519私钥。")
+        raise KeyFileError(messages.phrase("key-file", "not-ed25519", file=Path(path).name))
     return key
 
 
@@ -226,7 +227,7 @@ def load_keyring(
         for path in sorted(folder.glob("*.key")):
             area = path.stem[:6]
             if not _CODE.match(area):
-                problems.append(f"私钥文件{path.name}的文件名不以6位地区代码开头，未使用。")
+                problems.append(messages.phrase("key-file", "private-name", file=path.name))
                 continue
             try:
                 raw = (
@@ -235,7 +236,11 @@ def load_keyring(
                     .public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
                 )
             except Exception as exc:  # a broken key file must not stop a merge: it is reported
-                problems.append(f"私钥文件{path.name}无法读取（{type(exc).__name__}），未使用。")
+                problems.append(
+                    messages.phrase(
+                        "key-file", "private-unreadable", file=path.name, error=type(exc).__name__
+                    )
+                )
                 continue
             name = path.stem[7:]
             signing.append(SigningKey(area, name, str(path), fingerprint(raw)))
@@ -293,23 +298,21 @@ def verify_rollup_data(
     is unverified when none are (or verification is turned off)."""
     where: dict[str, Any] = {"file": file, "sheet": sheet}
     area, year = data.get("county_code"), data.get("year")
-    label = f"{data.get('county') or ''}（{area}）{'' if year is None else f'{year}年度'}汇总表"
+    county = data.get("county") or ""
+    label = (
+        messages.phrase("rollup", county=county, area=area)
+        if year is None
+        else messages.phrase("rollup", "year", county=county, area=area, year=year)
+    )
     if not keys.verifying:
-        why = "已关闭签名验证（--no-verify）" if not keys.verify else "本机未配置受信任的公钥"
-        return [
-            make(
-                "rollup-unverified",
-                f"{label}的来源未经验证：{why}。各乡镇数据已逐项核对，但无法确认该表确由报送地区生成且未被改动；"
-                "请将下级地区的公钥（.pub文件）放入受信任公钥目录后重新汇总。",
-                **where,
-            )
-        ]
+        why = messages.text("rollup-unverified", "no-verify" if not keys.verify else "no-keys", label=label)
+        return [make("rollup-unverified", why, **where)]
     block = data.get(SIGNATURE_KEY)
     if not isinstance(block, dict):
         return [
             make(
                 "rollup-unsigned",
-                f"{label}没有签名，无法确认其来源，未纳入汇总。请报送地区配置签名密钥后重新汇总并报送。",
+                messages.text("rollup-unsigned", label=label),
                 **where,
             )
         ]
@@ -319,8 +322,7 @@ def verify_rollup_data(
         return [
             make(
                 "rollup-untrusted-key",
-                f"{label}的签名密钥（指纹{show_fingerprint(str(signer))}）不在受信任公钥目录中，未纳入汇总。"
-                "如该地区更换了密钥，请向其索取新的公钥文件并电话核对指纹。",
+                messages.text("rollup-untrusted-key", label=label, fingerprint=show_fingerprint(str(signer))),
                 value=signer,
                 **where,
             )
@@ -329,8 +331,13 @@ def verify_rollup_data(
         return [
             make(
                 "rollup-key-area",
-                f"{label}由{key.name or key.area}（{key.area}）的密钥签名，该密钥无权签署{area}地区的汇总表，"
-                "未纳入汇总。",
+                messages.text(
+                    "rollup-key-area",
+                    label=label,
+                    signer=key.name or key.area,
+                    signer_area=key.area,
+                    area=area,
+                ),
                 value=signer,
                 **where,
             )
@@ -346,7 +353,7 @@ def verify_rollup_data(
         return [
             make(
                 "rollup-bad-signature",
-                f"{label}的数据与其签名不符：签名后内容被改动过，未纳入汇总。请向报送地区索取原始汇总表。",
+                messages.text("rollup-bad-signature", label=label),
                 value=signer,
                 **where,
             )

@@ -104,7 +104,7 @@ def _csv_rows(data: bytes, limits: Limits) -> list[list[Any]]:
     try:
         dialect = csv.Sniffer().sniff(text[:4096], delimiters=",\t;")
     except csv.Error:
-        dialect = csv.excel  # type: ignore[assignment]
+        dialect = csv.excel
     rows = []
     try:
         for i, row in enumerate(csv.reader(io.StringIO(text), dialect)):

@@ -399,6 +399,7 @@ class _Builder:
         for _sheet, p, f in layout.iter_fields():
             if f.type is not layout.FieldType.CHOICE or f.output:
                 continue
+            assert not isinstance(p.block, layout.Section | layout.Note)  # iter_fields: blocks with fields
             if f.depends_on:
                 for parent, items in layout.LEVELS.items():
                     self._meta_list(cv, col, parent, items)
@@ -749,7 +750,7 @@ def _blank(
 ) -> tuple[Canvas, dict[str, Canvas], tuple[tuple[str, str], ...]]:
     """The blank standard sheets drawn once per process (year, grades, profile); callers work on copies."""
     recorder = _Names()
-    builder = _Builder(recorder, year, grades, words)  # type: ignore[arg-type]
+    builder = _Builder(recorder, year, grades, words)
     meta = builder.meta()
     canvases: dict[str, Canvas] = {}
     for sheet in layout.WORKBOOK.sheets:

@@ -15,6 +15,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from . import messages
 from .errors import StagingWriteError
 from .findings import Finding, make
 from .intake import ChangedFile, Item, generated_by_tool
@@ -105,8 +106,7 @@ def process(task: Task) -> Processed:
                 *item.findings,
                 make(
                     "internal-error",
-                    f"本工具处理该文件时出错（{type(exc).__name__}），这不是文件本身的问题，请勿退回乡镇："
-                    "请将该文件和输出目录中的 merge.log 转交技术人员。",
+                    messages.text("internal-error", error=type(exc).__name__),
                     file=item.name,
                 ),
             ],
@@ -134,7 +134,7 @@ def _process_unsafe(task: Task) -> Processed:
     try:
         data = item.data
     except ChangedFile:
-        message = "该文件在汇总过程中被修改、替换或删除，未处理。请确认文件无误后重新运行汇总。"
+        message = messages.text("file-changed")
         return Processed(
             **base, valid=False, findings=[*item.findings, make("file-changed", message, file=item.name)]
         )
@@ -145,10 +145,10 @@ def _process_unsafe(task: Task) -> Processed:
     if not scored.valid and is_rollup_workbook(data):
         sub, checked = check_rollup_workbook(data, item.name, _rules(task.rules), task.keys)
         if sub is None or any(f.severity == "error" for f in checked):  # rejected whole, never in part
-            ident = (
-                {} if sub is None else {"code": sub.county_code, "year": sub.year, "unit_name": sub.county}
-            )
-            return Processed(**base, valid=False, findings=[*item.findings, *checked], **ident)
+            rejected = Processed(**base, valid=False, findings=[*item.findings, *checked])
+            if sub is not None:
+                rejected.code, rejected.year, rejected.unit_name = sub.county_code, sub.year, sub.county
+            return rejected
         if sub is not None:
             rows = (
                 sub.indicators,
@@ -205,8 +205,7 @@ def _date_findings(item: Item, filled_on: Any, scored: Scored) -> list[Finding]:
         out.append(
             make(
                 "future-date",
-                f"该文件所在邮件的发送日期为{item.email_date:%Y-%m-%d %H:%M}，晚于当前时间，可能是发件电脑的"
-                "时钟有误；判断先后报送时改按文件保存时间，请核对。",
+                messages.text("future-date", "email", sent=item.email_date),
                 value=item.email_date.isoformat(),
                 **where,
             )
@@ -222,8 +221,9 @@ def _date_findings(item: Item, filled_on: Any, scored: Scored) -> list[Finding]:
         out.append(
             make(
                 "future-date",
-                f"填报日期为{filled.isoformat()}，晚于收到该文件的日期（{received.isoformat()}），请核对填报日期。"
-                "填报日期不影响先后报送的判断（以收到时间为准）。",
+                messages.text(
+                    "future-date", "filled-on", filled=filled.isoformat(), received=received.isoformat()
+                ),
                 value=str(filled_on),
                 **where,
             )
@@ -283,7 +283,7 @@ class _staging_writes:
 
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: object) -> None:
         error = os_error_in(exc)
-        if error is not None and error.errno in OUTPUT_ERRNOS:
+        if error is not None and error.errno is not None and error.errno in OUTPUT_ERRNOS:
             raise StagingWriteError(error.errno, str(error)) from None
 
 

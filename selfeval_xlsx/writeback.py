@@ -105,8 +105,8 @@ def relocate(
         cells[pointer] = CellRef(*new)
         moves[ref.sheet, ref.cell] = new
     moved: dict[tuple[str, str], list[str]] = {}
-    for (sheet, ref), messages in (marks or {}).items():
-        moved.setdefault(moves.get((sheet, ref), (sheet, ref)), []).extend(messages)
+    for (sheet, address), messages in (marks or {}).items():
+        moved.setdefault(moves.get((sheet, address), (sheet, address)), []).extend(messages)
     return replace(doc, cells=cells, template_version=TEMPLATE_VERSION), moved
 
 
@@ -131,13 +131,13 @@ def overlay(
         if value is None or where is None or where[0] not in canvases:
             continue
         set_value(canvases[where[0]], where[1], value, layout.field_at(pointer))
-    for (sheet, ref), messages in (marks or {}).items():
+    for (sheet, address), messages in (marks or {}).items():
         if sheet not in canvases or not messages:
             continue
         cv = canvases[sheet]
-        if (at := cell_position(cv, ref)) is None:
+        if (at := cell_position(cv, address)) is None:
             continue
-        for spot in span_of(cv, ref):  # a range (J5:J11) is coloured whole
+        for spot in span_of(cv, address):  # a range (J5:J11) is coloured whole
             other = cv.cells.get(spot) or cv.put(*spot, None, BOX)
             other.style = {**other.style, **MARK}
         row, col = at
