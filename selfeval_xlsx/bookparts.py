@@ -30,8 +30,6 @@ from typing import Any, BinaryIO
 import xlsxwriter
 from xlsxwriter.utility import quote_sheetname, xl_col_to_name, xl_rowcol_to_cell
 
-MAX_FORMATS = 4_000  # formats remembered per process before the registry starts afresh
-MAX_FRAMES = 400
 _STR_MAX = 32_767  # Excel's longest cell text (xlsxwriter truncates to it too)
 _DEFAULT_ROW_PX = 20
 _DEFAULT_COL_PX = 64
@@ -335,89 +333,79 @@ class Book:
 # --- the frame, once per process -----------------------------------------------------------------
 
 
-class _Frames:
-    """What xlsxwriter wrote for the frames and formats seen so far in this process."""
+class _Base:
+    """What xlsxwriter wrote for one set of frames and formats: styles, theme, each frame's XML cut
+    around ``<sheetData/>`` and each format's style index."""
 
-    def __init__(self) -> None:
-        self.default: tuple[tuple[str, Any], ...] | None = None
-        self.formats: dict[tuple[tuple[str, Any], ...], int] = {}  # key → position in the scratch sheet
-        self.frames: dict[tuple[Any, ...], int] = {}  # frame key → position among the frame sheets
-        self.calls: list[list[tuple[str, tuple[Any, ...], tuple[tuple[str, Any], ...]]]] = []
-        self.xf: dict[tuple[tuple[str, Any], ...], int] = {}
-        self.xml: list[tuple[str, str, str]] = []  # frame → (head, tail, has sheetPr)
-        self.parts: dict[str, bytes] = {}  # styles.xml, theme, root rels
-        self.built = False
-
-    def ensure(self, book: Book) -> None:
-        """Make sure every frame and format ``book`` needs has been drawn; redraw if not."""
-        if self.default != book.default:
-            self.__init__()  # type: ignore[misc]
-            self.default = book.default
-        missing = False
-        for key in book.formats:
-            if key not in self.formats:
-                self.formats[key] = len(self.formats)
-                missing = True
-        for sheet in book.sheets:
-            key = _frame_key(sheet)
-            if key not in self.frames:
-                self.frames[key] = len(self.calls)
-                self.calls.append(sheet.frame)
-                missing = True
-        if missing or not self.built:
-            if len(self.formats) > MAX_FORMATS or len(self.frames) > MAX_FRAMES:
-                self.__init__()  # type: ignore[misc]
-                self.ensure(book)
-                return
-            self._draw(book.options)
-
-    def _draw(self, options: dict[str, Any]) -> None:
+    def __init__(
+        self, options: dict[str, Any], frames: list[Any], formats: list[tuple[tuple[str, Any], ...]]
+    ) -> None:
         buf = io.BytesIO()
-        opts = {k: v for k, v in options.items() if k != "default_format_properties"}
-        opts["default_format_properties"] = dict(self.default or ())
+        opts = dict(options)
+        opts["default_format_properties"] = dict(opts.get("default_format_properties") or {})
         opts["in_memory"] = True
         wb = xlsxwriter.Workbook(buf, opts)
         scratch = wb.add_worksheet("formats")
-        made: dict[int, Any] = {}
-        for key, i in self.formats.items():
-            fmt = made[i] = wb.add_format(dict(key))
-            scratch.write_blank(i, 0, None, fmt)
-        real: dict[tuple[tuple[str, Any], ...], Any] = {key: made[i] for key, i in self.formats.items()}
-        for j, calls in enumerate(self.calls):
+        real: dict[tuple[tuple[str, Any], ...], Any] = {}
+        for i, key in enumerate(formats):
+            real[key] = wb.add_format(dict(key))
+            scratch.write_blank(i, 0, None, real[key])
+        for j, calls in enumerate(frames):
             ws = wb.add_worksheet(f"frame{j}")
             for name, args, kwargs in calls:
-                getattr(ws, name)(
-                    *(_real(a, real, wb) for a in args), **{k: _real(v, real, wb) for k, v in kwargs}
-                )
+                getattr(ws, name)(*(_real(a, real) for a in args), **{k: _real(v, real) for k, v in kwargs})
         scratch.activate()
         wb.close()
         with zipfile.ZipFile(io.BytesIO(buf.getvalue())) as z:
-            sheet_xml = [
-                z.read(f"xl/worksheets/sheet{k + 1}.xml").decode("utf-8") for k in range(len(self.calls) + 1)
-            ]
+            xml = [z.read(f"xl/worksheets/sheet{k + 1}.xml").decode("utf-8") for k in range(len(frames) + 1)]
             self.parts = {
                 "xl/styles.xml": z.read("xl/styles.xml"),
                 "xl/theme/theme1.xml": z.read("xl/theme/theme1.xml"),
                 "_rels/.rels": z.read("_rels/.rels"),
             }
-        index = {
-            int(r) - 1: int(s or 0) for r, s in re.findall(r'<c r="A(\d+)"(?: s="(\d+)")?/>', sheet_xml[0])
-        }
-        self.xf = {key: index[i] for key, i in self.formats.items()}
-        self.xml = [_split(x) for x in sheet_xml[1:]]
-        self.built = True
+        found = {int(r) - 1: int(s or 0) for r, s in re.findall(r'<c r="A(\d+)"(?: s="(\d+)")?/>', xml[0])}
+        self.xf = {key: found[i] for i, key in enumerate(formats)}
+        self.frames = [_split(x) for x in xml[1:]]
 
 
-def _real(value: Any, real: dict[tuple[tuple[str, Any], ...], Any], wb: Any) -> Any:
+_BASES: dict[tuple[Any, ...], _Base] = {}
+MAX_BASES = 64  # distinct (frames, formats) sets remembered per process
+
+
+def _base(book: Book) -> tuple[_Base, list[int]]:
+    """The base for ``book`` (drawn on first need) and the position of each of its sheets' frames.
+
+    The base depends only on the set of frames and of formats the workbook uses, never on what was written
+    before in the process: a workbook's parts are the same whichever workbooks came first."""
+    frames: dict[tuple[str, ...], int] = {}
+    calls = []
+    where = []
+    for sheet in book.sheets:
+        key = _frame_key(sheet)
+        if key not in frames:
+            frames[key] = len(calls)
+            calls.append(sheet.frame)
+        where.append(frames[key])
+    formats = sorted(book.formats, key=repr)
+    key = (repr(sorted(book.options.items(), key=repr)), tuple(frames), tuple(formats))
+    base = _BASES.get(key)
+    if base is None:
+        if len(_BASES) >= MAX_BASES:
+            _BASES.pop(next(iter(_BASES)))
+        base = _BASES[key] = _Base(book.options, calls, formats)
+    return base, where
+
+
+def _real(value: Any, real: dict[tuple[tuple[str, Any], ...], Any]) -> Any:
     """A recorded argument for the real workbook: formats made real, in dicts too."""
     if isinstance(value, Fmt):
         return real[value.key]
     if isinstance(value, dict):
-        return {k: _real(v, real, wb) for k, v in value.items()}
+        return {k: _real(v, real) for k, v in value.items()}
     return value
 
 
-def _frame_key(sheet: Sheet) -> tuple[Any, ...]:
+def _frame_key(sheet: Sheet) -> tuple[str, ...]:
     return tuple(repr(call) for call in sheet.frame)
 
 
@@ -428,9 +416,6 @@ def _split(xml: str) -> tuple[str, str, str]:
         raise RuntimeError("xlsxwriter wrote a frame sheet without an empty <sheetData/>")
     before, _dim, after = re.split(r'(<dimension ref="[^"]*"/>)', head, maxsplit=1)
     return before, after, tail
-
-
-_FRAMES = _Frames()
 
 
 # --- per file ----------------------------------------------------------------------------------------
@@ -647,15 +632,14 @@ def write_package(book: Book) -> bytes:
     """The .xlsx bytes of a recorded workbook."""
     if not book.sheets:
         raise Unsupported("a workbook without sheets")
-    frames = _FRAMES
-    frames.ensure(book)
+    base, where = _base(book)
     sst = _Strings()
     files: list[tuple[str, str | bytes]] = []
     overrides: list[tuple[str, str]] = []
     data_id = 0
     for sheet in book.sheets:
-        before, after, tail = frames.xml[frames.frames[_frame_key(sheet)]]
-        dim, data = _sheet_data(sheet, frames.xf, sst)
+        before, after, tail = base.frames[where[sheet.index]]
+        dim, data = _sheet_data(sheet, base.xf, sst)
         merges = "".join(
             f'<mergeCell ref="{xl_rowcol_to_cell(a, b)}:{xl_rowcol_to_cell(c, d)}"/>'
             for a, b, c, d in sheet.merges
@@ -828,6 +812,6 @@ def write_package(book: Book) -> bytes:
     )
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
-        for name, part in (*frames.parts.items(), *files):
+        for name, part in (*base.parts.items(), *files):
             z.writestr(name, part)
     return buf.getvalue()

@@ -91,6 +91,9 @@ def _public_write_value(ws: Worksheet, row: int, col: int, value: Any, fmt: Any)
 
 
 def test_fast_worksheet_writes_byte_for_byte_what_xlsxwriter_writes(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(
+        completed, "PART_WRITER", False
+    )  # the xlsxwriter path (tests/test_bookparts.py: the other)
     fast = _outputs()
     with monkeypatch.context() as m:
         m.setattr(template, "FastWorksheet", Worksheet)
