@@ -20,7 +20,9 @@ from __future__ import annotations
 
 import io
 import re
+import struct
 import zipfile
+import zlib
 from collections.abc import Iterable
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -358,10 +360,10 @@ class _Base:
         wb.close()
         with zipfile.ZipFile(io.BytesIO(buf.getvalue())) as z:
             xml = [z.read(f"xl/worksheets/sheet{k + 1}.xml").decode("utf-8") for k in range(len(frames) + 1)]
-            self.parts = {
-                "xl/styles.xml": z.read("xl/styles.xml"),
-                "xl/theme/theme1.xml": z.read("xl/theme/theme1.xml"),
-                "_rels/.rels": z.read("_rels/.rels"),
+            self.parts = {  # kept as text: their deflated bytes are remembered (see _deflate)
+                "xl/styles.xml": z.read("xl/styles.xml").decode("utf-8"),
+                "xl/theme/theme1.xml": z.read("xl/theme/theme1.xml").decode("utf-8"),
+                "_rels/.rels": z.read("_rels/.rels").decode("utf-8"),
             }
         found = {int(r) - 1: int(s or 0) for r, s in re.findall(r'<c r="A(\d+)"(?: s="(\d+)")?/>', xml[0])}
         self.xf = {key: found[i] for i, key in enumerate(formats)}
@@ -637,9 +639,12 @@ def write_package(book: Book) -> bytes:
     files: list[tuple[str, str | bytes]] = []
     overrides: list[tuple[str, str]] = []
     data_id = 0
+    # the first sheet (the per-file form: 评分结果, 退回说明) takes its string numbers last, so that the
+    # template's own sheets get the same numbers, hence the same XML and deflated bytes, in every workbook
+    rendered = {s.index: _sheet_data(s, base.xf, sst) for s in (*book.sheets[1:], book.sheets[0])}
     for sheet in book.sheets:
         before, after, tail = base.frames[where[sheet.index]]
-        dim, data = _sheet_data(sheet, base.xf, sst)
+        dim, data = rendered[sheet.index]
         merges = "".join(
             f'<mergeCell ref="{xl_rowcol_to_cell(a, b)}:{xl_rowcol_to_cell(c, d)}"/>'
             for a, b, c, d in sheet.merges
@@ -810,8 +815,67 @@ def write_package(book: Book) -> bytes:
             ),
         )
     )
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
-        for name, part in (*base.parts.items(), *files):
-            z.writestr(name, part)
-    return buf.getvalue()
+    return _zip([*base.parts.items(), *files])
+
+
+# --- the zip container ------------------------------------------------------------------------------
+
+_DEFLATED: dict[str, tuple[int, int, bytes]] = {}  # part text → (crc, size, deflated bytes)
+_DEFLATED_MAX = 64  # parts remembered (the template's own sheets, styles, theme: the same every time)
+_DOS_1980 = (0, 33)  # 1980-01-01 00:00:00, as xlsxwriter dates every part
+
+
+def _deflate(part: str | bytes) -> tuple[int, int, bytes]:
+    hit = _DEFLATED.pop(part, None) if isinstance(part, str) else None
+    if hit is not None:
+        _DEFLATED[part] = hit  # most recently used last: the template's own parts are never evicted
+        return hit
+    data = part.encode("utf-8") if isinstance(part, str) else part
+    z = zlib.compressobj(6, zlib.DEFLATED, -15)
+    out = (zlib.crc32(data), len(data), z.compress(data) + z.flush())
+    if isinstance(part, str):
+        if len(_DEFLATED) >= _DEFLATED_MAX:
+            _DEFLATED.pop(next(iter(_DEFLATED)))
+        _DEFLATED[part] = out
+    return out
+
+
+def _zip(parts: list[tuple[str, str | bytes]]) -> bytes:
+    """A zip of deflated parts (no extras, no zip64: parts are small), as ``zipfile`` reads it."""
+    out = bytearray()
+    central = bytearray()
+    time, day = _DOS_1980
+    for name, part in parts:
+        crc, size, packed = _deflate(part)
+        raw = name.encode("ascii")
+        offset = len(out)
+        out += struct.pack(
+            "<IHHHHHIIIHH", 0x04034B50, 20, 0, 8, time, day, crc, len(packed), size, len(raw), 0
+        )
+        out += raw
+        out += packed
+        central += struct.pack(
+            "<IHHHHHHIIIHHHHHII",
+            0x02014B50,
+            20,
+            20,
+            0,
+            8,
+            time,
+            day,
+            crc,
+            len(packed),
+            size,
+            len(raw),
+            0,
+            0,
+            0,
+            0,
+            0,
+            offset,
+        )
+        central += raw
+    start = len(out)
+    out += central
+    out += struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, len(parts), len(parts), len(central), start, 0)
+    return bytes(out)
