@@ -27,7 +27,6 @@ from .template import FONT_NAME, FONT_SIZE, LABEL, MARK, NOTE, Formats, write_st
 from .version import __version__
 from .xlsx.canvas import LINE_HEIGHT as _LINE
 from .xlsx.canvas import wrapped_lines as _lines
-from .xlsxfast import FastWorksheet
 
 RESULT_SHEET = "评分结果"
 RETURN_SHEET = "退回说明"
@@ -111,7 +110,7 @@ def _completed(wb: Any, scored: Scored) -> None:
     wb.set_properties(
         {"title": f"{sub.unit_name}{sub.year}年度{_what(sub)}绩效自评（已评分）", "comments": __version__}
     )
-    ws = wb.add_worksheet(RESULT_SHEET, worksheet_class=FastWorksheet)  # added first: printed first
+    ws = wb.add_worksheet(RESULT_SHEET)  # added first: printed first
     sheets = write_standard(
         wb,
         year=sub.year,
@@ -122,7 +121,7 @@ def _completed(wb: Any, scored: Scored) -> None:
         rules=res.rules,
     )
     _result_sheet(ws, sheets.formats, scored)
-    detail = wb.add_worksheet(DETAIL_SHEET, worksheet_class=FastWorksheet)
+    detail = wb.add_worksheet(DETAIL_SHEET)
     _detail_sheet(detail, sheets.formats, scored)
     ws.activate()
     ws.set_first_sheet()
@@ -471,7 +470,7 @@ def write_returned(
 
 def _returned(wb: Any, doc: Document, report: Report, year: int | None, rules: Any) -> None:
     year = year or (doc.get("/identity/year") if isinstance(doc.get("/identity/year"), int) else None)
-    ws = wb.add_worksheet(RETURN_SHEET, worksheet_class=FastWorksheet)  # added first: printed first
+    ws = wb.add_worksheet(RETURN_SHEET)  # added first: printed first
     findings = [_as_returned(f) for f in report.findings]
     sheets = write_standard(
         wb,

@@ -97,7 +97,6 @@ def test_fast_worksheet_writes_byte_for_byte_what_xlsxwriter_writes(monkeypatch:
     fast = _outputs()
     with monkeypatch.context() as m:
         m.setattr(template, "FastWorksheet", Worksheet)
-        m.setattr(completed, "FastWorksheet", Worksheet)
         m.setattr(canvas, "write_value", _public_write_value)
         plain = _outputs()
     assert fast.keys() == plain.keys()
