@@ -507,10 +507,43 @@ def wrap(cmd: Sequence[str]) -> dict[str, Any]:
     }
 
 
+def _step_env() -> tuple[dict[str, str], Path]:
+    """The environment and folder every step runs in: the package measured is the one ``PYTHONPATH``
+    names, else this checkout's, and never whatever the current folder holds (``python -c`` puts the
+    current folder first on ``sys.path``: run from another checkout, it would measure that one)."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = env.get("PYTHONPATH") or str(HERE.parent)
+    return env, STEP_DIR
+
+
+STEP_DIR = HERE / "work"  # set by run(): the work folder (no package in it)
+
+
+def measured_package() -> str:
+    """Where the steps import ``selfeval_xlsx`` from (recorded in the JSON)."""
+    env, cwd = _step_env()
+    cwd.mkdir(parents=True, exist_ok=True)
+    out = subprocess.run(
+        [sys.executable, "-c", "import selfeval_xlsx; print(selfeval_xlsx.__file__)"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=cwd,
+        check=False,
+    )
+    return out.stdout.strip()
+
+
 def measure(cmd: Sequence[str]) -> dict[str, Any]:
     """Run ``cmd`` under a fresh wrapper process (so no step's memory is counted for another)."""
+    env, cwd = _step_env()
     out = subprocess.run(
-        [sys.executable, __file__, "_wrap", "--", *cmd], capture_output=True, text=True, check=False
+        [sys.executable, __file__, "_wrap", "--", *cmd],
+        capture_output=True,
+        text=True,
+        check=False,
+        env=env,
+        cwd=cwd,
     )
     if out.returncode != 0 or not out.stdout.strip():
         raise RuntimeError(f"wrapper failed ({out.returncode}): {out.stderr[-3000:]}")
@@ -728,7 +761,10 @@ def warm_bytecode() -> dict[str, Any]:
     Without it, a machine that sets ``PYTHONDONTWRITEBYTECODE`` (this workplace's machines do) compiles every
     module from source at every start (~0.4 s per merge here), which no installed copy would do.
     """
-    out = subprocess.run([sys.executable, "-c", _WARM], capture_output=True, text=True, check=False)
+    env, cwd = _step_env()
+    out = subprocess.run(
+        [sys.executable, "-c", _WARM], capture_output=True, text=True, check=False, env=env, cwd=cwd
+    )
     facts = json.loads(out.stdout.strip().splitlines()[-1]) if out.returncode == 0 else {"ok": False}
     facts["PYTHONDONTWRITEBYTECODE"] = os.environ.get("PYTHONDONTWRITEBYTECODE", "")
     return facts
@@ -877,8 +913,12 @@ def run_inbox(args: argparse.Namespace, workdir: Path, office: bool, start: dict
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
+    global STEP_DIR
     workdir: Path = args.workdir.resolve()
     workdir.mkdir(parents=True, exist_ok=True)
+    STEP_DIR = workdir
+    package = measured_package()
+    print(f"package measured: {package}", flush=True)
     bytecode = warm_bytecode()
     print(
         f"bytecode compiled for {bytecode.get('roots', '?')} packages (as an install would have it)"
@@ -897,6 +937,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "jobs": args.jobs,
         "repeat": args.repeat,
         "machine": machine(),
+        "package": package,
         "bytecode": bytecode,
         "start_up": _row("(s) start-up: merge of 0 files", 1, start),
         "inboxes": inboxes,
