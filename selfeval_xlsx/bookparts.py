@@ -151,6 +151,20 @@ class Sheet:
             return call
         raise Unsupported(f"Worksheet.{name}")
 
+    def copy_from(self, other: Sheet) -> None:
+        """Take everything ``other`` recorded (a sheet drawn once and reused: cells are then written
+        over it). Its formats join this sheet's book."""
+        self.frame = list(other.frame)
+        self.cells = dict(other.cells)
+        self.heights = dict(other.heights)
+        self.widths = dict(other.widths)
+        self.merges = list(other.merges)
+        self.links = list(other.links)
+        self.comments = dict(other.comments)
+        self.area, self.titles, self.hidden = other.area, other.titles, other.hidden
+        for key, fmt in other.book.formats.items():
+            self.book.formats.setdefault(key, fmt)
+
     # frame calls with something to remember
     def set_column(
         self, first: int, last: int, width: float | None = None, fmt: Any = None, options: Any = None
