@@ -99,6 +99,8 @@ class Fmt:
         return f"Fmt({self.key!r})"
 
 
+_Call = tuple[str, tuple[Any, ...], tuple[tuple[str, Any], ...]]  # a recorded call: name, args, kwargs
+
 _FRAME_CALLS = frozenset(
     {
         "set_column",
@@ -126,7 +128,7 @@ class Sheet:
 
     def __init__(self, book: Book, name: str, index: int) -> None:
         self.book, self.name, self.index = book, name, index
-        self.frame: list[tuple[str, tuple[Any, ...], tuple[tuple[str, Any], ...]]] = []
+        self.frame: list[_Call] = []
         self.cells: dict[tuple[int, int], tuple[str, Any, Fmt | None]] = {}
         self.heights: dict[int, int] = {}  # row → height in pixels
         self.widths: dict[int, int] = {}  # column → width in pixels
@@ -394,14 +396,14 @@ def _base(book: Book) -> tuple[_Base, list[int]]:
     The base depends only on the set of frames and of formats the workbook uses, never on what was written
     before in the process: a workbook's parts are the same whichever workbooks came first."""
     frames: dict[tuple[str, ...], int] = {}
-    calls = []
-    where = []
+    calls: list[list[_Call]] = []
+    where: list[int] = []
     for sheet in book.sheets:
-        key = _frame_key(sheet)
-        if key not in frames:
-            frames[key] = len(calls)
+        frame = _frame_key(sheet)
+        if frame not in frames:
+            frames[frame] = len(calls)
             calls.append(sheet.frame)
-        where.append(frames[key])
+        where.append(frames[frame])
     formats = sorted(book.formats, key=repr)
     key = (repr(sorted(book.options.items(), key=repr)), tuple(frames), tuple(formats))
     base = _BASES.get(key)
@@ -489,13 +491,13 @@ def _sheet_data(sheet: Sheet, xf: dict[tuple[tuple[str, Any], ...], int], sst: _
         w(f'<row r="{num}"{ht}>')
         for c in sorted(cs):
             kind, value, fmt = cells[r, c]
-            if fmt is None:
-                s = ""
-            else:
-                s = style_of.get(id(fmt))
-                if s is None:
+            s = ""
+            if fmt is not None:
+                known = style_of.get(id(fmt))
+                if known is None:
                     i = xf[fmt.key]
-                    s = style_of[id(fmt)] = f' s="{i}"' if i else ""
+                    known = style_of[id(fmt)] = f' s="{i}"' if i else ""
+                s = known
             ref = (_COLS[c] if c < 64 else xl_col_to_name(c)) + num
             if kind == "s":
                 w(f'<c r="{ref}"{s} t="s"><v>{sst(value)}</v></c>')
@@ -840,10 +842,11 @@ _DOS_1980 = (0, 33)  # 1980-01-01 00:00:00, as xlsxwriter dates every part
 
 
 def _deflate(part: str | bytes) -> tuple[int, int, bytes]:
-    hit = _DEFLATED.pop(part, None) if isinstance(part, str) else None
-    if hit is not None:
-        _DEFLATED[part] = hit  # most recently used last: the template's own parts are never evicted
-        return hit
+    if isinstance(part, str):
+        hit = _DEFLATED.pop(part, None)
+        if hit is not None:
+            _DEFLATED[part] = hit  # most recently used last: the template's own parts are never evicted
+            return hit
     data = part.encode("utf-8") if isinstance(part, str) else part
     z = zlib.compressobj(6, zlib.DEFLATED, -15)
     out = (zlib.crc32(data), len(data), z.compress(data) + z.flush())
