@@ -16,7 +16,7 @@ from typing import Any, BinaryIO
 
 import xlsxwriter
 
-from . import bookparts, panel
+from . import panel
 from .decimals import HUNDRED
 from .document import Document
 from .findings import SEVERITY_LABELS, Finding, Report
@@ -25,6 +25,7 @@ from .pipeline import Scored
 from .template import BOX as _BOX
 from .template import FONT_NAME, FONT_SIZE, LABEL, MARK, NOTE, Formats, write_standard
 from .version import __version__
+from .xlsx import bookparts
 from .xlsx.canvas import LINE_HEIGHT as _LINE
 from .xlsx.canvas import wrapped_lines as _lines
 

@@ -11,6 +11,7 @@ state and the defined names. LibreOffice opens what the part writer wrote.
 from __future__ import annotations
 
 import io
+import re
 import zipfile
 from datetime import datetime
 from pathlib import Path
@@ -22,10 +23,12 @@ from click.testing import CliRunner
 from conftest import needs_soffice, soffice_convert
 from workbooks import seed_bytes, set_value
 
-from selfeval_xlsx import bookparts, completed
+from selfeval_xlsx import completed
 from selfeval_xlsx.cli import cli
 from selfeval_xlsx.completed import write_completed, write_returned
 from selfeval_xlsx.pipeline import score_workbook
+from selfeval_xlsx.template import write_template
+from selfeval_xlsx.xlsx import bookparts
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples" / "inbox"
 
@@ -216,3 +219,56 @@ def test_libreoffice_opens_what_the_part_writer_wrote(
         first = "评分结果" if "错误" not in name else "退回说明"
         assert wb.sheetnames[0] == first, name
         assert wb.sheetnames == openpyxl.load_workbook(path).sheetnames, name
+
+
+def _parts(data: bytes) -> dict[str, bytes]:
+    """Every part but docProps/core.xml (it holds the time of writing)."""
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        return {n: zf.read(n) for n in zf.namelist() if n != "docProps/core.xml"}
+
+
+def _all_outputs() -> dict[str, bytes]:
+    """The blank template and completed and returned workbooks, with dates, marks and comments."""
+    out: dict[str, bytes] = {}
+    buf = io.BytesIO()
+    write_template(buf, year=2024)
+    out["template"] = buf.getvalue()
+    sources = {
+        "seed": seed_bytes(),
+        "dated": seed_bytes(set_value("/identity/filled_on", "2024-01-15")),
+        "money-as-text": (SAMPLES / "错误样例-金额填文字.xlsx").read_bytes(),
+        "missing-sheet": (SAMPLES / "错误样例-缺少绩效指标表.xlsx").read_bytes(),
+        "total-differs": (SAMPLES / "错误样例-分值合计不符.xlsx").read_bytes(),
+    }
+    for name, data in sources.items():
+        scored = score_workbook(data, name=f"{name}.xlsx")
+        buf = io.BytesIO()
+        if scored.valid:
+            write_completed(buf, scored)
+        else:
+            write_returned(buf, scored.doc, scored.report)
+        out[name] = buf.getvalue()
+    return out
+
+
+def test_each_workbook_is_written_the_same_whatever_a_process_wrote_before() -> None:
+    """Township values, dates and marks replace a cell's style, so the blank canvas (and the blank sheets
+    recorded once) shared by every workbook of a process stay as drawn; the part writer's frame and
+    styles depend only on what the workbook itself uses; and xlsxwriter, which adds to the options it is
+    given, gets new ones each time (a shared dict made a process's first completed workbook differ)."""
+    before = io.BytesIO()
+    write_template(before)
+    first = _all_outputs()  # completed and returned workbooks, with dates, numbers in text cells and marks
+    bookparts._BASES.clear()  # frames drawn again, in another order of first use
+    second = _all_outputs()
+    after = io.BytesIO()
+    write_template(after)
+    assert _parts(before.getvalue()) == _parts(after.getvalue())
+    assert {k: _parts(v) for k, v in first.items()} == {k: _parts(v) for k, v in second.items()}
+    # whichever ran first in this process, a completed workbook's default font is the template's
+    fonts = [
+        re.search(rb"<font>.*?</font>", _parts(w)["xl/styles.xml"])
+        for w in (after.getvalue(), second["seed"])
+    ]
+    assert fonts[0] and fonts[1] and fonts[0][0] == fonts[1][0]
+    assert any(p.startswith("xl/comments") for p in _parts(first["money-as-text"]))

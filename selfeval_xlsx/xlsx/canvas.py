@@ -135,20 +135,18 @@ def fit_rows(cv: Canvas) -> None:
 
 
 def write_value(ws: Worksheet, row: int, col: int, value: Any, fmt: Format) -> None:
-    """Write one value (0-based position) with the writer its type needs."""
-    # blanks, numbers and text (all but a few cells) through xlsxwriter's undecorated writers: the
-    # position is already numeric (tests/test_xlsxfast.py checks the bytes against the public ones)
+    """Write one value (0-based position) with the writer its type needs (xlsxwriter's public ones)."""
     if value is None or value == "":
-        ws._write_blank(row, col, None, fmt)
+        ws.write_blank(row, col, None, fmt)
     elif isinstance(value, bool):
         ws.write_boolean(row, col, value, fmt)
     elif isinstance(value, int | float | Decimal) and math.isfinite(value):
-        ws._write_number(row, col, float(value), fmt)
+        ws.write_number(row, col, float(value), fmt)
     elif isinstance(value, datetime | date):
         dt = value if isinstance(value, datetime) else datetime(value.year, value.month, value.day)
         ws.write_datetime(row, col, dt, fmt)
     else:
-        ws._write_string(row, col, str(value), fmt)
+        ws.write_string(row, col, str(value), fmt)
 
 
 def flush(
@@ -170,25 +168,7 @@ def flush(
         fmt = by_style.get(id(cell.style))
         if fmt is None:
             fmt = by_style[id(cell.style)] = formats.get(cell.style)
-        if cell.formula:
-            cached: Any = ""
-            if cell.source:
-                src = canvases.get(cell.source[0])
-                hit = src.cells.get(cell.source[1:]) if src else None
-                cached = hit.value if hit and hit.value is not None else ""
-            if isinstance(cached, Decimal | date):
-                cached = str(cached)
-            ws.write_formula(row - 1, col - 1, cell.formula, fmt, cached)
-        else:
-            write_value(ws, row - 1, col - 1, cell.value, fmt)
-        if cell.comment:
-            lines = wrapped_lines(cell.comment, 40)
-            ws.write_comment(
-                row - 1,
-                col - 1,
-                cell.comment,
-                {"author": comment_author, "x_scale": 2.2, "y_scale": 0.6 + 0.4 * lines},
-            )
+        _write_cell(ws, row, col, cell, fmt, canvases, comment_author)
     for r0, c0, r1, c1, opts in cv.validations:
         ws.data_validation(r0 - 1, c0 - 1, r1 - 1, c1 - 1, opts)
     red = formats.get({"bg_color": "#FFC7CE", "font_color": "#9C0006"})
@@ -196,3 +176,70 @@ def flush(
         ws.conditional_format(
             r0 - 1, c0 - 1, r1 - 1, c1 - 1, {"type": "formula", "criteria": formula, "format": red}
         )
+
+
+def _write_cell(
+    ws: Worksheet,
+    row: int,
+    col: int,
+    cell: Cell,
+    fmt: Format,
+    canvases: Mapping[str, Canvas],
+    comment_author: str,
+) -> None:
+    """One cell of :func:`flush` (1-based position): its value or formula, and its comment."""
+    if cell.formula:
+        cached: Any = ""
+        if cell.source:
+            src = canvases.get(cell.source[0])
+            hit = src.cells.get(cell.source[1:]) if src else None
+            cached = hit.value if hit and hit.value is not None else ""
+        if isinstance(cached, Decimal | date):
+            cached = str(cached)
+        ws.write_formula(row - 1, col - 1, cell.formula, fmt, cached)
+    else:
+        write_value(ws, row - 1, col - 1, cell.value, fmt)
+    if cell.comment:
+        lines = wrapped_lines(cell.comment, 40)
+        ws.write_comment(
+            row - 1,
+            col - 1,
+            cell.comment,
+            {"author": comment_author, "x_scale": 2.2, "y_scale": 0.6 + 0.4 * lines},
+        )
+
+
+def flush_over(
+    cv: Canvas,
+    blank: Canvas,
+    drawn: Any,
+    ws: Any,
+    formats: FormatSource,
+    canvases: Mapping[str, Canvas],
+    comment_author: str,
+) -> None:
+    """What :func:`flush` writes for ``cv``, a changed copy of ``blank``, on a recording sheet
+    (:class:`~.bookparts.Sheet`): it takes ``drawn``, the sheet ``blank`` was flushed on once, and then
+    writes only what differs from the blank: cells whose value or style changed, every formula (its
+    cached value follows its source) and comment, and row heights. Widths, merges, validations and
+    conditional formats are the blank's (a copy keeps them)."""
+    ws.copy_from(drawn)
+    for row, h in sorted(cv.heights.items()):
+        if blank.heights.get(row) != h:
+            ws.set_row(row - 1, h)
+    old = blank.cells
+    by_style: dict[int, Format] = {}
+    for (row, col), cell in cv.cells.items():
+        was = old.get((row, col))
+        if (
+            was is not None
+            and cell.formula is None
+            and cell.comment is None
+            and cell.value is was.value
+            and cell.style is was.style
+        ):
+            continue
+        fmt = by_style.get(id(cell.style))
+        if fmt is None:
+            fmt = by_style[id(cell.style)] = formats.get(cell.style)
+        _write_cell(ws, row, col, cell, fmt, canvases, comment_author)
