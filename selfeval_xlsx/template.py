@@ -34,7 +34,9 @@ from .xlsx.canvas import (
     LINE_HEIGHT,
     Canvas,
     Style,
+    changed_cells,
     fit_rows,
+    fit_rows_over,
     flush,
     flush_over,
     wrapped_lines,
@@ -761,6 +763,22 @@ def _blank(
     return meta, canvases, tuple(recorder.names)
 
 
+@lru_cache(maxsize=8)
+def _fitted_all(year: int | None, grades: tuple[str, ...], words: ProfileText) -> dict[str, dict[int, float]]:
+    """The row heights of each blank standard sheet once fitted to its wrapped text (see :func:`fit_rows`)."""
+    _, canvases, _ = _blank(year, grades, words)
+    out = {}
+    for name, cv in canvases.items():
+        copy = cv.copy()
+        fit_rows(copy)
+        out[name] = copy.heights
+    return out
+
+
+def _fitted(year: int | None, grades: tuple[str, ...], words: ProfileText, name: str) -> dict[int, float]:
+    return _fitted_all(year, grades, words)[name]
+
+
 _DRAWN: dict[tuple[Any, ...], dict[str, bookparts.Sheet]] = {}
 
 
@@ -819,8 +837,14 @@ def write_standard(
         if doc is not None and doc.template_version != TEMPLATE_VERSION:
             doc, marks = relocate(doc, marks)
         overlay(canvases, doc, outputs, marks)
-    for cv in canvases.values():
-        fit_rows(cv)
+    changed: dict[str, list[tuple[int, int]]] = {}
+    if drawn is not None:  # only what changed is measured and written
+        for name, cv in canvases.items():
+            changed[name] = changed_cells(cv, blank[name])
+            fit_rows_over(cv, blank[name], _fitted(year, tuple(grades), words, name), changed[name])
+    else:
+        for cv in canvases.values():
+            fit_rows(cv)
 
     worksheets: dict[str, Worksheet] = {}
     for sheet in layout.WORKBOOK.sheets:
@@ -828,7 +852,16 @@ def write_standard(
         worksheets[sheet.key] = ws
         if drawn is not None:
             cv = canvases[sheet.name]
-            flush_over(cv, blank[sheet.name], drawn[sheet.name], ws, formats, canvases, _COMMENT_AUTHOR)
+            flush_over(
+                cv,
+                blank[sheet.name],
+                drawn[sheet.name],
+                ws,
+                formats,
+                canvases,
+                _COMMENT_AUTHOR,
+                changed[sheet.name],
+            )
         else:
             flush(canvases[sheet.name], ws, formats, canvases, _COMMENT_AUTHOR)
         _page_setup(ws, sheet)

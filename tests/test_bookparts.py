@@ -28,7 +28,7 @@ from selfeval_xlsx.cli import cli
 from selfeval_xlsx.completed import write_completed, write_returned
 from selfeval_xlsx.pipeline import score_workbook
 from selfeval_xlsx.template import write_template
-from selfeval_xlsx.xlsx import bookparts
+from selfeval_xlsx.xlsx import bookparts, canvas
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples" / "inbox"
 
@@ -272,3 +272,35 @@ def test_each_workbook_is_written_the_same_whatever_a_process_wrote_before() -> 
     ]
     assert fonts[0] and fonts[1] and fonts[0][0] == fonts[1][0]
     assert any(p.startswith("xl/comments") for p in _parts(first["money-as-text"]))
+
+
+def test_rows_fitted_over_the_blank_are_the_rows_fitted_in_full() -> None:
+    """Measuring only the changed cells gives the heights a full fit gives, also when a changed cell
+    replaced wrapped text (the row may shrink: everything is measured again)."""
+    wrap = canvas.shared_style({"text_wrap": True})
+    blank = canvas.Canvas("s")
+    blank.widths[1] = 10
+    blank.put(1, 1, "说明" * 40, wrap)  # wrapped text in the blank: tall row 1
+    blank.put(2, 1, None, wrap)  # an empty input cell
+    blank.put(3, 1, "短", wrap)
+    fitted_copy = blank.copy()
+    canvas.fit_rows(fitted_copy)
+    fitted = dict(fitted_copy.heights)
+    cases = {
+        "a long answer typed": {(2, 1): "很长的回答" * 30},
+        "the blank's long text replaced": {(1, 1): "短"},
+        "nothing changed": {},
+        "a new cell": {(4, 1): "新" * 50},
+    }
+    for name, edits in cases.items():
+        full, over = blank.copy(), blank.copy()
+        for cv in (full, over):
+            for (r, c), value in edits.items():
+                if (r, c) in cv.cells:
+                    cv.cells[r, c].value = value
+                else:
+                    cv.put(r, c, value, wrap)
+        canvas.fit_rows(full)
+        canvas.fit_rows_over(over, blank, fitted, canvas.changed_cells(over, blank))
+        assert over.heights == full.heights, name
+    assert fitted[1] > canvas.LINE_HEIGHT * 2  # the blank's long text does make a tall row

@@ -134,6 +134,47 @@ def fit_rows(cv: Canvas) -> None:
             cv.heights[row] = min(needed, 409)
 
 
+def changed_cells(cv: Canvas, blank: Canvas) -> list[tuple[int, int]]:
+    """The cells of ``cv``, a changed copy of ``blank``, that are not the blank's: a value or style
+    replaced, a cell added, and every formula (its cached value follows its source) and comment."""
+    old = blank.cells
+    out = []
+    for key, cell in cv.cells.items():
+        was = old.get(key)
+        if (
+            was is None
+            or cell.formula is not None
+            or cell.comment is not None
+            or cell.value is not was.value
+            or cell.style is not was.style
+        ):
+            out.append(key)
+    return out
+
+
+def fit_rows_over(
+    cv: Canvas, blank: Canvas, fitted: Mapping[int, float], changed: list[tuple[int, int]]
+) -> None:
+    """:func:`fit_rows` of ``cv``, a copy of ``blank`` whose rows and columns are the blank's and whose
+    changed cells are ``changed``, given ``fitted``, the blank's heights once fitted: only the changed
+    cells are measured (all of them again when one replaced wrapped text, which could shrink a row)."""
+    for key in changed:
+        was = blank.cells.get(key)
+        if was is not None and isinstance(was.value, str) and was.style.get("text_wrap"):
+            fit_rows(cv)
+            return
+    cv.heights.update(fitted)
+    for row, col in changed:
+        cell = cv.cells[row, col]
+        if not (isinstance(cell.value, str) and cell.style.get("text_wrap")):
+            continue
+        last_col = cv.merges.get((row, col), (row, col))[1]
+        width = sum(cv.widths.get(c, 8.43) for c in range(col, last_col + 1))
+        needed = LINE_HEIGHT * wrapped_lines(cell.value, width) + 4
+        if needed > cv.heights.get(row, LINE_HEIGHT + 2):
+            cv.heights[row] = min(needed, 409)
+
+
 def write_value(ws: Worksheet, row: int, col: int, value: Any, fmt: Format) -> None:
     """Write one value (0-based position) with the writer its type needs (xlsxwriter's public ones)."""
     if value is None or value == "":
@@ -217,28 +258,21 @@ def flush_over(
     formats: FormatSource,
     canvases: Mapping[str, Canvas],
     comment_author: str,
+    changed: list[tuple[int, int]] | None = None,
 ) -> None:
     """What :func:`flush` writes for ``cv``, a changed copy of ``blank``, on a recording sheet
     (:class:`~.bookparts.Sheet`): it takes ``drawn``, the sheet ``blank`` was flushed on once, and then
     writes only what differs from the blank: cells whose value or style changed, every formula (its
     cached value follows its source) and comment, and row heights. Widths, merges, validations and
-    conditional formats are the blank's (a copy keeps them)."""
+    conditional formats are the blank's (a copy keeps them). ``changed``: :func:`changed_cells`, if
+    known."""
     ws.copy_from(drawn)
     for row, h in sorted(cv.heights.items()):
         if blank.heights.get(row) != h:
             ws.set_row(row - 1, h)
-    old = blank.cells
     by_style: dict[int, Format] = {}
-    for (row, col), cell in cv.cells.items():
-        was = old.get((row, col))
-        if (
-            was is not None
-            and cell.formula is None
-            and cell.comment is None
-            and cell.value is was.value
-            and cell.style is was.style
-        ):
-            continue
+    for row, col in changed_cells(cv, blank) if changed is None else changed:
+        cell = cv.cells[row, col]
         fmt = by_style.get(id(cell.style))
         if fmt is None:
             fmt = by_style[id(cell.style)] = formats.get(cell.style)
