@@ -138,6 +138,8 @@ class Sheet:
         self.area: tuple[int, int, int, int] | None = None
         self.titles: tuple[int, int] | None = None
         self.hidden = False
+        self.source: Sheet | None = None  # the sheet taken by copy_from: its unchanged rows are reused
+        self.dirty: set[int] = set()  # rows written since
 
     def __getattr__(self, name: str) -> Any:
         if name in _FRAME_CALLS:
@@ -164,6 +166,7 @@ class Sheet:
         self.links = list(other.links)
         self.comments = dict(other.comments)
         self.area, self.titles, self.hidden = other.area, other.titles, other.hidden
+        self.source, self.dirty = other, set()
         for key, fmt in other.book.formats.items():
             self.book.formats.setdefault(key, fmt)
 
@@ -187,6 +190,7 @@ class Sheet:
         if fmt is not None and not isinstance(fmt, Fmt):
             raise Unsupported("a format not made by this book")
         self.cells[row, col] = (kind, value, fmt)
+        self.dirty.add(row)
         return 0
 
     def write_string(self, row: int, col: int, string: str, fmt: Any = None) -> int:
@@ -268,6 +272,7 @@ class Sheet:
             self.heights.pop(row, None)
         else:
             self.heights[row] = int(height * 4.0 / 3.0 + 0.5)
+        self.dirty.add(row)
         return 0
 
     def write_comment(self, row: int, col: int, text: str, options: dict[str, Any] | None = None) -> int:
@@ -463,8 +468,17 @@ class _Strings:
 _COLS = tuple(xl_col_to_name(c) for c in range(64))
 
 
-def _sheet_data(sheet: Sheet, xf: dict[tuple[tuple[str, Any], ...], int], sst: _Strings) -> tuple[str, str]:
-    """(the dimension element, ``<sheetData>``) of a recorded sheet."""
+_NO_TEXT = frozenset({"b", "n", "bool"})  # cell kinds whose XML does not depend on the string table
+_ROWS: dict[tuple[Sheet, Any], dict[int, str]] = {}  # (source sheet, base) → its rows without text, as XML
+_ROWS_MAX = 256
+
+
+def _sheet_data(
+    sheet: Sheet, xf: dict[tuple[tuple[str, Any], ...], int], sst: _Strings, base: Any = None
+) -> tuple[str, str]:
+    """(the dimension element, ``<sheetData>``) of a recorded sheet. A row the sheet took unchanged
+    from its ``source`` (:meth:`Sheet.copy_from`) and that holds no text (no string numbers in it) is
+    written as it was the first time for the same source and ``base`` (the style numbers)."""
     rows: dict[int, list[int]] = {}
     for r, c in sheet.cells:
         rows.setdefault(r, []).append(c)
@@ -480,7 +494,23 @@ def _sheet_data(sheet: Sheet, xf: dict[tuple[tuple[str, Any], ...], int], sst: _
     w = out.append
     cells, heights = sheet.cells, sheet.heights
     style_of: dict[int, str] = {}
+    reuse: dict[int, str] | None = None
+    if sheet.source is not None and base is not None:
+        reuse = _ROWS.get((sheet.source, base))
+        if reuse is None:
+            if len(_ROWS) >= _ROWS_MAX:
+                _ROWS.clear()
+            reuse = _ROWS[sheet.source, base] = {}
+    dirty = sheet.dirty
     for r in all_rows:
+        if reuse is not None and r not in dirty:
+            hit = reuse.get(r)
+            if hit is not None:
+                w(hit)
+                continue
+            start = len(out)
+        else:
+            start = -1
         num = str(r + 1)
         px = heights.get(r)
         ht = "" if px is None or px == _DEFAULT_ROW_PX else f' ht="{px * 0.75:.16g}" customHeight="1"'
@@ -517,6 +547,8 @@ def _sheet_data(sheet: Sheet, xf: dict[tuple[tuple[str, Any], ...], int], sst: _
                     text = "" if cached is None else str(cached)
                     w(f'<c r="{ref}"{s} t="str"><f>{_esc(formula)}</f><v>{_esc(text)}</v></c>')
         w("</row>")
+        if start >= 0 and reuse is not None and all(cells[r, c][0] in _NO_TEXT for c in cs):
+            reuse[r] = "".join(out[start:])
     out.append("</sheetData>")
     return dim, "".join(out)
 
@@ -657,7 +689,7 @@ def write_package(book: Book) -> bytes:
     data_id = 0
     # the first sheet (the per-file form: 评分结果, 退回说明) takes its string numbers last, so that the
     # template's own sheets get the same numbers, hence the same XML and deflated bytes, in every workbook
-    rendered = {s.index: _sheet_data(s, base.xf, sst) for s in (*book.sheets[1:], book.sheets[0])}
+    rendered = {s.index: _sheet_data(s, base.xf, sst, base) for s in (*book.sheets[1:], book.sheets[0])}
     for sheet in book.sheets:
         before, after, tail = base.frames[where[sheet.index]]
         dim, data = rendered[sheet.index]
