@@ -142,6 +142,8 @@ class Sheet:
         self.dirty: set[int] = set()  # rows written since
 
     def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):  # copy, pickle and hasattr probes: plain attribute semantics
+            raise AttributeError(name)
         if name in _FRAME_CALLS:
 
             def call(*args: Any, **kwargs: Any) -> int:
