@@ -13,7 +13,7 @@ Rows:
 
 - ``zip floor``: open the zip and inflate every member (bench_merge's step (a), per file);
 - ``safety check``: ``safety.check_workbook`` (bounds, CRC, ratio, DOCTYPE scan) keeping the parts;
-- ``grid (parts reused)``: ``xlsxgrid.load_grid`` of the sheets the reader asks for, given those parts;
+- ``grid (parts reused)``: ``xlsx.grid.load_grid`` of the sheets the reader asks for, given those parts;
 - ``reader total``: ``reader.read_workbook``-equivalent path (check + grid), what merge pays to read;
 - ``calamine …``: ``CalamineWorkbook.from_filelike`` then, for the same sheets, ``to_python`` and the
   merged ranges and visibility (what the grid reader extracts, minus formulas, errors and hidden rows).
@@ -65,7 +65,7 @@ def main() -> None:
     from selfeval_xlsx.limits import DEFAULT_LIMITS
     from selfeval_xlsx.reader import _READ_SHEETS
     from selfeval_xlsx.safety import check_workbook
-    from selfeval_xlsx.xlsxgrid import load_grid
+    from selfeval_xlsx.xlsx.grid import load_grid
 
     try:
         from python_calamine import CalamineWorkbook
