@@ -157,7 +157,8 @@ def make_bases(count: int, office: Path | None = None) -> list[Base]:
     datas = [township(k % len(TOWNS), seed_value=10_000 + k) for k in range(count)]
     blobs = [filled_bytes(data) for data in datas]
     if office is not None:
-        blobs = office_saved(blobs, office)
+        keys = [json.dumps(d, ensure_ascii=False, sort_keys=True, default=str) for d in datas]
+        blobs = office_saved(blobs, office, keys)
     out = []
     for k, (data, blob) in enumerate(zip(datas, blobs, strict=True)):
         i = k % len(TOWNS)
@@ -175,12 +176,14 @@ def make_bases(count: int, office: Path | None = None) -> list[Base]:
     return out
 
 
-def office_saved(blobs: Sequence[bytes], cache: Path) -> list[bytes]:
-    """Each workbook re-saved by LibreOffice, cached in ``cache`` under a hash of its bytes."""
+def office_saved(blobs: Sequence[bytes], cache: Path, keys: Sequence[str]) -> list[bytes]:
+    """Each workbook re-saved by LibreOffice, cached in ``cache`` under a hash of its key (what it was
+    filled with: openpyxl's bytes hold the time of writing, so they differ at every run)."""
     import hashlib
 
+    cache = cache.resolve()
     cache.mkdir(parents=True, exist_ok=True)
-    names = [hashlib.sha256(b).hexdigest()[:24] for b in blobs]
+    names = [hashlib.sha256(k.encode("utf-8")).hexdigest()[:24] for k in keys]
     todo = [(n, b) for n, b in zip(names, blobs, strict=True) if not (cache / f"{n}.xlsx").is_file()]
     if todo:
         if not shutil.which("soffice"):
