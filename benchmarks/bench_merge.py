@@ -46,7 +46,6 @@ HERE = Path(__file__).resolve().parent
 SIZES = (100, 1000, 10_000)
 GENERATOR_VERSION = 1  # bump when the generated inbox changes; part of the cache key
 ESTIMATE_FILES = 41_000
-FLOOR_RUNS = 3  # step (a) is run this many times and the median run is kept
 SAMPLE_S, PSS_EVERY = 0.05, 10  # memory sampling: RSS every 50 ms, PSS every 10th sample
 PAGE_KB = os.sysconf("SC_PAGE_SIZE") // 1024  # township workbooks in the country: the target of the estimate
 
@@ -145,21 +144,29 @@ class Base:
     phone: str
 
 
-def make_bases(count: int) -> list[Base]:
-    """``count`` workbooks filled from the template with varied data (different seeds and townships)."""
+def make_bases(count: int, office: Path | None = None) -> list[Base]:
+    """``count`` workbooks filled from the template with varied data (different seeds and townships).
+
+    ``office``: a cache folder; each base is then re-saved once by LibreOffice (``soffice --convert-to
+    xlsx``, a throw-away profile) and the office-saved file is used, as a township's office program
+    writes it (shared strings, cached formula values, its own styles)."""
     sys.path.insert(0, str(HERE.parent / "tests"))  # the tests' fixtures: sample data and the openpyxl filler
     from openpyxl_fill import filled_bytes
     from sampledata import TOWNS, township
 
+    datas = [township(k % len(TOWNS), seed_value=10_000 + k) for k in range(count)]
+    blobs = [filled_bytes(data) for data in datas]
+    if office is not None:
+        keys = [json.dumps(d, ensure_ascii=False, sort_keys=True, default=str) for d in datas]
+        blobs = office_saved(blobs, office, keys)
     out = []
-    for k in range(count):
+    for k, (data, blob) in enumerate(zip(datas, blobs, strict=True)):
         i = k % len(TOWNS)
-        data = township(i, seed_value=10_000 + k)
         ident = data["identity"]
         name = ident["unit_name"]
         suffix = next(s for kind, _, _, s in KINDS if kind == BASE_KIND[i])
         assert name.endswith(suffix), (name, suffix)
-        with zipfile.ZipFile(io.BytesIO(filled_bytes(data))) as z:
+        with zipfile.ZipFile(io.BytesIO(blob)) as z:
             members = [(info, z.read(info)) for info in z.infolist()]
         out.append(
             Base(
@@ -167,6 +174,45 @@ def make_bases(count: int) -> list[Base]:
             )
         )
     return out
+
+
+def office_saved(blobs: Sequence[bytes], cache: Path, keys: Sequence[str]) -> list[bytes]:
+    """Each workbook re-saved by LibreOffice, cached in ``cache`` under a hash of its key (what it was
+    filled with: openpyxl's bytes hold the time of writing, so they differ at every run)."""
+    import hashlib
+
+    cache = cache.resolve()
+    cache.mkdir(parents=True, exist_ok=True)
+    names = [hashlib.sha256(k.encode("utf-8")).hexdigest()[:24] for k in keys]
+    todo = [(n, b) for n, b in zip(names, blobs, strict=True) if not (cache / f"{n}.xlsx").is_file()]
+    if todo:
+        if not shutil.which("soffice"):
+            raise RuntimeError("the office-saved inbox needs LibreOffice (soffice)")
+        tmp = cache / "tmp"
+        shutil.rmtree(tmp, ignore_errors=True)
+        (tmp / "in").mkdir(parents=True)
+        for n, b in todo:
+            (tmp / "in" / f"{n}.xlsx").write_bytes(b)
+        profile = tmp / "lo-profile"
+        subprocess.run(
+            [
+                "soffice",
+                "--headless",
+                f"-env:UserInstallation={profile.as_uri()}",
+                "--convert-to",
+                "xlsx:Calc MS Excel 2007 XML",
+                "--outdir",
+                str(tmp / "out"),
+                *(str(tmp / "in" / f"{n}.xlsx") for n, _ in todo),
+            ],
+            check=True,
+            capture_output=True,
+            timeout=600,
+        )
+        for n, _ in todo:
+            (tmp / "out" / f"{n}.xlsx").replace(cache / f"{n}.xlsx")
+        shutil.rmtree(tmp, ignore_errors=True)
+    return [(cache / f"{n}.xlsx").read_bytes() for n in names]
 
 
 def _forms(text: str) -> list[bytes]:
@@ -231,9 +277,12 @@ def _check_sample(inbox: Path, towns: list[Township], size: int = 12) -> dict[st
     return {"validated": len(picks), "errors": 0, "warnings": warnings}
 
 
-def inbox_for(n: int, workdir: Path, per_county: int, bases: int, force: bool) -> tuple[Path, dict[str, Any]]:
-    """The cached inbox of ``n`` files (generated when missing, stale or ``force``)."""
-    key = f"n{n}-c{per_county}-b{bases}-g{GENERATOR_VERSION}"
+def inbox_for(
+    n: int, workdir: Path, per_county: int, bases: int, force: bool, *, office: bool = False
+) -> tuple[Path, dict[str, Any]]:
+    """The cached inbox of ``n`` files (generated when missing, stale or ``force``); ``office``: built
+    from bases re-saved by LibreOffice."""
+    key = f"n{n}-c{per_county}-b{bases}-g{GENERATOR_VERSION}" + ("-office" if office else "")
     inbox, manifest_path = workdir / f"inbox-{key}", workdir / f"inbox-{key}.json"
     if not force and inbox.is_dir() and manifest_path.is_file():
         manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
@@ -246,7 +295,7 @@ def inbox_for(n: int, workdir: Path, per_county: int, bases: int, force: bool) -
             except RuntimeError as exc:  # the package changed under the cache: rebuild
                 print(f"cached inbox is stale ({exc}); regenerating", file=sys.stderr)
     started = time.perf_counter()
-    base_list = make_bases(bases)
+    base_list = make_bases(bases, workdir / f"office-bases-g{GENERATOR_VERSION}" if office else None)
     bases_s = time.perf_counter() - started
     by_kind: dict[str, list[int]] = {}
     for k in range(bases):
@@ -269,6 +318,7 @@ def inbox_for(n: int, workdir: Path, per_county: int, bases: int, force: bool) -
         "per_county": per_county,
         "bases": bases,
         "generator_version": GENERATOR_VERSION,
+        "office_saved": office,
         "counties": len({t.code[:6] for t in towns}),
         "bytes": total,
         "file_kb_min": round(min(sizes) / 1024, 1),
@@ -460,10 +510,43 @@ def wrap(cmd: Sequence[str]) -> dict[str, Any]:
     }
 
 
+def _step_env() -> tuple[dict[str, str], Path]:
+    """The environment and folder every step runs in: the package measured is the one ``PYTHONPATH``
+    names, else this checkout's, and never whatever the current folder holds (``python -c`` puts the
+    current folder first on ``sys.path``: run from another checkout, it would measure that one)."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = env.get("PYTHONPATH") or str(HERE.parent)
+    return env, STEP_DIR
+
+
+STEP_DIR = HERE / "work"  # set by run(): the work folder (no package in it)
+
+
+def measured_package() -> str:
+    """Where the steps import ``selfeval_xlsx`` from (recorded in the JSON)."""
+    env, cwd = _step_env()
+    cwd.mkdir(parents=True, exist_ok=True)
+    out = subprocess.run(
+        [sys.executable, "-c", "import selfeval_xlsx; print(selfeval_xlsx.__file__)"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=cwd,
+        check=False,
+    )
+    return out.stdout.strip()
+
+
 def measure(cmd: Sequence[str]) -> dict[str, Any]:
     """Run ``cmd`` under a fresh wrapper process (so no step's memory is counted for another)."""
+    env, cwd = _step_env()
     out = subprocess.run(
-        [sys.executable, __file__, "_wrap", "--", *cmd], capture_output=True, text=True, check=False
+        [sys.executable, __file__, "_wrap", "--", *cmd],
+        capture_output=True,
+        text=True,
+        check=False,
+        env=env,
+        cwd=cwd,
     )
     if out.returncode != 0 or not out.stdout.strip():
         raise RuntimeError(f"wrapper failed ({out.returncode}): {out.stderr[-3000:]}")
@@ -557,14 +640,21 @@ def machine() -> dict[str, Any]:
     }
 
 
-def _row(label: str, files: int, r: dict[str, Any]) -> dict[str, Any]:
+def _row(label: str, files: int, r: dict[str, Any], start: dict[str, Any] | None = None) -> dict[str, Any]:
+    """One line of the table; ``start``: the start-up step, subtracted for the net cost per file."""
     wall = r["wall_s"]
+    if start is not None:
+        net = max(0.0, wall - start["wall_s"])
+    else:
+        net = r["inner_s"] if r.get("inner_s") is not None else wall
     return {
         "step": label,
         "files": files,
         "wall_s": round(wall, 3),
         "inner_s": None if r.get("inner_s") is None else round(r["inner_s"], 3),
         "ms_per_file": round(1000 * wall / files, 3),
+        "cpu_ms_per_file": round(1000 * r["cpu_s"] / files, 3),
+        "net_ms_per_file": round(1000 * net / files, 3),
         "files_per_s": round(files / wall, 1),
         "max_process_rss_mb": round(r["max_process_rss_mb"], 1),
         "tree_rss_peak_mb": round(r["tree_rss_peak_mb"], 1),
@@ -577,18 +667,44 @@ def _row(label: str, files: int, r: dict[str, Any]) -> dict[str, Any]:
 
 
 def print_table(
-    rows: list[dict[str, Any]], ratios: dict[str, float | None], estimate: dict[str, Any]
+    rows: list[dict[str, Any]],
+    ratios: dict[str, float | None],
+    estimate: dict[str, Any],
+    sweep: Sequence[dict[str, Any]] = (),
 ) -> None:
-    head = ("step", "files", "wall s", "ms/file", "files/s", "RSS MB", "tree RSS", "tree PSS", "procs")
+    head = (
+        "step",
+        "files",
+        "wall s",
+        "cpu s",
+        "ms/file",
+        "cpu ms/f",
+        "net ms/f",
+        "RSS MB",
+        "tree PSS",
+        "procs",
+    )
     print(f"{head[0]:<34}" + "".join(f"{h:>10}" for h in head[1:]))
     for r in rows:
-        cells = (r["files"], r["wall_s"], r["ms_per_file"], r["files_per_s"])
-        mem = (r["max_process_rss_mb"], r["tree_rss_peak_mb"], r["tree_pss_peak_mb"], r["processes"])
+        cells = (
+            r["files"],
+            r["wall_s"],
+            r["cpu_s"],
+            r["ms_per_file"],
+            r["cpu_ms_per_file"],
+            r["net_ms_per_file"],
+        )
+        mem = (r["max_process_rss_mb"], r["tree_pss_peak_mb"], r["processes"])
         print(f"{r['step']:<34}" + "".join(f"{c:>10}" for c in (*cells, *mem)))
     print(
-        "ratios (ms per file): "
+        "ratios (per file): "
         + ", ".join(f"{k} = {'-' if v is None else f'{v:.1f}'}" for k, v in ratios.items())
     )
+    if sweep:
+        print(
+            "--jobs sweep (full merge): "
+            + ", ".join(f"{s['jobs']}: {s['wall_s']:.2f} s wall / {s['cpu_s']:.2f} s cpu" for s in sweep)
+        )
     print(
         f"estimate for {estimate['files']:,} workbooks from (b): {estimate['minutes']:.1f} min "
         f"({estimate['jobs']} jobs on this machine)"
@@ -648,18 +764,74 @@ def warm_bytecode() -> dict[str, Any]:
     Without it, a machine that sets ``PYTHONDONTWRITEBYTECODE`` (this workplace's machines do) compiles every
     module from source at every start (~0.4 s per merge here), which no installed copy would do.
     """
-    out = subprocess.run([sys.executable, "-c", _WARM], capture_output=True, text=True, check=False)
+    env, cwd = _step_env()
+    out = subprocess.run(
+        [sys.executable, "-c", _WARM], capture_output=True, text=True, check=False, env=env, cwd=cwd
+    )
     facts = json.loads(out.stdout.strip().splitlines()[-1]) if out.returncode == 0 else {"ok": False}
     facts["PYTHONDONTWRITEBYTECODE"] = os.environ.get("PYTHONDONTWRITEBYTECODE", "")
     return facts
 
 
-def run(args: argparse.Namespace) -> dict[str, Any]:
-    workdir: Path = args.workdir.resolve()
-    workdir.mkdir(parents=True, exist_ok=True)
+def _best(cmd: Sequence[str], runs: int) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Run ``cmd`` ``runs`` times (each in a fresh wrapper); the run with the least wall time, and all."""
+    done = []
+    for _ in range(max(1, runs)):
+        r = measure(cmd)
+        done.append(r)
+    return min(done, key=lambda r: r["wall_s"]), done
+
+
+def _merge_step(
+    inbox: Path, out: Path, n: int, jobs: int, completed: bool, runs: int
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """One merge step, ``runs`` times, the fastest kept: (measures, facts about its outputs)."""
+    best: dict[str, Any] | None = None
+    walls = []
+    for _ in range(max(1, runs)):
+        shutil.rmtree(out, ignore_errors=True)
+        r = measure(_merge_cmd(inbox, out, jobs, completed))
+        r.pop("stdout")
+        walls.append(round(r["wall_s"], 3))
+        if best is None or r["wall_s"] < best["wall_s"]:
+            facts = _merge_facts(out, n)
+            if r["rc"] != 0:
+                facts["problems"].append(f"exit code {r['rc']}")
+            best = {**r, **facts}
+    assert best is not None
+    best["runs_wall_s"] = walls
+    for p in best["problems"]:
+        print(f"  PROBLEM: {p}", flush=True)
+    best["inner_s"] = best.get("inner_s")
+    return best, best
+
+
+def _start_up(workdir: Path, jobs: int, runs: int) -> dict[str, Any]:
+    """(s) ``merge`` of an empty inbox: interpreter start-up, imports and the run's fixed work (exit 2:
+    nothing to merge). Subtracted from (b) and (c) for their cost per file."""
+    empty = workdir / "inbox-empty"
+    shutil.rmtree(empty, ignore_errors=True)
+    empty.mkdir(parents=True)
+    out = workdir / "out-empty"
+    best, runs_ = None, []
+    for _ in range(max(1, runs)):
+        shutil.rmtree(out, ignore_errors=True)
+        r = measure(_merge_cmd(empty, out, jobs, True))
+        r.pop("stdout")
+        runs_.append(round(r["wall_s"], 3))
+        if best is None or r["wall_s"] < best["wall_s"]:
+            best = r
+    assert best is not None
+    best["runs_wall_s"] = runs_
+    return best
+
+
+def run_inbox(args: argparse.Namespace, workdir: Path, office: bool, start: dict[str, Any]) -> dict[str, Any]:
+    """Every step on one inbox (generated, or office-saved): table, ratios, estimate, raw measures."""
     n, jobs = args.n, args.jobs
-    print(f"inbox: {n} workbooks …", flush=True)
-    inbox, manifest = inbox_for(n, workdir, args.per_county, args.bases, args.regenerate)
+    kind = "office-saved" if office else "generated"
+    print(f"inbox ({kind}): {n} workbooks …", flush=True)
+    inbox, manifest = inbox_for(n, workdir, args.per_county, args.bases, args.regenerate, office=office)
     state = "cached" if manifest["cached"] else f"generated in {manifest['generate_s']} s"
     print(
         f"  {inbox} ({state}; {manifest['bytes'] / 2**20:.1f} MB, {manifest['file_kb_min']}–"
@@ -667,43 +839,43 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         f"{manifest['sample_check']['validated']} validated with 0 errors)",
         flush=True,
     )
-    bytecode = warm_bytecode()
-    print(
-        f"  bytecode compiled for {bytecode.get('roots', '?')} packages (as an install would have it)"
-        + ("" if bytecode["ok"] else ": FAILED, start-up times include compiling"),
-        flush=True,
-    )
     rows: list[dict[str, Any]] = []
-    raw: dict[str, Any] = {"bytecode": bytecode}
+    raw: dict[str, Any] = {"s": start}
+    tag = "office" if office else "gen"
 
-    print(f"(a) floor: inflate every zip member ({FLOOR_RUNS} runs, the median kept) …", flush=True)
+    print(f"(a) floor: inflate every zip member ({args.floor_runs} runs, the fastest kept) …", flush=True)
     runs = []
-    for _ in range(FLOOR_RUNS):  # a step this short is the one most moved by a noisy neighbour
+    for _ in range(args.floor_runs):  # a step this short is the one most moved by a noisy neighbour
         r = measure([sys.executable, __file__, "_floor", str(inbox)])
         inner = json.loads(r.pop("stdout").strip().splitlines()[-1])
         r["inner_s"] = inner["inner_s"]
         runs.append({**r, **inner})
-    runs.sort(key=lambda run: run["wall_s"])
-    r = runs[len(runs) // 2]
+    r = min(runs, key=lambda run: run["wall_s"])
     raw["a"] = {**r, "runs_wall_s": [round(run["wall_s"], 3) for run in runs]}
     print("  wall s of each run: " + ", ".join(f"{run['wall_s']:.3f}" for run in runs), flush=True)
     rows.append(_row("(a) floor: unzip + inflate", n, r))
 
     for key, completed in (("b", True), ("c", False)):
+        if key == "c" and args.skip_no_completed:
+            continue
         label = f"(b) merge --jobs {jobs}" if completed else f"(c) merge --jobs {jobs} --no-completed"
-        print(f"{label} …", flush=True)
-        out = workdir / f"out-{n}-{'completed' if completed else 'no-completed'}"
+        print(f"{label} ({args.repeat} run(s), the fastest kept) …", flush=True)
+        out = workdir / f"out-{n}-{tag}-{'completed' if completed else 'no-completed'}"
+        r, _ = _merge_step(inbox, out, n, jobs, completed, args.repeat)
+        print("  wall s of each run: " + ", ".join(f"{w:.3f}" for w in r["runs_wall_s"]), flush=True)
+        raw[key] = r
+        rows.append(_row(label, n, r, start))
+        if not args.keep_outputs:
+            shutil.rmtree(out, ignore_errors=True)
+
+    sweep = []
+    for j in args.jobs_sweep:
+        label = f"(b) merge --jobs {j}"
+        print(f"sweep: {label} …", flush=True)
+        out = workdir / f"out-{n}-{tag}-sweep"
+        r, _ = _merge_step(inbox, out, n, j, True, args.repeat)
         shutil.rmtree(out, ignore_errors=True)
-        r = measure(_merge_cmd(inbox, out, jobs, completed))
-        r.pop("stdout")
-        facts = _merge_facts(out, n)
-        if r["rc"] != 0:
-            facts["problems"].append(f"exit code {r['rc']}")
-        for p in facts["problems"]:
-            print(f"  PROBLEM: {p}", flush=True)
-        r["inner_s"] = facts["inner_s"]
-        raw[key] = {**r, **facts}
-        rows.append(_row(label, n, r))
+        sweep.append({"jobs": j, **_row(label, n, r, start), "problems": r["problems"]})
 
     if not args.skip_baseline:
         limit = min(n, args.baseline_max)
@@ -718,28 +890,68 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         rows.append(_row("(d) openpyxl load+sheet+save" + suffix, inner["files"], r))
         shutil.rmtree(out, ignore_errors=True)
 
-    per = {row["step"][1]: row["ms_per_file"] for row in rows}
-    ratios: dict[str, float | None] = {
-        "b/a": per["b"] / per["a"],
-        "c/a": per["c"] / per["a"],
-        "d/b": per["d"] / per["b"] if "d" in per else None,
-    }
-    estimate = _estimate(next(r for r in rows if r["step"].startswith("(b)")), jobs, manifest)
+    per = {row["step"][1]: row for row in rows}
+    a = per["a"]
+    ratios: dict[str, float | None] = {}
+    for k in ("b", "c"):
+        if k in per:
+            ratios[f"{k}/a wall"] = per[k]["ms_per_file"] / a["ms_per_file"]
+            ratios[f"{k}/a cpu"] = per[k]["cpu_ms_per_file"] / a["cpu_ms_per_file"]
+            ratios[f"{k}/a net"] = per[k]["net_ms_per_file"] / a["net_ms_per_file"]
+    ratios["d/b"] = per["d"]["ms_per_file"] / per["b"]["ms_per_file"] if "d" in per else None
+    estimate = _estimate(per["b"], jobs, manifest)
     print()
-    print_table(rows, ratios, estimate)
+    print(f"--- {kind} inbox, N = {n} ---")
+    print_table([_row("(s) start-up: merge of 0 files", 1, start), *rows], ratios, estimate, sweep)
     return {
-        "n": n,
-        "jobs": jobs,
-        "machine": machine(),
+        "office_saved": office,
         "inbox": {"path": str(inbox), **manifest},
         "table": rows,
+        "sweep": sweep,
         "ratios": {k: None if v is None else round(v, 2) for k, v in ratios.items()},
         "estimate": {k: v for k, v in estimate.items() if k != "minutes"}
         | {"minutes": round(estimate["minutes"], 1)},
         "raw": raw,
+    }
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    global STEP_DIR
+    workdir: Path = args.workdir.resolve()
+    workdir.mkdir(parents=True, exist_ok=True)
+    STEP_DIR = workdir
+    package = measured_package()
+    print(f"package measured: {package}", flush=True)
+    bytecode = warm_bytecode()
+    print(
+        f"bytecode compiled for {bytecode.get('roots', '?')} packages (as an install would have it)"
+        + ("" if bytecode["ok"] else ": FAILED, start-up times include compiling"),
+        flush=True,
+    )
+    print(f"(s) start-up: merge of an empty inbox ({args.repeat} run(s)) …", flush=True)
+    start = _start_up(workdir, args.jobs, max(args.repeat, 3))
+    print(f"  wall s of each run: {start['runs_wall_s']}", flush=True)
+    kinds = {"generated": (False,), "office": (True,), "both": (False, True)}[args.inbox]
+    inboxes = {
+        ("office" if office else "generated"): run_inbox(args, workdir, office, start) for office in kinds
+    }
+    return {
+        "n": args.n,
+        "jobs": args.jobs,
+        "repeat": args.repeat,
+        "machine": machine(),
+        "package": package,
+        "bytecode": bytecode,
+        "start_up": _row("(s) start-up: merge of 0 files", 1, start),
+        "inboxes": inboxes,
         "notes": {
             "wall_s": "whole process incl. interpreter start-up and imports (what a user waits for)",
+            "cpu_s": "user + system CPU seconds of the step's process and every child it waited for "
+            "(getrusage RUSAGE_CHILDREN of the wrapper): merge's workers included",
+            "net_ms_per_file": "(b),(c): (wall − wall of (s), merge of an empty inbox) / N; "
+            "(a): its own loop / N (no start-up)",
             "inner_s": "(a),(d): the loop itself; (b),(c): merge's own time from merge.log",
+            "runs": "each step run --repeat times (the floor --floor-runs times); the fastest run kept",
             "max_process_rss_mb": "getrusage(RUSAGE_CHILDREN).ru_maxrss of a fresh wrapper: largest process",
             "tree_rss_peak_mb": "sum of RSS over the process tree, sampled every 50 ms "
             "(fork-shared pages counted once per process)",
@@ -768,6 +980,26 @@ def parse(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     p.add_argument("--bases", type=int, default=54, help="distinct filled base workbooks (default 54)")
     p.add_argument("--regenerate", action="store_true", help="rebuild the cached inbox")
+    p.add_argument(
+        "--inbox",
+        choices=("generated", "office", "both"),
+        default="both",
+        help="generated (openpyxl-written files), office (re-saved by LibreOffice) or both (default)",
+    )
+    p.add_argument(
+        "--repeat", type=int, default=1, help="runs of each merge step, the fastest kept (default 1)"
+    )
+    p.add_argument(
+        "--floor-runs", type=int, default=3, help="runs of the floor, the fastest kept (default 3)"
+    )
+    p.add_argument(
+        "--jobs-sweep",
+        type=lambda t: [int(x) for x in t.split(",") if x],
+        default=[],
+        help="also run the full merge with each of these --jobs values, e.g. 1,2,4",
+    )
+    p.add_argument("--skip-no-completed", action="store_true", help="do not run (c)")
+    p.add_argument("--keep-outputs", action="store_true", help="keep the merge outputs in the work folder")
     p.add_argument(
         "--profile",
         action="store_true",

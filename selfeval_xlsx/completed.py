@@ -8,7 +8,7 @@ value, not a formula, so Protected View, WPS and LibreOffice all show the comput
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
@@ -25,9 +25,9 @@ from .pipeline import Scored
 from .template import BOX as _BOX
 from .template import FONT_NAME, FONT_SIZE, LABEL, MARK, NOTE, Formats, write_standard
 from .version import __version__
+from .xlsx import bookparts
 from .xlsx.canvas import LINE_HEIGHT as _LINE
 from .xlsx.canvas import wrapped_lines as _lines
-from .xlsxfast import FastWorksheet
 
 RESULT_SHEET = "评分结果"
 RETURN_SHEET = "退回说明"
@@ -59,16 +59,43 @@ def marks_of(findings: Iterable[Finding]) -> dict[tuple[str, str], list[str]]:
     return dict(out)
 
 
+#: Write through :mod:`bookparts` (frame drawn once per process by xlsxwriter, cells written per file);
+#: ``False``: every workbook through xlsxwriter. Both write the same workbook (tests/test_bookparts.py).
+PART_WRITER = True
+
+
 def _open(target: str | Path | BinaryIO) -> xlsxwriter.Workbook:
     return xlsxwriter.Workbook(str(target) if isinstance(target, str | Path) else target, workbook_options())
+
+
+def _written(target: str | Path | BinaryIO, draw: Callable[[Any], None]) -> None:
+    """Run ``draw(workbook)`` and write the workbook: recorded by :class:`bookparts.Book` and written
+    from its parts, or, when the part writer does not reproduce a call (or is off), by xlsxwriter."""
+    if PART_WRITER:
+        wb = bookparts.Book(target, workbook_options())
+        try:
+            draw(wb)
+        except bookparts.Unsupported:
+            pass
+        else:
+            wb.close()
+            return
+    wb = _open(target)
+    draw(wb)
+    wb.close()
 
 
 def write_completed(target: str | Path | BinaryIO, scored: Scored) -> None:
     """The completed workbook of a valid submission: 评分结果 (a one-page form to sign, first in print
     order), the standard sheets with values, computed 得分 and highlighted findings, then 评分明细."""
-    sub, res, doc = scored.submission, scored.result, scored.doc
-    if sub is None or res is None:
+    if scored.submission is None or scored.result is None:
         raise ValueError("only a valid, scored submission has a completed workbook")
+    _written(target, lambda wb: _completed(wb, scored))
+
+
+def _completed(wb: Any, scored: Scored) -> None:
+    sub, res, doc = scored.submission, scored.result, scored.doc
+    assert sub is not None and res is not None
     outputs: dict[str, object] = {
         "/budget/total/weight": res.rules.budget_weight,
         "/budget/total/rate": None
@@ -81,11 +108,10 @@ def write_completed(target: str | Path | BinaryIO, scored: Scored) -> None:
             outputs[f"/budget/{key}/rate"] = rate / HUNDRED
     for s in res.indicators:
         outputs[f"/indicators/{s.indicator.index}/score"] = s.figure.shown
-    wb = _open(target)
     wb.set_properties(
         {"title": f"{sub.unit_name}{sub.year}年度{_what(sub)}绩效自评（已评分）", "comments": __version__}
     )
-    ws = wb.add_worksheet(RESULT_SHEET, worksheet_class=FastWorksheet)  # added first: printed first
+    ws = wb.add_worksheet(RESULT_SHEET)  # added first: printed first
     sheets = write_standard(
         wb,
         year=sub.year,
@@ -96,11 +122,10 @@ def write_completed(target: str | Path | BinaryIO, scored: Scored) -> None:
         rules=res.rules,
     )
     _result_sheet(ws, sheets.formats, scored)
-    detail = wb.add_worksheet(DETAIL_SHEET, worksheet_class=FastWorksheet)
+    detail = wb.add_worksheet(DETAIL_SHEET)
     _detail_sheet(detail, sheets.formats, scored)
     ws.activate()
     ws.set_first_sheet()
-    wb.close()
 
 
 def _a4(ws: Any, *, landscape: bool = False) -> None:
@@ -441,9 +466,12 @@ def write_returned(
     """A copy of a rejected submission on a fresh template: 退回说明 first (portrait A4: what to do,
     then every problem), then the standard sheets with the problems highlighted and commented. ``rules``: the profile the
     submission was checked against (its grades, weights and panel mode); ``None``: the default profile."""
-    wb = _open(target)
+    _written(target, lambda wb: _returned(wb, doc, report, year, rules))
+
+
+def _returned(wb: Any, doc: Document, report: Report, year: int | None, rules: Any) -> None:
     year = year or (doc.get("/identity/year") if isinstance(doc.get("/identity/year"), int) else None)
-    ws = wb.add_worksheet(RETURN_SHEET, worksheet_class=FastWorksheet)  # added first: printed first
+    ws = wb.add_worksheet(RETURN_SHEET)  # added first: printed first
     findings = [_as_returned(f) for f in report.findings]
     sheets = write_standard(
         wb,
@@ -474,7 +502,6 @@ def write_returned(
     ws.fit_to_pages(1, 0)
     ws.activate()
     ws.set_first_sheet()
-    wb.close()
 
 
 def _return_lines(doc: Document, report: Report) -> list[str]:

@@ -26,6 +26,7 @@ from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any, BinaryIO
 
+import xlsxwriter
 from xlsxwriter.format import Format
 from xlsxwriter.workbook import Workbook
 from xlsxwriter.worksheet import Worksheet
@@ -36,7 +37,6 @@ from .jsoncodec import ascii_text
 from .rollup import FileRow, Rollup, TownshipRow
 from .rollup_read import DATA_SHEET, ROLLUP_ID, ROLLUP_VERSION
 from .template import FONT_NAME, FONT_SIZE
-from .xlsxfast import FastWorkbook, FastWorksheet
 
 SUMMARY, INDICATORS, PANEL, FINDINGS, FILES, STATS, RUN, STATUS = (
     "汇总",
@@ -119,7 +119,7 @@ def write_rollup_workbook(
 
 def _write(target: str | Path | BinaryIO, rollup: Rollup, data: dict[str, Any] | None) -> None:
     rollup.rank()
-    wb = FastWorkbook(
+    wb = xlsxwriter.Workbook(
         str(target) if isinstance(target, str | Path) else target,
         {
             "in_memory": True,
@@ -138,16 +138,13 @@ def _write(target: str | Path | BinaryIO, rollup: Rollup, data: dict[str, Any] |
     )
     _Writer(wb, rollup, data).write()
     wb.close()
-    for ws in wb.worksheets():
-        if isinstance(ws, FastWorksheet):
-            ws.release()
 
 
 @contextmanager
 def paused_gc() -> Iterator[None]:
     """No cyclic garbage collection in the block. Writing a roll-up makes some 10⁵ tuples and dicts,
-    which keep triggering the collector: ~15% of the time, for nothing that reference counting does not
-    free anyway (the cells, held in a cycle of workbook and sheets, are freed by :meth:`FastWorksheet.release`)."""
+    which keep triggering the collector: ~15% of the time, for nothing the collection after the block
+    would not free anyway (the cells, held in a cycle of workbook and sheets)."""
     enabled = gc.isenabled()
     gc.disable()
     try:
@@ -184,7 +181,7 @@ class _Writer:
     # --- cells --------------------------------------------------------------------------------------
 
     def sheet(self, name: str) -> Worksheet:
-        return self.wb.add_worksheet(name, worksheet_class=FastWorksheet)
+        return self.wb.add_worksheet(name)
 
     def fmt(self, kind: str, total: bool = False, quote: bool = False) -> Format:
         key = (kind, total, quote)
@@ -258,8 +255,7 @@ class _Writer:
         wraps = [widths[c] if col.kind == "wrap" else 0 for c, col in enumerate(cols)]
         plain: list[Format | None] = [None] * len(cols)  # made on first use, so styles.xml keeps its order
         shown: dict[str, tuple[str, bool]] = {}  # text → (as the cell holds it, needs a quote prefix)
-        # xlsxwriter's write_string/write_number without their decorator (which accepts "A1" references)
-        write_string, write_number, put = ws._write_string, ws._write_number, self.put
+        write_string, write_number, put = ws.write_string, ws.write_number, self.put
         for i, row in enumerate(rows, start=2):
             lines = 1
             for c, get in enumerate(gets):

@@ -8,6 +8,7 @@ value written into a merged cell keeps the merge.
 
 from __future__ import annotations
 
+import io
 import json
 import re
 from collections.abc import Mapping, Sequence
@@ -28,16 +29,19 @@ from xlsxwriter.worksheet import Worksheet
 from . import layout
 from .document import Document
 from .version import TEMPLATE_ID, TEMPLATE_VERSION, __version__
+from .xlsx import bookparts
 from .xlsx.canvas import (
     LINE_HEIGHT,
     Canvas,
     Style,
+    changed_cells,
     fit_rows,
+    fit_rows_over,
     flush,
+    flush_over,
     wrapped_lines,
 )
 from .xlsx.cells import a1
-from .xlsxfast import FastWorksheet
 
 TEMPLATE_FILENAME = f"乡镇整体支出绩效自评表_v{TEMPLATE_VERSION}.xlsx"
 DEFAULT_GRADES: tuple[str, ...] = ("优秀", "良好", "一般", "较差")
@@ -760,6 +764,48 @@ def _blank(
     return meta, canvases, tuple(recorder.names)
 
 
+@lru_cache(maxsize=8)
+def _fitted_all(year: int | None, grades: tuple[str, ...], words: ProfileText) -> dict[str, dict[int, float]]:
+    """The row heights of each blank standard sheet once fitted to its wrapped text (see :func:`fit_rows`)."""
+    _, canvases, _ = _blank(year, grades, words)
+    out = {}
+    for name, cv in canvases.items():
+        copy = cv.copy()
+        fit_rows(copy)
+        out[name] = copy.heights
+    return out
+
+
+def _fitted(year: int | None, grades: tuple[str, ...], words: ProfileText, name: str) -> dict[int, float]:
+    return _fitted_all(year, grades, words)[name]
+
+
+_DRAWN: dict[tuple[Any, ...], dict[str, bookparts.Sheet]] = {}
+
+
+def _drawn(
+    year: int | None, grades: tuple[str, ...], words: ProfileText, options: dict[str, Any]
+) -> dict[str, bookparts.Sheet]:
+    """The blank standard sheets of :func:`_blank` flushed once on recording sheets (per blank and
+    workbook options): a recorded workbook takes them and writes only what a township's values, the
+    tool's figures and the marks change (:func:`~.xlsx.canvas.flush_over`)."""
+    key = (year, grades, words, repr(sorted(options.items())))
+    hit = _DRAWN.get(key)
+    if hit is None:
+        meta, canvases, _ = _blank(year, grades, words)
+        book = bookparts.Book(io.BytesIO(), options)
+        formats = Formats(book)  # type: ignore[arg-type]
+        hit = {}
+        for name, cv in (*canvases.items(), (layout.META_SHEET_NAME, meta)):
+            ws = book.add_worksheet(name)
+            flush(cv, ws, formats, canvases, _COMMENT_AUTHOR)  # type: ignore[arg-type]
+            hit[name] = ws
+        if len(_DRAWN) >= 8:
+            _DRAWN.clear()
+        _DRAWN[key] = hit
+    return hit
+
+
 def write_standard(
     wb: Workbook,
     *,
@@ -779,7 +825,9 @@ def write_standard(
     panel mode the notes, 填表说明 and input messages state (``None``: the default profile).
     """
     formats = Formats(wb)
-    blank_meta, blank, names = _blank(year, tuple(grades), ProfileText.of(rules))
+    words = ProfileText.of(rules)
+    blank_meta, blank, names = _blank(year, tuple(grades), words)
+    drawn = _drawn(year, tuple(grades), words, wb.options) if isinstance(wb, bookparts.Book) else None
     for name, formula in names:
         wb.define_name(name, formula)
     meta = blank_meta.copy()
@@ -790,14 +838,33 @@ def write_standard(
         if doc is not None and doc.template_version != TEMPLATE_VERSION:
             doc, marks = relocate(doc, marks)
         overlay(canvases, doc, outputs, marks)
-    for cv in canvases.values():
-        fit_rows(cv)
+    changed: dict[str, list[tuple[int, int]]] = {}
+    if drawn is not None:  # only what changed is measured and written
+        for name, cv in canvases.items():
+            changed[name] = changed_cells(cv, blank[name])
+            fit_rows_over(cv, blank[name], _fitted(year, tuple(grades), words, name), changed[name])
+    else:
+        for cv in canvases.values():
+            fit_rows(cv)
 
     worksheets: dict[str, Worksheet] = {}
     for sheet in layout.WORKBOOK.sheets:
-        ws = wb.add_worksheet(sheet.name, worksheet_class=FastWorksheet)
+        ws = wb.add_worksheet(sheet.name)
         worksheets[sheet.key] = ws
-        flush(canvases[sheet.name], ws, formats, canvases, _COMMENT_AUTHOR)
+        if drawn is not None:
+            cv = canvases[sheet.name]
+            flush_over(
+                cv,
+                blank[sheet.name],
+                drawn[sheet.name],
+                ws,
+                formats,
+                canvases,
+                _COMMENT_AUTHOR,
+                changed[sheet.name],
+            )
+        else:
+            flush(canvases[sheet.name], ws, formats, canvases, _COMMENT_AUTHOR)
         _page_setup(ws, sheet)
         if sheet.blocks:
             ws.print_area(0, 0, _print_end(sheet, canvases, blank=doc is None) - 1, sheet.last_col - 1)
@@ -811,8 +878,13 @@ def write_standard(
             ws.hide_gridlines(2)
         if protect:
             _protect(ws)
-    meta_ws = wb.add_worksheet(layout.META_SHEET_NAME, worksheet_class=FastWorksheet)
-    flush(meta, meta_ws, formats, canvases, _COMMENT_AUTHOR)
+    meta_ws = wb.add_worksheet(layout.META_SHEET_NAME)
+    if drawn is not None:
+        flush_over(
+            meta, blank_meta, drawn[layout.META_SHEET_NAME], meta_ws, formats, canvases, _COMMENT_AUTHOR
+        )
+    else:
+        flush(meta, meta_ws, formats, canvases, _COMMENT_AUTHOR)
     meta_ws.hide()
     if protect:
         _protect(meta_ws)

@@ -134,21 +134,60 @@ def fit_rows(cv: Canvas) -> None:
             cv.heights[row] = min(needed, 409)
 
 
+def changed_cells(cv: Canvas, blank: Canvas) -> list[tuple[int, int]]:
+    """The cells of ``cv``, a changed copy of ``blank``, that are not the blank's: a value or style
+    replaced, a cell added, and every formula (its cached value follows its source) and comment."""
+    old = blank.cells
+    out = []
+    for key, cell in cv.cells.items():
+        was = old.get(key)
+        if (
+            was is None
+            or cell.formula is not None
+            or cell.comment is not None
+            or cell.value is not was.value
+            or cell.style is not was.style
+        ):
+            out.append(key)
+    return out
+
+
+def fit_rows_over(
+    cv: Canvas, blank: Canvas, fitted: Mapping[int, float], changed: list[tuple[int, int]]
+) -> None:
+    """:func:`fit_rows` of ``cv``, a copy of ``blank`` whose rows and columns are the blank's and whose
+    changed cells are ``changed``, given ``fitted``, the blank's heights once fitted: only the changed
+    cells are measured (all of them again when one replaced wrapped text, which could shrink a row)."""
+    for key in changed:
+        was = blank.cells.get(key)
+        if was is not None and isinstance(was.value, str) and was.style.get("text_wrap"):
+            fit_rows(cv)
+            return
+    cv.heights.update(fitted)
+    for row, col in changed:
+        cell = cv.cells[row, col]
+        if not (isinstance(cell.value, str) and cell.style.get("text_wrap")):
+            continue
+        last_col = cv.merges.get((row, col), (row, col))[1]
+        width = sum(cv.widths.get(c, 8.43) for c in range(col, last_col + 1))
+        needed = LINE_HEIGHT * wrapped_lines(cell.value, width) + 4
+        if needed > cv.heights.get(row, LINE_HEIGHT + 2):
+            cv.heights[row] = min(needed, 409)
+
+
 def write_value(ws: Worksheet, row: int, col: int, value: Any, fmt: Format) -> None:
-    """Write one value (0-based position) with the writer its type needs."""
-    # blanks, numbers and text (all but a few cells) through xlsxwriter's undecorated writers: the
-    # position is already numeric (tests/test_xlsxfast.py checks the bytes against the public ones)
+    """Write one value (0-based position) with the writer its type needs (xlsxwriter's public ones)."""
     if value is None or value == "":
-        ws._write_blank(row, col, None, fmt)
+        ws.write_blank(row, col, None, fmt)
     elif isinstance(value, bool):
         ws.write_boolean(row, col, value, fmt)
     elif isinstance(value, int | float | Decimal) and math.isfinite(value):
-        ws._write_number(row, col, float(value), fmt)
+        ws.write_number(row, col, float(value), fmt)
     elif isinstance(value, datetime | date):
         dt = value if isinstance(value, datetime) else datetime(value.year, value.month, value.day)
         ws.write_datetime(row, col, dt, fmt)
     else:
-        ws._write_string(row, col, str(value), fmt)
+        ws.write_string(row, col, str(value), fmt)
 
 
 def flush(
@@ -170,25 +209,7 @@ def flush(
         fmt = by_style.get(id(cell.style))
         if fmt is None:
             fmt = by_style[id(cell.style)] = formats.get(cell.style)
-        if cell.formula:
-            cached: Any = ""
-            if cell.source:
-                src = canvases.get(cell.source[0])
-                hit = src.cells.get(cell.source[1:]) if src else None
-                cached = hit.value if hit and hit.value is not None else ""
-            if isinstance(cached, Decimal | date):
-                cached = str(cached)
-            ws.write_formula(row - 1, col - 1, cell.formula, fmt, cached)
-        else:
-            write_value(ws, row - 1, col - 1, cell.value, fmt)
-        if cell.comment:
-            lines = wrapped_lines(cell.comment, 40)
-            ws.write_comment(
-                row - 1,
-                col - 1,
-                cell.comment,
-                {"author": comment_author, "x_scale": 2.2, "y_scale": 0.6 + 0.4 * lines},
-            )
+        _write_cell(ws, row, col, cell, fmt, canvases, comment_author)
     for r0, c0, r1, c1, opts in cv.validations:
         ws.data_validation(r0 - 1, c0 - 1, r1 - 1, c1 - 1, opts)
     red = formats.get({"bg_color": "#FFC7CE", "font_color": "#9C0006"})
@@ -196,3 +217,63 @@ def flush(
         ws.conditional_format(
             r0 - 1, c0 - 1, r1 - 1, c1 - 1, {"type": "formula", "criteria": formula, "format": red}
         )
+
+
+def _write_cell(
+    ws: Worksheet,
+    row: int,
+    col: int,
+    cell: Cell,
+    fmt: Format,
+    canvases: Mapping[str, Canvas],
+    comment_author: str,
+) -> None:
+    """One cell of :func:`flush` (1-based position): its value or formula, and its comment."""
+    if cell.formula:
+        cached: Any = ""
+        if cell.source:
+            src = canvases.get(cell.source[0])
+            hit = src.cells.get(cell.source[1:]) if src else None
+            cached = hit.value if hit and hit.value is not None else ""
+        if isinstance(cached, Decimal | date):
+            cached = str(cached)
+        ws.write_formula(row - 1, col - 1, cell.formula, fmt, cached)
+    else:
+        write_value(ws, row - 1, col - 1, cell.value, fmt)
+    if cell.comment:
+        lines = wrapped_lines(cell.comment, 40)
+        ws.write_comment(
+            row - 1,
+            col - 1,
+            cell.comment,
+            {"author": comment_author, "x_scale": 2.2, "y_scale": 0.6 + 0.4 * lines},
+        )
+
+
+def flush_over(
+    cv: Canvas,
+    blank: Canvas,
+    drawn: Any,
+    ws: Any,
+    formats: FormatSource,
+    canvases: Mapping[str, Canvas],
+    comment_author: str,
+    changed: list[tuple[int, int]] | None = None,
+) -> None:
+    """What :func:`flush` writes for ``cv``, a changed copy of ``blank``, on a recording sheet
+    (:class:`~.bookparts.Sheet`): it takes ``drawn``, the sheet ``blank`` was flushed on once, and then
+    writes only what differs from the blank: cells whose value or style changed, every formula (its
+    cached value follows its source) and comment, and row heights. Widths, merges, validations and
+    conditional formats are the blank's (a copy keeps them). ``changed``: :func:`changed_cells`, if
+    known."""
+    ws.copy_from(drawn)
+    for row, h in sorted(cv.heights.items()):
+        if blank.heights.get(row) != h:
+            ws.set_row(row - 1, h)
+    by_style: dict[int, Format] = {}
+    for row, col in changed_cells(cv, blank) if changed is None else changed:
+        cell = cv.cells[row, col]
+        fmt = by_style.get(id(cell.style))
+        if fmt is None:
+            fmt = by_style[id(cell.style)] = formats.get(cell.style)
+        _write_cell(ws, row, col, cell, fmt, canvases, comment_author)

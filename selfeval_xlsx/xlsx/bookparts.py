@@ -1,0 +1,932 @@
+"""Write a workbook's parts from a frame that xlsxwriter draws once per process.
+
+A completed or returned workbook is the same template every time: the same styles, column widths, page
+setup, protection, data validations and conditional formats; only the cells, row heights, merged ranges,
+links, comments, print areas and titles change. :class:`Book` and :class:`Sheet` take the calls that
+``completed.py`` and ``template.write_standard`` make on an xlsxwriter workbook (the same public method
+names) and record them. On :meth:`Book.close`, the *frame* calls (everything but the per-file content)
+are replayed, once per process and per distinct frame, on a real ``xlsxwriter.Workbook`` through its
+public API; its output gives each sheet's XML around ``<sheetData/>``, ``styles.xml`` and the theme, and
+the style index of every format (read from the cells of a scratch sheet, one cell per format, in the
+written XML). Per file, only the recorded cells, rows, merges, links and comments are written as XML by
+this module, with the workbook's own ``workbook.xml``, relationships, content types and properties.
+
+Nothing here reads the input workbook: like xlsxwriter's own output, every part is made from the
+recorded calls and the frame. A call this module does not know raises :class:`Unsupported` before
+anything is written, and the caller writes the workbook with xlsxwriter instead.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import struct
+import zipfile
+import zlib
+from collections.abc import Iterable
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import xlsxwriter
+from xlsxwriter.utility import quote_sheetname, xl_col_to_name, xl_rowcol_to_cell
+
+_STR_MAX = 32_767  # Excel's longest cell text (xlsxwriter truncates to it too)
+_DEFAULT_ROW_PX = 20
+_DEFAULT_COL_PX = 64
+_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+_PKG_REL = "http://schemas.openxmlformats.org/package/2006/relationships"
+_XML = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+_CT = "application/vnd.openxmlformats-officedocument."
+
+
+class Unsupported(Exception):
+    """A call the part writer does not reproduce: write this workbook with xlsxwriter instead."""
+
+
+# --- XML text --------------------------------------------------------------------------------------
+
+_CONTROL = re.compile(r"[\x00-\x08\x0B-\x1F]")
+_ESCAPED = re.compile(r"(_x[0-9a-fA-F]{4}_)")
+
+
+def _text(s: str) -> str:
+    """Element text: &, <, > escaped; control characters as Excel's ``_xHHHH_`` (and a literal
+    ``_xHHHH_`` protected by ``_x005F``), as xlsxwriter writes them."""
+    if "_x" in s:
+        s = _ESCAPED.sub(r"_x005F\1", s)
+    if _CONTROL.search(s):
+        s = _CONTROL.sub(lambda m: f"_x{ord(m.group()):04X}_", s)
+    return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _esc(s: str) -> str:
+    """Element text escaped as xlsxwriter escapes formulas, comments and names: &, <, > only."""
+    return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _attr(s: str) -> str:
+    return (
+        s.replace("&", "&amp;")
+        .replace("<", "&lt;")
+        .replace(">", "&gt;")
+        .replace('"', "&quot;")
+        .replace("\n", "&#xA;")
+    )
+
+
+def _t(s: str, escape: Any = _text) -> str:
+    """A ``<t>`` element, preserving leading or trailing whitespace."""
+    if s[:1].isspace() or s[-1:].isspace():
+        return f'<t xml:space="preserve">{escape(s)}</t>'
+    return f"<t>{escape(s)}</t>"
+
+
+# --- recording --------------------------------------------------------------------------------------
+
+
+class Fmt:
+    """A recorded cell format: its properties, as given to ``add_format``."""
+
+    __slots__ = ("key",)
+
+    def __init__(self, key: tuple[tuple[str, Any], ...]) -> None:
+        self.key = key
+
+    def __repr__(self) -> str:
+        return f"Fmt({self.key!r})"
+
+
+_Call = tuple[str, tuple[Any, ...], tuple[tuple[str, Any], ...]]  # a recorded call: name, args, kwargs
+
+_FRAME_CALLS = frozenset(
+    {
+        "set_column",
+        "set_paper",
+        "set_portrait",
+        "set_landscape",
+        "set_margins",
+        "center_horizontally",
+        "set_footer",
+        "set_header",
+        "fit_to_pages",
+        "freeze_panes",
+        "hide_gridlines",
+        "protect",
+        "data_validation",
+        "conditional_format",
+        "activate",
+        "hide",
+    }
+)
+
+
+class Sheet:
+    """Records what is written on one worksheet (the xlsxwriter ``Worksheet`` methods the package uses)."""
+
+    def __init__(self, book: Book, name: str, index: int) -> None:
+        self.book, self.name, self.index = book, name, index
+        self.frame: list[_Call] = []
+        self.cells: dict[tuple[int, int], tuple[str, Any, Fmt | None]] = {}
+        self.heights: dict[int, int] = {}  # row → height in pixels
+        self.widths: dict[int, int] = {}  # column → width in pixels
+        self.merges: list[tuple[int, int, int, int]] = []
+        self.links: list[tuple[int, int, str, str]] = []
+        self.comments: dict[tuple[int, int], tuple[str, dict[str, Any]]] = {}
+        self.area: tuple[int, int, int, int] | None = None
+        self.titles: tuple[int, int] | None = None
+        self.hidden = False
+        self.source: Sheet | None = None  # the sheet taken by copy_from: its unchanged rows are reused
+        self.dirty: set[int] = set()  # rows written since
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):  # copy, pickle and hasattr probes: plain attribute semantics
+            raise AttributeError(name)
+        if name in _FRAME_CALLS:
+
+            def call(*args: Any, **kwargs: Any) -> int:
+                self.frame.append((name, args, tuple(sorted(kwargs.items()))))
+                if name == "activate":
+                    self.book.active, self.hidden = self.index, False
+                elif name == "hide":
+                    self.hidden = True
+                return 0
+
+            return call
+        raise Unsupported(f"Worksheet.{name}")
+
+    def copy_from(self, other: Sheet) -> None:
+        """Take everything ``other`` recorded (a sheet drawn once and reused: cells are then written
+        over it). Its formats join this sheet's book."""
+        self.frame = list(other.frame)
+        self.cells = dict(other.cells)
+        self.heights = dict(other.heights)
+        self.widths = dict(other.widths)
+        self.merges = list(other.merges)
+        self.links = list(other.links)
+        self.comments = dict(other.comments)
+        self.area, self.titles, self.hidden = other.area, other.titles, other.hidden
+        self.source, self.dirty = other, set()
+        for key, fmt in other.book.formats.items():
+            self.book.formats.setdefault(key, fmt)
+
+    # frame calls with something to remember
+    def set_column(
+        self, first: int, last: int, width: float | None = None, fmt: Any = None, options: Any = None
+    ) -> int:
+        if fmt is not None or options:
+            raise Unsupported("set_column with a format or options")
+        self.frame.append(("set_column", (first, last, width), ()))
+        px = _col_px(width)
+        for c in range(first, last + 1):
+            self.widths[c] = px
+        return 0
+
+    def set_first_sheet(self) -> None:
+        self.book.first, self.hidden = self.index, False
+
+    # cells
+    def _put(self, row: int, col: int, kind: str, value: Any, fmt: Any) -> int:
+        if fmt is not None and not isinstance(fmt, Fmt):
+            raise Unsupported("a format not made by this book")
+        self.cells[row, col] = (kind, value, fmt)
+        self.dirty.add(row)
+        return 0
+
+    def write_string(self, row: int, col: int, string: str, fmt: Any = None) -> int:
+        string = str(string)
+        if len(string) > _STR_MAX:
+            string = string[:_STR_MAX]
+        return self._put(row, col, "s", string, fmt)
+
+    _write_string = write_string
+
+    def write_number(self, row: int, col: int, number: Any, fmt: Any = None) -> int:
+        return self._put(row, col, "n", float(number), fmt)
+
+    _write_number = write_number
+
+    def write_blank(self, row: int, col: int, blank: Any = None, fmt: Any = None) -> int:
+        if fmt is None:  # xlsxwriter ignores a blank without a format
+            return 0
+        return self._put(row, col, "b", None, fmt)
+
+    _write_blank = write_blank
+
+    def write_boolean(self, row: int, col: int, value: Any, fmt: Any = None) -> int:
+        return self._put(row, col, "bool", bool(value), fmt)
+
+    def write_datetime(self, row: int, col: int, value: datetime | date, fmt: Any = None) -> int:
+        if isinstance(value, datetime) and value.tzinfo is not None:
+            raise Unsupported("a date with a time zone")
+        dt = value if isinstance(value, datetime) else datetime(value.year, value.month, value.day)
+        delta = dt - datetime(1899, 12, 31)
+        serial = delta.days + delta.seconds / 86400 + delta.microseconds / 86400e6
+        if serial > 59:  # Excel's 1900 leap year
+            serial += 1
+        return self._put(row, col, "n", float(serial), fmt)
+
+    def write_formula(self, row: int, col: int, formula: str, fmt: Any = None, value: Any = 0) -> int:
+        formula = formula[1:] if formula.startswith("=") else formula
+        if formula.startswith("{") or "_xlfn." in formula or not _PLAIN_FORMULA.fullmatch(formula):
+            raise Unsupported("a formula that needs xlsxwriter's preparation")
+        return self._put(row, col, "f", (formula, value), fmt)
+
+    def write(self, row: int, col: int, data: Any, fmt: Any = None) -> int:
+        if data is None or data == "":
+            return self.write_blank(row, col, None, fmt)
+        if isinstance(data, bool):
+            return self.write_boolean(row, col, data, fmt)
+        if isinstance(data, int | float | Decimal):
+            return self.write_number(row, col, data, fmt)
+        if isinstance(data, str):
+            return self.write_string(row, col, data, fmt)
+        raise Unsupported(f"write of {type(data).__name__}")
+
+    def merge_range(self, r0: int, c0: int, r1: int, c1: int, data: Any, fmt: Any = None) -> int:
+        if r0 == r1 and c0 == c1:
+            raise Unsupported("a merged range of one cell")
+        r0, r1, c0, c1 = min(r0, r1), max(r0, r1), min(c0, c1), max(c0, c1)
+        self.merges.append((r0, c0, r1, c1))
+        self.write(r0, c0, data, fmt)
+        for r in range(r0, r1 + 1):
+            for c in range(c0, c1 + 1):
+                if (r, c) != (r0, c0):
+                    self.write_blank(r, c, None, fmt)
+        return 0
+
+    def write_url(
+        self, row: int, col: int, url: str, fmt: Any = None, string: str | None = None, tip: Any = None
+    ) -> int:
+        if not url.startswith("internal:") or tip:
+            raise Unsupported("an external link or a tip")
+        link = url[len("internal:") :]
+        text = link if string is None else string
+        self.links.append((row, col, link, text))
+        return self.write_string(row, col, text, fmt)
+
+    def set_row(self, row: int, height: float | None = None, fmt: Any = None, options: Any = None) -> int:
+        if fmt is not None or options:
+            raise Unsupported("set_row with a format or options")
+        if height is None:
+            self.heights.pop(row, None)
+        else:
+            self.heights[row] = int(height * 4.0 / 3.0 + 0.5)
+        self.dirty.add(row)
+        return 0
+
+    def write_comment(self, row: int, col: int, text: str, options: dict[str, Any] | None = None) -> int:
+        opts = dict(options or {})
+        if set(opts) - {"author", "x_scale", "y_scale"}:
+            raise Unsupported("comment options")
+        self.comments[row, col] = (str(text), opts)
+        return 0
+
+    def print_area(self, r0: int, c0: int, r1: int, c1: int) -> int:
+        self.area = (r0, c0, r1, c1)
+        return 0
+
+    def repeat_rows(self, first: int, last: int | None = None) -> None:
+        self.titles = (first, first if last is None else last)
+
+
+_PLAIN_FORMULA = re.compile(r"[A-Za-z0-9_$!:.,()\"'=<>&+\-*/ \u4e00-\u9fff]*")
+
+
+def _col_px(width: float | None) -> int:
+    """A column width in characters as xlsxwriter's pixels (``set_column``)."""
+    if width is None:
+        return _DEFAULT_COL_PX
+    if width < 1:
+        return int(width * 12 + 0.5)
+    return int(width * 7 + 0.5) + 5
+
+
+class Book:
+    """Records an xlsxwriter workbook's calls (``add_worksheet``, ``add_format``, ``define_name``,
+    ``set_properties``) and writes the package on :meth:`close`."""
+
+    def __init__(self, target: str | Path | BinaryIO, options: dict[str, Any] | None = None) -> None:
+        self.target = target
+        self.options = dict(options or {})
+        self.default = tuple(sorted((self.options.get("default_format_properties") or {}).items()))
+        self.sheets: list[Sheet] = []
+        self.names: list[tuple[str, str]] = []
+        self.properties: dict[str, Any] = {}
+        self.formats: dict[tuple[tuple[str, Any], ...], Fmt] = {}
+        self.active = 0
+        self.first = 0
+
+    def add_format(self, properties: dict[str, Any] | None = None) -> Fmt:
+        key = tuple(sorted((properties or {}).items()))
+        try:
+            hit = self.formats.get(key)
+        except TypeError as exc:
+            raise Unsupported("a format property that is not hashable") from exc
+        if hit is None:
+            hit = self.formats[key] = Fmt(key)
+        return hit
+
+    def add_worksheet(self, name: str | None = None, worksheet_class: Any = None) -> Sheet:
+        if not name or any(s.name == name for s in self.sheets):
+            raise Unsupported("a sheet without a name or with a repeated name")
+        sheet = Sheet(self, name, len(self.sheets))
+        self.sheets.append(sheet)
+        return sheet
+
+    def define_name(self, name: str, formula: str) -> int:
+        if "!" in name:
+            raise Unsupported("a sheet-local defined name")
+        self.names.append((name, formula[1:] if formula.startswith("=") else formula))
+        return 0
+
+    def set_properties(self, properties: dict[str, Any]) -> None:
+        if set(properties) - {"title", "comments"}:
+            raise Unsupported("document properties other than title and comments")
+        self.properties.update(properties)
+
+    def close(self) -> None:
+        data = write_package(self)
+        if isinstance(self.target, str | Path):
+            Path(self.target).write_bytes(data)
+        else:
+            self.target.write(data)
+
+
+# --- the frame, once per process -----------------------------------------------------------------
+
+
+class _Base:
+    """What xlsxwriter wrote for one set of frames and formats: styles, theme, each frame's XML cut
+    around ``<sheetData/>`` and each format's style index."""
+
+    def __init__(
+        self, options: dict[str, Any], frames: list[Any], formats: list[tuple[tuple[str, Any], ...]]
+    ) -> None:
+        buf = io.BytesIO()
+        opts = dict(options)
+        opts["default_format_properties"] = dict(opts.get("default_format_properties") or {})
+        opts["in_memory"] = True
+        wb = xlsxwriter.Workbook(buf, opts)
+        scratch = wb.add_worksheet("formats")
+        real: dict[tuple[tuple[str, Any], ...], Any] = {}
+        for i, key in enumerate(formats):
+            real[key] = wb.add_format(dict(key))
+            scratch.write_blank(i, 0, None, real[key])
+        for j, calls in enumerate(frames):
+            ws = wb.add_worksheet(f"frame{j}")
+            for name, args, kwargs in calls:
+                getattr(ws, name)(*(_real(a, real) for a in args), **{k: _real(v, real) for k, v in kwargs})
+        scratch.activate()
+        wb.close()
+        with zipfile.ZipFile(io.BytesIO(buf.getvalue())) as z:
+            xml = [z.read(f"xl/worksheets/sheet{k + 1}.xml").decode("utf-8") for k in range(len(frames) + 1)]
+            self.parts = {  # kept as text: their deflated bytes are remembered (see _deflate)
+                "xl/styles.xml": z.read("xl/styles.xml").decode("utf-8"),
+                "xl/theme/theme1.xml": z.read("xl/theme/theme1.xml").decode("utf-8"),
+                "_rels/.rels": z.read("_rels/.rels").decode("utf-8"),
+            }
+        found = {int(r) - 1: int(s or 0) for r, s in re.findall(r'<c r="A(\d+)"(?: s="(\d+)")?/>', xml[0])}
+        self.xf = {key: found[i] for i, key in enumerate(formats)}
+        self.frames = [_split(x) for x in xml[1:]]
+
+
+_BASES: dict[tuple[Any, ...], _Base] = {}
+MAX_BASES = 64  # distinct (frames, formats) sets remembered per process
+
+
+def _base(book: Book) -> tuple[_Base, list[int]]:
+    """The base for ``book`` (drawn on first need) and the position of each of its sheets' frames.
+
+    The base depends only on the set of frames and of formats the workbook uses, never on what was written
+    before in the process: a workbook's parts are the same whichever workbooks came first."""
+    frames: dict[tuple[str, ...], int] = {}
+    calls: list[list[_Call]] = []
+    where: list[int] = []
+    for sheet in book.sheets:
+        frame = _frame_key(sheet)
+        if frame not in frames:
+            frames[frame] = len(calls)
+            calls.append(sheet.frame)
+        where.append(frames[frame])
+    formats = sorted(book.formats, key=repr)
+    key = (repr(sorted(book.options.items(), key=repr)), tuple(frames), tuple(formats))
+    base = _BASES.get(key)
+    if base is None:
+        if len(_BASES) >= MAX_BASES:
+            _BASES.pop(next(iter(_BASES)))
+        base = _BASES[key] = _Base(book.options, calls, formats)
+    return base, where
+
+
+def _real(value: Any, real: dict[tuple[tuple[str, Any], ...], Any]) -> Any:
+    """A recorded argument for the real workbook: formats made real, in dicts too."""
+    if isinstance(value, Fmt):
+        return real[value.key]
+    if isinstance(value, dict):
+        return {k: _real(v, real) for k, v in value.items()}
+    return value
+
+
+def _frame_key(sheet: Sheet) -> tuple[str, ...]:
+    return tuple(repr(call) for call in sheet.frame)
+
+
+def _split(xml: str) -> tuple[str, str, str]:
+    """A frame sheet's XML cut around its dimension and its empty ``<sheetData/>``."""
+    head, _, tail = xml.partition("<sheetData/>")
+    if not tail:
+        raise RuntimeError("xlsxwriter wrote a frame sheet without an empty <sheetData/>")
+    before, _dim, after = re.split(r'(<dimension ref="[^"]*"/>)', head, maxsplit=1)
+    return before, after, tail
+
+
+# --- per file ----------------------------------------------------------------------------------------
+
+
+def _num(x: float) -> str:
+    return f"{x:.16G}"
+
+
+class _Strings:
+    def __init__(self) -> None:
+        self.index: dict[str, int] = {}
+        self.count = 0
+
+    def __call__(self, s: str) -> int:
+        self.count += 1
+        i = self.index.get(s)
+        if i is None:
+            i = self.index[s] = len(self.index)
+        return i
+
+    def xml(self) -> str:
+        body = "".join(f"<si>{_t(s)}</si>" for s in self.index)
+        return f'{_XML}<sst xmlns="{_NS}" count="{self.count}" uniqueCount="{len(self.index)}">{body}</sst>'
+
+
+_COLS = tuple(xl_col_to_name(c) for c in range(64))
+
+
+_NO_TEXT = frozenset({"b", "n", "bool"})  # cell kinds whose XML does not depend on the string table
+_ROWS: dict[tuple[Sheet, Any], dict[int, str]] = {}  # (source sheet, base) → its rows without text, as XML
+_ROWS_MAX = 256
+
+
+def _sheet_data(
+    sheet: Sheet, xf: dict[tuple[tuple[str, Any], ...], int], sst: _Strings, base: Any = None
+) -> tuple[str, str]:
+    """(the dimension element, ``<sheetData>``) of a recorded sheet. A row the sheet took unchanged
+    from its ``source`` (:meth:`Sheet.copy_from`) and that holds no text (no string numbers in it) is
+    written as it was the first time for the same source and ``base`` (the style numbers)."""
+    rows: dict[int, list[int]] = {}
+    for r, c in sheet.cells:
+        rows.setdefault(r, []).append(c)
+    all_rows = sorted(rows.keys() | sheet.heights.keys())
+    if not all_rows:
+        return '<dimension ref="A1"/>', "<sheetData/>"
+    cols = [c for cs in rows.values() for c in cs]
+    c0 = min(cols) if cols else 0
+    c1 = max(cols) if cols else 0
+    first, last = xl_rowcol_to_cell(all_rows[0], c0), xl_rowcol_to_cell(all_rows[-1], c1)
+    dim = f'<dimension ref="{first}"/>' if first == last else f'<dimension ref="{first}:{last}"/>'
+    out: list[str] = ["<sheetData>"]
+    w = out.append
+    cells, heights = sheet.cells, sheet.heights
+    style_of: dict[int, str] = {}
+    reuse: dict[int, str] | None = None
+    if sheet.source is not None and base is not None:
+        reuse = _ROWS.get((sheet.source, base))
+        if reuse is None:
+            if len(_ROWS) >= _ROWS_MAX:
+                _ROWS.clear()
+            reuse = _ROWS[sheet.source, base] = {}
+    dirty = sheet.dirty
+    for r in all_rows:
+        if reuse is not None and r not in dirty:
+            hit = reuse.get(r)
+            if hit is not None:
+                w(hit)
+                continue
+            start = len(out)
+        else:
+            start = -1
+        num = str(r + 1)
+        px = heights.get(r)
+        ht = "" if px is None or px == _DEFAULT_ROW_PX else f' ht="{px * 0.75:.16g}" customHeight="1"'
+        cs = rows.get(r)
+        if not cs:
+            w(f'<row r="{num}"{ht}/>')
+            continue
+        w(f'<row r="{num}"{ht}>')
+        for c in sorted(cs):
+            kind, value, fmt = cells[r, c]
+            s = ""
+            if fmt is not None:
+                known = style_of.get(id(fmt))
+                if known is None:
+                    i = xf[fmt.key]
+                    known = style_of[id(fmt)] = f' s="{i}"' if i else ""
+                s = known
+            ref = (_COLS[c] if c < 64 else xl_col_to_name(c)) + num
+            if kind == "s":
+                w(f'<c r="{ref}"{s} t="s"><v>{sst(value)}</v></c>')
+            elif kind == "n":
+                w(f'<c r="{ref}"{s}><v>{_num(value)}</v></c>')
+            elif kind == "b":
+                w(f'<c r="{ref}"{s}/>')
+            elif kind == "bool":
+                w(f'<c r="{ref}"{s} t="b"><v>{int(value)}</v></c>')
+            else:  # formula and its cached value
+                formula, cached = value
+                if isinstance(cached, bool):
+                    w(f'<c r="{ref}"{s} t="b"><f>{_esc(formula)}</f><v>{int(cached)}</v></c>')
+                elif isinstance(cached, int | float) and not isinstance(cached, bool):
+                    w(f'<c r="{ref}"{s}><f>{_esc(formula)}</f><v>{_num(float(cached))}</v></c>')
+                else:
+                    text = "" if cached is None else str(cached)
+                    w(f'<c r="{ref}"{s} t="str"><f>{_esc(formula)}</f><v>{_esc(text)}</v></c>')
+        w("</row>")
+        if start >= 0 and reuse is not None and all(cells[r, c][0] in _NO_TEXT for c in cs):
+            reuse[r] = "".join(out[start:])
+    out.append("</sheetData>")
+    return dim, "".join(out)
+
+
+def _insert(tail: str, parts: Iterable[tuple[str, tuple[str, ...]]]) -> str:
+    """Insert XML elements into a frame's tail before the first of the elements that follow them."""
+    for xml, before in parts:
+        if not xml:
+            continue
+        at = len(tail) - len("</worksheet>")
+        for tag in before:
+            i = tail.find(tag)
+            if i != -1:
+                at = min(at, i)
+        tail = tail[:at] + xml + tail[at:]
+    return tail
+
+
+_AFTER_MERGES = (
+    "<phoneticPr",
+    "<conditionalFormatting",
+    "<dataValidations",
+    "<hyperlinks",
+    "<printOptions",
+    "<pageMargins",
+    "<pageSetup",
+    "<headerFooter",
+    "<legacyDrawing",
+    "<extLst",
+)
+_AFTER_LINKS = ("<printOptions", "<pageMargins", "<pageSetup", "<headerFooter", "<legacyDrawing", "<extLst")
+_AFTER_DRAWING = (
+    "<legacyDrawingHF",
+    "<picture",
+    "<oleObjects",
+    "<controls",
+    "<webPublishItems",
+    "<tableParts",
+    "<extLst",
+)
+
+
+def _comment_geometry(
+    sheet: Sheet, row: int, col: int, opts: dict[str, Any]
+) -> tuple[list[int], float, float, float, float]:
+    """xlsxwriter's placement of a comment box: the VML anchor and its position and size in points."""
+    width, height = 128.0, 74.0
+    if opts.get("x_scale"):
+        width *= opts["x_scale"]
+    if opts.get("y_scale"):
+        height *= opts["y_scale"]
+    width, height = int(0.5 + width), int(0.5 + height)
+    if row == 0:
+        y1, r = 2, 0
+    else:
+        y1, r = 10, row - 1
+    x1, c = 15, col + 1
+
+    def wcol(i: int) -> int:
+        return sheet.widths.get(i, _DEFAULT_COL_PX)
+
+    def hrow(i: int) -> int:
+        return sheet.heights.get(i, _DEFAULT_ROW_PX)
+
+    x_abs = sum(wcol(i) for i in range(c)) + x1
+    y_abs = sum(hrow(i) for i in range(r)) + y1
+    while x1 >= wcol(c):
+        x1 -= wcol(c)
+        c += 1
+    while y1 >= hrow(r):
+        y1 -= hrow(r)
+        r += 1
+    c_end, r_end = c, r
+    w, h = width + x1, height + y1
+    while w >= wcol(c_end):
+        w -= wcol(c_end)
+        c_end += 1
+    while h >= hrow(r_end):
+        h -= hrow(r_end)
+        r_end += 1
+    return [c, x1, r, y1, c_end, w, r_end, h], x_abs * 0.75, y_abs * 0.75, width * 0.75, height * 0.75
+
+
+def _vml(sheet: Sheet, data_id: int) -> str:
+    shapes = []
+    for i, ((row, col), (_, opts)) in enumerate(sorted(sheet.comments.items()), 1):
+        anchor, left, top, width, height = _comment_geometry(sheet, row, col, opts)
+        style = (
+            f"position:absolute;margin-left:{left:.15g}pt;margin-top:{top:.15g}pt;"
+            f"width:{width:.15g}pt;height:{height:.15g}pt;z-index:{i};visibility:hidden"
+        )
+        shapes.append(
+            f'<v:shape id="_x0000_s{1024 * data_id + i}" type="#_x0000_t202" style="{style}" '
+            'fillcolor="#ffffe1" o:insetmode="auto"><v:fill color2="#ffffe1"/>'
+            '<v:shadow on="t" color="black" obscured="t"/><v:path o:connecttype="none"/>'
+            '<v:textbox style="mso-direction-alt:auto"><div style="text-align:left"></div></v:textbox>'
+            '<x:ClientData ObjectType="Note"><x:MoveWithCells/><x:SizeWithCells/>'
+            f"<x:Anchor>{', '.join(str(v) for v in anchor)}</x:Anchor><x:AutoFill>False</x:AutoFill>"
+            f"<x:Row>{row}</x:Row><x:Column>{col}</x:Column></x:ClientData></v:shape>"
+        )
+    return (
+        '<xml xmlns:v="urn:schemas-microsoft-com:vml" xmlns:o="urn:schemas-microsoft-com:office:office" '
+        'xmlns:x="urn:schemas-microsoft-com:office:excel"><o:shapelayout v:ext="edit">'
+        f'<o:idmap v:ext="edit" data="{data_id}"/></o:shapelayout>'
+        '<v:shapetype id="_x0000_t202" coordsize="21600,21600" o:spt="202" path="m,l,21600r21600,l21600,xe">'
+        '<v:stroke joinstyle="miter"/><v:path gradientshapeok="t" o:connecttype="rect"/></v:shapetype>'
+        + "".join(shapes)
+        + "</xml>"
+    )
+
+
+def _comments_xml(sheet: Sheet) -> str:
+    authors: dict[str, int] = {}
+    items = []
+    for (row, col), (text, opts) in sorted(sheet.comments.items()):
+        author = str(opts.get("author") or "")
+        aid = authors.setdefault(author, len(authors))
+        items.append(
+            f'<comment ref="{xl_rowcol_to_cell(row, col)}" authorId="{aid}"><text><r><rPr><sz val="8"/>'
+            f'<color indexed="81"/><rFont val="Tahoma"/><family val="2"/></rPr>{_t(text, _esc)}</r></text></comment>'
+        )
+    names = "".join(f"<author>{_esc(a)}</author>" for a in authors)
+    return f'{_XML}<comments xmlns="{_NS}"><authors>{names}</authors><commentList>{"".join(items)}</commentList></comments>'
+
+
+def _area(sheet: Sheet, r0: int, c0: int, r1: int, c1: int) -> str:
+    return f"{quote_sheetname(sheet.name)}!${xl_col_to_name(c0)}${r0 + 1}:${xl_col_to_name(c1)}${r1 + 1}"
+
+
+def write_package(book: Book) -> bytes:
+    """The .xlsx bytes of a recorded workbook."""
+    if not book.sheets:
+        raise Unsupported("a workbook without sheets")
+    base, where = _base(book)
+    sst = _Strings()
+    files: list[tuple[str, str | bytes]] = []
+    overrides: list[tuple[str, str]] = []
+    data_id = 0
+    # the first sheet (the per-file form: 评分结果, 退回说明) takes its string numbers last, so that the
+    # template's own sheets get the same numbers, hence the same XML and deflated bytes, in every workbook
+    rendered = {s.index: _sheet_data(s, base.xf, sst, base) for s in (*book.sheets[1:], book.sheets[0])}
+    for sheet in book.sheets:
+        before, after, tail = base.frames[where[sheet.index]]
+        dim, data = rendered[sheet.index]
+        merges = "".join(
+            f'<mergeCell ref="{xl_rowcol_to_cell(a, b)}:{xl_rowcol_to_cell(c, d)}"/>'
+            for a, b, c, d in sheet.merges
+        )
+        links = "".join(
+            f'<hyperlink ref="{xl_rowcol_to_cell(r, c)}" location="{_attr(loc)}" display="{_attr(text)}"/>'
+            for r, c, loc, text in sheet.links
+        )
+        drawing = ""
+        n = sheet.index + 1
+        if sheet.comments:
+            data_id += 1
+            drawing = '<legacyDrawing r:id="rId1"/>'
+            files.append(
+                (
+                    f"xl/worksheets/_rels/sheet{n}.xml.rels",
+                    (
+                        f'{_XML}<Relationships xmlns="{_PKG_REL}"><Relationship Id="rId1" Type="{_REL}/vmlDrawing" '
+                        f'Target="../drawings/vmlDrawing{data_id}.vml"/><Relationship Id="rId2" Type="{_REL}/comments" '
+                        f'Target="../comments{data_id}.xml"/></Relationships>'
+                    ),
+                )
+            )
+            files.append((f"xl/drawings/vmlDrawing{data_id}.vml", _vml(sheet, data_id)))
+            files.append((f"xl/comments{data_id}.xml", _comments_xml(sheet)))
+            overrides.append((f"/xl/comments{data_id}.xml", _CT + "spreadsheetml.comments+xml"))
+        tail = _insert(
+            tail,
+            (
+                (
+                    f'<mergeCells count="{len(sheet.merges)}">{merges}</mergeCells>' if merges else "",
+                    _AFTER_MERGES,
+                ),
+                (f"<hyperlinks>{links}</hyperlinks>" if links else "", _AFTER_LINKS),
+                (drawing, _AFTER_DRAWING),
+            ),
+        )
+        files.append((f"xl/worksheets/sheet{n}.xml", before + dim + after + data + tail))
+    # defined names: print areas and titles per sheet, then the book's own
+    names: list[tuple[str, int | None, str, str]] = []
+    for sheet in book.sheets:
+        if sheet.area is not None:
+            names.append(
+                ("_xlnm.Print_Area", sheet.index, _area(sheet, *sheet.area), f"{sheet.name}!Print_Area")
+            )
+    for sheet in book.sheets:
+        if sheet.titles is not None:
+            a, b = sheet.titles
+            names.append(
+                (
+                    "_xlnm.Print_Titles",
+                    sheet.index,
+                    f"{quote_sheetname(sheet.name)}!${a + 1}:${b + 1}",
+                    f"{sheet.name}!Print_Titles",
+                )
+            )
+    for name, formula in sorted(book.names, key=lambda nf: nf[0].lower()):
+        names.append((name, None, formula, name))
+    defined = "".join(
+        f'<definedName name="{_attr(name)}"'
+        + ("" if local is None else f' localSheetId="{local}"')
+        + f">{_esc(formula)}</definedName>"
+        for name, local, formula, _ in names
+    )
+    view = ""
+    if book.first:
+        view += f' firstSheet="{book.first}"'
+    if book.active:
+        view += f' activeTab="{book.active}"'
+    sheets_xml = "".join(
+        f'<sheet name="{_attr(s.name)}" sheetId="{s.index + 1}"'
+        + (' state="hidden"' if s.hidden else "")
+        + f' r:id="rId{s.index + 1}"/>'
+        for s in book.sheets
+    )
+    files.append(
+        (
+            "xl/workbook.xml",
+            (
+                f'{_XML}<workbook xmlns="{_NS}" xmlns:r="{_REL}"><fileVersion appName="xl" lastEdited="4" lowestEdited="4" '
+                'rupBuild="4505"/><workbookPr defaultThemeVersion="124226"/><bookViews><workbookView xWindow="240" '
+                f'yWindow="15" windowWidth="16095" windowHeight="9660"{view}/></bookViews><sheets>{sheets_xml}</sheets>'
+                + (f"<definedNames>{defined}</definedNames>" if defined else "")
+                + '<calcPr calcId="124519" fullCalcOnLoad="1"/></workbook>'
+            ),
+        )
+    )
+    k = len(book.sheets)
+    rels = "".join(
+        f'<Relationship Id="rId{i + 1}" Type="{_REL}/worksheet" Target="worksheets/sheet{i + 1}.xml"/>'
+        for i in range(k)
+    )
+    rels += f'<Relationship Id="rId{k + 1}" Type="{_REL}/theme" Target="theme/theme1.xml"/>'
+    rels += f'<Relationship Id="rId{k + 2}" Type="{_REL}/styles" Target="styles.xml"/>'
+    if sst.index:
+        rels += f'<Relationship Id="rId{k + 3}" Type="{_REL}/sharedStrings" Target="sharedStrings.xml"/>'
+        files.append(("xl/sharedStrings.xml", sst.xml()))
+    files.append(
+        ("xl/_rels/workbook.xml.rels", f'{_XML}<Relationships xmlns="{_PKG_REL}">{rels}</Relationships>')
+    )
+    titles = [s.name for s in book.sheets] + [label for *_, label in names]
+    files.append(
+        (
+            "docProps/app.xml",
+            (
+                f'{_XML}<Properties xmlns="http://schemas.openxmlformats.org/officeDocument/2006/extended-properties" '
+                'xmlns:vt="http://schemas.openxmlformats.org/officeDocument/2006/docPropsVTypes"><Application>Microsoft Excel'
+                '</Application><DocSecurity>0</DocSecurity><ScaleCrop>false</ScaleCrop><HeadingPairs><vt:vector size="'
+                + ("4" if names else "2")
+                + f'" baseType="variant"><vt:variant><vt:lpstr>Worksheets</vt:lpstr></vt:variant><vt:variant><vt:i4>{k}</vt:i4></vt:variant>'
+                + (
+                    f"<vt:variant><vt:lpstr>Named Ranges</vt:lpstr></vt:variant><vt:variant><vt:i4>{len(names)}</vt:i4></vt:variant>"
+                    if names
+                    else ""
+                )
+                + f'</vt:vector></HeadingPairs><TitlesOfParts><vt:vector size="{len(titles)}" baseType="lpstr">'
+                + "".join(f"<vt:lpstr>{_esc(t)}</vt:lpstr>" for t in titles)
+                + "</vt:vector></TitlesOfParts><Company></Company><LinksUpToDate>false</LinksUpToDate><SharedDoc>false"
+                "</SharedDoc><HyperlinksChanged>false</HyperlinksChanged><AppVersion>12.0000</AppVersion></Properties>"
+            ),
+        )
+    )
+    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    title = book.properties.get("title")
+    comments = book.properties.get("comments")
+    files.append(
+        (
+            "docProps/core.xml",
+            (
+                f'{_XML}<cp:coreProperties xmlns:cp="http://schemas.openxmlformats.org/package/2006/metadata/core-properties" '
+                'xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:dcterms="http://purl.org/dc/terms/" '
+                'xmlns:dcmitype="http://purl.org/dc/dcmitype/" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">'
+                + (f"<dc:title>{_esc(str(title))}</dc:title>" if title else "")
+                + "<dc:creator></dc:creator>"
+                + (f"<dc:description>{_esc(str(comments))}</dc:description>" if comments else "")
+                + f'<cp:lastModifiedBy></cp:lastModifiedBy><dcterms:created xsi:type="dcterms:W3CDTF">{now}</dcterms:created>'
+                f'<dcterms:modified xsi:type="dcterms:W3CDTF">{now}</dcterms:modified></cp:coreProperties>'
+            ),
+        )
+    )
+    types = [
+        ("/docProps/app.xml", _CT + "extended-properties+xml"),
+        ("/docProps/core.xml", "application/vnd.openxmlformats-package.core-properties+xml"),
+        ("/xl/styles.xml", _CT + "spreadsheetml.styles+xml"),
+        ("/xl/theme/theme1.xml", _CT + "theme+xml"),
+        ("/xl/workbook.xml", _CT + "spreadsheetml.sheet.main+xml"),
+        *((f"/xl/worksheets/sheet{i + 1}.xml", _CT + "spreadsheetml.worksheet+xml") for i in range(k)),
+        *overrides,
+    ]
+    if sst.index:
+        types.append(("/xl/sharedStrings.xml", _CT + "spreadsheetml.sharedStrings+xml"))
+    defaults = (
+        '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+        '<Default Extension="xml" ContentType="application/xml"/>'
+        + (
+            '<Default Extension="vml" ContentType="application/vnd.openxmlformats-officedocument.vmlDrawing"/>'
+            if data_id
+            else ""
+        )
+    )
+    files.append(
+        (
+            "[Content_Types].xml",
+            (
+                f'{_XML}<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">{defaults}'
+                + "".join(f'<Override PartName="{p}" ContentType="{t}"/>' for p, t in types)
+                + "</Types>"
+            ),
+        )
+    )
+    return _zip([*base.parts.items(), *files])
+
+
+# --- the zip container ------------------------------------------------------------------------------
+
+_DEFLATED: dict[str, tuple[int, int, bytes]] = {}  # part text → (crc, size, deflated bytes)
+_DEFLATED_MAX = 64  # parts remembered (the template's own sheets, styles, theme: the same every time)
+_DOS_1980 = (0, 33)  # 1980-01-01 00:00:00, as xlsxwriter dates every part
+
+
+def _deflate(part: str | bytes) -> tuple[int, int, bytes]:
+    if isinstance(part, str):
+        hit = _DEFLATED.pop(part, None)
+        if hit is not None:
+            _DEFLATED[part] = hit  # most recently used last: the template's own parts are never evicted
+            return hit
+    data = part.encode("utf-8") if isinstance(part, str) else part
+    z = zlib.compressobj(6, zlib.DEFLATED, -15)
+    out = (zlib.crc32(data), len(data), z.compress(data) + z.flush())
+    if isinstance(part, str):
+        if len(_DEFLATED) >= _DEFLATED_MAX:
+            _DEFLATED.pop(next(iter(_DEFLATED)))
+        _DEFLATED[part] = out
+    return out
+
+
+def _zip(parts: list[tuple[str, str | bytes]]) -> bytes:
+    """A zip of deflated parts (no extras, no zip64: parts are small), as ``zipfile`` reads it."""
+    out = bytearray()
+    central = bytearray()
+    time, day = _DOS_1980
+    for name, part in parts:
+        crc, size, packed = _deflate(part)
+        raw = name.encode("ascii")
+        offset = len(out)
+        out += struct.pack(
+            "<IHHHHHIIIHH", 0x04034B50, 20, 0, 8, time, day, crc, len(packed), size, len(raw), 0
+        )
+        out += raw
+        out += packed
+        central += struct.pack(
+            "<IHHHHHHIIIHHHHHII",
+            0x02014B50,
+            20,
+            20,
+            0,
+            8,
+            time,
+            day,
+            crc,
+            len(packed),
+            size,
+            len(raw),
+            0,
+            0,
+            0,
+            0,
+            0,
+            offset,
+        )
+        central += raw
+    start = len(out)
+    out += central
+    out += struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, len(parts), len(parts), len(central), start, 0)
+    return bytes(out)
