@@ -794,11 +794,11 @@ def _drawn(
     if hit is None:
         meta, canvases, _ = _blank(year, grades, words)
         book = bookparts.Book(io.BytesIO(), options)
-        formats = Formats(book)  # type: ignore[arg-type]
+        formats = Formats(book)
         hit = {}
         for name, cv in (*canvases.items(), (layout.META_SHEET_NAME, meta)):
             ws = book.add_worksheet(name)
-            flush(cv, ws, formats, canvases, _COMMENT_AUTHOR)  # type: ignore[arg-type]
+            flush(cv, ws, formats, canvases, _COMMENT_AUTHOR)
             hit[name] = ws
         if len(_DRAWN) >= 8:
             _DRAWN.clear()

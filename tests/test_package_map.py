@@ -10,22 +10,6 @@ import selfeval_xlsx
 PACKAGE = Path(selfeval_xlsx.__file__).parent
 DEVELOPERS = PACKAGE.parent / "DEVELOPERS.md"
 
-#: Listed ahead of other branches (issues 17 and 18): modules arriving, or going (xlsxfast.py).
-PENDING = {
-    "roster.py",
-    "tablefile.py",
-    "ledger.py",
-    "previous.py",
-    "roundstatus.py",
-    "roundmerge.py",
-    "prefill.py",
-    "reminders.py",
-    "bookparts.py",
-    "xlsx/bookparts.py",
-    "xlsxfast.py",
-}
-
-
 def _mapped(text: str) -> set[str]:
     section = text.split("## Map of the package", 1)[1].split("\n## ", 1)[0]
     return set(re.findall(r"^- `([\w/]+\.py)` — ", section, flags=re.M))
@@ -41,7 +25,7 @@ def test_every_module_is_on_the_map() -> None:
 
 
 def test_the_map_names_no_module_that_is_gone() -> None:
-    stale = _mapped(DEVELOPERS.read_text(encoding="utf-8")) - _modules() - PENDING
+    stale = _mapped(DEVELOPERS.read_text(encoding="utf-8")) - _modules()
     assert not stale, f"DEVELOPERS.md's map names modules that do not exist: {sorted(stale)}"
 
 
