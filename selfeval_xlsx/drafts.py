@@ -18,7 +18,7 @@ from email.utils import format_datetime, getaddresses
 DRAFTS = "drafts"
 #: The header that marks an e-mail as this tool's own reply draft.
 DRAFT_HEADER = "X-Selfeval-Xlsx"
-_XLSX = ("application", "vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+XLSX_TYPE = ("application", "vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 
 
 def reply_draft(
@@ -63,7 +63,7 @@ def reply_draft(
     ]
     msg.set_content("\n".join(body), charset="utf-8", cte="base64")
     if attachment is not None:
-        msg.add_attachment(attachment, *_XLSX, filename=attachment_name or "退回.xlsx")
+        msg.add_attachment(attachment, *XLSX_TYPE, filename=attachment_name or "退回.xlsx")
     return msg.as_bytes()
 
 

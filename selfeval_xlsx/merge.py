@@ -364,7 +364,7 @@ def _finish(
     )
     RUN_LOG.info("workbooks staged, roll-ups built in %.2fs", time.perf_counter() - started)
     statuses, reminders, ledger_found = _apply_round(
-        o.round_inputs, spooled, processed, accepted, rejected, superseded, ws.new
+        o.round_inputs, spooled, processed, accepted, rejected, superseded, ws.new, rules
     )
     for roll, spool in spooled:
         spool.signer = o.keys.signer_for(roll.county_code)
@@ -392,6 +392,7 @@ def _apply_round(
     rejected: list[FileRow],
     superseded: list[FileRow],
     new: Path,
+    rules: Rules,
 ) -> tuple[list[RoundStatus], list[Path], list[Finding]]:
     """The roster, ledger and last year's roll-up applied to each roll-up (:mod:`selfeval_xlsx.roundmerge`);
     reminder drafts for the units that sent nothing. Returns the statuses, the drafts and the ledger's
@@ -417,7 +418,7 @@ def _apply_round(
         spool.previous = inputs.previous
         if status is not None:
             statuses.append(status)
-            reminders += write_reminders(new / DRAFTS, roll)
+            reminders += write_reminders(new / DRAFTS, roll, rules=rules)
     return statuses, reminders, ledger_found
 
 

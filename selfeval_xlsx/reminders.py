@@ -11,7 +11,7 @@ from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import format_datetime
 
-from .drafts import DRAFT_HEADER
+from .drafts import DRAFT_HEADER, XLSX_TYPE
 
 
 def reminder_file_name(unit: str) -> str:
@@ -29,8 +29,11 @@ def reminder_draft(
     year: int | None = None,
     county: str = "",
     now: datetime | None = None,
+    attachment: bytes | None = None,
+    attachment_name: str = "",
 ) -> bytes:
-    """The bytes of an unsent reminder to ``email`` (RFC 5322, UTF-8 body, Chinese headers encoded)."""
+    """The bytes of an unsent reminder to ``email`` (RFC 5322, UTF-8 body, Chinese headers encoded), with
+    ``attachment`` (the unit's prefilled workbook) attached when given."""
     now = now or datetime.now()
     what = f"{year}年度整体支出绩效自评表" if year else "整体支出绩效自评表"
     msg = EmailMessage(policy=SMTP)
@@ -43,7 +46,9 @@ def reminder_draft(
         f"{contact or unit}：",
         "",
         f"截至{now:%Y年%m月%d日}，我局尚未收到{unit}的{what}。",
-        f"请按{county + '财政局' if county else '我局'}通知要求，使用下发的预填模板（单位名称、代码、年度已填好）填写后尽快报送。"
+        f"请按{county + '财政局' if county else '我局'}通知要求，使用"
+        + ("附件中的预填模板" if attachment is not None else "下发的预填模板")
+        + "（单位名称、代码、年度已填好）填写后尽快报送。"
         "如已报送，请忽略本邮件，或回复告知报送时间和文件名。",
         "如有疑问，请与我局联系。",
         "",
@@ -52,4 +57,6 @@ def reminder_draft(
         f"{now:%Y年%m月%d日}",
     ]
     msg.set_content("\n".join(body), charset="utf-8", cte="base64")
+    if attachment is not None:
+        msg.add_attachment(attachment, *XLSX_TYPE, filename=attachment_name or "自评表.xlsx")
     return msg.as_bytes()

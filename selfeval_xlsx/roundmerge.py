@@ -208,16 +208,35 @@ def receipts_of(outcomes: Iterable[tuple[str, FileRowLike]], received: Mapping[s
     ]
 
 
-def write_reminders(folder: Path, roll: Rollup, *, now: datetime | None = None) -> list[Path]:
-    """A reminder draft (``催报_<单位>.eml``) in ``folder`` for each roster unit 未报送 with an e-mail."""
+def write_reminders(
+    folder: Path, roll: Rollup, *, now: datetime | None = None, rules: Any = None
+) -> list[Path]:
+    """A reminder draft (``催报_<单位>.eml``) in ``folder`` for each roster unit 未报送 with an e-mail, with
+    the unit's prefilled workbook attached (:mod:`selfeval_xlsx.prefill`; its grades from ``rules``)."""
+    import io
+
+    from .prefill import prefilled_file_name, write_prefilled
     from .reminders import reminder_draft, reminder_file_name
+    from .roster import RosterUnit
 
     out = []
     for s in roll.status:
         if s.on_roster and s.status == MISSING and s.email:
             path = folder / reminder_file_name(s.name)
+            unit = RosterUnit(
+                row=s.roster_row or 0, code=s.code, name=s.name, contact=s.contact, email=s.email
+            )
+            workbook = io.BytesIO()
+            write_prefilled(workbook, unit, year=roll.year, county=roll.county, rules=rules)
             data = reminder_draft(
-                unit=s.name, email=s.email, contact=s.contact, year=roll.year, county=roll.county, now=now
+                unit=s.name,
+                email=s.email,
+                contact=s.contact,
+                year=roll.year,
+                county=roll.county,
+                now=now,
+                attachment=workbook.getvalue(),
+                attachment_name=prefilled_file_name(s.name, roll.year),
             )
             folder.mkdir(parents=True, exist_ok=True)
             path.write_bytes(data)

@@ -10,6 +10,7 @@ import selfeval_xlsx
 PACKAGE = Path(selfeval_xlsx.__file__).parent
 DEVELOPERS = PACKAGE.parent / "DEVELOPERS.md"
 
+
 def _mapped(text: str) -> set[str]:
     section = text.split("## Map of the package", 1)[1].split("\n## ", 1)[0]
     return set(re.findall(r"^- `([\w/]+\.py)` — ", section, flags=re.M))

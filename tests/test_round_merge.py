@@ -4,6 +4,7 @@ ledger and last year's roll-up (issue 17)."""
 from __future__ import annotations
 
 import email
+import io
 import json
 import shutil
 import subprocess
@@ -64,6 +65,14 @@ def test_reminders_only_for_units_that_sent_nothing_and_have_an_email(merged) ->
     )
     assert msg["To"].addresses[0].addr_spec == "hcz@example.cn" and msg["X-Unsent"] == "1"
     assert not (out / "drafts" / "催报_谢庄乡人民政府.eml").exists()  # no e-mail on the roster
+    # the unit's prefilled workbook rides along: its identity filled in and locked, ready to fill
+    [attached] = list(msg.iter_attachments())
+    assert attached.get_filename() == "韩村镇人民政府_2023_整体支出绩效自评表.xlsx"
+    assert "附件中的预填模板" in msg.get_body(("plain",)).get_content()
+    book = openpyxl.load_workbook(io.BytesIO(attached.get_content()))
+    sheet, ref = cell_of("/identity/unit_name")  # type: ignore[misc]
+    cell = book[sheet][ref]
+    assert cell.value == "韩村镇人民政府" and cell.protection.locked and book[sheet].protection.sheet
 
 
 def test_ledger_differences_at_the_reported_cell(merged) -> None:  # type: ignore[no-untyped-def]
