@@ -99,6 +99,21 @@ def cli() -> None:
     enable_logging()  # the library is silent unless its caller enables it
 
 
+_overwrite_option = click.option(
+    "--overwrite",
+    "--force",
+    "overwrite",
+    is_flag=True,
+    help="输出文件已存在时替换它（默认不替换，以免覆盖已修改的文件）。",
+)
+
+
+def _refuse_existing(target: Path, overwrite: bool) -> None:
+    """An existing output is kept unless ``--overwrite``: a clerk may have edited it since."""
+    if target.exists() and not target.is_dir() and not overwrite:
+        raise click.UsageError(f"输出文件“{target}”已存在，未做任何改动。如需替换，请加 --overwrite。")
+
+
 @cli.command()
 @click.option(
     "-o",
@@ -118,7 +133,10 @@ def cli() -> None:
     help="报送单位名单（表格文件，工作簿或逗号分隔的文本文件均可）：为名单中每个单位生成一份预填并锁定单位名称、代码、所属县和年度的模板。",
 )
 @_rules_option
-def template(output: Path, year: int | None, roster: Path | None, rules_name: str | None) -> None:
+@_overwrite_option
+def template(
+    output: Path, year: int | None, roster: Path | None, rules_name: str | None, overwrite: bool
+) -> None:
     """生成空白的标准自评表模板（或按报送单位名单为每个单位生成预填模板）。"""
     from . import api
 
@@ -126,6 +144,7 @@ def template(output: Path, year: int | None, roster: Path | None, rules_name: st
     if roster is None:
         if output.is_dir():
             raise click.UsageError(f"{output} 是文件夹，请指定要生成的模板文件名（如 自评表模板.xlsx）。")
+        _refuse_existing(output, overwrite)
         api.write_template(output, year=year, rules=rules)
         click.echo(f"已生成模板：{output}")
         return
@@ -230,7 +249,10 @@ def validate(files: tuple[Path, ...], rules_name: str | None, as_json: bool) -> 
 )
 @_rules_option
 @click.option("--strict", is_flag=True, help="文档有错误时不生成工作簿。")
-def fill(data: Path, output: Path, year: int | None, rules_name: str | None, strict: bool) -> None:
+@_overwrite_option
+def fill(
+    data: Path, output: Path, year: int | None, rules_name: str | None, strict: bool, overwrite: bool
+) -> None:
     """由 DATA.json（报送数据文档，validate --json 输出的格式）生成标准自评表。
 
     各项数值填入乡镇填报时的位置；只有部分内容的文档（如从预算系统导出的单位信息和预算数）也照常生成，
@@ -240,6 +262,7 @@ def fill(data: Path, output: Path, year: int | None, rules_name: str | None, str
     from .docjson import parse
 
     rules = _load_rules(rules_name)
+    _refuse_existing(output, overwrite)
     doc = parse(data)
     if strict:
         from .validate import validate_document
@@ -271,7 +294,7 @@ def fill(data: Path, output: Path, year: int | None, rules_name: str | None, str
     help="要生成的评分结果（默认：与输入文件同目录的“<文件名>_已评分.xlsx”）。",
 )
 @_rules_option
-@click.option("--overwrite", "--force", "overwrite", is_flag=True, help="输出文件已存在时替换它。")
+@_overwrite_option
 @click.option("--json", "as_json", is_flag=True, help="以JSON输出得分和问题。")
 def score(file: Path, output: Path | None, rules_name: str | None, overwrite: bool, as_json: bool) -> None:
     """给一个工作簿评分并生成评分结果工作簿（不改动输入文件）。"""
@@ -281,8 +304,7 @@ def score(file: Path, output: Path | None, rules_name: str | None, overwrite: bo
     target = output or file.with_name(f"{file.stem}_已评分.xlsx")
     if target.resolve() == file.resolve():
         raise click.UsageError("输出文件不能与输入文件相同。")
-    if target.exists() and not overwrite:
-        raise click.UsageError(f"输出文件“{target}”已存在，未做任何改动。如需替换，请加 --overwrite。")
+    _refuse_existing(target, overwrite)
     scored = api.score_workbook(file, rules=rules)
     if scored.valid:
         api.write_completed(target, scored)
@@ -324,7 +346,10 @@ def score(file: Path, output: Path | None, rules_name: str | None, overwrite: bo
     metavar="FILE",
     help="默认段落的 JSON 文件（参见 templates/report_defaults.json）。",
 )
-def report(file: Path, output: Path | None, rules_name: str | None, defaults_path: Path | None) -> None:
+@_overwrite_option
+def report(
+    file: Path, output: Path | None, rules_name: str | None, defaults_path: Path | None, overwrite: bool
+) -> None:
     """由一个工作簿起草该乡镇的自评报告（.docx），填入核定的各项数字。"""
     from . import api
 
@@ -338,6 +363,7 @@ def report(file: Path, output: Path | None, rules_name: str | None, defaults_pat
     target = output or file.with_name(f"{file.stem}_自评报告.docx")
     if target.resolve() == file.resolve():
         raise click.UsageError("输出文件不能与输入文件相同。")
+    _refuse_existing(target, overwrite)
     api.write_report(target, scored, defaults)
     click.echo(f"已生成自评报告：{target}（黄色底纹“【请修改】”处为默认文字，请据实修改）")
 

@@ -53,3 +53,36 @@ def test_merge_reports_one_per_accepted_township(tmp_path: Path) -> None:
     [report] = list((out / "reports").iterdir())
     assert "宋营镇" in report.name and report.suffix == ".docx"
     assert "98.68" in text_of(report)
+
+
+def test_an_edited_report_is_not_overwritten_without_asking(tmp_path: Path) -> None:
+    """A clerk edits the 【请修改】 paragraphs of the draft; running `report` again must not lose them."""
+    src = write(tmp_path, "宋营镇.xlsx", seed_bytes())
+    out = tmp_path / "报告.docx"
+    runner = CliRunner()
+    assert runner.invoke(cli, ["report", str(src), "-o", str(out)]).exit_code == 0
+    doc = Docx(str(out))
+    doc.paragraphs[0].text = "已由办公室修改"
+    doc.save(str(out))
+    edited = out.read_bytes()
+    res = runner.invoke(cli, ["report", str(src), "-o", str(out)])
+    assert res.exit_code == 2 and "已存在" in res.output and "--overwrite" in res.output
+    assert out.read_bytes() == edited
+    assert runner.invoke(cli, ["report", str(src), "-o", str(out), "--overwrite"]).exit_code == 0
+    assert "已由办公室修改" not in text_of(out)
+
+
+def test_template_and_fill_keep_an_existing_file(tmp_path: Path) -> None:
+    import json
+
+    target = tmp_path / "模板.xlsx"
+    target.write_bytes(b"a workbook someone filled")
+    runner = CliRunner()
+    res = runner.invoke(cli, ["template", "-o", str(target)])
+    assert res.exit_code == 2 and target.read_bytes() == b"a workbook someone filled"
+    data = tmp_path / "doc.json"
+    data.write_text(json.dumps({"identity": {"unit_name": "宋营镇人民政府"}}, ensure_ascii=False), "utf-8")
+    res = runner.invoke(cli, ["fill", str(data), "-o", str(target)])
+    assert res.exit_code == 2 and target.read_bytes() == b"a workbook someone filled"
+    assert runner.invoke(cli, ["template", "-o", str(target), "--overwrite"]).exit_code == 0
+    assert target.read_bytes().startswith(b"PK")
