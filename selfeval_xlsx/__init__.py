@@ -31,13 +31,13 @@ if TYPE_CHECKING:  # what __getattr__ below imports on first use, for type check
         write_report,
         write_template,
     )
+    from .collection.prefill import Prefilled
     from .document import Document
     from .errors import DiskFull, FolderError, NothingToMerge, OutputBusy, OutputError, SelfevalError
     from .findings import Finding, Report
     from .limits import DEFAULT_LIMITS, Limits
     from .merge import MergeResult
     from .pipeline import Scored, Validated
-    from .prefill import Prefilled
     from .rollup import Rollup
     from .rules import Rules, RulesError
     from .signing import KeyFileError, KeyRing
@@ -72,7 +72,7 @@ _LAZY: dict[str, str] = {
     "DEFAULT_LIMITS": "limits",
     "Limits": "limits",
     "MergeResult": "merge",
-    "Prefilled": "prefill",
+    "Prefilled": "collection.prefill",
     "Scored": "pipeline",
     "Validated": "pipeline",
     "Rollup": "rollup",

@@ -19,8 +19,8 @@ from .validate import validate_document
 from .validate import validate_workbook as _validate_workbook
 
 if TYPE_CHECKING:  # imported when used: keeps ``import selfeval_xlsx.api`` light
+    from .collection.prefill import Prefilled
     from .merge import MergeResult
-    from .prefill import Prefilled
     from .rollup import Rollup
     from .rules import Rules
     from .signing import KeyRing
@@ -172,9 +172,9 @@ def write_prefilled_templates(
     roster: str | Path, outdir: str | Path, *, year: int | None = None, rules: Rules | None = None
 ) -> tuple[list[Prefilled], list[Finding]]:
     """One prefilled workbook per unit of ``roster`` in ``outdir`` (name, code, county and year filled
-    and locked; see :mod:`selfeval_xlsx.prefill`): (the workbooks written, the roster's findings)."""
-    from .prefill import write_prefilled_all
-    from .roster import read_roster
+    and locked; see :mod:`selfeval_xlsx.collection.prefill`): (the workbooks written, the roster's findings)."""
+    from .collection.prefill import write_prefilled_all
+    from .collection.roster import read_roster
 
     units = read_roster(roster)
     done = write_prefilled_all(units, outdir, year=year, rules=rules or load_rules())

@@ -22,6 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from . import messages
+from .collection.apply import RoundInputs, apply_round, receipts_of, round_finding_rows, write_reminders
+from .collection.status import RoundStatus
 from .drafts import DRAFTS
 from .errors import NothingToMerge, StagingWriteError
 from .findings import Finding, make
@@ -51,8 +53,6 @@ from .publishing import (
 )
 from .resubmissions import name_rank, settle
 from .rollup import FileRow, Rollup
-from .roundmerge import RoundInputs, apply_round, receipts_of, round_finding_rows, write_reminders
-from .roundstatus import RoundStatus
 from .rules import Rules, load_rules
 from .runlog import RUN_LOG, log_to, stop_log
 from .signing import NO_KEYS, KeyRing
@@ -130,7 +130,7 @@ def merge(
 ) -> MergeResult:
     """Merge every file under ``inbox`` into roll-ups in ``outdir``. Never modifies the inbox.
 
-    The round (:mod:`selfeval_xlsx.roundmerge`): ``roster`` (.xlsx/.csv of the units expected) adds the
+    The round (:mod:`selfeval_xlsx.collection.apply`): ``roster`` (.xlsx/.csv of the units expected) adds the
     报送情况 rows and reminder drafts for units that sent nothing; ``ledger`` (the bureau's budget-system
     export; ``ledger_unit`` 元/万元 when the file does not say) checks each unit's reported figures;
     ``previous`` (last year's output folder, rollup.json or roll-up workbook) adds last year's figures,
@@ -394,7 +394,7 @@ def _apply_round(
     new: Path,
     rules: Rules,
 ) -> tuple[list[RoundStatus], list[Path], list[Finding]]:
-    """The roster, ledger and last year's roll-up applied to each roll-up (:mod:`selfeval_xlsx.roundmerge`);
+    """The roster, ledger and last year's roll-up applied to each roll-up (:mod:`selfeval_xlsx.collection.apply`);
     reminder drafts for the units that sent nothing. Returns the statuses, the drafts and the ledger's
     findings."""
     if not inputs:

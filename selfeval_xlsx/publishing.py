@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from .collection.previous import Previous
 from .drafts import reply_draft
 from .findings import Finding
 from .intake import SEP, safe_name
@@ -22,7 +23,6 @@ from .output import (
     atomic_file,
     atomic_write,
 )
-from .previous import Previous
 from .rollup import FileRow, FindingRow, Rollup, rollup_file_name
 from .rules import Rules
 from .signing import SigningKey
@@ -260,7 +260,7 @@ class Spool:
             roll.findings.extend(findings)
         roll.findings.extend(self.findings)
         if self.previous is not None:  # copied indicators, recurring problems: need the rows
-            from .roundmerge import apply_rows, round_finding_rows
+            from .collection.apply import apply_rows, round_finding_rows
 
             roll.findings.extend(round_finding_rows(roll, apply_rows(roll, self.previous)))
 

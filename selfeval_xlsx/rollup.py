@@ -12,9 +12,9 @@ from dataclasses import dataclass, field, fields
 from decimal import Decimal
 from typing import Any
 
+from .collection.status import PASSED, UnitStatus
 from .decimals import HUNDRED, ZERO, q2
 from .jsoncodec import decimal_text, plain
-from .roundstatus import PASSED, UnitStatus
 
 #: The amounts (万元) of a township row: kept as typed in memory (totals and rates are computed from
 #: them), stored in rollup.json rounded half-up to 2 places (DOMAIN.md: money is rounded when stored).

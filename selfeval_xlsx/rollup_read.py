@@ -17,8 +17,8 @@ from functools import cache
 from types import UnionType
 from typing import Any, get_args, get_type_hints
 
+from .collection.status import UnitStatus
 from .rollup import FileRow, FindingRow, IndicatorRow, PanelRow, Rollup, TownshipRow
-from .roundstatus import UnitStatus
 
 ROLLUP_ID = "selfeval-xlsx/rollup"
 ROLLUP_VERSION = "1.0"

@@ -16,14 +16,14 @@ import sampledata
 
 from selfeval_xlsx import messages
 from selfeval_xlsx.api import validate_workbook
+from selfeval_xlsx.collection.ledger import Reported, check_ledger, compare, read_ledger
+from selfeval_xlsx.collection.prefill import prefilled_file_name, write_prefilled, write_prefilled_all
+from selfeval_xlsx.collection.previous import Indicator, PreviousIndicator, copied_indicators, read_previous
+from selfeval_xlsx.collection.reminders import reminder_draft
+from selfeval_xlsx.collection.roster import Roster, RosterUnit, read_roster
+from selfeval_xlsx.collection.status import MISSING, PASSED, RETURNED, Receipt, round_status
 from selfeval_xlsx.findings import CODES
 from selfeval_xlsx.layout import cell_of
-from selfeval_xlsx.ledger import Reported, check_ledger, compare, read_ledger
-from selfeval_xlsx.prefill import prefilled_file_name, write_prefilled, write_prefilled_all
-from selfeval_xlsx.previous import Indicator, PreviousIndicator, copied_indicators, read_previous
-from selfeval_xlsx.reminders import reminder_draft
-from selfeval_xlsx.roster import Roster, RosterUnit, read_roster
-from selfeval_xlsx.roundstatus import MISSING, PASSED, RETURNED, Receipt, round_status
 from selfeval_xlsx.rules import load_rules
 
 SAMPLES = Path(__file__).resolve().parents[1] / "samples"

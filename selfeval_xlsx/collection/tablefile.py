@@ -24,8 +24,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from .decimals import plain, to_decimal
-from .limits import DEFAULT_LIMITS, Limits
+from ..decimals import plain, to_decimal
+from ..limits import DEFAULT_LIMITS, Limits
 
 #: How many rows from the top are searched for the header row.
 HEADER_SEARCH_ROWS = 20
@@ -117,8 +117,8 @@ def _csv_rows(data: bytes, limits: Limits) -> list[list[Any]]:
 
 
 def _xlsx_rows(data: bytes, name: str, limits: Limits) -> list[list[Any]]:
-    from .safety import check_workbook
-    from .xlsx.grid import GridError, load_grid
+    from ..safety import check_workbook
+    from ..xlsx.grid import GridError, load_grid
 
     problems = [f for f in check_workbook(data, name, limits) if f.severity == "error"]
     if problems:

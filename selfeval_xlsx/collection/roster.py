@@ -12,12 +12,12 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .findings import Finding, make
-from .layout import CREDIT_PATTERN
-from .limits import DEFAULT_LIMITS, Limits
-from .messages import text
+from ..findings import Finding, make
+from ..layout import CREDIT_PATTERN
+from ..limits import DEFAULT_LIMITS, Limits
+from ..messages import text
+from ..xlsx.cells import cell_sort_key, column_letter
 from .tablefile import TableError, cell_text, read_table
-from .xlsx.cells import cell_sort_key, column_letter
 
 HEADERS: dict[str, tuple[str, ...]] = {
     "code": ("行政区划代码", "单位代码", "统一社会信用代码", "区划代码", "代码", "单位编码", "信用代码"),
@@ -96,7 +96,7 @@ def read_roster(
 
     ``county_code``: the county the round is for (six digits); when not given, the county of most of the
     roster's codes. Rows naming another county are kept with a warning."""
-    from .validate import county_codes
+    from ..validate import county_codes
 
     file = name or (Path(source).name if not isinstance(source, bytes) else "名单")
     roster = Roster(file)

@@ -11,12 +11,12 @@ from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import format_datetime
 
-from .drafts import DRAFT_HEADER, XLSX_TYPE
+from ..drafts import DRAFT_HEADER, XLSX_TYPE
 
 
 def reminder_file_name(unit: str) -> str:
     """``催报_<单位名称>.eml``, made safe for any file system."""
-    from .filenames import safe_name
+    from ..filenames import safe_name
 
     return safe_name(f"催报_{unit}.eml")
 

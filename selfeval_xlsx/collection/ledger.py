@@ -16,11 +16,11 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
-from .decimals import HUNDRED, q2
-from .findings import Finding, make
-from .layout import cell_of, field_at
-from .limits import DEFAULT_LIMITS, Limits
-from .messages import text
+from ..decimals import HUNDRED, q2
+from ..findings import Finding, make
+from ..layout import cell_of, field_at
+from ..limits import DEFAULT_LIMITS, Limits
+from ..messages import text
 from .tablefile import Table, TableError, cell_amount, cell_text, header_key, read_table
 
 #: The reported amounts a ledger can hold, by their key in the budget table's total row.
@@ -200,7 +200,7 @@ def read_ledger(
 
 
 def _letter(index: int) -> str:
-    from .xlsx.cells import column_letter
+    from ..xlsx.cells import column_letter
 
     return column_letter(index + 1)
 

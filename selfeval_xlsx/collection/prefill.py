@@ -15,11 +15,11 @@ from functools import partial
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from . import layout
-from .document import CellRef, Document
-from .filenames import safe_name
+from .. import layout
+from ..document import CellRef, Document
+from ..filenames import safe_name
+from ..xlsx.cells import parse_a1
 from .roster import Roster, RosterUnit, county_of
-from .xlsx.cells import parse_a1
 
 #: The identity values a prefilled workbook carries, by JSON pointer.
 NAME, DIVISION, CREDIT, COUNTY, YEAR = (
@@ -39,7 +39,7 @@ def prefilled_file_name(unit: str, year: int | None) -> str:
 def identity_of(unit: RosterUnit, year: int | None, county: str = "") -> dict[str, Any]:
     """The values written for a unit: a 12-digit code is the 行政区划代码, an 18-character one the
     统一社会信用代码; the county is named from the code (or ``county`` when the code names none)."""
-    from .validate import county_codes
+    from ..validate import county_codes
 
     values: dict[str, Any] = {NAME: unit.name}
     if len(unit.code) == 12:
@@ -72,11 +72,11 @@ def write_prefilled(
     """Write the standard workbook for ``unit`` with its identity filled in and locked."""
     import xlsxwriter
 
-    from .template import FONT_NAME, FONT_SIZE, TEMPLATE_ID, TOOL_FILL, field_style, write_standard
-    from .version import TEMPLATE_VERSION
+    from ..template import FONT_NAME, FONT_SIZE, TEMPLATE_ID, TOOL_FILL, field_style, write_standard
+    from ..version import TEMPLATE_VERSION
 
     if rules is None:
-        from .rules import load_rules
+        from ..rules import load_rules
 
         rules = load_rules()
     values = identity_of(unit, year, county)
@@ -130,7 +130,7 @@ def write_prefilled_all(
     """One prefilled workbook per roster unit in ``outdir`` (two units of the same name get their code
     added to the file name). ``write(path, fn)`` writes one file (default: atomically, see
     :func:`selfeval_xlsx.output.write_output`)."""
-    from .output import write_output
+    from ..output import write_output
 
     write = write or write_output
     outdir = Path(outdir)

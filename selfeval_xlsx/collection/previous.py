@@ -15,9 +15,9 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
-from .findings import Finding, make
-from .limits import DEFAULT_LIMITS, Limits
-from .messages import text
+from ..findings import Finding, make
+from ..limits import DEFAULT_LIMITS, Limits
+from ..messages import text
 
 ROLLUP_JSON = "rollup.json"
 
@@ -131,7 +131,7 @@ def _load(path: Path, limits: Limits) -> list[dict[str, Any]]:
     if path.is_dir():
         if (path / ROLLUP_JSON).is_file():
             return _load(path / ROLLUP_JSON, limits)
-        from .rollup import ROLLUP_FILE_GLOB
+        from ..rollup import ROLLUP_FILE_GLOB
 
         books = sorted(path.glob(ROLLUP_FILE_GLOB))
         if not books:
@@ -139,7 +139,7 @@ def _load(path: Path, limits: Limits) -> list[dict[str, Any]]:
         return [r for b in books for r in _load(b, limits)]
     data = _read(path, limits)
     if data[:4] == b"PK\x03\x04":
-        from .rollup_read import read_rollup
+        from ..rollup_read import read_rollup
 
         got = read_rollup(data)
         if got is None:

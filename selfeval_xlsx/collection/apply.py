@@ -16,16 +16,16 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Protocol
 
-from . import layout
-from .findings import Finding, make
+from .. import layout
+from ..findings import Finding, make
+from ..limits import DEFAULT_LIMITS, Limits
+from ..messages import text
+from ..rollup import FindingRow, IndicatorRow, Rollup, TownshipRow
+from ..xlsx.cells import a1
 from .ledger import DEFAULT_TOLERANCE, Ledger, Reported, check_ledger, read_ledger
-from .limits import DEFAULT_LIMITS, Limits
-from .messages import text
 from .previous import Indicator, Previous, copied_indicators, read_previous, recurring_problems
-from .rollup import FindingRow, IndicatorRow, Rollup, TownshipRow
 from .roster import Roster, county_of, read_roster
-from .roundstatus import MISSING, Receipt, RoundStatus, round_status
-from .xlsx.cells import a1
+from .status import MISSING, Receipt, RoundStatus, round_status
 
 
 class FileRowLike(Protocol):
@@ -212,7 +212,7 @@ def write_reminders(
     folder: Path, roll: Rollup, *, now: datetime | None = None, rules: Any = None
 ) -> list[Path]:
     """A reminder draft (``催报_<单位>.eml``) in ``folder`` for each roster unit 未报送 with an e-mail, with
-    the unit's prefilled workbook attached (:mod:`selfeval_xlsx.prefill`; its grades from ``rules``)."""
+    the unit's prefilled workbook attached (:mod:`selfeval_xlsx.collection.prefill`; its grades from ``rules``)."""
     import io
 
     from .prefill import prefilled_file_name, write_prefilled
