@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from enum import StrEnum
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 from .version import TEMPLATE_VERSION
 from .xlsx.cells import a1
@@ -754,6 +754,14 @@ def field_at(pointer: str) -> Field | None:
     parts = pointer.strip("/").split("/")
     if not parts or not parts[0]:
         return None
+    return _field_named(parts[0], parts[-1])
+
+
+@lru_cache(maxsize=1024)
+def _field_named(head: str, last: str) -> Field | None:
+    """The field of :func:`field_at` by a pointer's first and last parts (the layout never changes, so
+    the answer is kept: the schema and audit ask it tens of thousands of times per batch)."""
+    parts = [head, last]
     for sheet in WORKBOOK.data_sheets:
         for p in sheet.placements:
             b = p.block
