@@ -154,22 +154,14 @@ def apply_rows(roll: Rollup, previous: Previous | None) -> list[Finding]:
 def round_finding_rows(roll: Rollup, findings: Iterable[Finding]) -> list[FindingRow]:
     """Findings as the roll-up lists them: named by the unit whose file they are about ('' for the round
     files' own problems)."""
+    from ..worker import finding_rows  # the rows a worker makes of a file's findings
+
     units = {t.file: (t.code, t.name) for t in roll.townships}
-    return [
-        FindingRow(
-            file=f.file or "",
-            code=units.get(f.file or "", ("", ""))[0],
-            name=units.get(f.file or "", ("", ""))[1],
-            severity=f.severity,
-            finding=f.code,
-            title=f.title,
-            sheet=f.sheet or "",
-            cell=f.cell or "",
-            message=f.message,
-            value="" if f.value is None else str(f.value),
-        )
-        for f in findings
-    ]
+    rows: list[FindingRow] = []
+    for f in findings:
+        code, name = units.get(f.file or "", ("", ""))
+        rows += finding_rows(f.file or "", [f], code, name)
+    return rows
 
 
 def _day(stamp: float | None) -> str:
