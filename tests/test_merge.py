@@ -44,7 +44,9 @@ def rollup_content(path: Path) -> dict[str, list]:
             continue
         rows = []
         for row in ws.iter_rows(values_only=True):
-            if row and row[0] == "生成时间":  # 运行信息's run time, shown as local time ("2026年12月5日 14:12")
+            if (
+                row and row[0] == "生成时间"
+            ):  # 运行信息's run time, shown as local time ("2026年12月5日 14:12")
                 continue
             rows.append(tuple(v for v in row if not (isinstance(v, str) and v[:2] == "20" and "T" in v[:11])))
         out[ws.title] = rows
