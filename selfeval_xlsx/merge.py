@@ -9,6 +9,7 @@ or concurrent run leaves the previous output whole.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import multiprocessing
 import os
@@ -433,10 +434,17 @@ def _run(
         results: Iterable[Processed] = map(process, tasks)
     else:
         workers = jobs or os.cpu_count() or 1
+        # Forked workers inherit this process's memory: processing the first file here, before the pool
+        # forks them, fills the per-process caches (the compiled schema, the template's frames, the
+        # prompts) once instead of once per worker (≈ 0.15 s of CPU each; the wall time is the same,
+        # since every worker would otherwise spend it at the same moment). The pool is new: nothing has
+        # been submitted to it, so its workers have not been forked yet.
+        warm = start_method() == "fork"
+        first = [process(tasks[0])] if warm else []
         # chunks of at most 16 files: a worker left alone at the end waits for at most one chunk (with
         # 64, 0.08-0.25 s of one core idle at the end of 1,000 files; with 16, 0.04-0.07 s)
         chunk = max(1, min(16, total // (workers * 4) or 1))
-        results = pool.map(process, tasks, chunksize=chunk)
+        results = itertools.chain(first, pool.map(process, tasks[len(first) :], chunksize=chunk))
     for i, r in enumerate(results, 1):
         if progress:
             progress(i, total)
