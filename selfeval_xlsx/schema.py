@@ -230,6 +230,27 @@ def _draft7(
     return out
 
 
+def _per_block(definition: dict[str, Any]) -> dict[str, Any]:
+    """The same draft-7 schema with each root property, and each array's items, moved under
+    ``definitions`` and referred to by ``$ref``: fastjsonschema then compiles each into a function of its
+    own. Same verdicts, faster: an ``if`` that does not hold raises inside the generated code, whose
+    message is built from ``locals()`` — a few names in a block's function, hundreds in one for all."""
+    out = dict(definition)
+    out.pop("$id", None)  # nothing to resolve against: every $ref below points into this document
+    definitions: dict[str, Any] = {}
+    properties: dict[str, Any] = {}
+    for key, sub in definition.get("properties", {}).items():
+        sub, name = dict(sub), key.replace("~", "~0").replace("/", "~1")  # a JSON pointer token
+        if isinstance(sub.get("items"), dict):
+            definitions[f"{key}_item"] = sub["items"]
+            sub["items"] = {"$ref": f"#/definitions/{name}_item"}
+        definitions[key] = sub
+        properties[key] = {"$ref": f"#/definitions/{name}"}
+    out["properties"] = properties
+    out["definitions"] = definitions
+    return out
+
+
 @cache
 def fast_check() -> Callable[[Any], bool]:
     """A compiled yes/no check of a document against :func:`load_schema` (about 10x faster).
@@ -249,7 +270,7 @@ def fast_check() -> Callable[[Any], bool]:
         return lambda value: checker.conforms(value, name)
 
     compiled = fastjsonschema.compile(
-        definition,
+        _per_block(definition),
         formats={name: conforms(name) for name in formats},
         use_default=False,  # never write defaults into the document
     )
