@@ -13,7 +13,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Context, Decimal, getcontext
-from functools import cache
+from functools import cache, cached_property, lru_cache
 from importlib import resources
 from pathlib import Path
 from types import MappingProxyType
@@ -115,9 +115,9 @@ class Rules:
         """Grade names, best to worst."""
         return tuple(g.name for g in self.grade_bands)
 
-    @property
+    @cached_property
     def unit(self) -> Decimal:
-        """The smallest shown step: 0.01 for 2 places."""
+        """The smallest shown step: 0.01 for 2 places (worked out once per profile)."""
         return Decimal(1).scaleb(-self.places)
 
     def grade_for(self, total: Decimal) -> str:
@@ -131,10 +131,14 @@ class Rules:
         """Round half-up (四舍五入) to the profile's places (with the digits it takes: a ratio of a huge
         amount to a tiny one, shown in an audit message, must not raise ``InvalidOperation``)."""
         value = Decimal(value)
-        places = self.unit.as_tuple().exponent  # an int: the unit is a finite number
-        places = places if isinstance(places, int) else 0
-        digits = max(getcontext().prec, value.adjusted() - places + 2)
-        return value.quantize(self.unit, rounding=ROUND_HALF_UP, context=Context(prec=digits))
+        digits = max(getcontext().prec, value.adjusted() - self._exponent + 2)
+        return value.quantize(self.unit, rounding=ROUND_HALF_UP, context=_context(digits))
+
+    @cached_property
+    def _exponent(self) -> int:
+        """The exponent of :attr:`unit` (-2 for 0.01)."""
+        exponent = self.unit.as_tuple().exponent  # an int: the unit is a finite number
+        return exponent if isinstance(exponent, int) else 0
 
     def fmt(self, value: Decimal | None) -> str:
         """A figure as shown: rounded half-up, fixed places ('' for None)."""
@@ -184,6 +188,13 @@ class Rules:
             else:
                 parts.append(f"{lo}≤得分<{gs[i - 1].min.normalize():f}为{g.name}")
         return "；".join(parts)
+
+
+@lru_cache(maxsize=64)
+def _context(prec: int) -> Context:
+    """A decimal context of ``prec`` digits, made once (``Rules.quantize`` rounds in one per call; only
+    its sticky flags change, which nothing here reads)."""
+    return Context(prec=prec)
 
 
 def _whole(value: Decimal) -> str:

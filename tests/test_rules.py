@@ -134,6 +134,16 @@ def test_quantize_is_half_up(value: str, shown: str) -> None:
     assert r.fmt(D(value)) == shown
 
 
+def test_quantize_takes_the_digits_it_needs() -> None:
+    """More digits than the context's 28 (a ratio of a huge amount to a tiny one) round, not raise; the
+    contexts kept between calls do not carry one call's precision into the next."""
+    r = load_rules()
+    huge = D("123456789012345678901234567890.125")
+    assert r.quantize(huge) == D("123456789012345678901234567890.13")
+    assert r.quantize(D("2.675")) == D("2.68")
+    assert r.quantize(D("-0.005")) == D("-0.01")
+
+
 def test_half_up_differs_from_float_and_bankers_rounding() -> None:
     # the cases above are the ones where the wrong tools give a different answer
     assert round(2.675, 2) == 2.67  # binary float
