@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import cached_property
 from typing import Any
 
 from .document import Document
@@ -158,7 +159,16 @@ class Submission:
 
     def scores_for(self, indicator_seq: int) -> list[PanelScore]:
         """Panel scores given to one indicator, in member order."""
-        return sorted((s for s in self.scores if s.indicator == indicator_seq), key=lambda s: s.member)
+        return list(self._scores_by_indicator.get(indicator_seq, ()))
+
+    @cached_property
+    def _scores_by_indicator(self) -> dict[int, tuple[PanelScore, ...]]:
+        """The panel scores grouped by indicator seq, each group in member order (grouped once, not once
+        per indicator asked)."""
+        groups: dict[int, list[PanelScore]] = {}
+        for s in self.scores:
+            groups.setdefault(s.indicator, []).append(s)
+        return {seq: tuple(sorted(group, key=lambda s: s.member)) for seq, group in groups.items()}
 
     @classmethod
     def from_document(cls, doc: Document) -> Submission:

@@ -99,39 +99,41 @@ class _Check:
         for k, entry in enumerate(self.doc.get("/panel_scores") or []):
             ptr = f"/panel_scores/{k}/value"
             row, col, value = entry.get("row"), entry.get("column"), entry.get("value")
-            where = {**self.doc.where(ptr), "value": short(value)}
             if row not in self.indicators:
                 self.add(
                     "panel-unknown-indicator",
                     text("panel-unknown-indicator", "member", row=row),
-                    **where,
+                    **self.at_value(ptr, value),
                 )
                 continue
             if col not in self.members:
                 self.add(
                     "panel-unknown-member",
                     text("panel-unknown-member", column=col),
-                    **where,
+                    **self.at_value(ptr, value),
                 )
                 continue
-            self.above_weight(ptr, value, row, f"{self.members[col].get('name', f'成员{col}')}对", where)
+            self.above_weight(ptr, value, row, f"{self.members[col].get('name', f'成员{col}')}对")
 
     def agreed_values(self) -> None:
         key = layout.PANEL_SCORES.agreed_key
         for k, entry in enumerate(self.agreed):
             ptr = f"/{key}/{k}/value"
             row, value = entry.get("row"), entry.get("value")
-            where = {**self.doc.where(ptr), "value": short(value)}
             if row not in self.indicators:
                 self.add(
                     "panel-unknown-indicator",
                     text("panel-unknown-indicator", "agreed", row=row),
-                    **where,
+                    **self.at_value(ptr, value),
                 )
                 continue
-            self.above_weight(ptr, value, row, "评价小组对", where)
+            self.above_weight(ptr, value, row, "评价小组对")
 
-    def above_weight(self, ptr: str, value: Any, seq: Any, who: str, where: dict[str, Any]) -> None:
+    def at_value(self, ptr: str, value: Any) -> dict[str, Any]:
+        """Where a finding about the value at ``ptr`` points, with the value (built only for a finding)."""
+        return {**self.doc.where(ptr), "value": short(value)}
+
+    def above_weight(self, ptr: str, value: Any, seq: Any, who: str) -> None:
         weight = self.weight_of(seq)
         if (
             ptr not in self.broken
@@ -142,7 +144,7 @@ class _Check:
             self.add(
                 "out-of-range",
                 text("out-of-range", "panel-score", who=who, seq=seq, value=value, weight=weight),
-                **where,
+                **self.at_value(ptr, value),
             )
 
     # --- the modes --------------------------------------------------------------------------------------

@@ -231,17 +231,19 @@ def _draft7(
 
 
 def _per_block(definition: dict[str, Any]) -> dict[str, Any]:
-    """The same draft-7 schema with each root property, and each array's items, moved under
-    ``definitions`` and referred to by ``$ref``: fastjsonschema then compiles each into a function of its
-    own. Same verdicts, faster: an ``if`` that does not hold raises inside the generated code, whose
-    message is built from ``locals()`` — a few names in a block's function, hundreds in one for all."""
+    """The same draft-7 schema with each root property, and the items of arrays whose items have
+    conditions (``allOf`` of ``if``/``then``), moved under ``definitions`` and referred to by ``$ref``:
+    fastjsonschema then compiles each into a function of its own. Same verdicts, faster: an ``if`` that
+    does not hold raises inside the generated code, whose message is built from ``locals()`` — a few
+    names in a small function, hundreds in one for all. Items without conditions stay inline (a call per
+    item would cost more than it saves)."""
     out = dict(definition)
     out.pop("$id", None)  # nothing to resolve against: every $ref below points into this document
     definitions: dict[str, Any] = {}
     properties: dict[str, Any] = {}
     for key, sub in definition.get("properties", {}).items():
         sub, name = dict(sub), key.replace("~", "~0").replace("/", "~1")  # a JSON pointer token
-        if isinstance(sub.get("items"), dict):
+        if isinstance(sub.get("items"), dict) and "allOf" in sub["items"]:  # items with an `if` of their own
             definitions[f"{key}_item"] = sub["items"]
             sub["items"] = {"$ref": f"#/definitions/{name}_item"}
         definitions[key] = sub
