@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from .findings import Finding
@@ -52,15 +53,17 @@ class Document:
     def get(self, pointer: str, default: Any = None) -> Any:
         """The value at a JSON pointer (``/budget/total/executed``), or ``default``."""
         node: Any = self.data
-        for part in pointer.strip("/").split("/"):
+        for part, index in _steps(pointer):
             if isinstance(node, dict):
                 if part not in node:
                     return default
                 node = node[part]
             elif isinstance(node, list):
+                if index is None:
+                    return default
                 try:
-                    node = node[int(part)]
-                except (ValueError, IndexError):
+                    node = node[index]
+                except IndexError:
                     return default
             else:
                 return default
@@ -75,3 +78,17 @@ class Document:
             "field": pointer,
             "file": self.file,
         }
+
+
+@lru_cache(maxsize=4096)
+def _steps(pointer: str) -> tuple[tuple[str, int | None], ...]:
+    """The steps of a JSON pointer: each key with the list index it reads as (None when it is not a
+    number), split once per pointer rather than once per look-up (the same few hundred recur)."""
+    steps = []
+    for part in pointer.strip("/").split("/"):
+        try:
+            index: int | None = int(part)
+        except ValueError:
+            index = None
+        steps.append((part, index))
+    return tuple(steps)
