@@ -378,39 +378,45 @@ def _credit(doc: Document, broken: set[str], check_county: bool) -> list[Finding
     return []
 
 
+@cache
+def _sum_checks() -> tuple[tuple[int, str, layout.Field, tuple[str, ...], str], ...]:
+    """Every budget sum from the layout, once per process: (group number, what the group is, column, the
+    group's pointers in that column, the total row's pointer)."""
+    b = layout.BUDGET
+    return tuple(
+        (n, what, col, tuple(f"/budget/{k}/{col.key}" for k in parts), f"/budget/{b.total_row}/{col.key}")
+        for n, (what, parts) in enumerate(b.groups)
+        for col in b.columns
+    )
+
+
 def _sums(doc: Document, broken: set[str]) -> list[Finding]:
     """Each group of budget rows adds up to the total row (blank rows count as 0; an all-blank group is
     not used). Funding sources are flagged at the total; the 基本支出/项目支出 split at its own cells."""
     out = []
-    b = layout.BUDGET
-    for n, (what, parts) in enumerate(b.groups):
-        for col in b.columns:
-            ptrs = [f"/budget/{k}/{col.key}" for k in parts]
-            total_ptr = f"/budget/{b.total_row}/{col.key}"
-            if broken & {*ptrs, total_ptr}:
-                continue
-            values = [doc.get(p) for p in ptrs]
-            if all(v is None for v in values):
-                continue
-            total = doc.get(total_ptr)
-            if not all(isinstance(v, Decimal) for v in values if v is not None) or not isinstance(
-                total, Decimal
-            ):
-                continue
-            s = sum((v for v in values if v is not None), Decimal(0))
-            if abs(s - total) <= TOLERANCE:
-                continue
-            where = doc.where(total_ptr)
-            if n:  # a later group: the total agrees with the funding sources, so these rows are off
-                first, last = doc.where(ptrs[0]), doc.where(ptrs[-1])
-                where = {**first, "cell": f"{first['cell']}:{last['cell']}"} if first["cell"] else first
-            out.append(
-                make(
-                    "sum-mismatch",
-                    text("sum-mismatch", column=col.label, total=total, parts=what, sum=s),
-                    **{**where, "value": total},
-                )
+    for n, what, col, ptrs, total_ptr in _sum_checks():
+        if total_ptr in broken or not broken.isdisjoint(ptrs):
+            continue
+        values = [doc.get(p) for p in ptrs]
+        if all(v is None for v in values):
+            continue
+        total = doc.get(total_ptr)
+        if not all(isinstance(v, Decimal) for v in values if v is not None) or not isinstance(total, Decimal):
+            continue
+        s = sum((v for v in values if v is not None), Decimal(0))
+        if abs(s - total) <= TOLERANCE:
+            continue
+        where = doc.where(total_ptr)
+        if n:  # a later group: the total agrees with the funding sources, so these rows are off
+            first, last = doc.where(ptrs[0]), doc.where(ptrs[-1])
+            where = {**first, "cell": f"{first['cell']}:{last['cell']}"} if first["cell"] else first
+        out.append(
+            make(
+                "sum-mismatch",
+                text("sum-mismatch", column=col.label, total=total, parts=what, sum=s),
+                **{**where, "value": total},
             )
+        )
     return out
 
 
