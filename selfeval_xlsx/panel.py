@@ -113,7 +113,7 @@ class _Check:
                     **self.at_value(ptr, value),
                 )
                 continue
-            self.above_weight(ptr, value, row, f"{self.members[col].get('name', f'成员{col}')}对")
+            self.above_weight(ptr, value, row, col)
 
     def agreed_values(self) -> None:
         key = layout.PANEL_SCORES.agreed_key
@@ -127,13 +127,15 @@ class _Check:
                     **self.at_value(ptr, value),
                 )
                 continue
-            self.above_weight(ptr, value, row, "评价小组对")
+            self.above_weight(ptr, value, row)
 
     def at_value(self, ptr: str, value: Any) -> dict[str, Any]:
         """Where a finding about the value at ``ptr`` points, with the value (built only for a finding)."""
         return {**self.doc.where(ptr), "value": short(value)}
 
-    def above_weight(self, ptr: str, value: Any, seq: Any, who: str) -> None:
+    def above_weight(self, ptr: str, value: Any, seq: Any, member: Any = None) -> None:
+        """A score above its indicator's weight: a member's (``member``: the member's seq, the column) or,
+        without ``member``, the agreed one."""
         weight = self.weight_of(seq)
         if (
             ptr not in self.broken
@@ -143,9 +145,17 @@ class _Check:
         ):
             self.add(
                 "out-of-range",
-                text("out-of-range", "panel-score", who=who, seq=seq, value=value, weight=weight),
+                text(
+                    "out-of-range", "panel-score", who=self.who(member), seq=seq, value=value, weight=weight
+                ),
                 **self.at_value(ptr, value),
             )
+
+    def who(self, member: Any) -> str:
+        """Who gave a score, as a message says it: 张三对, 成员2对 (a member without a name), 评价小组对."""
+        if member is None:
+            return "评价小组对"
+        return f"{self.members[member].get('name', f'成员{member}')}对"
 
     # --- the modes --------------------------------------------------------------------------------------
 

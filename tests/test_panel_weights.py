@@ -159,6 +159,22 @@ def test_agreed_scores_in_the_agreed_column(tmp_path: Path) -> None:
     ]
 
 
+def test_a_score_above_the_weight_names_who_gave_it() -> None:
+    """A member's score above the indicator's weight names the member; an agreed one, the panel."""
+    data = seed()
+    entry = next(e for e in data["panel_scores"] if e["row"] == 2)
+    entry["value"] = 99
+    member = next(m for m in data["members"] if m["seq"] == entry["column"])
+    _doc, report = api.validate_workbook(filled_bytes(data, 2023))
+    [f] = [f for f in report.findings if f.code == "out-of-range"]
+    assert (f.sheet, f.cell) == panel_cell(2, entry["column"])
+    assert f.message.startswith(f"{member['name']}对第2项指标的打分99超过该指标分值")
+    data = seed(panel_scores=[], panel_agreed=[{"row": 2, "value": 99}])
+    _doc, report = api.validate_workbook(filled_bytes(data, 2023))
+    [f] = [f for f in report.findings if f.code == "out-of-range"]
+    assert f.message.startswith("评价小组对第2项指标的打分99超过该指标分值")
+
+
 def test_missing_panel_sheet_is_a_warning_unless_the_profile_requires_a_panel(tmp_path: Path) -> None:
     def drop(wb: Workbook) -> None:
         del wb["评价小组"]
