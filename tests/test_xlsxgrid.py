@@ -815,8 +815,9 @@ def test_a_cell_without_reference_after_a_cut_cell_keeps_its_column(monkeypatch:
     [
         '<![CDATA[<c r="A1"/>]]>',  # CDATA: the cell-like text is text
         '<!-- <c r="Z999"/> -->',  # a comment: no row 999
+        '<?pi <c r="Z999"/>?>',  # a processing instruction: no row 999 either
     ],
-    ids=["cdata", "comment"],
+    ids=["cdata", "comment", "pi"],
 )
 def test_cell_like_text_is_not_cut(hidden: str, monkeypatch: pytest.MonkeyPatch) -> None:
     inline = f'<c r="A1" t="inlineStr"><is><t>x{hidden}y</t></is></c>' if "CDATA" in hidden else ""
@@ -827,6 +828,24 @@ def test_cell_like_text_is_not_cut(hidden: str, monkeypatch: pytest.MonkeyPatch)
     if inline:
         assert snap["表"]["cells"][(1, 1)] == ("s", "str", 'x<c r="A1"/>y')
     assert_same_as_openpyxl(data)
+
+
+@pytest.mark.parametrize(
+    ("data", "plain"),
+    [
+        (b'<?xml version="1.0"?><a><b/></a>', True),
+        (b'\xef\xbb\xbf<?xml version="1.0"?><a x="!?">!?<b/></a>', True),
+        (b"<a><b/></a>", True),
+        (b'<?xml version="1.0"?><a><!-- x --></a>', False),
+        (b'\xef\xbb\xbf<?xml version="1.0"?><!DOCTYPE a><a/>', False),
+        (b'<?xml version="1.0"?><a><?pi?></a>', False),
+        (b"<!DOCTYPE a><a/>", False),
+        (b"<a><![CDATA[x]]></a>", False),
+        (b'<?xml version="1.0"', False),  # an unfinished declaration
+    ],
+)
+def test_only_markup_is_cut(data: bytes, plain: bool) -> None:
+    assert grid_reader._markup_only(data) is plain
 
 
 @pytest.mark.parametrize(

@@ -858,11 +858,34 @@ _EMPTY_CELL = re.compile(
 )
 
 
+def _markup_only(data: bytes) -> bool:
+    """Whether ``data`` holds no comment, CDATA section, DOCTYPE or processing instruction (other than
+    one at its start, the XML declaration): then a regular expression that matches whole elements
+    cannot mistake text for markup."""
+    start = 3 if data.startswith(b"\xef\xbb\xbf") else 0
+    if data.startswith(b"<?", start):
+        start = data.find(b"?>", start) + 2
+        if start < 2:
+            return False
+    return not _after_lt(data, b"!", start) and not _after_lt(data, b"?", start)
+
+
+def _after_lt(data: bytes, mark: bytes, start: int) -> bool:
+    """Whether ``mark`` (a rare byte such as ``!``) follows a ``<`` somewhere in ``data[start:]``; the
+    rare byte is looked for first (a fast scan: ``<`` is everywhere in XML)."""
+    at = data.find(mark, start)
+    while at >= 0:
+        if at > start and data[at - 1] == 0x3C:  # '<'
+            return True
+        at = data.find(mark, at + 1)
+    return False
+
+
 def _strip_empty(data: bytes) -> tuple[bytes, int] | None:
     """``data`` without its styled empty cells, and the largest row among them (0 for none); ``None``
     when a cut could change what the parser reads: a comment, CDATA section, DOCTYPE or processing
     instruction (other than the XML declaration) could hold the same bytes as text."""
-    if b"<!" in data or data.count(b"<?") > (1 if data.lstrip(b"\xef\xbb\xbf").startswith(b"<?") else 0):
+    if not _markup_only(data):
         return None
     pieces = _EMPTY_CELL.split(data)
     if len(pieces) == 1:
