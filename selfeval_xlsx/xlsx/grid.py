@@ -665,7 +665,19 @@ _SST_TAGS = _names("si", "t", "rPh")
 
 
 def _shared_strings(pkg: _Package, part: str) -> list[str]:
-    """The shared strings: the text of each ``<si>`` (plain and rich-text runs, not phonetic runs)."""
+    """The shared strings: the text of each ``<si>`` (plain and rich-text runs, not phonetic runs).
+
+    A part small enough to hold whole is read, like a sheet, with its names as written when that reads
+    the same (:func:`_plain_prefixes`) and without the properties of its rich-text runs
+    (:func:`_strip_run_props`): office programs write several elements of font properties for each run
+    of text, and none holds text.
+    """
+    data = pkg.small(part)
+    prefixes = None if data is None else _plain_prefixes(data)
+    if data is not None and prefixes is not None:
+        data = _strip_run_props(data)
+    else:
+        prefixes = None
     strings: list[str] = []
     texts: list[str] = []
     buf: list[str] = []
@@ -673,7 +685,10 @@ def _shared_strings(pkg: _Package, part: str) -> list[str]:
 
     def start(name: str, attrs: dict[str, str]) -> None:
         tag = _SST_TAGS.get(name)
-        if tag == "t":
+        if tag is None:
+            if prefixes is not None and ":" in name and name.partition(":")[0] not in prefixes:
+                raise GridError(f"unbound namespace prefix in {name[:40]!r}")
+        elif tag == "t":
             buf.clear()
         elif tag == "si":
             texts.clear()
@@ -695,8 +710,32 @@ def _shared_strings(pkg: _Package, part: str) -> list[str]:
         elif tag == "rPh":
             state[0] -= 1
 
-    _parse(pkg, part, start, end, buf.append)
+    _parse(pkg, part, start, end, buf.append, data, plain=prefixes is not None)
     return strings
+
+
+# The properties of a rich-text run as office programs write them: empty elements with at most one
+# value attribute (and a tint), values without references, control characters or non-characters.
+_RUN_PROPS = re.compile(
+    rb"<rPr>(?:<[A-Za-z]{1,20}"
+    rb'(?: (?:val|rgb|theme|indexed|auto)="[^\x00-\x1f"<&]{0,64}")?(?: tint="[-+.0-9Ee]{1,30}")?'
+    rb"/>){0,32}</rPr>"
+)
+
+
+def _strip_run_props(data: bytes) -> bytes:
+    """``data`` (a shared strings part) without the properties of its rich-text runs (``<rPr>``), when
+    that cannot change what the parser reads or whether it accepts the part: no comment, CDATA section
+    or processing instruction could hold the same bytes as text (:func:`_markup_only`), and the part is
+    well-formed UTF-8 without non-characters (so the bytes cut out hold no encoding error); else
+    ``data`` itself."""
+    if b"<rPr>" not in data or not _markup_only(data) or b"\xef\xbf\xbe" in data or b"\xef\xbf\xbf" in data:
+        return data
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data
+    return _RUN_PROPS.sub(b"", data)
 
 
 _STYLE_TAGS = _names("numFmt", "cellXfs", "xf")
