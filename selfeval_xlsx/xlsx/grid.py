@@ -915,14 +915,11 @@ def _markup_only(data: bytes) -> bool:
 
 
 def _after_lt(data: bytes, mark: bytes, start: int) -> bool:
-    """Whether ``mark`` (a rare byte such as ``!``) follows a ``<`` somewhere in ``data[start:]``; the
-    rare byte is looked for first (a fast scan: ``<`` is everywhere in XML)."""
+    """Whether ``mark`` (a rare byte such as ``!``) follows a ``<`` somewhere in ``data[start:]``. The
+    rare byte is looked for first, a fast scan (``<`` is everywhere in XML, which makes looking for
+    the pair slow); the pair only from where the byte first occurs."""
     at = data.find(mark, start)
-    while at >= 0:
-        if at > start and data[at - 1] == 0x3C:  # '<'
-            return True
-        at = data.find(mark, at + 1)
-    return False
+    return at >= 0 and data.find(b"<" + mark, max(start, at - 1)) >= 0
 
 
 def _strip_empty(data: bytes) -> tuple[bytes, int] | None:
