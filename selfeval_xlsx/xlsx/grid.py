@@ -38,7 +38,8 @@ refused by the parser itself.
 
 Speed: a sheet part of at most 1 MB is parsed whole, with its names as written when that provably reads
 the same as namespace processing (:func:`_plain_prefixes`), and with its styled empty cells cut out by a
-regular expression first (:func:`_strip_empty`; ``max_row`` still counts them); the date and percent
+regular expression first (:func:`_strip_empty`; ``max_row`` still counts them); a shared strings part
+likewise, with the properties of its rich-text runs cut out (:func:`_strip_run_props`); the date and percent
 styles of a styles part are remembered by its bytes. Each of these is checked against the plain streaming path in
 the tests. Cells beyond row ``limits.max_rows + ROW_MARGIN`` are counted in
 ``max_row`` but not kept; more than :data:`MAX_CELLS` kept cells, :data:`MAX_SHARED_STRINGS` shared
