@@ -738,12 +738,12 @@ def test_namespace_prefixes_and_strict_order_of_parts_do_not_matter() -> None:
 
 def paths(data: bytes, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
     """What each way of reading gives (a snapshot, or the exception's type): the default, without the
-    cut of empty cells, and with namespace processing only (the streaming path of large parts)."""
+    cuts (of empty cells, of rich-text run properties), and with namespace processing only (the streaming path of large parts)."""
     out: dict[str, Any] = {}
     with monkeypatch.context() as m:
         for label, patch in (
             ("default", {}),
-            ("uncut", {"_strip_empty": lambda data: None}),
+            ("uncut", {"_strip_empty": lambda data: None, "_strip_run_props": lambda data: data}),
             ("namespaced", {"_plain_prefixes": lambda data: None}),
         ):
             for name, value in patch.items():
@@ -783,6 +783,58 @@ def test_generated_and_edited_workbooks_read_the_same_on_every_path(monkeypatch:
         assert isinstance(snap, dict)
 
 
+_RUN = '<r><rPr>{props}</rPr><t xml:space="preserve">{text}</t></r>'
+_OFFICE_PROPS = (
+    '<b val="true"/><sz val="16"/><color rgb="FF000000"/><rFont val="宋体"/><family val="2"/><charset val="1"/>',
+    '<sz val="11"/><color theme="1" tint="0.499984740745262"/><rFont val="等线"/><family val="3"/>'
+    '<charset val="134"/><scheme val="minor"/>',
+    '<b/><i/><u val="double"/><vertAlign val="superscript"/><color indexed="10"/>',
+)
+
+
+def shared_strings_workbook(runs: list[str], raw: bytes | None = None) -> bytes:
+    """A workbook whose A1 shows a shared string made of ``runs`` (or whose shared strings part is
+    ``raw``)."""
+    body = rows('<row r="1"><c r="A1" t="s"><v>0</v></c></row>')
+    data = raw_xlsx([("表", body)], shared=[f"<si>{''.join(runs)}</si>"])
+    if raw is None:
+        return data
+    return raw_xlsx([("表", body)], shared=[], replace={"xl/sharedStrings.xml": raw})
+
+
+def test_run_properties_are_cut_from_shared_strings(monkeypatch: pytest.MonkeyPatch) -> None:
+    runs = [_RUN.format(props=props, text=f"第{i}段 ") for i, props in enumerate(_OFFICE_PROPS)]
+    data = shared_strings_workbook(runs)
+    part = zipfile.ZipFile(io.BytesIO(data)).read("xl/sharedStrings.xml")
+    assert b"<rPr>" in part and b"<rPr>" not in grid_reader._strip_run_props(part)
+    snap = assert_paths_agree(data, monkeypatch)
+    assert snap["表"]["cells"] == {(1, 1): ("s", "str", "第0段 第1段 第2段 ")}
+    assert_same_as_openpyxl(data)
+
+
+@pytest.mark.parametrize(
+    "props",
+    [
+        b'<b val="a\x01"/>',  # a control character: not well-formed
+        b'<rFont val="\xe5\xae"/>',  # broken UTF-8
+        b'<rFont val="\xef\xbf\xbe"/>',  # a non-character
+        b'<color rgb="1" rgb="2"/>',  # a repeated attribute
+        b'<color tint="1" tint="2"/>',
+        b'<rFont val="&undefined;"/>',  # an undefined entity
+        b"<q:b/>",  # an unbound prefix
+        b"<b>x</b>",  # text where none belongs (still read the same)
+    ],
+)
+def test_run_properties_are_not_cut_when_that_could_hide_an_error(
+    props: bytes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    raw = f'<sst xmlns="{MAIN}"><si><r><rPr>'.encode() + props + b"</rPr><t>\xe6\x96\x87</t></r></si></sst>"
+    got = paths(shared_strings_workbook([], raw), monkeypatch)
+    assert got["uncut"] == got["default"] == got["namespaced"]
+    if props != b"<b>x</b>":
+        assert got["default"] is GridError
+
+
 def test_cut_empty_cells_still_count_in_max_row(monkeypatch: pytest.MonkeyPatch) -> None:
     body = rows(
         '<row r="1"><c r="A1" s="1"/><c r="B1"><v>1</v></c><c r="C1" s="2" t="n"></c></row>',
@@ -815,8 +867,9 @@ def test_a_cell_without_reference_after_a_cut_cell_keeps_its_column(monkeypatch:
     [
         '<![CDATA[<c r="A1"/>]]>',  # CDATA: the cell-like text is text
         '<!-- <c r="Z999"/> -->',  # a comment: no row 999
+        '<?pi <c r="Z999"/>?>',  # a processing instruction: no row 999 either
     ],
-    ids=["cdata", "comment"],
+    ids=["cdata", "comment", "pi"],
 )
 def test_cell_like_text_is_not_cut(hidden: str, monkeypatch: pytest.MonkeyPatch) -> None:
     inline = f'<c r="A1" t="inlineStr"><is><t>x{hidden}y</t></is></c>' if "CDATA" in hidden else ""
@@ -827,6 +880,24 @@ def test_cell_like_text_is_not_cut(hidden: str, monkeypatch: pytest.MonkeyPatch)
     if inline:
         assert snap["表"]["cells"][(1, 1)] == ("s", "str", 'x<c r="A1"/>y')
     assert_same_as_openpyxl(data)
+
+
+@pytest.mark.parametrize(
+    ("data", "plain"),
+    [
+        (b'<?xml version="1.0"?><a><b/></a>', True),
+        (b'\xef\xbb\xbf<?xml version="1.0"?><a x="!?">!?<b/></a>', True),
+        (b"<a><b/></a>", True),
+        (b'<?xml version="1.0"?><a><!-- x --></a>', False),
+        (b'\xef\xbb\xbf<?xml version="1.0"?><!DOCTYPE a><a/>', False),
+        (b'<?xml version="1.0"?><a><?pi?></a>', False),
+        (b"<!DOCTYPE a><a/>", False),
+        (b"<a><![CDATA[x]]></a>", False),
+        (b'<?xml version="1.0"', False),  # an unfinished declaration
+    ],
+)
+def test_only_markup_is_cut(data: bytes, plain: bool) -> None:
+    assert grid_reader._markup_only(data) is plain
 
 
 @pytest.mark.parametrize(
