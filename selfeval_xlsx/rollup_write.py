@@ -31,7 +31,7 @@ from typing import Any, BinaryIO
 
 import xlsxwriter
 from xlsxwriter.format import Format
-from xlsxwriter.utility import xl_col_to_name
+from xlsxwriter.utility import xl_cell_to_rowcol, xl_col_to_name, xl_rowcol_to_cell
 from xlsxwriter.workbook import Workbook
 from xlsxwriter.worksheet import Worksheet
 
@@ -94,8 +94,9 @@ _STYLES: dict[str, dict[str, Any]] = {
     "section": {"bold": True, "font_size": 12},
 }
 _TOTAL = {"bold": True, "bg_color": "#FFF2CC", "top": 2}
-#: A cell of a record: ``s`` (text), ``n`` (number), ``b`` (blank) or ``x`` (a number xlsxwriter refuses).
-_Cell = tuple[str, Any, Format]
+#: A cell of a record: ``s`` (text), ``n`` (number), ``b`` (blank) or ``x`` (a number xlsxwriter refuses),
+#: its value and format (None: the default).
+_Cell = tuple[str, Any, Format | None]
 #: A record row kept for :func:`_splice`: its row (0-based), cells and height in points (None: default).
 _Row = tuple[int, list[_Cell], int | None]
 
@@ -327,7 +328,11 @@ class _Writer:
                 ws.set_row(i, height)
             styled.update(id(fmt) for _, _, fmt in cells)
         if later:
-            self.later[self.wb.worksheets().index(ws)] = (len(cols), later)
+            self.defer(ws, len(cols), later)
+
+    def defer(self, ws: Worksheet, ncols: int, rows: list[_Row]) -> None:
+        """Keep ``rows`` (of ``ncols`` cells each, nothing else written on them) for :func:`_splice`."""
+        self.later.setdefault(self.wb.worksheets().index(ws), (ncols, []))[1].extend(rows)
 
     def cell(self, value: Any, kind: str) -> _Cell:
         """What :meth:`put` writes for ``value`` in a record: (``s``/``n``/``b``, value, format)."""
@@ -731,12 +736,10 @@ class _Writer:
             ("chunks", str(len(chunks))),
             ("sha256", hashlib.sha256(payload.encode("ascii")).hexdigest()),
         ]
-        for i, (key, value) in enumerate(head):
-            ws.write_string(i, 0, key)
-            ws.write_string(i, 1, value)
-        for i, chunk in enumerate(chunks, start=len(head)):
-            ws.write_string(i, 0, "data")
-            ws.write_string(i, 1, chunk)
+        pairs = [*head, *(("data", chunk) for chunk in chunks)]  # the JSON: megabytes, written once
+        self.defer(
+            ws, 2, [(i, [("s", key, None), ("s", value, None)], None) for i, (key, value) in enumerate(pairs)]
+        )
         ws.hide()
 
 
@@ -1001,7 +1004,7 @@ def _page(
 
 _CELL_REFS = tuple(xl_col_to_name(c) for c in range(64))
 _ROW_START = re.compile(r'<row r="(\d+)"')
-_DIMENSION = re.compile(r'<dimension ref="([A-Z]+\d+):([A-Z]+)(\d+)"/>')
+_DIMENSION = re.compile(r'<dimension ref="([A-Z0-9:]+)"/>')
 _CONTROL = re.compile(r"[\x00-\x08\x0B-\x1F]")
 _ESCAPED = re.compile(r"(_x[0-9a-fA-F]{4}_)")
 
@@ -1026,8 +1029,12 @@ def _splice(packed: bytes, later: dict[int, tuple[int, list[_Row]]]) -> bytes:
 
 def _with_rows(xml: str, ncols: int, rows: list[_Row]) -> str:
     """A sheet's XML with ``rows`` merged into its ``<sheetData>`` and its dimension grown to them."""
-    head, _, rest = xml.partition("<sheetData>")
-    body, _, tail = rest.partition("</sheetData>")
+    if "<sheetData/>" in xml:  # nothing but these rows
+        head, _, tail = xml.partition("<sheetData/>")
+        body = ""
+    else:
+        head, _, rest = xml.partition("<sheetData>")
+        body, _, tail = rest.partition("</sheetData>")
     if not tail:
         raise RuntimeError("xlsxwriter wrote a records sheet without its <sheetData>")
     spans = f"1:{ncols}"  # every record, the title and the header span all the columns
@@ -1037,8 +1044,13 @@ def _with_rows(xml: str, ncols: int, rows: list[_Row]) -> str:
     if len(theirs) != body.count("<row "):
         raise RuntimeError("xlsxwriter wrote a records row without cells")
     merged = sorted([(r, el + "</row>") for r, el in theirs] + mine)
-    last = merged[-1][0]
-    head = _DIMENSION.sub(lambda m: f'<dimension ref="{m[1]}:{m[2]}{max(int(m[3]), last)}"/>', head, count=1)
+
+    def grown(m: re.Match[str]) -> str:
+        first, _, end = m[1].partition(":")
+        row, col = xl_cell_to_rowcol(end or first)
+        return f'<dimension ref="{first}:{xl_rowcol_to_cell(max(row + 1, merged[-1][0]) - 1, max(col, ncols - 1))}"/>'
+
+    head = _DIMENSION.sub(grown, head, count=1)
     return head + "<sheetData>" + "".join(el for _, el in merged) + "</sheetData>" + tail
 
 
@@ -1052,7 +1064,7 @@ def _row_xml(i: int, cells: list[_Cell], height: int | None, spans: str) -> str:
             row += f' ht="{px * 0.75:.16g}" customHeight="1"'
     parts = [row + ">"]
     for c, (kind, value, fmt) in enumerate(cells):
-        ref = f'<c r="{_CELL_REFS[c]}{r}" s="{fmt.xf_index}"'
+        ref = f'<c r="{_CELL_REFS[c]}{r}"' if fmt is None else f'<c r="{_CELL_REFS[c]}{r}" s="{fmt.xf_index}"'
         if kind == "s":
             parts.append(f'{ref} t="inlineStr"><is>{_inline_text(value)}</is></c>')
         elif kind == "n":
