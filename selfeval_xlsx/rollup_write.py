@@ -286,10 +286,12 @@ class _Writer:
         plain: list[Format | None] = [None] * len(cols)  # made on first use, so styles.xml keeps its order
         shown: dict[str, tuple[str, bool]] = {}  # text → (as the cell holds it, needs a quote prefix)
         styled: set[int] = set()  # ids of the formats used by a row written by xlsxwriter
+        ready = False  # every column's plain format is among them: only a row's other cells need a look
         later: list[_Row] = []
         for i, row in enumerate(rows, start=2):
             lines = 1
             cells: list[_Cell] = []
+            rare: list[_Cell] = []  # the row's cells not in their column's plain format
             for c, get in enumerate(gets):
                 value = get(row)
                 cls = value.__class__
@@ -298,23 +300,27 @@ class _Writer:
                     if hit is None:
                         text = _display(value)
                         hit = shown[value] = (text, text.startswith(_RISKY_START))
-                    fmt = (
-                        self.fmt(kinds[c], quote=True)
-                        if hit[1]
-                        else plain[c] or self._plain(plain, c, kinds[c])
-                    )
-                    cells.append(("s", hit[0], fmt))
+                    if hit[1]:
+                        cell = ("s", hit[0], self.fmt(kinds[c], quote=True))
+                        rare.append(cell)
+                    else:
+                        cell = ("s", hit[0], plain[c] or self._plain(plain, c, kinds[c]))
+                    cells.append(cell)
                     if wraps[c]:
                         lines = max(lines, _lines(value, wraps[c]))
                 elif (cls is Decimal and value.is_finite()) or cls is int:
                     cells.append(("n", float(value), plain[c] or self._plain(plain, c, kinds[c])))
                 else:
-                    cells.append(self.cell(value, kinds[c]))
+                    cell = self.cell(value, kinds[c])
+                    cells.append(cell)
+                    rare.append(cell)
                     if wraps[c] and isinstance(value, str):
                         lines = max(lines, _lines(value, wraps[c]))
             # LibreOffice and WPS do not grow a row for wrapped text on their own
             height = min(409, LINE_HEIGHT * lines + 3) if lines > 1 else None
-            if splice and all(id(fmt) in styled and kind != "x" for kind, _, fmt in cells):
+            if splice and all(
+                id(fmt) in styled and kind != "x" for kind, _, fmt in (rare if ready else cells)
+            ):
                 later.append((i, cells, height))
                 continue
             for c, (kind, value, fmt) in enumerate(cells):
@@ -327,6 +333,7 @@ class _Writer:
             if height is not None:
                 ws.set_row(i, height)
             styled.update(id(fmt) for _, _, fmt in cells)
+            ready = all(fmt is not None and id(fmt) in styled for fmt in plain)
         if later:
             self.defer(ws, len(cols), later)
 
@@ -1084,7 +1091,7 @@ def _inline_text(text: str) -> str:
     if _CONTROL.search(text):
         text = _CONTROL.sub(lambda m: f"_x{ord(m.group()):04X}_", text)
     text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    if re.search(r"^\s|\s$", text):
+    if text[:1].isspace() or text[-1:].isspace():  # xlsxwriter's test, ^\s|\s$, without scanning
         return f'<t xml:space="preserve">{text}</t>'
     return f"<t>{text}</t>"
 
