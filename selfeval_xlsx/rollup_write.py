@@ -243,6 +243,8 @@ class _Writer:
         self.title(ws, title, len(cols))
         widths = _widths(ws, cols, rows)
         last = 1 + len(rows)
+        # 汇总 (no table) is not spliced: its rows get one height afterwards, and the 统计 charts' cached
+        # values are what xlsxwriter holds of its cells
         self._records(ws, cols, rows, widths, splice=table is not None)
         if table:
             last = max(last, 2)  # a table needs one data row, even an empty one
