@@ -1,9 +1,10 @@
 """The roll-up's fast writing paths write exactly what the plain ones write.
 
-``_Writer._records`` inlines :meth:`~selfeval_xlsx.rollup_write._Writer.put` and ``_widths`` skips the
-fixed-width columns; every part of the workbook is compared byte for byte with what the plain
-cell-by-cell loop writes. (Both go through xlsxwriter's public API: the roll-up no longer overrides any of
-its private methods, issue 18.)"""
+``_Writer._records`` inlines :meth:`~selfeval_xlsx.rollup_write._Writer.put` and writes most of a table's
+records into xlsxwriter's package itself (``_splice``, their text held in the cells), and ``_widths`` skips
+the fixed-width columns; every part of the workbook is compared byte for byte with what the plain
+cell-by-cell loop writes through xlsxwriter, once each shared string is put in its cell. (Both go through
+xlsxwriter's public API: the roll-up overrides none of its private methods, issue 18.)"""
 
 from __future__ import annotations
 
@@ -12,12 +13,14 @@ import dataclasses
 import io
 import json
 import random
+import re
 import warnings
 import zipfile
 from collections.abc import Callable, Sequence
 from decimal import Decimal as D
 from typing import Any
 
+import openpyxl
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -35,8 +38,9 @@ def _plain_records(
     cols: Sequence[rollup_write._Col],
     rows: Sequence[Any],
     widths: list[int],
+    splice: bool = False,
 ) -> None:
-    """The records written cell by cell with ``put`` (what ``_records`` inlines)."""
+    """The records written cell by cell with ``put`` (what ``_records`` inlines and splices)."""
     for i, row in enumerate(rows, start=2):
         lines = 1
         for c, col in enumerate(cols):
@@ -46,6 +50,20 @@ def _plain_records(
                 lines = max(lines, rollup_write._lines(value, widths[c]))
         if lines > 1:
             ws.set_row(i, min(409, rollup_write.LINE_HEIGHT * lines + 3))
+
+
+def _plain_defer(self: rollup_write._Writer, ws: Worksheet, ncols: int, rows: list[Any]) -> None:
+    """Rows kept for the splice written by xlsxwriter instead (the hidden data sheet's)."""
+    for i, cells, height in rows:
+        for c, (kind, value, fmt) in enumerate(cells):
+            if kind == "s":
+                ws.write_string(i, c, value, fmt)
+            elif kind == "b":
+                ws.write_blank(i, c, None, fmt)
+            else:
+                ws.write_number(i, c, value, fmt)
+        if height is not None:
+            ws.set_row(i, height)
 
 
 def _plain_widths(ws: Worksheet, cols: Sequence[rollup_write._Col], rows: Sequence[Any]) -> list[int]:
@@ -61,18 +79,30 @@ def _plain_widths(ws: Worksheet, cols: Sequence[rollup_write._Col], rows: Sequen
 
 
 def _parts(roll: Rollup, data: dict[str, Any] | None = None) -> dict[str, bytes]:
-    """Every part of the written workbook but docProps/core.xml (it holds the time of writing)."""
+    """Every part of the written workbook but docProps/core.xml (it holds the time of writing), each
+    shared string of a sheet put in its cell (``inlineStr``) and the shared strings left out."""
     buf = io.BytesIO()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the 40,000-character text is truncated with a warning
         rollup_write.write_rollup_workbook(buf, copy.deepcopy(roll), data)
     with zipfile.ZipFile(buf) as zf:
-        return {n: zf.read(n) for n in zf.namelist() if n != "docProps/core.xml"}
+        parts = {n: zf.read(n) for n in zf.namelist() if n != "docProps/core.xml"}
+    sst = parts.pop("xl/sharedStrings.xml", b"").decode()
+    strings = re.findall(r"<si>(.*?)</si>", sst, flags=re.S)
+    for name in parts:
+        if name.startswith("xl/worksheets/sheet"):
+            parts[name] = re.sub(
+                r' t="s"><v>(\d+)</v>',
+                lambda m: f' t="inlineStr"><is>{strings[int(m[1])]}</is>',
+                parts[name].decode(),
+            ).encode()
+    return parts
 
 
 def _plain_parts(roll: Rollup, monkeypatch: pytest.MonkeyPatch) -> dict[str, bytes]:
     with monkeypatch.context() as m:
         m.setattr(rollup_write._Writer, "_records", _plain_records)
+        m.setattr(rollup_write._Writer, "defer", _plain_defer)
         m.setattr(rollup_write, "_widths", _plain_widths)
         return _parts(roll)
 
@@ -173,3 +203,38 @@ def test_json_text_is_json_with_one_line_per_row() -> None:
             f"        {rows[-1]}"
         ]
         assert lines[start + 1 + len(rows)] in ("      ],", "      ]")
+
+
+@pytest.mark.parametrize("make", [odd, big])
+def test_spliced_records_read_back_the_same(
+    make: Callable[[], Rollup], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """openpyxl reads every cell of the spliced records as it reads xlsxwriter's: value, type, style,
+    quote prefix, row heights (``_xHHHH_`` escapes, control characters and spaces included)."""
+
+    def book() -> openpyxl.Workbook:
+        buf = io.BytesIO()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            rollup_write.write_rollup_workbook(buf, make())
+        return openpyxl.load_workbook(buf)
+
+    fast = book()
+    with monkeypatch.context() as m:
+        m.setattr(rollup_write._Writer, "_records", _plain_records)
+        m.setattr(rollup_write._Writer, "defer", _plain_defer)
+        plain = book()
+    for ws in plain.worksheets:
+        other = fast[ws.title]
+        for mine, theirs in zip(other.iter_rows(), ws.iter_rows(), strict=True):
+            for a, b in zip(mine, theirs, strict=True):
+                assert (a.value, a.data_type, a.style_id, a.quotePrefix) == (
+                    b.value,
+                    b.data_type,
+                    b.style_id,
+                    b.quotePrefix,
+                ), (ws.title, b.coordinate)
+        assert {k: d.height for k, d in other.row_dimensions.items()} == {
+            k: d.height for k, d in ws.row_dimensions.items()
+        }
+    assert (fast["指标明细"]["A3"].value == "=A1" and fast["指标明细"]["A3"].quotePrefix) or make is big
