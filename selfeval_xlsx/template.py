@@ -39,6 +39,7 @@ from .xlsx.canvas import (
     fit_rows_over,
     flush,
     flush_over,
+    noted_cells,
     wrapped_lines,
 )
 from .xlsx.cells import a1
@@ -776,6 +777,12 @@ def _fitted_all(year: int | None, grades: tuple[str, ...], words: ProfileText) -
     return out
 
 
+@lru_cache(maxsize=8)
+def _noted(year: int | None, grades: tuple[str, ...], words: ProfileText) -> dict[str, list[tuple[int, int]]]:
+    """The cells of each blank standard sheet with a formula or a comment (see :func:`noted_cells`)."""
+    return {name: noted_cells(cv) for name, cv in _blank(year, grades, words)[1].items()}
+
+
 def _fitted(year: int | None, grades: tuple[str, ...], words: ProfileText, name: str) -> dict[int, float]:
     return _fitted_all(year, grades, words)[name]
 
@@ -840,8 +847,9 @@ def write_standard(
         overlay(canvases, doc, outputs, marks)
     changed: dict[str, list[tuple[int, int]]] = {}
     if drawn is not None:  # only what changed is measured and written
+        noted = _noted(year, tuple(grades), words)
         for name, cv in canvases.items():
-            changed[name] = changed_cells(cv, blank[name])
+            changed[name] = changed_cells(cv, blank[name], noted[name])
             fit_rows_over(cv, blank[name], _fitted(year, tuple(grades), words, name), changed[name])
     else:
         for cv in canvases.values():

@@ -47,7 +47,7 @@ def set_value(cv: Canvas, ref: str, value: Any, f: layout.Field | None) -> None:
     if (at := cell_position(cv, ref)) is None:
         return
     row, col = at
-    cell = cv.cells.get((row, col)) or cv.put(row, col, None, field_style(f))
+    cell = cv.edit(row, col) if (row, col) in cv.cells else cv.put(row, col, None, field_style(f))
     value = typed_value(value, f)
     cell.value, cell.formula, cell.source = value, None, None
     nf = cell.style.get("num_format")
@@ -138,10 +138,10 @@ def overlay(
         if (at := cell_position(cv, address)) is None:
             continue
         for spot in span_of(cv, address):  # a range (J5:J11) is coloured whole
-            other = cv.cells.get(spot) or cv.put(*spot, None, BOX)
+            other = cv.edit(*spot) if spot in cv.cells else cv.put(*spot, None, BOX)
             other.style = {**other.style, **MARK}
         row, col = at
-        cell = cv.cells.get((row, col)) or cv.put(row, col, None, BOX)
+        cell = cv.edit(row, col) if (row, col) in cv.cells else cv.put(row, col, None, BOX)
         cell.style = {**cell.style, **MARK}
         earlier = cell.comment.split("\n") if cell.comment else []
         cell.comment = "\n".join(dict.fromkeys([*earlier, *(str(m) for m in messages)]))
