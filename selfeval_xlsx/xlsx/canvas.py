@@ -105,7 +105,9 @@ class Canvas:
         is copied first, once, and the position recorded in :attr:`edited`."""
         cell = self.cells[row, col]
         if self.edited is not None and (row, col) not in self.edited:
-            cell = self.cells[row, col] = Cell(cell.value, cell.style, cell.formula, cell.source, cell.comment)
+            cell = self.cells[row, col] = Cell(
+                cell.value, cell.style, cell.formula, cell.source, cell.comment
+            )
             self.edited[row, col] = None
         return cell
 
