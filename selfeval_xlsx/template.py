@@ -793,9 +793,9 @@ _DRAWN: dict[tuple[Any, ...], dict[str, bookparts.Sheet]] = {}
 def _drawn(
     year: int | None, grades: tuple[str, ...], words: ProfileText, options: dict[str, Any]
 ) -> dict[str, bookparts.Sheet]:
-    """The blank standard sheets of :func:`_blank` flushed once on recording sheets (per blank and
-    workbook options): a recorded workbook takes them and writes only what a township's values, the
-    tool's figures and the marks change (:func:`~.xlsx.canvas.flush_over`)."""
+    """The blank standard sheets of :func:`_blank`, their rows fitted (:func:`_fitted`), flushed once on
+    recording sheets (per blank and workbook options): a recorded workbook takes them and writes only
+    what a township's values, the tool's figures and the marks change (:func:`~.xlsx.canvas.flush_over`)."""
     key = (year, grades, words, repr(sorted(options.items())))
     hit = _DRAWN.get(key)
     if hit is None:
@@ -805,6 +805,9 @@ def _drawn(
         hit = {}
         for name, cv in (*canvases.items(), (layout.META_SHEET_NAME, meta)):
             ws = book.add_worksheet(name)
+            if name in canvases:
+                cv = cv.copy()
+                cv.heights = dict(_fitted(year, grades, words, name))
             flush(cv, ws, formats, canvases, _COMMENT_AUTHOR)
             hit[name] = ws
         if len(_DRAWN) >= 8:
@@ -870,6 +873,7 @@ def write_standard(
                 canvases,
                 _COMMENT_AUTHOR,
                 changed[sheet.name],
+                _fitted(year, tuple(grades), words, sheet.name),
             )
         else:
             flush(canvases[sheet.name], ws, formats, canvases, _COMMENT_AUTHOR)

@@ -292,16 +292,19 @@ def flush_over(
     canvases: Mapping[str, Canvas],
     comment_author: str,
     changed: list[tuple[int, int]] | None = None,
+    drawn_heights: Mapping[int, float] | None = None,
 ) -> None:
     """What :func:`flush` writes for ``cv``, a changed copy of ``blank``, on a recording sheet
     (:class:`~.bookparts.Sheet`): it takes ``drawn``, the sheet ``blank`` was flushed on once, and then
     writes only what differs from the blank: cells whose value or style changed, every formula (its
     cached value follows its source) and comment, and row heights. Widths, merges, validations and
     conditional formats are the blank's (a copy keeps them). ``changed``: :func:`changed_cells`, if
-    known."""
+    known; ``drawn_heights``: the row heights ``drawn`` was flushed with, if not the blank's (rows
+    fitted to their text once, see :func:`fit_rows_over`)."""
     ws.copy_from(drawn)
+    was = blank.heights if drawn_heights is None else drawn_heights
     for row, h in sorted(cv.heights.items()):
-        if blank.heights.get(row) != h:
+        if was.get(row) != h:
             ws.set_row(row - 1, h)
     by_style: dict[int, Format] = {}
     for row, col in changed_cells(cv, blank) if changed is None else changed:
