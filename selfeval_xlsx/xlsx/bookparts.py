@@ -470,8 +470,10 @@ class _Strings:
 _COLS = tuple(xl_col_to_name(c) for c in range(64))
 
 
-_NO_TEXT = frozenset({"b", "n", "bool"})  # cell kinds whose XML does not depend on the string table
-_ROWS: dict[tuple[Sheet, Any], dict[int, str]] = {}  # (source sheet, base) → its rows without text, as XML
+#: A row's XML kept for reuse: its literal pieces, and the strings whose numbers go between them (the
+#: numbers depend on the strings written before, so they are looked up again each time).
+_Row = tuple[tuple[str, ...], tuple[str, ...]]
+_ROWS: dict[tuple[Sheet, Any], dict[int, _Row]] = {}  # (source sheet, base) → its rows, as XML pieces
 _ROWS_MAX = 256
 
 
@@ -479,8 +481,8 @@ def _sheet_data(
     sheet: Sheet, xf: dict[tuple[tuple[str, Any], ...], int], sst: _Strings, base: Any = None
 ) -> tuple[str, str]:
     """(the dimension element, ``<sheetData>``) of a recorded sheet. A row the sheet took unchanged
-    from its ``source`` (:meth:`Sheet.copy_from`) and that holds no text (no string numbers in it) is
-    written as it was the first time for the same source and ``base`` (the style numbers)."""
+    from its ``source`` (:meth:`Sheet.copy_from`) and that holds no formula is written as it was the
+    first time for the same source and ``base`` (the style numbers), its strings numbered again."""
     rows: dict[int, list[int]] = {}
     for r, c in sheet.cells:
         rows.setdefault(r, []).append(c)
@@ -496,7 +498,7 @@ def _sheet_data(
     w = out.append
     cells, heights = sheet.cells, sheet.heights
     style_of: dict[int, str] = {}
-    reuse: dict[int, str] | None = None
+    reuse: dict[int, _Row] | None = None
     if sheet.source is not None and base is not None:
         reuse = _ROWS.get((sheet.source, base))
         if reuse is None:
@@ -505,54 +507,75 @@ def _sheet_data(
             reuse = _ROWS[sheet.source, base] = {}
     dirty = sheet.dirty
     for r in all_rows:
+        texts: list[tuple[int, str]] | None = None  # a row to keep: where its string numbers are
         if reuse is not None and r not in dirty:
             hit = reuse.get(r)
             if hit is not None:
-                w(hit)
+                pieces, strings = hit
+                w(pieces[0])
+                for text, piece in zip(strings, pieces[1:], strict=True):
+                    w(str(sst(text)))
+                    w(piece)
                 continue
-            start = len(out)
-        else:
-            start = -1
+            start, texts = len(out), []
         num = str(r + 1)
         px = heights.get(r)
         ht = "" if px is None or px == _DEFAULT_ROW_PX else f' ht="{px * 0.75:.16g}" customHeight="1"'
         cs = rows.get(r)
         if not cs:
             w(f'<row r="{num}"{ht}/>')
-            continue
-        w(f'<row r="{num}"{ht}>')
-        for c in sorted(cs):
-            kind, value, fmt = cells[r, c]
-            s = ""
-            if fmt is not None:
-                known = style_of.get(id(fmt))
-                if known is None:
-                    i = xf[fmt.key]
-                    known = style_of[id(fmt)] = f' s="{i}"' if i else ""
-                s = known
-            ref = (_COLS[c] if c < 64 else xl_col_to_name(c)) + num
-            if kind == "s":
-                w(f'<c r="{ref}"{s} t="s"><v>{sst(value)}</v></c>')
-            elif kind == "n":
-                w(f'<c r="{ref}"{s}><v>{_num(value)}</v></c>')
-            elif kind == "b":
-                w(f'<c r="{ref}"{s}/>')
-            elif kind == "bool":
-                w(f'<c r="{ref}"{s} t="b"><v>{int(value)}</v></c>')
-            else:  # formula and its cached value
-                formula, cached = value
-                if isinstance(cached, bool):
-                    w(f'<c r="{ref}"{s} t="b"><f>{_esc(formula)}</f><v>{int(cached)}</v></c>')
-                elif isinstance(cached, int | float) and not isinstance(cached, bool):
-                    w(f'<c r="{ref}"{s}><f>{_esc(formula)}</f><v>{_num(float(cached))}</v></c>')
-                else:
-                    text = "" if cached is None else str(cached)
-                    w(f'<c r="{ref}"{s} t="str"><f>{_esc(formula)}</f><v>{_esc(text)}</v></c>')
-        w("</row>")
-        if start >= 0 and reuse is not None and all(cells[r, c][0] in _NO_TEXT for c in cs):
-            reuse[r] = "".join(out[start:])
+        else:
+            w(f'<row r="{num}"{ht}>')
+            for c in sorted(cs):
+                kind, value, fmt = cells[r, c]
+                s = ""
+                if fmt is not None:
+                    known = style_of.get(id(fmt))
+                    if known is None:
+                        i = xf[fmt.key]
+                        known = style_of[id(fmt)] = f' s="{i}"' if i else ""
+                    s = known
+                ref = (_COLS[c] if c < 64 else xl_col_to_name(c)) + num
+                if kind == "s":
+                    if texts is None:
+                        w(f'<c r="{ref}"{s} t="s"><v>{sst(value)}</v></c>')
+                    else:
+                        w(f'<c r="{ref}"{s} t="s"><v>')
+                        texts.append((len(out), value))
+                        w(str(sst(value)))
+                        w("</v></c>")
+                elif kind == "n":
+                    w(f'<c r="{ref}"{s}><v>{_num(value)}</v></c>')
+                elif kind == "b":
+                    w(f'<c r="{ref}"{s}/>')
+                elif kind == "bool":
+                    w(f'<c r="{ref}"{s} t="b"><v>{int(value)}</v></c>')
+                else:  # formula and its cached value
+                    texts = None  # (its cached value follows its source: never kept)
+                    formula, cached = value
+                    if isinstance(cached, bool):
+                        w(f'<c r="{ref}"{s} t="b"><f>{_esc(formula)}</f><v>{int(cached)}</v></c>')
+                    elif isinstance(cached, int | float) and not isinstance(cached, bool):
+                        w(f'<c r="{ref}"{s}><f>{_esc(formula)}</f><v>{_num(float(cached))}</v></c>')
+                    else:
+                        text = "" if cached is None else str(cached)
+                        w(f'<c r="{ref}"{s} t="str"><f>{_esc(formula)}</f><v>{_esc(text)}</v></c>')
+            w("</row>")
+        if texts is not None and reuse is not None:
+            reuse[r] = _pieces(out, start, texts)
     out.append("</sheetData>")
     return dim, "".join(out)
+
+
+def _pieces(out: list[str], start: int, texts: list[tuple[int, str]]) -> _Row:
+    """A row written at ``out[start:]`` as kept for reuse: the XML around its string numbers (at the
+    positions in ``texts``) and those strings."""
+    pieces, at = [], start
+    for i, _ in texts:
+        pieces.append("".join(out[at:i]))
+        at = i + 1
+    pieces.append("".join(out[at:]))
+    return tuple(pieces), tuple(text for _, text in texts)
 
 
 def _insert(tail: str, parts: Iterable[tuple[str, tuple[str, ...]]]) -> str:
