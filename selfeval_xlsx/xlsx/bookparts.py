@@ -450,7 +450,23 @@ def _num(x: float) -> str:
     return f"{x:.16G}"
 
 
+_SI: dict[str, str] = {}  # a string → its <si> element (the template's texts recur in every workbook)
+_SI_MAX = 20_000
+
+
+def _si(s: str) -> str:
+    hit = _SI.get(s)
+    if hit is None:
+        hit = f"<si>{_t(s)}</si>"
+        if len(_SI) >= _SI_MAX:
+            _SI.clear()
+        _SI[s] = hit
+    return hit
+
+
 class _Strings:
+    """The shared string table: each string's number, in the order first written."""
+
     def __init__(self) -> None:
         self.index: dict[str, int] = {}
         self.count = 0
@@ -463,7 +479,7 @@ class _Strings:
         return i
 
     def xml(self) -> str:
-        body = "".join(f"<si>{_t(s)}</si>" for s in self.index)
+        body = "".join(map(_si, self.index))
         return f'{_XML}<sst xmlns="{_NS}" count="{self.count}" uniqueCount="{len(self.index)}">{body}</sst>'
 
 
