@@ -8,10 +8,12 @@ never changed in place.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any, Protocol
 
 from xlsxwriter.format import Format
@@ -130,13 +132,21 @@ class Canvas:
             self.validations.append((row, col, last_row, col, opts))
 
 
+_NARROW = re.compile("[\x00-\u2e7f]+")  # characters one column wide; the rest (CJK) are two
+
+
+def text_width(text: str) -> int:
+    """Columns a line of text takes: two per CJK (or later) character, one per other character."""
+    return len(text) if text.isascii() else 2 * len(text) - len("".join(_NARROW.findall(text)))
+
+
+@lru_cache(maxsize=4096)
 def wrapped_lines(text: str, width: float) -> int:
     """Rough number of lines a text wraps to in a column span of ``width`` characters."""
     per_line = max(width - 2, 4)
     n = 0
     for part in text.split("\n"):
-        w = sum(2 if ord(ch) > 0x2E7F else 1 for ch in part)
-        n += max(1, math.ceil(w / per_line))
+        n += max(1, math.ceil(text_width(part) / per_line))
     return n
 
 
