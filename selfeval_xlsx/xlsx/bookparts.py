@@ -26,6 +26,7 @@ import zlib
 from collections.abc import Collection, Iterable
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -411,7 +412,7 @@ def _base(book: Book) -> tuple[_Base, list[int]]:
             frames[frame] = len(calls)
             calls.append(sheet.frame)
         where.append(frames[frame])
-    formats = sorted(book.formats, key=repr)
+    formats = sorted(book.formats, key=_repr)
     key = (repr(sorted(book.options.items(), key=repr)), tuple(frames), tuple(formats))
     base = _BASES.get(key)
     if base is None:
@@ -430,8 +431,27 @@ def _real(value: Any, real: dict[tuple[tuple[str, Any], ...], Any]) -> Any:
     return value
 
 
+_CALL_REPRS: dict[int, tuple[_Call, str]] = {}  # id of a recorded call → (the call, its repr)
+
+
 def _frame_key(sheet: Sheet) -> tuple[str, ...]:
-    return tuple(repr(call) for call in sheet.frame)
+    """A sheet's frame calls, as text. A drawn sheet's calls are taken by every sheet copied from it
+    (:meth:`Sheet.copy_from`): their text is remembered by identity."""
+    out = []
+    for call in sheet.frame:
+        hit = _CALL_REPRS.get(id(call))
+        if hit is None or hit[0] is not call:
+            if len(_CALL_REPRS) >= 4096:
+                _CALL_REPRS.clear()
+            hit = _CALL_REPRS[id(call)] = (call, repr(call))
+        out.append(hit[1])
+    return tuple(out)
+
+
+@lru_cache(maxsize=4096)
+def _repr(key: tuple[tuple[str, Any], ...]) -> str:
+    """A format's properties as text (the order of a base's formats)."""
+    return repr(key)
 
 
 def _split(xml: str) -> tuple[str, str, str]:
