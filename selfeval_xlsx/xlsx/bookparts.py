@@ -192,6 +192,10 @@ class Sheet:
     def _put(self, row: int, col: int, kind: str, value: Any, fmt: Any) -> int:
         if fmt is not None and not isinstance(fmt, Fmt):
             raise Unsupported("a format not made by this book")
+        if self.source is not None:  # what the source already holds leaves the row as it was drawn
+            was = self.cells.get((row, col))
+            if was is not None and was[0] == kind and was[2] is fmt and repr(was[1]) == repr(value):
+                return 0
         self.cells[row, col] = (kind, value, fmt)
         self.dirty.add(row)
         return 0
