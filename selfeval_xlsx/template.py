@@ -703,12 +703,12 @@ def _filled_rows(cv: Canvas, p: layout.Placement, was: Canvas | None = None) -> 
     return n
 
 
-_FILLED: dict[tuple[int, str], tuple[Canvas, int]] = {}  # (canvas id, block key) → (canvas, rows)
+_FILLED: dict[tuple[int, int], tuple[Canvas, int]] = {}  # (canvas id, placement id) → (canvas, rows)
 
 
 def _filled_in(cv: Canvas, p: layout.Placement) -> int:
     """:func:`_filled_rows` of a canvas that is not changed any more (a blank sheet), remembered."""
-    key = (id(cv), p.block.key)
+    key = (id(cv), id(p))
     hit = _FILLED.get(key)
     if hit is None or hit[0] is not cv:
         if len(_FILLED) >= 64:
