@@ -11,7 +11,7 @@ from __future__ import annotations
 import io
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
@@ -39,6 +39,7 @@ from .xlsx.canvas import (
     fit_rows_over,
     flush,
     flush_over,
+    noted_cells,
     wrapped_lines,
 )
 from .xlsx.cells import a1
@@ -676,8 +677,11 @@ def _instructions(
 BLANK_PRINT_ROWS = 15
 
 
-def _filled_rows(cv: Canvas, p: layout.Placement) -> int:
-    """How many rows of a table or matrix hold something typed (the last filled row's index + 1)."""
+def _filled_rows(cv: Canvas, p: layout.Placement, was: Canvas | None = None) -> int:
+    """How many rows of a table or matrix hold something typed (the last filled row's index + 1).
+
+    ``was``: the canvas ``cv`` is a copy of, when ``cv`` recorded its edits (:meth:`Canvas.copy`): only
+    the rows filled in ``was`` and the rows edited since are looked at."""
     b = p.block
     if isinstance(b, layout.Table):
         cols = [layout.table_col(p, f.key) for f in b.columns if f.key != "seq"]
@@ -685,18 +689,45 @@ def _filled_rows(cv: Canvas, p: layout.Placement) -> int:
         cols = [layout.matrix_cell(p, 0, j)[1] for j in range(b.columns)]
     else:
         return 0
+    first = layout.table_row(p, 0)
+    indexes: Iterable[int] = range(b.rows)
+    if was is not None and cv.edited is not None:
+        wanted = set(cols)
+        edited = {r - first for r, c in cv.edited if c in wanted and 0 <= r - first < b.rows}
+        indexes = sorted(edited.union(range(_filled_in(was, p))))
     n = 0
-    for i in range(b.rows):
-        row = layout.table_row(p, i)
+    for i in indexes:
+        row = first + i
         if any((c := cv.cells.get((row, col))) and c.value not in (None, "") for col in cols):
             n = i + 1
     return n
 
 
-def _print_end(sheet: layout.Sheet, canvases: Mapping[str, Canvas], *, blank: bool) -> int:
+_FILLED: dict[tuple[int, int], tuple[Canvas, int]] = {}  # (canvas id, placement id) → (canvas, rows)
+
+
+def _filled_in(cv: Canvas, p: layout.Placement) -> int:
+    """:func:`_filled_rows` of a canvas that is not changed any more (a blank sheet), remembered."""
+    key = (id(cv), id(p))
+    hit = _FILLED.get(key)
+    if hit is None or hit[0] is not cv:
+        if len(_FILLED) >= 64:
+            _FILLED.clear()
+        hit = _FILLED[key] = (cv, _filled_rows(cv, p))
+    return hit[1]
+
+
+def _print_end(
+    sheet: layout.Sheet,
+    canvases: Mapping[str, Canvas],
+    *,
+    blank: bool,
+    blanks: Mapping[str, Canvas] | None = None,
+) -> int:
     """The last row to print (1-based): a sheet ending in a table or score matrix stops at its last filled
     row (a matrix: at least as many rows as indicators filled), the blank template after
-    :data:`BLANK_PRINT_ROWS` rows; empty rows never print pages of their own."""
+    :data:`BLANK_PRINT_ROWS` rows; empty rows never print pages of their own. ``blanks``: the canvases
+    ``canvases`` are copies of (see :func:`_filled_rows`)."""
     last = sheet.placements[-1]
     b = last.block
     if not isinstance(b, layout.Table | layout.Matrix):
@@ -704,10 +735,11 @@ def _print_end(sheet: layout.Sheet, canvases: Mapping[str, Canvas], *, blank: bo
         return max(r for r, _ in cv.cells)
     if blank:
         return layout.table_row(last, min(b.rows, BLANK_PRINT_ROWS) - 1)
-    n = _filled_rows(canvases[sheet.name], last)
+    blanks = blanks or {}
+    n = _filled_rows(canvases[sheet.name], last, blanks.get(sheet.name))
     if isinstance(b, layout.Matrix):
         ref_sheet, ref_p = locate(b.row_table)
-        n = max(n, _filled_rows(canvases[ref_sheet.name], ref_p))
+        n = max(n, _filled_rows(canvases[ref_sheet.name], ref_p, blanks.get(ref_sheet.name)))
     return layout.table_row(last, max(n, 1) - 1)
 
 
@@ -776,6 +808,12 @@ def _fitted_all(year: int | None, grades: tuple[str, ...], words: ProfileText) -
     return out
 
 
+@lru_cache(maxsize=8)
+def _noted(year: int | None, grades: tuple[str, ...], words: ProfileText) -> dict[str, list[tuple[int, int]]]:
+    """The cells of each blank standard sheet with a formula or a comment (see :func:`noted_cells`)."""
+    return {name: noted_cells(cv) for name, cv in _blank(year, grades, words)[1].items()}
+
+
 def _fitted(year: int | None, grades: tuple[str, ...], words: ProfileText, name: str) -> dict[int, float]:
     return _fitted_all(year, grades, words)[name]
 
@@ -786,9 +824,9 @@ _DRAWN: dict[tuple[Any, ...], dict[str, bookparts.Sheet]] = {}
 def _drawn(
     year: int | None, grades: tuple[str, ...], words: ProfileText, options: dict[str, Any]
 ) -> dict[str, bookparts.Sheet]:
-    """The blank standard sheets of :func:`_blank` flushed once on recording sheets (per blank and
-    workbook options): a recorded workbook takes them and writes only what a township's values, the
-    tool's figures and the marks change (:func:`~.xlsx.canvas.flush_over`)."""
+    """The blank standard sheets of :func:`_blank`, their rows fitted (:func:`_fitted`), flushed once on
+    recording sheets (per blank and workbook options): a recorded workbook takes them and writes only
+    what a township's values, the tool's figures and the marks change (:func:`~.xlsx.canvas.flush_over`)."""
     key = (year, grades, words, repr(sorted(options.items())))
     hit = _DRAWN.get(key)
     if hit is None:
@@ -798,6 +836,9 @@ def _drawn(
         hit = {}
         for name, cv in (*canvases.items(), (layout.META_SHEET_NAME, meta)):
             ws = book.add_worksheet(name)
+            if name in canvases:
+                cv = cv.copy()
+                cv.heights = dict(_fitted(year, grades, words, name))
             flush(cv, ws, formats, canvases, _COMMENT_AUTHOR)
             hit[name] = ws
         if len(_DRAWN) >= 8:
@@ -840,8 +881,9 @@ def write_standard(
         overlay(canvases, doc, outputs, marks)
     changed: dict[str, list[tuple[int, int]]] = {}
     if drawn is not None:  # only what changed is measured and written
+        noted = _noted(year, tuple(grades), words)
         for name, cv in canvases.items():
-            changed[name] = changed_cells(cv, blank[name])
+            changed[name] = changed_cells(cv, blank[name], noted[name])
             fit_rows_over(cv, blank[name], _fitted(year, tuple(grades), words, name), changed[name])
     else:
         for cv in canvases.values():
@@ -862,12 +904,14 @@ def write_standard(
                 canvases,
                 _COMMENT_AUTHOR,
                 changed[sheet.name],
+                _fitted(year, tuple(grades), words, sheet.name),
             )
         else:
             flush(canvases[sheet.name], ws, formats, canvases, _COMMENT_AUTHOR)
         _page_setup(ws, sheet)
         if sheet.blocks:
-            ws.print_area(0, 0, _print_end(sheet, canvases, blank=doc is None) - 1, sheet.last_col - 1)
+            end = _print_end(sheet, canvases, blank=doc is None, blanks=blank)
+            ws.print_area(0, 0, end - 1, sheet.last_col - 1)
         if sheet.freeze_header_of:
             ws.freeze_panes(sheet.find(sheet.freeze_header_of).row, 0)
             header = sheet.find(sheet.freeze_header_of).row - 1

@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import date
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 from . import layout
@@ -32,13 +33,21 @@ def typed_value(value: Any, f: layout.Field | None) -> Any:
 
 def cell_position(cv: Canvas, ref: str) -> tuple[int, int] | None:
     """The cell to write for an A1 reference or range: its first cell, or the merge holding it."""
+    at = _first_cell(ref)
+    return None if at is None else cv.anchor(*at)
+
+
+@lru_cache(maxsize=8192)
+def _first_cell(ref: str) -> tuple[int, int] | None:
+    """(row, column) of an A1 reference's or range's first cell, if it parses and is on a sheet (the
+    same references come back with every workbook)."""
     try:
         row, col = parse_a1(ref.split(":")[0].strip())
     except ValueError:
         return None
     if not (1 <= row <= 1_048_576 and 1 <= col <= 16_384):
         return None
-    return cv.anchor(row, col)
+    return row, col
 
 
 def set_value(cv: Canvas, ref: str, value: Any, f: layout.Field | None) -> None:
@@ -47,7 +56,7 @@ def set_value(cv: Canvas, ref: str, value: Any, f: layout.Field | None) -> None:
     if (at := cell_position(cv, ref)) is None:
         return
     row, col = at
-    cell = cv.cells.get((row, col)) or cv.put(row, col, None, field_style(f))
+    cell = cv.edit(row, col) if (row, col) in cv.cells else cv.put(row, col, None, field_style(f))
     value = typed_value(value, f)
     cell.value, cell.formula, cell.source = value, None, None
     nf = cell.style.get("num_format")
@@ -138,10 +147,10 @@ def overlay(
         if (at := cell_position(cv, address)) is None:
             continue
         for spot in span_of(cv, address):  # a range (J5:J11) is coloured whole
-            other = cv.cells.get(spot) or cv.put(*spot, None, BOX)
+            other = cv.edit(*spot) if spot in cv.cells else cv.put(*spot, None, BOX)
             other.style = {**other.style, **MARK}
         row, col = at
-        cell = cv.cells.get((row, col)) or cv.put(row, col, None, BOX)
+        cell = cv.edit(row, col) if (row, col) in cv.cells else cv.put(row, col, None, BOX)
         cell.style = {**cell.style, **MARK}
         earlier = cell.comment.split("\n") if cell.comment else []
         cell.comment = "\n".join(dict.fromkeys([*earlier, *(str(m) for m in messages)]))

@@ -310,6 +310,27 @@ def test_each_workbook_is_written_the_same_whatever_a_process_wrote_before() -> 
     assert any(p.startswith("xl/comments") for p in _parts(first["money-as-text"]))
 
 
+def test_a_copy_shares_cells_until_edited_and_leaves_the_original_unchanged() -> None:
+    """Canvas.copy is copy-on-write: an edited or added cell is the copy's own, recorded in ``edited``,
+    and the original keeps its values; changed_cells over the edits is changed_cells over all cells."""
+    blank = canvas.Canvas("s")
+    blank.put(1, 1, "标题", {"bold": True})
+    blank.put(2, 1, None, {"locked": False})
+    blank.put(3, 1, None, {"locked": False}, formula="=A2", source=("s", 2, 1))
+    copy = blank.copy()
+    assert copy.cells[1, 1] is blank.cells[1, 1] and copy.edited == {}
+    copy.edit(2, 1).value = "填写的值"
+    copy.edit(2, 1).style = canvas.shared_style({"locked": False, "bg_color": "#F8CBAD"})
+    copy.put(4, 2, "新单元格")
+    assert blank.cells[2, 1].value is None and blank.cells[2, 1].style == {"locked": False}
+    assert (4, 2) not in blank.cells
+    assert list(copy.edited) == [(2, 1), (4, 2)]
+    noted = canvas.noted_cells(blank)
+    assert noted == [(3, 1)]
+    assert sorted(canvas.changed_cells(copy, blank, noted)) == sorted(canvas.changed_cells(copy, blank))
+    assert sorted(canvas.changed_cells(copy, blank)) == [(2, 1), (3, 1), (4, 2)]
+
+
 def test_rows_fitted_over_the_blank_are_the_rows_fitted_in_full() -> None:
     """Measuring only the changed cells gives the heights a full fit gives, also when a changed cell
     replaced wrapped text (the row may shrink: everything is measured again)."""
@@ -333,7 +354,7 @@ def test_rows_fitted_over_the_blank_are_the_rows_fitted_in_full() -> None:
         for cv in (full, over):
             for (r, c), value in edits.items():
                 if (r, c) in cv.cells:
-                    cv.cells[r, c].value = value
+                    cv.edit(r, c).value = value
                 else:
                     cv.put(r, c, value, wrap)
         canvas.fit_rows(full)

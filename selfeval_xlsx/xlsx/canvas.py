@@ -8,10 +8,12 @@ never changed in place.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any, Protocol
 
 from xlsxwriter.format import Format
@@ -73,24 +75,42 @@ class Canvas:
     heights: dict[int, float] = field(default_factory=dict)
     widths: dict[int, float] = field(default_factory=dict)
 
+    edited: dict[tuple[int, int], None] | None = None  # on a copy: the cells written since (see edit)
+
     def copy(self) -> Canvas:
-        """A copy whose cells, heights and widths can be changed independently. Cells share their style
-        dicts with the original: a style is replaced (``cell.style = {**cell.style, …}``), never changed
-        in place."""
+        """A copy whose cells, heights and widths can be changed independently. The copy shares the
+        original's cells until :meth:`edit` (or :meth:`put`) replaces one, and remembers which it
+        replaced (:attr:`edited`), so a copy of a canvas of some 2,000 cells costs one dict copy. Cells
+        share their style dicts with the original: a style is replaced (``cell.style = {**cell.style,
+        …}``), never changed in place."""
         return Canvas(
             self.name,
-            {k: Cell(c.value, c.style, c.formula, c.source, c.comment) for k, c in self.cells.items()},
+            dict(self.cells),
             dict(self.merges),
             list(self.validations),
             list(self.conditionals),
             dict(self.heights),
             dict(self.widths),
+            {},
         )
 
     def put(self, row: int, col: int, value: Any = None, style: Style | None = None, **kw: Any) -> Cell:
         """Set the cell at (row, col) (1-based), its style shared (see :func:`shared_style`)."""
         cell = Cell(value, shared_style(style), **kw)
         self.cells[row, col] = cell
+        if self.edited is not None:
+            self.edited[row, col] = None
+        return cell
+
+    def edit(self, row: int, col: int) -> Cell:
+        """The cell at (row, col) (it must exist), to change in place: on a copy, the original's cell
+        is copied first, once, and the position recorded in :attr:`edited`."""
+        cell = self.cells[row, col]
+        if self.edited is not None and (row, col) not in self.edited:
+            cell = self.cells[row, col] = Cell(
+                cell.value, cell.style, cell.formula, cell.source, cell.comment
+            )
+            self.edited[row, col] = None
         return cell
 
     def merge(self, row: int, col: int, last_col: int, value: Any, style: Style) -> None:
@@ -112,13 +132,21 @@ class Canvas:
             self.validations.append((row, col, last_row, col, opts))
 
 
+_NARROW = re.compile("[\x00-\u2e7f]+")  # characters one column wide; the rest (CJK) are two
+
+
+def text_width(text: str) -> int:
+    """Columns a line of text takes: two per CJK (or later) character, one per other character."""
+    return len(text) if text.isascii() else 2 * len(text) - len("".join(_NARROW.findall(text)))
+
+
+@lru_cache(maxsize=4096)
 def wrapped_lines(text: str, width: float) -> int:
     """Rough number of lines a text wraps to in a column span of ``width`` characters."""
     per_line = max(width - 2, 4)
     n = 0
     for part in text.split("\n"):
-        w = sum(2 if ord(ch) > 0x2E7F else 1 for ch in part)
-        n += max(1, math.ceil(w / per_line))
+        n += max(1, math.ceil(text_width(part) / per_line))
     return n
 
 
@@ -134,12 +162,22 @@ def fit_rows(cv: Canvas) -> None:
             cv.heights[row] = min(needed, 409)
 
 
-def changed_cells(cv: Canvas, blank: Canvas) -> list[tuple[int, int]]:
+def changed_cells(
+    cv: Canvas, blank: Canvas, always: Iterable[tuple[int, int]] | None = None
+) -> list[tuple[int, int]]:
     """The cells of ``cv``, a changed copy of ``blank``, that are not the blank's: a value or style
-    replaced, a cell added, and every formula (its cached value follows its source) and comment."""
+    replaced, a cell added, and every formula (its cached value follows its source) and comment.
+
+    ``always``: the blank's cells with a formula or a comment (:func:`noted_cells`), if known; with it
+    and a copy that recorded its edits (:meth:`Canvas.copy`), only the edited cells are looked at."""
     old = blank.cells
+    if always is None or cv.edited is None:
+        keys: Iterable[tuple[int, int]] = cv.cells
+    else:
+        keys = [*(k for k in always if k not in cv.edited), *cv.edited]
     out = []
-    for key, cell in cv.cells.items():
+    for key in keys:
+        cell = cv.cells[key]
         was = old.get(key)
         if (
             was is None
@@ -150,6 +188,11 @@ def changed_cells(cv: Canvas, blank: Canvas) -> list[tuple[int, int]]:
         ):
             out.append(key)
     return out
+
+
+def noted_cells(cv: Canvas) -> list[tuple[int, int]]:
+    """The cells of a canvas that hold a formula or a comment (always written again over it)."""
+    return [k for k, c in cv.cells.items() if c.formula is not None or c.comment is not None]
 
 
 def fit_rows_over(
@@ -259,16 +302,19 @@ def flush_over(
     canvases: Mapping[str, Canvas],
     comment_author: str,
     changed: list[tuple[int, int]] | None = None,
+    drawn_heights: Mapping[int, float] | None = None,
 ) -> None:
     """What :func:`flush` writes for ``cv``, a changed copy of ``blank``, on a recording sheet
     (:class:`~.bookparts.Sheet`): it takes ``drawn``, the sheet ``blank`` was flushed on once, and then
     writes only what differs from the blank: cells whose value or style changed, every formula (its
     cached value follows its source) and comment, and row heights. Widths, merges, validations and
     conditional formats are the blank's (a copy keeps them). ``changed``: :func:`changed_cells`, if
-    known."""
+    known; ``drawn_heights``: the row heights ``drawn`` was flushed with, if not the blank's (rows
+    fitted to their text once, see :func:`fit_rows_over`)."""
     ws.copy_from(drawn)
+    was = blank.heights if drawn_heights is None else drawn_heights
     for row, h in sorted(cv.heights.items()):
-        if blank.heights.get(row) != h:
+        if was.get(row) != h:
             ws.set_row(row - 1, h)
     by_style: dict[int, Format] = {}
     for row, col in changed_cells(cv, blank) if changed is None else changed:

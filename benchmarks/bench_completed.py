@@ -1,0 +1,141 @@
+"""What writing one completed (or returned) workbook costs: ``completed.write_completed`` for a valid
+file, ``completed.write_returned`` for a rejected one, as ``worker._stage`` calls them, on the first
+files of both benchmark inboxes.
+
+Usage::
+
+    python benchmarks/bench_completed.py [--n 1000] [--files 300] [--repeat 3] [--digest OUT.json]
+        [--compare OLD.json] [--profile OUT.prof] [--work benchmarks/work]
+
+It reads the inboxes ``bench_merge.py`` caches (run that first for the ``--n`` wanted). Every file is
+read and scored once, untimed; then each pass writes every file's workbook into memory. Figures are the
+best of ``--repeat`` passes in CPU time (``time.process_time``), ms per file, and the mean size of the
+written workbooks.
+
+``--digest``: a SHA-256 of every member of every written workbook, the clock frozen (the 评分结果
+stamp and the document properties hold the time), saved as JSON; ``--compare``: such a file from
+another commit, checked member by member (speed work must not change what a clerk receives).
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import hashlib
+import io
+import json
+import sys
+import time
+import zipfile
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+
+from selfeval_xlsx import completed  # noqa: E402
+from selfeval_xlsx.pipeline import Scored, score_workbook  # noqa: E402
+from selfeval_xlsx.rules import load_rules  # noqa: E402
+from selfeval_xlsx.xlsx import bookparts  # noqa: E402
+
+
+def _inboxes(workdir: Path, n: int) -> dict[str, Path]:
+    out = {}
+    for kind, suffix in (("generated", ""), ("office-saved", "-office")):
+        hits = sorted(workdir.glob(f"inbox-n{n}-c*-b*-g*{suffix}"))
+        hits = [h for h in hits if h.is_dir() and h.name.endswith("-office") == bool(suffix)]
+        if hits:
+            out[kind] = hits[-1]
+    return out
+
+
+def write(scored: Scored, rules: Any) -> bytes:
+    """The workbook ``worker._stage`` writes for a scored file."""
+    buffer = io.BytesIO()
+    if scored.valid:
+        completed.write_completed(buffer, scored)
+    else:
+        completed.write_returned(buffer, scored.doc, scored.report, rules=rules)
+    return buffer.getvalue()
+
+
+def best_ms(scored: list[Scored], rules: Any, repeat: int) -> tuple[float, float]:
+    """Best of ``repeat`` passes in CPU ms per file, and the mean size in KB."""
+    best, size = float("inf"), 0
+    for _ in range(repeat):
+        started = time.process_time()
+        size = sum(len(write(s, rules)) for s in scored)
+        best = min(best, time.process_time() - started)
+    return 1000 * best / len(scored), size / 1024 / len(scored)
+
+
+class _Frozen(datetime):
+    """A clock stopped at one moment, for digests that do not depend on when they were taken."""
+
+    @classmethod
+    def now(cls, tz: Any = None) -> Any:
+        return datetime(2026, 1, 2, 3, 4, 5, tzinfo=tz)
+
+
+def digests(scored: list[tuple[str, Scored]], rules: Any) -> dict[str, dict[str, str]]:
+    """Per file, per member: the SHA-256 of what is written, the clock frozen."""
+    saved = completed.datetime, bookparts.datetime
+    completed.datetime = bookparts.datetime = _Frozen  # type: ignore[misc]
+    try:
+        out = {}
+        for name, s in scored:
+            with zipfile.ZipFile(io.BytesIO(write(s, rules))) as z:
+                out[name] = {m: hashlib.sha256(z.read(m)).hexdigest() for m in z.namelist()}
+        return out
+    finally:
+        completed.datetime, bookparts.datetime = saved
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--n", type=int, default=1000, help="the bench_merge inbox size to read (default 1000)")
+    p.add_argument("--files", type=int, default=300, help="files written per pass (default 300)")
+    p.add_argument("--repeat", type=int, default=3)
+    p.add_argument("--work", type=Path, default=HERE / "work", help="where bench_merge.py cached its inboxes")
+    p.add_argument("--digest", type=Path, help="save every written member's SHA-256 here (JSON)")
+    p.add_argument("--compare", type=Path, help="check against digests saved by --digest")
+    p.add_argument("--profile", type=Path, help="cProfile one pass over the generated inbox into this file")
+    args = p.parse_args()
+    inboxes = _inboxes(args.work, args.n)
+    if not inboxes:
+        sys.exit(f"no cached inbox for --n {args.n}: run bench_merge.py first")
+    rules = load_rules()
+    all_scored: list[tuple[str, Scored]] = []
+    print(f"{'inbox':<14} {'files':>5} {'valid':>5} {'ms/file (CPU)':>14} {'KB/file':>8}")
+    for kind, folder in inboxes.items():
+        files = sorted(folder.glob("*.xlsx"))[: args.files]
+        scored = [score_workbook(f.read_bytes(), name=f.name, rules=rules) for f in files]
+        all_scored += [(f"{kind}/{f.name}", s) for f, s in zip(files, scored, strict=True)]
+        write(scored[0], rules)  # frames drawn, caches warm: what a worker pays once
+        ms, kb = best_ms(scored, rules, args.repeat)
+        valid = sum(s.valid for s in scored)
+        print(f"{kind:<14} {len(scored):>5} {valid:>5} {ms:>14.2f} {kb:>8.1f}")
+        if args.profile and kind == "generated":
+            prof = cProfile.Profile()
+            prof.runcall(lambda scored=scored: [write(s, rules) for s in scored])
+            prof.dump_stats(args.profile)
+    if args.digest or args.compare:
+        found = digests(all_scored, rules)
+        if args.digest:
+            args.digest.write_text(json.dumps(found, indent=0, sort_keys=True), encoding="utf-8")
+        if args.compare:
+            old = json.loads(args.compare.read_text(encoding="utf-8"))
+            diff = [
+                f"{name}: {m}"
+                for name in sorted(old.keys() | found.keys())
+                for m in sorted(old.get(name, {}).keys() | found.get(name, {}).keys())
+                if old.get(name, {}).get(m) != found.get(name, {}).get(m)
+            ]
+            print(f"digests: {len(found)} workbooks, {len(diff)} members differ")
+            for line in diff[:20]:
+                print("  ", line)
+
+
+if __name__ == "__main__":
+    main()
