@@ -492,7 +492,7 @@ class _Writer:
     def _panel(self) -> None:
         ws = self.sheet(PANEL)
         cols = [
-            _Col("行政区划代码", "text", lambda p: p.code, (14, 14)),
+            _Col("行政区划代码", "text", lambda p: p.code, (14, 19)),  # 19: an 18-character credit code
             _Col("单位名称", "wrap", lambda p: p.name, (10, 24)),
             _Col("指标序号", "int", lambda p: p.indicator, (6, 6)),
             _Col("三级指标", "wrap", lambda p: p.level3, (10, 30)),
@@ -547,7 +547,7 @@ class _Writer:
             _Col("序号", "int", lambda p: p[0], (5, 5)),
             _Col("状态", "center", lambda p: STATUS_LABELS.get(p[1].status, p[1].status), (8, 8)),
             _Col("文件", "wrap", lambda p: p[1].file, (14, 30)),
-            _Col("行政区划代码", "text", lambda p: p[1].code, (14, 14)),
+            _Col("行政区划代码", "text", lambda p: p[1].code, (14, 19)),  # 19: an 18-character credit code
             _Col("单位名称", "wrap", lambda p: p[1].name, (10, 20)),
             _Col("回复意见", "wrap", lambda p: _reply(p[1]), (40, 80)),
             _Col("替代文件", "wrap", lambda p: p[1].replaced_by, (10, 30)),
@@ -806,7 +806,7 @@ def summary_total(r: Rollup, t: dict[str, Any], header: str) -> Any:
 def indicator_columns() -> list[_Col]:
     """The 指标明细 sheet's columns, in order (rollup_check names cells by their headers)."""
     return [
-        _Col("行政区划代码", "text", lambda i: i.code, (14, 14)),
+        _Col("行政区划代码", "text", lambda i: i.code, (14, 19)),  # 19: an 18-character credit code
         _Col("单位名称", "wrap", lambda i: i.name, (10, 24)),
         _Col("指标序号", "int", lambda i: i.seq, (6, 6)),
         _Col("一级指标", "text", lambda i: i.level1, (8, 12)),

@@ -715,3 +715,28 @@ def test_ambiguous_width_characters_count_wide() -> None:
     from selfeval_xlsx.rollup_write import _str_width
 
     assert _str_width("░▓╝") == 6 and _str_width("abc") == 3 and _str_width("宋营镇") == 6
+
+
+def test_an_18_character_credit_code_is_not_cut_off_in_any_code_column(tmp_path: Path) -> None:
+    """A unit identified by its 统一社会信用代码 (samples: 赵县农业农村局) prints its whole code in every
+    roll-up sheet with a 行政区划代码 column, not only on 汇总 (it was cut to 14 characters elsewhere)."""
+    from selfeval_xlsx import api
+
+    api.merge(Path(__file__).parent.parent / "samples" / "inbox", tmp_path / "out")
+    wb = openpyxl.load_workbook(next((tmp_path / "out").glob("汇总_*.xlsx")))
+    checked = 0
+    for ws in wb.worksheets:
+        headers = {
+            c.value: c.column_letter
+            for row in ws.iter_rows(max_row=6)
+            for c in row
+            if c.value == "行政区划代码"
+        }
+        if not headers:
+            continue
+        letter = headers["行政区划代码"]
+        codes = [c.value for c in ws[letter] if isinstance(c.value, str) and len(c.value) == 18]
+        if codes:
+            assert ws.column_dimensions[letter].width >= 19, ws.title
+            checked += 1
+    assert checked >= 3  # 汇总, 指标明细, 评价小组 at least
