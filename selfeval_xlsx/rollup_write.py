@@ -325,15 +325,7 @@ class _Writer:
             ):
                 later.append((i, cells, height))
                 continue
-            for c, (kind, value, fmt) in enumerate(cells):
-                if kind == "s":
-                    ws.write_string(i, c, value, fmt)
-                elif kind == "b":
-                    ws.write_blank(i, c, None, fmt)
-                else:
-                    ws.write_number(i, c, value, fmt)
-            if height is not None:
-                ws.set_row(i, height)
+            write_row(ws, i, cells, height)
             styled.update(id(fmt) for _, _, fmt in cells)
             ready = all(fmt is not None and id(fmt) in styled for fmt in plain)
         if later:
@@ -1133,3 +1125,17 @@ def _payload(r: Rollup, rollup: dict[str, Any] | None = None) -> str:
         "rollup": r.to_dict() if rollup is None else rollup,
     }
     return ascii_text(data).replace("_", "\\u005f")
+
+
+def write_row(ws: Worksheet, i: int, cells: Sequence[tuple[str, Any, Any]], height: float | None) -> None:
+    """Write one record row's ``(kind, value, format)`` cells through xlsxwriter (kind ``s`` text,
+    ``b`` blank, else a number), and its height when it has one."""
+    for c, (kind, value, fmt) in enumerate(cells):
+        if kind == "s":
+            ws.write_string(i, c, value, fmt)
+        elif kind == "b":
+            ws.write_blank(i, c, None, fmt)
+        else:
+            ws.write_number(i, c, value, fmt)
+    if height is not None:
+        ws.set_row(i, height)

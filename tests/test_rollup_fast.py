@@ -55,15 +55,7 @@ def _plain_records(
 def _plain_defer(self: rollup_write._Writer, ws: Worksheet, ncols: int, rows: list[Any]) -> None:
     """Rows kept for the splice written by xlsxwriter instead (the hidden data sheet's)."""
     for i, cells, height in rows:
-        for c, (kind, value, fmt) in enumerate(cells):
-            if kind == "s":
-                ws.write_string(i, c, value, fmt)
-            elif kind == "b":
-                ws.write_blank(i, c, None, fmt)
-            else:
-                ws.write_number(i, c, value, fmt)
-        if height is not None:
-            ws.set_row(i, height)
+        rollup_write.write_row(ws, i, cells, height)
 
 
 def _plain_widths(ws: Worksheet, cols: Sequence[rollup_write._Col], rows: Sequence[Any]) -> list[int]:

@@ -726,15 +726,10 @@ def test_an_18_character_credit_code_is_not_cut_off_in_any_code_column(tmp_path:
     wb = openpyxl.load_workbook(next((tmp_path / "out").glob("汇总_*.xlsx")))
     checked = 0
     for ws in wb.worksheets:
-        headers = {
-            c.value: c.column_letter
-            for row in ws.iter_rows(max_row=6)
-            for c in row
-            if c.value == "行政区划代码"
-        }
-        if not headers:
+        header = [c for row in ws.iter_rows(max_row=6) for c in row if c.value == "行政区划代码"]
+        if not header:
             continue
-        letter = headers["行政区划代码"]
+        letter = header[0].column_letter
         codes = [c.value for c in ws[letter] if isinstance(c.value, str) and len(c.value) == 18]
         if codes:
             assert ws.column_dimensions[letter].width >= 19, ws.title
