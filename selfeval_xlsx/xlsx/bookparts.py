@@ -517,12 +517,39 @@ _ROWS: dict[tuple[Sheet, Any], dict[int, _Row]] = {}  # (source sheet, base) →
 _ROWS_MAX = 256
 
 
+#: A clean sheet (every row its source's) written while the string table was still empty: its XML
+#: is the same every time, and so is the table it leaves (its strings in order, and their count).
+_WHOLE: dict[tuple[Sheet, Any], tuple[str, str, dict[str, int], int]] = {}
+
+
 def _sheet_data(
     sheet: Sheet, xf: dict[tuple[tuple[str, Any], ...], int], sst: _Strings, base: Any = None
 ) -> tuple[str, str]:
+    """:func:`_rows_xml`, taken whole from the last time for a clean sheet written first (its string
+    numbers start at 0: the first template sheet of every completed or returned workbook)."""
+    if sheet.source is None or base is None or sheet.dirty or sst.index:
+        return _rows_xml(sheet, xf, sst, base)
+    key = (sheet.source, base)
+    hit = _WHOLE.get(key)
+    if hit is None:
+        dim, data = _rows_xml(sheet, xf, sst, base)
+        if len(_WHOLE) >= _ROWS_MAX:
+            _WHOLE.clear()
+        hit = _WHOLE[key] = (dim, data, dict(sst.index), sst.count)
+    else:
+        sst.index.update(hit[2])
+        sst.count += hit[3]
+    return hit[0], hit[1]
+
+
+def _rows_xml(
+    sheet: Sheet, xf: dict[tuple[tuple[str, Any], ...], int], sst: _Strings, base: Any = None
+) -> tuple[str, str]:
     """(the dimension element, ``<sheetData>``) of a recorded sheet. A row the sheet took unchanged
-    from its ``source`` (:meth:`Sheet.copy_from`) and that holds no formula is written as it was the
-    first time for the same source and ``base`` (the style numbers), its strings numbered again."""
+    from its ``source`` (:meth:`Sheet.copy_from`) is written as it was the first time for the same
+    source and ``base`` (the style numbers), its strings numbered again (a clean row holds its source's
+    cells, a formula's cached value included: :meth:`Sheet._put` leaves a row clean only when a cell is
+    rewritten with what the source holds)."""
     rows: dict[int, list[int]] = {}
     for r, c in sheet.cells:
         rows.setdefault(r, []).append(c)
@@ -590,8 +617,7 @@ def _sheet_data(
                     w(f'<c r="{ref}"{s}/>')
                 elif kind == "bool":
                     w(f'<c r="{ref}"{s} t="b"><v>{int(value)}</v></c>')
-                else:  # formula and its cached value
-                    texts = None  # (its cached value follows its source: never kept)
+                else:  # formula and its cached value (a clean row's cells are its source's: kept)
                     formula, cached = value
                     if isinstance(cached, bool):
                         w(f'<c r="{ref}"{s} t="b"><f>{_esc(formula)}</f><v>{int(cached)}</v></c>')
