@@ -27,6 +27,7 @@ from collections.abc import Collection, Iterable
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from functools import lru_cache
+from itertools import islice
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -494,6 +495,7 @@ class _Strings:
     def __init__(self) -> None:
         self.index: dict[str, int] = {}
         self.count = 0
+        self.leading: tuple[int, str] = (0, "")  # strings taken whole (see _sheet_data): how many, their XML
 
     def __call__(self, s: str) -> int:
         self.count += 1
@@ -502,9 +504,12 @@ class _Strings:
             i = self.index[s] = len(self.index)
         return i
 
-    def xml(self) -> str:
-        body = "".join(map(_si, self.index))
-        return f'{_XML}<sst xmlns="{_NS}" count="{self.count}" uniqueCount="{len(self.index)}">{body}</sst>'
+    def xml(self) -> Runs:
+        """sharedStrings.xml as runs: the leading strings taken whole with a sheet recur."""
+        n, leading = self.leading
+        head = f'{_XML}<sst xmlns="{_NS}" count="{self.count}" uniqueCount="{len(self.index)}">'
+        rest = "".join(map(_si, islice(self.index, n, None)))
+        return _joined([(head, False), (leading, True), (rest + "</sst>", False)])
 
 
 _COLS = tuple(xl_col_to_name(c) for c in range(64))
@@ -517,14 +522,19 @@ _ROWS: dict[tuple[Sheet, Any], dict[int, _Row]] = {}  # (source sheet, base) →
 _ROWS_MAX = 256
 
 
+#: A part's text as runs, each marked ``True`` when it recurs in many workbooks (a frame's XML, rows
+#: taken unchanged from a drawn sheet: deflated once and remembered, see :func:`_runs_deflated`) or
+#: ``False`` when it is this workbook's own (deflated every time).
+Runs = list[tuple[str, bool]]
+
 #: A clean sheet (every row its source's) written while the string table was still empty: its XML
 #: is the same every time, and so is the table it leaves (its strings in order, and their count).
-_WHOLE: dict[tuple[Sheet, Any], tuple[str, str, dict[str, int], int]] = {}
+_WHOLE: dict[tuple[Sheet, Any], tuple[str, Runs, dict[str, int], int, str]] = {}
 
 
 def _sheet_data(
     sheet: Sheet, xf: dict[tuple[tuple[str, Any], ...], int], sst: _Strings, base: Any = None
-) -> tuple[str, str]:
+) -> tuple[str, Runs]:
     """:func:`_rows_xml`, taken whole from the last time for a clean sheet written first (its string
     numbers start at 0: the first template sheet of every completed or returned workbook)."""
     if sheet.source is None or base is None or sheet.dirty or sst.index:
@@ -535,27 +545,29 @@ def _sheet_data(
         dim, data = _rows_xml(sheet, xf, sst, base)
         if len(_WHOLE) >= _ROWS_MAX:
             _WHOLE.clear()
-        hit = _WHOLE[key] = (dim, data, dict(sst.index), sst.count)
+        hit = _WHOLE[key] = (dim, data, dict(sst.index), sst.count, "".join(map(_si, sst.index)))
     else:
         sst.index.update(hit[2])
         sst.count += hit[3]
+    sst.leading = (len(hit[2]), hit[4])
     return hit[0], hit[1]
 
 
 def _rows_xml(
     sheet: Sheet, xf: dict[tuple[tuple[str, Any], ...], int], sst: _Strings, base: Any = None
-) -> tuple[str, str]:
-    """(the dimension element, ``<sheetData>``) of a recorded sheet. A row the sheet took unchanged
-    from its ``source`` (:meth:`Sheet.copy_from`) is written as it was the first time for the same
-    source and ``base`` (the style numbers), its strings numbered again (a clean row holds its source's
-    cells, a formula's cached value included: :meth:`Sheet._put` leaves a row clean only when a cell is
-    rewritten with what the source holds)."""
+) -> tuple[str, Runs]:
+    """(the dimension element, ``<sheetData>`` as runs) of a recorded sheet. A row the sheet took
+    unchanged from its ``source`` (:meth:`Sheet.copy_from`) is written as it was the first time for the
+    same source and ``base`` (the style numbers), its strings numbered again (a clean row holds its
+    source's cells, a formula's cached value included: :meth:`Sheet._put` leaves a row clean only when a
+    cell is rewritten with what the source holds); such rows make the runs that recur (their string
+    numbers are mostly the same from one workbook to the next), the rows written here the own runs."""
     rows: dict[int, list[int]] = {}
     for r, c in sheet.cells:
         rows.setdefault(r, []).append(c)
     all_rows = sorted(rows.keys() | sheet.heights.keys())
     if not all_rows:
-        return '<dimension ref="A1"/>', "<sheetData/>"
+        return '<dimension ref="A1"/>', [("<sheetData/>", sheet.source is not None)]
     cols = [c for cs in rows.values() for c in cs]
     c0 = min(cols) if cols else 0
     c1 = max(cols) if cols else 0
@@ -573,9 +585,14 @@ def _rows_xml(
                 _ROWS.clear()
             reuse = _ROWS[sheet.source, base] = {}
     dirty = sheet.dirty
+    starts: list[tuple[int, bool]] = [(0, reuse is not None)]  # where each run starts in out, its kind
     for r in all_rows:
         texts: list[tuple[int, str]] | None = None  # a row to keep: where its string numbers are
-        if reuse is not None and r not in dirty:
+        kept = reuse is not None and r not in dirty
+        if kept != starts[-1][1]:
+            starts.append((len(out), kept))
+        if kept:
+            assert reuse is not None
             hit = reuse.get(r)
             if hit is not None:
                 pieces, strings = hit
@@ -630,7 +647,10 @@ def _rows_xml(
         if texts is not None and reuse is not None:
             reuse[r] = _pieces(out, start, texts)
     out.append("</sheetData>")
-    return dim, "".join(out)
+    ends = [at for at, _ in starts[1:]] + [len(out)]
+    return dim, [
+        ("".join(out[at:end]), kind) for (at, kind), end in zip(starts, ends, strict=True) if end > at
+    ]
 
 
 def _pieces(out: list[str], start: int, texts: list[tuple[int, str]]) -> _Row:
@@ -644,18 +664,37 @@ def _pieces(out: list[str], start: int, texts: list[tuple[int, str]]) -> _Row:
     return tuple(pieces), tuple(text for _, text in texts)
 
 
-def _insert(tail: str, parts: Iterable[tuple[str, tuple[str, ...]]]) -> str:
-    """Insert XML elements into a frame's tail before the first of the elements that follow them."""
+def _joined(runs: Runs) -> Runs:
+    """Runs with the empty ones left out and neighbours of the same kind joined."""
+    out: Runs = []
+    for text, recurs in runs:
+        if not text:
+            continue
+        if out and out[-1][1] == recurs:
+            out[-1] = (out[-1][0] + text, recurs)
+        else:
+            out.append((text, recurs))
+    return out
+
+
+def _insert(tail: str, parts: Iterable[tuple[str, tuple[str, ...]]], recurs: bool) -> Runs:
+    """A frame's tail (a run that recurs) with XML elements inserted, each before the first of the
+    elements that follow it, in order (runs marked ``recurs``)."""
+    out: Runs = []
+    done = 0  # tail[:done] is in out
     for xml, before in parts:
         if not xml:
             continue
         at = len(tail) - len("</worksheet>")
         for tag in before:
-            i = tail.find(tag)
+            i = tail.find(tag, done)
             if i != -1:
                 at = min(at, i)
-        tail = tail[:at] + xml + tail[at:]
-    return tail
+        at = max(at, done)
+        out += [(tail[done:at], True), (xml, recurs)]
+        done = at
+    out.append((tail[done:], True))
+    return out
 
 
 _AFTER_MERGES = (
@@ -775,7 +814,7 @@ def write_package(book: Book) -> bytes:
         raise Unsupported("a workbook without sheets")
     base, where = _base(book)
     sst = _Strings()
-    files: list[tuple[str, str | bytes]] = []
+    files: list[tuple[str, str | bytes | Runs]] = []
     own: set[str] = {"xl/sharedStrings.xml", "docProps/core.xml"}  # parts this workbook alone has
     overrides: list[tuple[str, str]] = []
     data_id = 0
@@ -785,6 +824,7 @@ def write_package(book: Book) -> bytes:
     for sheet in book.sheets:
         before, after, tail = base.frames[where[sheet.index]]
         dim, data = rendered[sheet.index]
+        drawn = sheet.source is not None  # a template sheet: its dimension and merges are the drawn one's
         merges = "".join(
             f'<mergeCell ref="{xl_rowcol_to_cell(a, b)}:{xl_rowcol_to_cell(c, d)}"/>'
             for a, b, c, d in sheet.merges
@@ -812,7 +852,7 @@ def write_package(book: Book) -> bytes:
             files.append((f"xl/comments{data_id}.xml", _comments_xml(sheet)))
             own.update((f"xl/drawings/vmlDrawing{data_id}.vml", f"xl/comments{data_id}.xml"))
             overrides.append((f"/xl/comments{data_id}.xml", _CT + "spreadsheetml.comments+xml"))
-        tail = _insert(
+        tail_runs = _insert(
             tail,
             (
                 (
@@ -822,10 +862,14 @@ def write_package(book: Book) -> bytes:
                 (f"<hyperlinks>{links}</hyperlinks>" if links else "", _AFTER_LINKS),
                 (drawing, _AFTER_DRAWING),
             ),
+            drawn,
         )
-        files.append((f"xl/worksheets/sheet{n}.xml", before + dim + after + data + tail))
+        runs = _joined([(before, True), (dim, drawn), (after, True), *data, *tail_runs])
         if sheet.source is None or sheet.dirty:  # written for this workbook, not the template's as drawn
+            files.append((f"xl/worksheets/sheet{n}.xml", runs))
             own.add(f"xl/worksheets/sheet{n}.xml")
+        else:
+            files.append((f"xl/worksheets/sheet{n}.xml", "".join(text for text, _ in runs)))
     # defined names: print areas and titles per sheet, then the book's own
     names: list[tuple[str, int | None, str, str]] = []
     for sheet in book.sheets:
@@ -991,14 +1035,64 @@ def _deflate(part: str | bytes, shared: bool = True) -> tuple[int, int, bytes]:
     return out
 
 
-def _zip(parts: list[tuple[str, str | bytes]], own: Collection[str] = ()) -> bytes:
+_RUNS: dict[str, tuple[bytes, bytes]] = {}  # a run's text → (its UTF-8 bytes, deflated, byte-aligned)
+_RUNS_MAX_BYTES = 8 << 20  # text remembered at most (then forgotten all at once)
+_runs_bytes = 0
+_END = b"\x03\x00"  # an empty final deflate block: the end of a part deflated as runs
+
+
+def _recurring(text: str) -> tuple[bytes, bytes]:
+    """(UTF-8 bytes, raw deflate blocks ending on a byte boundary, not final) of a run of text that
+    recurs in many workbooks: deflated once at :data:`SHARED_LEVEL` and remembered."""
+    global _runs_bytes
+    hit = _RUNS.get(text)
+    if hit is None:
+        data = text.encode("utf-8")
+        z = zlib.compressobj(SHARED_LEVEL, zlib.DEFLATED, -15)
+        hit = (data, z.compress(data) + z.flush(zlib.Z_SYNC_FLUSH))
+        if _runs_bytes + len(data) > _RUNS_MAX_BYTES:
+            _RUNS.clear()
+            _runs_bytes = 0
+        _RUNS[text] = hit
+        _runs_bytes += len(data)
+    return hit
+
+
+def _runs_deflated(runs: Runs, z: Any) -> tuple[int, int, bytes]:
+    """(CRC-32, size, raw deflated bytes) of a part given as runs: the recurring runs' blocks as
+    remembered (:func:`_recurring`), the own runs' deflated by ``z`` (a workbook's compressor at
+    :data:`OWN_LEVEL`), each followed by a full flush so that no later block refers back across a run
+    deflated elsewhere; the blocks laid end to end and closed by an empty final block (the deflate
+    format allows any sequence of blocks: a reader inflates the part as one stream)."""
+    crc, size, out = 0, 0, []
+    for text, recurs in runs:
+        if recurs:
+            data, packed = _recurring(text)
+        else:
+            data = text.encode("utf-8")
+            packed = z.compress(data) + z.flush(zlib.Z_FULL_FLUSH)
+        crc = zlib.crc32(data, crc)
+        size += len(data)
+        out.append(packed)
+    out.append(_END)
+    return crc, size, b"".join(out)
+
+
+def _zip(parts: list[tuple[str, str | bytes | Runs]], own: Collection[str] = ()) -> bytes:
     """A zip of deflated parts (no extras, no zip64: parts are small), as ``zipfile`` reads it; the
-    parts named in ``own`` are this workbook's alone (see :data:`OWN_LEVEL`)."""
+    parts named in ``own`` are this workbook's alone (see :data:`OWN_LEVEL`); a part given as
+    :data:`Runs` is deflated run by run (:func:`_runs_deflated`)."""
     out = bytearray()
     central = bytearray()
     time, day = _DOS_1980
+    z = zlib.compressobj(OWN_LEVEL, zlib.DEFLATED, -15)
     for name, part in parts:
-        crc, size, packed = _deflate(part, name not in own)
+        if isinstance(part, str) and name in own:  # deflated by the workbook's compressor
+            part = [(part, False)]
+        if isinstance(part, list):
+            crc, size, packed = _runs_deflated(part, z)
+        else:
+            crc, size, packed = _deflate(part, name not in own)
         raw = name.encode("ascii")
         offset = len(out)
         out += struct.pack(
