@@ -142,6 +142,7 @@ class Sheet:
         self.hidden = False
         self.source: Sheet | None = None  # the sheet taken by copy_from: its unchanged rows are reused
         self.dirty: set[int] = set()  # rows written since
+        self.added: dict[int, list[int]] = {}  # row → columns of the cells the source did not have
 
     def __getattr__(self, name: str) -> Any:
         if name.startswith("__"):  # copy, pickle and hasattr probes: plain attribute semantics
@@ -170,7 +171,7 @@ class Sheet:
         self.links = list(other.links)
         self.comments = dict(other.comments)
         self.area, self.titles, self.hidden = other.area, other.titles, other.hidden
-        self.source, self.dirty = other, set()
+        self.source, self.dirty, self.added = other, set(), {}
         for key, fmt in other.book.formats.items():
             self.book.formats.setdefault(key, fmt)
 
@@ -195,7 +196,9 @@ class Sheet:
             raise Unsupported("a format not made by this book")
         if self.source is not None:  # what the source already holds leaves the row as it was drawn
             was = self.cells.get((row, col))
-            if was is not None and was[0] == kind and was[2] is fmt and repr(was[1]) == repr(value):
+            if was is None:
+                self.added.setdefault(row, []).append(col)
+            elif was[0] == kind and was[2] is fmt and repr(was[1]) == repr(value):
                 return 0
         self.cells[row, col] = (kind, value, fmt)
         self.dirty.add(row)
@@ -562,15 +565,9 @@ def _rows_xml(
     source's cells, a formula's cached value included: :meth:`Sheet._put` leaves a row clean only when a
     cell is rewritten with what the source holds); such rows make the runs that recur (their string
     numbers are mostly the same from one workbook to the next), the rows written here the own runs."""
-    rows: dict[int, list[int]] = {}
-    for r, c in sheet.cells:
-        rows.setdefault(r, []).append(c)
-    all_rows = sorted(rows.keys() | sheet.heights.keys())
+    rows, all_rows, c0, c1 = _grid(sheet)
     if not all_rows:
         return '<dimension ref="A1"/>', [("<sheetData/>", sheet.source is not None)]
-    cols = [c for cs in rows.values() for c in cs]
-    c0 = min(cols) if cols else 0
-    c1 = max(cols) if cols else 0
     first, last = xl_rowcol_to_cell(all_rows[0], c0), xl_rowcol_to_cell(all_rows[-1], c1)
     dim = f'<dimension ref="{first}"/>' if first == last else f'<dimension ref="{first}:{last}"/>'
     out: list[str] = ["<sheetData>"]
@@ -610,7 +607,7 @@ def _rows_xml(
             w(f'<row r="{num}"{ht}/>')
         else:
             w(f'<row r="{num}"{ht}>')
-            for c in sorted(cs):
+            for c in cs:
                 kind, value, fmt = cells[r, c]
                 s = ""
                 if fmt is not None:
@@ -651,6 +648,52 @@ def _rows_xml(
     return dim, [
         ("".join(out[at:end]), kind) for (at, kind), end in zip(starts, ends, strict=True) if end > at
     ]
+
+
+#: A row → its columns in order, the rows written in order, the first and last column.
+_Grid = tuple[dict[int, list[int]], list[int], int, int]
+_GRIDS: dict[Sheet, _Grid] = {}  # a drawn sheet's grid (drawn sheets are not written again)
+
+
+def _grid(sheet: Sheet) -> _Grid:
+    """Which rows and cells a sheet writes. A sheet taken from a drawn one (:meth:`Sheet.copy_from`)
+    has the drawn sheet's cells and rows, changed only in its dirty rows: those alone are looked at."""
+    source = sheet.source
+    if source is None:
+        return _grid_of(sheet)
+    grid = _GRIDS.get(source)
+    if grid is None:
+        if len(_GRIDS) >= _ROWS_MAX:
+            _GRIDS.clear()
+        grid = _GRIDS[source] = _grid_of(source)
+    if not sheet.dirty:
+        return grid
+    rows, all_rows, c0, c1 = grid
+    rows = dict(rows)
+    listed = set(all_rows)
+    known = bool(rows)  # c0 and c1 are columns of cells
+    for r, cs in sheet.added.items():
+        rows[r] = sorted({*rows.get(r, ()), *cs})
+        c0, c1 = (min(c0, *cs), max(c1, *cs)) if known else (min(cs), max(cs))
+        known = True
+    for r in sheet.dirty:
+        if r in rows or r in sheet.heights:
+            listed.add(r)
+        else:
+            listed.discard(r)
+    return rows, sorted(listed), c0, c1
+
+
+def _grid_of(sheet: Sheet) -> _Grid:
+    rows: dict[int, list[int]] = {}
+    for r, c in sheet.cells:
+        rows.setdefault(r, []).append(c)
+    for cs in rows.values():
+        cs.sort()
+    cols = [c for cs in rows.values() for c in cs]
+    c0 = min(cols) if cols else 0
+    c1 = max(cols) if cols else 0
+    return rows, sorted(rows.keys() | sheet.heights.keys()), c0, c1
 
 
 def _pieces(out: list[str], start: int, texts: list[tuple[int, str]]) -> _Row:
