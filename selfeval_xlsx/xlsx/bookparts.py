@@ -125,6 +125,24 @@ _FRAME_CALLS = frozenset(
 )
 
 
+_CALLS: dict[_Call, _Call] = {}  # a frame call → the one object of it (see _frame_key)
+_FMTS: dict[tuple[tuple[str, Any], ...], Fmt] = {}  # format properties → the one Fmt of them
+
+
+def _interned(call: _Call) -> _Call:
+    """The one object of a recorded frame call (its text is then looked up by identity), or the call
+    itself when an argument is not hashable (a dict of options)."""
+    try:
+        hit = _CALLS.get(call)
+    except TypeError:
+        return call
+    if hit is None:
+        if len(_CALLS) >= 4096:
+            _CALLS.clear()
+        hit = _CALLS[call] = call
+    return hit
+
+
 class Sheet:
     """Records what is written on one worksheet (the xlsxwriter ``Worksheet`` methods the package uses)."""
 
@@ -150,7 +168,7 @@ class Sheet:
         if name in _FRAME_CALLS:
 
             def call(*args: Any, **kwargs: Any) -> int:
-                self.frame.append((name, args, tuple(sorted(kwargs.items()))))
+                self.frame.append(_interned((name, args, tuple(sorted(kwargs.items())))))
                 if name == "activate":
                     self.book.active, self.hidden = self.index, False
                 elif name == "hide":
@@ -181,7 +199,7 @@ class Sheet:
     ) -> int:
         if fmt is not None or options:
             raise Unsupported("set_column with a format or options")
-        self.frame.append(("set_column", (first, last, width), ()))
+        self.frame.append(_interned(("set_column", (first, last, width), ())))
         px = _col_px(width)
         for c in range(first, last + 1):
             self.widths[c] = px
@@ -334,8 +352,14 @@ class Book:
             hit = self.formats.get(key)
         except TypeError as exc:
             raise Unsupported("a format property that is not hashable") from exc
-        if hit is None:
-            hit = self.formats[key] = Fmt(key)
+        if hit is None:  # the process's one Fmt of these properties (bases are keyed by them)
+            hit = _FMTS.get(key)
+            if hit is None:
+                if len(_FMTS) >= 10_000:
+                    _FMTS.clear()
+                    _BASES.clear()
+                hit = _FMTS[key] = Fmt(key)
+            self.formats[key] = hit
         return hit
 
     def add_worksheet(self, name: str | None = None, worksheet_class: Any = None) -> Sheet:
@@ -420,13 +444,13 @@ def _base(book: Book) -> tuple[_Base, list[int]]:
             frames[frame] = len(calls)
             calls.append(sheet.frame)
         where.append(frames[frame])
-    formats = sorted(book.formats, key=_repr)
-    key = (repr(sorted(book.options.items(), key=repr)), tuple(frames), tuple(formats))
+    # formats by identity: one Fmt per set of properties in a process (Book.add_format)
+    key = (repr(sorted(book.options.items(), key=repr)), tuple(frames), frozenset(book.formats.values()))
     base = _BASES.get(key)
     if base is None:
         if len(_BASES) >= MAX_BASES:
             _BASES.pop(next(iter(_BASES)))
-        base = _BASES[key] = _Base(book.options, calls, formats)
+        base = _BASES[key] = _Base(book.options, calls, sorted(book.formats, key=_repr))
     return base, where
 
 
