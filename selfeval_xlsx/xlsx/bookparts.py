@@ -731,6 +731,25 @@ def _pieces(out: list[str], start: int, texts: list[tuple[int, str]]) -> _Row:
     return tuple(pieces), tuple(text for _, text in texts)
 
 
+_MERGES: dict[Sheet, str] = {}  # a drawn sheet → its mergeCell elements
+
+
+def _merges_xml(sheet: Sheet) -> str:
+    """The ``<mergeCell>`` elements of a sheet; a drawn sheet's, taken unchanged, written once."""
+    source = sheet.source
+    if source is not None and sheet.merges == source.merges:
+        hit = _MERGES.get(source)
+        if hit is None:
+            if len(_MERGES) >= _ROWS_MAX:
+                _MERGES.clear()
+            hit = _MERGES[source] = _merges_xml(source)
+        return hit
+    return "".join(
+        f'<mergeCell ref="{xl_rowcol_to_cell(a, b)}:{xl_rowcol_to_cell(c, d)}"/>'
+        for a, b, c, d in sheet.merges
+    )
+
+
 def _joined(runs: Runs) -> Runs:
     """Runs with the empty ones left out and neighbours of the same kind joined."""
     out: Runs = []
@@ -892,10 +911,7 @@ def write_package(book: Book) -> bytes:
         before, after, tail = base.frames[where[sheet.index]]
         dim, data = rendered[sheet.index]
         drawn = sheet.source is not None  # a template sheet: its dimension and merges are the drawn one's
-        merges = "".join(
-            f'<mergeCell ref="{xl_rowcol_to_cell(a, b)}:{xl_rowcol_to_cell(c, d)}"/>'
-            for a, b, c, d in sheet.merges
-        )
+        merges = _merges_xml(sheet)
         links = "".join(
             f'<hyperlink ref="{xl_rowcol_to_cell(r, c)}" location="{_attr(loc)}" display="{_attr(text)}"/>'
             for r, c, loc, text in sheet.links
