@@ -76,6 +76,8 @@ class Canvas:
     widths: dict[int, float] = field(default_factory=dict)
 
     edited: dict[tuple[int, int], None] | None = None  # on a copy: the cells written since (see edit)
+    #: every merged cell → its range's top-left cell (see anchor); shared by copies, dropped by merge
+    anchors: dict[tuple[int, int], tuple[int, int]] | None = field(default=None, repr=False, compare=False)
 
     def copy(self) -> Canvas:
         """A copy whose cells, heights and widths can be changed independently. The copy shares the
@@ -92,6 +94,7 @@ class Canvas:
             dict(self.heights),
             dict(self.widths),
             {},
+            self._anchor_map(),
         )
 
     def put(self, row: int, col: int, value: Any = None, style: Style | None = None, **kw: Any) -> Cell:
@@ -118,13 +121,32 @@ class Canvas:
         self.put(row, col, value, style)
         if last_col > col:
             self.merges[row, col] = (row, last_col)
+            self.anchors = None
 
     def anchor(self, row: int, col: int) -> tuple[int, int]:
-        """The top-left cell of the merged range holding (row, col), or the cell itself."""
+        """The top-left cell of the merged range holding (row, col), or the cell itself. The merged
+        cells are mapped once (merges are added through :meth:`merge` only) and the map is shared with
+        copies, which keep the merges."""
+        anchors = self._anchor_map()
+        if anchors is not None:
+            return anchors.get((row, col), (row, col))
         for (r, c), (lr, lc) in self.merges.items():
             if r <= row <= lr and c <= col <= lc:
                 return r, c
         return row, col
+
+    def _anchor_map(self) -> dict[tuple[int, int], tuple[int, int]] | None:
+        """:attr:`anchors`, mapped on first need; ``None`` when a merge is too large to map."""
+        if self.anchors is None:
+            anchors: dict[tuple[int, int], tuple[int, int]] = {}
+            for (r, c), (lr, lc) in self.merges.items():
+                if (lr - r + 1) * (lc - c + 1) > 10_000:
+                    return None
+                for rr in range(r, lr + 1):
+                    for cc in range(c, lc + 1):
+                        anchors.setdefault((rr, cc), (r, c))
+            self.anchors = anchors
+        return self.anchors
 
     def validate(self, row: int, col: int, last_row: int, opts: dict[str, Any] | None) -> None:
         """Add a data validation (xlsxwriter's options) over one column, rows ``row`` to ``last_row``."""
