@@ -621,7 +621,7 @@ def _rows_xml(
     out: list[str] = ["<sheetData>"]
     w = out.append
     cells, heights = sheet.cells, sheet.heights
-    style_of: dict[int, str] = {}
+    style_of: dict[Fmt, str] = {}  # a format → its s="…" attribute
     reuse: dict[int, _Row] | None = None
     if sheet.source is not None and base is not None:
         reuse = _ROWS.get((sheet.source, base))
@@ -659,10 +659,10 @@ def _rows_xml(
                 kind, value, fmt = cells[r, c]
                 s = ""
                 if fmt is not None:
-                    known = style_of.get(id(fmt))
+                    known = style_of.get(fmt)
                     if known is None:
                         i = xf[fmt.key]
-                        known = style_of[id(fmt)] = f' s="{i}"' if i else ""
+                        known = style_of[fmt] = f' s="{i}"' if i else ""
                     s = known
                 ref = (_COLS[c] if c < 64 else xl_col_to_name(c)) + num
                 if kind == "s":
@@ -1146,6 +1146,9 @@ _RUNS: dict[str, tuple[bytes, bytes]] = {}  # a run's text → (its UTF-8 bytes,
 _RUNS_MAX_BYTES = 8 << 20  # text remembered at most (then forgotten all at once)
 _runs_bytes = 0
 _END = b"\x03\x00"  # an empty final deflate block: the end of a part deflated as runs
+#: characters a recurring run needs to be deflated apart: a shorter one is deflated with the own text
+#: around it (each run deflated apart ends its blocks and the own text loses its history there)
+RECURRING_MIN = 1024
 
 
 def _recurring(text: str) -> tuple[bytes, bytes]:
@@ -1172,7 +1175,7 @@ def _runs_deflated(runs: Runs, z: Any) -> tuple[int, int, bytes]:
     deflated elsewhere; the blocks laid end to end and closed by an empty final block (the deflate
     format allows any sequence of blocks: a reader inflates the part as one stream)."""
     crc, size, out = 0, 0, []
-    for text, recurs in runs:
+    for text, recurs in _joined([(text, recurs and len(text) >= RECURRING_MIN) for text, recurs in runs]):
         if recurs:
             data, packed = _recurring(text)
         else:
