@@ -887,7 +887,7 @@ def write_standard(
     if drawn is not None:  # only what changed is measured and written
         noted = _noted(year, tuple(grades), words)
         for name, cv in canvases.items():
-            changed[name] = changed_cells(cv, blank[name], noted[name])
+            changed[name] = changed_cells(cv, blank[name], noted[name], canvases)
             fit_rows_over(cv, blank[name], _fitted(year, tuple(grades), words, name), changed[name])
     else:
         for cv in canvases.values():

@@ -329,6 +329,14 @@ def test_a_copy_shares_cells_until_edited_and_leaves_the_original_unchanged() ->
     assert noted == [(3, 1)]
     assert sorted(canvas.changed_cells(copy, blank, noted)) == sorted(canvas.changed_cells(copy, blank))
     assert sorted(canvas.changed_cells(copy, blank)) == [(2, 1), (3, 1), (4, 2)]
+    # a formula whose source cell was edited is written again; one over an unedited source is not
+    blank.put(5, 1, None, {"locked": False}, formula="=A1", source=("s", 1, 1))
+    noted = canvas.noted_cells(blank)
+    copy = blank.copy()
+    copy.edit(2, 1).value = "填写的值"
+    assert sorted(canvas.changed_cells(copy, blank, noted, {"s": copy})) == [(2, 1), (3, 1)]
+    copy.edit(1, 1).value = "新标题"
+    assert sorted(canvas.changed_cells(copy, blank, noted, {"s": copy})) == [(1, 1), (2, 1), (3, 1), (5, 1)]
 
 
 def test_rows_fitted_over_the_blank_are_the_rows_fitted_in_full() -> None:

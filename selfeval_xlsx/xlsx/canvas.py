@@ -185,13 +185,19 @@ def fit_rows(cv: Canvas) -> None:
 
 
 def changed_cells(
-    cv: Canvas, blank: Canvas, always: Iterable[tuple[int, int]] | None = None
+    cv: Canvas,
+    blank: Canvas,
+    always: Iterable[tuple[int, int]] | None = None,
+    canvases: Mapping[str, Canvas] | None = None,
 ) -> list[tuple[int, int]]:
     """The cells of ``cv``, a changed copy of ``blank``, that are not the blank's: a value or style
     replaced, a cell added, and every formula (its cached value follows its source) and comment.
 
     ``always``: the blank's cells with a formula or a comment (:func:`noted_cells`), if known; with it
-    and a copy that recorded its edits (:meth:`Canvas.copy`), only the edited cells are looked at."""
+    and a copy that recorded its edits (:meth:`Canvas.copy`), only the edited cells are looked at.
+    ``canvases``: the copies a formula's cached value is taken from (the blank's copies, edits
+    recorded), if known: a formula the copy took unchanged whose source cell was not edited shows the
+    blank's value and is left out."""
     old = blank.cells
     if always is None or cv.edited is None:
         keys: Iterable[tuple[int, int]] = cv.cells
@@ -201,6 +207,8 @@ def changed_cells(
     for key in keys:
         cell = cv.cells[key]
         was = old.get(key)
+        if cell is was and canvases is not None and _shows_the_blank(cell, canvases):
+            continue
         if (
             was is None
             or cell.formula is not None
@@ -210,6 +218,17 @@ def changed_cells(
         ):
             out.append(key)
     return out
+
+
+def _shows_the_blank(cell: Cell, canvases: Mapping[str, Canvas]) -> bool:
+    """Whether a blank's cell, taken unchanged by a copy, is written as the blank wrote it: no comment,
+    and a formula whose source cell (if any) its copy in ``canvases`` did not edit."""
+    if cell.comment is not None or cell.formula is None:
+        return False
+    if cell.source is None:
+        return True
+    src = canvases.get(cell.source[0])
+    return src is not None and src.edited is not None and cell.source[1:] not in src.edited
 
 
 def noted_cells(cv: Canvas) -> list[tuple[int, int]]:
