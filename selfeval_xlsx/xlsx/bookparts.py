@@ -566,6 +566,11 @@ class _Strings:
 _COLS = tuple(xl_col_to_name(c) for c in range(64))
 
 
+def _a1(row: int, col: int) -> str:
+    """A cell's A1 reference (0-based row and column), as ``xl_rowcol_to_cell`` writes it."""
+    return f"{_COLS[col] if col < 64 else xl_col_to_name(col)}{row + 1}"
+
+
 #: A row's XML kept for reuse: its literal pieces, and the strings whose numbers go between them (the
 #: numbers depend on the strings written before, so they are looked up again each time).
 _Row = tuple[tuple[str, ...], tuple[str, ...]]
@@ -768,10 +773,7 @@ def _merges_xml(sheet: Sheet) -> str:
                 _MERGES.clear()
             hit = _MERGES[source] = _merges_xml(source)
         return hit
-    return "".join(
-        f'<mergeCell ref="{xl_rowcol_to_cell(a, b)}:{xl_rowcol_to_cell(c, d)}"/>'
-        for a, b, c, d in sheet.merges
-    )
+    return "".join(f'<mergeCell ref="{_a1(a, b)}:{_a1(c, d)}"/>' for a, b, c, d in sheet.merges)
 
 
 def _joined(runs: Runs) -> Runs:
@@ -787,6 +789,18 @@ def _joined(runs: Runs) -> Runs:
     return out
 
 
+@lru_cache(maxsize=1024)
+def _first_of(tail: str, tags: tuple[str, ...], start: int) -> int:
+    """Where in a frame's tail, from ``start``, the first of ``tags`` begins (else ``</worksheet>``):
+    the frames' tails are the same few texts in every workbook."""
+    at = len(tail) - len("</worksheet>")
+    for tag in tags:
+        i = tail.find(tag, start)
+        if i != -1:
+            at = min(at, i)
+    return max(at, start)
+
+
 def _insert(tail: str, parts: Iterable[tuple[str, tuple[str, ...]]], recurs: bool) -> Runs:
     """A frame's tail (a run that recurs) with XML elements inserted, each before the first of the
     elements that follow it, in order (runs marked ``recurs``)."""
@@ -795,12 +809,7 @@ def _insert(tail: str, parts: Iterable[tuple[str, tuple[str, ...]]], recurs: boo
     for xml, before in parts:
         if not xml:
             continue
-        at = len(tail) - len("</worksheet>")
-        for tag in before:
-            i = tail.find(tag, done)
-            if i != -1:
-                at = min(at, i)
-        at = max(at, done)
+        at = _first_of(tail, before, done)
         out += [(tail[done:at], True), (xml, recurs)]
         done = at
     out.append((tail[done:], True))
