@@ -11,6 +11,11 @@ the style index of every format (read from the cells of a scratch sheet, one cel
 written XML). Per file, only the recorded cells, rows, merges, links and comments are written as XML by
 this module, with the workbook's own ``workbook.xml``, relationships, content types and properties.
 
+The zip is written here too: a workbook's own parts are deflated as runs (:data:`Runs`), the text that
+recurs in every workbook (frame XML, rows taken unchanged from a drawn sheet, the leading shared strings)
+deflated once per process and remembered, the rest deflated per workbook; the runs' blocks laid end to
+end inflate to the same part.
+
 Nothing here reads the input workbook: like xlsxwriter's own output, every part is made from the
 recorded calls and the frame. A call this module does not know raises :class:`Unsupported` before
 anything is written, and the caller writes the workbook with xlsxwriter instead.
