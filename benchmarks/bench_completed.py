@@ -5,7 +5,7 @@ files of both benchmark inboxes.
 Usage::
 
     python benchmarks/bench_completed.py [--n 1000] [--files 300] [--repeat 3] [--digest OUT.json]
-        [--compare OLD.json] [--profile OUT.prof] [--work benchmarks/work]
+        [--compare OLD.json] [--profile OUT.prof] [--phases] [--work benchmarks/work]
 
 It reads the inboxes ``bench_merge.py`` caches (run that first for the ``--n`` wanted). Every file is
 read and scored once, untimed; then each pass writes every file's workbook into memory. Figures are the
@@ -15,6 +15,11 @@ written workbooks.
 ``--digest``: a SHA-256 of every member of every written workbook, the clock frozen (the 评分结果
 stamp and the document properties hold the time), saved as JSON; ``--compare``: such a file from
 another commit, checked member by member (speed work must not change what a clerk receives).
+
+``--phases``: one more pass per inbox with the main steps timed apart (CPU ms per file; the timing
+wrappers add a little): the standard sheets (``write_standard``, and in it ``overlay`` and
+``flush_over``), the 评分结果 and 评分明细 sheets, and the package (``write_package``, and in it the
+rows' XML and the deflating).
 """
 
 from __future__ import annotations
@@ -34,7 +39,7 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-from selfeval_xlsx import completed  # noqa: E402
+from selfeval_xlsx import completed, template, writeback  # noqa: E402
 from selfeval_xlsx.pipeline import Scored, score_workbook  # noqa: E402
 from selfeval_xlsx.rules import load_rules  # noqa: E402
 from selfeval_xlsx.xlsx import bookparts  # noqa: E402
@@ -92,6 +97,45 @@ def digests(scored: list[tuple[str, Scored]], rules: Any) -> dict[str, dict[str,
         completed.datetime, bookparts.datetime = saved
 
 
+#: (module, function, label) of the steps ``--phases`` times
+_PHASES = (
+    (completed, "write_standard", "standard sheets"),
+    (writeback, "overlay", "  overlay (values → canvases)"),
+    (template, "flush_over", "  flush_over (canvases → sheets)"),
+    (completed, "_result_sheet", "result sheet"),
+    (completed, "_detail_sheet", "detail sheet"),
+    (bookparts, "write_package", "package"),
+    (bookparts, "_sheet_data", "  rows' XML"),
+    (bookparts, "_zip", "  zip (deflate)"),
+)
+
+
+def phases(scored: list[Scored], rules: Any) -> dict[str, float]:
+    """CPU ms per file spent in each of :data:`_PHASES` over one pass."""
+    spent = dict.fromkeys((label for *_, label in _PHASES), 0.0)
+    saved = [(mod, name, getattr(mod, name)) for mod, name, _ in _PHASES]
+
+    def timed(fn: Any, label: str) -> Any:
+        def call(*args: Any, **kwargs: Any) -> Any:
+            started = time.process_time()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                spent[label] += time.process_time() - started
+
+        return call
+
+    for (mod, name, label), (_, _, fn) in zip(_PHASES, saved, strict=True):
+        setattr(mod, name, timed(fn, label))
+    try:
+        for s in scored:
+            write(s, rules)
+    finally:
+        for mod, name, fn in saved:
+            setattr(mod, name, fn)
+    return {label: 1000 * t / len(scored) for label, t in spent.items()}
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--n", type=int, default=1000, help="the bench_merge inbox size to read (default 1000)")
@@ -101,6 +145,7 @@ def main() -> None:
     p.add_argument("--digest", type=Path, help="save every written member's SHA-256 here (JSON)")
     p.add_argument("--compare", type=Path, help="check against digests saved by --digest")
     p.add_argument("--profile", type=Path, help="cProfile one pass over the generated inbox into this file")
+    p.add_argument("--phases", action="store_true", help="time the main steps apart (one more pass)")
     args = p.parse_args()
     inboxes = _inboxes(args.work, args.n)
     if not inboxes:
@@ -116,6 +161,9 @@ def main() -> None:
         ms, kb = best_ms(scored, rules, args.repeat)
         valid = sum(s.valid for s in scored)
         print(f"{kind:<14} {len(scored):>5} {valid:>5} {ms:>14.2f} {kb:>8.1f}")
+        if args.phases:
+            for label, step in phases(scored, rules).items():
+                print(f"    {label:<34} {step:>6.2f}")
         if args.profile and kind == "generated":
             prof = cProfile.Profile()
             prof.runcall(lambda scored=scored: [write(s, rules) for s in scored])

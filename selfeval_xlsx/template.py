@@ -94,31 +94,35 @@ _HEADER_ROW = 32
 _ROW = 19  # a one-line input row (table rows keep the default height so they grow with wrapped text)
 
 
+def _merge(
+    styles: tuple[tuple[tuple[str, Any], ...], ...],
+) -> tuple[tuple[tuple[str, Any], ...], dict[str, Any]]:
+    """(the sorted properties, as a key; the properties) of styles merged on top of :data:`BASE`."""
+    merged = {**BASE}
+    for items in styles:
+        merged.update(items)
+    return tuple(sorted(merged.items())), merged
+
+
+_merged = lru_cache(maxsize=4096)(_merge)
+
+
 class Formats:
     """The cell formats of one xlsxwriter Workbook, made once per distinct style and shared by all sheets."""
 
     def __init__(self, wb: Workbook) -> None:
         self.wb = wb
         self._cache: dict[tuple[tuple[str, Any], ...], Format] = {}
-        self._quick: dict[tuple[tuple[str, Any], ...], Format] = {}
 
     def get(self, *styles: Style, **props: Any) -> Format:
         """The format of the merged styles (later ones win) on top of the base font."""
-        if len(styles) == 1 and not props:  # the common case, looked up without sorting
-            quick = tuple(styles[0].items())
-            if (hit := self._quick.get(quick)) is None:
-                hit = self._quick[quick] = self._get(styles[0])
-            return hit
-        return self._get(*styles, **props)
-
-    def _get(self, *styles: Style, **props: Any) -> Format:
-        merged = {**BASE}
-        for s in (*styles, props):
-            merged.update(s)
-        key = tuple(sorted(merged.items()))
-        if key not in self._cache:
-            self._cache[key] = self.wb.add_format(merged)
-        return self._cache[key]
+        try:  # the merged properties of the same styles, worked out once per process
+            key, merged = _merged((*(tuple(s.items()) for s in styles), tuple(props.items())))
+        except TypeError:  # a property value that is not hashable
+            key, merged = _merge((*(tuple(s.items()) for s in styles), tuple(props.items())))
+        if (hit := self._cache.get(key)) is None:
+            hit = self._cache[key] = self.wb.add_format(dict(merged))
+        return hit
 
     # named formats for callers that add their own sheets
     @property
@@ -883,7 +887,7 @@ def write_standard(
     if drawn is not None:  # only what changed is measured and written
         noted = _noted(year, tuple(grades), words)
         for name, cv in canvases.items():
-            changed[name] = changed_cells(cv, blank[name], noted[name])
+            changed[name] = changed_cells(cv, blank[name], noted[name], canvases)
             fit_rows_over(cv, blank[name], _fitted(year, tuple(grades), words, name), changed[name])
     else:
         for cv in canvases.values():

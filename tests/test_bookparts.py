@@ -329,6 +329,14 @@ def test_a_copy_shares_cells_until_edited_and_leaves_the_original_unchanged() ->
     assert noted == [(3, 1)]
     assert sorted(canvas.changed_cells(copy, blank, noted)) == sorted(canvas.changed_cells(copy, blank))
     assert sorted(canvas.changed_cells(copy, blank)) == [(2, 1), (3, 1), (4, 2)]
+    # a formula whose source cell was edited is written again; one over an unedited source is not
+    blank.put(5, 1, None, {"locked": False}, formula="=A1", source=("s", 1, 1))
+    noted = canvas.noted_cells(blank)
+    copy = blank.copy()
+    copy.edit(2, 1).value = "填写的值"
+    assert sorted(canvas.changed_cells(copy, blank, noted, {"s": copy})) == [(2, 1), (3, 1)]
+    copy.edit(1, 1).value = "新标题"
+    assert sorted(canvas.changed_cells(copy, blank, noted, {"s": copy})) == [(1, 1), (2, 1), (3, 1), (5, 1)]
 
 
 def test_rows_fitted_over_the_blank_are_the_rows_fitted_in_full() -> None:
@@ -361,3 +369,22 @@ def test_rows_fitted_over_the_blank_are_the_rows_fitted_in_full() -> None:
         canvas.fit_rows_over(over, blank, fitted, canvas.changed_cells(over, blank))
         assert over.heights == full.heights, name
     assert fitted[1] > canvas.LINE_HEIGHT * 2  # the blank's long text does make a tall row
+
+
+def test_a_part_deflated_as_runs_inflates_to_its_text_with_its_crc() -> None:
+    """Runs deflated apart (the recurring ones remembered, the own ones by the workbook's compressor)
+    and laid end to end inflate as one stream to the whole text, and zipfile checks every CRC."""
+    runs = [("<a>" + "x" * 5000, True), ("目标值" * 300, False), ("y" * 40 + "</a>", True), ("z", False)]
+    bookparts._RUNS.clear()
+    packed = [bookparts._zip([(f"p{i}.xml", list(runs)), ("q.xml", "own text")], {"q.xml"}) for i in range(2)]
+    assert bookparts._RUNS  # the recurring runs were remembered and reused the second time
+    for data in packed:
+        with zipfile.ZipFile(io.BytesIO(data)) as z:
+            assert z.testzip() is None
+            name = next(n for n in z.namelist() if n.startswith("p"))
+            assert z.read(name).decode("utf-8") == "".join(text for text, _ in runs)
+            assert z.read("q.xml") == b"own text"
+    # every written workbook's parts pass zipfile's CRC check too
+    for data in _all_outputs().values():
+        with zipfile.ZipFile(io.BytesIO(data)) as z:
+            assert z.testzip() is None

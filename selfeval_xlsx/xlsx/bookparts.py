@@ -11,6 +11,11 @@ the style index of every format (read from the cells of a scratch sheet, one cel
 written XML). Per file, only the recorded cells, rows, merges, links and comments are written as XML by
 this module, with the workbook's own ``workbook.xml``, relationships, content types and properties.
 
+The zip is written here too: a workbook's own parts are deflated as runs (:data:`Runs`), the text that
+recurs in every workbook (frame XML, rows taken unchanged from a drawn sheet, the leading shared strings)
+deflated once per process and remembered, the rest deflated per workbook; the runs' blocks laid end to
+end inflate to the same part.
+
 Nothing here reads the input workbook: like xlsxwriter's own output, every part is made from the
 recorded calls and the frame. A call this module does not know raises :class:`Unsupported` before
 anything is written, and the caller writes the workbook with xlsxwriter instead.
@@ -19,6 +24,7 @@ anything is written, and the caller writes the workbook with xlsxwriter instead.
 from __future__ import annotations
 
 import io
+import math
 import re
 import struct
 import zipfile
@@ -27,6 +33,7 @@ from collections.abc import Collection, Iterable
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from functools import lru_cache
+from itertools import islice
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -124,6 +131,24 @@ _FRAME_CALLS = frozenset(
 )
 
 
+_CALLS: dict[_Call, _Call] = {}  # a frame call → the one object of it (see _frame_key)
+_FMTS: dict[tuple[tuple[str, Any], ...], Fmt] = {}  # format properties → the one Fmt of them
+
+
+def _interned(call: _Call) -> _Call:
+    """The one object of a recorded frame call (its text is then looked up by identity), or the call
+    itself when an argument is not hashable (a dict of options)."""
+    try:
+        hit = _CALLS.get(call)
+    except TypeError:
+        return call
+    if hit is None:
+        if len(_CALLS) >= 4096:
+            _CALLS.clear()
+        hit = _CALLS[call] = call
+    return hit
+
+
 class Sheet:
     """Records what is written on one worksheet (the xlsxwriter ``Worksheet`` methods the package uses)."""
 
@@ -141,6 +166,7 @@ class Sheet:
         self.hidden = False
         self.source: Sheet | None = None  # the sheet taken by copy_from: its unchanged rows are reused
         self.dirty: set[int] = set()  # rows written since
+        self.added: dict[int, list[int]] = {}  # row → columns of the cells the source did not have
 
     def __getattr__(self, name: str) -> Any:
         if name.startswith("__"):  # copy, pickle and hasattr probes: plain attribute semantics
@@ -148,7 +174,7 @@ class Sheet:
         if name in _FRAME_CALLS:
 
             def call(*args: Any, **kwargs: Any) -> int:
-                self.frame.append((name, args, tuple(sorted(kwargs.items()))))
+                self.frame.append(_interned((name, args, tuple(sorted(kwargs.items())))))
                 if name == "activate":
                     self.book.active, self.hidden = self.index, False
                 elif name == "hide":
@@ -169,7 +195,7 @@ class Sheet:
         self.links = list(other.links)
         self.comments = dict(other.comments)
         self.area, self.titles, self.hidden = other.area, other.titles, other.hidden
-        self.source, self.dirty = other, set()
+        self.source, self.dirty, self.added = other, set(), {}
         for key, fmt in other.book.formats.items():
             self.book.formats.setdefault(key, fmt)
 
@@ -179,7 +205,7 @@ class Sheet:
     ) -> int:
         if fmt is not None or options:
             raise Unsupported("set_column with a format or options")
-        self.frame.append(("set_column", (first, last, width), ()))
+        self.frame.append(_interned(("set_column", (first, last, width), ())))
         px = _col_px(width)
         for c in range(first, last + 1):
             self.widths[c] = px
@@ -194,7 +220,9 @@ class Sheet:
             raise Unsupported("a format not made by this book")
         if self.source is not None:  # what the source already holds leaves the row as it was drawn
             was = self.cells.get((row, col))
-            if was is not None and was[0] == kind and was[2] is fmt and repr(was[1]) == repr(value):
+            if was is None:
+                self.added.setdefault(row, []).append(col)
+            elif was[0] == kind and was[2] is fmt and repr(was[1]) == repr(value):
                 return 0
         self.cells[row, col] = (kind, value, fmt)
         self.dirty.add(row)
@@ -235,9 +263,25 @@ class Sheet:
 
     def write_formula(self, row: int, col: int, formula: str, fmt: Any = None, value: Any = 0) -> int:
         formula = formula[1:] if formula.startswith("=") else formula
-        if formula.startswith("{") or "_xlfn." in formula or not _PLAIN_FORMULA.fullmatch(formula):
+        if not _plain_formula(formula):
             raise Unsupported("a formula that needs xlsxwriter's preparation")
         return self._put(row, col, "f", (formula, value), fmt)
+
+    def write_value(self, row: int, col: int, value: Any, fmt: Any = None) -> int:
+        """A value written as :func:`~.canvas.write_value` writes it on an xlsxwriter sheet (blank,
+        boolean, finite number, date, else text), in one call: how a canvas is flushed over a drawn
+        sheet (:func:`~.canvas.flush_over`)."""
+        if value is None or value == "":
+            return self.write_blank(row, col, None, fmt)
+        if type(value) is str:
+            return self._put(row, col, "s", value[:_STR_MAX], fmt)
+        if isinstance(value, bool):
+            return self._put(row, col, "bool", value, fmt)
+        if isinstance(value, int | float | Decimal) and math.isfinite(value):
+            return self._put(row, col, "n", float(value), fmt)
+        if isinstance(value, datetime | date):
+            return self.write_datetime(row, col, value, fmt)
+        return self.write_string(row, col, str(value), fmt)
 
     def write(self, row: int, col: int, data: Any, fmt: Any = None) -> int:
         if data is None or data == "":
@@ -300,6 +344,13 @@ class Sheet:
 _PLAIN_FORMULA = re.compile(r"[A-Za-z0-9_$!:.,()\"'=<>&+\-*/ \u4e00-\u9fff]*")
 
 
+@lru_cache(maxsize=4096)
+def _plain_formula(formula: str) -> bool:
+    """Whether xlsxwriter would write the formula as given (no array, no future function, only
+    plain characters): the template's formulas come back with every workbook."""
+    return not (formula.startswith("{") or "_xlfn." in formula) and bool(_PLAIN_FORMULA.fullmatch(formula))
+
+
 def _col_px(width: float | None) -> int:
     """A column width in characters as xlsxwriter's pixels (``set_column``)."""
     if width is None:
@@ -330,8 +381,14 @@ class Book:
             hit = self.formats.get(key)
         except TypeError as exc:
             raise Unsupported("a format property that is not hashable") from exc
-        if hit is None:
-            hit = self.formats[key] = Fmt(key)
+        if hit is None:  # the process's one Fmt of these properties (bases are keyed by them)
+            hit = _FMTS.get(key)
+            if hit is None:
+                if len(_FMTS) >= 10_000:
+                    _FMTS.clear()
+                    _BASES.clear()
+                hit = _FMTS[key] = Fmt(key)
+            self.formats[key] = hit
         return hit
 
     def add_worksheet(self, name: str | None = None, worksheet_class: Any = None) -> Sheet:
@@ -416,13 +473,13 @@ def _base(book: Book) -> tuple[_Base, list[int]]:
             frames[frame] = len(calls)
             calls.append(sheet.frame)
         where.append(frames[frame])
-    formats = sorted(book.formats, key=_repr)
-    key = (repr(sorted(book.options.items(), key=repr)), tuple(frames), tuple(formats))
+    # formats by identity: one Fmt per set of properties in a process (Book.add_format)
+    key = (repr(sorted(book.options.items(), key=repr)), tuple(frames), frozenset(book.formats.values()))
     base = _BASES.get(key)
     if base is None:
         if len(_BASES) >= MAX_BASES:
             _BASES.pop(next(iter(_BASES)))
-        base = _BASES[key] = _Base(book.options, calls, formats)
+        base = _BASES[key] = _Base(book.options, calls, sorted(book.formats, key=_repr))
     return base, where
 
 
@@ -494,6 +551,7 @@ class _Strings:
     def __init__(self) -> None:
         self.index: dict[str, int] = {}
         self.count = 0
+        self.leading: tuple[int, str] = (0, "")  # strings taken whole (see _sheet_data): how many, their XML
 
     def __call__(self, s: str) -> int:
         self.count += 1
@@ -502,12 +560,20 @@ class _Strings:
             i = self.index[s] = len(self.index)
         return i
 
-    def xml(self) -> str:
-        body = "".join(map(_si, self.index))
-        return f'{_XML}<sst xmlns="{_NS}" count="{self.count}" uniqueCount="{len(self.index)}">{body}</sst>'
+    def xml(self) -> Runs:
+        """sharedStrings.xml as runs: the leading strings taken whole with a sheet recur."""
+        n, leading = self.leading
+        head = f'{_XML}<sst xmlns="{_NS}" count="{self.count}" uniqueCount="{len(self.index)}">'
+        rest = "".join(map(_si, islice(self.index, n, None)))
+        return _joined([(head, False), (leading, True), (rest + "</sst>", False)])
 
 
 _COLS = tuple(xl_col_to_name(c) for c in range(64))
+
+
+def _a1(row: int, col: int) -> str:
+    """A cell's A1 reference (0-based row and column), as ``xl_rowcol_to_cell`` writes it."""
+    return f"{_COLS[col] if col < 64 else xl_col_to_name(col)}{row + 1}"
 
 
 #: A row's XML kept for reuse: its literal pieces, and the strings whose numbers go between them (the
@@ -517,27 +583,55 @@ _ROWS: dict[tuple[Sheet, Any], dict[int, _Row]] = {}  # (source sheet, base) →
 _ROWS_MAX = 256
 
 
+#: A part's text as runs, each marked ``True`` when it recurs in many workbooks (a frame's XML, rows
+#: taken unchanged from a drawn sheet: deflated once and remembered, see :func:`_runs_deflated`) or
+#: ``False`` when it is this workbook's own (deflated every time).
+Runs = list[tuple[str, bool]]
+
+#: A clean sheet (every row its source's) written while the string table was still empty: its XML
+#: is the same every time, and so is the table it leaves (its strings in order, and their count).
+_WHOLE: dict[tuple[Sheet, Any], tuple[str, Runs, dict[str, int], int, str]] = {}
+
+
 def _sheet_data(
     sheet: Sheet, xf: dict[tuple[tuple[str, Any], ...], int], sst: _Strings, base: Any = None
-) -> tuple[str, str]:
-    """(the dimension element, ``<sheetData>``) of a recorded sheet. A row the sheet took unchanged
-    from its ``source`` (:meth:`Sheet.copy_from`) and that holds no formula is written as it was the
-    first time for the same source and ``base`` (the style numbers), its strings numbered again."""
-    rows: dict[int, list[int]] = {}
-    for r, c in sheet.cells:
-        rows.setdefault(r, []).append(c)
-    all_rows = sorted(rows.keys() | sheet.heights.keys())
+) -> tuple[str, Runs]:
+    """:func:`_rows_xml`, taken whole from the last time for a clean sheet written first (its string
+    numbers start at 0: the first template sheet of every completed or returned workbook)."""
+    if sheet.source is None or base is None or sheet.dirty or sst.index:
+        return _rows_xml(sheet, xf, sst, base)
+    key = (sheet.source, base)
+    hit = _WHOLE.get(key)
+    if hit is None:
+        dim, data = _rows_xml(sheet, xf, sst, base)
+        if len(_WHOLE) >= _ROWS_MAX:
+            _WHOLE.clear()
+        hit = _WHOLE[key] = (dim, data, dict(sst.index), sst.count, "".join(map(_si, sst.index)))
+    else:
+        sst.index.update(hit[2])
+        sst.count += hit[3]
+    sst.leading = (len(hit[2]), hit[4])
+    return hit[0], hit[1]
+
+
+def _rows_xml(
+    sheet: Sheet, xf: dict[tuple[tuple[str, Any], ...], int], sst: _Strings, base: Any = None
+) -> tuple[str, Runs]:
+    """(the dimension element, ``<sheetData>`` as runs) of a recorded sheet. A row the sheet took
+    unchanged from its ``source`` (:meth:`Sheet.copy_from`) is written as it was the first time for the
+    same source and ``base`` (the style numbers), its strings numbered again (a clean row holds its
+    source's cells, a formula's cached value included: :meth:`Sheet._put` leaves a row clean only when a
+    cell is rewritten with what the source holds); such rows make the runs that recur (their string
+    numbers are mostly the same from one workbook to the next), the rows written here the own runs."""
+    rows, all_rows, c0, c1 = _grid(sheet)
     if not all_rows:
-        return '<dimension ref="A1"/>', "<sheetData/>"
-    cols = [c for cs in rows.values() for c in cs]
-    c0 = min(cols) if cols else 0
-    c1 = max(cols) if cols else 0
+        return '<dimension ref="A1"/>', [("<sheetData/>", sheet.source is not None)]
     first, last = xl_rowcol_to_cell(all_rows[0], c0), xl_rowcol_to_cell(all_rows[-1], c1)
     dim = f'<dimension ref="{first}"/>' if first == last else f'<dimension ref="{first}:{last}"/>'
     out: list[str] = ["<sheetData>"]
     w = out.append
     cells, heights = sheet.cells, sheet.heights
-    style_of: dict[int, str] = {}
+    style_of: dict[Fmt, str] = {}  # a format → its s="…" attribute
     reuse: dict[int, _Row] | None = None
     if sheet.source is not None and base is not None:
         reuse = _ROWS.get((sheet.source, base))
@@ -546,9 +640,14 @@ def _sheet_data(
                 _ROWS.clear()
             reuse = _ROWS[sheet.source, base] = {}
     dirty = sheet.dirty
+    starts: list[tuple[int, bool]] = [(0, reuse is not None)]  # where each run starts in out, its kind
     for r in all_rows:
         texts: list[tuple[int, str]] | None = None  # a row to keep: where its string numbers are
-        if reuse is not None and r not in dirty:
+        kept = reuse is not None and r not in dirty
+        if kept != starts[-1][1]:
+            starts.append((len(out), kept))
+        if kept:
+            assert reuse is not None
             hit = reuse.get(r)
             if hit is not None:
                 pieces, strings = hit
@@ -566,14 +665,14 @@ def _sheet_data(
             w(f'<row r="{num}"{ht}/>')
         else:
             w(f'<row r="{num}"{ht}>')
-            for c in sorted(cs):
+            for c in cs:
                 kind, value, fmt = cells[r, c]
                 s = ""
                 if fmt is not None:
-                    known = style_of.get(id(fmt))
+                    known = style_of.get(fmt)
                     if known is None:
                         i = xf[fmt.key]
-                        known = style_of[id(fmt)] = f' s="{i}"' if i else ""
+                        known = style_of[fmt] = f' s="{i}"' if i else ""
                     s = known
                 ref = (_COLS[c] if c < 64 else xl_col_to_name(c)) + num
                 if kind == "s":
@@ -590,8 +689,7 @@ def _sheet_data(
                     w(f'<c r="{ref}"{s}/>')
                 elif kind == "bool":
                     w(f'<c r="{ref}"{s} t="b"><v>{int(value)}</v></c>')
-                else:  # formula and its cached value
-                    texts = None  # (its cached value follows its source: never kept)
+                else:  # formula and its cached value (a clean row's cells are its source's: kept)
                     formula, cached = value
                     if isinstance(cached, bool):
                         w(f'<c r="{ref}"{s} t="b"><f>{_esc(formula)}</f><v>{int(cached)}</v></c>')
@@ -604,7 +702,56 @@ def _sheet_data(
         if texts is not None and reuse is not None:
             reuse[r] = _pieces(out, start, texts)
     out.append("</sheetData>")
-    return dim, "".join(out)
+    ends = [at for at, _ in starts[1:]] + [len(out)]
+    return dim, [
+        ("".join(out[at:end]), kind) for (at, kind), end in zip(starts, ends, strict=True) if end > at
+    ]
+
+
+#: A row → its columns in order, the rows written in order, the first and last column.
+_Grid = tuple[dict[int, list[int]], list[int], int, int]
+_GRIDS: dict[Sheet, _Grid] = {}  # a drawn sheet's grid (drawn sheets are not written again)
+
+
+def _grid(sheet: Sheet) -> _Grid:
+    """Which rows and cells a sheet writes. A sheet taken from a drawn one (:meth:`Sheet.copy_from`)
+    has the drawn sheet's cells and rows, changed only in its dirty rows: those alone are looked at."""
+    source = sheet.source
+    if source is None:
+        return _grid_of(sheet)
+    grid = _GRIDS.get(source)
+    if grid is None:
+        if len(_GRIDS) >= _ROWS_MAX:
+            _GRIDS.clear()
+        grid = _GRIDS[source] = _grid_of(source)
+    if not sheet.dirty:
+        return grid
+    rows, all_rows, c0, c1 = grid
+    rows = dict(rows)
+    listed = set(all_rows)
+    known = bool(rows)  # c0 and c1 are columns of cells
+    for r, cs in sheet.added.items():
+        rows[r] = sorted({*rows.get(r, ()), *cs})
+        c0, c1 = (min(c0, *cs), max(c1, *cs)) if known else (min(cs), max(cs))
+        known = True
+    for r in sheet.dirty:
+        if r in rows or r in sheet.heights:
+            listed.add(r)
+        else:
+            listed.discard(r)
+    return rows, sorted(listed), c0, c1
+
+
+def _grid_of(sheet: Sheet) -> _Grid:
+    rows: dict[int, list[int]] = {}
+    for r, c in sheet.cells:
+        rows.setdefault(r, []).append(c)
+    for cs in rows.values():
+        cs.sort()
+    cols = [c for cs in rows.values() for c in cs]
+    c0 = min(cols) if cols else 0
+    c1 = max(cols) if cols else 0
+    return rows, sorted(rows.keys() | sheet.heights.keys()), c0, c1
 
 
 def _pieces(out: list[str], start: int, texts: list[tuple[int, str]]) -> _Row:
@@ -618,18 +765,60 @@ def _pieces(out: list[str], start: int, texts: list[tuple[int, str]]) -> _Row:
     return tuple(pieces), tuple(text for _, text in texts)
 
 
-def _insert(tail: str, parts: Iterable[tuple[str, tuple[str, ...]]]) -> str:
-    """Insert XML elements into a frame's tail before the first of the elements that follow them."""
+_MERGES: dict[Sheet, str] = {}  # a drawn sheet → its mergeCell elements
+
+
+def _merges_xml(sheet: Sheet) -> str:
+    """The ``<mergeCell>`` elements of a sheet; a drawn sheet's, taken unchanged, written once."""
+    source = sheet.source
+    if source is not None and sheet.merges == source.merges:
+        hit = _MERGES.get(source)
+        if hit is None:
+            if len(_MERGES) >= _ROWS_MAX:
+                _MERGES.clear()
+            hit = _MERGES[source] = _merges_xml(source)
+        return hit
+    return "".join(f'<mergeCell ref="{_a1(a, b)}:{_a1(c, d)}"/>' for a, b, c, d in sheet.merges)
+
+
+def _joined(runs: Runs) -> Runs:
+    """Runs with the empty ones left out and neighbours of the same kind joined."""
+    out: Runs = []
+    for text, recurs in runs:
+        if not text:
+            continue
+        if out and out[-1][1] == recurs:
+            out[-1] = (out[-1][0] + text, recurs)
+        else:
+            out.append((text, recurs))
+    return out
+
+
+@lru_cache(maxsize=1024)
+def _first_of(tail: str, tags: tuple[str, ...], start: int) -> int:
+    """Where in a frame's tail, from ``start``, the first of ``tags`` begins (else ``</worksheet>``):
+    the frames' tails are the same few texts in every workbook."""
+    at = len(tail) - len("</worksheet>")
+    for tag in tags:
+        i = tail.find(tag, start)
+        if i != -1:
+            at = min(at, i)
+    return max(at, start)
+
+
+def _insert(tail: str, parts: Iterable[tuple[str, tuple[str, ...]]], recurs: bool) -> Runs:
+    """A frame's tail (a run that recurs) with XML elements inserted, each before the first of the
+    elements that follow it, in order (runs marked ``recurs``)."""
+    out: Runs = []
+    done = 0  # tail[:done] is in out
     for xml, before in parts:
         if not xml:
             continue
-        at = len(tail) - len("</worksheet>")
-        for tag in before:
-            i = tail.find(tag)
-            if i != -1:
-                at = min(at, i)
-        tail = tail[:at] + xml + tail[at:]
-    return tail
+        at = _first_of(tail, before, done)
+        out += [(tail[done:at], True), (xml, recurs)]
+        done = at
+    out.append((tail[done:], True))
+    return out
 
 
 _AFTER_MERGES = (
@@ -749,7 +938,7 @@ def write_package(book: Book) -> bytes:
         raise Unsupported("a workbook without sheets")
     base, where = _base(book)
     sst = _Strings()
-    files: list[tuple[str, str | bytes]] = []
+    files: list[tuple[str, str | bytes | Runs]] = []
     own: set[str] = {"xl/sharedStrings.xml", "docProps/core.xml"}  # parts this workbook alone has
     overrides: list[tuple[str, str]] = []
     data_id = 0
@@ -759,10 +948,8 @@ def write_package(book: Book) -> bytes:
     for sheet in book.sheets:
         before, after, tail = base.frames[where[sheet.index]]
         dim, data = rendered[sheet.index]
-        merges = "".join(
-            f'<mergeCell ref="{xl_rowcol_to_cell(a, b)}:{xl_rowcol_to_cell(c, d)}"/>'
-            for a, b, c, d in sheet.merges
-        )
+        drawn = sheet.source is not None  # a template sheet: its dimension and merges are the drawn one's
+        merges = _merges_xml(sheet)
         links = "".join(
             f'<hyperlink ref="{xl_rowcol_to_cell(r, c)}" location="{_attr(loc)}" display="{_attr(text)}"/>'
             for r, c, loc, text in sheet.links
@@ -786,7 +973,7 @@ def write_package(book: Book) -> bytes:
             files.append((f"xl/comments{data_id}.xml", _comments_xml(sheet)))
             own.update((f"xl/drawings/vmlDrawing{data_id}.vml", f"xl/comments{data_id}.xml"))
             overrides.append((f"/xl/comments{data_id}.xml", _CT + "spreadsheetml.comments+xml"))
-        tail = _insert(
+        tail_runs = _insert(
             tail,
             (
                 (
@@ -796,10 +983,14 @@ def write_package(book: Book) -> bytes:
                 (f"<hyperlinks>{links}</hyperlinks>" if links else "", _AFTER_LINKS),
                 (drawing, _AFTER_DRAWING),
             ),
+            drawn,
         )
-        files.append((f"xl/worksheets/sheet{n}.xml", before + dim + after + data + tail))
+        runs = _joined([(before, True), (dim, drawn), (after, True), *data, *tail_runs])
         if sheet.source is None or sheet.dirty:  # written for this workbook, not the template's as drawn
+            files.append((f"xl/worksheets/sheet{n}.xml", runs))
             own.add(f"xl/worksheets/sheet{n}.xml")
+        else:
+            files.append((f"xl/worksheets/sheet{n}.xml", "".join(text for text, _ in runs)))
     # defined names: print areas and titles per sheet, then the book's own
     names: list[tuple[str, int | None, str, str]] = []
     for sheet in book.sheets:
@@ -965,14 +1156,67 @@ def _deflate(part: str | bytes, shared: bool = True) -> tuple[int, int, bytes]:
     return out
 
 
-def _zip(parts: list[tuple[str, str | bytes]], own: Collection[str] = ()) -> bytes:
+_RUNS: dict[str, tuple[bytes, bytes]] = {}  # a run's text → (its UTF-8 bytes, deflated, byte-aligned)
+_RUNS_MAX_BYTES = 8 << 20  # text remembered at most (then forgotten all at once)
+_runs_bytes = 0
+_END = b"\x03\x00"  # an empty final deflate block: the end of a part deflated as runs
+#: characters a recurring run needs to be deflated apart: a shorter one is deflated with the own text
+#: around it (each run deflated apart ends its blocks and the own text loses its history there)
+RECURRING_MIN = 1024
+
+
+def _recurring(text: str) -> tuple[bytes, bytes]:
+    """(UTF-8 bytes, raw deflate blocks ending on a byte boundary, not final) of a run of text that
+    recurs in many workbooks: deflated once at :data:`SHARED_LEVEL` and remembered."""
+    global _runs_bytes
+    hit = _RUNS.get(text)
+    if hit is None:
+        data = text.encode("utf-8")
+        z = zlib.compressobj(SHARED_LEVEL, zlib.DEFLATED, -15)
+        hit = (data, z.compress(data) + z.flush(zlib.Z_SYNC_FLUSH))
+        if _runs_bytes + len(data) > _RUNS_MAX_BYTES:
+            _RUNS.clear()
+            _runs_bytes = 0
+        _RUNS[text] = hit
+        _runs_bytes += len(data)
+    return hit
+
+
+def _runs_deflated(runs: Runs, z: Any) -> tuple[int, int, bytes]:
+    """(CRC-32, size, raw deflated bytes) of a part given as runs: the recurring runs' blocks as
+    remembered (:func:`_recurring`), the own runs' deflated by ``z`` (a workbook's compressor at
+    :data:`OWN_LEVEL`), each followed by a full flush so that no later block refers back across a run
+    deflated elsewhere; the blocks laid end to end and closed by an empty final block (the deflate
+    format allows any sequence of blocks: a reader inflates the part as one stream)."""
+    crc, size, out = 0, 0, []
+    for text, recurs in _joined([(text, recurs and len(text) >= RECURRING_MIN) for text, recurs in runs]):
+        if recurs:
+            data, packed = _recurring(text)
+        else:
+            data = text.encode("utf-8")
+            packed = z.compress(data) + z.flush(zlib.Z_FULL_FLUSH)
+        crc = zlib.crc32(data, crc)
+        size += len(data)
+        out.append(packed)
+    out.append(_END)
+    return crc, size, b"".join(out)
+
+
+def _zip(parts: list[tuple[str, str | bytes | Runs]], own: Collection[str] = ()) -> bytes:
     """A zip of deflated parts (no extras, no zip64: parts are small), as ``zipfile`` reads it; the
-    parts named in ``own`` are this workbook's alone (see :data:`OWN_LEVEL`)."""
+    parts named in ``own`` are this workbook's alone (see :data:`OWN_LEVEL`); a part given as
+    :data:`Runs` is deflated run by run (:func:`_runs_deflated`)."""
     out = bytearray()
     central = bytearray()
     time, day = _DOS_1980
+    z = zlib.compressobj(OWN_LEVEL, zlib.DEFLATED, -15)
     for name, part in parts:
-        crc, size, packed = _deflate(part, name not in own)
+        if isinstance(part, str) and name in own:  # deflated by the workbook's compressor
+            part = [(part, False)]
+        if isinstance(part, list):
+            crc, size, packed = _runs_deflated(part, z)
+        else:
+            crc, size, packed = _deflate(part, name not in own)
         raw = name.encode("ascii")
         offset = len(out)
         out += struct.pack(

@@ -76,6 +76,8 @@ class Canvas:
     widths: dict[int, float] = field(default_factory=dict)
 
     edited: dict[tuple[int, int], None] | None = None  # on a copy: the cells written since (see edit)
+    #: every merged cell → its range's top-left cell (see anchor); shared by copies, dropped by merge
+    anchors: dict[tuple[int, int], tuple[int, int]] | None = field(default=None, repr=False, compare=False)
 
     def copy(self) -> Canvas:
         """A copy whose cells, heights and widths can be changed independently. The copy shares the
@@ -92,6 +94,7 @@ class Canvas:
             dict(self.heights),
             dict(self.widths),
             {},
+            self._anchor_map(),
         )
 
     def put(self, row: int, col: int, value: Any = None, style: Style | None = None, **kw: Any) -> Cell:
@@ -118,13 +121,32 @@ class Canvas:
         self.put(row, col, value, style)
         if last_col > col:
             self.merges[row, col] = (row, last_col)
+            self.anchors = None
 
     def anchor(self, row: int, col: int) -> tuple[int, int]:
-        """The top-left cell of the merged range holding (row, col), or the cell itself."""
+        """The top-left cell of the merged range holding (row, col), or the cell itself. The merged
+        cells are mapped once (merges are added through :meth:`merge` only) and the map is shared with
+        copies, which keep the merges."""
+        anchors = self._anchor_map()
+        if anchors is not None:
+            return anchors.get((row, col), (row, col))
         for (r, c), (lr, lc) in self.merges.items():
             if r <= row <= lr and c <= col <= lc:
                 return r, c
         return row, col
+
+    def _anchor_map(self) -> dict[tuple[int, int], tuple[int, int]] | None:
+        """:attr:`anchors`, mapped on first need; ``None`` when a merge is too large to map."""
+        if self.anchors is None:
+            anchors: dict[tuple[int, int], tuple[int, int]] = {}
+            for (r, c), (lr, lc) in self.merges.items():
+                if (lr - r + 1) * (lc - c + 1) > 10_000:
+                    return None
+                for rr in range(r, lr + 1):
+                    for cc in range(c, lc + 1):
+                        anchors.setdefault((rr, cc), (r, c))
+            self.anchors = anchors
+        return self.anchors
 
     def validate(self, row: int, col: int, last_row: int, opts: dict[str, Any] | None) -> None:
         """Add a data validation (xlsxwriter's options) over one column, rows ``row`` to ``last_row``."""
@@ -163,13 +185,19 @@ def fit_rows(cv: Canvas) -> None:
 
 
 def changed_cells(
-    cv: Canvas, blank: Canvas, always: Iterable[tuple[int, int]] | None = None
+    cv: Canvas,
+    blank: Canvas,
+    always: Iterable[tuple[int, int]] | None = None,
+    canvases: Mapping[str, Canvas] | None = None,
 ) -> list[tuple[int, int]]:
     """The cells of ``cv``, a changed copy of ``blank``, that are not the blank's: a value or style
     replaced, a cell added, and every formula (its cached value follows its source) and comment.
 
     ``always``: the blank's cells with a formula or a comment (:func:`noted_cells`), if known; with it
-    and a copy that recorded its edits (:meth:`Canvas.copy`), only the edited cells are looked at."""
+    and a copy that recorded its edits (:meth:`Canvas.copy`), only the edited cells are looked at.
+    ``canvases``: the copies a formula's cached value is taken from (the blank's copies, edits
+    recorded), if known: a formula the copy took unchanged whose source cell was not edited shows the
+    blank's value and is left out."""
     old = blank.cells
     if always is None or cv.edited is None:
         keys: Iterable[tuple[int, int]] = cv.cells
@@ -179,6 +207,8 @@ def changed_cells(
     for key in keys:
         cell = cv.cells[key]
         was = old.get(key)
+        if cell is was and canvases is not None and _shows_the_blank(cell, canvases):
+            continue
         if (
             was is None
             or cell.formula is not None
@@ -188,6 +218,17 @@ def changed_cells(
         ):
             out.append(key)
     return out
+
+
+def _shows_the_blank(cell: Cell, canvases: Mapping[str, Canvas]) -> bool:
+    """Whether a blank's cell, taken unchanged by a copy, is written as the blank wrote it: no comment,
+    and a formula whose source cell (if any) its copy in ``canvases`` did not edit."""
+    if cell.comment is not None or cell.formula is None:
+        return False
+    if cell.source is None:
+        return True
+    src = canvases.get(cell.source[0])
+    return src is not None and src.edited is not None and cell.source[1:] not in src.edited
 
 
 def noted_cells(cv: Canvas) -> list[tuple[int, int]]:
@@ -317,9 +358,14 @@ def flush_over(
         if was.get(row) != h:
             ws.set_row(row - 1, h)
     by_style: dict[int, Format] = {}
+    put = ws.write_value  # the recording sheet's one-call writer of a value
+    cells = cv.cells
     for row, col in changed_cells(cv, blank) if changed is None else changed:
-        cell = cv.cells[row, col]
+        cell = cells[row, col]
         fmt = by_style.get(id(cell.style))
         if fmt is None:
             fmt = by_style[id(cell.style)] = formats.get(cell.style)
-        _write_cell(ws, row, col, cell, fmt, canvases, comment_author)
+        if cell.formula or cell.comment:
+            _write_cell(ws, row, col, cell, fmt, canvases, comment_author)
+        else:
+            put(row - 1, col - 1, cell.value, fmt)
