@@ -1533,49 +1533,81 @@ def _scan_sheet_xml(data: bytes, sheet: Sheet, ctx: _Context) -> None:
         raise _Decline
     if _S_DATA_TAG.search(middle) or len(merges) + ctx.merged >= MAX_MERGED:
         raise _Decline
-    # well-formed: the frame by expat (C only), the region by its grammar and characters
-    if _S_SHEET_DATA.fullmatch(region) is None or not _s_region_ok(region):
-        raise _Decline
+    # well-formed: the frame by expat (C only); the region row by row, by its grammar and characters
     if not _s_frame_ok(data[:start] + data[end:stop_end], stop_end == len(data)):
         raise _Decline
-    # rows: hidden ones, and the largest holding a cell (every cell is in its own row)
+    pieces = region.split(b"</row>")  # each "<row …>…" (the grammar's rows end there), then b""
+    if pieces[-1]:
+        raise _Decline  # self-closing rows at the end: rare, left to expat
     row_cap = ctx.row_cap
     hidden = sheet.hidden_rows
     max_row = 0
-    for number, attrs, has_cell in _S_ROW.findall(region):
-        row = int(number)
-        if row > MAX_ROW:
-            raise _Decline
-        if has_cell and row > max_row:
-            max_row = row
-        if attrs and _s_row_hidden(attrs) and row <= row_cap:
-            hidden.add(row)
-    # cells with a value, in document order
     maker = _CellMaker(sheet, ctx)
-    text, positions = _s_text, _S_POSITIONS
-    for ref, s, t, f_el, f_attrs, f, v, is_el, inline in _S_VALUE_CELL.findall(region):
-        position = positions.get(ref) or _s_position(ref)
-        # every text is read, even one the cell's type ignores: each must be well-formed
-        v_ = text(v) if v else None
-        inline_ = [text(inline)] if is_el else None
-        if position[0] > row_cap:
-            text(f)
-        elif f_el:
-            row, col = position
-            t_ = t.decode("ascii") if t else "n"
-            s_ = s.decode("ascii") if s else None
-            maker.put(row, col, t_, s_, v_, text(f), _s_attrs(f_attrs), inline_)
-        elif t == b"inlineStr":  # (as put() would)
-            maker.inline(position, inline_)
-        elif t == b"s":
-            maker.shared(position, v_)
-        else:
-            row, col = position
-            t_ = t.decode("ascii") if t else "n"
-            s_ = s.decode("ascii") if s else None
-            maker.put(row, col, t_, s_, v_, None, {}, inline_)
+    put, inline, shared = maker.put, maker.inline, maker.shared
+    seen = _S_ROWS_SEEN
+    for piece in pieces[:-1]:
+        rows, cells = seen.get(piece) or _s_rows(piece)
+        for number, has_cell, is_hidden in rows:
+            if has_cell and number > max_row:
+                max_row = number
+            if is_hidden and number <= row_cap:
+                hidden.add(number)
+        for position, t, style, v, f, f_attrs, texts in cells:
+            if position[0] > row_cap:
+                continue
+            if f is None:
+                if t == "inlineStr":
+                    inline(position, texts)
+                    continue
+                if t == "s":
+                    shared(position, v)
+                    continue
+            put(position[0], position[1], t, style, v, f, f_attrs, texts)
     refs = [ref.decode("utf-8") for ref in merges]
     sheet.max_row = max(1, max_row, _apply_merges(sheet, refs, ctx))
+
+
+# A row as read by the scan: (number, whether a cell follows its tag, hidden) of each row tag, and each
+# cell holding something: position, type, style, <v> text, <f> text, <f> attributes, <is> texts.
+_ScannedCell = tuple[
+    tuple[int, int], str, str | None, str | None, str | None, dict[str, str], list[str] | None
+]
+_ScannedRows = tuple[tuple[tuple[int, bool, bool], ...], tuple[_ScannedCell, ...]]
+_S_ROWS_SEEN: dict[bytes, _ScannedRows] = {}  # a row's bytes → what it reads as (labels recur)
+_S_ROWS_SEEN_MAX = 20_000
+_S_ROWS_SEEN_PIECE = 16 * 1024  # longer rows are not remembered
+
+
+def _s_rows(piece: bytes) -> _ScannedRows:
+    """What ``piece`` (a region's bytes up to a ``</row>``, without it) reads as, independent of the
+    workbook (no style, shared string or shared formula is looked at); :class:`_Decline` (or
+    :class:`GridError`) when it is not one the scan reads exactly. Remembered by its bytes."""
+    if _S_SHEET_DATA.fullmatch(piece + b"</row>") is None or not _s_region_ok(piece):
+        raise _Decline
+    rows = []
+    for number, attrs, has_cell in _S_ROW.findall(piece):
+        row = int(number)
+        if row > MAX_ROW:
+            raise _Decline  # (the expat path refuses it)
+        rows.append((row, bool(has_cell), bool(attrs) and _s_row_hidden(attrs)))
+    cells: list[_ScannedCell] = []
+    text = _s_text
+    for ref, s, t, f_el, f_attrs, f, v, is_el, inline in _S_VALUE_CELL.findall(piece):
+        cells.append(
+            (
+                _S_POSITIONS.get(ref) or _s_position(ref),
+                t.decode("ascii") if t else "n",
+                s.decode("ascii") if s else None,
+                text(v) if v else None,  # (every text is read: each must be well-formed)
+                text(f) if f_el else None,
+                _s_attrs(f_attrs) if f_attrs else {},
+                [text(inline)] if is_el else None,
+            )
+        )
+    scanned = (tuple(rows), tuple(cells))
+    if len(_S_ROWS_SEEN) < _S_ROWS_SEEN_MAX and len(piece) <= _S_ROWS_SEEN_PIECE:
+        _S_ROWS_SEEN[piece] = scanned
+    return scanned
 
 
 #: A shared strings part's root tag (after the XML declaration).
