@@ -13,6 +13,10 @@ Rows:
 
 - ``safety check``: ``safety.check_workbook`` (bounds, CRC, ratio, DOCTYPE scan) keeping the parts;
 - ``grid (parts reused)``: ``xlsx.grid.load_grid`` of the sheets the reader asks for, given those parts;
+- ``grid, nothing remembered``: the same with what the grid reader remembers across workbooks (rows,
+  texts and shared strings scanned, styles parts) forgotten before each file: the cost of a workbook
+  none of whose rows was seen before (the benchmark's townships repeat far more rows than real ones,
+  whose label rows recur but whose figures differ);
 - ``cells → document``: ``reader._Reader.read`` on that grid;
 - ``read_workbook``: the whole read from bytes (sha256, check, grid, document), what merge pays.
 """
@@ -52,6 +56,7 @@ def main() -> None:
     from selfeval_xlsx.limits import DEFAULT_LIMITS
     from selfeval_xlsx.reader import _READ_SHEETS, _Reader, read_workbook
     from selfeval_xlsx.safety import check_workbook
+    from selfeval_xlsx.xlsx import grid as grid_module
     from selfeval_xlsx.xlsx.grid import load_grid
 
     def check(b: bytes) -> dict[str, bytes]:
@@ -59,6 +64,17 @@ def main() -> None:
         problems = check_workbook(b, "x.xlsx", DEFAULT_LIMITS, parts=parts)
         assert not any(f.severity == "error" for f in problems), problems
         return parts
+
+    def cold(pair: tuple[bytes, dict[str, bytes]]) -> None:
+        for remembered in (
+            grid_module._S_ROWS_SEEN,
+            grid_module._S_TEXTS,
+            grid_module._S_STRINGS_SEEN,
+            grid_module._S_ROW_ATTRS,
+            grid_module._STYLES_SEEN,
+        ):
+            remembered.clear()
+        load_grid(pair[0], DEFAULT_LIMITS, sheets=_READ_SHEETS, parts=pair[1])
 
     def document(grid: Any) -> None:
         _Reader(grid, Document(file="x.xlsx"), DEFAULT_LIMITS).read()
@@ -78,6 +94,7 @@ def main() -> None:
                     args.repeat,
                 ),
             ),
+            ("grid, nothing remembered", best_cpu_ms(cold, pairs, args.repeat)),
             ("cells → document", best_cpu_ms(document, grids, args.repeat)),
             ("read_workbook", best_cpu_ms(read_workbook, blobs, args.repeat)),
         ]

@@ -1357,9 +1357,10 @@ _S_SHEET_DATA = re.compile(
     + rb")*+</row>))*+"
 )
 #: A row's tag: its number, its other attributes, and whether a cell follows it.
-_S_ROW = re.compile(rb'<row r="([1-9][0-9]{0,6}+)"(' + _S_ATTRS + rb")(?:/>|>(<c )?+)")
-#: A cell with a value: column, row, style, type, the whole ``<f>`` and its attributes and text,
-#: the ``<v>`` text, the whole ``<is>`` and its text.
+#: A row's tag: its number, its other attributes, "/" when it closes itself, "<c " when a cell follows.
+_S_ROW = re.compile(rb'<row r="([1-9][0-9]{0,6}+)"(' + _S_ATTRS + rb")(?:(/)>|>(<c )?+)")
+#: A cell holding something: its reference, style, type, the whole ``<f>`` with its attributes and
+#: text, the ``<v>`` text, the whole ``<is>`` and its text.
 _S_VALUE_CELL = re.compile(
     rb'<c r="(' + _S_COL + rb'[1-9][0-9]{0,6}+)"(?: s="([0-9]{1,5}+)")?+(?: t="([a-zA-Z]{1,9}+)")?+>(?!</c>)'
     rb"(<f(" + _S_ATTRS + rb")(?:/>|>(" + _S_TEXT + rb")</f>))?+(?:<v>(" + _S_TEXT + rb")</v>|<v/>)?+"
@@ -1544,9 +1545,11 @@ def _scan_sheet_xml(data: bytes, sheet: Sheet, ctx: _Context) -> None:
     max_row = 0
     maker = _CellMaker(sheet, ctx)
     put, inline, shared = maker.put, maker.inline, maker.shared
+    del pieces[-1]
     seen = _S_ROWS_SEEN
-    for piece in pieces[:-1]:
-        rows, cells = seen.get(piece) or _s_rows(piece)
+    new = _s_rows([piece for piece in pieces if piece not in seen])
+    for piece in pieces:
+        rows, cells = seen.get(piece) or new[piece]
         for number, has_cell, is_hidden in rows:
             if has_cell and number > max_row:
                 max_row = number
@@ -1578,36 +1581,108 @@ _S_ROWS_SEEN_MAX = 20_000
 _S_ROWS_SEEN_PIECE = 16 * 1024  # longer rows are not remembered
 
 
-def _s_rows(piece: bytes) -> _ScannedRows:
-    """What ``piece`` (a region's bytes up to a ``</row>``, without it) reads as, independent of the
-    workbook (no style, shared string or shared formula is looked at); :class:`_Decline` (or
-    :class:`GridError`) when it is not one the scan reads exactly. Remembered by its bytes."""
-    if _S_SHEET_DATA.fullmatch(piece + b"</row>") is None or not _s_region_ok(piece):
+def _s_rows(pieces: list[bytes]) -> dict[bytes, _ScannedRows]:
+    """What each of ``pieces`` (a region's bytes up to a ``</row>``, without it) reads as, independent
+    of the workbook (no style, shared string or shared formula is looked at); :class:`_Decline` (or
+    :class:`GridError`) when one is not read exactly by the scan. Each is remembered by its bytes."""
+    if not pieces:
+        return {}
+    joined = b"</row>".join(pieces) + b"</row>"  # (a sequence of rows exactly when each piece is one)
+    if _S_SHEET_DATA.fullmatch(joined) is None or not _s_region_ok(joined):
         raise _Decline
-    rows = []
-    for number, attrs, has_cell in _S_ROW.findall(piece):
+    # the row tags of each piece: rows closing themselves, then the one open row (holding the cells)
+    tags: list[list[tuple[int, bool, bool]]] = []
+    open_rows: list[int] = []
+    current: list[tuple[int, bool, bool]] = []
+    for number, attrs, closed, has_cell in _S_ROW.findall(joined):
         row = int(number)
         if row > MAX_ROW:
             raise _Decline  # (the expat path refuses it)
-        rows.append((row, bool(has_cell), bool(attrs) and _s_row_hidden(attrs)))
-    cells: list[_ScannedCell] = []
-    text = _s_text
-    for ref, s, t, f_el, f_attrs, f, v, is_el, inline in _S_VALUE_CELL.findall(piece):
-        cells.append(
-            (
-                _S_POSITIONS.get(ref) or _s_position(ref),
-                t.decode("ascii") if t else "n",
-                s.decode("ascii") if s else None,
-                text(v) if v else None,  # (every text is read: each must be well-formed)
-                text(f) if f_el else None,
-                _s_attrs(f_attrs) if f_attrs else {},
-                [text(inline)] if is_el else None,
-            )
+        current.append((row, bool(has_cell), bool(attrs) and _s_row_hidden(attrs)))
+        if not closed:
+            tags.append(current)
+            open_rows.append(row)
+            current = []
+    if len(tags) != len(pieces) or len(set(open_rows)) != len(open_rows):
+        raise _Decline  # (a row number twice: its cells could not be told apart here)
+    # the cells, by row (each cell is in its own row): every text is read, even one its cell's type
+    # ignores, since each must be well-formed
+    found = _S_VALUE_CELL.findall(joined)
+    texts = _s_texts([raw for cell in found for raw in (cell[5], cell[6], cell[8]) if raw])
+    text = texts.get
+    by_row: dict[int, list[_ScannedCell]] = {}
+    for ref, s, t, f_el, f_attrs, f, v, is_el, inline in found:
+        position = _S_POSITIONS.get(ref) or _s_position(ref)
+        cell = (
+            position,
+            t.decode("ascii") if t else "n",
+            s.decode("ascii") if s else None,
+            text(v) if v else None,
+            text(f, "") if f_el else None,
+            _s_attrs(f_attrs) if f_attrs else {},
+            [text(inline, "")] if is_el else None,
         )
-    scanned = (tuple(rows), tuple(cells))
-    if len(_S_ROWS_SEEN) < _S_ROWS_SEEN_MAX and len(piece) <= _S_ROWS_SEEN_PIECE:
-        _S_ROWS_SEEN[piece] = scanned
-    return scanned
+        cells = by_row.get(position[0])
+        if cells is None:
+            by_row[position[0]] = [cell]
+        else:
+            cells.append(cell)
+    out: dict[bytes, _ScannedRows] = {}
+    for piece, row_tags, row in zip(pieces, tags, open_rows, strict=True):
+        scanned = out[piece] = (tuple(row_tags), tuple(by_row.get(row, ())))
+        if len(_S_ROWS_SEEN) < _S_ROWS_SEEN_MAX and len(piece) <= _S_ROWS_SEEN_PIECE:
+            _S_ROWS_SEEN[piece] = scanned
+    return out
+
+
+def _s_texts(raws: list[bytes]) -> dict[bytes, str]:
+    """The text expat gives for each of ``raws`` (character data of a region that passed
+    :func:`_s_region_ok`). Those with references or carriage returns that were not seen before are
+    read by expat itself, all in one run (one Python call per text, none per reference)."""
+    out: dict[bytes, str] = {}
+    pending: list[bytes] = []
+    for raw in raws:
+        if raw in out:
+            continue
+        if b"&" not in raw and b"\r" not in raw:
+            out[raw] = raw.decode("utf-8")
+            continue
+        known = _S_TEXTS.get(raw)
+        if known is None:
+            pending.append(raw)
+            known = ""  # (for now)
+        out[raw] = known
+    if pending:
+        for raw, text in zip(pending, _s_expat_texts(pending), strict=True):
+            out[raw] = text
+            if len(_S_TEXTS) < _S_TEXTS_MAX and len(raw) <= 1024:
+                _S_TEXTS[raw] = text
+    return out
+
+
+def _s_expat_texts(raws: list[bytes]) -> list[str]:
+    """``raws`` (texts without ``<``) read by expat as the contents of elements: line ends normalised,
+    references replaced, an undefined entity or an illegal character refused (:class:`GridError`)."""
+    texts: list[str] = []
+    buf: list[str] = []
+
+    def end(_name: str) -> None:
+        texts.append("".join(buf))
+        buf.clear()
+
+    p = expat.ParserCreate()
+    p.StartDoctypeDeclHandler = _refuse
+    p.EntityDeclHandler = _refuse
+    p.buffer_text = True
+    p.CharacterDataHandler = buf.append
+    p.EndElementHandler = end
+    try:
+        p.Parse(b"<a><t>" + b"</t><t>".join(raws) + b"</t></a>", True)
+    except expat.ExpatError as exc:
+        raise GridError(str(exc)) from exc
+    if len(texts) != len(raws) + 1:  # (each text's element, then the root)
+        raise _Decline
+    return texts[:-1]
 
 
 #: A shared strings part's root tag (after the XML declaration).
