@@ -36,11 +36,16 @@ more than the declared size, and checks the CRC) and the total against
 ``limits.max_total_uncompressed``; XML with a DOCTYPE, an entity declaration or an external entity is
 refused by the parser itself.
 
-Speed: a sheet part of at most 1 MB is parsed whole, with its names as written when that provably reads
-the same as namespace processing (:func:`_plain_prefixes`), and with its styled empty cells cut out by a
-regular expression first (:func:`_strip_empty`; ``max_row`` still counts them); a shared strings part
-likewise, with the properties of its rich-text runs cut out (:func:`_strip_run_props`); the date and percent
-styles of a styles part are remembered by its bytes. Each of these is checked against the plain streaming path in
+Speed: a sheet or shared strings part of at most 1 MB, written the way office programs write them, is
+read by the scanned path (:func:`_scan_sheet`, :func:`_scan_shared_strings`): its frame goes through expat
+with no Python handler, its cells (or strings) are matched whole by regular expressions and their
+characters checked, and what a row's bytes read as is remembered (a template's label rows recur in every
+workbook); any other part is declined and read by expat as before. Otherwise a part is parsed whole,
+with its names as written when that provably reads the same as namespace processing
+(:func:`_plain_prefixes`), and with its styled empty cells cut out by a regular expression first
+(:func:`_strip_empty`; ``max_row`` still counts them); a shared strings part likewise, with the
+properties of its rich-text runs cut out (:func:`_strip_run_props`); the date and percent styles of a
+styles part are remembered by its bytes. Each of these is checked against the plain streaming path in
 the tests. Cells beyond row ``limits.max_rows + ROW_MARGIN`` are counted in
 ``max_row`` but not kept; more than :data:`MAX_CELLS` kept cells, :data:`MAX_SHARED_STRINGS` shared
 strings, :data:`MAX_MERGED` merged ranges or :data:`MAX_MERGE_WORK` positions cleared under merges raise
@@ -1320,11 +1325,15 @@ def grid_from_openpyxl(wb: Any) -> Grid:
 # (or of ``<sst>``) as a sequence of known elements, and others that pick out the values. The rest of
 # the part (its "frame": everything but that region) goes through expat with no handlers, and the
 # region's characters through the byte checks that make it well-formed (legal characters, valid UTF-8,
-# only the predefined entities and legal character references, no ``]]>``). Every value goes through
-# the same :class:`_CellMaker` as on the expat path. Anything else (another attribute order or quoting,
-# white space between elements, rich inline text, cells whose row is not their row's, a comment...) is
-# declined, and the part is read by expat as before: the scan is an optimisation whose result is the
-# expat path's, never a second reading (checked part by part in the tests).
+# only the predefined entities and legal character references, no ``]]>``); texts with references are
+# decoded by expat itself. A sheet's region is split at each ``</row>``; what a piece reads as depends
+# on its bytes only (no style, shared string or shared formula is looked at), so it is remembered by
+# them: the template's label rows recur in every workbook, and are matched once per process. Every
+# value then goes through the same :class:`_CellMaker` as on the expat path, with the workbook's
+# strings and styles. Anything else (another attribute order or quoting, white space between elements,
+# rich inline text, cells whose row is not their row's, a comment...) is declined, and the part is
+# read by expat as before: the scan is an optimisation whose result is the expat path's, never a
+# second reading (checked part by part in the tests, against every other path).
 
 
 class _Decline(Exception):
@@ -1609,7 +1618,7 @@ def _s_rows(pieces: list[bytes]) -> dict[bytes, _ScannedRows]:
     # ignores, since each must be well-formed
     found = _S_VALUE_CELL.findall(joined)
     texts = _s_texts([raw for cell in found for raw in (cell[5], cell[6], cell[8]) if raw])
-    text = texts.get
+    decoded = texts.get
     by_row: dict[int, list[_ScannedCell]] = {}
     for ref, s, t, f_el, f_attrs, f, v, is_el, inline in found:
         position = _S_POSITIONS.get(ref) or _s_position(ref)
@@ -1617,10 +1626,10 @@ def _s_rows(pieces: list[bytes]) -> dict[bytes, _ScannedRows]:
             position,
             t.decode("ascii") if t else "n",
             s.decode("ascii") if s else None,
-            text(v) if v else None,
-            text(f, "") if f_el else None,
+            decoded(v) if v else None,
+            decoded(f, "") if f_el else None,
             _s_attrs(f_attrs) if f_attrs else {},
-            [text(inline, "")] if is_el else None,
+            [decoded(inline, "")] if is_el else None,
         )
         cells = by_row.get(position[0])
         if cells is None:
