@@ -3,6 +3,7 @@ malformed input with GridError and stays bounded on hostile input."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import io
 import re
@@ -736,21 +737,45 @@ def test_namespace_prefixes_and_strict_order_of_parts_do_not_matter() -> None:
 # ------------------------------------------------------------------------------------------------
 
 
+def forget_rows() -> None:
+    """Empty what the reader remembers across workbooks (styles, and rows, texts and strings scanned)."""
+    for remembered in (
+        grid_reader._STYLES_SEEN,
+        grid_reader._S_ROWS_SEEN,
+        grid_reader._S_TEXTS,
+        grid_reader._S_STRINGS_SEEN,
+        grid_reader._S_ROW_ATTRS,
+    ):
+        remembered.clear()
+
+
+_NO_SCAN = {"_scan_sheet": lambda *args: False, "_scan_shared_strings": lambda data: None}
+
+
 def paths(data: bytes, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
-    """What each way of reading gives (a snapshot, or the exception's type): the default, without the
-    cuts (of empty cells, of rich-text run properties), and with namespace processing only (the streaming path of large parts)."""
+    """What each way of reading gives (a snapshot with the cells in order, or the exception's type):
+    the default (the scanned path where it applies) with nothing remembered, then again with what the
+    first read remembered; expat (no scan); expat without the cuts (of empty cells, of rich-text run
+    properties); and with namespace processing only (the streaming path of large parts)."""
     out: dict[str, Any] = {}
     with monkeypatch.context() as m:
         for label, patch in (
             ("default", {}),
+            ("warm", {}),
+            ("expat", _NO_SCAN),
             ("uncut", {"_strip_empty": lambda data: None, "_strip_run_props": lambda data: data}),
             ("namespaced", {"_plain_prefixes": lambda data: None}),
         ):
             for name, value in patch.items():
                 m.setattr(grid_reader, name, value)
-            grid_reader._STYLES_SEEN.clear()
+            if label != "warm":
+                forget_rows()
             try:
-                out[label] = snapshot(load_grid(data))
+                grid = load_grid(data)
+                snap = snapshot(grid)
+                for name in grid.sheetnames:  # the cells in the order read, too
+                    snap[name]["order"] = list(grid[name].cells)
+                out[label] = snap
             except GridError as exc:
                 out[label] = type(exc)
     return out
@@ -758,8 +783,33 @@ def paths(data: bytes, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
 
 def assert_paths_agree(data: bytes, monkeypatch: pytest.MonkeyPatch) -> Any:
     got = paths(data, monkeypatch)
-    assert got["uncut"] == got["default"] and got["namespaced"] == got["default"]
+    for label in ("warm", "expat", "uncut", "namespaced"):
+        assert got[label] == got["default"], label
     return got["default"]
+
+
+def scanned(data: bytes, monkeypatch: pytest.MonkeyPatch) -> tuple[int, int]:
+    """How many sheets, and shared strings parts, the scanned path read (of all sheets)."""
+    counts = [0, 0]
+    scan_sheet, scan_strings = grid_reader._scan_sheet, grid_reader._scan_shared_strings
+
+    def sheet(*args: Any) -> bool:
+        done = scan_sheet(*args)
+        counts[0] += done
+        return done
+
+    def strings(data: bytes) -> list[str] | None:
+        done = scan_strings(data)
+        counts[1] += done is not None
+        return done
+
+    with monkeypatch.context() as m:
+        m.setattr(grid_reader, "_scan_sheet", sheet)
+        m.setattr(grid_reader, "_scan_shared_strings", strings)
+        forget_rows()
+        with contextlib.suppress(GridError):
+            load_grid(data)
+    return counts[0], counts[1]
 
 
 @pytest.mark.parametrize("path", INBOX_FILES, ids=lambda p: p.name)
@@ -830,7 +880,7 @@ def test_run_properties_are_not_cut_when_that_could_hide_an_error(
 ) -> None:
     raw = f'<sst xmlns="{MAIN}"><si><r><rPr>'.encode() + props + b"</rPr><t>\xe6\x96\x87</t></r></si></sst>"
     got = paths(shared_strings_workbook([], raw), monkeypatch)
-    assert got["uncut"] == got["default"] == got["namespaced"]
+    assert got["uncut"] == got["default"] == got["namespaced"] == got["expat"] == got["warm"]
     if props != b"<b>x</b>":
         assert got["default"] is GridError
 
@@ -922,7 +972,9 @@ def test_names_are_read_as_written_only_when_that_reads_the_same(root: str, plai
 def test_an_unbound_prefix_is_refused_on_every_path(monkeypatch: pytest.MonkeyPatch) -> None:
     body = '<sheetData><row r="1"><c r="A1"><v>1</v></c></row></sheetData><q:extra/>'
     data = raw_xlsx([("表", body)])
-    assert paths(data, monkeypatch) == dict.fromkeys(("default", "uncut", "namespaced"), GridError)
+    assert paths(data, monkeypatch) == dict.fromkeys(
+        ("default", "warm", "expat", "uncut", "namespaced"), GridError
+    )
 
 
 def test_a_styles_part_is_parsed_once_per_distinct_content(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -1179,3 +1231,180 @@ def test_reader_gives_the_same_document_through_the_openpyxl_fallback(monkeypatc
         assert slow.data == fast[p.name].data, p.name
         assert [f.to_dict() for f in slow.findings] == [f.to_dict() for f in fast[p.name].findings], p.name
     assert any(doc.data.get("indicators") for doc in fast.values())
+
+
+# ------------------------------------------------------------------------------------------------
+# the scanned path: the same grid as expat, or declined
+# ------------------------------------------------------------------------------------------------
+
+
+def test_generated_and_office_saved_workbooks_are_scanned(monkeypatch: pytest.MonkeyPatch) -> None:
+    data = filled_bytes(sampledata.township(2), 2023)
+    sheets = len(load_grid(data).sheetnames)
+    assert scanned(data, monkeypatch) == (sheets, 0)  # openpyxl writes inline strings
+    assert_paths_agree(data, monkeypatch)
+    data = TEMPLATE.read_bytes()  # written by xlsxwriter, with shared strings
+    assert scanned(data, monkeypatch) == (len(load_grid(data).sheetnames), 1)
+    assert_paths_agree(data, monkeypatch)
+
+
+#: Sheets the scan reads (True) or leaves to expat (False); either way both paths agree.
+_SCANNED_BODIES = {
+    "values": (
+        '<row r="1" ht="15" customHeight="1"><c r="A1" s="1"/><c r="B1"><v>1</v></c><c r="C1" t="b"><v>1</v></c>'
+        '<c r="D1" t="e"><v>#DIV/0!</v></c><c r="E1" t="str"><v>x</v></c><c r="F1"><v>2.50</v></c></row>'
+        '<row r="2"><c r="A2" t="inlineStr"><is><t>a&amp;b&lt;&gt;&quot;&apos;&#20013;&#x4e2d;</t></is></c>'
+        '<c r="B2" t="inlineStr"><is><t xml:space="preserve"> x </t></is></c><c r="C2" t="d"><v>2023-05-01</v></c>'
+        '<c r="D2" s="2" t="n"></c></row><row r="9"><c r="A9" s="1"/></row>',
+        True,
+    ),
+    "line ends": ('<row r="1"><c r="A1" t="inlineStr"><is><t>a\r\nb\rc&#13;d&#10;</t></is></c></row>', True),
+    "formulas": (
+        '<row r="1"><c r="A1"><f t="shared" ref="A1:A3" si="0">B1*2</f><v>4</v></c><c r="B1"><f/><v/></c></row>'
+        '<row r="2"><c r="A2"><f t="shared" si="0"/><v>6</v></c></row>'
+        '<row r="3"><c r="A3"><f t="shared" si="0"/></c><c r="B3" t="str"><f aca="false">"a"&amp;"b"</f>'
+        "<v>ab</v></c></row>",
+        True,
+    ),
+    "hidden rows": (
+        '<row r="2" hidden="1"><c r="A2"><v>1</v></c></row><row r="3" hidden="false"/><row r="4" '
+        'hidden="true" spans="1:3"></row><row r="5"><c r="A5"/></row>',
+        True,
+    ),
+    "no rows": ("", True),
+    "merges after stop": (
+        '<row r="1"><c r="A1"><v>1</v></c></row></sheetData><mergeCells count="1"><mergeCell ref="A1:B2"/>'
+        '</mergeCells><pageMargins left="0.7"/><mergeCells><mergeCell ref="C3:D4"/></mergeCells><sheetData>',
+        True,
+    ),
+    "malformed after stop": (
+        '<row r="1"><c r="A1"><v>1</v></c></row></sheetData><pageMargins left="1"/>'
+        '<bogus a="1" a="2"/><sheetData>',
+        True,
+    ),
+    "far rows": (
+        '<row r="4000" hidden="1"><c r="A4000"><v>1</v></c><c r="B4000" t="inlineStr"><is><t>x</t></is></c></row>',
+        True,
+    ),
+    # declined: what the grammar does not cover
+    "a cell of another row": ('<row r="1"><c r="A5"><v>1</v></c></row>', False),
+    "a cell without reference": ('<row r="1"><c r="A1"><v>1</v></c><c><v>2</v></c></row>', False),
+    "single quotes": ("<row r='1'><c r='A1'><v>1</v></c></row>", False),
+    "white space": ('<row r="1">\n  <c r="A1"><v>1</v></c>\n</row>', False),
+    "rich inline text": (
+        '<row r="1"><c r="A1" t="inlineStr"><is><r><t>a</t></r><r><t>b</t></r></is></c></row>',
+        False,
+    ),
+    "phonetic run": (
+        '<row r="1"><c r="A1" t="inlineStr"><is><t>a</t><rPh sb="0" eb="1"><t>b</t></rPh></is></c></row>',
+        False,
+    ),
+    "self-closing last row": ('<row r="1"><c r="A1"><v>1</v></c></row><row r="2"/>', False),
+    "a declared prefix": (
+        '<row r="1"><c r="A1"><v>1</v></c></row></sheetData><x:y xmlns:x="urn:x"/><sheetData>',
+        False,
+    ),
+    "lower-case reference": ('<row r="1"><c r="a1"><v>1</v></c></row>', False),
+    # refused by expat, so declined (both paths raise)
+    "a bad character reference in an ignored text": (
+        '<row r="1"><c r="A1" t="inlineStr"><v>&#0;</v><is><t>x</t></is></c></row>',
+        False,
+    ),
+    "a non-character": ('<row r="1"><c r="A1" t="inlineStr"><is><t>&#xFFFE;</t></is></c></row>', False),
+    "an undefined entity": ('<row r="1"><c r="A1" t="inlineStr"><is><t>&nbsp;</t></is></c></row>', False),
+    "a lone ampersand": ('<row r="1"><c r="A1" t="str"><v>a & b</v></c></row>', False),
+    "a control character": ('<row r="1"><c r="A1" t="str"><v>a\x01b</v></c></row>', False),
+    "a CDATA end": ('<row r="1"><c r="A1" t="str"><v>a]]>b</v></c></row>', False),
+    "a repeated attribute": ('<row r="1" ht="1" ht="2"><c r="A1"><v>1</v></c></row>', False),
+    "a repeated row number": ('<row r="1" r="1"><c r="A1"><v>1</v></c></row>', False),
+    "a repeated formula attribute": ('<row r="1"><c r="A1"><f t="shared" t="x">1</f></c></row>', False),
+    "beyond the last row": ('<row r="1048577"><c r="A1048577"><v>1</v></c></row>', False),
+    "a merge without range": (
+        '<row r="1"><c r="A1"><v>1</v></c></row></sheetData><mergeCells><mergeCell/></mergeCells><sheetData>',
+        False,
+    ),
+    "a broken stop element": (
+        '<row r="1"><c r="A1"><v>1</v></c></row></sheetData><pageMargins a="1" a="2"/><sheetData>',
+        False,
+    ),
+    "an unknown cell type": ('<row r="1"><c r="A1" t="q"><v>1</v></c></row>', False),
+    "a bad shared string": ('<row r="1"><c r="A1" t="s"><v>7</v></c></row>', False),
+}
+
+
+@pytest.mark.parametrize(("body", "scans"), _SCANNED_BODIES.values(), ids=_SCANNED_BODIES)
+def test_the_scan_reads_as_expat_or_declines(body: str, scans: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    sheet = rows(body).replace("<sheetData></sheetData>", "<sheetData/>")
+    data = raw_xlsx([("表", sheet + '<pageSetup orientation="portrait"/>')], styles=styles_xml([0, 14, 0]))
+    assert scanned(data, monkeypatch)[0] == int(scans)
+    got = assert_paths_agree(data, monkeypatch)
+    if scans:
+        assert isinstance(got, dict)
+
+
+def test_scanned_values_are_the_ones_written(monkeypatch: pytest.MonkeyPatch) -> None:
+    def read(key: str) -> Any:
+        body, _ = _SCANNED_BODIES[key]
+        return load_grid(raw_xlsx([("表", rows(body))], styles=styles_xml([0, 14, 0])))["表"]
+
+    sheet = read("values")
+    assert sheet.get(2, 1) == Cell("a&b<>\"'中中", "s") and sheet.get(2, 2) == Cell(" x ", "s")
+    assert sheet.get(1, 6) == Cell(2.5, "n") and sheet.get(2, 3) == Cell(dt.date(2023, 5, 1), "d")
+    assert sheet.max_row == 9
+    assert read("line ends").get(1, 1) == Cell("a\nb\nc\rd\n", "s")
+    formulas = read("formulas")
+    assert [formulas.value(r, 1) for r in (1, 2, 3)] == ["=B1*2", "=B2*2", "=B3*2"]
+    assert formulas.get(1, 2) == Cell("=", "f") and formulas.value(3, 2) == '="a"&"b"'
+    assert read("hidden rows").hidden_rows == {2, 4} and read("hidden rows").max_row == 5
+    assert read("far rows").max_row == 4000 and not read("far rows").cells
+
+
+def test_shared_strings_are_scanned_as_expat_reads_them(monkeypatch: pytest.MonkeyPatch) -> None:
+    runs = [_RUN.format(props=props, text=f"第{i}段 ") for i, props in enumerate(_OFFICE_PROPS)]
+    items = [
+        f"<si>{''.join(runs)}</si>",
+        '<si><t xml:space="preserve">a_x005F_x000D_&amp;&#20013;</t></si>',
+        "<si><t></t></si>",
+        "<si><r><t>x</t></r><r><rPr><b/></rPr><t>y</t></r></si>",
+    ]
+    body = rows(
+        '<row r="1">' + "".join(f'<c r="{"ABCD"[i]}1" t="s"><v>{i}</v></c>' for i in range(4)) + "</row>"
+    )
+    data = raw_xlsx([("表", body)], shared=items)
+    assert scanned(data, monkeypatch) == (1, 1)
+    snap = assert_paths_agree(data, monkeypatch)
+    assert [v for _, _, v in snap["表"]["cells"].values()] == ["第0段 第1段 第2段 ", "a_x000D_&中", "", "xy"]
+    phonetic = raw_xlsx([("表", body)], shared=[*items[:3], "<si><t>x</t><rPh><t>y</t></rPh></si>"])
+    assert scanned(phonetic, monkeypatch) == (1, 0)
+    assert_paths_agree(phonetic, monkeypatch)
+
+
+def test_remembered_rows_hold_nothing_of_the_workbook(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same row bytes read with other shared strings, other styles and past another row cap."""
+    body = rows('<row r="1"><c r="A1" t="s"><v>0</v></c><c r="B1" s="1"><v>45000</v></c></row>')
+    one = raw_xlsx([("表", body)], shared=["<si><t>甲</t></si>"], styles=styles_xml([14]))
+    two = raw_xlsx([("表", body)], shared=["<si><t>乙</t></si>"], styles=styles_xml([10]))
+    forget_rows()
+    first, second = load_grid(one)["表"], load_grid(two)["表"]
+    assert grid_reader._S_ROWS_SEEN, "the row was remembered"
+    assert first.get(1, 1) == Cell("甲", "s") and first.get(1, 2) == Cell(dt.datetime(2023, 3, 15), "d")
+    assert second.get(1, 1) == Cell("乙", "s") and second.get(1, 2) == Cell(45000, "n", percent=True)
+    assert not load_grid(two, Limits(max_rows=-1000))["表"].cells  # row cap 0: counted, not kept
+
+
+def test_hostile_workbooks_read_the_same_on_every_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import hostile
+
+    read = 0
+    for case in hostile.catalogue():
+        folder = tmp_path / case.id
+        folder.mkdir()
+        built = case.build(folder)
+        for path in [built] if built is not None and built.is_file() else []:
+            data = path.read_bytes()
+            if path.suffix.lower() in (".xlsx", ".xlsm") and data.startswith(b"PK") and len(data) < 2_000_000:
+                assert_paths_agree(data, monkeypatch)
+                read += 1
+    assert read >= 30

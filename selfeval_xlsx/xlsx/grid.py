@@ -36,11 +36,16 @@ more than the declared size, and checks the CRC) and the total against
 ``limits.max_total_uncompressed``; XML with a DOCTYPE, an entity declaration or an external entity is
 refused by the parser itself.
 
-Speed: a sheet part of at most 1 MB is parsed whole, with its names as written when that provably reads
-the same as namespace processing (:func:`_plain_prefixes`), and with its styled empty cells cut out by a
-regular expression first (:func:`_strip_empty`; ``max_row`` still counts them); a shared strings part
-likewise, with the properties of its rich-text runs cut out (:func:`_strip_run_props`); the date and percent
-styles of a styles part are remembered by its bytes. Each of these is checked against the plain streaming path in
+Speed: a sheet or shared strings part of at most 1 MB, written the way office programs write them, is
+read by the scanned path (:func:`_scan_sheet`, :func:`_scan_shared_strings`): its frame goes through expat
+with no Python handler, its cells (or strings) are matched whole by regular expressions and their
+characters checked, and what a row's bytes read as is remembered (a template's label rows recur in every
+workbook); any other part is declined and read by expat as before. Otherwise a part is parsed whole,
+with its names as written when that provably reads the same as namespace processing
+(:func:`_plain_prefixes`), and with its styled empty cells cut out by a regular expression first
+(:func:`_strip_empty`; ``max_row`` still counts them); a shared strings part likewise, with the
+properties of its rich-text runs cut out (:func:`_strip_run_props`); the date and percent styles of a
+styles part are remembered by its bytes. Each of these is checked against the plain streaming path in
 the tests. Cells beyond row ``limits.max_rows + ROW_MARGIN`` are counted in
 ``max_row`` but not kept; more than :data:`MAX_CELLS` kept cells, :data:`MAX_SHARED_STRINGS` shared
 strings, :data:`MAX_MERGED` merged ranges or :data:`MAX_MERGE_WORK` positions cleared under merges raise
@@ -676,6 +681,9 @@ def _shared_strings(pkg: _Package, part: str) -> list[str]:
     data = pkg.small(part)
     prefixes = None if data is None else _plain_prefixes(data)
     if data is not None and prefixes is not None:
+        scanned = _scan_shared_strings(data)
+        if scanned is not None:
+            return scanned
         data = _strip_run_props(data)
     else:
         prefixes = None
@@ -877,6 +885,8 @@ def _read_sheet(pkg: _Package, part: str, sheet: Sheet, ctx: _Context) -> None:
     if data is None or prefixes is None:
         _read_sheet_xml(pkg, part, sheet, ctx, data)
         return
+    if _scan_sheet(data, sheet, ctx):
+        return
     cut = _strip_empty(data)
     if cut is not None:
         count = ctx.count
@@ -938,6 +948,110 @@ def _strip_empty(data: bytes) -> tuple[bytes, int] | None:
     return b"".join(pieces[::2]), rows
 
 
+class _CellMaker:
+    """A cell's parts as written (type, style, ``<v>`` text, ``<f>`` text and attributes, inline text)
+    made into a :class:`Cell` of one sheet, as openpyxl's ``WorkSheetParser.parse_cell`` does: the one
+    interpretation of a cell, shared by the expat handlers and the scanned path (:func:`_scan_sheet`)."""
+
+    __slots__ = ("cells", "ctx", "masters")
+
+    def __init__(self, sheet: Sheet, ctx: _Context) -> None:
+        self.cells = sheet.cells
+        self.ctx = ctx
+        self.masters: dict[str, tuple[str, int, int]] = {}  # shared formula id → (formula, row, col)
+
+    def put(
+        self,
+        row: int,
+        col: int,
+        t: str,
+        s: str | None,
+        v: str | None,
+        f: str | None,
+        f_attrs: Mapping[str, str],
+        inline: list[str] | None,
+    ) -> None:
+        """Store the cell at ``(row, col)`` unless it holds no value; :class:`GridError` for an unknown
+        type, :class:`GridLimitError` past :data:`MAX_CELLS`."""
+        if f is None:
+            if t == "s":
+                self.shared((row, col), v)
+                return
+            if t == "inlineStr":
+                self.inline((row, col), inline)
+                return
+        ctx = self.ctx
+        value: Any = None if t == "inlineStr" else (v or None)
+        data_type = t
+        percent = False
+        if f is not None:
+            data_type = "f"
+            value = self._formula(row, col, f, f_attrs)
+            if ctx.percent_styles:
+                percent = (int(s) if s else 0) in ctx.percent_styles
+        elif value is not None:
+            if t == "n":
+                value = float(value) if ("." in value or "e" in value or "E" in value) else int(value)
+                style = int(s) if s else 0
+                if style in ctx.date_styles:
+                    data_type = "d"
+                    try:
+                        value = from_excel(value, ctx.epoch, style in ctx.delta_styles)
+                    except (OverflowError, ValueError):
+                        data_type, value = "e", "#VALUE!"  # as openpyxl does
+                elif style in ctx.percent_styles:
+                    percent = True
+            elif t == "s":
+                value = ctx.shared_strings[int(value)]  # (a formula cell of type s)
+            elif t == "b":
+                value = bool(int(value))
+            elif t == "str":
+                data_type = "s"
+            elif t == "d":
+                value = from_iso8601(value)
+            elif t != "e":
+                raise GridError(f"unknown cell type {t[:20]!r}")
+        elif t == "inlineStr" and inline is not None:
+            value = "".join(inline)
+            data_type = "s"
+        if value is None:
+            return
+        ctx.count += 1
+        if ctx.count > MAX_CELLS:
+            raise GridLimitError(f"more than {MAX_CELLS} cells")
+        self.cells[row, col] = Cell(value, data_type, percent) if percent else Cell(value, data_type)
+
+    def shared(self, position: tuple[int, int], v: str | None) -> None:
+        """:meth:`put` for a cell of type ``s`` without a formula: the shared string ``v`` numbers."""
+        if v:
+            self._keep(position, Cell(self.ctx.shared_strings[int(v)], "s"))
+
+    def inline(self, position: tuple[int, int], inline: list[str] | None) -> None:
+        """:meth:`put` for a cell of type ``inlineStr`` without a formula: the texts of its ``<is>``."""
+        if inline is not None:
+            self._keep(position, Cell("".join(inline), "s"))
+
+    def _keep(self, position: tuple[int, int], cell: Cell) -> None:
+        ctx = self.ctx
+        ctx.count += 1
+        if ctx.count > MAX_CELLS:
+            raise GridLimitError(f"more than {MAX_CELLS} cells")
+        self.cells[position] = cell
+
+    def _formula(self, row: int, col: int, f: str, f_attrs: Mapping[str, str]) -> str:
+        """The formula's text; a follower of a shared formula gets its master's, moved."""
+        text = "=" + f
+        if f_attrs.get("t") == "shared":
+            si = f_attrs.get("si")
+            master = self.masters.get(si) if si is not None else None
+            if master is not None:
+                formula, master_row, master_col = master
+                return translate_formula(formula, row - master_row, col - master_col)
+            if text != "=" and si is not None:
+                self.masters[si] = (text, row, col)
+        return text
+
+
 def _read_sheet_xml(
     pkg: _Package,
     part: str,
@@ -952,17 +1066,13 @@ def _read_sheet_xml(
     ``cut_max_row`` is given when empty cells were cut out). The handlers mirror
     openpyxl's ``WorkSheetParser`` (``parse_row``, ``parse_cell``, ``parse_formula``); closures over
     local state, because this is the hot loop."""
-    cells = sheet.cells
     hidden = sheet.hidden_rows
     merges: list[str] = []
-    masters: dict[str, tuple[str, int, int]] = {}  # shared formula id → (formula, row, col)
+    put = _CellMaker(sheet, ctx).put
     buf: list[str] = []
     tag_of = _SHEET_TAGS.get
     position = _REF_CACHE.get
     row_cap = ctx.row_cap
-    strings = ctx.shared_strings
-    date_styles, delta_styles, epoch = ctx.date_styles, ctx.delta_styles, ctx.epoch
-    percent_styles = ctx.percent_styles
     # the cell being read
     c_attrs: dict[str, str] = {}
     f_attrs: dict[str, str] = {}
@@ -1056,7 +1166,7 @@ def _read_sheet_xml(
                 max_row = row
             if (v is None and f is None and inline is None) or row > row_cap:
                 return
-            _store(row, col)
+            put(row, col, c_attrs.get("t", "n"), c_attrs.get("s"), v, f, f_attrs, inline)
         elif tag == "v":
             v = "".join(buf)
         elif tag == "f":
@@ -1066,62 +1176,6 @@ def _read_sheet_xml(
                 inline.append("".join(buf))
         elif tag == "rPh":
             rph -= 1
-
-    def _store(row: int, col: int) -> None:
-        t = c_attrs.get("t", "n")
-        value: Any = None if t == "inlineStr" else (v or None)
-        data_type = t
-        percent = False
-        if f is not None:
-            data_type = "f"
-            value = _formula(row, col)
-            if percent_styles:
-                s = c_attrs.get("s")
-                percent = (int(s) if s else 0) in percent_styles
-        elif value is not None:
-            if t == "n":
-                value = float(value) if ("." in value or "e" in value or "E" in value) else int(value)
-                s = c_attrs.get("s")
-                style = int(s) if s else 0
-                if style in date_styles:
-                    data_type = "d"
-                    try:
-                        value = from_excel(value, epoch, style in delta_styles)
-                    except (OverflowError, ValueError):
-                        data_type, value = "e", "#VALUE!"  # as openpyxl does
-                elif style in percent_styles:
-                    percent = True
-            elif t == "s":
-                value = strings[int(value)]
-            elif t == "b":
-                value = bool(int(value))
-            elif t == "str":
-                data_type = "s"
-            elif t == "d":
-                value = from_iso8601(value)
-            elif t != "e":
-                raise GridError(f"unknown cell type {t[:20]!r}")
-        elif t == "inlineStr" and inline is not None:
-            value = "".join(inline)
-            data_type = "s"
-        if value is None:
-            return
-        ctx.count += 1
-        if ctx.count > MAX_CELLS:
-            raise GridLimitError(f"more than {MAX_CELLS} cells")
-        cells[row, col] = Cell(value, data_type, percent) if percent else Cell(value, data_type)
-
-    def _formula(row: int, col: int) -> str:
-        text = "=" + (f or "")
-        if f_attrs.get("t") == "shared":
-            si = f_attrs.get("si")
-            master = masters.get(si) if si is not None else None
-            if master is not None:
-                formula, master_row, master_col = master
-                return translate_formula(formula, row - master_row, col - master_col)
-            if text != "=" and si is not None:
-                masters[si] = (text, row, col)
-        return text
 
     _parse(pkg, part, start, end, buf.append, data, plain=prefixes is not None)
     sheet.max_row = max(1, max_row, _apply_merges(sheet, merges, ctx))
@@ -1259,6 +1313,437 @@ def grid_from_openpyxl(wb: Any) -> Grid:
         ]
         sheet.max_row = ws.max_row
     return Grid(sheets)
+
+
+# ------------------------------------------------------------------------------------------------
+# the scanned path: well-formedness checked without Python callbacks, values found by regular expressions
+# ------------------------------------------------------------------------------------------------
+#
+# Most of a sheet's expat callbacks are spent on markup that holds nothing (styled empty cells, row
+# tags, ``<is>``/``<t>`` wrappers). A part written the way office programs and libraries write it is
+# read here instead by compiled regular expressions: one that must match the whole of ``<sheetData>``
+# (or of ``<sst>``) as a sequence of known elements, and others that pick out the values. The rest of
+# the part (its "frame": everything but that region) goes through expat with no handlers, and the
+# region's characters through the byte checks that make it well-formed (legal characters, valid UTF-8,
+# only the predefined entities and legal character references, no ``]]>``); texts with references are
+# decoded by expat itself. A sheet's region is split at each ``</row>``; what a piece reads as depends
+# on its bytes only (no style, shared string or shared formula is looked at), so it is remembered by
+# them: the template's label rows recur in every workbook, and are matched once per process. Every
+# value then goes through the same :class:`_CellMaker` as on the expat path, with the workbook's
+# strings and styles. Anything else (another attribute order or quoting, white space between elements,
+# rich inline text, cells whose row is not their row's, a comment...) is declined, and the part is
+# read by expat as before: the scan is an optimisation whose result is the expat path's, never a
+# second reading (checked part by part in the tests, against every other path).
+
+
+class _Decline(Exception):
+    """Raised inside the scanned path: the part is not one it reads exactly; expat reads it."""
+
+
+_S_COL = rb"(?:[A-Z]{1,2}|[A-W][A-Z]{2}|X[A-E][A-Z]|XF[A-D])"  # A–XFD, as written (no $, upper case)
+_S_TEXT = rb"[^<]*+"
+# Attributes as office programs write them: one space before each, double quotes, and values without
+# references or the white space that expat would normalise.
+_S_ATTRS = rb'(?: [A-Za-z_][A-Za-z0-9_.:-]*+="[^"<&\t\n\r]*+")*+'
+_S_EMPTIES = (
+    rb'(?:<c r="' + _S_COL + rb'(?P=row)"(?: s="[0-9]{1,5}+")?+(?: t="[a-zA-Z]{1,9}+")?+(?:/>|></c>))*+'
+)
+_S_CONTENT = (
+    rb"(?!</c>)(?:<f" + _S_ATTRS + rb"(?:/>|>" + _S_TEXT + rb"</f>))?+(?:<v>" + _S_TEXT + rb"</v>|<v/>)?+"
+    rb'(?:<is><t(?: xml:space="preserve")?+>' + _S_TEXT + rb"</t></is>)?+</c>"
+)
+#: The whole of a ``<sheetData>``'s content: rows, each holding cells of its own row only.
+_S_SHEET_DATA = re.compile(
+    rb'(?:<row r="(?P<row>[1-9][0-9]{0,6}+)"'
+    + _S_ATTRS
+    + rb"(?:/>|>"
+    + _S_EMPTIES
+    + rb'(?:<c r="'
+    + _S_COL
+    + rb'(?P=row)"(?: s="[0-9]{1,5}+")?+(?: t="[a-zA-Z]{1,9}+")?+>'
+    + _S_CONTENT
+    + _S_EMPTIES
+    + rb")*+</row>))*+"
+)
+#: A row's tag: its number, its other attributes, and whether a cell follows it.
+#: A row's tag: its number, its other attributes, "/" when it closes itself, "<c " when a cell follows.
+_S_ROW = re.compile(rb'<row r="([1-9][0-9]{0,6}+)"(' + _S_ATTRS + rb")(?:(/)>|>(<c )?+)")
+#: A cell holding something: its reference, style, type, the whole ``<f>`` with its attributes and
+#: text, the ``<v>`` text, the whole ``<is>`` and its text.
+_S_VALUE_CELL = re.compile(
+    rb'<c r="(' + _S_COL + rb'[1-9][0-9]{0,6}+)"(?: s="([0-9]{1,5}+)")?+(?: t="([a-zA-Z]{1,9}+)")?+>(?!</c>)'
+    rb"(<f(" + _S_ATTRS + rb")(?:/>|>(" + _S_TEXT + rb")</f>))?+(?:<v>(" + _S_TEXT + rb")</v>|<v/>)?+"
+    rb'(<is><t(?: xml:space="preserve")?+>(' + _S_TEXT + rb")</t></is>)?+</c>"
+)
+_S_ATTR = re.compile(rb'([^ =]++)="([^"]*+)"')
+#: Elements the expat path reads (before ``<sheetData>``, none may occur; after it, only merges).
+_S_SHEET_TAG = re.compile(rb"<(?:c|v|f|is|t|rPh|row|mergeCells?|sheetData)[\s/>]")
+_S_DATA_TAG = re.compile(rb"<(?:c|v|f|is|t|rPh|row|sheetData)[\s/>]")
+_S_MERGE_TAG = re.compile(rb"<mergeCell[\s/>]")
+_S_STOP = re.compile(rb"<(?:" + b"|".join(n.encode() for n in _AFTER_MERGES if " " not in n) + rb")[\s/>]")
+_S_STOP_TAG = re.compile(rb'<[A-Za-z]++(?: [A-Za-z_][A-Za-z0-9_.:-]*+="[^"<]*+")*+/?>')
+_S_PREFIXED = re.compile(rb"<[^\s/>!?:]++:")
+_S_MERGE_CELL = re.compile(rb'<mergeCell ref="([^"<&\t\n\r]*+)"/>')
+#: The bytes of C0 controls, which no XML 1.0 part holds (but tab, LF and CR).
+_S_CONTROLS = bytes(b for b in range(32) if b not in (9, 10, 13))
+_S_BAD_AMP = re.compile(rb"&(?!(?:amp|lt|gt|quot|apos|#[0-9]++|#x[0-9a-fA-F]++);)")
+_S_REFERENCE = re.compile(r"&(?:#([0-9]++)|#x([0-9a-fA-F]++)|(amp|lt|gt|quot|apos));")
+_S_ENTITIES = {"amp": "&", "lt": "<", "gt": ">", "quot": '"', "apos": "'"}
+_S_TEXTS: dict[bytes, str] = {}  # texts with references (a template's labels recur in every workbook)
+_S_TEXTS_MAX = 20_000
+_S_ROW_ATTRS: dict[bytes, bool] = {}  # a row tag's other attributes → hidden
+_S_ROW_ATTRS_MAX = 5_000
+_S_POSITIONS: dict[bytes, tuple[int, int]] = {}  # references, as _REF_CACHE
+
+
+def _s_reference(m: re.Match[str]) -> str:
+    decimal, hexadecimal, name = m.groups()
+    if name is not None:
+        return _S_ENTITIES[name]  # (only the predefined entities pass _S_BAD_AMP)
+    code = int(decimal) if decimal is not None else int(hexadecimal, 16)
+    if not (
+        code in (0x9, 0xA, 0xD)
+        or 0x20 <= code <= 0xD7FF
+        or 0xE000 <= code <= 0xFFFD
+        or 0x10000 <= code <= 0x10FFFF
+    ):
+        raise _Decline  # not a legal character: expat refuses the part
+    return chr(code)
+
+
+def _s_text(raw: bytes) -> str:
+    """The text expat gives for ``raw``, character data of a region that passed :func:`_s_region_ok`:
+    line ends normalised, then references replaced; :class:`_Decline` for a reference expat refuses
+    (every text of a scanned region goes through here)."""
+    if b"&" not in raw and b"\r" not in raw:
+        return raw.decode("utf-8")
+    text = _S_TEXTS.get(raw)
+    if text is None:
+        if _S_BAD_AMP.search(raw):
+            raise _Decline  # an undefined entity, or a lone "&"
+        text = raw.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")
+        text = _S_REFERENCE.sub(_s_reference, text)
+        if len(_S_TEXTS) < _S_TEXTS_MAX and len(raw) <= 1024:
+            _S_TEXTS[raw] = text
+    return text
+
+
+def _s_region_ok(region: bytes) -> bool:
+    """Whether the characters of ``region`` (whose markup a regular expression matched whole) are
+    well-formed: UTF-8, legal characters, no ``]]>`` (references are checked where each text is read,
+    by :func:`_s_text`)."""
+    if len(region.translate(None, _S_CONTROLS)) != len(region):
+        return False
+    if b"]" in region and b"]]>" in region:  # ("]" is rare: a fast scan first)
+        return False
+    if not region.isascii():
+        try:
+            text = region.decode("utf-8")
+        except UnicodeDecodeError:
+            return False
+        if "\ufffe" in text or "\uffff" in text:
+            return False
+    return True
+
+
+def _s_frame_ok(frame: bytes, final: bool) -> bool:
+    """Whether expat, with no handlers (no Python runs per element), accepts ``frame``: the part
+    without its scanned region (a whole element, or an element's whole content, which leaves a part
+    well-formed exactly when it was) or, when not ``final``, the part up to where reading stops."""
+    p = expat.ParserCreate()
+    p.StartDoctypeDeclHandler = _refuse
+    p.EntityDeclHandler = _refuse
+    p.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
+    try:
+        p.Parse(frame, final)
+    except (expat.ExpatError, GridError):
+        return False
+    return True
+
+
+def _s_utf8(data: bytes) -> bool:
+    """Whether ``data`` is read as UTF-8 (no declaration, or one naming UTF-8)."""
+    declared = _XML_DECL_ENCODING.match(data.removeprefix(b"\xef\xbb\xbf"), 0, 200)
+    return declared is None or declared.group(1).lower() in (b"utf-8", b"utf8")
+
+
+def _s_attrs(raw: bytes, *taken: bytes) -> dict[str, str]:
+    """Attributes matched by ``_S_ATTRS`` as a dict; :class:`_Decline` for a repeated name (expat
+    refuses it), ``taken`` being names the element already has."""
+    pairs = _S_ATTR.findall(raw)
+    names = {name for name, _ in pairs}
+    if len(names) != len(pairs) or names.intersection(taken):
+        raise _Decline
+    return {name.decode("utf-8"): value.decode("utf-8") for name, value in pairs}
+
+
+def _s_row_hidden(attrs: bytes) -> bool:
+    hidden = _S_ROW_ATTRS.get(attrs)
+    if hidden is None:
+        flag = _s_attrs(attrs, b"r").get("hidden")
+        hidden = flag is not None and _bool(flag)
+        if len(_S_ROW_ATTRS) < _S_ROW_ATTRS_MAX:
+            _S_ROW_ATTRS[attrs] = hidden
+    return hidden
+
+
+def _s_position(ref: bytes) -> tuple[int, int]:
+    """(row, col) of a reference matched by the scan (A–XFD, rows 1–9,999,999); :class:`GridError` past
+    Excel's last row (the expat path refuses it too)."""
+    position = _parse_ref(ref.decode("ascii"))  # GridError past the last row
+    if len(_S_POSITIONS) < _REF_CACHE_MAX:
+        _S_POSITIONS[ref] = position
+    return position
+
+
+def _scan_sheet(data: bytes, sheet: Sheet, ctx: _Context) -> bool:
+    """Fill ``sheet`` from ``data`` (a whole sheet part whose names read as written, see
+    :func:`_plain_prefixes`) as :func:`_read_sheet_xml` would, without a Python call per element;
+    ``False`` (``sheet`` and ``ctx`` untouched) when the part is not one this reads exactly."""
+    count, merged, work = ctx.count, ctx.merged, ctx.work
+    try:
+        _scan_sheet_xml(data, sheet, ctx)
+        return True
+    except Exception:  # _Decline, or anything the expat path would judge: it reads the part again
+        sheet.cells.clear()
+        sheet.hidden_rows.clear()
+        sheet.merged.clear()
+        sheet.max_row = 1
+        ctx.count, ctx.merged, ctx.work = count, merged, work
+        return False
+
+
+def _scan_sheet_xml(data: bytes, sheet: Sheet, ctx: _Context) -> None:
+    if not _markup_only(data) or not _s_utf8(data):
+        raise _Decline  # a comment, CDATA or processing instruction could hide markup from a scan
+    # <sheetData> and what lies around it
+    start = data.find(b"<sheetData")
+    if start < 0 or _S_SHEET_TAG.search(data, 0, start):
+        raise _Decline
+    if data.startswith(b"<sheetData/>", start):
+        region, end = b"", start + len(b"<sheetData/>")
+    elif data.startswith(b"<sheetData>", start):
+        close = data.find(b"</sheetData>", start)
+        if close < 0:
+            raise _Decline
+        region, end = data[start + len(b"<sheetData>") : close], close + len(b"</sheetData>")
+    else:
+        raise _Decline
+    stop = _S_STOP.search(data, end)
+    stop_end = len(data)
+    if stop is not None:
+        tag = _S_STOP_TAG.match(data, stop.start())
+        if tag is not None:
+            stop_end = tag.end()
+    middle = data[end : stop.start() if stop is not None else len(data)]
+    if _S_PREFIXED.search(data, 0, start) or _S_PREFIXED.search(middle):
+        raise _Decline  # an element with a prefix (the expat path checks it is declared)
+    merges = _S_MERGE_CELL.findall(middle)
+    if middle.count(b"<mergeCells") > 1 or len(_S_MERGE_TAG.findall(middle)) != len(merges):
+        raise _Decline
+    if _S_DATA_TAG.search(middle) or len(merges) + ctx.merged >= MAX_MERGED:
+        raise _Decline
+    # well-formed: the frame by expat (C only); the region row by row, by its grammar and characters
+    if not _s_frame_ok(data[:start] + data[end:stop_end], stop_end == len(data)):
+        raise _Decline
+    pieces = region.split(b"</row>")  # each "<row …>…" (the grammar's rows end there), then b""
+    if pieces[-1]:
+        raise _Decline  # self-closing rows at the end: rare, left to expat
+    row_cap = ctx.row_cap
+    hidden = sheet.hidden_rows
+    max_row = 0
+    maker = _CellMaker(sheet, ctx)
+    put, inline, shared = maker.put, maker.inline, maker.shared
+    del pieces[-1]
+    seen = _S_ROWS_SEEN
+    new = _s_rows([piece for piece in pieces if piece not in seen])
+    for piece in pieces:
+        rows, cells = seen.get(piece) or new[piece]
+        for number, has_cell, is_hidden in rows:
+            if has_cell and number > max_row:
+                max_row = number
+            if is_hidden and number <= row_cap:
+                hidden.add(number)
+        for position, t, style, v, f, f_attrs, texts in cells:
+            if position[0] > row_cap:
+                continue
+            if f is None:
+                if t == "inlineStr":
+                    inline(position, texts)
+                    continue
+                if t == "s":
+                    shared(position, v)
+                    continue
+            put(position[0], position[1], t, style, v, f, f_attrs, texts)
+    refs = [ref.decode("utf-8") for ref in merges]
+    sheet.max_row = max(1, max_row, _apply_merges(sheet, refs, ctx))
+
+
+# A row as read by the scan: (number, whether a cell follows its tag, hidden) of each row tag, and each
+# cell holding something: position, type, style, <v> text, <f> text, <f> attributes, <is> texts.
+_ScannedCell = tuple[
+    tuple[int, int], str, str | None, str | None, str | None, dict[str, str], list[str] | None
+]
+_ScannedRows = tuple[tuple[tuple[int, bool, bool], ...], tuple[_ScannedCell, ...]]
+_S_ROWS_SEEN: dict[bytes, _ScannedRows] = {}  # a row's bytes → what it reads as (labels recur)
+_S_ROWS_SEEN_MAX = 20_000
+_S_ROWS_SEEN_PIECE = 16 * 1024  # longer rows are not remembered
+
+
+def _s_rows(pieces: list[bytes]) -> dict[bytes, _ScannedRows]:
+    """What each of ``pieces`` (a region's bytes up to a ``</row>``, without it) reads as, independent
+    of the workbook (no style, shared string or shared formula is looked at); :class:`_Decline` (or
+    :class:`GridError`) when one is not read exactly by the scan. Each is remembered by its bytes."""
+    if not pieces:
+        return {}
+    joined = b"</row>".join(pieces) + b"</row>"  # (a sequence of rows exactly when each piece is one)
+    if _S_SHEET_DATA.fullmatch(joined) is None or not _s_region_ok(joined):
+        raise _Decline
+    # the row tags of each piece: rows closing themselves, then the one open row (holding the cells)
+    tags: list[list[tuple[int, bool, bool]]] = []
+    open_rows: list[int] = []
+    current: list[tuple[int, bool, bool]] = []
+    for number, attrs, closed, has_cell in _S_ROW.findall(joined):
+        row = int(number)
+        if row > MAX_ROW:
+            raise _Decline  # (the expat path refuses it)
+        current.append((row, bool(has_cell), bool(attrs) and _s_row_hidden(attrs)))
+        if not closed:
+            tags.append(current)
+            open_rows.append(row)
+            current = []
+    if len(tags) != len(pieces) or len(set(open_rows)) != len(open_rows):
+        raise _Decline  # (a row number twice: its cells could not be told apart here)
+    # the cells, by row (each cell is in its own row): every text is read, even one its cell's type
+    # ignores, since each must be well-formed
+    found = _S_VALUE_CELL.findall(joined)
+    texts = _s_texts([raw for cell in found for raw in (cell[5], cell[6], cell[8]) if raw])
+    decoded = texts.get
+    by_row: dict[int, list[_ScannedCell]] = {}
+    for ref, s, t, f_el, f_attrs, f, v, is_el, inline in found:
+        position = _S_POSITIONS.get(ref) or _s_position(ref)
+        cell = (
+            position,
+            t.decode("ascii") if t else "n",
+            s.decode("ascii") if s else None,
+            decoded(v) if v else None,
+            decoded(f, "") if f_el else None,
+            _s_attrs(f_attrs) if f_attrs else {},
+            [decoded(inline, "")] if is_el else None,
+        )
+        cells = by_row.get(position[0])
+        if cells is None:
+            by_row[position[0]] = [cell]
+        else:
+            cells.append(cell)
+    out: dict[bytes, _ScannedRows] = {}
+    for piece, row_tags, row in zip(pieces, tags, open_rows, strict=True):
+        scanned = out[piece] = (tuple(row_tags), tuple(by_row.get(row, ())))
+        if len(_S_ROWS_SEEN) < _S_ROWS_SEEN_MAX and len(piece) <= _S_ROWS_SEEN_PIECE:
+            _S_ROWS_SEEN[piece] = scanned
+    return out
+
+
+def _s_texts(raws: list[bytes]) -> dict[bytes, str]:
+    """The text expat gives for each of ``raws`` (character data of a region that passed
+    :func:`_s_region_ok`). Those with references or carriage returns that were not seen before are
+    read by expat itself, all in one run (one Python call per text, none per reference)."""
+    out: dict[bytes, str] = {}
+    pending: list[bytes] = []
+    for raw in raws:
+        if raw in out:
+            continue
+        if b"&" not in raw and b"\r" not in raw:
+            out[raw] = raw.decode("utf-8")
+            continue
+        known = _S_TEXTS.get(raw)
+        if known is None:
+            pending.append(raw)
+            known = ""  # (for now)
+        out[raw] = known
+    if pending:
+        for raw, text in zip(pending, _s_expat_texts(pending), strict=True):
+            out[raw] = text
+            if len(_S_TEXTS) < _S_TEXTS_MAX and len(raw) <= 1024:
+                _S_TEXTS[raw] = text
+    return out
+
+
+def _s_expat_texts(raws: list[bytes]) -> list[str]:
+    """``raws`` (texts without ``<``) read by expat as the contents of elements: line ends normalised,
+    references replaced, an undefined entity or an illegal character refused (:class:`GridError`)."""
+    texts: list[str] = []
+    buf: list[str] = []
+
+    def end(_name: str) -> None:
+        texts.append("".join(buf))
+        buf.clear()
+
+    p = expat.ParserCreate()
+    p.StartDoctypeDeclHandler = _refuse
+    p.EntityDeclHandler = _refuse
+    p.buffer_text = True
+    p.CharacterDataHandler = buf.append
+    p.EndElementHandler = end
+    try:
+        p.Parse(b"<a><t>" + b"</t><t>".join(raws) + b"</t></a>", True)
+    except expat.ExpatError as exc:
+        raise GridError(str(exc)) from exc
+    if len(texts) != len(raws) + 1:  # (each text's element, then the root)
+        raise _Decline
+    return texts[:-1]
+
+
+#: A shared strings part's root tag (after the XML declaration).
+_S_SST_TAG = re.compile(
+    rb"(?:<\?xml[^?>]*+\?>)?+"
+    rb'[ \t\r\n]*+<sst(?:[ \t\r\n]++[A-Za-z_][A-Za-z0-9_.:-]*+="[^"<]*+")*+[ \t\r\n]*+>'
+)
+# A run of text, with the properties :func:`_strip_run_props` would cut (their elements are empty and
+# hold no text: the expat path reads the same with or without them).
+_S_RUN = rb"<r>(?:" + _RUN_PROPS.pattern + rb')?+<t(?: xml:space="preserve")?+>' + _S_TEXT + rb"</t></r>"
+#: The whole content of ``<sst>``: string items, each plain text or runs of text.
+_S_STRINGS = re.compile(
+    rb'(?:<si>(?:<t(?: xml:space="preserve")?+>' + _S_TEXT + rb"</t>|(?:" + _S_RUN + rb")++)</si>)*+"
+)
+_S_STRING_TEXT = re.compile(rb'<t(?: xml:space="preserve")?+>(' + _S_TEXT + rb")</t>")
+_S_STRINGS_SEEN: dict[bytes, str] = {}  # a string item → its text (a template's labels recur)
+_S_STRINGS_SEEN_MAX = 20_000
+
+
+def _scan_shared_strings(data: bytes) -> list[str] | None:
+    """The shared strings of ``data`` (a whole part whose names read as written) as
+    :func:`_shared_strings` reads them, without a Python call per element; ``None`` when the part is
+    not one this reads exactly."""
+    try:
+        if not _markup_only(data) or not _s_utf8(data):
+            return None
+        body = data.removeprefix(b"\xef\xbb\xbf")
+        head = _S_SST_TAG.match(body)
+        close = body.rfind(b"</sst>")
+        if head is None or close < head.end():
+            return None
+        region = body[head.end() : close]
+        if _S_STRINGS.fullmatch(region) is None or not _s_region_ok(region):
+            return None
+        if not _s_frame_ok(data[: len(data) - len(body) + head.end()] + body[close:], True):
+            return None
+        items = region.split(b"</si>")  # (each item but the last, empty, is "<si>…")
+        if len(items) - 1 > MAX_SHARED_STRINGS:
+            return None
+        seen = _S_STRINGS_SEEN
+        strings = []
+        for item in items[:-1]:
+            value = seen.get(item)
+            if value is None:
+                value = "".join([_s_text(raw) for raw in _S_STRING_TEXT.findall(item)])
+                value = value.replace("x005F_", "")  # as openpyxl does
+                if len(seen) < _S_STRINGS_SEEN_MAX and len(item) <= 4096:
+                    seen[item] = value
+            strings.append(value)
+        return strings
+    except Exception:  # _Decline, or anything the expat path would judge
+        return None
 
 
 __all__ = [
