@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import gc
 import hashlib
+import html
 import io
 import math
 import re
@@ -31,7 +32,7 @@ from typing import Any, BinaryIO
 
 import xlsxwriter
 from xlsxwriter.format import Format
-from xlsxwriter.utility import xl_cell_to_rowcol, xl_col_to_name, xl_rowcol_to_cell
+from xlsxwriter.utility import xl_cell_to_rowcol, xl_col_to_name, xl_range, xl_rowcol_to_cell
 from xlsxwriter.workbook import Workbook
 from xlsxwriter.worksheet import Worksheet
 
@@ -69,6 +70,7 @@ DIFF_THRESHOLD = Decimal("0.5")
 
 _CHUNK = 32_000  # characters of JSON per cell of _rollup (Excel's limit is 32,767)
 _MAX_CELL = 32_767
+_MAX_ROWS = 1_048_576  # rows of a sheet (Excel's limit)
 LINE_HEIGHT = 16  # points per line of wrapped 11-pt text (CJK fallback fonts are taller than 宋体)
 _RISKY_START = ("=", "+", "-", "@", "{", "\t", "\r", "\n")
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -150,7 +152,7 @@ def _write(target: str | Path | BinaryIO, rollup: Rollup, data: dict[str, Any] |
     writer = _Writer(wb, rollup, data)
     writer.write()
     wb.close()
-    packed = _splice(buf.getvalue(), writer.later) if writer.later else buf.getvalue()
+    packed = _splice(buf.getvalue(), writer.later, writer.tables)
     if isinstance(target, str | Path):
         Path(target).write_bytes(packed)
     else:
@@ -181,6 +183,7 @@ class _Writer:
         self._formats: dict[tuple[str, bool, bool], Format] = {}
         self.summary_rows: tuple[int, int] = (2, 1)  # first, last data row of 汇总 (0-based)
         self.later: dict[int, _SheetRows] = {}  # sheet index → its rows for _splice
+        self.tables: dict[str, tuple[str, str]] = {}  # table name → (range given, range) for _splice
 
     def write(self) -> None:
         stats = self.sheet(STATS)  # first in the workbook; filled once 汇总's rows are known
@@ -248,17 +251,7 @@ class _Writer:
         self._records(ws, cols, rows, widths, splice=table is not None)
         if table:
             last = max(last, 2)  # a table needs one data row, even an empty one
-            ws.add_table(
-                1,
-                0,
-                last,
-                len(cols) - 1,
-                {
-                    "name": table,
-                    "style": "Table Style Light 1",
-                    "columns": [{"header": c.header, "header_format": self.fmt("header")} for c in cols],
-                },
-            )
+            self._table(ws, table, cols, last)
         else:
             for c, col in enumerate(cols):
                 ws.write_string(1, c, col.header, self.fmt("header"))
@@ -266,6 +259,28 @@ class _Writer:
         ws.set_row(1, 33)
         _page(ws, header_rows=(0, 1), freeze=(2, 0), landscape=landscape)
         return last
+
+    def _table(self, ws: Worksheet, name: str, cols: Sequence[_Col], last: int) -> None:
+        """The Excel table ``name`` over the header (row 1) and the records down to row ``last``.
+
+        xlsxwriter's ``add_table`` visits every cell of its range (to refuse overlaps), ~10⁵ on the big
+        sheets, where nothing else is written; so it is given the header and the first record, and
+        :func:`_splice` writes the whole range into the table's part (its ``ref`` and its filter's)."""
+        ncols = len(cols)
+        short = min(last, 2) if last < _MAX_ROWS else last  # beyond Excel's rows: xlsxwriter refuses
+        ws.add_table(
+            1,
+            0,
+            short,
+            ncols - 1,
+            {
+                "name": name,
+                "style": "Table Style Light 1",
+                "columns": [{"header": c.header, "header_format": self.fmt("header")} for c in cols],
+            },
+        )
+        if short != last:
+            self.tables[name] = (xl_range(1, 0, short, ncols - 1), xl_range(1, 0, last, ncols - 1))
 
     def _records(
         self,
@@ -1057,6 +1072,7 @@ def _page(
 # --- the records' rows, written into xlsxwriter's package ------------------------------------------
 
 _CELL_REFS = tuple(xl_col_to_name(c) for c in range(64))
+_TABLE_NAME = re.compile(r'<table [^>]*? name="([^"]*)"')
 _ROW_START = re.compile(r'<row r="(\d+)"')
 _DIMENSION = re.compile(r'<dimension ref="([A-Z0-9:]+)"/>')
 _CONTROL = re.compile(r"[\x00-\x08\x0B-\x1F]")
@@ -1139,7 +1155,7 @@ class _SheetRows:
         return "".join(el for _, el in sorted(theirs + self.rows)).format(*numbers)
 
 
-def _splice(packed: bytes, later: dict[int, _SheetRows]) -> bytes:
+def _splice(packed: bytes, later: dict[int, _SheetRows], tables: dict[str, tuple[str, str]]) -> bytes:
     """xlsxwriter's package with the rows it was not given (:class:`_SheetRows`) written into their
     sheets, in row order; every other part as xlsxwriter wrote it. Writing ~10⁵ cells this way takes a
     fraction of the time xlsxwriter takes (its per-cell calls and XML writer), and the cells are the
@@ -1153,9 +1169,26 @@ def _splice(packed: bytes, later: dict[int, _SheetRows]) -> bytes:
             rows = parts.get(info.filename)
             if rows is not None:
                 data = _with_rows(data.decode("utf-8"), rows).encode("utf-8")
+            elif info.filename.startswith("xl/tables/"):
+                data = _with_range(data.decode("utf-8"), tables).encode("utf-8")
             # level 1: a third of level 6's time (xlsxwriter's), for a somewhat larger file
             dst.writestr(info, data, compresslevel=1)
     return out.getvalue()
+
+
+def _with_range(xml: str, tables: dict[str, tuple[str, str]]) -> str:
+    """A table part with the range :meth:`_Writer._table` did not give xlsxwriter (the table's and its
+    filter's ``ref``)."""
+    name = _TABLE_NAME.search(xml)
+    if name is None:
+        raise RuntimeError("xlsxwriter wrote a table without its name")
+    ranges = tables.get(html.unescape(name[1]))
+    if ranges is None:
+        return xml
+    given, full = ranges
+    if xml.count(f' ref="{given}"') != 2:
+        raise RuntimeError("xlsxwriter wrote a table without its range and its filter's")
+    return xml.replace(f' ref="{given}"', f' ref="{full}"')
 
 
 def _with_rows(xml: str, rows: _SheetRows) -> str:
@@ -1201,7 +1234,7 @@ def _short_text(text: str) -> str:
 def _escaped_text(text: str) -> str:
     if "_x" in text:
         text = _ESCAPED.sub(r"_x005F\1", text)
-    if _CONTROL.search(text):
+    if not text.isprintable() and _CONTROL.search(text):  # isprintable: a fast first look
         text = _CONTROL.sub(lambda m: f"_x{ord(m.group()):04X}_", text)
     text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     if text[:1].isspace() or text[-1:].isspace():  # xlsxwriter's test, ^\s|\s$, without scanning
