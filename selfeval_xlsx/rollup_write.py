@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from functools import cache, lru_cache
+from itertools import islice, repeat
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -337,8 +338,8 @@ class _Writer:
             for c, get, start, seen in spec:
                 value = get(row)
                 cls = value.__class__
-                # texts, ints and finite Decimals (not bool: True == 1) are rendered once per column
-                if (cls is str and value) or cls is int or (cls is Decimal and value.is_finite()):
+                # texts, ints, finite Decimals (not bool: True == 1) and blanks: rendered once per column
+                if cls is str or cls is int or value is None or (cls is Decimal and value.is_finite()):
                     hit = seen.get(value)
                     if hit is None:
                         hit = seen[value] = self._known_cell(sheet, plain, c, kinds[c], value, wraps[c])
@@ -356,7 +357,7 @@ class _Writer:
                     tail = sheet.tail(kind, shown, fmt)
                 parts.append(f'{start}{r}"{tail}')
             height = _height(lines)
-            if fresh or not all(fmt is not None and id(fmt) in styled for fmt in odd):
+            if odd and (fresh or not all(fmt is not None and id(fmt) in styled for fmt in odd)):
                 cells = [self.cell(col.get(row), kind) for col, kind in zip(cols, kinds, strict=True)]
                 write_row(ws, i, cells, height)
                 styled.update(id(fmt) for _, _, fmt in cells)
@@ -370,12 +371,15 @@ class _Writer:
         plain: list[Format | None],
         c: int,
         kind: str,
-        value: str | int | Decimal,
+        value: str | int | Decimal | None,
         wrap: int,
     ) -> tuple[str, int, Format, bool]:
-        """A non-empty text's or a finite number's cell in column ``c``: (its XML after the reference,
+        """A text's, a finite number's or a blank's cell in column ``c``: (its XML after the reference,
         lines it takes when wrapped, its format, whether that is not the column's plain one: a quote
         prefix)."""
+        if value is None or value == "":
+            fmt = plain[c] or self._plain(plain, c, kind)
+            return sheet.tail("b", None, fmt), 1, fmt, False
         if not isinstance(value, str):
             fmt = plain[c] or self._plain(plain, c, kind)
             return sheet.tail("n", float(value), fmt), 1, fmt, False
@@ -1010,7 +1014,10 @@ def _text_width(value: Any, kind: str) -> int:
         return 0
     if isinstance(value, str):
         return _str_width(value)
-    return len(f"{float(value):,.2f}") if kind in ("money", "score", "rate", "diff") else len(str(value))
+    return len(f"{float(value):,.2f}") if kind in _NUMERIC else len(str(value))
+
+
+_NUMERIC = ("money", "score", "rate", "diff")  # kinds whose width is that of the number shown
 
 
 @lru_cache(maxsize=1 << 16)
@@ -1028,18 +1035,29 @@ def _wide(ch: str) -> bool:
 
 
 def _widths(ws: Worksheet, cols: Sequence[_Col], rows: Iterable[Any]) -> list[int]:
-    """Set each column's width from its content (within the column's bounds); return the widths."""
-    widest = [_text_width(c.header, "text") // 2 + 2 for c in cols]
-    free = [(i, c) for i, c in enumerate(cols) if c.width[0] < c.width[1]]  # the others are fixed
-    for row in list(rows)[:2000]:
-        for i, c in free:
-            widest[i] = max(widest[i], _text_width(c.get(row), c.kind) + 2)
+    """Set each column's width from its content (within the column's bounds); return the widths.
+    The first 2,000 records are measured, column by column (fixed-width columns are not)."""
+    head = list(islice(rows, 2000))
     out = []
     for i, c in enumerate(cols):
         lo, hi = c.width
-        out.append(min(max(widest[i], lo), hi))
+        widest = _text_width(c.header, "text") // 2 + 2
+        if lo < hi and head:  # else fixed
+            values = map(c.get, head)
+            if c.kind in _NUMERIC:
+                widest = max(widest, max(map(_text_width, values, repeat(c.kind))) + 2)
+            else:
+                widest = max(widest, max(map(_plain_width, values)) + 2)
+        out.append(min(max(widest, lo), hi))
         ws.set_column(i, i, out[-1])
     return out
+
+
+def _plain_width(value: Any) -> int:
+    """:func:`_text_width` of a value in a column that is not of amounts, scores or rates."""
+    if isinstance(value, str):
+        return _str_width(value)
+    return 0 if value is None else len(str(value))
 
 
 @lru_cache(maxsize=1 << 16)
