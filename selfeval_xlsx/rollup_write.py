@@ -338,8 +338,13 @@ class _Writer:
             for c, get, start, seen in spec:
                 value = get(row)
                 cls = value.__class__
-                # texts, ints, finite Decimals (not bool: True == 1) and blanks: rendered once per column
-                if cls is str or cls is int or value is None or (cls is Decimal and value.is_finite()):
+                # texts, blanks, and non-zero ints and finite Decimals are rendered once per column
+                # (not bool: True == 1; not zero: 0 == -0, shown "-0")
+                if (
+                    cls is str
+                    or value is None
+                    or ((cls is int or (cls is Decimal and value.is_finite())) and value)
+                ):
                     hit = seen.get(value)
                     if hit is None:
                         hit = seen[value] = self._known_cell(sheet, plain, c, kinds[c], value, wraps[c])
@@ -1120,7 +1125,7 @@ class _SheetRows:
         self._formats: list[Format] = []
         self._fields: dict[int, str] = {}  # id of a format → its field
         self._open = f'" spans="1:{ncols}"'  # every record, the title and the header span all columns
-        self._heights: dict[int | None, str] = {}
+        self._heights: dict[float | None, str] = {}  # a row's height → its row element's rest
 
     def field(self, fmt: Format | None) -> str:
         """What stands for ``fmt``'s ``s`` attribute in a cell."""

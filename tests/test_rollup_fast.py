@@ -163,8 +163,19 @@ def big() -> Rollup:
     return roll
 
 
+def zeros() -> Rollup:
+    """Numbers that compare equal but show differently: 0 and −0 (a score of −0.001 rounded), 1.5 in
+    three forms; each cell must show its own (the fast path renders a value once per column)."""
+    roll = sample()
+    first = roll.panel[0]
+    scores = [D("0"), D("-0.00"), 0, D("-0"), D("1.5"), D("1.50"), D("-0.00"), D("0.0")]
+    roll.panel = [dataclasses.replace(first, member=m, score=s) for m, s in enumerate(scores, 1)]
+    roll.indicators = [dataclasses.replace(roll.indicators[0], seq=s, weight=w) for s, w in enumerate(scores)]
+    return roll
+
+
 @pytest.mark.parametrize(
-    "make", [sample, odd, big, lambda: Rollup("410522", "安阳县", None, "default", "0.1.0", "")]
+    "make", [sample, odd, big, zeros, lambda: Rollup("410522", "安阳县", None, "default", "0.1.0", "")]
 )
 def test_fast_paths_write_the_same_workbook(
     make: Callable[[], Rollup], monkeypatch: pytest.MonkeyPatch
