@@ -301,9 +301,18 @@ class _Writer:
         gets = [col.get for col in cols]
         kinds = [col.kind for col in cols]
         wraps = [widths[c] if col.kind == "wrap" else 0 for c, col in enumerate(cols)]
+        seen: list[dict[Any, _Cell]] = [{} for _ in cols]  # per column: value → its cell
         for i, row in enumerate(rows, start=2):
             values = [get(row) for get in gets]
-            cells = [self.cell(value, kind) for value, kind in zip(values, kinds, strict=True)]
+            cells = []
+            for value, kind, known in zip(values, kinds, seen, strict=True):
+                if not _reusable(value):
+                    cells.append(self.cell(value, kind))
+                    continue
+                cell = known.get(value)
+                if cell is None:
+                    cell = known[value] = self.cell(value, kind)
+                cells.append(cell)
             lines = (_lines(v, w) for v, w in zip(values, wraps, strict=True) if w and isinstance(v, str))
             write_row(ws, i, cells, _height(max(lines, default=1)))
 
@@ -338,8 +347,7 @@ class _Writer:
             for c, get, start, seen in spec:
                 value = get(row)
                 cls = value.__class__
-                # texts, blanks, and non-zero ints and finite Decimals are rendered once per column
-                # (not bool: True == 1; not zero: 0 == -0, shown "-0")
+                # as _reusable, inlined: ~10⁵ cells
                 if (
                     cls is str
                     or value is None
@@ -1100,6 +1108,16 @@ _ROW_START = re.compile(r'<row r="(\d+)"')
 _DIMENSION = re.compile(r'<dimension ref="([A-Z0-9:]+)"/>')
 _CONTROL = re.compile(r"[\x00-\x08\x0B-\x1F]")
 _ESCAPED = re.compile(r"(_x[0-9a-fA-F]{4}_)")
+
+
+def _reusable(value: Any) -> bool:
+    """Whether a record's cell for ``value`` may be made once per column and reused for every equal
+    value: texts, blanks, non-zero ints and finite Decimals (not bool: True == 1; not zero: 0 == -0,
+    which shows "-0")."""
+    cls = value.__class__
+    return (
+        cls is str or value is None or bool((cls is int or (cls is Decimal and value.is_finite())) and value)
+    )
 
 
 def _height(lines: int) -> int | None:

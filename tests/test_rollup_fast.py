@@ -171,6 +171,8 @@ def zeros() -> Rollup:
     scores = [D("0"), D("-0.00"), 0, D("-0"), D("1.5"), D("1.50"), D("-0.00"), D("0.0")]
     roll.panel = [dataclasses.replace(first, member=m, score=s) for m, s in enumerate(scores, 1)]
     roll.indicators = [dataclasses.replace(roll.indicators[0], seq=s, weight=w) for s, w in enumerate(scores)]
+    for township, score in zip(roll.townships, scores, strict=False):  # 汇总, written by xlsxwriter
+        township.output_score = score
     return roll
 
 
