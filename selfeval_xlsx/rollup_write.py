@@ -334,7 +334,8 @@ class _Writer:
         # per column: its index, how to get its value, its cells' start, and the values seen in it:
         # value → (the cell's XML after its reference, lines it takes when wrapped, its format, whether
         # that is not the column's plain format)
-        spec = [(c, col.get, f'<c r="{_CELL_REFS[c]}', {}) for c, col in enumerate(cols)]
+        known: list[dict[Any, tuple[str, int, Format, bool]]] = [{} for _ in cols]
+        spec = [(c, col.get, f'<c r="{_CELL_REFS[c]}', known[c]) for c, col in enumerate(cols)]
         plain: list[Format | None] = [None] * ncols  # made on first use, so styles.xml keeps its order
         styled: set[int] = set()  # ids of the formats used by a row written by xlsxwriter
         ready = False  # every column's plain format is among them: only a row's other cells need a look
