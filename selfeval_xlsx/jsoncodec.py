@@ -67,15 +67,7 @@ def rows_text(data: Mapping[str, Any], indent: str = "") -> str:
     parts = []
     for key, value in data.items():
         if isinstance(value, list) and value and isinstance(value[0], dict):
-            # the list in one call (twice as fast), then a line per row: between two rows that are
-            # non-empty dicts stands '}, {"', which a text cannot hold (its '"' is escaped) and only a
-            # row holding a list of dicts holds too: then more are found, and rows are encoded one by one
-            text, sep = _ENCODE(value), f",\n{indent}    "
-            flat = all(row.__class__ is dict and row for row in value)
-            if flat and text.count('}, {"') == len(value) - 1:
-                rows = text[1:-1].replace('}, {"', "}" + sep + '{"')
-            else:
-                rows = sep.join(map(_ENCODE, value))
+            rows = f",\n{indent}    ".join(map(_ENCODE, value))
             parts.append(f"{indent}  {_ENCODE(key)}: [\n{indent}    {rows}\n{indent}  ]")
         else:
             parts.append(f"{indent}  {_ENCODE(key)}: {_ENCODE(value)}")

@@ -263,26 +263,3 @@ def test_spliced_records_read_back_the_same(
             k: d.height for k, d in ws.row_dimensions.items()
         }
     assert (fast["指标明细"]["A3"].value == "=A1" and fast["指标明细"]["A3"].quotePrefix) or make is big
-
-
-@pytest.mark.parametrize(
-    "rows",
-    [
-        [{"x": '}, {"y'}, {"x": 2}],  # the row boundary inside a text
-        [{"x": [{"p": 1}, {"q": 2}]}, {}, {"y": 1}],  # a list of dicts in a row, an empty row
-        [{"x": 1}, {}, {"y": 1}],
-        [{"x": {"n": 1}}, {"y": '"}, {"'}],
-        [{"k": 1}],
-    ],
-)
-def test_json_text_has_each_row_on_its_line(rows: list[dict[str, Any]]) -> None:
-    """rows_text encodes a list of rows in one call and cuts it between rows; rows it cannot cut safely
-    are encoded one by one: either way, each row is on its own line."""
-    text = rows_text({"rows": rows, "n": 1}, "  ")
-    assert json.loads(text) == {"rows": rows, "n": 1}
-    lines = text.split("\n")
-    start = lines.index('    "rows": [')
-    encoded = [json.dumps(row, ensure_ascii=False) for row in rows]
-    assert lines[start + 1 : start + 1 + len(rows)] == [f"      {r}," for r in encoded[:-1]] + [
-        f"      {encoded[-1]}"
-    ]
