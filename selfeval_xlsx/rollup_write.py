@@ -1143,8 +1143,8 @@ class _SheetRows:
         self.rows: list[tuple[int, str]] = []  # (1-based row number, XML)
         self._formats: list[Format] = []
         self._fields: dict[int, str] = {}  # id of a format → its field
-        self._open = f'" spans="1:{ncols}"'  # every record, the title and the header span all columns
-        self._heights: dict[float | None, str] = {}  # a row's height → its row element's rest
+        self._spans = f' spans="1:{ncols}"'  # every record, the title and the header span all columns
+        self._heights: dict[float | None, str] = {}  # a row's height → its row element after r="…"
 
     def field(self, fmt: Format | None) -> str:
         """What stands for ``fmt``'s ``s`` attribute in a cell."""
@@ -1174,14 +1174,14 @@ class _SheetRows:
         default)."""
         head = self._heights.get(height)
         if head is None:
-            head = self._open
+            head = self._spans
             if height is not None:
                 px = int(height * 4.0 / 3.0 + 0.5)  # as set_row: heights are whole pixels
                 if px != 20:
                     head += f' ht="{px * 0.75:.16g}" customHeight="1"'
             head = self._heights[height] = head + ">"
         r = i + 1
-        self.rows.append((r, f'<row r="{r}{head}{"".join(cells)}</row>'))
+        self.rows.append((r, f'<row r="{r}"{head}{"".join(cells)}</row>'))
 
     def xml(self, theirs: list[tuple[int, str]]) -> str:
         """The ``<sheetData>`` content: these rows and ``theirs`` (xlsxwriter's), in row order, each
