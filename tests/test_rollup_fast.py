@@ -1,7 +1,8 @@
 """The roll-up's fast writing paths write exactly what the plain ones write.
 
 ``_Writer._records`` inlines :meth:`~selfeval_xlsx.rollup_write._Writer.put` and writes most of a table's
-records into xlsxwriter's package itself (``_splice``, their text held in the cells), and ``_widths`` skips
+records into xlsxwriter's package itself (``_splice``, their text held in the cells), ``_table`` gives
+xlsxwriter a table's first record only (``_splice`` writes its whole range), and ``_widths`` skips
 the fixed-width columns; every part of the workbook is compared byte for byte with what the plain
 cell-by-cell loop writes through xlsxwriter, once each shared string is put in its cell. (Both go through
 xlsxwriter's public API: the roll-up overrides none of its private methods, issue 18.)"""
@@ -58,6 +59,23 @@ def _plain_defer(self: rollup_write._Writer, ws: Worksheet, ncols: int, rows: li
         rollup_write.write_row(ws, i, cells, height)
 
 
+def _plain_table(
+    self: rollup_write._Writer, ws: Worksheet, name: str, cols: Sequence[rollup_write._Col], last: int
+) -> None:
+    """The table given its whole range (``_table`` gives xlsxwriter its first record, ``_splice`` the rest)."""
+    ws.add_table(
+        1,
+        0,
+        last,
+        len(cols) - 1,
+        {
+            "name": name,
+            "style": "Table Style Light 1",
+            "columns": [{"header": c.header, "header_format": self.fmt("header")} for c in cols],
+        },
+    )
+
+
 def _plain_widths(ws: Worksheet, cols: Sequence[rollup_write._Col], rows: Sequence[Any]) -> list[int]:
     """Column widths measured on every column, fixed ones too (``_widths`` skips those)."""
     widest = [rollup_write._text_width(c.header, "text") // 2 + 2 for c in cols]
@@ -95,6 +113,7 @@ def _plain_parts(roll: Rollup, monkeypatch: pytest.MonkeyPatch) -> dict[str, byt
     with monkeypatch.context() as m:
         m.setattr(rollup_write._Writer, "_records", _plain_records)
         m.setattr(rollup_write._Writer, "defer", _plain_defer)
+        m.setattr(rollup_write._Writer, "_table", _plain_table)
         m.setattr(rollup_write, "_widths", _plain_widths)
         return _parts(roll)
 
@@ -144,8 +163,21 @@ def big() -> Rollup:
     return roll
 
 
+def zeros() -> Rollup:
+    """Numbers that compare equal but show differently: 0 and −0 (a score of −0.001 rounded), 1.5 in
+    three forms; each cell must show its own (the fast path renders a value once per column)."""
+    roll = sample()
+    first = roll.panel[0]
+    scores = [D("0"), D("-0.00"), 0, D("-0"), D("1.5"), D("1.50"), D("-0.00"), D("0.0")]
+    roll.panel = [dataclasses.replace(first, member=m, score=s) for m, s in enumerate(scores, 1)]
+    roll.indicators = [dataclasses.replace(roll.indicators[0], seq=s, weight=w) for s, w in enumerate(scores)]
+    for township, score in zip(roll.townships, scores, strict=False):  # 汇总, written by xlsxwriter
+        township.output_score = score
+    return roll
+
+
 @pytest.mark.parametrize(
-    "make", [sample, odd, big, lambda: Rollup("410522", "安阳县", None, "default", "0.1.0", "")]
+    "make", [sample, odd, big, zeros, lambda: Rollup("410522", "安阳县", None, "default", "0.1.0", "")]
 )
 def test_fast_paths_write_the_same_workbook(
     make: Callable[[], Rollup], monkeypatch: pytest.MonkeyPatch
@@ -215,6 +247,7 @@ def test_spliced_records_read_back_the_same(
     with monkeypatch.context() as m:
         m.setattr(rollup_write._Writer, "_records", _plain_records)
         m.setattr(rollup_write._Writer, "defer", _plain_defer)
+        m.setattr(rollup_write._Writer, "_table", _plain_table)
         plain = book()
     for ws in plain.worksheets:
         other = fast[ws.title]
