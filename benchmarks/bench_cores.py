@@ -140,6 +140,7 @@ def worker_parts(inbox: Path, files: int, repeat: int, completed: bool) -> dict[
         sent = [pickle.dumps(r, protocol=pickle.HIGHEST_PROTOCOL) for r in results]
 
         def fresh_rows() -> None:
+            worker.close_spool()
             shutil.rmtree(staging / "rows")
             (staging / "rows").mkdir()
 

@@ -57,7 +57,7 @@ from .rollup import FileRow, Rollup
 from .rules import Rules, load_rules
 from .runlog import RUN_LOG, log_to, stop_log
 from .signing import NO_KEYS, KeyRing
-from .worker import OUTPUT_ERRNOS, Processed, Task, process, remember_rules
+from .worker import OUTPUT_ERRNOS, Processed, Task, close_spool, process, remember_rules
 
 __all__ = ["STAGING_PREFIX", "MergeResult", "Processed", "atomic_file", "atomic_write", "merge", "name_rank"]
 
@@ -311,7 +311,10 @@ def _finish(
     """Score every item (in ``pool`` when given), settle resubmissions, write every output."""
     outdir, staging = ws.outdir, ws.staging
     year = o.year
-    processed = list(_run(tasks, pool, o.jobs, o.progress))
+    try:
+        processed = list(_run(tasks, pool, o.jobs, o.progress))
+    finally:
+        close_spool()  # the rows this process spooled (the first file, or all of them with one job)
     RUN_LOG.info("processed %s items in %.2fs", len(processed), time.perf_counter() - started)
 
     rejected: list[FileRow] = [

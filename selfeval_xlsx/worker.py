@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import errno as _errno
 import io
+import itertools
+import os
 import pickle
 import time
 from collections.abc import Mapping
@@ -254,15 +256,70 @@ def _stage_report(scored: Scored, task: Task, item: Item) -> str:
 
 
 def _spool(task: Task, item: Item, rows: tuple[list, list, list]) -> str:
-    """Pickle a file's indicator, panel and finding rows into the staging folder; return the name.
+    """Append a file's indicator, panel and finding rows to this process's spool file in the staging
+    folder; return where they are (``rows/<file>.pkl#<offset>``, one pickle at that offset).
 
     The main process holds only one row per township; each roll-up's rows are read back while its
-    workbook is written, so a merge's memory does not grow with the number of files.
+    workbook is written, so a merge's memory does not grow with the number of files. One spool file per
+    process (not one per workbook) spares a file's creation and removal for every workbook.
     """
-    name = f"rows/{item.sha256[:24]}.pkl"
-    with _staging_writes(), open(Path(task.staging) / name, "wb") as fh:
-        pickle.dump(rows, fh, protocol=pickle.HIGHEST_PROTOCOL)
-    return name
+    data = pickle.dumps(rows, protocol=pickle.HIGHEST_PROTOCOL)
+    with _staging_writes():
+        return _row_spool(Path(task.staging)).append(data)
+
+
+class _RowSpool:
+    """This process's spool file in one staging folder's ``rows/``: each workbook's rows appended as one
+    pickle, flushed at once, so that the main process (or a worker writing a roll-up) can read any record
+    written before. A failed write gives the file up: the next record starts a new file, so an offset
+    handed out always points at a whole record."""
+
+    def __init__(self, staging: Path, number: int) -> None:
+        self.staging, self.pid = staging, os.getpid()
+        self.name = f"rows/{self.pid}-{number}.pkl"
+        self.fh = open(staging / self.name, "xb")  # noqa: SIM115 (kept open across files, closed by close())
+        self.size = 0
+
+    def append(self, data: bytes) -> str:
+        """Write one record; return its ``name#offset``."""
+        try:
+            self.fh.write(data)
+            self.fh.flush()
+        except BaseException:
+            _close_spool()
+            raise
+        where = f"{self.name}#{self.size}"
+        self.size += len(data)
+        return where
+
+    def close(self) -> None:
+        if self.pid == os.getpid():  # a forked worker leaves the main process's file alone
+            self.fh.close()
+
+
+_SPOOL: list[_RowSpool] = []  # at most one: this process's open spool file
+_SPOOL_FILES = itertools.count()
+
+
+def _row_spool(staging: Path) -> _RowSpool:
+    """This process's spool file in ``staging``, opened on first use (a forked worker, or a new staging
+    folder, opens its own)."""
+    if _SPOOL and (_SPOOL[0].pid != os.getpid() or _SPOOL[0].staging != staging):
+        _close_spool()
+    if not _SPOOL:
+        _SPOOL.append(_RowSpool(staging, next(_SPOOL_FILES)))
+    return _SPOOL[0]
+
+
+def _close_spool() -> None:
+    while _SPOOL:
+        _SPOOL.pop().close()
+
+
+def close_spool() -> None:
+    """Close this process's spool file (the main process, once every file is processed: a staging folder
+    with an open file in it cannot be removed on Windows). Workers' files close when they exit."""
+    _close_spool()
 
 
 OUTPUT_ERRNOS = {
