@@ -20,7 +20,7 @@ from typing import Any
 from . import messages
 from .errors import StagingWriteError
 from .findings import Finding, make
-from .intake import ChangedFile, Item, generated_by_tool
+from .intake import ChangedFile, Item, Rejected, generated_by_tool, refused
 from .layout import DEFAULT_KIND, KINDS
 from .limits import Limits
 from .output import (
@@ -60,6 +60,9 @@ class Processed:
     kind: str = DEFAULT_KIND  # 评价类型: 整体 / 项目
     project: str = ""  # 项目名称 when kind is 项目
     email_from: str = ""  # From header of the e-mail the file came in ('' when not from an e-mail)
+    #: an Item whose kind intake left to the worker (``collect(defer=True)``) and that is no workbook to
+    #: read: the entry intake would have rejected, which ``merge`` puts back among intake's rejected
+    refused: Rejected | None = None
 
     @property
     def identity(self) -> tuple[str, int | None, str, str]:
@@ -140,6 +143,9 @@ def _process_unsafe(task: Task) -> Processed:
         return Processed(
             **base, valid=False, findings=[*item.findings, make("file-changed", message, file=item.name)]
         )
+    refusal = refused(item, data, task.limits)
+    if refusal is not None:
+        return Processed(**base, valid=False, findings=list(refusal.findings), refused=refusal)
     scored = score_workbook(data, name=item.name, rules=_rules(task.rules), limits=task.limits)
     generated = generated_by_tool(data)
     # A roll-up workbook (merged as a unit) is never a valid township workbook: it is looked for only
