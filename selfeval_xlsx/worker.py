@@ -143,10 +143,13 @@ def _process_unsafe(task: Task) -> Processed:
         return Processed(
             **base, valid=False, findings=[*item.findings, make("file-changed", message, file=item.name)]
         )
-    refusal = refused(item, data, task.limits)
+    scored = score_workbook(data, name=item.name, rules=_rules(task.rules), limits=task.limits)
+    # An Item intake did not sniff (kind DEFERRED) that is no .xlsx/.xlsm package: the reader's package
+    # check sniffs it first and refuses it before reading a cell, so only a document left empty needs
+    # the sniff again (refused() is exact either way).
+    refusal = None if scored.doc.data else refused(item, data, task.limits)
     if refusal is not None:
         return Processed(**base, valid=False, findings=list(refusal.findings), refused=refusal)
-    scored = score_workbook(data, name=item.name, rules=_rules(task.rules), limits=task.limits)
     generated = generated_by_tool(data)
     # A roll-up workbook (merged as a unit) is never a valid township workbook: it is looked for only
     # among the invalid ones, which spares every valid file a second opening of its zip.
