@@ -5,7 +5,8 @@ e-mails in memory, and sorts everything it finds into three lists:
 
 - :class:`Item`: a workbook that :func:`~selfeval_xlsx.safety.check_workbook` found safe to open (with
   ``check=False``, one whose bytes say it is an .xlsx/.xlsm: the reader runs the same check later, and
-  its findings are the same, so a merge does not inflate every package twice);
+  its findings are the same, so a merge does not inflate every package twice; with ``defer=True``, an
+  inbox file with a workbook's name and a zip's bytes, whose kind :func:`refused` decides in the worker);
 - :class:`Rejected`: something that looks like a submission but cannot be read (old ``.xls``, WPS
   ``.et``, ``.xlsb``, password-protected, corrupt, a zip bomb, a PDF renamed ``.xlsx``…), with findings
   telling the township what to do;
@@ -67,6 +68,7 @@ from .sniff import (
     READABLE_KINDS,
     UNREADABLE_WORKBOOK_KINDS,
     WORKBOOK_SUFFIXES,
+    ZIP_MAGICS,
     kind_of,
     sniff,
 )
@@ -80,6 +82,7 @@ __all__ = [
     "Skipped",
     "collect",
     "generated_by_tool",
+    "refused",
     "safe_name",
 ]
 
@@ -103,7 +106,7 @@ class Item:
     name: str  # display name: '宋营镇2023.xlsx', 'mail.eml › 附件.xlsx', 'a.zip › dir/b.xlsx'
     origin: str  # inbox-relative path of the file on disk that held it
     held: bytes  # the bytes, for members of archives and e-mails; b'' when ``path`` is set
-    kind: str  # 'xlsx' | 'xlsm'
+    kind: str  # 'xlsx' | 'xlsm' | DEFERRED ('': not sniffed yet, see :func:`refused`)
     sha256: str
     mtime: float  # of the file on disk
     email_date: datetime | None  # Date header of the e-mail it came from
@@ -188,19 +191,25 @@ class _Blob:
         return PurePosixPath(self.name.rsplit(SEP, 1)[-1]).suffix.lower()
 
 
-def collect(inbox: Path, limits: Limits = DEFAULT_LIMITS, *, check: bool = True) -> Intake:
+def collect(
+    inbox: Path, limits: Limits = DEFAULT_LIMITS, *, check: bool = True, defer: bool = False
+) -> Intake:
     """Walk ``inbox`` recursively and return every file's fate, without modifying anything.
 
     ``check=False`` leaves :func:`~selfeval_xlsx.safety.check_workbook` of .xlsx/.xlsm packages to the
     reader (:func:`~selfeval_xlsx.reader.read_workbook` runs it first; ``merge`` uses this, so the check
     runs once, in the worker processes); formats that cannot be read are still Rejected here.
-    Raises only for a bad ``inbox`` argument (missing, not a folder); every problem with a file becomes a
-    Skipped or Rejected entry.
+    ``defer=True`` (with ``check=False``; ``merge``) also leaves the sniffing of an inbox file with a
+    workbook's name and a zip's bytes (nearly every submission) to the worker: it is an :class:`Item` of
+    kind :data:`DEFERRED`, and :func:`refused` gives the Rejected entry it would have been here. Only the
+    kind waits: the bytes are read and hashed here, so copies, counts and changed files are decided as
+    before. Raises only for a bad ``inbox`` argument (missing, not a folder); every problem with a file
+    becomes a Skipped or Rejected entry.
     """
     root = Path(inbox).resolve(strict=True)
     if not root.is_dir():
         raise NotADirectoryError(f"not a folder: {inbox}")
-    collector = _Collector(root, limits, check)
+    collector = _Collector(root, limits, check, defer and not check)
     collector.walk(root, "", 0)
     return collector.result()
 
@@ -224,10 +233,11 @@ def collect_file(path: Path, limits: Limits = DEFAULT_LIMITS) -> Intake:
 
 
 class _Collector:
-    def __init__(self, root: Path, limits: Limits, check: bool = True) -> None:
+    def __init__(self, root: Path, limits: Limits, check: bool = True, defer: bool = False) -> None:
         self.root = root
         self.limits = limits
         self.check = check
+        self.defer = defer
         self.items: list[Item] = []
         self.skipped: list[Skipped] = []
         self.rejected: list[Rejected] = []
@@ -375,11 +385,12 @@ class _Collector:
             self._classify(blob)
         except Exception:  # a hostile file must never stop the batch
             sha = hashlib.sha256(blob.data).hexdigest()
-            message = text("corrupt-workbook", "structure")
-            finding = make("corrupt-workbook", message, file=blob.name)
-            self._reject(blob.name, blob.origin, "unknown", sha, [finding], blob)
+            self._reject(blob.name, blob.origin, "unknown", sha, [_structure(blob.name)], blob)
 
     def _classify(self, blob: _Blob) -> None:
+        if self.defer and blob.path and blob.suffix in WORKBOOK_SUFFIXES and blob.data.startswith(ZIP_MAGICS):
+            self._workbook(blob, DEFERRED)  # whatever its kind, it goes to _workbook: see refused()
+            return
         kind = kind_of(blob.data, blob.name)
         if kind in CONTAINER_KINDS and not (kind == "zip" and blob.suffix in WORKBOOK_SUFFIXES):
             self._container(blob, kind)
@@ -403,13 +414,10 @@ class _Collector:
 
     def _workbook(self, blob: _Blob, kind: str) -> None:
         sha = hashlib.sha256(blob.data).hexdigest()
-        found = (
-            check_workbook(blob.data, blob.name, self.limits)
-            if self.check or kind not in READABLE_KINDS
-            else []
-        )
+        readable = kind in READABLE_KINDS or kind == DEFERRED
+        found = check_workbook(blob.data, blob.name, self.limits) if self.check or not readable else []
         findings = [*blob.findings, *found]
-        if kind not in READABLE_KINDS or any(f.severity == "error" for f in found):
+        if not readable or any(f.severity == "error" for f in found):
             self._reject(blob.name, blob.origin, kind, sha, findings, blob)
             return
         path = os.path.abspath(blob.path) if blob.path else ""
@@ -605,6 +613,35 @@ class _Collector:
         items.sort(key=key)
         rejected.sort(key=key)
         return Intake(items, skipped, rejected, len(items) + len(skipped) + len(rejected))
+
+
+#: The kind of an Item whose bytes are not sniffed yet (``collect(defer=True)``): see :func:`refused`.
+DEFERRED = ""
+
+
+def refused(item: Item, data: bytes, limits: Limits = DEFAULT_LIMITS) -> Rejected | None:
+    """For an Item of kind :data:`DEFERRED` and its bytes ``data``: the Rejected entry :func:`collect`
+    would have made of it without ``defer`` (its bytes are not an .xlsx/.xlsm package: an .xlsb, an .ods,
+    a plain zip renamed), or None when it is a workbook to read. The same steps as the collector's
+    (sniff, then the package check of an unreadable kind), in the worker that reads the file anyway.
+    Never raises."""
+    if item.kind != DEFERRED:
+        return None
+    try:
+        kind = kind_of(data, item.name)
+        if kind in READABLE_KINDS:
+            return None
+        findings = (*item.findings, *check_workbook(data, item.name, limits))
+    except Exception:  # as _Collector._consider: a hostile file must never stop the batch
+        kind, findings = "unknown", (_structure(item.name),)
+    return Rejected(
+        item.name, item.origin, kind, item.sha256, findings, item.email_from, item.email_date, item.mtime
+    )
+
+
+def _structure(name: str) -> Finding:
+    """A file whose structure broke the intake itself."""
+    return make("corrupt-workbook", text("corrupt-workbook", "structure"), file=name)
 
 
 # ------------------------------------------------------------------------------------------------

@@ -57,7 +57,7 @@ from .rollup import FileRow, Rollup
 from .rules import Rules, load_rules
 from .runlog import RUN_LOG, log_to, stop_log
 from .signing import NO_KEYS, KeyRing
-from .worker import OUTPUT_ERRNOS, Processed, Task, process, remember_rules
+from .worker import OUTPUT_ERRNOS, Processed, Task, close_spool, process, remember_rules
 
 __all__ = ["STAGING_PREFIX", "MergeResult", "Processed", "atomic_file", "atomic_write", "merge", "name_rank"]
 
@@ -149,7 +149,8 @@ def merge(
     inbox, outdir = Path(inbox), Path(outdir)
     rules = rules or load_rules()
     check_folders(inbox, outdir)
-    intake: Intake = collect(inbox, limits, check=False)  # workers check each package as they read it
+    # workers check each package as they read it, and sniff the files intake left to them
+    intake: Intake = collect(inbox, limits, check=False, defer=True)
     if not intake.items and not intake.rejected:
         raise NothingToMerge(_nothing_to_merge(inbox, intake))
     tracker = _Progress(progress)
@@ -311,7 +312,11 @@ def _finish(
     """Score every item (in ``pool`` when given), settle resubmissions, write every output."""
     outdir, staging = ws.outdir, ws.staging
     year = o.year
-    processed = list(_run(tasks, pool, o.jobs, o.progress))
+    try:
+        processed = list(_run(tasks, pool, o.jobs, o.progress))
+    finally:
+        close_spool()  # the rows this process spooled (the first file, or all of them with one job)
+    processed = _refused_at_intake(intake, processed)
     RUN_LOG.info("processed %s items in %.2fs", len(processed), time.perf_counter() - started)
 
     rejected: list[FileRow] = [
@@ -383,6 +388,19 @@ def _finish(
     result.reminders = [ws.outdir / DRAFTS / p.name for p in reminders]
     result.ledger_findings = ledger_found
     return result
+
+
+def _refused_at_intake(intake: Intake, processed: list[Processed]) -> list[Processed]:
+    """Put the files a worker found intake would have rejected (``collect(defer=True)``, see
+    :func:`selfeval_xlsx.intake.refused`) back among intake's rejected entries, in intake's order, as if
+    intake had sniffed them itself; return the other results."""
+    refused = [p.refused for p in processed if p.refused is not None]
+    if not refused:
+        return processed
+    gone = {(r.origin, r.name) for r in refused}
+    intake.items = [i for i in intake.items if (i.origin, i.name) not in gone]
+    intake.rejected = sorted([*intake.rejected, *refused], key=lambda r: (r.origin, r.name))
+    return [p for p in processed if p.refused is None]
 
 
 def _apply_round(

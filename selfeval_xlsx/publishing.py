@@ -248,7 +248,9 @@ class Spool:
         for name in self.files:
             if not name:
                 continue
-            with open(self.staging / name, "rb") as fh:
+            path, _, offset = name.partition("#")  # worker._spool: 'rows/<file>.pkl#<offset>'
+            with open(self.staging / path, "rb") as fh:
+                fh.seek(int(offset or 0))
                 indicators, panel, findings = pickle.load(fh)
             drop = self.excluded.get(name)
             if drop:  # a roll-up's rows of units counted from another file

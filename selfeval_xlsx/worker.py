@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import errno as _errno
 import io
+import itertools
+import os
 import pickle
 import time
 from collections.abc import Mapping
@@ -18,7 +20,7 @@ from typing import Any
 from . import messages
 from .errors import StagingWriteError
 from .findings import Finding, make
-from .intake import ChangedFile, Item, generated_by_tool
+from .intake import ChangedFile, Item, Rejected, generated_by_tool, refused
 from .layout import DEFAULT_KIND, KINDS
 from .limits import Limits
 from .output import (
@@ -58,6 +60,9 @@ class Processed:
     kind: str = DEFAULT_KIND  # 评价类型: 整体 / 项目
     project: str = ""  # 项目名称 when kind is 项目
     email_from: str = ""  # From header of the e-mail the file came in ('' when not from an e-mail)
+    #: an Item whose kind intake left to the worker (``collect(defer=True)``) and that is no workbook to
+    #: read: the entry intake would have rejected, which ``merge`` puts back among intake's rejected
+    refused: Rejected | None = None
 
     @property
     def identity(self) -> tuple[str, int | None, str, str]:
@@ -139,6 +144,12 @@ def _process_unsafe(task: Task) -> Processed:
             **base, valid=False, findings=[*item.findings, make("file-changed", message, file=item.name)]
         )
     scored = score_workbook(data, name=item.name, rules=_rules(task.rules), limits=task.limits)
+    # An Item intake did not sniff (kind DEFERRED) that is no .xlsx/.xlsm package: the reader's package
+    # check sniffs it first and refuses it before reading a cell, so only a document left empty needs
+    # the sniff again (refused() is exact either way).
+    refusal = None if scored.doc.data else refused(item, data, task.limits)
+    if refusal is not None:
+        return Processed(**base, valid=False, findings=list(refusal.findings), refused=refusal)
     generated = generated_by_tool(data)
     # A roll-up workbook (merged as a unit) is never a valid township workbook: it is looked for only
     # among the invalid ones, which spares every valid file a second opening of its zip.
@@ -254,15 +265,70 @@ def _stage_report(scored: Scored, task: Task, item: Item) -> str:
 
 
 def _spool(task: Task, item: Item, rows: tuple[list, list, list]) -> str:
-    """Pickle a file's indicator, panel and finding rows into the staging folder; return the name.
+    """Append a file's indicator, panel and finding rows to this process's spool file in the staging
+    folder; return where they are (``rows/<file>.pkl#<offset>``, one pickle at that offset).
 
     The main process holds only one row per township; each roll-up's rows are read back while its
-    workbook is written, so a merge's memory does not grow with the number of files.
+    workbook is written, so a merge's memory does not grow with the number of files. One spool file per
+    process (not one per workbook) spares a file's creation and removal for every workbook.
     """
-    name = f"rows/{item.sha256[:24]}.pkl"
-    with _staging_writes(), open(Path(task.staging) / name, "wb") as fh:
-        pickle.dump(rows, fh, protocol=pickle.HIGHEST_PROTOCOL)
-    return name
+    data = pickle.dumps(rows, protocol=pickle.HIGHEST_PROTOCOL)
+    with _staging_writes():
+        return _row_spool(Path(task.staging)).append(data)
+
+
+class _RowSpool:
+    """This process's spool file in one staging folder's ``rows/``: each workbook's rows appended as one
+    pickle, flushed at once, so that the main process (or a worker writing a roll-up) can read any record
+    written before. A failed write gives the file up: the next record starts a new file, so an offset
+    handed out always points at a whole record."""
+
+    def __init__(self, staging: Path, number: int) -> None:
+        self.staging, self.pid = staging, os.getpid()
+        self.name = f"rows/{self.pid}-{number}.pkl"
+        self.fh = open(staging / self.name, "xb")  # noqa: SIM115 (kept open across files, closed by close())
+        self.size = 0
+
+    def append(self, data: bytes) -> str:
+        """Write one record; return its ``name#offset``."""
+        try:
+            self.fh.write(data)
+            self.fh.flush()
+        except BaseException:
+            _close_spool()
+            raise
+        where = f"{self.name}#{self.size}"
+        self.size += len(data)
+        return where
+
+    def close(self) -> None:
+        if self.pid == os.getpid():  # a forked worker leaves the main process's file alone
+            self.fh.close()
+
+
+_SPOOL: list[_RowSpool] = []  # at most one: this process's open spool file
+_SPOOL_FILES = itertools.count()
+
+
+def _row_spool(staging: Path) -> _RowSpool:
+    """This process's spool file in ``staging``, opened on first use (a forked worker, or a new staging
+    folder, opens its own)."""
+    if _SPOOL and (_SPOOL[0].pid != os.getpid() or _SPOOL[0].staging != staging):
+        _close_spool()
+    if not _SPOOL:
+        _SPOOL.append(_RowSpool(staging, next(_SPOOL_FILES)))
+    return _SPOOL[0]
+
+
+def _close_spool() -> None:
+    while _SPOOL:
+        _SPOOL.pop().close()
+
+
+def close_spool() -> None:
+    """Close this process's spool file (the main process, once every file is processed: a staging folder
+    with an open file in it cannot be removed on Windows). Workers' files close when they exit."""
+    _close_spool()
 
 
 OUTPUT_ERRNOS = {

@@ -496,3 +496,42 @@ def test_items_from_an_email_carry_its_sender() -> None:
         "梨园镇财政所 <lyz@example.cn>"
     )
     assert got["洨河镇.xlsx"].email_from == ""
+
+
+def test_sniffing_left_to_the_worker_gives_every_file_the_same_fate(inbox: Path) -> None:
+    """``collect(defer=True)`` (merge) leaves the kind of inbox files with a workbook's name and a zip's
+    bytes to the worker; ``refused`` there gives the very Rejected entries intake makes itself."""
+    plain = collect(inbox, check=False)
+    deferred = collect(inbox, check=False, defer=True)
+    waiting = [i for i in deferred.items if i.kind == intake_module.DEFERRED]
+    moved = [r for i in waiting if (r := intake_module.refused(i, i.data)) is not None]
+    assert waiting and {r.kind for r in moved} >= {"docx", "xlsb"}  # 其实是Word.xlsx, 二进制.xlsb
+    assert all(i.path for i in waiting)  # only files on disk, never members held in memory
+    gone = {r.name for r in moved}
+    assert [i.name for i in deferred.items if i.name not in gone] == [i.name for i in plain.items]
+    rejected = sorted([*deferred.rejected, *moved], key=lambda r: (r.origin, r.name))
+    assert rejected == plain.rejected
+    assert deferred.skipped == plain.skipped and deferred.seen == plain.seen
+
+
+def test_a_merge_gives_every_file_the_same_fate_whoever_sniffs_it(
+    inbox: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import json
+
+    from selfeval_xlsx import api
+    from selfeval_xlsx import merge as merge_module
+
+    def outcome(out: Path) -> tuple[object, ...]:
+        result = api.merge(inbox, out, jobs=2)
+        data = json.loads((out / "rollup.json").read_text(encoding="utf-8"))
+        for roll in data["rollups"]:
+            roll.pop("generated", None)
+        drafts = sorted(p.name for p in (out / "drafts").iterdir())
+        return result.counts, result.rejected, result.skipped, result.superseded, data, drafts
+
+    deferred = outcome(tmp_path / "deferred")
+    real = merge_module.collect
+    monkeypatch.setattr(merge_module, "collect", lambda *a, **k: real(*a, **{**k, "defer": False}))
+    assert outcome(tmp_path / "sniffed") == deferred
+    assert deferred[0]["rejected"] >= 13  # type: ignore[index]
