@@ -321,7 +321,7 @@ def write_rollups(
         fh.write(b'{\n  "tool_version": ' + ascii_text(__version__).encode() + b',\n  "rollups": [')
         done: Iterable[tuple[Path, Path]]  # (workbook, its spooled part of rollup.json)
         if pool is not None and len(spooled) > 1:
-            done = pool.map(write_rollup, [outdir] * len(spooled), *zip(*spooled, strict=True))
+            done = _shared_out(outdir, spooled, pool)
         else:
             done = (write_rollup(outdir, roll, spool) for roll, spool in spooled)
         for i, (target, part) in enumerate(done):
@@ -333,6 +333,32 @@ def write_rollups(
         fh.write(b"\n  ]\n}" if spooled else b"]\n}")
     out.append(target_json)
     return out
+
+
+def _shared_out(
+    outdir: Path, spooled: list[tuple[Rollup, Spool]], pool: ProcessPoolExecutor
+) -> list[tuple[Path, Path]]:
+    """Write the roll-ups in ``pool`` and in this process at once; return them in ``spooled``'s order.
+
+    The largest go to the workers first; this process, otherwise idle until they are done, takes the
+    smallest ones that no worker has started yet (``Future.cancel`` succeeds only on a task still
+    waiting). Three counties on two workers end with one worker writing the third county alone."""
+    order = sorted(range(len(spooled)), key=lambda i: -len(spooled[i][1].files))
+    futures = {i: pool.submit(write_rollup, outdir, *spooled[i]) for i in order}
+    done: dict[int, tuple[Path, Path]] = {}
+    try:
+        for i in reversed(order):
+            if not futures[i].cancel():
+                break  # a worker has it, and the larger ones before it
+            done[i] = write_rollup(outdir, *spooled[i])
+        for i in order:
+            if i not in done:
+                done[i] = futures[i].result()
+    except BaseException:
+        for f in futures.values():
+            f.cancel()
+        raise
+    return [done[i] for i in range(len(spooled))]
 
 
 def write_rollup(outdir: Path, roll: Rollup, spool: Spool) -> tuple[Path, Path]:
