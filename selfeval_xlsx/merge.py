@@ -374,7 +374,7 @@ def _finish(
     )
     for roll, spool in spooled:
         spool.signer = o.keys.signer_for(roll.county_code)
-    tops = write_rollups(ws.new, spooled, pool)
+    tops = write_rollups(ws.new, spooled, pool, o.jobs or os.cpu_count() or 1)
     rollups = [roll for roll, _ in spooled]
     RUN_LOG.info("counts %s in %.2fs; publishing", counts, time.perf_counter() - started)
     if ws.log_sink is not None:  # merge.log is complete: it is published with the outputs

@@ -307,13 +307,25 @@ def _project(p: Processed) -> str:
     return f"_{p.project}" if p.kind == "项目" and p.project else ""
 
 
+#: With at most this many roll-ups per worker, the main process writes some too (see :func:`_shared_out`).
+SHARE_PER_WORKER = 3
+
+
 def write_rollups(
-    outdir: Path, spooled: list[tuple[Rollup, Spool]], pool: ProcessPoolExecutor | None = None
+    outdir: Path,
+    spooled: list[tuple[Rollup, Spool]],
+    pool: ProcessPoolExecutor | None = None,
+    workers: int = 1,
 ) -> list[Path]:
     """Write each roll-up's workbook and its part of ``rollup.json`` into ``outdir`` (the staging
     folder's ``new/``), one roll-up in memory at a time; return the paths written.
 
-    With several roll-ups (counties) and jobs, the workbooks are written in worker processes."""
+    With several roll-ups (counties) and a pool of ``workers``, the workbooks are written in the worker
+    processes, largest first. With few roll-ups per worker (≤ :data:`SHARE_PER_WORKER`), one worker
+    would be left writing the last county alone: the main process then takes the smallest ones no worker
+    has started. With more, largest-first balances the workers, and the main process, which holds every
+    file's result, does not add a roll-up's memory to its own (measured at 10,000 files in 26 counties:
+    no faster, peak 172 → 221 MB)."""
 
     out = []
     target_json = outdir / "rollup.json"
@@ -321,7 +333,7 @@ def write_rollups(
         fh.write(b'{\n  "tool_version": ' + ascii_text(__version__).encode() + b',\n  "rollups": [')
         done: Iterable[tuple[Path, Path]]  # (workbook, its spooled part of rollup.json)
         if pool is not None and len(spooled) > 1:
-            done = _shared_out(outdir, spooled, pool)
+            done = _shared_out(outdir, spooled, pool, len(spooled) <= SHARE_PER_WORKER * workers)
         else:
             done = (write_rollup(outdir, roll, spool) for roll, spool in spooled)
         for i, (target, part) in enumerate(done):
@@ -336,18 +348,20 @@ def write_rollups(
 
 
 def _shared_out(
-    outdir: Path, spooled: list[tuple[Rollup, Spool]], pool: ProcessPoolExecutor
+    outdir: Path, spooled: list[tuple[Rollup, Spool]], pool: ProcessPoolExecutor, share: bool = True
 ) -> list[tuple[Path, Path]]:
-    """Write the roll-ups in ``pool`` and in this process at once; return them in ``spooled``'s order.
+    """Write the roll-ups in ``pool``, largest first, and with ``share`` in this process too; return
+    them in ``spooled``'s order.
 
-    The largest go to the workers first; this process, otherwise idle until they are done, takes the
-    smallest ones that no worker has started yet (``Future.cancel`` succeeds only on a task still
-    waiting). Three counties on two workers end with one worker writing the third county alone."""
+    This process, otherwise idle until the workers are done, takes the smallest roll-ups no worker has
+    started yet (``Future.cancel`` succeeds only on a task still waiting). Without it, three counties on
+    two workers end with one worker writing the third county alone: `merge --no-completed` of 1,000
+    files in three counties, 3.08 → 2.85 s (median of 6 paired runs)."""
     order = sorted(range(len(spooled)), key=lambda i: -len(spooled[i][1].files))
     futures = {i: pool.submit(write_rollup, outdir, *spooled[i]) for i in order}
     done: dict[int, tuple[Path, Path]] = {}
     try:
-        for i in reversed(order):
+        for i in reversed(order) if share else ():
             if not futures[i].cancel():
                 break  # a worker has it, and the larger ones before it
             done[i] = write_rollup(outdir, *spooled[i])

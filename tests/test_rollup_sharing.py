@@ -68,3 +68,16 @@ def test_rollup_json_lists_the_counties_in_the_same_order_whatever_the_jobs(tmp_
         return [(r["county"], r["year"], len(r["townships"])) for r in data["rollups"]]
 
     assert years("one") == years("two") and len(years("one")) == 2
+
+
+def test_with_many_rollups_per_worker_the_main_process_writes_none(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(publishing, "write_rollup", fake_write)
+    names = "甲乙丙丁戊己"
+    with ProcessPoolExecutor(max_workers=1) as pool:
+        done = publishing._shared_out(
+            tmp_path, spooled([(n, i) for i, n in enumerate(names)]), pool, share=False
+        )  # type: ignore[arg-type]
+    assert [p.name for p, _ in done] == list(names)
+    assert str(os.getpid()) not in {(tmp_path / f"{n}.txt").read_text(encoding="utf-8") for n in names}
