@@ -60,7 +60,7 @@ def measure(
     sums: dict[str, str] = {}
     real = publishing.write_rollups
 
-    def timed(outdir, spooled, pool=None):  # type: ignore[no-untyped-def]
+    def timed(outdir, spooled, pool=None, workers=1):  # type: ignore[no-untyped-def]
         nonlocal townships, sums
         townships = sum(len(roll.townships) for roll, _ in spooled)
         if fixed:
@@ -81,7 +81,7 @@ def measure(
                 timings.append(time.process_time() - start)
                 if fixed and i == 0:
                     sums = digests(target)
-        return real(outdir, spooled, pool)
+        return real(outdir, spooled, pool, workers)
 
     with tempfile.TemporaryDirectory() as tmp:
         box = Path(tmp) / "inbox"
