@@ -19,21 +19,30 @@ SAMPLES = Path(__file__).resolve().parents[1] / "samples"
 
 
 def fake_write(outdir: Path, roll: SimpleNamespace, spool: SimpleNamespace) -> tuple[Path, Path]:
-    """Stands in for ``write_rollup``: says which process wrote which roll-up (a worker takes a while)."""
+    """Stands in for ``write_rollup``: records which process wrote which roll-up, in the order written
+    (a second write of one roll-up fails: the file is opened with "x")."""
     if roll.name == "坏":
         raise OSError("磁盘已满")
-    if os.getpid() != roll.main_pid:
-        time.sleep(0.3)
-    (outdir / f"{roll.name}.txt").write_text(str(os.getpid()), encoding="utf-8")
+    with (outdir / f"{roll.name}.txt").open("x", encoding="utf-8") as fh:
+        fh.write(str(os.getpid()))
+    with (outdir / "order.log").open("a", encoding="utf-8") as fh:
+        fh.write(roll.name + "\n")
     return outdir / roll.name, outdir / f"{roll.name}.json"
 
 
+def wait_for(path: Path) -> None:
+    """Keeps the pool's only worker busy until ``path`` exists (at most 30 s)."""
+    deadline = time.monotonic() + 30
+    while not path.exists() and time.monotonic() < deadline:
+        time.sleep(0.01)
+
+
 def spooled(names_sizes: list[tuple[str, int]]) -> list[tuple[SimpleNamespace, SimpleNamespace]]:
-    pid = os.getpid()
-    return [
-        (SimpleNamespace(name=n, main_pid=pid), SimpleNamespace(files=["x"] * size))
-        for n, size in names_sizes
-    ]
+    return [(SimpleNamespace(name=n), SimpleNamespace(files=["x"] * size)) for n, size in names_sizes]
+
+
+def writers(folder: Path, names: str) -> dict[str, str]:
+    return {n: (folder / f"{n}.txt").read_text(encoding="utf-8") for n in names}
 
 
 def test_each_rollup_written_once_in_the_given_order_and_the_smallest_by_the_main_process(
@@ -42,21 +51,42 @@ def test_each_rollup_written_once_in_the_given_order_and_the_smallest_by_the_mai
     monkeypatch.setattr(publishing, "write_rollup", fake_write)
     tasks = spooled([("甲", 1), ("乙", 9), ("丙", 5), ("丁", 2)])
     with ProcessPoolExecutor(max_workers=1) as pool:
-        pool.submit(int).result()  # the worker is up before the roll-ups are handed out
+        busy = pool.submit(wait_for, tmp_path / "甲.txt")  # the worker is busy until 甲 is written here
         done = publishing._shared_out(tmp_path, tasks, pool)  # type: ignore[arg-type]
+        busy.result()
     assert [p.name for p, _ in done] == ["甲", "乙", "丙", "丁"]
-    writer = {n: (tmp_path / f"{n}.txt").read_text(encoding="utf-8") for n in "甲乙丙丁"}
+    by = writers(tmp_path, "甲乙丙丁")
     me = str(os.getpid())
-    assert writer["乙"] != me  # the largest goes to the worker first
-    assert writer["甲"] == me  # the smallest is written here while the worker is busy
-    assert sorted(p.name for p in tmp_path.glob("*.txt")) == sorted(f"{n}.txt" for n in "甲乙丙丁")
+    assert by["甲"] == me  # the smallest, written here while the worker was busy
+    # whatever the worker took, it took the largest first; this process the rest, smallest first
+    largest_first = ["乙", "丙", "丁", "甲"]
+    theirs = [n for n in largest_first if by[n] != me]
+    assert theirs == largest_first[: len(theirs)]
+    mine = (tmp_path / "order.log").read_text(encoding="utf-8").split()
+    assert [n for n in mine if by[n] == me] == largest_first[len(theirs) :][::-1]
+
+
+def test_without_sharing_the_workers_write_every_rollup_largest_first(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(publishing, "write_rollup", fake_write)
+    names = "甲乙丙丁戊己"
+    tasks = spooled([(n, size) for n, size in zip(names, [3, 1, 6, 2, 5, 4], strict=True)])
+    with ProcessPoolExecutor(max_workers=1) as pool:
+        done = publishing._shared_out(tmp_path, tasks, pool, share=False)  # type: ignore[arg-type]
+    assert [p.name for p, _ in done] == list(names)
+    assert str(os.getpid()) not in writers(tmp_path, names).values()
+    assert (tmp_path / "order.log").read_text(encoding="utf-8").split() == list("丙戊己甲丁乙")
 
 
 def test_a_failing_rollup_is_raised_not_dropped(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(publishing, "write_rollup", fake_write)
-    for tasks in (spooled([("甲", 9), ("坏", 1)]), spooled([("坏", 9), ("甲", 1)])):  # here, then in a worker
+    for i, sizes in enumerate(
+        ([("甲", 9), ("坏", 1)], [("坏", 9), ("甲", 1)])
+    ):  # the bad one smallest, largest
+        (tmp_path / str(i)).mkdir()
         with ProcessPoolExecutor(max_workers=1) as pool, pytest.raises(OSError, match="磁盘已满"):
-            publishing._shared_out(tmp_path, tasks, pool)  # type: ignore[arg-type]
+            publishing._shared_out(tmp_path / str(i), spooled(sizes), pool)  # type: ignore[arg-type]
 
 
 def test_rollup_json_lists_the_counties_in_the_same_order_whatever_the_jobs(tmp_path: Path) -> None:
@@ -68,16 +98,3 @@ def test_rollup_json_lists_the_counties_in_the_same_order_whatever_the_jobs(tmp_
         return [(r["county"], r["year"], len(r["townships"])) for r in data["rollups"]]
 
     assert years("one") == years("two") and len(years("one")) == 2
-
-
-def test_with_many_rollups_per_worker_the_main_process_writes_none(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(publishing, "write_rollup", fake_write)
-    names = "甲乙丙丁戊己"
-    with ProcessPoolExecutor(max_workers=1) as pool:
-        done = publishing._shared_out(
-            tmp_path, spooled([(n, i) for i, n in enumerate(names)]), pool, share=False
-        )  # type: ignore[arg-type]
-    assert [p.name for p, _ in done] == list(names)
-    assert str(os.getpid()) not in {(tmp_path / f"{n}.txt").read_text(encoding="utf-8") for n in names}
