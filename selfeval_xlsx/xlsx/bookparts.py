@@ -40,6 +40,8 @@ from typing import Any, BinaryIO
 import xlsxwriter
 from xlsxwriter.utility import quote_sheetname, xl_col_to_name, xl_rowcol_to_cell
 
+from . import deflate
+
 _STR_MAX = 32_767  # Excel's longest cell text (xlsxwriter truncates to it too)
 _DEFAULT_ROW_PX = 20
 _DEFAULT_COL_PX = 64
@@ -1131,11 +1133,11 @@ def write_package(book: Book) -> bytes:
 _DEFLATED: dict[str, tuple[int, int, bytes]] = {}  # part text → (crc, size, deflated bytes)
 _DEFLATED_MAX = 64  # parts remembered (the template's own sheets, styles, theme: the same every time)
 _DOS_1980 = (0, 33)  # 1980-01-01 00:00:00, as xlsxwriter dates every part
-#: zlib levels: parts shared by many workbooks are deflated once and remembered, so they get zlib's
+#: Deflate levels: parts shared by many workbooks are deflated once and remembered, so they get zlib's
 #: default; a workbook's own parts (its cells, strings, comments) are deflated every time at the fastest
-#: level (about 40% less CPU than the default for about 10% more bytes on these parts).
+#: level of :mod:`.deflate` (ISA-L when installed: ~5x faster than zlib's level 1, as many bytes).
 SHARED_LEVEL = 6
-OWN_LEVEL = 1
+OWN_LEVEL = deflate.FAST
 
 
 def _deflate(part: str | bytes, shared: bool = True) -> tuple[int, int, bytes]:
@@ -1147,8 +1149,8 @@ def _deflate(part: str | bytes, shared: bool = True) -> tuple[int, int, bytes]:
             _DEFLATED[part] = hit  # most recently used last: the template's own parts are never evicted
             return hit
     data = part.encode("utf-8") if isinstance(part, str) else part
-    z = zlib.compressobj(SHARED_LEVEL if shared else OWN_LEVEL, zlib.DEFLATED, -15)
-    out = (zlib.crc32(data), len(data), z.compress(data) + z.flush())
+    z = zlib.compressobj(SHARED_LEVEL, zlib.DEFLATED, -15) if shared else deflate.compressor(OWN_LEVEL)
+    out = (deflate.crc32(data), len(data), z.compress(data) + z.flush())
     if shared and isinstance(part, str):
         if len(_DEFLATED) >= _DEFLATED_MAX:
             _DEFLATED.pop(next(iter(_DEFLATED)))
@@ -1194,8 +1196,8 @@ def _runs_deflated(runs: Runs, z: Any) -> tuple[int, int, bytes]:
             data, packed = _recurring(text)
         else:
             data = text.encode("utf-8")
-            packed = z.compress(data) + z.flush(zlib.Z_FULL_FLUSH)
-        crc = zlib.crc32(data, crc)
+            packed = z.compress(data) + z.flush(deflate.Z_FULL_FLUSH)
+        crc = deflate.crc32(data, crc)
         size += len(data)
         out.append(packed)
     out.append(_END)
@@ -1209,7 +1211,7 @@ def _zip(parts: list[tuple[str, str | bytes | Runs]], own: Collection[str] = ())
     out = bytearray()
     central = bytearray()
     time, day = _DOS_1980
-    z = zlib.compressobj(OWN_LEVEL, zlib.DEFLATED, -15)
+    z = deflate.compressor(OWN_LEVEL)
     for name, part in parts:
         if isinstance(part, str) and name in own:  # deflated by the workbook's compressor
             part = [(part, False)]

@@ -13,6 +13,7 @@ import zipfile
 import zlib
 from collections.abc import Iterator
 
+from . import deflate
 from .limits import DEFAULT_LIMITS, Limits
 
 _CHUNK_IN = 64 * 1024  # compressed bytes fed to zlib at a time
@@ -140,10 +141,10 @@ def inflate(data: bytes, info: zipfile.ZipInfo, cap: int, limits: Limits) -> Ite
             produced += len(piece)
             if produced > cap:
                 raise ZipRefused("inflated")
-            crc = zlib.crc32(piece, crc)
+            crc = deflate.crc32(piece, crc)
             yield bytes(piece)
     elif info.compress_type == zipfile.ZIP_DEFLATED:
-        inflater = zlib.decompressobj(-15)
+        inflater = deflate.decompressor()
         pos = start
         feed: bytes | memoryview
         while not inflater.eof:
@@ -156,7 +157,7 @@ def inflate(data: bytes, info: zipfile.ZipInfo, cap: int, limits: Limits) -> Ite
                 feed = b""
             try:
                 chunk = inflater.decompress(feed, _CHUNK_OUT)
-            except zlib.error as exc:
+            except deflate.ERRORS as exc:
                 raise ZipRefused("corrupt") from exc
             if not chunk and not feed:
                 break  # input exhausted before the end of the deflate stream
@@ -168,7 +169,7 @@ def inflate(data: bytes, info: zipfile.ZipInfo, cap: int, limits: Limits) -> Ite
                 raise ZipRefused("corrupt")
             if produced > limits.ratio_floor_bytes and produced > limits.max_ratio * consumed:
                 raise ZipRefused("bomb")
-            crc = zlib.crc32(chunk, crc)
+            crc = deflate.crc32(chunk, crc)
             if chunk:
                 yield chunk
         if not inflater.eof:
