@@ -740,13 +740,7 @@ def _strip_run_props(data: bytes) -> bytes:
     or processing instruction could hold the same bytes as text (:func:`_markup_only`), and the part is
     well-formed UTF-8 without non-characters (so the bytes cut out hold no encoding error); else
     ``data`` itself."""
-    if b"<rPr>" not in data or not _markup_only(data):
-        return data
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        return data
-    if "\ufffe" in text or "\uffff" in text:
+    if b"<rPr>" not in data or not _markup_only(data) or not _utf8_clean(data):
         return data
     return _RUN_PROPS.sub(b"", data)
 
@@ -1436,14 +1430,16 @@ def _s_region_ok(region: bytes) -> bool:
         return False
     if b"]" in region and b"]]>" in region:  # ("]" is rare: a fast scan first)
         return False
-    if not region.isascii():
-        try:
-            text = region.decode("utf-8")
-        except UnicodeDecodeError:
-            return False
-        if "\ufffe" in text or "\uffff" in text:
-            return False
-    return True
+    return region.isascii() or _utf8_clean(region)
+
+
+def _utf8_clean(data: bytes) -> bool:
+    """Whether ``data`` is UTF-8 without the non-characters U+FFFE and U+FFFF (which XML refuses)."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return "\ufffe" not in text and "\uffff" not in text
 
 
 def _s_frame_ok(frame: bytes, final: bool) -> bool:
