@@ -36,6 +36,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from cached_inboxes import cached_inboxes  # this folder, first on sys.path when a script runs
+
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
@@ -43,16 +45,6 @@ from selfeval_xlsx import completed, template, writeback  # noqa: E402
 from selfeval_xlsx.pipeline import Scored, score_workbook  # noqa: E402
 from selfeval_xlsx.rules import load_rules  # noqa: E402
 from selfeval_xlsx.xlsx import bookparts  # noqa: E402
-
-
-def _inboxes(workdir: Path, n: int) -> dict[str, Path]:
-    out = {}
-    for kind, suffix in (("generated", ""), ("office-saved", "-office")):
-        hits = sorted(workdir.glob(f"inbox-n{n}-c*-b*-g*{suffix}"))
-        hits = [h for h in hits if h.is_dir() and h.name.endswith("-office") == bool(suffix)]
-        if hits:
-            out[kind] = hits[-1]
-    return out
 
 
 def write(scored: Scored, rules: Any) -> bytes:
@@ -147,7 +139,7 @@ def main() -> None:
     p.add_argument("--profile", type=Path, help="cProfile one pass over the generated inbox into this file")
     p.add_argument("--phases", action="store_true", help="time the main steps apart (one more pass)")
     args = p.parse_args()
-    inboxes = _inboxes(args.work, args.n)
+    inboxes = cached_inboxes(args.work, args.n)
     if not inboxes:
         sys.exit(f"no cached inbox for --n {args.n}: run bench_merge.py first")
     rules = load_rules()

@@ -30,17 +30,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from cached_inboxes import cached_inboxes  # this folder, first on sys.path when a script runs
+
 HERE = Path(__file__).resolve().parent
-
-
-def _inboxes(workdir: Path, n: int) -> dict[str, Path]:
-    out = {}
-    for kind, suffix in (("generated", ""), ("office-saved", "-office")):
-        hits = sorted(workdir.glob(f"inbox-n{n}-c*-b*-g*{suffix}"))
-        hits = [h for h in hits if h.is_dir() and h.name.endswith("-office") == bool(suffix)]
-        if hits:
-            out[kind] = hits[-1]
-    return out
 
 
 def best_ms(fn: Callable[[bytes], Any], blobs: list[bytes], repeat: int) -> float:
@@ -99,7 +91,7 @@ def main() -> None:
         wb.close()
 
     print(f"{'inbox':<14}{'stage':<34}{'ms/file':>10}")
-    for kind, inbox in _inboxes(args.workdir, args.n).items():
+    for kind, inbox in cached_inboxes(args.workdir, args.n).items():
         blobs = [f.read_bytes() for f in sorted(inbox.iterdir())[: args.files]]
         parts = {id(b): check(b) for b in blobs}
         rows = [

@@ -21,17 +21,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from cached_inboxes import cached_inboxes  # this folder, first on sys.path when a script runs
+
 HERE = Path(__file__).resolve().parent
-
-
-def _inboxes(workdir: Path, n: int) -> dict[str, Path]:
-    out = {}
-    for kind, suffix in (("generated", ""), ("office-saved", "-office")):
-        hits = sorted(workdir.glob(f"inbox-n{n}-c*-b*-g*{suffix}"))
-        hits = [h for h in hits if h.is_dir() and h.name.endswith("-office") == bool(suffix)]
-        if hits:
-            out[kind] = hits[-1]
-    return out
 
 
 def best_ms(fn: Callable[[Any], Any], items: list[Any], repeat: int) -> float:
@@ -63,7 +55,7 @@ def main() -> None:
     from selfeval_xlsx.validate import validate_document
 
     rules = load_rules()
-    inboxes = _inboxes(args.workdir, args.n)
+    inboxes = cached_inboxes(args.workdir, args.n)
     if not inboxes:
         raise SystemExit(f"no cached inbox for --n {args.n} in {args.workdir}: run bench_merge.py first")
     print(f"{'inbox':<14}{'stage':<34}{'ms/file':>9}")
