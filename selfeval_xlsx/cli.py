@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -106,6 +106,19 @@ _overwrite_option = click.option(
     is_flag=True,
     help="输出文件已存在时替换它（默认不替换，以免覆盖已修改的文件）。",
 )
+
+
+def _output_file_option(help: str, required: bool = False) -> Any:
+    """``-o/--output FILE``: the file a command writes (``required`` or else its default name)."""
+    return click.option(
+        "-o",
+        "--output",
+        type=zh.Path(dir_okay=False, path_type=Path),
+        default=None,
+        required=required,
+        metavar="FILE",
+        help=help,
+    )
 
 
 def _refuse_existing(target: Path, overwrite: bool) -> None:
@@ -232,14 +245,7 @@ def validate(files: tuple[Path, ...], rules_name: str | None, as_json: bool) -> 
 
 @cli.command()
 @click.argument("data", type=zh.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option(
-    "-o",
-    "--output",
-    type=zh.Path(dir_okay=False, path_type=Path),
-    required=True,
-    metavar="FILE",
-    help="要生成的工作簿。",
-)
+@_output_file_option("要生成的工作簿。", required=True)
 @click.option(
     "--year",
     type=zh.IntRange(2000, 2100),
@@ -285,14 +291,7 @@ def fill(
 
 @cli.command()
 @click.argument("file", type=zh.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option(
-    "-o",
-    "--output",
-    type=zh.Path(dir_okay=False, path_type=Path),
-    default=None,
-    metavar="FILE",
-    help="要生成的评分结果（默认：与输入文件同目录的“<文件名>_已评分.xlsx”）。",
-)
+@_output_file_option("要生成的评分结果（默认：与输入文件同目录的“<文件名>_已评分.xlsx”）。")
 @_rules_option
 @_overwrite_option
 @click.option("--json", "as_json", is_flag=True, help="以JSON输出得分和问题。")
@@ -329,14 +328,7 @@ def score(file: Path, output: Path | None, rules_name: str | None, overwrite: bo
 
 @cli.command()
 @click.argument("file", type=zh.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option(
-    "-o",
-    "--output",
-    type=zh.Path(dir_okay=False, path_type=Path),
-    default=None,
-    metavar="FILE",
-    help="要生成的 Word 自评报告（默认：与输入文件同目录的“<文件名>_自评报告.docx”）。",
-)
+@_output_file_option("要生成的 Word 自评报告（默认：与输入文件同目录的“<文件名>_自评报告.docx”）。")
 @_rules_option
 @click.option(
     "--defaults",
