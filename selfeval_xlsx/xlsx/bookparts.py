@@ -24,7 +24,6 @@ anything is written, and the caller writes the workbook with xlsxwriter instead.
 from __future__ import annotations
 
 import io
-import math
 import re
 import struct
 import zipfile
@@ -268,22 +267,6 @@ class Sheet:
         if not _plain_formula(formula):
             raise Unsupported("a formula that needs xlsxwriter's preparation")
         return self._put(row, col, "f", (formula, value), fmt)
-
-    def write_value(self, row: int, col: int, value: Any, fmt: Any = None) -> int:
-        """A value written as :func:`~.canvas.write_value` writes it on an xlsxwriter sheet (blank,
-        boolean, finite number, date, else text), in one call: how a canvas is flushed over a drawn
-        sheet (:func:`~.canvas.flush_over`)."""
-        if value is None or value == "":
-            return self.write_blank(row, col, None, fmt)
-        if type(value) is str:
-            return self._put(row, col, "s", value[:_STR_MAX], fmt)
-        if isinstance(value, bool):
-            return self._put(row, col, "bool", value, fmt)
-        if isinstance(value, int | float | Decimal) and math.isfinite(value):
-            return self._put(row, col, "n", float(value), fmt)
-        if isinstance(value, datetime | date):
-            return self.write_datetime(row, col, value, fmt)
-        return self.write_string(row, col, str(value), fmt)
 
     def write(self, row: int, col: int, data: Any, fmt: Any = None) -> int:
         if data is None or data == "":

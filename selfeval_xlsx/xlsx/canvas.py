@@ -358,14 +358,10 @@ def flush_over(
         if was.get(row) != h:
             ws.set_row(row - 1, h)
     by_style: dict[int, Format] = {}
-    put = ws.write_value  # the recording sheet's one-call writer of a value
     cells = cv.cells
     for row, col in changed_cells(cv, blank) if changed is None else changed:
         cell = cells[row, col]
         fmt = by_style.get(id(cell.style))
         if fmt is None:
             fmt = by_style[id(cell.style)] = formats.get(cell.style)
-        if cell.formula or cell.comment:
-            _write_cell(ws, row, col, cell, fmt, canvases, comment_author)
-        else:
-            put(row - 1, col - 1, cell.value, fmt)
+        _write_cell(ws, row, col, cell, fmt, canvases, comment_author)
