@@ -239,7 +239,7 @@ def _merge(inbox: Path, ws: Workspace, rules: Rules, o: _Options, intake: Intake
     jobs, limits = o.jobs, o.limits
     outdir, staging = ws.outdir, ws.staging
     started = time.perf_counter()
-    RUN_LOG.info("merge %s → %s (rules %s, jobs %s)", inbox, outdir, rules.name, jobs or os.cpu_count())
+    RUN_LOG.info("merge %s → %s (rules %s, jobs %s)", inbox, outdir, rules.name, _workers(jobs))
     RUN_LOG.info(
         "intake: %s items, %s rejected, %s skipped",
         len(intake.items),
@@ -251,7 +251,7 @@ def _merge(inbox: Path, ws: Workspace, rules: Rules, o: _Options, intake: Intake
         Task(item, rules.source, str(staging), o.completed, limits, o.reports, o.report_defaults, o.keys)
         for item in intake.items
     ]
-    workers = jobs or os.cpu_count() or 1
+    workers = _workers(jobs)
     # One pool for scoring and for writing the roll-ups: its workers start now, while the main process is
     # small, rather than later from a main process that holds every file's results.
     pool = (
@@ -298,6 +298,11 @@ def _worker_init(log: str, method: str) -> None:
             RUN_LOG.removeHandler(handler)  # the main process's file object: not closed here
     log_to(Path(log))
     RUN_LOG.info("worker %s started (%s)", os.getpid(), method)
+
+
+def _workers(jobs: int | None) -> int:
+    """The pool's worker processes: ``jobs``, or one per core."""
+    return jobs or os.cpu_count() or 1
 
 
 def _finish(
@@ -374,7 +379,7 @@ def _finish(
     )
     for roll, spool in spooled:
         spool.signer = o.keys.signer_for(roll.county_code)
-    tops = write_rollups(ws.new, spooled, pool, o.jobs or os.cpu_count() or 1)
+    tops = write_rollups(ws.new, spooled, pool, _workers(o.jobs))
     rollups = [roll for roll, _ in spooled]
     RUN_LOG.info("counts %s in %.2fs; publishing", counts, time.perf_counter() - started)
     if ws.log_sink is not None:  # merge.log is complete: it is published with the outputs
@@ -451,7 +456,7 @@ def _run(
     if pool is None:
         results: Iterable[Processed] = map(process, tasks)
     else:
-        workers = jobs or os.cpu_count() or 1
+        workers = _workers(jobs)
         # Forked workers inherit this process's memory: processing the first file here, before the pool
         # forks them, fills the per-process caches (the compiled schema, the template's frames, the
         # prompts) once instead of once per worker (≈ 0.15 s of CPU each; the wall time is the same,
