@@ -1380,9 +1380,6 @@ _S_PREFIXED = re.compile(rb"<[^\s/>!?:]++:")
 _S_MERGE_CELL = re.compile(rb'<mergeCell ref="([^"<&\t\n\r]*+)"/>')
 #: The bytes of C0 controls, which no XML 1.0 part holds (but tab, LF and CR).
 _S_CONTROLS = bytes(b for b in range(32) if b not in (9, 10, 13))
-_S_BAD_AMP = re.compile(rb"&(?!(?:amp|lt|gt|quot|apos|#[0-9]++|#x[0-9a-fA-F]++);)")
-_S_REFERENCE = re.compile(r"&(?:#([0-9]++)|#x([0-9a-fA-F]++)|(amp|lt|gt|quot|apos));")
-_S_ENTITIES = {"amp": "&", "lt": "<", "gt": ">", "quot": '"', "apos": "'"}
 _S_TEXTS: dict[bytes, str] = {}  # texts with references (a template's labels recur in every workbook)
 _S_TEXTS_MAX = 20_000
 _S_ROW_ATTRS: dict[bytes, bool] = {}  # a row tag's other attributes → hidden
@@ -1390,42 +1387,10 @@ _S_ROW_ATTRS_MAX = 5_000
 _S_POSITIONS: dict[bytes, tuple[int, int]] = {}  # references, as _REF_CACHE
 
 
-def _s_reference(m: re.Match[str]) -> str:
-    decimal, hexadecimal, name = m.groups()
-    if name is not None:
-        return _S_ENTITIES[name]  # (only the predefined entities pass _S_BAD_AMP)
-    code = int(decimal) if decimal is not None else int(hexadecimal, 16)
-    if not (
-        code in (0x9, 0xA, 0xD)
-        or 0x20 <= code <= 0xD7FF
-        or 0xE000 <= code <= 0xFFFD
-        or 0x10000 <= code <= 0x10FFFF
-    ):
-        raise _Decline  # not a legal character: expat refuses the part
-    return chr(code)
-
-
-def _s_text(raw: bytes) -> str:
-    """The text expat gives for ``raw``, character data of a region that passed :func:`_s_region_ok`:
-    line ends normalised, then references replaced; :class:`_Decline` for a reference expat refuses
-    (every text of a scanned region goes through here)."""
-    if b"&" not in raw and b"\r" not in raw:
-        return raw.decode("utf-8")
-    text = _S_TEXTS.get(raw)
-    if text is None:
-        if _S_BAD_AMP.search(raw):
-            raise _Decline  # an undefined entity, or a lone "&"
-        text = raw.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")
-        text = _S_REFERENCE.sub(_s_reference, text)
-        if len(_S_TEXTS) < _S_TEXTS_MAX and len(raw) <= 1024:
-            _S_TEXTS[raw] = text
-    return text
-
-
 def _s_region_ok(region: bytes) -> bool:
     """Whether the characters of ``region`` (whose markup a regular expression matched whole) are
-    well-formed: UTF-8, legal characters, no ``]]>`` (references are checked where each text is read,
-    by :func:`_s_text`)."""
+    well-formed: UTF-8, legal characters, no ``]]>`` (references are checked where the texts are read,
+    by :func:`_s_texts`)."""
     if len(region.translate(None, _S_CONTROLS)) != len(region):
         return False
     if b"]" in region and b"]]>" in region:  # ("]" is rare: a fast scan first)
@@ -1728,16 +1693,16 @@ def _scan_shared_strings(data: bytes) -> list[str] | None:
         if len(items) - 1 > MAX_SHARED_STRINGS:
             return None
         seen = _S_STRINGS_SEEN
-        strings = []
-        for item in items[:-1]:
-            value = seen.get(item)
-            if value is None:
-                value = "".join([_s_text(raw) for raw in _S_STRING_TEXT.findall(item)])
-                value = value.replace("x005F_", "")  # as openpyxl does
-                if len(seen) < _S_STRINGS_SEEN_MAX and len(item) <= 4096:
-                    seen[item] = value
-            strings.append(value)
-        return strings
+        found = {item: _S_STRING_TEXT.findall(item) for item in items[:-1] if item not in seen}
+        texts = _s_texts([raw for raws in found.values() for raw in raws])  # one expat run for all
+        made = {
+            item: "".join([texts[raw] for raw in raws]).replace("x005F_", "")  # as openpyxl does
+            for item, raws in found.items()
+        }
+        for item, value in made.items():
+            if len(seen) < _S_STRINGS_SEEN_MAX and len(item) <= 4096:
+                seen[item] = value
+        return [made[item] if item in made else seen[item] for item in items[:-1]]
     except Exception:  # _Decline, or anything the expat path would judge
         return None
 
