@@ -749,8 +749,10 @@ def iter_fields() -> list[tuple[Sheet, Placement, Field]]:
     return out
 
 
+@lru_cache(maxsize=8192)
 def field_at(pointer: str) -> Field | None:
-    """The field a JSON pointer names (``/indicators/3/weight`` → the 分值 field)."""
+    """The field a JSON pointer names (``/indicators/3/weight`` → the 分值 field); kept per pointer
+    (the same few hundred recur in every workbook)."""
     parts = pointer.strip("/").split("/")
     if not parts or not parts[0]:
         return None

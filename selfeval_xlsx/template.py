@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
-from functools import cache, lru_cache
+from functools import cache, cached_property, lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -113,6 +113,15 @@ class Formats:
     def __init__(self, wb: Workbook) -> None:
         self.wb = wb
         self._cache: dict[tuple[tuple[str, Any], ...], Format] = {}
+        self._styles: dict[int, tuple[Style, Format]] = {}  # see of
+
+    def of(self, style: Style) -> Format:
+        """:meth:`get` of one style dict, looked up once per dict (canvases share their style dicts,
+        which are replaced, never changed in place; the dict is kept, so its id stays its own)."""
+        hit = self._styles.get(id(style))
+        if hit is None or hit[0] is not style:
+            hit = self._styles[id(style)] = (style, self.get(style))
+        return hit[1]
 
     def get(self, *styles: Style, **props: Any) -> Format:
         """The format of the merged styles (later ones win) on top of the base font."""
@@ -125,51 +134,51 @@ class Formats:
         return hit
 
     # named formats for callers that add their own sheets
-    @property
+    @cached_property
     def title(self) -> Format:
         return self.get(TITLE)
 
-    @property
+    @cached_property
     def section(self) -> Format:
         return self.get(SECTION)
 
-    @property
+    @cached_property
     def note(self) -> Format:
         return self.get(NOTE)
 
-    @property
+    @cached_property
     def header(self) -> Format:
         return self.get(HEADER)
 
-    @property
+    @cached_property
     def label(self) -> Format:
         return self.get(LABEL)
 
-    @property
+    @cached_property
     def text(self) -> Format:
         return self.get(BOX, text_wrap=True)
 
-    @property
+    @cached_property
     def money(self) -> Format:
         return self.get(BOX, num_format=NUM_FORMATS[layout.FieldType.MONEY])
 
-    @property
+    @cached_property
     def score(self) -> Format:
         return self.get(BOX, num_format=NUM_FORMATS[layout.FieldType.SCORE])
 
-    @property
+    @cached_property
     def percent(self) -> Format:
         return self.get(BOX, num_format=PERCENT)
 
-    @property
+    @cached_property
     def date(self) -> Format:
         return self.get(BOX, num_format=DATE_FORMAT)
 
-    @property
+    @cached_property
     def tool(self) -> Format:
         return self.get(TOOL)
 
-    @property
+    @cached_property
     def mark(self) -> Format:
         return self.get(BOX, MARK)
 
@@ -759,6 +768,25 @@ def _page_setup(ws: Worksheet, sheet: layout.Sheet | None) -> None:
     ws.set_footer("&C第 &P 页，共 &N 页")
 
 
+def _sheet_frame(ws: Worksheet, sheet: layout.Sheet | None, protect: bool) -> None:
+    """What a standard sheet has besides its cells and print area: page setup, frozen panes and
+    repeated header, gridlines, protection; ``sheet`` ``None``: the hidden ``_meta`` sheet."""
+    if sheet is None:
+        ws.hide()
+    else:
+        _page_setup(ws, sheet)
+        if sheet.freeze_header_of:
+            ws.freeze_panes(sheet.find(sheet.freeze_header_of).row, 0)
+            header = sheet.find(sheet.freeze_header_of).row - 1
+            ws.repeat_rows(header, header)
+        elif sheet.blocks:
+            ws.freeze_panes(1, 0)
+        else:
+            ws.hide_gridlines(2)
+    if protect:
+        _protect(ws)
+
+
 def _protect(ws: Worksheet) -> None:
     ws.protect(
         "",
@@ -826,17 +854,19 @@ _DRAWN: dict[tuple[Any, ...], dict[str, bookparts.Sheet]] = {}
 
 
 def _drawn(
-    year: int | None, grades: tuple[str, ...], words: ProfileText, options: dict[str, Any]
+    year: int | None, grades: tuple[str, ...], words: ProfileText, options: dict[str, Any], protect: bool
 ) -> dict[str, bookparts.Sheet]:
     """The blank standard sheets of :func:`_blank`, their rows fitted (:func:`_fitted`), flushed once on
     recording sheets (per blank and workbook options): a recorded workbook takes them and writes only
-    what a township's values, the tool's figures and the marks change (:func:`~.xlsx.canvas.flush_over`)."""
-    key = (year, grades, words, repr(sorted(options.items())))
+    what a township's values, the tool's figures and the marks change (:func:`~.xlsx.canvas.flush_over`).
+    Each sheet's page setup, panes and protection (:func:`_sheet_frame`) are drawn with it."""
+    key = (year, grades, words, repr(sorted(options.items())), protect)
     hit = _DRAWN.get(key)
     if hit is None:
         meta, canvases, _ = _blank(year, grades, words)
         book = bookparts.Book(io.BytesIO(), options)
         formats = Formats(book)
+        sheets = {sheet.name: sheet for sheet in layout.WORKBOOK.sheets}
         hit = {}
         for name, cv in (*canvases.items(), (layout.META_SHEET_NAME, meta)):
             ws = book.add_worksheet(name)
@@ -844,6 +874,7 @@ def _drawn(
                 cv = cv.copy()
                 cv.heights = dict(_fitted(year, grades, words, name))
             flush(cv, ws, formats, canvases, _COMMENT_AUTHOR)
+            _sheet_frame(ws, sheets.get(name), protect)
             hit[name] = ws
         if len(_DRAWN) >= 8:
             _DRAWN.clear()
@@ -872,7 +903,9 @@ def write_standard(
     formats = Formats(wb)
     words = ProfileText.of(rules)
     blank_meta, blank, names = _blank(year, tuple(grades), words)
-    drawn = _drawn(year, tuple(grades), words, wb.options) if isinstance(wb, bookparts.Book) else None
+    drawn = (
+        _drawn(year, tuple(grades), words, wb.options, protect) if isinstance(wb, bookparts.Book) else None
+    )
     for name, formula in names:
         wb.define_name(name, formula)
     meta = blank_meta.copy()
@@ -912,20 +945,10 @@ def write_standard(
             )
         else:
             flush(canvases[sheet.name], ws, formats, canvases, _COMMENT_AUTHOR)
-        _page_setup(ws, sheet)
+            _sheet_frame(ws, sheet, protect)
         if sheet.blocks:
             end = _print_end(sheet, canvases, blank=doc is None, blanks=blank)
             ws.print_area(0, 0, end - 1, sheet.last_col - 1)
-        if sheet.freeze_header_of:
-            ws.freeze_panes(sheet.find(sheet.freeze_header_of).row, 0)
-            header = sheet.find(sheet.freeze_header_of).row - 1
-            ws.repeat_rows(header, header)
-        elif sheet.blocks:
-            ws.freeze_panes(1, 0)
-        else:
-            ws.hide_gridlines(2)
-        if protect:
-            _protect(ws)
     meta_ws = wb.add_worksheet(layout.META_SHEET_NAME)
     if drawn is not None:
         flush_over(
@@ -933,9 +956,7 @@ def write_standard(
         )
     else:
         flush(meta, meta_ws, formats, canvases, _COMMENT_AUTHOR)
-    meta_ws.hide()
-    if protect:
-        _protect(meta_ws)
+        _sheet_frame(meta_ws, None, protect)
     worksheets[layout.WORKBOOK.sheets[0].key].activate()
     return StandardSheets(worksheets, meta_ws, formats)
 

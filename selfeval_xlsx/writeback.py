@@ -15,7 +15,7 @@ from . import layout
 from .document import CellRef, Document
 from .template import BOX, DATE_FORMAT, MARK, field_style, locate
 from .version import TEMPLATE_VERSION
-from .xlsx.canvas import Canvas
+from .xlsx.canvas import Canvas, Cell, Style, shared_style
 from .xlsx.cells import a1, parse_a1
 
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -23,7 +23,7 @@ _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 def typed_value(value: Any, f: layout.Field | None) -> Any:
     """The value as it should be written: ISO dates of date fields become dates; the rest unchanged."""
-    if isinstance(value, str) and _ISO_DATE.match(value) and (f is None or f.type is layout.FieldType.DATE):
+    if isinstance(value, str) and (f is None or f.type is layout.FieldType.DATE) and _ISO_DATE.match(value):
         try:
             return date.fromisoformat(value)
         except ValueError:
@@ -55,15 +55,24 @@ def set_value(cv: Canvas, ref: str, value: Any, f: layout.Field | None) -> None:
     text-formatted cell loses the text format."""
     if (at := cell_position(cv, ref)) is None:
         return
-    row, col = at
-    cell = cv.edit(row, col) if (row, col) in cv.cells else cv.put(row, col, None, field_style(f))
+    was = cv.cells.get(at)
+    style = _field_style(f) if was is None else was.style
     value = typed_value(value, f)
-    cell.value, cell.formula, cell.source = value, None, None
-    nf = cell.style.get("num_format")
     if isinstance(value, date):
-        cell.style = {**cell.style, "num_format": DATE_FORMAT}
-    elif isinstance(value, int | float | Decimal) and not isinstance(value, bool) and nf == "@":
-        cell.style = {k: v for k, v in cell.style.items() if k != "num_format"}
+        style = {**style, "num_format": DATE_FORMAT}
+    elif (
+        isinstance(value, int | float | Decimal)
+        and not isinstance(value, bool)
+        and style.get("num_format") == "@"
+    ):
+        style = {k: v for k, v in style.items() if k != "num_format"}
+    cv.set(*at, Cell(value, style, comment=None if was is None else was.comment))
+
+
+@lru_cache(maxsize=256)
+def _field_style(f: layout.Field | None) -> Style:
+    """The shared style of a new cell for field ``f`` (see :func:`~.xlsx.canvas.shared_style`)."""
+    return shared_style(field_style(f))
 
 
 def output_ref(pointer: str, doc: Document | None) -> tuple[str, str] | None:
@@ -128,13 +137,17 @@ def overlay(
     """Write a township's values (at the cells they were read from), the tool's ``outputs`` (by JSON
     pointer) and reviewer ``marks`` (fill and comment) onto the blank template's canvases."""
     if doc is not None:
+        get, field_at = doc.get, layout.field_at
         for pointer, ref in doc.cells.items():
-            value = doc.get(pointer)
+            cv = canvases.get(ref.sheet)
+            if cv is None:
+                continue
+            value = get(pointer)
             if isinstance(value, dict):
                 value = value.get("value")
-            if value is None or value == "" or isinstance(value, dict | list) or ref.sheet not in canvases:
+            if value is None or value == "" or isinstance(value, dict | list):
                 continue
-            set_value(canvases[ref.sheet], ref.cell, value, layout.field_at(pointer))
+            set_value(cv, ref.cell, value, field_at(pointer))
     for pointer, value in (outputs or {}).items():
         where = output_ref(pointer, doc)
         if value is None or where is None or where[0] not in canvases:

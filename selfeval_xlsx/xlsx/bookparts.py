@@ -285,10 +285,11 @@ class Sheet:
         r0, r1, c0, c1 = min(r0, r1), max(r0, r1), min(c0, c1), max(c0, c1)
         self.merges.append((r0, c0, r1, c1))
         self.write(r0, c0, data, fmt)
-        for r in range(r0, r1 + 1):
-            for c in range(c0, c1 + 1):
-                if (r, c) != (r0, c0):
-                    self.write_blank(r, c, None, fmt)
+        if fmt is not None:  # the other cells: blanks in the range's format (write_blank's)
+            put = self._put
+            for r in range(r0, r1 + 1):
+                for c in range(c0 + (r == r0), c1 + 1):
+                    put(r, c, "b", None, fmt)
         return 0
 
     def write_url(

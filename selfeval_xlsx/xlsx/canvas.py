@@ -33,6 +33,10 @@ class FormatSource(Protocol):
         """The format of the merged styles (later ones win)."""
         ...
 
+    def of(self, style: Style) -> Format:
+        """``get(style)``, looked up once per style dict (styles are replaced, never changed)."""
+        ...
+
 
 _STYLES: dict[tuple[tuple[str, Any], ...], Style] = {}  # one dict per distinct style (see _shared)
 
@@ -104,6 +108,13 @@ class Canvas:
         if self.edited is not None:
             self.edited[row, col] = None
         return cell
+
+    def set(self, row: int, col: int, cell: Cell) -> None:
+        """Put ``cell`` at (row, col) as it is: its style must be shared (:func:`shared_style`) or its
+        own, and is never changed in place."""
+        self.cells[row, col] = cell
+        if self.edited is not None:
+            self.edited[row, col] = None
 
     def edit(self, row: int, col: int) -> Cell:
         """The cell at (row, col) (it must exist), to change in place: on a copy, the original's cell
@@ -288,12 +299,8 @@ def flush(
         ws.merge_range(
             row - 1, col - 1, last_row - 1, last_col - 1, "", formats.get(cv.cells[row, col].style)
         )
-    by_style: dict[int, Format] = {}  # cells share style dicts (see _shared), all alive here
     for (row, col), cell in cv.cells.items():
-        fmt = by_style.get(id(cell.style))
-        if fmt is None:
-            fmt = by_style[id(cell.style)] = formats.get(cell.style)
-        _write_cell(ws, row, col, cell, fmt, canvases, comment_author)
+        _write_cell(ws, row, col, cell, formats.of(cell.style), canvases, comment_author)
     for r0, c0, r1, c1, opts in cv.validations:
         ws.data_validation(r0 - 1, c0 - 1, r1 - 1, c1 - 1, opts)
     red = formats.get({"bg_color": "#FFC7CE", "font_color": "#9C0006"})
@@ -357,11 +364,7 @@ def flush_over(
     for row, h in sorted(cv.heights.items()):
         if was.get(row) != h:
             ws.set_row(row - 1, h)
-    by_style: dict[int, Format] = {}
     cells = cv.cells
     for row, col in changed_cells(cv, blank) if changed is None else changed:
         cell = cells[row, col]
-        fmt = by_style.get(id(cell.style))
-        if fmt is None:
-            fmt = by_style[id(cell.style)] = formats.get(cell.style)
-        _write_cell(ws, row, col, cell, fmt, canvases, comment_author)
+        _write_cell(ws, row, col, cell, formats.of(cell.style), canvases, comment_author)
