@@ -388,3 +388,36 @@ def test_a_part_deflated_as_runs_inflates_to_its_text_with_its_crc() -> None:
     for data in _all_outputs().values():
         with zipfile.ZipFile(io.BytesIO(data)) as z:
             assert z.testzip() is None
+
+
+def test_standard_sheets_drawn_once_keep_their_protection_setting() -> None:
+    """The drawn standard sheets carry page setup and protection (template._sheet_frame): a workbook
+    written without protection after one with it (same process, same blank) is not protected, and
+    both keep the A4 page setup."""
+    from selfeval_xlsx.template import write_standard
+
+    def sheet_xml(protect: bool) -> str:
+        buffer = io.BytesIO()
+        wb = bookparts.Book(buffer, completed.workbook_options())
+        write_standard(wb, year=2023, grades=("优", "良", "中", "差"), protect=protect)
+        wb.close()
+        with zipfile.ZipFile(io.BytesIO(buffer.getvalue())) as z:
+            return z.read("xl/worksheets/sheet1.xml").decode("utf-8")
+
+    protected, open_, again = sheet_xml(True), sheet_xml(False), sheet_xml(True)
+    assert "<sheetProtection" in protected and "<sheetProtection" in again
+    assert "<sheetProtection" not in open_
+    for xml in (protected, open_):
+        assert 'paperSize="9"' in xml and "<oddFooter>" in xml
+
+
+def test_formats_of_a_style_dict_is_its_format() -> None:
+    """Formats.of gives the format get() gives for the same style, per dict and not per id alone."""
+    from selfeval_xlsx.template import BOX, Formats
+
+    wb = bookparts.Book(io.BytesIO(), completed.workbook_options())
+    fm = Formats(wb)
+    style = {**BOX, "bold": True}
+    assert fm.of(style) is fm.get(style)
+    other = {**BOX, "italic": True}
+    assert fm.of(other) is fm.get(other) and fm.of(other) is not fm.of(style)
