@@ -43,6 +43,7 @@ from .jsoncodec import ascii_text
 from .rollup import FileRow, Rollup, TownshipRow
 from .rollup_read import DATA_SHEET, ROLLUP_ID, ROLLUP_VERSION
 from .template import FONT_NAME, FONT_SIZE
+from .xlsx.bookparts import row_height_attrs, row_px
 
 SUMMARY, INDICATORS, PANEL, FINDINGS, FILES, STATS, RUN, STATUS = (
     "汇总",
@@ -1174,12 +1175,8 @@ class _SheetRows:
         default)."""
         head = self._heights.get(height)
         if head is None:
-            head = self._spans
-            if height is not None:
-                px = int(height * 4.0 / 3.0 + 0.5)  # as set_row: heights are whole pixels
-                if px != 20:
-                    head += f' ht="{px * 0.75:.16g}" customHeight="1"'
-            head = self._heights[height] = head + ">"
+            px = None if height is None else row_px(height)
+            head = self._heights[height] = f"{self._spans}{row_height_attrs(px)}>"
         r = i + 1
         self.rows.append((r, f'<row r="{r}"{head}{"".join(cells)}</row>'))
 

@@ -308,7 +308,7 @@ class Sheet:
         if height is None:
             self.heights.pop(row, None)
         else:
-            self.heights[row] = int(height * 4.0 / 3.0 + 0.5)
+            self.heights[row] = row_px(height)
         self.dirty.add(row)
         return 0
 
@@ -335,6 +335,17 @@ def _plain_formula(formula: str) -> bool:
     """Whether xlsxwriter would write the formula as given (no array, no future function, only
     plain characters): the template's formulas come back with every workbook."""
     return not (formula.startswith("{") or "_xlfn." in formula) and bool(_PLAIN_FORMULA.fullmatch(formula))
+
+
+def row_px(points: float) -> int:
+    """A row height in points as xlsxwriter keeps it (``set_row``): whole pixels."""
+    return int(points * 4.0 / 3.0 + 0.5)
+
+
+def row_height_attrs(px: int | None) -> str:
+    """A ``<row>`` element's height attributes for a height of ``px`` pixels, as xlsxwriter writes
+    them: none for the default height (or none set)."""
+    return "" if px is None or px == _DEFAULT_ROW_PX else f' ht="{px * 0.75:.16g}" customHeight="1"'
 
 
 def _col_px(width: float | None) -> int:
@@ -644,8 +655,7 @@ def _rows_xml(
                 continue
             start, texts = len(out), []
         num = str(r + 1)
-        px = heights.get(r)
-        ht = "" if px is None or px == _DEFAULT_ROW_PX else f' ht="{px * 0.75:.16g}" customHeight="1"'
+        ht = row_height_attrs(heights.get(r))
         cs = rows.get(r)
         if not cs:
             w(f'<row r="{num}"{ht}/>')
